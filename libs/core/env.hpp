@@ -1,0 +1,61 @@
+#pragma once
+// Configuration from environment variables, read once at start-up.
+//
+// Every variable of ours starts with PAYPIPE_. A service's config struct holds its
+// defaults; its read(Env&) pulls each field through the typed getters below, then
+// Env::finish() reports every bad value AND every PAYPIPE_ variable nobody read (a
+// typo), all at once, each by name. Secrets are read with secret(): their values never
+// appear in an error message.
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace paypipe::core {
+
+class Env {
+ public:
+  static constexpr std::string_view prefix = "PAYPIPE_";
+
+  // A snapshot of the process environment.
+  static Env from_process();
+  explicit Env(std::map<std::string, std::string> variables);
+
+  std::string text(std::string_view name, std::string default_value);
+  std::string required_text(std::string_view name);
+  // Like text, but the value is never echoed in errors.
+  std::string secret(std::string_view name, std::string default_value = {});
+  std::int64_t integer(std::string_view name, std::int64_t default_value, std::int64_t min, std::int64_t max);
+  std::chrono::milliseconds millis(std::string_view name, std::chrono::milliseconds default_value,
+                                   std::chrono::milliseconds min, std::chrono::milliseconds max);
+  bool flag(std::string_view name, bool default_value);
+  std::string choice(std::string_view name, std::string default_value, std::initializer_list<std::string_view> allowed);
+  // "key=value;key=value" (for librdkafka properties and similar maps).
+  std::map<std::string, std::string> properties(std::string_view name);
+  // "a,b,c"
+  std::vector<std::string> list(std::string_view name, std::vector<std::string> default_value);
+
+  bool has(std::string_view name) const;
+
+  // Records an error found by a rule across several variables.
+  void fail(std::string_view name, std::string message);
+
+  // Every error so far, plus every PAYPIPE_ variable that no getter read.
+  Status finish() const;
+
+ private:
+  const std::string* lookup(std::string_view name);
+
+  std::map<std::string, std::string> variables_;
+  std::set<std::string, std::less<>> read_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace paypipe::core

@@ -1,0 +1,23 @@
+#include "core/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+namespace paypipe::core::metrics {
+
+prometheus::Registry& registry() {
+  static auto instance = std::make_shared<prometheus::Registry>();
+  return *instance;
+}
+
+std::string serialize() {
+  prometheus::TextSerializer serializer;
+  return serializer.Serialize(registry().Collect());
+}
+
+const prometheus::Histogram::BucketBoundaries& latency_buckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                               0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+  return buckets;
+}
+
+}  // namespace paypipe::core::metrics

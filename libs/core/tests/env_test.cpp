@@ -1,0 +1,40 @@
+#include "core/env.hpp"
+
+#include <catch2/catch.hpp>
+
+using paypipe::core::Env;
+using namespace std::chrono_literals;
+
+TEST_CASE("Env reads typed values with defaults") {
+  Env env({{"PAYPIPE_A", "x"}, {"PAYPIPE_N", "42"}, {"PAYPIPE_F", "true"}, {"PAYPIPE_MS", "250"},
+           {"PAYPIPE_P", "security.protocol=SASL_SSL;sasl.mechanisms=PLAIN"}, {"PAYPIPE_L", "a, b,,c"}});
+  CHECK(env.text("PAYPIPE_A", "d") == "x");
+  CHECK(env.text("PAYPIPE_MISSING", "d") == "d");
+  CHECK(env.integer("PAYPIPE_N", 1, 0, 100) == 42);
+  CHECK(env.flag("PAYPIPE_F", false));
+  CHECK(env.millis("PAYPIPE_MS", 1s, 0ms, 10s) == 250ms);
+  const auto props = env.properties("PAYPIPE_P");
+  CHECK(props.at("security.protocol") == "SASL_SSL");
+  CHECK(props.at("sasl.mechanisms") == "PLAIN");
+  CHECK(env.list("PAYPIPE_L", {}) == std::vector<std::string>{"a", "b", "c"});
+  CHECK(env.finish().ok());
+}
+
+TEST_CASE("Env reports every bad and unknown variable at once, by name") {
+  Env env({{"PAYPIPE_N", "abc"}, {"PAYPIPE_RANGE", "500"}, {"PAYPIPE_TYPO", "1"}, {"PAYPIPE_C", "z"},
+           {"PAYPIPE_SECRET", "hunter2"}});
+  env.integer("PAYPIPE_N", 1, 0, 10);
+  env.integer("PAYPIPE_RANGE", 1, 0, 10);
+  env.choice("PAYPIPE_C", "a", {"a", "b"});
+  env.required_text("PAYPIPE_REQUIRED");
+  env.secret("PAYPIPE_SECRET");
+  const auto status = env.finish();
+  REQUIRE_FALSE(status.ok());
+  const auto& m = status.error().message;
+  CHECK(m.find("PAYPIPE_N: must be an integer") != std::string::npos);
+  CHECK(m.find("PAYPIPE_RANGE: must be between 0 and 10") != std::string::npos);
+  CHECK(m.find("PAYPIPE_C: must be one of a, b") != std::string::npos);
+  CHECK(m.find("PAYPIPE_REQUIRED: is required") != std::string::npos);
+  CHECK(m.find("PAYPIPE_TYPO: unknown variable") != std::string::npos);
+  CHECK(m.find("hunter2") == std::string::npos);
+}

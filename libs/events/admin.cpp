@@ -1,0 +1,195 @@
+#include "events/admin.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "events/dead_letter.hpp"
+#include "events/producer.hpp"
+
+namespace paypipe::events {
+
+std::vector<std::string> business_topics() {
+  return {"order.created",    "order.completed",          "order.cancelled",  "payment.completed",
+          "payment.failed",   "payment.refund-requested", "payment.refunded", "coupon.requested",
+          "coupon.issued",    "coupon.rejected",          "product.sold-out"};
+}
+
+std::vector<std::string> consumer_groups() {
+  return {"payment-api",         "order-processor", "coupon-issuer",
+          "notification-sender", "ranking-updater", "data-platform-forwarder"};
+}
+
+std::vector<std::string> all_topics() {
+  auto topics = business_topics();
+  for (const auto& group : consumer_groups()) {
+    topics.push_back(retry_topic(group));
+    topics.push_back(dlq_topic(group));
+  }
+  return topics;
+}
+
+namespace {
+
+using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)>;
+
+AdminOptionsPtr admin_options(rd_kafka_t* handle, rd_kafka_admin_op_t op, std::chrono::milliseconds timeout) {
+  AdminOptionsPtr options(rd_kafka_AdminOptions_new(handle, op), &rd_kafka_AdminOptions_destroy);
+  char error[256];
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()), error, sizeof error);
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()), error, sizeof error);
+  return options;
+}
+
+core::Result<EventPtr> wait_result(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
+                                   std::chrono::milliseconds timeout) {
+  EventPtr event(rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 2000));
+  if (!event) return core::make_error(core::ErrorCategory::unavailable, "kafka-admin-timeout", "admin request timed out");
+  if (rd_kafka_event_type(event.get()) != type) {
+    return core::make_error(core::ErrorCategory::internal, "kafka-admin", "unexpected admin result");
+  }
+  if (rd_kafka_event_error(event.get())) {
+    return kafka_error(rd_kafka_event_error(event.get()), rd_kafka_event_error_string(event.get()));
+  }
+  return event;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Admin>> Admin::create(const KafkaOptions& options) {
+  std::unique_ptr<Admin> admin(new Admin());
+  auto conf = make_conf(options, {}, {});
+  if (!conf) return conf.error();
+  route_logs(conf->get());
+  char error[512];
+  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), error, sizeof error);
+  if (handle == nullptr) {
+    return core::make_error(core::ErrorCategory::invalid_input, "kafka-admin",
+                            std::string("cannot create the admin client: ") + error);
+  }
+  (void)conf->release();
+  admin->handle_.reset(handle);
+  admin->queue_.reset(rd_kafka_queue_new(handle));
+  return admin;
+}
+
+Admin::~Admin() {
+  queue_.reset();
+  handle_.reset();
+}
+
+core::Result<std::vector<std::string>> Admin::ensure_topics(const std::vector<TopicSpec>& topics,
+                                                            std::chrono::milliseconds timeout) {
+  if (topics.empty()) return std::vector<std::string>{};
+  std::vector<rd_kafka_NewTopic_t*> requests;
+  char error[512];
+  for (const auto& spec : topics) {
+    auto* topic = rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions, spec.replication, error, sizeof error);
+    if (topic == nullptr) {
+      for (auto* t : requests) rd_kafka_NewTopic_destroy(t);
+      return core::make_error(core::ErrorCategory::invalid_input, "kafka-admin", spec.name + ": " + error);
+    }
+    for (const auto& [key, value] : spec.configs) rd_kafka_NewTopic_set_config(topic, key.c_str(), value.c_str());
+    requests.push_back(topic);
+  }
+  auto options = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
+  rd_kafka_CreateTopics(handle_.get(), requests.data(), requests.size(), options.get(), queue_.get());
+  rd_kafka_NewTopic_destroy_array(requests.data(), requests.size());
+  auto event = wait_result(queue_.get(), RD_KAFKA_EVENT_CREATETOPICS_RESULT, timeout);
+  if (!event) return event.error();
+  const auto* result = rd_kafka_event_CreateTopics_result(event->get());
+  size_t count = 0;
+  const auto** results = rd_kafka_CreateTopics_result_topics(result, &count);
+  std::vector<std::string> created;
+  std::string failures;
+  for (size_t i = 0; i < count; ++i) {
+    const auto err = rd_kafka_topic_result_error(results[i]);
+    const std::string name = rd_kafka_topic_result_name(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      created.push_back(name);
+    } else if (err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      const char* why = rd_kafka_topic_result_error_string(results[i]);
+      failures += (failures.empty() ? "" : "; ") + name + ": " + (why ? why : rd_kafka_err2str(err));
+    }
+  }
+  if (!failures.empty()) {
+    return core::make_error(core::ErrorCategory::unavailable, "kafka-create-topics", failures);
+  }
+  return created;
+}
+
+core::Status Admin::delete_topics(const std::vector<std::string>& names, std::chrono::milliseconds timeout) {
+  std::vector<rd_kafka_DeleteTopic_t*> requests;
+  for (const auto& name : names) requests.push_back(rd_kafka_DeleteTopic_new(name.c_str()));
+  auto options = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout);
+  rd_kafka_DeleteTopics(handle_.get(), requests.data(), requests.size(), options.get(), queue_.get());
+  rd_kafka_DeleteTopic_destroy_array(requests.data(), requests.size());
+  auto event = wait_result(queue_.get(), RD_KAFKA_EVENT_DELETETOPICS_RESULT, timeout);
+  if (!event) return event.error();
+  return {};
+}
+
+core::Result<std::vector<std::string>> Admin::list_topics(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const auto err = rd_kafka_metadata(handle_.get(), 1, nullptr, &metadata, static_cast<int>(timeout.count()));
+  if (err) return kafka_error(err, "metadata");
+  std::vector<std::string> names;
+  for (int i = 0; i < metadata->topic_cnt; ++i) names.emplace_back(metadata->topics[i].topic);
+  rd_kafka_metadata_destroy(metadata);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+core::Result<int> Admin::broker_count(std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const auto err = rd_kafka_metadata(handle_.get(), 0, nullptr, &metadata, static_cast<int>(timeout.count()));
+  if (err) return kafka_error(err, "metadata");
+  const int count = metadata->broker_cnt;
+  rd_kafka_metadata_destroy(metadata);
+  return count;
+}
+
+core::Result<std::vector<TopicInfo>> Admin::describe(const std::vector<std::string>& names,
+                                                     std::chrono::milliseconds timeout) {
+  std::vector<TopicInfo> infos;
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const auto err = rd_kafka_metadata(handle_.get(), 1, nullptr, &metadata, static_cast<int>(timeout.count()));
+  if (err) return kafka_error(err, "metadata");
+  const std::set<std::string> wanted(names.begin(), names.end());
+  for (int i = 0; i < metadata->topic_cnt; ++i) {
+    const auto& topic = metadata->topics[i];
+    if (!wanted.count(topic.topic) || topic.err) continue;
+    TopicInfo info;
+    info.name = topic.topic;
+    info.partitions = topic.partition_cnt;
+    info.replication = topic.partition_cnt > 0 ? topic.partitions[0].replica_cnt : 0;
+    infos.push_back(info);
+  }
+  rd_kafka_metadata_destroy(metadata);
+  if (infos.empty()) return infos;
+
+  std::vector<rd_kafka_ConfigResource_t*> resources;
+  for (const auto& info : infos) resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, info.name.c_str()));
+  auto options = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
+  rd_kafka_DescribeConfigs(handle_.get(), resources.data(), resources.size(), options.get(), queue_.get());
+  rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
+  auto event = wait_result(queue_.get(), RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, timeout);
+  if (!event) return event.error();
+  const auto* result = rd_kafka_event_DescribeConfigs_result(event->get());
+  size_t count = 0;
+  const auto** described = rd_kafka_DescribeConfigs_result_resources(result, &count);
+  for (size_t i = 0; i < count; ++i) {
+    const std::string name = rd_kafka_ConfigResource_name(described[i]);
+    size_t entries = 0;
+    const auto** configs = rd_kafka_ConfigResource_configs(described[i], &entries);
+    for (size_t j = 0; j < entries; ++j) {
+      if (std::string_view(rd_kafka_ConfigEntry_name(configs[j])) != "min.insync.replicas") continue;
+      const char* value = rd_kafka_ConfigEntry_value(configs[j]);
+      for (auto& info : infos) {
+        if (info.name == name && value) info.min_insync = std::atoi(value);
+      }
+    }
+  }
+  return infos;
+}
+
+}  // namespace paypipe::events

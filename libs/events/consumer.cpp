@@ -1,0 +1,248 @@
+#include "events/consumer.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "events/producer.hpp"
+
+namespace paypipe::events {
+
+namespace {
+
+std::vector<TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> out;
+  if (list == nullptr) return out;
+  out.reserve(static_cast<std::size_t>(list->cnt));
+  for (int i = 0; i < list->cnt; ++i) out.push_back({list->elems[i].topic, list->elems[i].partition});
+  return out;
+}
+
+PartitionListPtr to_list(const std::vector<TopicPartition>& partitions) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& p : partitions) rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
+  return list;
+}
+
+std::string regex_escape(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string prefixed_topic(std::string_view prefix, std::string_view topic) {
+  if (!topic.empty() && topic.front() == '^') return "^" + regex_escape(prefix) + std::string(topic.substr(1));
+  return std::string(prefix) + std::string(topic);
+}
+
+core::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(const KafkaOptions& options,
+                                                                   const ConsumerSettings& settings,
+                                                                   RebalanceListener* listener) {
+  std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer());
+  consumer->options_ = options;
+  consumer->listener_ = listener;
+  consumer->group_id_ = options.topic_prefix + settings.group;
+  for (const auto& t : settings.topics) consumer->subscription_.push_back(prefixed_topic(options.topic_prefix, t));
+
+  auto conf = make_conf(options,
+                        {
+                            {"session.timeout.ms", std::to_string(settings.session_timeout.count())},
+                            {"max.poll.interval.ms", std::to_string(settings.max_poll_interval.count())},
+                            {"auto.offset.reset", settings.auto_offset_reset},
+                            {"auto.commit.interval.ms", std::to_string(settings.auto_commit_interval.count())},
+                            {"queued.max.messages.kbytes", std::to_string(settings.queued_max_kbytes)},
+                            {"queued.min.messages", std::to_string(settings.queued_min_messages)},
+                            {"topic.metadata.refresh.interval.ms", "10000"},
+                            {"socket.keepalive.enable", "true"},
+                        },
+                        {
+                            // The contract of this class: offsets are stored by us only.
+                            {"group.id", consumer->group_id_},
+                            {"enable.auto.commit", "true"},
+                            {"enable.auto.offset.store", "false"},
+                            {"enable.partition.eof", "false"},
+                            {"partition.assignment.strategy", "range,roundrobin"},
+                        });
+  if (!conf) return conf.error();
+  rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaConsumer::on_rebalance);
+  rd_kafka_conf_set_opaque(conf->get(), consumer.get());
+  route_logs(conf->get());
+  char error[512];
+  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), error, sizeof error);
+  if (handle == nullptr) {
+    return core::make_error(core::ErrorCategory::invalid_input, "kafka-consumer",
+                            std::string("cannot create the Kafka consumer: ") + error);
+  }
+  (void)conf->release();
+  consumer->handle_.reset(handle);
+  rd_kafka_poll_set_consumer(handle);  // one queue: records, rebalances, errors, logs
+  consumer->queue_.reset(rd_kafka_queue_get_consumer(handle));
+
+  int fds[2];
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+    return core::make_error(core::ErrorCategory::internal, "pipe", "cannot create the consumer's wake pipe");
+  }
+  consumer->wake_read_ = fds[0];
+  consumer->wake_write_ = fds[1];
+  // librdkafka writes a byte when the queue goes from empty to non-empty.
+  rd_kafka_queue_io_event_enable(consumer->queue_.get(), consumer->wake_write_, "k", 1);
+  return consumer;
+}
+
+KafkaConsumer::~KafkaConsumer() {
+  close();
+  queue_.reset();
+  handle_.reset();
+  if (wake_read_ >= 0) ::close(wake_read_);
+  if (wake_write_ >= 0) ::close(wake_write_);
+}
+
+core::Status KafkaConsumer::subscribe() {
+  PartitionListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(subscription_.size())));
+  for (const auto& t : subscription_) rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  const auto err = rd_kafka_subscribe(handle_.get(), topics.get());
+  if (err) return kafka_error(err, "subscribe");
+  return {};
+}
+
+void KafkaConsumer::on_rebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
+                                 rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* self = static_cast<KafkaConsumer*>(opaque);
+  const auto list = to_vector(partitions);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    spdlog::info("group {}: assigned {} partition(s)", self->group_id_, list.size());
+    if (self->listener_) self->listener_->on_assigned(list);
+    rd_kafka_assign(handle, partitions);
+    return;
+  }
+  const bool lost = rd_kafka_assignment_lost(handle) != 0;
+  spdlog::info("group {}: {} {} partition(s)", self->group_id_, lost ? "lost" : "revoking", list.size());
+  if (self->listener_) self->listener_->on_revoking(list, lost);
+  if (!lost) {
+    const auto commit_err = rd_kafka_commit(handle, nullptr, 0);
+    if (commit_err && commit_err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      spdlog::warn("group {}: commit on revoke failed: {}", self->group_id_, rd_kafka_err2str(commit_err));
+    }
+  }
+  rd_kafka_assign(handle, nullptr);
+}
+
+std::optional<ConsumedRecord> KafkaConsumer::poll(std::chrono::milliseconds timeout) {
+  MessagePtr message(rd_kafka_consumer_poll(handle_.get(), static_cast<int>(timeout.count())));
+  if (!message) return std::nullopt;
+  if (message->err) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_error_log_ > std::chrono::seconds(10)) {
+      last_error_log_ = now;
+      spdlog::warn("group {}: consumer error: {}", group_id_, rd_kafka_message_errstr(message.get()));
+    }
+    return std::nullopt;
+  }
+  ConsumedRecord record;
+  record.topic = rd_kafka_topic_name(message->rkt);
+  record.partition = message->partition;
+  record.offset = message->offset;
+  rd_kafka_timestamp_type_t type;
+  record.timestamp_ms = rd_kafka_message_timestamp(message.get(), &type);
+  if (message->key) record.key.emplace(static_cast<const char*>(message->key), message->key_len);
+  if (message->payload) record.value.assign(static_cast<const char*>(message->payload), message->len);
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(message.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      record.headers.push_back({name, value ? std::string(static_cast<const char*>(value), size) : std::string{}});
+    }
+  }
+  return record;
+}
+
+void KafkaConsumer::wait(std::chrono::milliseconds timeout) {
+  pollfd fd{wake_read_, POLLIN, 0};
+  if (::poll(&fd, 1, static_cast<int>(timeout.count())) > 0) {
+    char buffer[256];
+    while (::read(wake_read_, buffer, sizeof buffer) > 0) {
+    }
+  }
+}
+
+void KafkaConsumer::wake() {
+  const char byte = 'w';
+  (void)!::write(wake_write_, &byte, 1);  // a full pipe already wakes the reader
+}
+
+core::Status KafkaConsumer::store_offset(const TopicPartition& partition, std::int64_t next_offset) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), partition.topic.c_str(), partition.partition)->offset = next_offset;
+  const auto err = rd_kafka_offsets_store(handle_.get(), list.get());
+  if (err) return kafka_error(err, "store offset");
+  if (list->elems[0].err) return kafka_error(list->elems[0].err, "store offset");
+  return {};
+}
+
+core::Status KafkaConsumer::commit() {
+  const auto err = rd_kafka_commit(handle_.get(), nullptr, 0);
+  if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) return kafka_error(err, "commit");
+  return {};
+}
+
+void KafkaConsumer::pause(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  auto list = to_list(partitions);
+  rd_kafka_pause_partitions(handle_.get(), list.get());
+}
+
+void KafkaConsumer::resume(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  auto list = to_list(partitions);
+  rd_kafka_resume_partitions(handle_.get(), list.get());
+}
+
+core::Status KafkaConsumer::seek(const TopicPartition& partition, std::int64_t offset) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), partition.topic.c_str(), partition.partition)->offset = offset;
+  rd_kafka_error_t* error = rd_kafka_seek_partitions(handle_.get(), list.get(), 5000);
+  if (error) {
+    const auto code = rd_kafka_error_code(error);
+    rd_kafka_error_destroy(error);
+    return kafka_error(code, "seek");
+  }
+  if (list->elems[0].err) return kafka_error(list->elems[0].err, "seek");
+  return {};
+}
+
+std::vector<TopicPartition> KafkaConsumer::assignment() const {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(handle_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  PartitionListPtr list(raw);
+  return to_vector(list.get());
+}
+
+std::optional<std::int64_t> KafkaConsumer::lag(const TopicPartition& partition) const {
+  int64_t low = 0, high = 0;
+  if (rd_kafka_get_watermark_offsets(handle_.get(), partition.topic.c_str(), partition.partition, &low, &high) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  auto list = to_list({partition});
+  if (rd_kafka_position(handle_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  const int64_t position = list->elems[0].offset;
+  if (position < 0 || high < 0) return std::nullopt;
+  return std::max<int64_t>(0, high - position);
+}
+
+void KafkaConsumer::close() {
+  if (closed_ || !handle_) return;
+  closed_ = true;
+  const auto err = rd_kafka_consumer_close(handle_.get());
+  if (err) spdlog::warn("group {}: close: {}", group_id_, rd_kafka_err2str(err));
+}
+
+}  // namespace paypipe::events

@@ -1,0 +1,680 @@
+#include "events/consumer_runtime.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <queue>
+#include <set>
+#include <unordered_map>
+
+#include "core/metrics.hpp"
+#include "core/time.hpp"
+#include "core/trace.hpp"
+#include "events/dead_letter.hpp"
+#include "events/schemas.hpp"
+
+namespace paypipe::events {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+struct RuntimeMetrics {
+  prometheus::Family<prometheus::Counter>& records;
+  prometheus::Family<prometheus::Counter>& retries;
+  prometheus::Family<prometheus::Counter>& dead_letters;
+  prometheus::Family<prometheus::Histogram>& handler_seconds;
+  prometheus::Family<prometheus::Gauge>& in_flight;
+  prometheus::Family<prometheus::Gauge>& lag;
+
+  static RuntimeMetrics& get() {
+    auto& r = core::metrics::registry();
+    static RuntimeMetrics m{
+        prometheus::BuildCounter().Name("consumer_records_total").Help("Records finished, by group and outcome").Register(r),
+        prometheus::BuildCounter().Name("consumer_retries_total").Help("In-process retries of retryable failures").Register(r),
+        prometheus::BuildCounter().Name("consumer_dead_letters_total").Help("Records sent to dlq.<group>, by error class").Register(r),
+        prometheus::BuildHistogram().Name("consumer_handler_duration_seconds").Help("Handler time per call (a batch in batch mode)").Register(r),
+        prometheus::BuildGauge().Name("consumer_in_flight").Help("Records polled and not yet finished").Register(r),
+        prometheus::BuildGauge().Name("consumer_lag").Help("High watermark minus position, per partition").Register(r),
+    };
+    return m;
+  }
+};
+
+// One polled record on its way through the runtime.
+struct Item {
+  ConsumedRecord record;
+  std::optional<ConsumedEvent> decoded;  // nullopt: undecodable or schema-invalid
+  Outcome decode_failure;
+  int tries = 0;              // in-process attempts made
+  std::uint64_t epoch = 0;    // the assignment epoch of its partition when polled
+  std::string lane;           // concurrent mode: topic/partition/key
+  bool dead_lettering = false;
+  bool counted = true;        // still counted in in_flight
+};
+
+using ItemPtr = std::shared_ptr<Item>;
+
+// Offsets of one assigned partition: which polled records are not finished yet.
+struct PartitionProgress {
+  std::uint64_t epoch = 0;
+  std::set<std::int64_t> pending;
+  std::int64_t next = -1;    // highest polled offset + 1
+  std::int64_t stored = -1;  // last offset stored
+};
+
+enum class Mode { batch, concurrent };
+
+// Handler results and dead-letter acknowledgements arrive here from any thread. It is
+// shared with every pending callback, so a callback that fires after the runtime is
+// gone finds it closed instead of a dangling runtime.
+struct Completion {
+  ItemPtr item;
+  Outcome outcome;
+  bool dead_letter_ack = false;
+  core::Status dead_letter_status;
+};
+
+class CompletionSink {
+ public:
+  explicit CompletionSink(KafkaConsumer* consumer) : consumer_(consumer) {}
+  void push(Completion completion) {
+    std::lock_guard lock(mutex_);
+    if (consumer_ == nullptr) return;
+    items_.push_back(std::move(completion));
+    consumer_->wake();
+  }
+  std::vector<Completion> take() {
+    std::lock_guard lock(mutex_);
+    std::vector<Completion> out;
+    out.swap(items_);
+    return out;
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    consumer_ = nullptr;
+    items_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  KafkaConsumer* consumer_;
+  std::vector<Completion> items_;
+};
+
+}  // namespace
+
+struct ConsumerRuntime::Impl : RebalanceListener {
+  Mode mode = Mode::batch;
+  KafkaOptions options;
+  RuntimeSettings settings;
+  Producer* producer = nullptr;
+  BatchHandler batch_handler;
+  AsyncHandler async_handler;
+  std::unique_ptr<KafkaConsumer> consumer;
+  std::string group;  // logical
+  std::string dlq_topic_name;
+
+  std::thread thread;
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> alive{false};
+  std::chrono::milliseconds stop_timeout{10000};
+  std::mutex stop_mutex;
+  bool stopped = false;
+
+  // Poll-thread state.
+  std::map<TopicPartition, PartitionProgress> progress;
+  std::uint64_t next_epoch = 1;
+  std::unordered_map<std::string, std::deque<ItemPtr>> lanes;  // concurrent mode
+  std::size_t in_flight = 0;
+  bool paused = false;
+  struct Timer {
+    Clock::time_point due;
+    ItemPtr item;
+    bool operator>(const Timer& other) const { return due > other.due; }
+  };
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
+  Clock::time_point next_lag_report{};
+
+  std::shared_ptr<CompletionSink> sink;
+
+  RuntimeMetrics& metrics = RuntimeMetrics::get();
+  prometheus::Gauge* in_flight_gauge = nullptr;
+
+  // ---------------------------------------------------------------- shared steps
+
+  void on_assigned(const std::vector<TopicPartition>& partitions) override {
+    for (const auto& p : partitions) progress[p] = PartitionProgress{next_epoch++, {}, -1, -1};
+    paused = false;  // a new assignment starts unpaused
+  }
+
+  void on_revoking(const std::vector<TopicPartition>& partitions, bool lost) override {
+    if (!lost && mode == Mode::concurrent) drain(partitions);
+    if (mode == Mode::concurrent) forget_lanes_of(partitions);
+    for (const auto& p : partitions) {
+      if (!lost) store(p);
+      progress.erase(p);
+    }
+  }
+
+  ItemPtr admit(ConsumedRecord record) {
+    auto item = std::make_shared<Item>();
+    const auto tp = record.topic_partition();
+    auto& p = progress[tp];
+    if (p.epoch == 0) p.epoch = next_epoch++;
+    item->epoch = p.epoch;
+    p.pending.insert(record.offset);
+    p.next = std::max(p.next, record.offset + 1);
+    item->record = std::move(record);
+    decode(*item);
+    ++in_flight;
+    in_flight_gauge->Set(static_cast<double>(in_flight));
+    return item;
+  }
+
+  void decode(Item& item) {
+    auto event = from_record(item.record.key, item.record.value, item.record.headers);
+    if (!event) {
+      item.decode_failure = Outcome::fail("paypipe.events.UndecodableRecord", event.error().message);
+      return;
+    }
+    const int version = event->dataschema.empty() ? 0 : SchemaRegistry::version_of(event->dataschema);
+    if (auto valid = SchemaRegistry::builtin().validate(event->type, event->data, version); !valid) {
+      item.decode_failure = Outcome::fail("paypipe.events.SchemaViolation", valid.error().message);
+      return;
+    }
+    item.decoded = ConsumedEvent{std::move(event).value(), item.record.topic, item.record.partition,
+                                 item.record.offset, attempt_of(item.record.headers)};
+  }
+
+  bool current(const Item& item) const {
+    const auto it = progress.find(item.record.topic_partition());
+    return it != progress.end() && it->second.epoch == item.epoch;
+  }
+
+  void store(const TopicPartition& tp) {
+    const auto it = progress.find(tp);
+    if (it == progress.end()) return;
+    auto& p = it->second;
+    const std::int64_t committable = p.pending.empty() ? p.next : *p.pending.begin();
+    if (committable > p.stored && committable >= 0) {
+      if (auto s = consumer->store_offset(tp, committable); !s) {
+        spdlog::warn("group {}: cannot store offset {} of {}[{}]: {}", consumer->group_id(), committable, tp.topic,
+                     tp.partition, s.error().message);
+        return;
+      }
+      p.stored = committable;
+    }
+  }
+
+  // The item no longer counts against the window (finished, abandoned or stale).
+  void release(Item& item) {
+    if (!item.counted) return;
+    item.counted = false;
+    --in_flight;
+    in_flight_gauge->Set(static_cast<double>(in_flight));
+  }
+
+  // The record's work is durable (or it was dead-lettered): its offset may be stored.
+  void finish(const ItemPtr& item, const char* outcome) {
+    release(*item);
+    metrics.records.Add({{"group", group}, {"outcome", outcome}}).Increment();
+    if (!current(*item)) return;
+    auto& p = progress[item->record.topic_partition()];
+    p.pending.erase(item->record.offset);
+    store(item->record.topic_partition());
+  }
+
+  OutgoingRecord dead_letter_of(const Item& item, const Outcome& outcome) const {
+    const int attempt = item.decoded ? item.decoded->attempt : attempt_of(item.record.headers);
+    return dead_letter_record(item.record, outcome, group, dlq_topic_name, attempt, core::now_ms());
+  }
+
+  void count_dead_letter(const Outcome& outcome) {
+    metrics.dead_letters.Add({{"group", group}, {"error_class", outcome.error_class}}).Increment();
+    spdlog::warn("group {}: dead-lettering a record: {}: {}", group, outcome.error_class, outcome.message);
+  }
+
+  // ---------------------------------------------------------------- batch mode
+
+  void run_batch_loop() {
+    std::vector<ItemPtr> batch;
+    while (!stop_requested) {
+      batch.clear();
+      const auto first = consumer->poll(milliseconds(0));
+      if (!first) {
+        report_lag();
+        consumer->wait(milliseconds(200));
+        continue;
+      }
+      batch.push_back(admit(*first));
+      const auto linger_until = Clock::now() + settings.batch_linger;
+      while (batch.size() < settings.batch_size) {
+        auto next = consumer->poll(milliseconds(0));
+        if (!next) {
+          const auto left = std::chrono::duration_cast<milliseconds>(linger_until - Clock::now());
+          if (left.count() <= 0) break;
+          consumer->wait(left);
+          next = consumer->poll(milliseconds(0));
+          if (!next) break;
+        }
+        batch.push_back(admit(*next));
+      }
+      process_batch(batch);
+    }
+  }
+
+  // Runs the handler over the decodable items, retries in place, dead-letters the rest,
+  // then stores offsets in order.
+  void process_batch(const std::vector<ItemPtr>& batch) {
+    std::vector<ItemPtr> todo;
+    std::vector<std::pair<ItemPtr, Outcome>> failed;
+    std::set<const Item*> unfinished;  // stopping mid-retry: redelivered after restart
+    for (const auto& item : batch) {
+      if (item->decoded) todo.push_back(item);
+      else failed.emplace_back(item, item->decode_failure);
+    }
+    for (int attempt = 1; !todo.empty(); ++attempt) {
+      const auto outcomes = call_batch_handler(todo);
+      std::vector<ItemPtr> again;
+      std::optional<milliseconds> hint;
+      for (std::size_t i = 0; i < todo.size(); ++i) {
+        const auto& outcome = outcomes[i];
+        if (outcome.kind == Outcome::Kind::success) continue;
+        if (outcome.kind == Outcome::Kind::retryable && settings.retry.allows_another(attempt)) {
+          if (stop_requested) {
+            unfinished.insert(todo[i].get());
+            continue;
+          }
+          again.push_back(todo[i]);
+          if (outcome.retry_after) hint = std::max(hint.value_or(milliseconds(0)), *outcome.retry_after);
+        } else {
+          failed.emplace_back(todo[i], outcome);
+        }
+      }
+      todo = std::move(again);
+      if (!todo.empty()) {
+        metrics.retries.Add({{"group", group}}).Increment(static_cast<double>(todo.size()));
+        interruptible_sleep(settings.retry.delay(attempt, hint));
+      }
+    }
+    std::set<const Item*> dead;
+    for (auto& [item, outcome] : failed) {
+      count_dead_letter(outcome);
+      if (publish_dead_letter_blocking(*item, outcome)) dead.insert(item.get());
+      else unfinished.insert(item.get());
+    }
+    // An unfinished record holds back the stored offset of every later record of its
+    // partition (PartitionProgress), so all of them are redelivered.
+    for (const auto& item : batch) {
+      if (unfinished.count(item.get())) release(*item);
+      else finish(item, dead.count(item.get()) ? "dead_lettered" : "success");
+    }
+  }
+
+  std::vector<Outcome> call_batch_handler(const std::vector<ItemPtr>& items) {
+    std::vector<ConsumedEvent> events;
+    events.reserve(items.size());
+    for (const auto& item : items) events.push_back(*item->decoded);
+    const auto started = Clock::now();
+    std::vector<Outcome> outcomes;
+    {
+      // One trace per batch: the first event's, so a batch of one is fully traced.
+      auto trace = core::TraceContext::parse(events.front().event.traceparent);
+      core::TraceScope scope(trace ? trace->child() : core::TraceContext::generate());
+      try {
+        outcomes = batch_handler(events);
+      } catch (const std::exception& e) {
+        spdlog::error("group {}: handler threw: {}", group, e.what());
+        outcomes.assign(events.size(), Outcome::retry("paypipe.events.HandlerException", e.what()));
+      }
+    }
+    metrics.handler_seconds.Add({{"group", group}}, core::metrics::latency_buckets())
+        .Observe(std::chrono::duration<double>(Clock::now() - started).count());
+    if (outcomes.size() != events.size()) {
+      spdlog::error("group {}: handler returned {} outcomes for {} events", group, outcomes.size(), events.size());
+      outcomes.assign(events.size(), Outcome::retry("paypipe.events.HandlerContract", "wrong number of outcomes"));
+    }
+    return outcomes;
+  }
+
+  // Sends the dead letter and waits for Kafka's acknowledgement; retries until it
+  // succeeds or the runtime stops (then returns false and the record stays unfinished).
+  bool publish_dead_letter_blocking(const Item& item, const Outcome& outcome) {
+    for (int attempt = 1;; ++attempt) {
+      const auto status = producer->send_and_wait(dead_letter_of(item, outcome), milliseconds(35000));
+      if (status) return true;
+      spdlog::error("group {}: dead-letter publish failed (attempt {}): {}", group, attempt, status.error().message);
+      if (stop_requested) return false;
+      interruptible_sleep(std::min(milliseconds(200 * attempt), milliseconds(5000)));
+      if (stop_requested) return false;
+    }
+  }
+
+  void interruptible_sleep(milliseconds duration) {
+    const auto until = Clock::now() + duration;
+    while (!stop_requested) {
+      const auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now());
+      if (left.count() <= 0) return;
+      consumer->wait(std::min(left, milliseconds(200)));
+    }
+  }
+
+  // ---------------------------------------------------------------- concurrent mode
+
+  static std::string lane_of(const ConsumedRecord& record) {
+    return record.topic + '/' + std::to_string(record.partition) + '/' + record.key.value_or(std::string{});
+  }
+
+  void run_concurrent_loop() {
+    while (!stop_requested) {
+      process_completions();
+      fire_due_timers();
+      bool polled_any = false;
+      // Take what is queued, up to the window.
+      while (!stop_requested && in_flight < settings.max_in_flight) {
+        auto record = consumer->poll(milliseconds(0));
+        if (!record) break;
+        polled_any = true;
+        enqueue(admit(std::move(*record)));
+      }
+      apply_backpressure();
+      report_lag();
+      if (!polled_any) consumer->wait(next_wait());
+      // While paused, poll anyway: it serves rebalances and keeps the group membership.
+      if (paused) {
+        if (auto record = consumer->poll(milliseconds(0))) enqueue(admit(std::move(*record)));
+      }
+    }
+  }
+
+  milliseconds next_wait() const {
+    milliseconds wait(200);
+    if (!timers.empty()) {
+      const auto until = std::chrono::duration_cast<milliseconds>(timers.top().due - Clock::now());
+      wait = std::clamp(until, milliseconds(0), wait);
+    }
+    return wait;
+  }
+
+  void apply_backpressure() {
+    if (!paused && in_flight >= settings.max_in_flight) {
+      consumer->pause(consumer->assignment());
+      paused = true;
+    } else if (paused && in_flight <= settings.max_in_flight / 2) {
+      consumer->resume(consumer->assignment());
+      paused = false;
+    }
+  }
+
+  void enqueue(const ItemPtr& item) {
+    item->lane = lane_of(item->record);
+    auto& lane = lanes[item->lane];
+    lane.push_back(item);
+    if (lane.size() == 1) start(item);
+  }
+
+  void start(const ItemPtr& item) {
+    if (!item->decoded) {
+      dead_letter_async(item, item->decode_failure);
+      return;
+    }
+    ++item->tries;
+    auto trace = core::TraceContext::parse(item->decoded->event.traceparent);
+    core::TraceScope scope(trace ? trace->child() : core::TraceContext::generate());
+    auto* histogram = &metrics.handler_seconds.Add({{"group", group}}, core::metrics::latency_buckets());
+    auto done = [sink = sink, item, histogram, started = Clock::now()](Outcome outcome) {
+      histogram->Observe(std::chrono::duration<double>(Clock::now() - started).count());
+      sink->push(Completion{item, std::move(outcome), false, {}});
+    };
+    try {
+      async_handler(*item->decoded, std::move(done));
+    } catch (const std::exception& e) {
+      spdlog::error("group {}: handler threw: {}", group, e.what());
+      sink->push(Completion{item, Outcome::retry("paypipe.events.HandlerException", e.what()), false, {}});
+    }
+  }
+
+  void process_completions() {
+    for (auto& c : sink->take()) {
+      if (!current(*c.item)) {  // its partition was revoked or lost meanwhile
+        release(*c.item);
+        continue;
+      }
+      if (c.dead_letter_ack) {
+        if (c.dead_letter_status) {
+          finish_in_lane(c.item, "dead_lettered");
+        } else {
+          spdlog::error("group {}: dead-letter publish failed: {}", group, c.dead_letter_status.error().message);
+          timers.push(Timer{Clock::now() + milliseconds(1000), c.item});  // try the dead letter again
+        }
+        continue;
+      }
+      const auto& outcome = c.outcome;
+      if (outcome.kind == Outcome::Kind::success) {
+        finish_in_lane(c.item, "success");
+      } else if (outcome.kind == Outcome::Kind::retryable && settings.retry.allows_another(c.item->tries)) {
+        metrics.retries.Add({{"group", group}}).Increment();
+        timers.push(Timer{Clock::now() + settings.retry.delay(c.item->tries, outcome.retry_after), c.item});
+      } else {
+        c.item->dead_lettering = true;
+        c.item->decode_failure = outcome;  // what the dead letter will say
+        dead_letter_async(c.item, outcome);
+      }
+    }
+    in_flight_gauge->Set(static_cast<double>(in_flight));
+  }
+
+  void fire_due_timers() {
+    const auto now = Clock::now();
+    while (!timers.empty() && timers.top().due <= now) {
+      auto item = timers.top().item;
+      timers.pop();
+      if (!current(*item)) {
+        release(*item);
+        continue;
+      }
+      if (item->dead_lettering || !item->decoded) dead_letter_async(item, item->decode_failure);
+      else start(item);
+    }
+  }
+
+  void dead_letter_async(const ItemPtr& item, const Outcome& outcome) {
+    count_dead_letter(outcome);
+    item->dead_lettering = true;
+    item->decode_failure = outcome;
+    auto status = producer->send(dead_letter_of(*item, outcome), [sink = sink, item](const Delivery& delivery) {
+      sink->push(Completion{item, {}, true, delivery.status});
+    });
+    if (!status) sink->push(Completion{item, {}, true, status});
+  }
+
+  void finish_in_lane(const ItemPtr& item, const char* outcome) {
+    finish(item, outcome);
+    auto it = lanes.find(item->lane);
+    if (it == lanes.end()) return;
+    auto& lane = it->second;
+    if (!lane.empty() && lane.front() == item) lane.pop_front();
+    if (lane.empty()) {
+      lanes.erase(it);
+    } else {
+      start(lane.front());
+    }
+  }
+
+  // Partitions are going away: drop what has not started, wait for what runs.
+  void drain(const std::vector<TopicPartition>& partitions) {
+    const std::set<TopicPartition> going(partitions.begin(), partitions.end());
+    auto running_in_going = [&] {
+      for (const auto& [name, lane] : lanes) {
+        if (!lane.empty() && going.count(lane.front()->record.topic_partition())) return true;
+      }
+      return false;
+    };
+    for (auto& [name, lane] : lanes) {
+      if (lane.empty() || !going.count(lane.front()->record.topic_partition())) continue;
+      while (lane.size() > 1) {
+        release(*lane.back());
+        lane.pop_back();
+      }
+    }
+    const auto deadline = Clock::now() + settings.revoke_drain_timeout;
+    while (running_in_going() && Clock::now() < deadline) {
+      consumer->wait(milliseconds(50));
+      process_completions();
+    }
+  }
+
+  void forget_lanes_of(const std::vector<TopicPartition>& partitions) {
+    const std::set<TopicPartition> going(partitions.begin(), partitions.end());
+    for (auto it = lanes.begin(); it != lanes.end();) {
+      if (!it->second.empty() && going.count(it->second.front()->record.topic_partition())) {
+        // Items left here never finish; their late completions are ignored as stale.
+        for (const auto& item : it->second) release(*item);
+        it = lanes.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    in_flight_gauge->Set(static_cast<double>(in_flight));
+  }
+
+  void stop_concurrent() {
+    // Abandon retries not yet due; wait for running handlers within the timeout.
+    while (!timers.empty()) timers.pop();
+    const auto deadline = Clock::now() + stop_timeout;
+    auto running = [&] {
+      for (const auto& [name, lane] : lanes) {
+        if (!lane.empty()) return true;
+      }
+      return false;
+    };
+    for (auto& [name, lane] : lanes) {
+      while (lane.size() > 1) {
+        release(*lane.back());
+        lane.pop_back();
+      }
+    }
+    while (running() && Clock::now() < deadline) {
+      consumer->wait(milliseconds(50));
+      process_completions_while_stopping();
+    }
+  }
+
+  // On stop: finish what completes, start nothing new (no next-in-lane, no retries).
+  void process_completions_while_stopping() {
+    for (auto& c : sink->take()) {
+      if (!current(*c.item)) continue;
+      const bool done = c.dead_letter_ack ? c.dead_letter_status.ok() : c.outcome.kind == Outcome::Kind::success;
+      if (done) finish(c.item, c.dead_letter_ack ? "dead_lettered" : "success");
+      lanes.erase(c.item->lane);
+    }
+  }
+
+  // ---------------------------------------------------------------- the thread
+
+  void report_lag() {
+    const auto now = Clock::now();
+    if (now < next_lag_report) return;
+    next_lag_report = now + std::chrono::seconds(5);
+    for (const auto& [tp, p] : progress) {
+      if (const auto lag = consumer->lag(tp)) {
+        metrics.lag.Add({{"group", group}, {"topic", tp.topic}, {"partition", std::to_string(tp.partition)}})
+            .Set(static_cast<double>(*lag));
+      }
+    }
+  }
+
+  void run() {
+    pthread_setname_np(pthread_self(), "kafka-consumer");
+    try {
+      if (mode == Mode::batch) run_batch_loop();
+      else run_concurrent_loop();
+      if (mode == Mode::concurrent) stop_concurrent();
+      for (const auto& [tp, p] : progress) store(tp);
+      if (auto s = consumer->commit(); !s) spdlog::warn("group {}: final commit: {}", group, s.error().message);
+      consumer->close();
+    } catch (const std::exception& e) {
+      spdlog::critical("group {}: consumer loop failed: {}", group, e.what());
+    }
+    alive = false;
+  }
+};
+
+ConsumerRuntime::ConsumerRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+namespace {
+
+core::Result<std::unique_ptr<ConsumerRuntime::Impl>> make_impl(const KafkaOptions& options, RuntimeSettings settings,
+                                                               Producer& producer) {
+  auto impl = std::make_unique<ConsumerRuntime::Impl>();
+  impl->options = options;
+  impl->group = settings.consumer.group;
+  impl->dlq_topic_name = options.topic(dlq_topic(impl->group));
+  if (settings.subscribe_retry_topic) settings.consumer.topics.push_back(retry_topic(impl->group));
+  if (settings.batch_size == 0) settings.batch_size = 1;
+  if (settings.max_in_flight == 0) settings.max_in_flight = 1;
+  impl->settings = std::move(settings);
+  impl->producer = &producer;
+  impl->in_flight_gauge = &impl->metrics.in_flight.Add({{"group", impl->group}});
+  auto consumer = KafkaConsumer::create(options, impl->settings.consumer, impl.get());
+  if (!consumer) return consumer.error();
+  impl->consumer = std::move(consumer).value();
+  impl->sink = std::make_shared<CompletionSink>(impl->consumer.get());
+  return impl;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<ConsumerRuntime>> ConsumerRuntime::batch(const KafkaOptions& options,
+                                                                      RuntimeSettings settings, Producer& producer,
+                                                                      BatchHandler handler) {
+  auto impl = make_impl(options, std::move(settings), producer);
+  if (!impl) return impl.error();
+  (*impl)->mode = Mode::batch;
+  (*impl)->batch_handler = std::move(handler);
+  return std::unique_ptr<ConsumerRuntime>(new ConsumerRuntime(std::move(impl).value()));
+}
+
+core::Result<std::unique_ptr<ConsumerRuntime>> ConsumerRuntime::concurrent(const KafkaOptions& options,
+                                                                           RuntimeSettings settings,
+                                                                           Producer& producer, AsyncHandler handler) {
+  auto impl = make_impl(options, std::move(settings), producer);
+  if (!impl) return impl.error();
+  (*impl)->mode = Mode::concurrent;
+  (*impl)->async_handler = std::move(handler);
+  return std::unique_ptr<ConsumerRuntime>(new ConsumerRuntime(std::move(impl).value()));
+}
+
+ConsumerRuntime::~ConsumerRuntime() {
+  stop();
+  impl_->sink->close();  // callbacks still pending find it closed
+}
+
+core::Status ConsumerRuntime::start() {
+  if (auto s = impl_->consumer->subscribe(); !s) return s;
+  impl_->alive = true;
+  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  return {};
+}
+
+void ConsumerRuntime::stop(std::chrono::milliseconds timeout) {
+  std::lock_guard lock(impl_->stop_mutex);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->stop_timeout = timeout;
+  impl_->stop_requested = true;
+  impl_->consumer->wake();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+bool ConsumerRuntime::running() const { return impl_->alive; }
+
+const std::string& ConsumerRuntime::group_id() const { return impl_->consumer->group_id(); }
+
+}  // namespace paypipe::events

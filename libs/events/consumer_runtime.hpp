@@ -1,0 +1,103 @@
+#pragma once
+// The consumer runtime every service uses: one implementation of
+//
+//   poll -> decode the CloudEvent -> validate its schema -> handler -> outcome
+//        -> success: store the offset
+//        -> retryable: in-process retries (RetryPolicy), then dlq.<group>
+//        -> fatal (undecodable, schema-invalid, or the handler says so): dlq.<group>
+//   an offset is stored only after its record's work is durable (the handler
+//   returned, or the dead letter was acknowledged by Kafka).
+//
+// DELIVERY CONTRACT: at least once. A record whose handler ran may be delivered again
+// (a crash before the commit, a rebalance), so every handler must be idempotent; the
+// event id (ce_id) is the key that deduplicates (see events/idempotency.hpp).
+//
+// The runtime subscribes to the service's topics and to retry.<group>, where
+// dlq-retrier sends records back for another attempt.
+//
+// Two ways to run handlers:
+//   * batch (database consumers): a BatchHandler gets up to batch_size events at once
+//     on the poll thread and returns one Outcome each, typically after ONE transaction.
+//     Retries happen in place, so a partition's order is kept.
+//   * concurrent (calls to the outside world): an AsyncHandler starts work and reports
+//     later from any thread. Records run in parallel across keys, in order per key, at
+//     most max_in_flight at a time (partitions are paused beyond that), and retries wait
+//     on timers, never on the poll thread: one slow key or partition never holds up
+//     the others, and the consumer keeps polling within max.poll.interval.ms.
+//
+// stop(): stops polling, lets in-flight work finish within the timeout, stores and
+// commits offsets, leaves the group. Work not finished is redelivered later.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "events/consumer.hpp"
+#include "events/envelope.hpp"
+#include "events/outcome.hpp"
+#include "events/producer.hpp"
+#include "events/retry.hpp"
+
+namespace paypipe::events {
+
+// A decoded, schema-valid event and where it came from.
+struct ConsumedEvent {
+  Event event;
+  std::string topic;           // the topic it was read from (may be retry.<group>)
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  int attempt = 1;             // 1 = first delivery; from the `attempt` header after retries
+};
+
+using BatchHandler = std::function<std::vector<Outcome>(std::span<const ConsumedEvent> events)>;
+using OutcomeCallback = std::function<void(Outcome)>;
+using AsyncHandler = std::function<void(const ConsumedEvent& event, OutcomeCallback done)>;
+
+struct RuntimeSettings {
+  ConsumerSettings consumer;
+  RetryPolicy retry;
+  // Batch mode.
+  std::size_t batch_size = 1;                 // 1 = no batching
+  std::chrono::milliseconds batch_linger{2};  // wait this long for a batch to fill
+  // Concurrent mode.
+  std::size_t max_in_flight = 256;
+  // Both.
+  bool subscribe_retry_topic = true;
+  std::chrono::milliseconds revoke_drain_timeout{10000};
+  // The component name in error classes ("paypipe.<component>.<Code>").
+  std::string component = "events";
+};
+
+class ConsumerRuntime {
+ public:
+  // `producer` publishes dead letters; it must outlive the runtime.
+  static core::Result<std::unique_ptr<ConsumerRuntime>> batch(const KafkaOptions& options, RuntimeSettings settings,
+                                                              Producer& producer, BatchHandler handler);
+  static core::Result<std::unique_ptr<ConsumerRuntime>> concurrent(const KafkaOptions& options,
+                                                                   RuntimeSettings settings, Producer& producer,
+                                                                   AsyncHandler handler);
+  ~ConsumerRuntime();  // stop() with the default timeout
+  ConsumerRuntime(const ConsumerRuntime&) = delete;
+  ConsumerRuntime& operator=(const ConsumerRuntime&) = delete;
+
+  // Subscribes and starts the poll thread.
+  core::Status start();
+  // Bounded, idempotent. See the header comment.
+  void stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
+
+  // The poll thread is alive and has not failed.
+  bool running() const;
+  const std::string& group_id() const;
+
+  struct Impl;
+
+ private:
+  explicit ConsumerRuntime(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace paypipe::events

@@ -1,0 +1,50 @@
+#pragma once
+// CloudEvents 1.0 in Kafka binary mode: the record value is the event data (JSON) and
+// the attributes travel as headers ce_id, ce_type, ce_source, ce_time, ce_specversion,
+// content-type, plus ce_dataschema and W3C traceparent. The record key is the
+// aggregate id (order id, payment's order id, coupon id), which orders events per key.
+
+#include <optional>
+#include <string>
+
+#include "core/error.hpp"
+#include "events/kafka.hpp"
+
+namespace paypipe::events {
+
+struct Event {
+  std::string id;           // ce_id: a UUID, the idempotency key downstream
+  std::string type;         // ce_type, e.g. "payment.completed"; also the topic name
+  std::string source;       // ce_source, e.g. "/paypipe/payment-api"
+  std::string time;         // ce_time, RFC 3339
+  std::string dataschema;   // ce_dataschema, e.g. "urn:paypipe:schema:payment.completed:1"; may be empty
+  std::string traceparent;  // W3C; may be empty
+  std::string key;          // Kafka record key
+  std::string data;         // the JSON document
+};
+
+// Header names, in one place.
+namespace header {
+inline constexpr const char* id = "ce_id";
+inline constexpr const char* type = "ce_type";
+inline constexpr const char* source = "ce_source";
+inline constexpr const char* time = "ce_time";
+inline constexpr const char* specversion = "ce_specversion";
+inline constexpr const char* dataschema = "ce_dataschema";
+inline constexpr const char* content_type = "content-type";
+inline constexpr const char* traceparent = "traceparent";
+}  // namespace header
+
+// Creates an event with a new UUIDv7 id, the current time, the current trace and the
+// newest schema version of its type.
+Event make_event(std::string type, std::string source, std::string key, std::string data);
+
+KafkaHeaders to_headers(const Event& event);
+
+// Decodes the CloudEvents attributes from a record's headers. The error (invalid_input,
+// code "undecodable") names what is missing or wrong; the data is not parsed here
+// (schema validation does that).
+core::Result<Event> from_record(const std::optional<std::string>& key, const std::string& value,
+                                const KafkaHeaders& headers);
+
+}  // namespace paypipe::events

@@ -1,0 +1,97 @@
+#include "events/idempotency.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+
+namespace paypipe::events {
+
+core::Result<bool> mark_processed(pg::Transaction& tx, std::string_view consumer, std::string_view event_id) {
+  auto rows = tx.exec("INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                      consumer, event_id);
+  if (!rows) return rows.error();
+  return rows->affected() == 1;
+}
+
+core::Result<std::set<std::string>> mark_processed(pg::Transaction& tx, std::string_view consumer,
+                                                   const std::vector<std::string>& event_ids) {
+  auto rows = tx.exec(
+      "INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::uuid[]) "
+      "ON CONFLICT DO NOTHING RETURNING event_id::text",
+      consumer, event_ids);
+  if (!rows) return rows.error();
+  std::set<std::string> fresh;
+  for (int i = 0; i < rows->size(); ++i) fresh.insert(rows->str(i, 0));
+  return fresh;
+}
+
+namespace {
+
+std::vector<Outcome> all(std::size_t count, const Outcome& outcome) { return std::vector<Outcome>(count, outcome); }
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Without savepoints; nullopt if any event failed (the caller replays with savepoints).
+std::optional<core::Status> fast_path(pg::Connection& connection, std::string_view consumer,
+                                      std::span<const ConsumedEvent> events, const ApplyFn& apply) {
+  auto tx = pg::Transaction::begin(connection);
+  if (!tx) return tx.error();
+  std::vector<std::string> ids;
+  ids.reserve(events.size());
+  for (const auto& e : events) ids.push_back(lower(e.event.id));
+  auto fresh = mark_processed(*tx, consumer, ids);
+  if (!fresh) return std::nullopt;
+  std::set<std::string> applied;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    // Seen before, or earlier in this very batch: skip.
+    if (!fresh->count(ids[i]) || !applied.insert(ids[i]).second) continue;
+    if (auto status = apply(*tx, events[i]); !status) return std::nullopt;
+  }
+  return tx->commit();
+}
+
+}  // namespace
+
+std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consumer,
+                                        std::span<const ConsumedEvent> events, const ApplyFn& apply,
+                                        std::string_view component) {
+  auto lease = pool.acquire();
+  if (!lease) return all(events.size(), outcome_for(lease.error(), component));
+  if (auto fast = fast_path(**lease, consumer, events, apply)) {
+    if (*fast) return all(events.size(), Outcome::ok());
+    return all(events.size(), outcome_for(fast->error(), component));
+  }
+
+  // Replay, one savepoint per event.
+  std::vector<Outcome> outcomes(events.size());
+  auto tx = pg::Transaction::begin(**lease);
+  if (!tx) return all(events.size(), outcome_for(tx.error(), component));
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (auto s = tx->savepoint("event"); !s) return all(events.size(), outcome_for(s.error(), component));
+    auto fresh = mark_processed(*tx, consumer, lower(events[i].event.id));
+    core::Status status = fresh ? core::Status{} : core::Status(fresh.error());
+    if (status && *fresh) status = apply(*tx, events[i]);
+    if (status) {
+      if (auto s = tx->release("event"); !s) return all(events.size(), outcome_for(s.error(), component));
+    } else {
+      outcomes[i] = outcome_for(status.error(), component);
+      spdlog::warn("{}: event {} ({}) failed: {}", consumer, events[i].event.id, events[i].event.type,
+                   status.error().message);
+      if (auto s = tx->rollback_to("event"); !s) return all(events.size(), outcome_for(s.error(), component));
+    }
+  }
+  if (auto s = tx->commit(); !s) return all(events.size(), outcome_for(s.error(), component));
+  return outcomes;
+}
+
+BatchHandler exactly_once_handler(pg::Pool& pool, std::string consumer, ApplyFn apply, std::string component) {
+  return [&pool, consumer = std::move(consumer), apply = std::move(apply),
+          component = std::move(component)](std::span<const ConsumedEvent> events) {
+    return apply_exactly_once(pool, consumer, events, apply, component);
+  };
+}
+
+}  // namespace paypipe::events

@@ -1,0 +1,40 @@
+#pragma once
+// Exactly-once effects on top of at-least-once delivery: the event id is recorded in
+// processed_events inside the same transaction as the event's effect, so a redelivered
+// event is recognised and skipped, whatever crashed where.
+
+#include <functional>
+#include <set>
+#include <span>
+#include <string>
+
+#include "events/consumer_runtime.hpp"
+#include "pg/pool.hpp"
+
+namespace paypipe::events {
+
+// Records `event_id` for `consumer` in `tx`. False if it was already recorded.
+core::Result<bool> mark_processed(pg::Transaction& tx, std::string_view consumer, std::string_view event_id);
+
+// Records many ids in one statement; returns those that were NOT recorded before.
+core::Result<std::set<std::string>> mark_processed(pg::Transaction& tx, std::string_view consumer,
+                                                   const std::vector<std::string>& event_ids);
+
+// The effect of one event, inside the batch's transaction.
+using ApplyFn = std::function<core::Status(pg::Transaction& tx, const ConsumedEvent& event)>;
+
+// Applies a batch in ONE transaction with every new event id recorded, and returns one
+// Outcome per event (already-processed events are successes that change nothing).
+//
+// Fast path: all events without savepoints. If any event fails, the transaction is
+// rolled back and the batch is replayed with a savepoint per event, so one event's
+// failure never touches another's effect; the failure becomes that event's outcome
+// (outcome_for: retryable or fatal). If the commit fails, every event is retryable.
+std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consumer,
+                                        std::span<const ConsumedEvent> events, const ApplyFn& apply,
+                                        std::string_view component);
+
+// apply_exactly_once as a BatchHandler for ConsumerRuntime::batch.
+BatchHandler exactly_once_handler(pg::Pool& pool, std::string consumer, ApplyFn apply, std::string component);
+
+}  // namespace paypipe::events

@@ -1,0 +1,64 @@
+#include "events/kafka.hpp"
+
+namespace paypipe::events {
+
+core::Result<ConfPtr> make_conf(const KafkaOptions& options, const std::map<std::string, std::string>& defaults,
+                                const std::map<std::string, std::string>& overrides) {
+  ConfPtr conf(rd_kafka_conf_new());
+  std::string errors;
+  char message[512];
+  auto set = [&](const std::string& key, const std::string& value) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), message, sizeof message) != RD_KAFKA_CONF_OK) {
+      errors += (errors.empty() ? "" : "; ") + key + ": " + message;
+    }
+  };
+  set("bootstrap.servers", options.bootstrap_servers);
+  set("client.id", options.client_id);
+  for (const auto& [key, value] : defaults) set(key, value);
+  for (const auto& [key, value] : options.properties) set(key, value);
+  for (const auto& [key, value] : overrides) set(key, value);
+  if (!errors.empty()) {
+    return core::make_error(core::ErrorCategory::invalid_input, "kafka-config", "bad Kafka configuration: " + errors);
+  }
+  return conf;
+}
+
+std::string conf_get(const rd_kafka_conf_t* conf, const char* name) {
+  char value[1024];
+  size_t size = sizeof value;
+  if (rd_kafka_conf_get(conf, name, value, &size) != RD_KAFKA_CONF_OK) return {};
+  return value;
+}
+
+core::Error kafka_error(rd_kafka_resp_err_t err, std::string_view context) {
+  using core::ErrorCategory;
+  ErrorCategory category = ErrorCategory::unavailable;  // brokers down, timeouts: retry later
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      category = ErrorCategory::invalid_input;
+      break;
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+      category = ErrorCategory::forbidden;
+      break;
+    case RD_KAFKA_RESP_ERR__FATAL:
+      category = ErrorCategory::internal;
+      break;
+    default:
+      break;
+  }
+  return core::make_error(category, std::string("kafka-") + rd_kafka_err2name(err),
+                          std::string(context) + ": " + rd_kafka_err2str(err));
+}
+
+const std::string* find_header(const KafkaHeaders& headers, std::string_view name) {
+  // The last one wins, as with Kafka's Headers.lastHeader.
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
+    if (it->name == name) return &it->value;
+  }
+  return nullptr;
+}
+
+}  // namespace paypipe::events

@@ -1,0 +1,193 @@
+#include "events/outbox.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "core/json.hpp"
+#include "core/metrics.hpp"
+#include "core/time.hpp"
+#include "events/schemas.hpp"
+
+namespace paypipe::events {
+
+namespace {
+
+struct RelayMetrics {
+  prometheus::Counter& published;
+  prometheus::Counter& failed;
+  prometheus::Histogram& lag;
+
+  static RelayMetrics& get() {
+    auto& r = core::metrics::registry();
+    static RelayMetrics m{
+        prometheus::BuildCounter().Name("outbox_published_total").Help("Outbox rows published and acknowledged").Register(r).Add({}),
+        prometheus::BuildCounter().Name("outbox_publish_failures_total").Help("Outbox rows Kafka did not acknowledge (retried)").Register(r).Add({}),
+        prometheus::BuildHistogram().Name("outbox_relay_lag_seconds").Help("From the outbox insert to Kafka's acknowledgement").Register(r).Add({}, core::metrics::latency_buckets()),
+    };
+    return m;
+  }
+};
+
+std::string headers_json(const Event& event) {
+  core::json::Writer w;
+  w.begin_object().field(header::source, event.source).field(header::time, event.time);
+  if (!event.dataschema.empty()) w.field(header::dataschema, event.dataschema);
+  if (!event.traceparent.empty()) w.field(header::traceparent, event.traceparent);
+  w.end_object();
+  return w.take();
+}
+
+std::string string_member(const core::json::Document& doc, const char* name) {
+  if (!doc.IsObject()) return {};
+  const auto it = doc.FindMember(name);
+  if (it == doc.MemberEnd() || !it->value.IsString()) return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+}  // namespace
+
+core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::string_view aggregate_type) {
+  const int version = event.dataschema.empty() ? 0 : SchemaRegistry::version_of(event.dataschema);
+  if (auto valid = SchemaRegistry::builtin().validate(event.type, event.data, version); !valid) {
+    // Our own code built an invalid event: a bug, never the client's fault.
+    return core::make_error(core::ErrorCategory::internal, "outbox-schema-invalid", valid.error().message);
+  }
+  auto rows = tx.exec(
+      "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers) "
+      "VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)",
+      event.id, aggregate_type, event.key, event.type, event.data, headers_json(event));
+  if (!rows) return rows.error();
+  return {};
+}
+
+OutboxRelay::OutboxRelay(pg::ConnectOptions connect, Producer& producer, RelaySettings settings)
+    : connect_(std::move(connect)), producer_(producer), settings_(std::move(settings)) {
+  channel_ = "outbox_" + settings_.schema;
+}
+
+OutboxRelay::~OutboxRelay() { stop(); }
+
+void OutboxRelay::start() {
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void OutboxRelay::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  running_ = false;
+}
+
+core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) {
+  auto tx = pg::Transaction::begin(connection);
+  if (!tx) return tx.error();
+  auto locked = tx->exec("SELECT pg_try_advisory_xact_lock(hashtext($1))", "paypipe.outbox." + settings_.schema);
+  if (!locked) return locked.error();
+  if (!locked->boolean(0, 0)) return std::size_t{0};  // another relay is publishing
+  auto rows = tx->exec(
+      "SELECT id::text, aggregateid, type, payload::text, headers::text, "
+      "(extract(epoch FROM created_at) * 1000)::bigint "
+      "FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+      static_cast<std::int64_t>(settings_.batch_size));
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::size_t{0};
+
+  // Acknowledgements arrive on the producer's thread.
+  struct Acks {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::size_t pending = 0;
+    std::vector<std::string> acked;
+  };
+  auto acks = std::make_shared<Acks>();
+  auto& metrics = RelayMetrics::get();
+  const int count = rows->size();
+  for (int i = 0; i < count; ++i) {
+    Event event;
+    event.id = rows->str(i, 0);
+    event.key = rows->str(i, 1);
+    event.type = rows->str(i, 2);
+    event.data = rows->str(i, 3);
+    if (auto headers = core::json::parse(rows->text(i, 4))) {
+      event.source = string_member(*headers, header::source);
+      event.time = string_member(*headers, header::time);
+      event.dataschema = string_member(*headers, header::dataschema);
+      event.traceparent = string_member(*headers, header::traceparent);
+    }
+    const std::int64_t created_ms = rows->integer(i, 5);
+    {
+      std::lock_guard lock(acks->mutex);
+      ++acks->pending;
+    }
+    auto status = producer_.send(
+        OutgoingRecord{producer_.options().topic(event.type), event.key, event.data, to_headers(event)},
+        [acks, id = event.id, created_ms, &metrics](const Delivery& delivery) {
+          std::lock_guard lock(acks->mutex);
+          if (delivery.status) {
+            acks->acked.push_back(id);
+            metrics.lag.Observe(static_cast<double>(core::to_unix_ms(core::now_ms()) - created_ms) / 1000.0);
+          } else {
+            metrics.failed.Increment();
+            spdlog::warn("outbox: event {} not acknowledged: {}", id, delivery.status.error().message);
+          }
+          if (--acks->pending == 0) acks->done.notify_all();
+        });
+    if (!status) {
+      std::lock_guard lock(acks->mutex);
+      --acks->pending;
+      spdlog::warn("outbox: cannot queue event {}: {}", event.id, status.error().message);
+      break;  // keep the order: later rows wait for the next pass
+    }
+  }
+  std::vector<std::string> acked;
+  {
+    std::unique_lock lock(acks->mutex);
+    acks->done.wait_for(lock, settings_.ack_timeout, [&] { return acks->pending == 0; });
+    acked = acks->acked;
+  }
+  if (acked.empty()) return std::size_t{0};
+  auto deleted = tx->exec("DELETE FROM outbox WHERE id = ANY($1::uuid[])", acked);
+  if (!deleted) return deleted.error();
+  if (auto s = tx->commit(); !s) return s.error();
+  metrics.published.Increment(static_cast<double>(acked.size()));
+  return acked.size();
+}
+
+void OutboxRelay::run() {
+  pthread_setname_np(pthread_self(), "outbox-relay");
+  std::optional<pg::Connection> connection;
+  auto backoff = std::chrono::milliseconds(100);
+  while (!stop_) {
+    if (!connection || !connection->healthy()) {
+      connection.reset();
+      auto fresh = pg::Connection::connect(connect_);
+      if (fresh && fresh->listen(channel_)) {
+        connection.emplace(std::move(fresh).value());
+        backoff = std::chrono::milliseconds(100);
+      } else {
+        spdlog::warn("outbox relay: cannot connect to PostgreSQL: {}",
+                     fresh ? "LISTEN failed" : fresh.error().message);
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        continue;
+      }
+    }
+    auto published = publish_once(*connection);
+    if (!published) {
+      spdlog::warn("outbox relay: {}", published.error().message);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    if (*published == settings_.batch_size) continue;  // more rows are waiting
+    // Wait for a NOTIFY, in short slices so stop() is prompt.
+    const auto until = std::chrono::steady_clock::now() + settings_.poll_interval;
+    while (!stop_ && std::chrono::steady_clock::now() < until) {
+      auto notified = connection->wait_for_notification(std::chrono::milliseconds(100));
+      if (!notified || *notified) break;
+    }
+  }
+}
+
+}  // namespace paypipe::events

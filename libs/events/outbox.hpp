@@ -1,0 +1,64 @@
+#pragma once
+// The transactional outbox: a service writes its state change and the events that
+// announce it in ONE PostgreSQL transaction (append_to_outbox); the relay publishes
+// them to Kafka afterwards and deletes each row only after Kafka acknowledged it.
+// Nothing is lost (a crash before the acknowledgement republishes; consumers
+// deduplicate by event id) and nothing is announced that did not happen.
+//
+// The relay wakes on LISTEN/NOTIFY (a trigger on the outbox), with a poll interval as
+// the fallback, and takes rows in batches with SELECT ... FOR UPDATE SKIP LOCKED inside
+// a transaction that also holds a per-schema advisory lock: any number of replicas may
+// run a relay, one of them publishes at a time, in insertion order, so events of one
+// key reach Kafka in the order they were written.
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "events/envelope.hpp"
+#include "events/producer.hpp"
+#include "pg/pg.hpp"
+
+namespace paypipe::events {
+
+// Validates the event against its schema and inserts it in `tx`. `aggregate_type` is
+// Debezium's aggregatetype ("order", "payment", ...).
+core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::string_view aggregate_type);
+
+struct RelaySettings {
+  std::string schema;  // the service's schema (search_path of `connect`)
+  std::size_t batch_size = 500;
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds ack_timeout{35000};
+};
+
+class OutboxRelay {
+ public:
+  OutboxRelay(pg::ConnectOptions connect, Producer& producer, RelaySettings settings);
+  ~OutboxRelay();  // stop()
+  OutboxRelay(const OutboxRelay&) = delete;
+  OutboxRelay& operator=(const OutboxRelay&) = delete;
+
+  void start();
+  // Finishes the batch in progress (bounded by ack_timeout), then stops.
+  void stop();
+  bool running() const { return running_; }
+
+  // One pass on `connection`: publishes up to batch_size rows, deletes the acknowledged
+  // ones, returns how many. 0 when another relay holds the lock. For tests and the
+  // relay's own loop.
+  core::Result<std::size_t> publish_once(pg::Connection& connection);
+
+ private:
+  void run();
+
+  pg::ConnectOptions connect_;
+  Producer& producer_;
+  RelaySettings settings_;
+  std::string channel_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+};
+
+}  // namespace paypipe::events

@@ -1,0 +1,108 @@
+#include "events/schemas.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <charconv>
+#include <stdexcept>
+
+namespace paypipe::events {
+
+// Generated from proto/events/*.json by cmake/embed.cmake.
+namespace event_schemas {
+std::span<const core::EmbeddedFile> embedded_files();
+}
+
+struct SchemaRegistry::Schema {
+  explicit Schema(const rapidjson::Document& document) : compiled(document) {}
+  rapidjson::SchemaDocument compiled;  // immutable, shared by all threads
+};
+
+SchemaRegistry::SchemaRegistry() = default;
+SchemaRegistry::~SchemaRegistry() = default;
+
+const SchemaRegistry& SchemaRegistry::builtin() {
+  static const std::shared_ptr<SchemaRegistry> registry = [] {
+    auto built = from_files(event_schemas::embedded_files());
+    if (!built) throw std::runtime_error(built.error().message);  // a broken build, caught by every test
+    return std::move(built).value();
+  }();
+  return *registry;
+}
+
+core::Result<std::shared_ptr<SchemaRegistry>> SchemaRegistry::from_files(std::span<const core::EmbeddedFile> files) {
+  auto registry = std::make_shared<SchemaRegistry>();
+  for (const auto& file : files) {
+    const std::string_view name = file.name;
+    const auto dot_v = name.rfind(".v");
+    const auto suffix = name.rfind(".json");
+    int version = 0;
+    if (dot_v == std::string_view::npos || suffix == std::string_view::npos || suffix <= dot_v + 2 ||
+        std::from_chars(name.data() + dot_v + 2, name.data() + suffix, version).ec != std::errc() || version < 1) {
+      return core::make_error(core::ErrorCategory::internal, "bad-schema-name",
+                              "schema file " + std::string(name) + " must be named <type>.v<N>.json");
+    }
+    rapidjson::Document document;
+    document.Parse(file.content.data(), file.content.size());
+    if (document.HasParseError()) {
+      return core::make_error(core::ErrorCategory::internal, "bad-schema",
+                              "schema " + std::string(name) + ": " + rapidjson::GetParseError_En(document.GetParseError()));
+    }
+    registry->schemas_[std::string(name.substr(0, dot_v))][version] = std::make_unique<Schema>(document);
+  }
+  return registry;
+}
+
+bool SchemaRegistry::knows(std::string_view type) const { return schemas_.find(type) != schemas_.end(); }
+
+int SchemaRegistry::latest_version(std::string_view type) const {
+  const auto it = schemas_.find(type);
+  return it == schemas_.end() ? 0 : it->second.rbegin()->first;
+}
+
+std::string SchemaRegistry::dataschema(std::string_view type, int version) {
+  return "urn:paypipe:schema:" + std::string(type) + ":" + std::to_string(version);
+}
+
+int SchemaRegistry::version_of(std::string_view dataschema) {
+  const auto colon = dataschema.rfind(':');
+  if (colon == std::string_view::npos) return 0;
+  int version = 0;
+  const auto* end = dataschema.data() + dataschema.size();
+  if (std::from_chars(dataschema.data() + colon + 1, end, version).ptr != end) return 0;
+  return version;
+}
+
+core::Status SchemaRegistry::validate(std::string_view type, std::string_view data, int version) const {
+  const auto it = schemas_.find(type);
+  if (it == schemas_.end()) {
+    return core::make_error(core::ErrorCategory::invalid_input, "unknown-event-type",
+                            "no schema for event type " + std::string(type));
+  }
+  const auto found = version > 0 ? it->second.find(version) : std::prev(it->second.end());
+  if (found == it->second.end()) {
+    return core::make_error(core::ErrorCategory::invalid_input, "unknown-schema-version",
+                            "no schema version " + std::to_string(version) + " for " + std::string(type));
+  }
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseIterativeFlag>(data.data(), data.size());
+  if (document.HasParseError()) {
+    return core::make_error(core::ErrorCategory::invalid_input, "schema-invalid",
+                            std::string("data is not JSON: ") + rapidjson::GetParseError_En(document.GetParseError()) +
+                                " at offset " + std::to_string(document.GetErrorOffset()));
+  }
+  rapidjson::SchemaValidator validator(found->second->compiled);
+  if (!document.Accept(validator)) {
+    rapidjson::StringBuffer document_pointer, schema_pointer;
+    validator.GetInvalidDocumentPointer().StringifyUriFragment(document_pointer);
+    validator.GetInvalidSchemaPointer().StringifyUriFragment(schema_pointer);
+    return core::make_error(core::ErrorCategory::invalid_input, "schema-invalid",
+                            std::string(type) + " data fails '" + validator.GetInvalidSchemaKeyword() + "' at " +
+                                document_pointer.GetString() + " (schema " + schema_pointer.GetString() + ")");
+  }
+  return {};
+}
+
+}  // namespace paypipe::events

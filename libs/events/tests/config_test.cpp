@@ -1,0 +1,41 @@
+#include <catch2/catch.hpp>
+
+#include "events/kafka.hpp"
+#include "events/producer.hpp"
+
+using namespace paypipe::events;
+
+TEST_CASE("each Kafka option reaches its librdkafka key, extras override defaults, overrides win") {
+  KafkaOptions options;
+  options.bootstrap_servers = "127.0.0.1:1";
+  options.client_id = "svc";
+  options.properties = {{"linger.ms", "42"}, {"security.protocol", "plaintext"}, {"enable.auto.commit", "false"}};
+  auto conf = make_conf(options, {{"linger.ms", "5"}, {"acks", "all"}}, {{"enable.auto.commit", "true"}});
+  REQUIRE(conf.ok());
+  CHECK(conf_get(conf->get(), "bootstrap.servers") == "127.0.0.1:1");
+  CHECK(conf_get(conf->get(), "client.id") == "svc");
+  CHECK(conf_get(conf->get(), "linger.ms") == "42");
+  CHECK(conf_get(conf->get(), "security.protocol") == "plaintext");
+  CHECK(conf_get(conf->get(), "enable.auto.commit") == "true");
+  CHECK((conf_get(conf->get(), "acks") == "-1" || conf_get(conf->get(), "acks") == "all"));
+}
+
+TEST_CASE("unknown or invalid librdkafka properties are all named") {
+  KafkaOptions options;
+  options.bootstrap_servers = "127.0.0.1:1";
+  options.properties = {{"no.such.property", "1"}, {"linger.ms", "soon"}};
+  auto conf = make_conf(options, {}, {});
+  REQUIRE_FALSE(conf.ok());
+  CHECK(conf.error().message.find("no.such.property") != std::string::npos);
+  CHECK(conf.error().message.find("linger.ms") != std::string::npos);
+}
+
+TEST_CASE("the producer is idempotent with acks=all by default") {
+  KafkaOptions options;
+  options.bootstrap_servers = "127.0.0.1:1";
+  auto producer = Producer::create(options);
+  REQUIRE(producer.ok());
+  CHECK((*producer)->config("enable.idempotence") == "true");
+  const auto acks = (*producer)->config("acks");
+  CHECK((acks == "-1" || acks == "all"));
+}

@@ -1,0 +1,118 @@
+#include <catch2/catch.hpp>
+
+#include <mutex>
+#include <set>
+
+#include "events/consumer_runtime.hpp"
+#include "helpers.hpp"
+
+using namespace paypipe;
+using namespace std::chrono_literals;
+
+TEST_CASE("events published with the producer are consumed once each, in order per key, and committed") {
+  testing::KafkaFixture kafka({"payment.completed", "retry.g", "dlq.g"});
+  std::vector<std::string> order_ids;
+  for (int i = 0; i < 10; ++i) order_ids.push_back(core::new_uuid_v7());
+  std::vector<std::string> sent;
+  for (int round = 0; round < 20; ++round) {
+    for (const auto& id : order_ids) {
+      auto e = kafka.payment_completed(id, round);
+      sent.push_back(e.id);
+      kafka.send(e);
+    }
+  }
+  kafka.flush();
+
+  std::mutex mutex;
+  std::map<std::string, std::vector<std::int64_t>> per_key;
+  std::set<std::string> seen;
+  events::RuntimeSettings settings;
+  settings.consumer.group = "g";
+  settings.consumer.topics = {"payment.completed"};
+  settings.batch_size = 16;
+  auto handler = [&](std::span<const events::ConsumedEvent> batch) {
+    std::lock_guard lock(mutex);
+    for (const auto& e : batch) {
+      auto doc = core::json::parse(e.event.data);
+      per_key[e.event.key].push_back((*doc)["amount"].GetInt64());
+      seen.insert(e.event.id);
+      CHECK(e.attempt == 1);
+      CHECK(e.event.type == "payment.completed");
+    }
+    return std::vector<events::Outcome>(batch.size(), events::Outcome::ok());
+  };
+  {
+    auto runtime = events::ConsumerRuntime::batch(kafka.options, settings, *kafka.producer, handler);
+    REQUIRE(runtime.ok());
+    REQUIRE((*runtime)->start().ok());
+    REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return seen.size() == sent.size(); }, 30s));
+    (*runtime)->stop();
+  }
+  for (const auto& [key, amounts] : per_key) {
+    INFO(key);
+    CHECK(std::is_sorted(amounts.begin(), amounts.end()));
+    CHECK(amounts.size() == 20);
+  }
+
+  // The offsets were committed: the same group starts after the last record.
+  seen.clear();
+  auto again = events::ConsumerRuntime::batch(kafka.options, settings, *kafka.producer, handler);
+  REQUIRE(again.ok());
+  REQUIRE((*again)->start().ok());
+  auto extra = kafka.payment_completed(order_ids[0], 99);
+  kafka.send(extra);
+  kafka.flush();
+  REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return seen.count(extra.id) == 1; }, 30s));
+  (*again)->stop();
+  std::lock_guard lock(mutex);
+  CHECK(seen.size() == 1);
+}
+
+TEST_CASE("the concurrent runtime keeps order per key while keys run in parallel, within the window") {
+  testing::KafkaFixture kafka({"payment.completed", "retry.c", "dlq.c"});
+  std::vector<std::string> keys;
+  for (int i = 0; i < 20; ++i) keys.push_back(core::new_uuid_v7());
+  for (int round = 0; round < 10; ++round) {
+    for (const auto& k : keys) kafka.send(kafka.payment_completed(k, round));
+  }
+  kafka.flush();
+
+  std::mutex mutex;
+  std::map<std::string, std::vector<std::int64_t>> per_key;
+  std::atomic<int> running{0}, max_running{0}, done{0};
+  std::vector<std::thread> workers;
+  events::RuntimeSettings settings;
+  settings.consumer.group = "c";
+  settings.consumer.topics = {"payment.completed"};
+  settings.max_in_flight = 8;
+  auto runtime = events::ConsumerRuntime::concurrent(
+      kafka.options, settings, *kafka.producer,
+      [&](const events::ConsumedEvent& e, events::OutcomeCallback finish) {
+        const int now = ++running;
+        int seen_max = max_running.load();
+        while (now > seen_max && !max_running.compare_exchange_weak(seen_max, now)) {
+        }
+        std::lock_guard lock(mutex);
+        workers.emplace_back([&, e, finish = std::move(finish)] {
+          std::this_thread::sleep_for(5ms);  // a slow outside call
+          {
+            std::lock_guard inner(mutex);
+            per_key[e.event.key].push_back((*core::json::parse(e.event.data))["amount"].GetInt64());
+          }
+          --running;
+          ++done;
+          finish(events::Outcome::ok());
+        });
+      });
+  REQUIRE(runtime.ok());
+  REQUIRE((*runtime)->start().ok());
+  REQUIRE(testing::eventually([&] { return done.load() == 200; }, 60s));
+  (*runtime)->stop();
+  for (auto& w : workers) w.join();
+  CHECK(max_running.load() > 1);   // keys ran in parallel
+  CHECK(max_running.load() <= 8);  // never beyond the window
+  for (const auto& [key, amounts] : per_key) {
+    INFO(key);
+    CHECK(amounts == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  }
+}

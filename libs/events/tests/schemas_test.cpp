@@ -1,0 +1,49 @@
+#include "events/schemas.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "events/admin.hpp"
+
+using paypipe::events::SchemaRegistry;
+
+TEST_CASE("every business topic has a schema") {
+  const auto& registry = SchemaRegistry::builtin();
+  for (const auto& topic : paypipe::events::business_topics()) {
+    INFO(topic);
+    CHECK(registry.knows(topic));
+    CHECK(registry.latest_version(topic) == 1);
+  }
+}
+
+TEST_CASE("valid payment.completed data passes") {
+  CHECK(SchemaRegistry::builtin()
+            .validate("payment.completed",
+                      R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
+                          "userId":"user-1","amount":15000,"currency":"KRW","completedAt":"2026-11-23T06:53:00.123Z"})")
+            .ok());
+}
+
+TEST_CASE("schema violations name the keyword and the place") {
+  const auto& registry = SchemaRegistry::builtin();
+  auto missing = registry.validate("payment.completed", R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab"})");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == "schema-invalid");
+  CHECK(missing.error().message.find("required") != std::string::npos);
+
+  auto wrong_type = registry.validate(
+      "payment.completed",
+      R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
+          "userId":"user-1","amount":"lots","currency":"KRW","completedAt":"2026-11-23T06:53:00.123Z"})");
+  REQUIRE_FALSE(wrong_type.ok());
+  CHECK(wrong_type.error().message.find("/amount") != std::string::npos);
+
+  CHECK(registry.validate("payment.completed", "not json").error().code == "schema-invalid");
+  CHECK(registry.validate("no.such.type", "{}").error().code == "unknown-event-type");
+  CHECK(registry.validate("payment.completed", "{}", 7).error().code == "unknown-schema-version");
+}
+
+TEST_CASE("dataschema URNs carry the version") {
+  CHECK(SchemaRegistry::dataschema("order.created", 2) == "urn:paypipe:schema:order.created:2");
+  CHECK(SchemaRegistry::version_of("urn:paypipe:schema:order.created:2") == 2);
+  CHECK(SchemaRegistry::version_of("garbage") == 0);
+}

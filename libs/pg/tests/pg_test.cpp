@@ -1,0 +1,187 @@
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "pg/migrate.hpp"
+#include "pg/pool.hpp"
+#include "support/stack.hpp"
+
+using namespace paypipe;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Schema {
+  std::string name = testing::unique_name("pgtest");
+  pg::Connection connection = testing::connect(name);
+  Schema() {
+    REQUIRE(connection.exec("CREATE SCHEMA " + name).ok());
+  }
+  ~Schema() { (void)connection.exec("DROP SCHEMA " + name + " CASCADE"); }
+};
+
+}  // namespace
+
+TEST_CASE("parameters travel separately from SQL, including hostile text and NULL") {
+  Schema schema;
+  auto& c = schema.connection;
+  REQUIRE(c.exec("CREATE TABLE t (id bigint PRIMARY KEY, name text, data bytea)").ok());
+  const std::string hostile = "x'); DROP TABLE t; --";
+  REQUIRE(c.exec("INSERT INTO t VALUES ($1, $2, $3)", 1, hostile, pg::Bytea{std::string_view("\0\x01\xff", 3)}).ok());
+  REQUIRE(c.exec("INSERT INTO t VALUES ($1, $2, NULL)", 2, std::optional<std::string>{}).ok());
+  auto rows = c.exec("SELECT name, data FROM t ORDER BY id");
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 2);
+  CHECK(rows->str(0, 0) == hostile);
+  CHECK(rows->bytes(0, 1) == std::string("\0\x01\xff", 3));
+  CHECK(rows->is_null(1, 0));
+  auto any = c.exec("SELECT count(*) FROM t WHERE name = ANY($1::text[])", std::vector<std::string>{hostile, "\"q\\"});
+  REQUIRE(any.ok());
+  CHECK(any->integer(0, 0) == 1);
+}
+
+TEST_CASE("errors map to categories: unique violation is a conflict naming its constraint") {
+  Schema schema;
+  auto& c = schema.connection;
+  REQUIRE(c.exec("CREATE TABLE u (k text CONSTRAINT u_k_key UNIQUE)").ok());
+  REQUIRE(c.exec("INSERT INTO u VALUES ($1)", "a").ok());
+  auto duplicate = c.exec("INSERT INTO u VALUES ($1)", "a");
+  REQUIRE_FALSE(duplicate.ok());
+  CHECK(duplicate.error().category == core::ErrorCategory::conflict);
+  CHECK(duplicate.error().code == "unique-violation:u_k_key");
+  auto syntax = c.exec("SELEC 1");
+  REQUIRE_FALSE(syntax.ok());
+  CHECK(syntax.error().category == core::ErrorCategory::internal);
+}
+
+TEST_CASE("a transaction rolls back unless committed, savepoints isolate a failure") {
+  Schema schema;
+  auto& c = schema.connection;
+  REQUIRE(c.exec("CREATE TABLE v (n int PRIMARY KEY)").ok());
+  {
+    auto tx = pg::Transaction::begin(c);
+    REQUIRE(tx.ok());
+    REQUIRE(tx->exec("INSERT INTO v VALUES (1)").ok());
+  }  // dropped: rolled back
+  CHECK(testing::query_integer(c, "SELECT count(*) FROM v") == 0);
+  auto tx = pg::Transaction::begin(c);
+  REQUIRE(tx.ok());
+  REQUIRE(tx->exec("INSERT INTO v VALUES (1)").ok());
+  REQUIRE(tx->savepoint("s").ok());
+  CHECK_FALSE(tx->exec("INSERT INTO v VALUES (1)").ok());
+  REQUIRE(tx->rollback_to("s").ok());
+  REQUIRE(tx->exec("INSERT INTO v VALUES (2)").ok());
+  REQUIRE(tx->commit().ok());
+  CHECK(testing::query_integer(c, "SELECT count(*) FROM v") == 2);
+}
+
+TEST_CASE("a failed transaction reports its COMMIT as an error") {
+  Schema schema;
+  auto& c = schema.connection;
+  auto tx = pg::Transaction::begin(c);
+  REQUIRE(tx.ok());
+  CHECK_FALSE(tx->exec("SELECT 1/0").ok());
+  CHECK_FALSE(tx->commit().ok());
+}
+
+TEST_CASE("pipeline mode runs many statements in one round trip and reports each") {
+  Schema schema;
+  auto& c = schema.connection;
+  REQUIRE(c.exec("CREATE TABLE p (n int PRIMARY KEY)").ok());
+  std::vector<pg::Connection::Statement> statements{
+      {"BEGIN", {}},
+      {"INSERT INTO p VALUES ($1)", {pg::to_param(1)}},
+      {"INSERT INTO p VALUES ($1) RETURNING n * 10", {pg::to_param(2)}},
+      {"COMMIT", {}},
+  };
+  auto results = c.exec_pipeline(statements);
+  REQUIRE(results.ok());
+  REQUIRE(results->size() == 4);
+  REQUIRE((*results)[2].ok());
+  CHECK((*results)[2]->integer(0, 0) == 20);
+  CHECK(testing::query_integer(c, "SELECT count(*) FROM p") == 2);
+
+  std::vector<pg::Connection::Statement> failing{
+      {"BEGIN", {}},
+      {"INSERT INTO p VALUES ($1)", {pg::to_param(1)}},  // duplicate
+      {"INSERT INTO p VALUES ($1)", {pg::to_param(3)}},
+      {"COMMIT", {}},
+  };
+  auto failed = c.exec_pipeline(failing);
+  REQUIRE(failed.ok());
+  CHECK((*failed)[1].error().category == core::ErrorCategory::conflict);
+  CHECK((*failed)[2].error().code == "pg-pipeline-aborted");
+  CHECK(PQtransactionStatus(c.native()) == PQTRANS_INERROR);
+  REQUIRE(c.exec("ROLLBACK").ok());
+  CHECK(testing::query_integer(c, "SELECT count(*) FROM p") == 2);
+  // The connection is usable afterwards.
+  CHECK(c.exec("SELECT 1").ok());
+}
+
+TEST_CASE("LISTEN wakes on NOTIFY and times out otherwise") {
+  Schema schema;
+  auto listener = testing::connect(schema.name);
+  REQUIRE(listener.listen("chan_" + schema.name).ok());
+  auto quiet = listener.wait_for_notification(50ms);
+  REQUIRE(quiet.ok());
+  CHECK_FALSE(*quiet);
+  REQUIRE(schema.connection.exec("SELECT pg_notify($1, '')", "chan_" + schema.name).ok());
+  auto woke = listener.wait_for_notification(2000ms);
+  REQUIRE(woke.ok());
+  CHECK(*woke);
+}
+
+TEST_CASE("migrations apply once, in order, even from concurrent replicas") {
+  const std::string schema = testing::unique_name("mig");
+  const core::EmbeddedFile files[] = {
+      {"002_more.sql", "INSERT INTO items VALUES (2);"},
+      {"001_init.sql", "CREATE TABLE items (n int PRIMARY KEY); INSERT INTO items VALUES (1);"},
+  };
+  std::vector<std::thread> replicas;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    replicas.emplace_back([&] {
+      auto c = testing::connect(schema);
+      if (pg::migrate(c, schema, files)) ++ok;
+    });
+  }
+  for (auto& t : replicas) t.join();
+  CHECK(ok == 4);
+  auto c = testing::connect(schema);
+  CHECK(testing::query_integer(c, "SELECT count(*) FROM items") == 2);
+  auto applied = pg::migrations_applied(c, files);
+  REQUIRE(applied.ok());
+  CHECK(*applied);
+  const core::EmbeddedFile more[] = {files[0], files[1], {"003_x.sql", "SELECT 1;"}};
+  CHECK_FALSE(*pg::migrations_applied(c, more));
+  REQUIRE(c.exec("DROP SCHEMA " + schema + " CASCADE").ok());
+}
+
+TEST_CASE("the pool bounds connections and replaces broken ones") {
+  Schema schema;
+  pg::PoolOptions options;
+  options.connect = testing::pg_options(schema.name);
+  options.size = 2;
+  options.acquire_timeout = 200ms;
+  pg::Pool pool(options);
+  {
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    auto c = pool.acquire();
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code == "pg-pool-exhausted");
+    // Kill one backend: its lease comes back broken and is replaced.
+    auto pid = (*a)->exec("SELECT pg_backend_pid()");
+    REQUIRE(pid.ok());
+    REQUIRE(schema.connection.exec("SELECT pg_terminate_backend($1)", pid->integer(0, 0)).ok());
+    CHECK_FALSE((*a)->exec("SELECT 1").ok());
+  }
+  for (int i = 0; i < 4; ++i) CHECK(pool.ping().ok());
+  CHECK(pool.transact([](pg::Transaction& tx) -> core::Status {
+    auto r = tx.exec("SELECT 1");
+    if (!r) return r.error();
+    return {};
+  }).ok());
+}

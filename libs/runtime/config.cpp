@@ -1,0 +1,79 @@
+#include "runtime/config.hpp"
+
+namespace paypipe::runtime {
+
+using std::chrono::milliseconds;
+
+CommonConfig CommonConfig::read(core::Env& env, std::string service) {
+  CommonConfig c;
+  c.service = std::move(service);
+  c.local_profile = env.choice("PAYPIPE_PROFILE", "production", {"local", "production"}) == "local";
+
+  c.http.address = env.text("PAYPIPE_HTTP_ADDRESS", c.http.address);
+  c.http.port = static_cast<std::uint16_t>(env.integer("PAYPIPE_HTTP_PORT", 8080, 0, 65535));
+  c.http.io_threads = static_cast<int>(env.integer("PAYPIPE_HTTP_IO_THREADS", 1, 1, 64));
+  c.http.worker_threads = static_cast<int>(env.integer("PAYPIPE_HTTP_WORKERS", 4, 1, 256));
+  c.http.body_limit = static_cast<std::size_t>(env.integer("PAYPIPE_HTTP_BODY_LIMIT_BYTES", 64 * 1024, 1024, 16 << 20));
+  c.http.read_timeout = env.millis("PAYPIPE_HTTP_READ_TIMEOUT_MS", milliseconds(10000), milliseconds(100), milliseconds(600000));
+  c.http.idle_timeout = env.millis("PAYPIPE_HTTP_IDLE_TIMEOUT_MS", milliseconds(60000), milliseconds(100), milliseconds(3600000));
+
+  c.kafka.bootstrap_servers = env.required_text("PAYPIPE_KAFKA_BOOTSTRAP_SERVERS");
+  c.kafka.properties = env.properties("PAYPIPE_KAFKA_PROPERTIES");
+  if (auto user = env.secret("PAYPIPE_KAFKA_SASL_USERNAME"); !user.empty()) c.kafka.properties["sasl.username"] = user;
+  if (auto password = env.secret("PAYPIPE_KAFKA_SASL_PASSWORD"); !password.empty()) {
+    c.kafka.properties["sasl.password"] = password;
+  }
+  c.kafka.topic_prefix = env.text("PAYPIPE_TOPIC_PREFIX", "");
+  c.kafka.client_id = c.service;
+
+  c.database.connect.dsn = env.required_text("PAYPIPE_PG_DSN");
+  c.database.connect.password = env.secret("PAYPIPE_PG_PASSWORD");
+  std::string schema = c.service;
+  for (char& ch : schema) ch = ch == '-' ? '_' : ch;
+  c.database.connect.schema = env.text("PAYPIPE_PG_SCHEMA", schema);
+  if (!pg::is_simple_identifier(c.database.connect.schema)) {
+    env.fail("PAYPIPE_PG_SCHEMA", "must match [a-z_][a-z0-9_]*");
+  }
+  c.database.connect.application_name = c.service;
+  c.database.size = static_cast<std::size_t>(env.integer("PAYPIPE_PG_POOL_SIZE", 8, 1, 200));
+
+  c.log_level = env.choice("PAYPIPE_LOG_LEVEL", "info", {"trace", "debug", "info", "warn", "error", "off"});
+  c.log_json = env.choice("PAYPIPE_LOG_FORMAT", "json", {"json", "text"}) == "json";
+  c.shutdown_timeout = env.millis("PAYPIPE_SHUTDOWN_TIMEOUT_MS", milliseconds(20000), milliseconds(100), milliseconds(600000));
+  c.outbox_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_OUTBOX_BATCH_SIZE", 500, 1, 10000));
+  c.outbox_poll_interval =
+      env.millis("PAYPIPE_OUTBOX_POLL_INTERVAL_MS", milliseconds(1000), milliseconds(10), milliseconds(60000));
+  return c;
+}
+
+events::RelaySettings CommonConfig::relay_settings() const {
+  events::RelaySettings s;
+  s.schema = database.connect.schema;
+  s.batch_size = outbox_batch_size;
+  s.poll_interval = outbox_poll_interval;
+  return s;
+}
+
+events::RuntimeSettings read_consumer_settings(core::Env& env, const std::string& group,
+                                               std::vector<std::string> topics, const ConsumerDefaults& defaults) {
+  events::RuntimeSettings s;
+  s.consumer.group = group;
+  s.consumer.topics = std::move(topics);
+  s.component = group;
+  s.batch_size = static_cast<std::size_t>(
+      env.integer("PAYPIPE_CONSUMER_BATCH_SIZE", static_cast<std::int64_t>(defaults.batch_size), 1, 10000));
+  s.batch_linger = env.millis("PAYPIPE_CONSUMER_BATCH_LINGER_MS", defaults.batch_linger, milliseconds(0), milliseconds(10000));
+  s.max_in_flight = static_cast<std::size_t>(
+      env.integer("PAYPIPE_CONSUMER_MAX_IN_FLIGHT", static_cast<std::int64_t>(defaults.max_in_flight), 1, 100000));
+  s.retry.max_attempts = static_cast<int>(env.integer("PAYPIPE_RETRY_MAX_ATTEMPTS", defaults.retry.max_attempts, 1, 100));
+  s.retry.initial_delay =
+      env.millis("PAYPIPE_RETRY_INITIAL_DELAY_MS", defaults.retry.initial_delay, milliseconds(0), milliseconds(600000));
+  s.retry.multiplier =
+      static_cast<double>(env.integer("PAYPIPE_RETRY_MULTIPLIER_PERCENT",
+                                      static_cast<std::int64_t>(defaults.retry.multiplier * 100), 100, 1000)) /
+      100.0;
+  s.retry.max_delay = env.millis("PAYPIPE_RETRY_MAX_DELAY_MS", defaults.retry.max_delay, milliseconds(0), milliseconds(3600000));
+  return s;
+}
+
+}  // namespace paypipe::runtime

@@ -1,0 +1,63 @@
+#pragma once
+// The configuration every daemon shares, read from PAYPIPE_* environment variables,
+// and the settings it turns into for each library. A service's own Config struct
+// embeds CommonConfig and reads its extra fields in the same pass (see
+// services/*/src/config.hpp), then core::Env::finish() reports every problem at once.
+//
+//   PAYPIPE_PROFILE                 local | production (default production: durability enforced)
+//   PAYPIPE_HTTP_ADDRESS / _PORT    listen address (0.0.0.0) and port (8080)
+//   PAYPIPE_HTTP_IO_THREADS / _WORKERS / _BODY_LIMIT_BYTES / _READ_TIMEOUT_MS / _IDLE_TIMEOUT_MS
+//   PAYPIPE_KAFKA_BOOTSTRAP_SERVERS required
+//   PAYPIPE_KAFKA_PROPERTIES        extra librdkafka properties, "key=value;key=value"
+//   PAYPIPE_KAFKA_SASL_USERNAME / _SASL_PASSWORD   from a Secret
+//   PAYPIPE_TOPIC_PREFIX            prepended to every topic and group (tests)
+//   PAYPIPE_PG_DSN                  required, libpq URI
+//   PAYPIPE_PG_PASSWORD             from a Secret
+//   PAYPIPE_PG_SCHEMA / _POOL_SIZE  the service's schema (default: its name) and pool size
+//   PAYPIPE_LOG_LEVEL / _FORMAT     info | debug | ...; json | text
+//   PAYPIPE_SHUTDOWN_TIMEOUT_MS     bound on a graceful stop (default 20000)
+//   PAYPIPE_OUTBOX_BATCH_SIZE / _POLL_INTERVAL_MS
+//   PAYPIPE_CONSUMER_BATCH_SIZE / _BATCH_LINGER_MS / _MAX_IN_FLIGHT
+//   PAYPIPE_RETRY_MAX_ATTEMPTS / _INITIAL_DELAY_MS / _MULTIPLIER_PERCENT / _MAX_DELAY_MS
+
+#include <chrono>
+#include <string>
+
+#include "core/env.hpp"
+#include "events/consumer_runtime.hpp"
+#include "events/kafka.hpp"
+#include "events/outbox.hpp"
+#include "http/server.hpp"
+#include "pg/pool.hpp"
+
+namespace paypipe::runtime {
+
+struct CommonConfig {
+  std::string service;  // e.g. "payment-api"
+  bool local_profile = false;
+  http::ServerOptions http;
+  events::KafkaOptions kafka;
+  pg::PoolOptions database;
+  std::string log_level = "info";
+  bool log_json = true;
+  std::chrono::milliseconds shutdown_timeout{20000};
+  std::size_t outbox_batch_size = 500;
+  std::chrono::milliseconds outbox_poll_interval{1000};
+
+  static CommonConfig read(core::Env& env, std::string service);
+
+  events::RelaySettings relay_settings() const;
+};
+
+// Consumer settings with the service's defaults, overridable from the environment.
+struct ConsumerDefaults {
+  std::size_t batch_size = 100;
+  std::chrono::milliseconds batch_linger{2};
+  std::size_t max_in_flight = 256;
+  events::RetryPolicy retry;
+};
+
+events::RuntimeSettings read_consumer_settings(core::Env& env, const std::string& group,
+                                               std::vector<std::string> topics, const ConsumerDefaults& defaults);
+
+}  // namespace paypipe::runtime

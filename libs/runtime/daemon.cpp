@@ -1,0 +1,204 @@
+#include "runtime/daemon.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "events/admin.hpp"
+#include "events/migrations.hpp"
+#include "pg/migrate.hpp"
+
+namespace paypipe::runtime {
+
+namespace {
+
+std::atomic<int> requested_exit_code{0};
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGUSR1);  // request_stop()
+  return set;
+}
+
+}  // namespace
+
+StopSignal::StopSignal() {
+  const sigset_t set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // a peer closing a socket is an error code, not a crash
+}
+
+int StopSignal::wait() {
+  const sigset_t set = stop_signals();
+  int signal_number = 0;
+  sigwait(&set, &signal_number);
+  if (signal_number == SIGUSR1) {
+    spdlog::warn("stopping after a fatal error (exit code {})", requested_exit_code.load());
+    return requested_exit_code.load();
+  }
+  spdlog::info("received {}, stopping", strsignal(signal_number));
+  return 0;
+}
+
+void StopSignal::request_stop(int exit_code) {
+  requested_exit_code = exit_code;
+  ::kill(::getpid(), SIGUSR1);
+}
+
+void start_logging(const CommonConfig& config, const core::Env& env) {
+  (void)core::log::init(config.service, config.log_level, config.log_json ? core::log::Format::json
+                                                                          : core::log::Format::text);
+  if (auto status = env.finish(); !status) {
+    spdlog::critical("{}", status.error().message);
+    std::fprintf(stderr, "%s: %s\n", config.service.c_str(), status.error().message.c_str());
+    std::exit(2);
+  }
+}
+
+void fail_startup(std::string_view what, const core::Error& error) {
+  spdlog::critical("cannot start: {}: {}", what, error.message);
+  spdlog::default_logger()->flush();
+  std::exit(1);
+}
+
+std::vector<core::EmbeddedFile> with_event_tables(std::span<const core::EmbeddedFile> service_migrations) {
+  const auto shared = events::migrations::embedded_files();
+  std::vector<core::EmbeddedFile> all(shared.begin(), shared.end());
+  all.insert(all.end(), service_migrations.begin(), service_migrations.end());
+  return all;
+}
+
+std::unique_ptr<pg::Pool> open_database(const CommonConfig& config, std::span<const core::EmbeddedFile> migrations) {
+  auto pool = std::make_unique<pg::Pool>(config.database);
+  // PostgreSQL may still be starting (a pod next to it, a restart): wait up to 30 s.
+  for (int attempt = 1;; ++attempt) {
+    auto lease = pool->acquire();
+    if (lease) {
+      must(pg::migrate(**lease, config.database.connect.schema, migrations), "migrations");
+      return pool;
+    }
+    if (attempt == 30) fail_startup("PostgreSQL", lease.error());
+    spdlog::warn("PostgreSQL not reachable yet ({}), retrying", lease.error().message);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+std::unique_ptr<events::Producer> open_producer(const CommonConfig& config) {
+  events::ProducerSettings settings;
+  settings.on_fatal = [](const core::Error&) { StopSignal::request_stop(70); };
+  return must(events::Producer::create(config.kafka, settings), "Kafka producer");
+}
+
+core::Status check_durability(const CommonConfig& config, const events::Producer& producer,
+                              const std::vector<std::string>& topics) {
+  std::vector<std::string> problems;
+  const auto acks = producer.config("acks");
+  if (acks != "-1" && acks != "all") problems.push_back("producer acks=" + acks + " (needs all)");
+  if (producer.config("enable.idempotence") != "true") problems.push_back("producer idempotence is off");
+
+  auto admin = events::Admin::create(config.kafka);
+  if (!admin) return admin.error();
+  std::vector<std::string> names;
+  for (const auto& t : topics) names.push_back(config.kafka.topic(t));
+  auto infos = (*admin)->describe(names, std::chrono::milliseconds(5000));
+  if (!infos) return infos.error();
+  for (const auto& name : names) {
+    const auto it = std::find_if(infos->begin(), infos->end(), [&](const auto& i) { return i.name == name; });
+    if (it == infos->end()) {
+      problems.push_back("topic " + name + " does not exist (run paypipe-admin topics create)");
+      continue;
+    }
+    if (it->replication < 3) problems.push_back("topic " + name + " has replication " + std::to_string(it->replication));
+    if (it->min_insync < 2) {
+      problems.push_back("topic " + name + " has min.insync.replicas " + std::to_string(it->min_insync));
+    }
+  }
+  if (problems.empty()) return {};
+  std::string message = "durability requirements not met:";
+  for (const auto& p : problems) message += "\n  " + p;
+  if (config.local_profile) {
+    spdlog::warn("{} (local profile: running anyway)", message);
+    return {};
+  }
+  return core::make_error(core::ErrorCategory::invalid_input, "durability", message);
+}
+
+void Readiness::add(std::string name, std::function<core::Status()> check) {
+  checks_.emplace_back(std::move(name), std::move(check));
+}
+
+http::Response Readiness::respond() const {
+  core::json::Writer w;
+  w.begin_object();
+  bool ready = true;
+  w.begin_object("checks");
+  for (const auto& [name, check] : checks_) {
+    const auto status = check();
+    ready = ready && status.ok();
+    w.field(name, status ? std::string("ok") : status.error().message);
+  }
+  w.end_object();
+  w.field("status", ready ? "ready" : "not ready");
+  w.end_object();
+  return http::Response::json(ready ? 200 : 503, w.take());
+}
+
+void add_standard_checks(Readiness& readiness, pg::Pool& pool, std::vector<core::EmbeddedFile> migrations,
+                         events::Producer& producer) {
+  readiness.add("postgres", [&pool, migrations = std::move(migrations)]() -> core::Status {
+    auto lease = pool.acquire();
+    if (!lease) return lease.error();
+    auto applied = pg::migrations_applied(**lease, migrations);
+    if (!applied) return applied.error();
+    if (!*applied) return core::make_error(core::ErrorCategory::unavailable, "migrations", "migrations not applied");
+    return {};
+  });
+  readiness.add("kafka", [&producer]() -> core::Status {
+    if (producer.failed()) return core::make_error(core::ErrorCategory::unavailable, "kafka", "producer failed");
+    return producer.ping(std::chrono::milliseconds(2000));
+  });
+}
+
+void add_health_routes(http::Router& router, const Readiness& readiness) {
+  router.get("/healthz", [](const http::Request&) { return http::Response::json(200, R"({"status":"alive"})"); });
+  router.get("/readyz", [&readiness](const http::Request&) { return readiness.respond(); });
+  router.get("/metrics", [](const http::Request&) {
+    return http::Response::text(200, core::metrics::serialize(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+}
+
+std::optional<int> common_subcommand(int argc, char** argv, const CommonConfig& config,
+                                     std::span<const core::EmbeddedFile> migrations) {
+  if (argc < 2) return std::nullopt;
+  const std::string command = argv[1];
+  if (command == "serve") return std::nullopt;
+  if (command == "version") {
+    std::cout << config.service << " 0.1.0\n";
+    return 0;
+  }
+  if (command == "check-config") {
+    std::cout << "configuration OK\n";
+    return 0;
+  }
+  if (command == "migrate") {
+    auto connection = pg::Connection::connect(config.database.connect);
+    if (!connection) fail_startup("PostgreSQL", connection.error());
+    must(pg::migrate(*connection, config.database.connect.schema, migrations), "migrations");
+    std::cout << "migrations applied to schema " << config.database.connect.schema << "\n";
+    return 0;
+  }
+  return std::nullopt;  // the service may know it
+}
+
+}  // namespace paypipe::runtime

@@ -1,0 +1,61 @@
+#include "runtime/config.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace paypipe;
+
+namespace {
+core::Env base_env(std::map<std::string, std::string> extra = {}) {
+  std::map<std::string, std::string> vars{{"PAYPIPE_KAFKA_BOOTSTRAP_SERVERS", "k:9092"},
+                                          {"PAYPIPE_PG_DSN", "postgresql://u@h/db"}};
+  vars.insert(extra.begin(), extra.end());
+  return core::Env(vars);
+}
+}  // namespace
+
+TEST_CASE("common config has production defaults and maps every variable") {
+  auto env = base_env({{"PAYPIPE_HTTP_PORT", "9000"},
+                       {"PAYPIPE_KAFKA_PROPERTIES", "security.protocol=SASL_SSL;sasl.mechanisms=SCRAM-SHA-512"},
+                       {"PAYPIPE_KAFKA_SASL_USERNAME", "svc"},
+                       {"PAYPIPE_KAFKA_SASL_PASSWORD", "pw"},
+                       {"PAYPIPE_PG_PASSWORD", "dbpw"},
+                       {"PAYPIPE_TOPIC_PREFIX", "staging."}});
+  const auto c = runtime::CommonConfig::read(env, "payment-api");
+  REQUIRE(env.finish().ok());
+  CHECK_FALSE(c.local_profile);
+  CHECK(c.http.port == 9000);
+  CHECK(c.kafka.bootstrap_servers == "k:9092");
+  CHECK(c.kafka.properties.at("security.protocol") == "SASL_SSL");
+  CHECK(c.kafka.properties.at("sasl.username") == "svc");
+  CHECK(c.kafka.properties.at("sasl.password") == "pw");
+  CHECK(c.kafka.topic("order.created") == "staging.order.created");
+  CHECK(c.database.connect.schema == "payment_api");
+  CHECK(c.database.connect.password == "dbpw");
+  CHECK(c.kafka.client_id == "payment-api");
+}
+
+TEST_CASE("consumer settings take the service's defaults and the environment's overrides") {
+  auto env = base_env({{"PAYPIPE_CONSUMER_BATCH_SIZE", "50"}, {"PAYPIPE_RETRY_MAX_ATTEMPTS", "5"}});
+  runtime::ConsumerDefaults defaults;
+  defaults.retry = events::RetryPolicy{3, std::chrono::milliseconds(1000), 2.0, std::chrono::milliseconds(8000)};
+  const auto s = runtime::read_consumer_settings(env, "data-platform-forwarder", {"payment.completed"}, defaults);
+  runtime::CommonConfig::read(env, "x");
+  REQUIRE(env.finish().ok());
+  CHECK(s.batch_size == 50);
+  CHECK(s.retry.max_attempts == 5);
+  CHECK(s.retry.initial_delay == std::chrono::milliseconds(1000));
+  CHECK(s.consumer.group == "data-platform-forwarder");
+}
+
+TEST_CASE("missing and bad variables are all reported, secrets never echoed") {
+  core::Env env({{"PAYPIPE_HTTP_PORT", "http"}, {"PAYPIPE_PG_PASSWORD", "hunter2"}, {"PAYPIPE_PG_SCHEMA", "Bad-Name"}});
+  runtime::CommonConfig::read(env, "svc");
+  const auto status = env.finish();
+  REQUIRE_FALSE(status.ok());
+  const auto& m = status.error().message;
+  CHECK(m.find("PAYPIPE_KAFKA_BOOTSTRAP_SERVERS: is required") != std::string::npos);
+  CHECK(m.find("PAYPIPE_PG_DSN: is required") != std::string::npos);
+  CHECK(m.find("PAYPIPE_HTTP_PORT") != std::string::npos);
+  CHECK(m.find("PAYPIPE_PG_SCHEMA") != std::string::npos);
+  CHECK(m.find("hunter2") == std::string::npos);
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the local stack need, and caches it.
+# Idempotent: a second run checks and returns in about a second.
+#
+#   scripts/bootstrap.sh            Debian packages + the Kafka broker's jars
+#   scripts/bootstrap.sh --bench    also the benchmark tools (wrk, pgbench, perf)
+#
+# Environment:
+#   KAFKA_VERSION   broker version fetched from Maven Central (default 3.9.1; 4.x works too)
+#   PAYPIPE_CACHE   cache directory (default ~/.cache/paypipe)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+
+want_bench=0
+want_fuzz=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) want_bench=1 ;;
+    --fuzz) want_fuzz=1 ;;
+    *) die "unknown argument: $arg" ;;
+  esac
+done
+
+packages=(
+  # build
+  g++ cmake ninja-build ccache pkg-config make
+  # libraries (Debian bookworm): Boost 1.81 for Beast/Asio coroutines, the rest as listed in DESIGN.md
+  librdkafka-dev libboost1.81-dev rapidjson-dev libpq-dev libfmt-dev catch2 libspdlog-dev
+  prometheus-cpp-dev libssl-dev zlib1g-dev
+  # local stack: PostgreSQL server, a JDK for the Kafka broker, Maven to fetch it, kcat to probe it
+  postgresql postgresql-contrib openjdk-17-jre-headless maven kcat python3 util-linux procps curl
+)
+if (( want_bench )); then
+  packages+=(wrk libbenchmark-dev linux-perf valgrind)
+fi
+if (( want_fuzz )); then
+  packages+=(clang libclang-rt-14-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if (( ${#missing[@]} )); then
+  step "apt-get install ${#missing[@]} package(s): ${missing[*]}"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+    step "apt-get update (package lists were stale)"
+    "${sudo_cmd[@]}" apt-get update -q
+    "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+else
+  step "Debian packages: all ${#packages[@]} present"
+fi
+
+# The Kafka broker from Maven Central: the jars only, into a versioned cache directory.
+kafka_version=${KAFKA_VERSION:-3.9.1}
+jars=$(kafka_jars_dir "$kafka_version")
+if [[ -f "$jars/.complete" ]]; then
+  step "Kafka $kafka_version jars: cached in $jars"
+else
+  step "Kafka $kafka_version jars: fetching from Maven Central into $jars (about 30 s, 46 MB)"
+  rm -rf "$jars.partial"
+  mkdir -p "$jars.partial"
+  profile=()
+  if [[ $kafka_version == 4.* ]]; then profile=(-Dkafka4); fi
+  mvn -B -q -f "$root/deploy/kafka/pom.xml" "${profile[@]}" \
+      -Dkafka.version="$kafka_version" \
+      dependency:copy-dependencies -DoutputDirectory="$jars.partial" -DincludeScope=runtime
+  touch "$jars.partial/.complete"
+  rm -rf "$jars"
+  mv "$jars.partial" "$jars"
+  step "Kafka $kafka_version jars: $(find "$jars" -name '*.jar' | wc -l) jars ready"
+fi

@@ -1,0 +1,20 @@
+# Shared shell helpers for scripts/*.sh (sourced, not run).
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+cache_dir() { printf '%s' "${PAYPIPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/paypipe}"; }
+kafka_jars_dir() { printf '%s/kafka-%s' "$(cache_dir)" "$1"; }
+
+# Configure and build into $1 (default build/) with Ninja and ccache.
+build_tree() {
+  local build_dir=$1; shift
+  local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  export CCACHE_DIR=${CCACHE_DIR:-$(cache_dir)/ccache}
+  if [[ ! -f "$build_dir/build.ninja" ]]; then
+    step "cmake configure ($build_dir)"
+    cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  fi
+  step "build ($build_dir, $(nproc) cores; the first build takes a few minutes)"
+  cmake --build "$build_dir" -- -j"$(nproc)"
+}
