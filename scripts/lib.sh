@@ -11,6 +11,7 @@ build_tree() {
   local build_dir=$1; shift
   local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   export CCACHE_DIR=${CCACHE_DIR:-$(cache_dir)/ccache}
+  export CCACHE_NOHASHDIR=true  # share hits between build directories
   if [[ ! -f "$build_dir/build.ninja" ]]; then
     step "cmake configure ($build_dir)"
     cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null

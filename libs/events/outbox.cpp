@@ -48,16 +48,32 @@ std::string string_member(const core::json::Document& doc, const char* name) {
 
 }  // namespace
 
-core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::string_view aggregate_type) {
-  const int version = event.dataschema.empty() ? 0 : SchemaRegistry::version_of(event.dataschema);
-  if (auto valid = SchemaRegistry::builtin().validate(event.type, event.data, version); !valid) {
-    // Our own code built an invalid event: a bug, never the client's fault.
-    return core::make_error(core::ErrorCategory::internal, "outbox-schema-invalid", valid.error().message);
+core::Result<pg::Connection::Statement> outbox_insert(std::span<const Event> events, std::string_view aggregate_type) {
+  std::vector<std::string> ids, keys, types, payloads, headers;
+  for (const auto& event : events) {
+    const int version = event.dataschema.empty() ? 0 : SchemaRegistry::version_of(event.dataschema);
+    if (auto valid = SchemaRegistry::builtin().validate(event.type, event.data, version); !valid) {
+      // Our own code built an invalid event: a bug, never the client's fault.
+      return core::make_error(core::ErrorCategory::internal, "outbox-schema-invalid", valid.error().message);
+    }
+    ids.push_back(event.id);
+    keys.push_back(event.key);
+    types.push_back(event.type);
+    payloads.push_back(event.data);
+    headers.push_back(headers_json(event));
   }
-  auto rows = tx.exec(
+  return pg::Connection::Statement{
       "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers) "
-      "VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)",
-      event.id, aggregate_type, event.key, event.type, event.data, headers_json(event));
+      "SELECT id, $1, key, type, payload::jsonb, headers::jsonb "
+      "FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e(id, key, type, payload, headers)",
+      {pg::to_param(aggregate_type), pg::to_param(ids), pg::to_param(keys), pg::to_param(types),
+       pg::to_param(payloads), pg::to_param(headers)}};
+}
+
+core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::string_view aggregate_type) {
+  auto statement = outbox_insert(std::span<const Event>(&event, 1), aggregate_type);
+  if (!statement) return statement.error();
+  auto rows = tx.connection().exec_params(statement->sql, statement->params);
   if (!rows) return rows.error();
   return {};
 }

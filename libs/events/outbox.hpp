@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <span>
 #include <thread>
 
 #include "events/envelope.hpp"
@@ -24,6 +25,10 @@ namespace paypipe::events {
 // Validates the event against its schema and inserts it in `tx`. `aggregate_type` is
 // Debezium's aggregatetype ("order", "payment", ...).
 core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::string_view aggregate_type);
+
+// One INSERT of many events, for a caller that sends it in a pipeline. Every event is
+// validated first; an invalid one is an internal error (our own code built it).
+core::Result<pg::Connection::Statement> outbox_insert(std::span<const Event> events, std::string_view aggregate_type);
 
 struct RelaySettings {
   std::string schema;  // the service's schema (search_path of `connect`)

@@ -64,6 +64,7 @@ Response problem_response(const Problem& problem) {
       .field("status", problem.status)
       .field("detail", problem.detail);
   if (!problem.code.empty()) w.field("code", problem.code);
+  for (const auto& [name, value] : problem.extensions) w.field(name, value);
   w.end_object();
   return Response{problem.status, "application/problem+json", w.take(), {}};
 }

@@ -53,6 +53,7 @@ struct Problem {
   std::string title;   // short, fixed per type
   std::string detail;  // this occurrence
   std::string code;    // our stable machine-readable code, also in `type`
+  std::vector<std::pair<std::string, std::string>> extensions;  // extra string members, e.g. paymentId
 };
 
 Response problem_response(const Problem& problem);

@@ -73,7 +73,7 @@ bh::response<bh::string_body> to_message(Response&& response, unsigned version, 
 
 Response problem(int status, std::string code, std::string detail) {
   return problem_response(
-      Problem{status, "https://paypipe.dev/problems/" + code, reason_phrase(status), std::move(detail), code});
+      Problem{status, "https://paypipe.dev/problems/" + code, reason_phrase(status), std::move(detail), code, {}});
 }
 
 // Hands the handler's answer back to the connection's coroutine on its own executor,

@@ -85,6 +85,10 @@ std::string Rows::bytes(int row, int column) const {
   return out;
 }
 
+std::string rfc3339_sql(std::string_view column) {
+  return "to_char(" + std::string(column) + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+}
+
 bool is_simple_identifier(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;
   if (!(name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z'))) return false;

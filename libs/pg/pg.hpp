@@ -168,6 +168,10 @@ class Transaction {
   bool open_ = true;
 };
 
+// An SQL expression formatting a timestamptz column as RFC 3339 UTC with milliseconds,
+// the form core::parse_rfc3339 reads: rfc3339_sql("created_at").
+std::string rfc3339_sql(std::string_view column);
+
 // Quotes an SQL identifier (schema names from configuration).
 std::string quote_identifier(std::string_view name);
 // True for [a-z_][a-z0-9_]{0,62}: what we accept as a schema or channel name.

@@ -1,0 +1,30 @@
+#pragma once
+// The data of a `payment.refunded` event (proto/events/payment.refunded.v1.json): the struct, its encoder
+// and its decoder. Producers and consumers of payment.refunded use this file, nothing else.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "contracts/common.hpp"
+#include "core/error.hpp"
+
+namespace paypipe::contracts {
+
+struct PaymentRefunded {
+  static constexpr std::string_view type = "payment.refunded";
+  std::string payment_id;
+  std::string order_id;
+  std::string user_id;
+  std::int64_t amount = 0;  // minor units
+  std::string currency;
+  std::string refunded_at;  // RFC 3339
+};
+
+std::string encode(const PaymentRefunded& data);
+// invalid_input naming every bad field.
+core::Result<PaymentRefunded> decode_payment_refunded(std::string_view json);
+
+}  // namespace paypipe::contracts

@@ -1,0 +1,29 @@
+#pragma once
+// The data of a `product.sold-out` event (proto/events/product.sold-out.v1.json): the struct, its encoder
+// and its decoder. Producers and consumers of product.sold-out use this file, nothing else.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "contracts/common.hpp"
+#include "core/error.hpp"
+
+namespace paypipe::contracts {
+
+struct ProductSoldOut {
+  static constexpr std::string_view type = "product.sold-out";
+  std::string product_id;
+  std::optional<std::string> name;
+  std::int64_t total_stock = 0;
+  std::string sale_opens_at;  // RFC 3339
+  std::string sold_out_at;  // RFC 3339
+};
+
+std::string encode(const ProductSoldOut& data);
+// invalid_input naming every bad field.
+core::Result<ProductSoldOut> decode_product_sold_out(std::string_view json);
+
+}  // namespace paypipe::contracts

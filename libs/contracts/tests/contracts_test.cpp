@@ -1,0 +1,81 @@
+// Every contract: an encoded sample passes its JSON Schema and decodes back to itself;
+// invalid JSON and wrong fields are refused with the field named.
+#include <catch2/catch.hpp>
+
+#include "contracts/coupon_issued.hpp"
+#include "contracts/coupon_rejected.hpp"
+#include "contracts/coupon_requested.hpp"
+#include "contracts/order_cancelled.hpp"
+#include "contracts/order_completed.hpp"
+#include "contracts/order_created.hpp"
+#include "contracts/payment_completed.hpp"
+#include "contracts/payment_failed.hpp"
+#include "contracts/payment_refund_requested.hpp"
+#include "contracts/payment_refunded.hpp"
+#include "contracts/product_sold_out.hpp"
+#include "events/schemas.hpp"
+
+using namespace paypipe;
+using namespace paypipe::contracts;
+
+namespace {
+
+const std::string id1 = "0190a6b2-7c3e-7abc-8def-0123456789ab";
+const std::string id2 = "0190a6b2-7c3e-7abc-8def-0123456789ac";
+const std::string id3 = "0190a6b2-7c3e-7abc-8def-0123456789ad";
+const std::string at = "2026-11-23T06:53:00.123Z";
+const std::vector<OrderItem> items{{"seat-A1", 2, 50000}, {"seat-A2", 1, 70000}};
+
+template <typename T, typename Decode>
+void round_trip(const T& sample, Decode decode) {
+  const auto json = encode(sample);
+  INFO(json);
+  CHECK(events::SchemaRegistry::builtin().validate(T::type, json).ok());
+  auto decoded = decode(json);
+  REQUIRE(decoded.ok());
+  CHECK(encode(*decoded) == json);
+}
+
+}  // namespace
+
+TEST_CASE("every contract round-trips and matches its schema") {
+  round_trip(OrderCreated{id1, "user-1", items, 170000, "KRW", "SHIPPING", at, at}, decode_order_created);
+  round_trip(OrderCompleted{id1, "user-1", items, 170000, "KRW", "WAREHOUSE", id2, at}, decode_order_completed);
+  round_trip(OrderCancelled{id1, "user-1", "EXPIRED", items, 170000, "KRW", at}, decode_order_cancelled);
+  round_trip(OrderCancelled{id1, "user-1", "USER_CANCELLED", {}, 170000, "KRW", at}, decode_order_cancelled);
+  round_trip(PaymentCompleted{id2, id1, "user-1", 170000, "KRW", at}, decode_payment_completed);
+  round_trip(PaymentFailed{id2, id1, "user-1", 170000, "KRW", "INSUFFICIENT_FUNDS", at}, decode_payment_failed);
+  round_trip(PaymentRefundRequested{id2, id1, "user-1", 170000, "KRW", "ORDER_EXPIRED", at},
+             decode_payment_refund_requested);
+  round_trip(PaymentRefunded{id2, id1, "user-1", 170000, "KRW", at}, decode_payment_refunded);
+  round_trip(CouponRequested{id1, id2, "user-1", at}, decode_coupon_requested);
+  round_trip(CouponIssued{id1, id2, "user-1", id3, std::string("Welcome"), 5000, at, at}, decode_coupon_issued);
+  round_trip(CouponIssued{id1, id2, "user-1", id3, std::nullopt, 5000, std::nullopt, at}, decode_coupon_issued);
+  round_trip(CouponRejected{id1, id2, "user-1", "OUT_OF_STOCK", at}, decode_coupon_rejected);
+  round_trip(ProductSoldOut{"seat-A1", std::string("Concert A1"), 100, at, at}, decode_product_sold_out);
+}
+
+TEST_CASE("decoders refuse malformed JSON and name every bad field") {
+  CHECK_FALSE(decode_payment_completed("{").ok());
+  CHECK_FALSE(decode_payment_completed("[]").ok());
+  const auto bad = decode_payment_completed(
+      R"({"paymentId":"x","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ab","userId":"u 1","amount":-1,
+          "currency":"krw","completedAt":"yesterday"})");
+  REQUIRE_FALSE(bad.ok());
+  const auto& m = bad.error().message;
+  CHECK(m.find("paymentId") != std::string::npos);
+  CHECK(m.find("userId") != std::string::npos);
+  CHECK(m.find("amount") != std::string::npos);
+  CHECK(m.find("currency") != std::string::npos);
+  CHECK(m.find("completedAt") != std::string::npos);
+  const auto reason = decode_coupon_rejected(
+      R"({"requestId":"0190a6b2-7c3e-7abc-8def-0123456789ab","couponId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
+          "userId":"u1","reason":"BORED","rejectedAt":"2026-11-23T06:53:00Z"})");
+  REQUIRE_FALSE(reason.ok());
+  CHECK(reason.error().message.find("reason: must be one of") != std::string::npos);
+  const auto empty_items = decode_order_created(
+      R"({"orderId":"0190a6b2-7c3e-7abc-8def-0123456789ab","userId":"u1","items":[],"totalAmount":1,"currency":"KRW",
+          "fulfilment":"SHIPPING","expiresAt":"2026-11-23T06:53:00Z","createdAt":"2026-11-23T06:53:00Z"})");
+  REQUIRE_FALSE(empty_items.ok());
+  CHECK(empty_items.error().message.find("items") != std::string::npos);
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs the whole system on this machine: a real Kafka broker and PostgreSQL on loopback
+# (scripts/stack.py), the topics, the fake Telegram, then all seven daemons. Prints
+# where each listens and a few curl lines to try. Ctrl-C stops everything.
+#
+# Environment: PAYPIPE_BASE_PORT (first daemon port, default 8081), PAYPIPE_BUILD.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+scripts/bootstrap.sh
+build_dir=${PAYPIPE_BUILD:-build}
+build_tree "$build_dir"
+bin="$root/$build_dir/bin"
+
+state="$root/.local"
+mkdir -p "$state/logs"
+step "starting Kafka and PostgreSQL"
+python3 scripts/stack.py start --dir "$state/stack" --replace >/dev/null
+# shellcheck disable=SC1091
+source "$state/stack/env"
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  step "stopping"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  python3 scripts/stack.py stop --dir "$state/stack"
+}
+trap cleanup INT TERM EXIT
+
+export PAYPIPE_PROFILE=local
+export PAYPIPE_KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP_SERVERS"
+export PAYPIPE_PG_DSN="$PG_DSN"
+export PAYPIPE_LOG_FORMAT=text
+admin_token=${PAYPIPE_ADMIN_TOKEN:-local-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+
+step "creating the topics"
+"$bin/paypipe-admin" topics create --partitions 3 --replication 1 --min-insync 1
+
+base=${PAYPIPE_BASE_PORT:-8081}
+telegram_port=$((base + 10))
+"$bin/fake-telegram" --port "$telegram_port" --token 123456:LOCAL >"$state/logs/fake-telegram.log" 2>&1 &
+pids+=($!)
+
+services=(payment-api order-processor coupon-issuer notification-sender ranking-updater data-platform-forwarder dlq-retrier)
+declare -A ports
+port=$base
+for service in "${services[@]}"; do
+  ports[$service]=$port
+  PAYPIPE_HTTP_PORT=$port PAYPIPE_ADMIN_TOKEN="$admin_token" \
+    PAYPIPE_TELEGRAM_BASE_URL="http://127.0.0.1:$telegram_port" PAYPIPE_TELEGRAM_BOT_TOKEN=123456:LOCAL \
+    "$bin/$service" >"$state/logs/$service.log" 2>&1 &
+  pids+=($!)
+  port=$((port + 1))
+done
+
+step "waiting for the daemons to be ready"
+for service in "${services[@]}"; do
+  for _ in $(seq 1 300); do
+    if curl -fsS "http://127.0.0.1:${ports[$service]}/readyz" >/dev/null 2>&1; then break; fi
+    sleep 0.1
+  done
+done
+
+printf '\n%-26s %-28s %s\n' "service" "address" "log"
+for service in "${services[@]}"; do
+  status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${ports[$service]}/readyz" || true)
+  printf '%-26s %-28s %s\n' "$service" "http://127.0.0.1:${ports[$service]}" ".local/logs/$service.log (readyz $status)"
+done
+printf '%-26s %-28s\n' "fake Telegram" "http://127.0.0.1:$telegram_port  (GET /messages)"
+printf '%-26s %-28s\n' "Kafka" "$KAFKA_BOOTSTRAP_SERVERS"
+printf '%-26s %-28s\n' "PostgreSQL" "$PG_DSN"
+cat <<TXT
+
+Admin token (Authorization: Bearer ...): $admin_token
+
+Try:
+  curl -s -X POST http://127.0.0.1:${ports[payment-api]}/v1/wallets/alice/deposits \\
+       -H 'Content-Type: application/json' -H 'Idempotency-Key: dep-1' -d '{"amount": 100000}'
+  curl -s http://127.0.0.1:${ports[payment-api]}/v1/wallets/alice
+  curl -s http://127.0.0.1:${ports[payment-api]}/metrics | head
+
+Ctrl-C stops everything.
+TXT
+wait

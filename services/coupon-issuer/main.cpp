@@ -1,0 +1,7 @@
+// coupon-issuer: serves /healthz, /readyz and /metrics; its work is not built yet.
+#include "runtime/daemon.hpp"
+#include "src/schema.hpp"
+
+int main(int argc, char** argv) {
+  return paypipe::runtime::serve_health_only(argc, argv, "coupon-issuer", paypipe::coupon_issuer::schema::embedded_files());
+}

@@ -1,0 +1,7 @@
+// data-platform-forwarder: serves /healthz, /readyz and /metrics; its work is not built yet.
+#include "runtime/daemon.hpp"
+#include "src/schema.hpp"
+
+int main(int argc, char** argv) {
+  return paypipe::runtime::serve_health_only(argc, argv, "data-platform-forwarder", paypipe::data_platform_forwarder::schema::embedded_files());
+}

@@ -1,0 +1,7 @@
+// dlq-retrier: serves /healthz, /readyz and /metrics; its work is not built yet.
+#include "runtime/daemon.hpp"
+#include "src/schema.hpp"
+
+int main(int argc, char** argv) {
+  return paypipe::runtime::serve_health_only(argc, argv, "dlq-retrier", paypipe::dlq_retrier::schema::embedded_files());
+}

@@ -1,0 +1,32 @@
+#pragma once
+// payment-api's configuration: the common settings plus
+//   PAYPIPE_PAYMENT_BATCH_SIZE        payment requests per transaction (default 64; 1 = no batching)
+//   PAYPIPE_PAYMENT_BATCH_LINGER_US   wait this long for a batch to fill (default 0: take what is queued)
+//   PAYPIPE_PAYMENT_WORKERS           transactions in flight at once (default 4)
+//   PAYPIPE_PAYMENT_QUEUE_LIMIT       queued requests before answering 503 (default 20000)
+// and the consumer settings (PAYPIPE_CONSUMER_*, PAYPIPE_RETRY_*).
+
+#include "core/batch_queue.hpp"
+#include "core/env.hpp"
+#include "events/consumer_runtime.hpp"
+#include "runtime/config.hpp"
+
+namespace paypipe::payment_api {
+
+struct Config {
+  runtime::CommonConfig common;
+  events::RuntimeSettings consumer;
+  std::size_t batch_size = 64;
+  std::chrono::microseconds batch_linger{0};
+  std::size_t workers = 4;
+  std::size_t queue_limit = 20000;
+
+  static Config read(core::Env& env);
+};
+
+// The topics payment-api consumes.
+std::vector<std::string> consumed_topics();
+// The topics it produces (for the durability check).
+std::vector<std::string> produced_topics();
+
+}  // namespace paypipe::payment_api

@@ -1,0 +1,305 @@
+// payment-api against the real PostgreSQL (and Kafka for the outbox): batches, races,
+// idempotency, the projection and the refund saga's payment side.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <thread>
+
+#include "contracts/order_cancelled.hpp"
+#include "contracts/order_created.hpp"
+#include "contracts/payment_refund_requested.hpp"
+#include "core/uuid.hpp"
+#include "events/idempotency.hpp"
+#include "events/outbox.hpp"
+#include "pg/migrate.hpp"
+#include "runtime/daemon.hpp"
+#include "src/event_handlers.hpp"
+#include "src/payment_processor.hpp"
+#include "src/payment_store.hpp"
+#include "src/schema.hpp"
+#include "support/stack.hpp"
+
+using namespace paypipe;
+using namespace paypipe::payment_api;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct PaymentsFixture {
+  std::string schema = testing::unique_name("payments");
+  pg::Connection connection = testing::connect(schema);
+  pg::Pool pool{pg::PoolOptions{testing::pg_options(schema), 8, 5000ms}};
+  PaymentProcessor processor{pool, "/paypipe/payment-api"};
+
+  PaymentsFixture() {
+    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
+  }
+  ~PaymentsFixture() { (void)connection.exec("DROP SCHEMA " + schema + " CASCADE"); }
+
+  core::Status apply(const std::string& type, const std::string& data, std::string id = core::new_uuid_v7()) {
+    events::Event e;
+    e.id = std::move(id);
+    e.type = type;
+    e.data = data;
+    const std::vector<events::ConsumedEvent> batch{{e, type, 0, 0, 1}};
+    const auto outcome = events::apply_exactly_once(pool, "payment-api", batch, apply_event, "payment-api")[0];
+    if (outcome.succeeded()) return {};
+    return core::make_error(core::ErrorCategory::internal, outcome.error_class, outcome.message);
+  }
+
+  std::string order(const std::string& user, std::int64_t total, std::chrono::milliseconds ttl = 10min) {
+    const auto id = core::new_uuid_v7();
+    const contracts::OrderCreated created{id, user, {{"seat-1", 1, total}}, total, "KRW", "SHIPPING",
+                                          core::format_rfc3339(core::now_ms() + ttl), core::now_rfc3339()};
+    REQUIRE(apply("order.created", contracts::encode(created)).ok());
+    return id;
+  }
+
+  void fund(const std::string& user, std::int64_t amount) {
+    REQUIRE(pool.transact([&](pg::Transaction& tx) -> core::Status {
+      auto d = deposit(tx, user, amount, core::new_uuid_v7());
+      if (!d) return d.error();
+      return {};
+    }).ok());
+  }
+
+  std::vector<core::Result<Decision>> pay(const std::vector<PaymentRequest>& requests) {
+    std::vector<core::TraceContext> traces(requests.size(), core::TraceContext::generate());
+    return processor.process(requests, traces);
+  }
+
+  std::int64_t count(const std::string& sql) { return testing::query_integer(connection, sql); }
+  std::int64_t balance(const std::string& user) {
+    return count("SELECT coalesce(sum(balance), 0) FROM wallets WHERE user_id = '" + user + "'");
+  }
+};
+
+Verdict verdict(const core::Result<Decision>& r) {
+  REQUIRE(r.ok());
+  return r->verdict;
+}
+
+}  // namespace
+
+TEST_CASE("one batch mixing good and failing requests gives each its own answer and effect") {
+  PaymentsFixture f;
+  f.fund("alice", 10000);
+  f.fund("bob", 100);
+  const auto a1 = f.order("alice", 3000), a2 = f.order("alice", 4000), b1 = f.order("bob", 5000);
+  const auto results = f.pay({{a1, "alice", "k1"},
+                              {b1, "bob", "k2"},                                     // insufficient funds
+                              {core::new_uuid_v7(), "alice", "k3"},                  // unknown order
+                              {a2, "bob", "k4"},                                     // someone else's order
+                              {a2, "alice", "k5"},
+                              {a1, "alice", "k1"}});                                 // same key, same batch
+  CHECK(verdict(results[0]) == Verdict::charge);
+  CHECK(verdict(results[1]) == Verdict::insufficient_funds);
+  CHECK(verdict(results[2]) == Verdict::order_not_found);
+  CHECK(verdict(results[3]) == Verdict::wrong_user);
+  CHECK(verdict(results[4]) == Verdict::charge);
+  CHECK(verdict(results[5]) == Verdict::replay);
+  CHECK(results[5]->previous->id == results[0]->previous->id);
+  CHECK(f.balance("alice") == 3000);
+  CHECK(f.balance("bob") == 100);
+  CHECK(f.count("SELECT count(*) FROM payments WHERE status = 'COMPLETED'") == 2);
+  CHECK(f.count("SELECT count(*) FROM payments WHERE status = 'FAILED'") == 1);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'payment.completed'") == 2);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'payment.failed'") == 1);
+  // The ledger explains every balance.
+  CHECK(f.count("SELECT count(*) FROM wallets w WHERE balance <> "
+                "(SELECT sum(amount) FROM wallet_entries e WHERE e.user_id = w.user_id)") == 0);
+}
+
+TEST_CASE("the same Idempotency-Key across batches charges once and answers the same") {
+  PaymentsFixture f;
+  f.fund("carol", 10000);
+  const auto o = f.order("carol", 2500);
+  const auto first = f.pay({{o, "carol", "same"}});
+  const auto second = f.pay({{o, "carol", "same"}});
+  CHECK(verdict(first[0]) == Verdict::charge);
+  CHECK(verdict(second[0]) == Verdict::replay);
+  CHECK(second[0]->previous->id == first[0]->previous->id);
+  CHECK(second[0]->previous->created_at == first[0]->previous->created_at);
+  CHECK(f.balance("carol") == 7500);
+  CHECK(verdict(f.pay({{f.order("carol", 1), "carol", "same"}})[0]) == Verdict::key_reused);
+}
+
+TEST_CASE("concurrent requests for one order from many workers charge exactly once") {
+  PaymentsFixture f;
+  f.fund("dave", 100000);
+  const auto o = f.order("dave", 1000);
+  std::atomic<int> charged{0}, refused{0};
+  std::vector<std::thread> workers;
+  for (int i = 0; i < 8; ++i) {
+    workers.emplace_back([&, i] {
+      PaymentProcessor processor(f.pool, "/paypipe/payment-api");
+      const std::vector<PaymentRequest> requests{{o, "dave", "race-" + std::to_string(i)}};
+      const std::vector<core::TraceContext> traces{core::TraceContext::generate()};
+      const auto r = processor.process(requests, traces)[0];
+      if (r && r->verdict == Verdict::charge) ++charged;
+      if (r && r->verdict == Verdict::not_payable) ++refused;
+    });
+  }
+  for (auto& w : workers) w.join();
+  CHECK(charged == 1);
+  CHECK(refused == 7);
+  CHECK(f.balance("dave") == 99000);
+}
+
+TEST_CASE("concurrent requests with one Idempotency-Key in separate batches charge once") {
+  PaymentsFixture f;
+  f.fund("erin", 100000);
+  std::vector<std::string> orders;
+  for (int i = 0; i < 20; ++i) orders.push_back(f.order("erin", 100));
+  std::vector<std::thread> workers;
+  std::atomic<int> errors{0};
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&] {
+      PaymentProcessor processor(f.pool, "/paypipe/payment-api");
+      for (const auto& o : orders) {
+        const std::vector<PaymentRequest> requests{{o, "erin", "key-" + o}};
+        const std::vector<core::TraceContext> traces{core::TraceContext::generate()};
+        const auto r = processor.process(requests, traces)[0];
+        if (!r) ++errors;
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  CHECK(f.count("SELECT count(*) FROM payments") == 20);
+  CHECK(f.balance("erin") == 100000 - 20 * 100);
+  INFO("errors are raced keys answered 409/503-style, never a second charge");
+  CHECK(f.count("SELECT count(*) FROM outbox") == 20);
+}
+
+TEST_CASE("a transaction cut off between its statements leaves no partial payment") {
+  PaymentsFixture f;
+  f.fund("frank", 10000);
+  const auto o = f.order("frank", 1000);
+  {
+    auto crashing = testing::connect(f.schema);
+    const std::vector<PaymentRequest> requests{{o, "frank", "crash"}};
+    auto reads = read_statements(requests);
+    reads.insert(reads.begin(), {"BEGIN", {}});
+    auto read = crashing.exec_pipeline(reads);
+    REQUIRE(read.ok());
+    REQUIRE(crashing.exec("UPDATE wallets SET balance = balance - 1000 WHERE user_id = 'frank'").ok());
+    REQUIRE(crashing.exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, idempotency_key, "
+                          "request_fingerprint) VALUES ($1, $2, 'frank', 1000, 'KRW', 'COMPLETED', 'crash', 'x')",
+                          core::new_uuid_v7(), o)
+                .ok());
+    // The process dies here: the connection closes without COMMIT.
+  }
+  CHECK(f.balance("frank") == 10000);
+  CHECK(f.count("SELECT count(*) FROM payments") == 0);
+  CHECK(f.count("SELECT count(*) FROM outbox") == 0);
+  CHECK(verdict(f.pay({{o, "frank", "crash"}})[0]) == Verdict::charge);
+  CHECK(f.balance("frank") == 9000);
+}
+
+TEST_CASE("a constraint failing inside a batch is replayed request by request, the others unharmed") {
+  PaymentsFixture f;
+  f.fund("gina", 10000);
+  const auto good = f.order("gina", 1000), poisoned = f.order("gina", 2000);
+  // Another replica charged `poisoned` behind payment-api's back: the projection still says PAYABLE,
+  // the unique index on charges per order refuses the second charge.
+  REQUIRE(f.connection.exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, idempotency_key, "
+                            "request_fingerprint) VALUES ($1, $2, 'gina', 2000, 'KRW', 'COMPLETED', 'other', 'x')",
+                            core::new_uuid_v7(), poisoned)
+              .ok());
+  const auto results = f.pay({{good, "gina", "g1"}, {poisoned, "gina", "g2"}});
+  CHECK(verdict(results[0]) == Verdict::charge);
+  REQUIRE_FALSE(results[1].ok());
+  CHECK(results[1].error().category == core::ErrorCategory::conflict);
+  CHECK(f.balance("gina") == 9000);
+  CHECK(f.count("SELECT count(*) FROM outbox") == 1);
+}
+
+TEST_CASE("the outbox yields exactly one event per payment") {
+  PaymentsFixture f;
+  const auto prefix = testing::unique_name("pay") + ".";
+  auto options = testing::kafka_options(prefix);
+  testing::create_topics(options, {"payment.completed", "payment.failed"});
+  auto producer = events::Producer::create(options);
+  REQUIRE(producer.ok());
+  f.fund("hank", 50 * 100);
+  std::vector<PaymentRequest> requests;
+  for (int i = 0; i < 60; ++i) requests.push_back({f.order("hank", 100), "hank", "h" + std::to_string(i)});
+  for (std::size_t i = 0; i < requests.size(); i += 16) {
+    f.pay(std::vector<PaymentRequest>(requests.begin() + i, requests.begin() + std::min(i + 16, requests.size())));
+  }
+  events::OutboxRelay relay(testing::pg_options(f.schema), **producer, {f.schema, 100, 100ms, 10s});
+  relay.start();
+  REQUIRE(testing::eventually([&] { return f.count("SELECT count(*) FROM outbox") == 0; }, 30s));
+  relay.stop();
+  const auto completed = testing::read_topic(options, options.topic("payment.completed"), 50, 20s);
+  const auto failed = testing::read_topic(options, options.topic("payment.failed"), 10, 20s);
+  CHECK(completed.size() == 50);
+  CHECK(failed.size() == 10);
+  std::set<std::string> payment_ids;
+  for (const auto& r : completed) payment_ids.insert(r.value.substr(r.value.find("paymentId") + 12, 36));
+  CHECK(payment_ids.size() == 50);
+  CHECK(f.count("SELECT count(*) FROM payments") == 60);
+}
+
+TEST_CASE("the projection follows order.created and order.cancelled, in either order, idempotently") {
+  PaymentsFixture f;
+  f.fund("ivy", 10000);
+  const auto o = f.order("ivy", 1000);
+  const contracts::OrderCancelled cancelled{o, "ivy", "EXPIRED", {}, 1000, "KRW", core::now_rfc3339()};
+  const auto event_id = core::new_uuid_v7();
+  REQUIRE(f.apply("order.cancelled", contracts::encode(cancelled), event_id).ok());
+  REQUIRE(f.apply("order.cancelled", contracts::encode(cancelled), event_id).ok());  // redelivered
+  CHECK(verdict(f.pay({{o, "ivy", "i1"}})[0]) == Verdict::not_payable);
+
+  // Cancellation seen before creation: the order never becomes payable.
+  const auto late = core::new_uuid_v7();
+  REQUIRE(f.apply("order.cancelled",
+                  contracts::encode(contracts::OrderCancelled{late, "ivy", "USER_CANCELLED", {}, 10, "KRW",
+                                                              core::now_rfc3339()}))
+              .ok());
+  REQUIRE(f.apply("order.created",
+                  contracts::encode(contracts::OrderCreated{late, "ivy", {{"s", 1, 10}}, 10, "KRW", "SHIPPING",
+                                                            core::format_rfc3339(core::now_ms() + 10min),
+                                                            core::now_rfc3339()}))
+              .ok());
+  CHECK(verdict(f.pay({{late, "ivy", "i2"}})[0]) == Verdict::not_payable);
+}
+
+TEST_CASE("a refund request credits the wallet once and announces payment.refunded") {
+  PaymentsFixture f;
+  f.fund("jack", 5000);
+  const auto o = f.order("jack", 2000);
+  const auto paid = f.pay({{o, "jack", "j1"}});
+  REQUIRE(verdict(paid[0]) == Verdict::charge);
+  CHECK(f.balance("jack") == 3000);
+  const contracts::PaymentRefundRequested request{paid[0]->previous->id, o, "jack", 2000, "KRW", "ORDER_EXPIRED",
+                                                  core::now_rfc3339()};
+  REQUIRE(f.apply("payment.refund-requested", contracts::encode(request)).ok());
+  REQUIRE(f.apply("payment.refund-requested", contracts::encode(request)).ok());  // a second request, new event id
+  CHECK(f.balance("jack") == 5000);
+  CHECK(f.count("SELECT count(*) FROM payments WHERE status = 'REFUNDED'") == 1);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'payment.refunded'") == 1);
+  CHECK(f.count("SELECT count(*) FROM wallet_entries WHERE kind = 'REFUND'") == 1);
+}
+
+TEST_CASE("deposits are idempotent per key and refuse a reused key with another amount") {
+  PaymentsFixture f;
+  auto once = [&](std::int64_t amount, const std::string& key) {
+    core::Result<Deposit> result = core::make_error(core::ErrorCategory::internal, "unset", "");
+    REQUIRE(f.pool.transact([&](pg::Transaction& tx) -> core::Status {
+      result = deposit(tx, "kim", amount, key);
+      return {};
+    }).ok());
+    return result;
+  };
+  auto first = once(700, "d1");
+  REQUIRE(first.ok());
+  auto replay = once(700, "d1");
+  REQUIRE(replay.ok());
+  CHECK(replay->replayed);
+  CHECK(replay->id == first->id);
+  CHECK(f.balance("kim") == 700);
+  auto reused = once(800, "d1");
+  REQUIRE_FALSE(reused.ok());
+  CHECK(reused.error().category == core::ErrorCategory::unprocessable);
+}

@@ -1,0 +1,106 @@
+// payment-api as a process: ready quickly, a payment end to end through its HTTP API to
+// Kafka with the caller's trace, a clean stop on SIGTERM.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "contracts/order_created.hpp"
+#include "core/json.hpp"
+#include "core/time.hpp"
+#include "core/uuid.hpp"
+#include "events/envelope.hpp"
+#include "events/producer.hpp"
+#include "support/daemon.hpp"
+#include "support/stack.hpp"
+
+using namespace paypipe;
+using namespace std::chrono_literals;
+
+TEST_CASE("payment-api takes a deposit and a payment and announces it on Kafka with the caller's trace") {
+  testing::System system;
+  testing::Daemon api(system, "payment-api");
+  api.wait_ready();
+
+  auto deposit = api.post("/v1/wallets/alice/deposits", R"({"amount":10000})", {{"Idempotency-Key", "d1"}});
+  REQUIRE(deposit.ok());
+  CHECK(deposit->status == 201);
+
+  // order-processor's announcement, sent directly.
+  auto producer = events::Producer::create(system.kafka());
+  REQUIRE(producer.ok());
+  const auto order_id = core::new_uuid_v7();
+  const contracts::OrderCreated order{order_id, "alice", {{"seat-1", 1, 3000}}, 3000, "KRW", "SHIPPING",
+                                      core::format_rfc3339(core::now_ms() + 10min), core::now_rfc3339()};
+  REQUIRE((*producer)->send_and_wait({system.kafka().topic("order.created"), order_id, contracts::encode(order),
+                                      events::to_headers(events::make_event("order.created", "/test", order_id, ""))},
+                                     10s)
+              .ok());
+
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string body = R"({"orderId":")" + order_id + R"(","userId":"alice"})";
+  core::Result<http::ClientResponse> paid = core::make_error(core::ErrorCategory::internal, "unset", "");
+  REQUIRE(testing::eventually(
+      [&] {
+        paid = api.post("/v1/payments", body,
+                        {{"Idempotency-Key", "p1"}, {"traceparent", "00-" + trace_id + "-00f067aa0ba902b7-01"}});
+        return paid.ok() && paid->status != 404;  // 404 until the projection has the order
+      },
+      20s, 50ms));
+  REQUIRE(paid->status == 201);
+  auto payment = core::json::parse(paid->body);
+  REQUIRE(payment.ok());
+  const std::string payment_id = (*payment)["paymentId"].GetString();
+
+  auto wallet = api.get("/v1/wallets/alice");
+  REQUIRE(wallet.ok());
+  CHECK(wallet->body.find("\"balance\":7000") != std::string::npos);
+  auto again = api.get("/v1/payments/" + payment_id);
+  REQUIRE(again.ok());
+  CHECK(again->status == 200);
+
+  const auto records = testing::read_topic(system.kafka(), system.kafka().topic("payment.completed"), 1, 20s);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].key == order_id);
+  const auto* traceparent = events::find_header(records[0].headers, "traceparent");
+  REQUIRE(traceparent != nullptr);
+  CHECK(traceparent->substr(3, 32) == trace_id);
+
+  CHECK(api.stop() == 0);
+}
+
+TEST_CASE("payment-api refuses bad input with problem+json and never crashes") {
+  testing::System system;
+  testing::Daemon api(system, "payment-api", {{"PAYPIPE_HTTP_BODY_LIMIT_BYTES", "1024"}});
+  api.wait_ready();
+  auto no_key = api.post("/v1/payments", R"({"orderId":"0190a6b2-7c3e-7abc-8def-0123456789ab","userId":"a"})");
+  REQUIRE(no_key.ok());
+  CHECK(no_key->status == 400);
+  CHECK(no_key->header("content-type") == "application/problem+json");
+  auto garbage = api.post("/v1/payments", "{\"orderId\":", {{"Idempotency-Key", "k"}});
+  REQUIRE(garbage.ok());
+  CHECK(garbage->status == 400);
+  auto huge = api.post("/v1/payments", std::string(4096, ' '), {{"Idempotency-Key", "k"}});
+  REQUIRE(huge.ok());
+  CHECK(huge->status == 413);
+  auto unknown = api.post("/v1/payments", R"({"orderId":"0190a6b2-7c3e-7abc-8def-0123456789ab","userId":"a"})",
+                          {{"Idempotency-Key", "k"}});
+  REQUIRE(unknown.ok());
+  CHECK(unknown->status == 404);
+  auto bad_id = api.get("/v1/payments/not-a-uuid");
+  REQUIRE(bad_id.ok());
+  CHECK(bad_id->status == 400);
+  CHECK(api.running());
+  auto metrics = api.get("/metrics");
+  REQUIRE(metrics.ok());
+  CHECK(metrics->body.find("http_server_requests_total") != std::string::npos);
+}
+
+TEST_CASE("a daemon with a bad configuration names every problem and exits 2") {
+  testing::System system;
+  testing::Daemon api(system, "payment-api", {{"PAYPIPE_HTTP_WORKERS", "lots"}, {"PAYPIPE_PAYMENT_BATCH_SIZ", "8"}});
+  REQUIRE(testing::eventually([&] { return !api.running(); }, 10s));
+  std::ifstream log(api.log_path());
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK(text.find("PAYPIPE_HTTP_WORKERS: must be an integer") != std::string::npos);
+  CHECK(text.find("PAYPIPE_PAYMENT_BATCH_SIZ: unknown variable") != std::string::npos);
+}
