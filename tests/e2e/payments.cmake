@@ -1,0 +1,1 @@
+paypipe_e2e(e2e_payment_tests SOURCES payment_api_e2e_test.cpp)
