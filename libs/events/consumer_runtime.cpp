@@ -280,7 +280,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       else failed.emplace_back(item, item->decode_failure);
     }
     for (int attempt = 1; !todo.empty(); ++attempt) {
-      const auto outcomes = call_batch_handler(todo);
+      const auto outcomes = call_batch_handler(todo, attempt);
       std::vector<ItemPtr> again;
       std::optional<milliseconds> hint;
       for (std::size_t i = 0; i < todo.size(); ++i) {
@@ -317,10 +317,14 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     }
   }
 
-  std::vector<Outcome> call_batch_handler(const std::vector<ItemPtr>& items) {
+  std::vector<Outcome> call_batch_handler(const std::vector<ItemPtr>& items, int try_number) {
     std::vector<ConsumedEvent> events;
     events.reserve(items.size());
-    for (const auto& item : items) events.push_back(*item->decoded);
+    for (const auto& item : items) {
+      events.push_back(*item->decoded);
+      events.back().try_number = try_number;
+      events.back().last_try = !settings.retry.allows_another(try_number);
+    }
     const auto started = Clock::now();
     std::vector<Outcome> outcomes;
     {
@@ -425,6 +429,8 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       return;
     }
     ++item->tries;
+    item->decoded->try_number = item->tries;
+    item->decoded->last_try = !settings.retry.allows_another(item->tries);
     auto trace = core::TraceContext::parse(item->decoded->event.traceparent);
     core::TraceScope scope(trace ? trace->child() : core::TraceContext::generate());
     auto* histogram = &metrics.handler_seconds.Add({{"group", group}}, core::metrics::latency_buckets());

@@ -51,6 +51,8 @@ struct ConsumedEvent {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   int attempt = 1;             // 1 = first delivery; from the `attempt` header after retries
+  int try_number = 1;          // in-process try of this delivery, 1-based
+  bool last_try = false;       // if this try fails retryably, the record goes to dlq.<group>
 };
 
 using BatchHandler = std::function<std::vector<Outcome>(std::span<const ConsumedEvent> events)>;
