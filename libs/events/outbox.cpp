@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -75,15 +79,50 @@ core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::stri
   if (!statement) return statement.error();
   auto rows = tx.connection().exec_params(statement->sql, statement->params);
   if (!rows) return rows.error();
+  tx.after_commit(notify_outbox_committed);
   return {};
+}
+
+namespace {
+
+// The relays of this process, for notify_outbox_committed().
+std::mutex relays_mutex;
+std::vector<OutboxRelay*> relays;
+
+}  // namespace
+
+void notify_outbox_committed() {
+  std::lock_guard lock(relays_mutex);
+  for (auto* relay : relays) relay->wake();
+}
+
+void OutboxRelay::wake() {
+  woken_locally_ = true;
+  const char byte = 'w';
+  (void)!::write(wake_write_, &byte, 1);  // a full pipe already wakes the relay
 }
 
 OutboxRelay::OutboxRelay(pg::ConnectOptions connect, Producer& producer, RelaySettings settings)
     : connect_(std::move(connect)), producer_(producer), settings_(std::move(settings)) {
   channel_ = "outbox_" + settings_.schema;
+  int fds[2];
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+    wake_read_ = fds[0];
+    wake_write_ = fds[1];
+  }
+  std::lock_guard lock(relays_mutex);
+  relays.push_back(this);
 }
 
-OutboxRelay::~OutboxRelay() { stop(); }
+OutboxRelay::~OutboxRelay() {
+  {
+    std::lock_guard lock(relays_mutex);
+    relays.erase(std::remove(relays.begin(), relays.end(), this), relays.end());
+  }
+  stop();
+  if (wake_read_ >= 0) ::close(wake_read_);
+  if (wake_write_ >= 0) ::close(wake_write_);
+}
 
 void OutboxRelay::start() {
   running_ = true;
@@ -101,7 +140,13 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
   if (!tx) return tx.error();
   auto locked = tx->exec("SELECT pg_try_advisory_xact_lock(hashtext($1))", "paypipe.outbox." + settings_.schema);
   if (!locked) return locked.error();
-  if (!locked->boolean(0, 0)) return std::size_t{0};  // another relay is publishing
+  if (!locked->boolean(0, 0)) {
+    // Another replica's relay publishes. If our own writers woke us, pass it on.
+    (void)tx->rollback();
+    if (woken_locally_.exchange(false)) (void)connection.exec("SELECT pg_notify($1, '')", channel_);
+    return std::size_t{0};
+  }
+  woken_locally_ = false;
   auto rows = tx->exec(
       "SELECT id::text, aggregateid, type, payload::text, headers::text, "
       "(extract(epoch FROM created_at) * 1000)::bigint "
@@ -171,6 +216,13 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
   return acked.size();
 }
 
+bool OutboxRelay::drain_wake_pipe() {
+  char buffer[64];
+  bool woken = false;
+  while (::read(wake_read_, buffer, sizeof buffer) > 0) woken = true;
+  return woken;
+}
+
 void OutboxRelay::run() {
   pthread_setname_np(pthread_self(), "outbox-relay");
   std::optional<pg::Connection> connection;
@@ -197,11 +249,12 @@ void OutboxRelay::run() {
       continue;
     }
     if (*published == settings_.batch_size) continue;  // more rows are waiting
-    // Wait for a NOTIFY, in short slices so stop() is prompt.
+    // Wait for a local wake-up or a NOTIFY, in short slices so stop() is prompt.
     const auto until = std::chrono::steady_clock::now() + settings_.poll_interval;
     while (!stop_ && std::chrono::steady_clock::now() < until) {
-      auto notified = connection->wait_for_notification(std::chrono::milliseconds(100));
+      auto notified = connection->wait_for_notification(std::chrono::milliseconds(100), wake_read_);
       if (!notified || *notified) break;
+      if (drain_wake_pipe()) break;
     }
   }
 }

@@ -5,9 +5,16 @@
 // Nothing is lost (a crash before the acknowledgement republishes; consumers
 // deduplicate by event id) and nothing is announced that did not happen.
 //
-// The relay wakes on LISTEN/NOTIFY (a trigger on the outbox), with a poll interval as
-// the fallback, and takes rows in batches with SELECT ... FOR UPDATE SKIP LOCKED inside
-// a transaction that also holds a per-schema advisory lock: any number of replicas may
+// Waking the relay: a writer's commit wakes the relays of its own process at once
+// (append_to_outbox does it through the transaction's after-commit hook; a writer
+// that sends outbox_insert itself calls notify_outbox_committed() after its COMMIT).
+// A relay woken that way which cannot publish because another replica's relay holds
+// the lock sends one NOTIFY outbox_<schema>, which that relay LISTENs for; the poll
+// interval is the fallback. NOTIFY is kept out of the writing transactions on
+// purpose: it takes a global lock at commit that would serialise them all.
+//
+// The relay takes rows in batches with SELECT ... FOR UPDATE SKIP LOCKED inside a
+// transaction that also holds a per-schema advisory lock: any number of replicas may
 // run a relay, one of them publishes at a time, in insertion order, so events of one
 // key reach Kafka in the order they were written.
 
@@ -23,8 +30,12 @@
 namespace paypipe::events {
 
 // Validates the event against its schema and inserts it in `tx`. `aggregate_type` is
-// Debezium's aggregatetype ("order", "payment", ...).
+// Debezium's aggregatetype ("order", "payment", ...). Wakes the relay after the commit.
 core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::string_view aggregate_type);
+
+// Wakes every relay of this process: call after committing rows added with
+// outbox_insert. Cheap and thread-safe.
+void notify_outbox_committed();
 
 // One INSERT of many events, for a caller that sends it in a pipeline. Every event is
 // validated first; an invalid one is an internal error (our own code built it).
@@ -56,6 +67,9 @@ class OutboxRelay {
 
  private:
   void run();
+  void wake();
+  bool drain_wake_pipe();
+  friend void notify_outbox_committed();
 
   pg::ConnectOptions connect_;
   Producer& producer_;
@@ -63,6 +77,9 @@ class OutboxRelay {
   std::string channel_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
+  std::atomic<bool> woken_locally_{false};
+  int wake_read_ = -1;
+  int wake_write_ = -1;
   std::thread thread_;
 };
 

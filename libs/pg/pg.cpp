@@ -249,7 +249,7 @@ core::Status Connection::listen(std::string_view channel) {
   return {};
 }
 
-core::Result<bool> Connection::wait_for_notification(std::chrono::milliseconds timeout) {
+core::Result<bool> Connection::wait_for_notification(std::chrono::milliseconds timeout, int also_wake_fd) {
   PGconn* conn = conn_.get();
   auto drain = [conn]() {
     bool any = false;
@@ -261,12 +261,12 @@ core::Result<bool> Connection::wait_for_notification(std::chrono::milliseconds t
   };
   if (PQconsumeInput(conn) != 1) return error_of(nullptr);
   if (drain()) return true;
-  pollfd fd{PQsocket(conn), POLLIN, 0};
-  const int ready = ::poll(&fd, 1, static_cast<int>(timeout.count()));
+  pollfd fds[2] = {{PQsocket(conn), POLLIN, 0}, {also_wake_fd, POLLIN, 0}};
+  const int ready = ::poll(fds, also_wake_fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
   if (ready < 0) {
     return make_error(ErrorCategory::unavailable, "pg-poll", std::string("poll failed: ") + std::strerror(errno));
   }
-  if (ready == 0) return false;
+  if (ready == 0 || (fds[0].revents & POLLIN) == 0) return false;
   if (PQconsumeInput(conn) != 1) return error_of(nullptr);
   return drain();
 }
@@ -278,7 +278,8 @@ core::Result<Transaction> Transaction::begin(Connection& connection, std::string
   return Transaction(connection);
 }
 
-Transaction::Transaction(Transaction&& other) noexcept : connection_(other.connection_), open_(other.open_) {
+Transaction::Transaction(Transaction&& other) noexcept
+    : connection_(other.connection_), open_(other.open_), after_commit_(std::move(other.after_commit_)) {
   other.open_ = false;
 }
 
@@ -313,6 +314,8 @@ core::Status Transaction::commit() {
     return make_error(ErrorCategory::internal, "pg-transaction-aborted",
                       "the transaction had failed and was rolled back at COMMIT");
   }
+  for (auto& hook : after_commit_) hook();
+  after_commit_.clear();
   return {};
 }
 

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -126,9 +127,10 @@ class Connection {
 
   // LISTEN on a channel (an identifier of [a-z0-9_]).
   core::Status listen(std::string_view channel);
-  // Waits up to `timeout` for a NOTIFY on a listened channel. Returns true if at least
-  // one arrived (all pending ones are consumed), false on timeout.
-  core::Result<bool> wait_for_notification(std::chrono::milliseconds timeout);
+  // Waits up to `timeout` for a NOTIFY on a listened channel, or for `also_wake_fd`
+  // (if >= 0) to become readable (the caller drains it). Returns true if at least one
+  // notification arrived (all pending ones are consumed), false otherwise.
+  core::Result<bool> wait_for_notification(std::chrono::milliseconds timeout, int also_wake_fd = -1);
 
   bool healthy() const;
   PGconn* native() { return conn_.get(); }
@@ -159,6 +161,10 @@ class Transaction {
   core::Status release(std::string_view name);
   core::Status rollback_to(std::string_view name);
 
+  // Runs `hook` after a successful COMMIT (never after a rollback): how the outbox
+  // wakes its relay once the rows are visible.
+  void after_commit(std::function<void()> hook) { after_commit_.push_back(std::move(hook)); }
+
   core::Status commit();
   core::Status rollback();
 
@@ -166,6 +172,7 @@ class Transaction {
   explicit Transaction(Connection& connection) : connection_(&connection) {}
   Connection* connection_;
   bool open_ = true;
+  std::vector<std::function<void()>> after_commit_;
 };
 
 // An SQL expression formatting a timestamptz column as RFC 3339 UTC with milliseconds,

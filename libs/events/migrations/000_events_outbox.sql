@@ -14,11 +14,8 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_seq_idx ON outbox (seq);
 
--- Wakes the relay (LISTEN outbox_<schema>) once per inserting statement.
-CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('outbox_' || TG_TABLE_SCHEMA, '');
-    RETURN NULL;
-END;
-$$;
-CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify();
+-- No NOTIFY trigger: NOTIFY takes a global lock at commit and would serialise every
+-- writing transaction of the database (measured: 1,277 -> 419 commits/s at 16
+-- clients). Writers wake their process's relay after commit instead, and a relay
+-- that cannot publish (another replica holds the lock) passes the wake-up on with
+-- one NOTIFY outbox_<schema> outside any writing transaction.

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <thread>
 
 #include "events/migrations.hpp"
 #include "events/outbox.hpp"
@@ -86,4 +87,37 @@ TEST_CASE("nothing is deleted that Kafka did not acknowledge") {
   REQUIRE(published.ok());
   CHECK(*published == 0);
   CHECK(testing::query_integer(f.connection, "SELECT count(*) FROM outbox") == 3);
+}
+
+TEST_CASE("a commit wakes the relay at once, without waiting for the poll interval") {
+  OutboxFixture f;
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, {f.schema, 50, std::chrono::seconds(30), 10s});
+  relay.start();
+  std::this_thread::sleep_for(300ms);  // let the relay settle into its wait
+  const auto started = std::chrono::steady_clock::now();
+  f.write(5);
+  REQUIRE(testing::eventually([&] { return testing::query_integer(f.connection, "SELECT count(*) FROM outbox") == 0; },
+                              10s, 5ms));
+  CHECK(std::chrono::steady_clock::now() - started < 2s);  // far below the 30 s poll interval
+  relay.stop();
+}
+
+TEST_CASE("a relay woken while another replica publishes passes the wake-up on with NOTIFY") {
+  OutboxFixture f;
+  // Another replica's relay, mid-publish: it holds the schema's publishing lock.
+  auto other = testing::connect(f.schema);
+  REQUIRE(other.exec("BEGIN").ok());
+  REQUIRE(other.exec("SELECT pg_advisory_xact_lock(hashtext($1))", "paypipe.outbox." + f.schema).ok());
+  auto listener = testing::connect(f.schema);
+  REQUIRE(listener.listen("outbox_" + f.schema).ok());
+
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, {f.schema, 50, std::chrono::seconds(30), 10s});
+  relay.start();
+  f.write(1);
+  auto notified = listener.wait_for_notification(5s);
+  REQUIRE(notified.ok());
+  CHECK(*notified);
+  CHECK(testing::query_integer(f.connection, "SELECT count(*) FROM outbox") == 1);  // not ours to publish
+  REQUIRE(other.exec("ROLLBACK").ok());
+  relay.stop();
 }

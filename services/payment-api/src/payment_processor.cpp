@@ -6,6 +6,7 @@
 #include "contracts/payment_failed.hpp"
 #include "core/metrics.hpp"
 #include "core/uuid.hpp"
+#include "events/outbox.hpp"
 #include "src/payment_store.hpp"
 
 namespace paypipe::payment_api {
@@ -108,7 +109,10 @@ std::vector<core::Result<Decision>> PaymentProcessor::process(std::span<const Pa
 
   static const pg::Connection::Statement begin{"BEGIN", {}}, commit{"COMMIT", {}};
   auto fast = run(connection, requests, traces, source_, begin, commit);
-  if (fast) return std::vector<core::Result<Decision>>(fast->begin(), fast->end());
+  if (fast) {
+    events::notify_outbox_committed();
+    return std::vector<core::Result<Decision>>(fast->begin(), fast->end());
+  }
   roll_back(connection);
   if (requests.size() == 1 || fast.error().category == core::ErrorCategory::unavailable) {
     return std::vector<core::Result<Decision>>(requests.size(), fast.error());
@@ -139,6 +143,7 @@ std::vector<core::Result<Decision>> PaymentProcessor::process(std::span<const Pa
                          : c.error();
     return std::vector<core::Result<Decision>>(requests.size(), error);
   }
+  events::notify_outbox_committed();
   return results;
 }
 
