@@ -1,0 +1,223 @@
+{{/*
+Names: every object is "<release>-<service>" (Deployment, Service, ConfigMap, HPA, PDB,
+Ingress) or "<release>-<purpose>" (the hook Jobs), so the runbook's
+`kubectl ... deploy/<release>-dlq-retrier` holds for any release name.
+*/}}
+{{- define "paypipe.fullname" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- printf "%s-%s" $root.Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "paypipe.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: paypipe
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: paypipe
+{{- end -}}
+
+{{/* Selector labels of one service's pods: (list $ "payment-api") */}}
+{{- define "paypipe.selectorLabels" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+app.kubernetes.io/name: paypipe
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ $name }}
+{{- end -}}
+
+{{- define "paypipe.serviceLabels" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{ include "paypipe.labels" $root }}
+app.kubernetes.io/component: {{ $name }}
+{{- end -}}
+
+{{- define "paypipe.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The services that are deployed, in a stable order. */}}
+{{- define "paypipe.enabledServices" -}}
+{{- $names := list -}}
+{{- range $name, $svc := .Values.services -}}
+{{- if $svc.enabled -}}{{- $names = append $names $name -}}{{- end -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/* One service's values: serviceDefaults overridden by services.<name>, as YAML. */}}
+{{- define "paypipe.service" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- $svc := index $root.Values.services $name -}}
+{{- if not $svc -}}{{- fail (printf "services.%s is not defined" $name) -}}{{- end -}}
+{{- $merged := mustMergeOverwrite (deepCopy $root.Values.serviceDefaults) (deepCopy $svc) -}}
+{{- toYaml $merged -}}
+{{- end -}}
+
+{{- define "paypipe.shutdownTimeoutMs" -}}
+{{- $root := index . 0 -}}{{- $svc := index . 1 -}}
+{{- $svc.shutdownTimeoutMs | default $root.Values.shutdown.timeoutMs | int64 -}}
+{{- end -}}
+
+{{/*
+terminationGracePeriodSeconds, derived from the shutdown bound so that the two never
+drift: the preStop pause, then PAYPIPE_SHUTDOWN_TIMEOUT_MS rounded up to seconds, plus
+a margin for the process to exit before SIGKILL.
+*/}}
+{{- define "paypipe.terminationGracePeriodSeconds" -}}
+{{- $root := index . 0 -}}{{- $svc := index . 1 -}}
+{{- $ms := include "paypipe.shutdownTimeoutMs" (list $root $svc) | int64 -}}
+{{- add (int64 $root.Values.shutdown.preStopSleepSeconds) (div (add $ms 999) 1000) (int64 $root.Values.shutdown.marginSeconds) -}}
+{{- end -}}
+
+{{/* librdkafka properties "k=v;k=v": the security settings, then the extra properties. */}}
+{{- define "paypipe.kafkaProperties" -}}
+{{- $k := .Values.kafka -}}
+{{- $props := dict -}}
+{{- range $key, $value := $k.properties -}}
+{{- $_ := set $props $key (toString $value) -}}
+{{- end -}}
+{{- if ne $k.securityProtocol "PLAINTEXT" -}}
+{{- $_ := set $props "security.protocol" $k.securityProtocol -}}
+{{- end -}}
+{{- if hasPrefix "SASL_" $k.securityProtocol -}}
+{{- $_ := set $props "sasl.mechanism" $k.saslMechanism -}}
+{{- end -}}
+{{- $pairs := list -}}
+{{- range $key := keys $props | sortAlpha -}}
+{{- $value := index $props $key -}}
+{{- if or (contains ";" $value) (contains ";" $key) (contains "=" $key) -}}
+{{- fail (printf "kafka.properties: %q=%q: ';' and '=' cannot appear in a key, nor ';' in a value" $key $value) -}}
+{{- end -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- join ";" $pairs -}}
+{{- end -}}
+
+{{/* Kafka client settings every Kafka user (daemons, paypipe-admin) reads, as YAML. */}}
+{{- define "paypipe.kafkaConfig" -}}
+{{- if not .Values.kafka.bootstrapServers -}}{{- fail "kafka.bootstrapServers is required" -}}{{- end -}}
+PAYPIPE_KAFKA_BOOTSTRAP_SERVERS: {{ .Values.kafka.bootstrapServers | quote }}
+{{- $props := include "paypipe.kafkaProperties" . }}
+{{- if $props }}
+PAYPIPE_KAFKA_PROPERTIES: {{ $props | quote }}
+{{- end }}
+{{- if .Values.topicPrefix }}
+PAYPIPE_TOPIC_PREFIX: {{ .Values.topicPrefix | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The non-secret configuration of one service, as YAML "NAME: value" (strings): the data of
+its ConfigMap, and the inline env of its hook containers (which run before the chart's
+ConfigMaps exist). (list $ "payment-api")
+*/}}
+{{- define "paypipe.config" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- $svc := include "paypipe.service" (list $root $name) | fromYaml -}}
+{{- $dsn := (($svc.postgres | default dict).dsn) | default $root.Values.postgres.dsn -}}
+{{- if not $dsn -}}{{- fail (printf "services.%s: no PostgreSQL DSN (set postgres.dsn or services.%s.postgres.dsn)" $name $name) -}}{{- end -}}
+PAYPIPE_PROFILE: {{ $root.Values.profile | quote }}
+PAYPIPE_HTTP_PORT: {{ $root.Values.httpPort | toString | quote }}
+PAYPIPE_LOG_LEVEL: {{ $root.Values.log.level | quote }}
+PAYPIPE_LOG_FORMAT: {{ $root.Values.log.format | quote }}
+PAYPIPE_SHUTDOWN_TIMEOUT_MS: {{ include "paypipe.shutdownTimeoutMs" (list $root $svc) | quote }}
+{{ include "paypipe.kafkaConfig" $root }}
+PAYPIPE_PG_DSN: {{ $dsn | quote }}
+{{- with $root.Values.postgres.poolSize }}
+PAYPIPE_PG_POOL_SIZE: {{ . | toString | quote }}
+{{- end }}
+{{- if $svc.consumer }}
+{{- $retry := mustMergeOverwrite (deepCopy $root.Values.retry) ($svc.retry | default dict) }}
+{{- range $key, $var := dict "maxAttempts" "PAYPIPE_RETRY_MAX_ATTEMPTS" "initialDelayMs" "PAYPIPE_RETRY_INITIAL_DELAY_MS" "multiplierPercent" "PAYPIPE_RETRY_MULTIPLIER_PERCENT" "maxDelayMs" "PAYPIPE_RETRY_MAX_DELAY_MS" }}
+{{- if not (kindIs "invalid" (index $retry $key)) }}
+{{ $var }}: {{ index $retry $key | int64 | toString | quote }}
+{{- end }}
+{{- end }}
+{{- range $key, $var := dict "batchSize" "PAYPIPE_CONSUMER_BATCH_SIZE" "batchLingerMs" "PAYPIPE_CONSUMER_BATCH_LINGER_MS" "maxInFlight" "PAYPIPE_CONSUMER_MAX_IN_FLIGHT" }}
+{{- if not (kindIs "invalid" (index $root.Values.consumer $key)) }}
+{{ $var }}: {{ index $root.Values.consumer $key | int64 | toString | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $key, $value := $svc.env }}
+{{- if not (hasPrefix "PAYPIPE_" $key) }}{{ fail (printf "services.%s.env.%s: the daemons read PAYPIPE_* variables only" $name $key) }}{{ end }}
+{{- if regexMatch "(?i)(PASSWORD|TOKEN|SECRET|AUTHORIZATION)" $key }}{{ fail (printf "services.%s.env.%s looks like a credential: use secretEnv and a Secret" $name $key) }}{{ end }}
+{{ $key }}: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* One secretKeyRef env entry: (list "PAYPIPE_X" (dict "name" ... "key" ...)) */}}
+{{- define "paypipe.secretEnvVar" -}}
+{{- $var := index . 0 -}}{{- $ref := index . 1 -}}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ref.name | quote }}
+      key: {{ $ref.key | quote }}
+{{- end -}}
+
+{{/* The env entries of one service that come from Secrets, as a YAML list. */}}
+{{- define "paypipe.secretEnv" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- $svc := include "paypipe.service" (list $root $name) | fromYaml -}}
+{{- $refs := $root.Values.secretRefs -}}
+{{- $pg := (($svc.postgres | default dict).passwordSecretRef) | default $refs.postgresPassword -}}
+{{- if and $pg $pg.name }}
+{{ include "paypipe.secretEnvVar" (list "PAYPIPE_PG_PASSWORD" $pg) }}
+{{- end }}
+{{- include "paypipe.kafkaSecretEnv" $root }}
+{{- range $var, $refName := $svc.secretEnv }}
+{{- $ref := index $refs $refName }}
+{{- if not $ref }}{{ fail (printf "services.%s.secretEnv.%s: %q is not a key of secretRefs" $name $var $refName) }}{{ end }}
+{{- if not (hasPrefix "PAYPIPE_" $var) }}{{ fail (printf "services.%s.secretEnv.%s: the daemons read PAYPIPE_* variables only" $name $var) }}{{ end }}
+{{ include "paypipe.secretEnvVar" (list $var $ref) }}
+{{- end }}
+{{- end -}}
+
+{{- define "paypipe.kafkaSecretEnv" -}}
+{{- if hasPrefix "SASL_" .Values.kafka.securityProtocol }}
+{{ include "paypipe.secretEnvVar" (list "PAYPIPE_KAFKA_SASL_USERNAME" .Values.secretRefs.kafkaSaslUsername) }}
+{{ include "paypipe.secretEnvVar" (list "PAYPIPE_KAFKA_SASL_PASSWORD" .Values.secretRefs.kafkaSaslPassword) }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level settings shared by the daemons and the hook Jobs. */}}
+{{- define "paypipe.podSecurity" -}}
+enableServiceLinks: false
+automountServiceAccountToken: false
+securityContext:
+  runAsNonRoot: true
+  runAsUser: {{ .Values.securityContext.runAsUser }}
+  runAsGroup: {{ .Values.securityContext.runAsGroup }}
+  fsGroup: {{ .Values.securityContext.runAsGroup }}
+  seccompProfile:
+    type: RuntimeDefault
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{- define "paypipe.containerSecurity" -}}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: {{ .Values.securityContext.runAsUser }}
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  capabilities:
+    drop: [ALL]
+  seccompProfile:
+    type: RuntimeDefault
+{{- end -}}
+
+{{/* env of paypipe-admin: the Kafka settings and credentials only (tools/paypipe_admin.cpp reads no more). */}}
+{{- define "paypipe.kafkaEnv" -}}
+env:
+  {{- range $key, $value := include "paypipe.kafkaConfig" . | fromYaml }}
+  - name: {{ $key }}
+    value: {{ $value | toString | quote }}
+  {{- end }}
+  {{- with include "paypipe.kafkaSecretEnv" . | trim }}
+  {{- . | nindent 2 }}
+  {{- end }}
+{{- end -}}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The deploy tests (ctest label deploy), one step per ctest test:
+#
+#   deploy_test.sh lint                    helm lint --strict with each values file
+#   deploy_test.sh validate <profile>      helm template, then every object strictly
+#                                          decoded into its Kubernetes API type
+#   deploy_test.sh policy <profile>        the chart's rules on the rendered objects
+#   deploy_test.sh check-config <profile>  each daemon's check-config with the rendered env
+#   deploy_test.sh negative                the checks above do catch broken input
+#
+# <profile> is local or production (k8s/values-<profile>.yaml). Needs PAYPIPE_SOURCE_DIR,
+# PAYPIPE_BUILD_DIR and the tools linked into $PAYPIPE_BUILD_DIR/k8s-tools by the
+# deploy.tools fixture (scripts/k8s-tools.sh). A missing tool or binary is a failure.
+set -euo pipefail
+
+src=${PAYPIPE_SOURCE_DIR:?PAYPIPE_SOURCE_DIR is not set}
+build=${PAYPIPE_BUILD_DIR:?PAYPIPE_BUILD_DIR is not set}
+tools="$build/k8s-tools"
+helm="$tools/helm"
+kubecheck="$tools/kubecheck"
+chart="$src/k8s/charts/paypipe"
+out="$build/k8s-rendered"
+release=paypipe
+services=payment-api,order-processor,coupon-issuer,notification-sender,ranking-updater,data-platform-forwarder,dlq-retrier
+
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+for tool in "$helm" "$kubecheck"; do
+  [[ -x $tool ]] || fail "$tool is missing: the deploy.tools test (scripts/k8s-tools.sh) did not install it; run it and read its output"
+done
+# Helm keeps its own state under the build directory, never in ~/.config or ~/.cache.
+export HELM_CACHE_HOME="$build/k8s-tools/helm-home/cache" HELM_CONFIG_HOME="$build/k8s-tools/helm-home/config"
+export HELM_DATA_HOME="$build/k8s-tools/helm-home/data"
+mkdir -p "$out"
+
+values_file() {
+  local f="$src/k8s/values-$1.yaml"
+  [[ -f $f ]] || fail "no values file $f"
+  printf '%s' "$f"
+}
+
+# render <profile> <output name> [helm args...]: prints the path of the rendering.
+render() {
+  local profile=$1 name=$2; shift 2
+  local file="$out/$name.yaml"
+  "$helm" template "$release" "$chart" --namespace paypipe -f "$(values_file "$profile")" "$@" >"$file" \
+    || fail "helm template with values-$profile.yaml $* failed"
+  printf '%s' "$file"
+}
+
+# expect_failure <description> <pattern> <command...>: the command must fail and say <pattern>.
+expect_failure() {
+  local what=$1 pattern=$2; shift 2
+  local output
+  if output=$("$@" 2>&1); then
+    fail "$what: the check passed but should have failed"
+  fi
+  grep -q -- "$pattern" <<<"$output" || fail "$what: failed without saying '$pattern':"$'\n'"$output"
+  printf 'ok  caught: %s\n' "$what"
+}
+
+step=${1:-}
+case "$step" in
+  lint)
+    for profile in local production; do
+      "$helm" lint --strict "$chart" -f "$(values_file "$profile")" || fail "helm lint with values-$profile.yaml"
+    done
+    ;;
+  validate)
+    file=$(render "$2" "validate-$2")
+    "$kubecheck" validate "$file"
+    ;;
+  policy)
+    file=$(render "$2" "policy-$2")
+    "$kubecheck" policy --release "$release" --profile "$2" --services "$services" --source-dir "$src" "$file"
+    ;;
+  check-config)
+    file=$(render "$2" "check-config-$2")
+    "$kubecheck" check-config --bin-dir "$build/bin" "$file"
+    ;;
+  negative)
+    data="$src/tests/deploy/testdata"
+    # values.schema.json: a misspelt key of the values fails the rendering.
+    expect_failure "misspelt values key" "replcas" \
+      "$helm" template "$release" "$chart" -f "$(values_file local)" --set services.payment-api.replcas=2
+    expect_failure "credential in a service's plain env" "looks like a credential" \
+      "$helm" template "$release" "$chart" -f "$(values_file local)" --set services.payment-api.env.PAYPIPE_ADMIN_TOKEN=x
+    expect_failure "Ingress for an internal service" "only payment-api, order-processor, coupon-issuer" \
+      "$helm" template "$release" "$chart" -f "$(values_file local)" --set services.dlq-retrier.ingress.enabled=true
+    # The validator: strict decoding and references between objects.
+    expect_failure "misspelt field" 'unknown field "spec.template.spec.containers\[0\].imagePullPolcy"' \
+      "$kubecheck" validate "$data/misspelt-field.yaml"
+    expect_failure "field in the wrong case" 'unknown field "spec.template.spec.containers\[0\].ImagePullPolicy"' \
+      "$kubecheck" validate "$data/wrong-case-field.yaml"
+    expect_failure "number where the API wants a string" "cannot unmarshal number" \
+      "$kubecheck" validate "$data/wrong-type.yaml"
+    expect_failure "duplicate key" "already set in map" \
+      "$kubecheck" validate "$data/duplicate-key.yaml"
+    expect_failure "unknown kind" "is not a type kubecheck knows" \
+      "$kubecheck" validate "$data/unknown-kind.yaml"
+    expect_failure "probe on an undeclared port" 'names port "metrics"' \
+      "$kubecheck" validate "$data/dangling-references.yaml"
+    expect_failure "Service selecting no pods" "matches no rendered pod template" \
+      "$kubecheck" validate "$data/dangling-references.yaml"
+    expect_failure "ServiceMonitor field misspelt" 'unknown field "spec.endpoints\[0\].intervall"' \
+      "$kubecheck" validate "$data/servicemonitor-typo.yaml"
+    # The policy: each rule catches its own mistake.
+    for rule in "no readinessProbe" "runAsNonRoot must be true" "runAsUser must be set to a non-zero uid" \
+                "readOnlyRootFilesystem must be true" "does not come from a secretKeyRef" \
+                "holds what looks like a credential" "terminationGracePeriodSeconds 20 is not above" \
+                "enableServiceLinks must be false" "no Job runs \`paypipe-admin topics create\`"; do
+      expect_failure "policy: $rule" "$rule" \
+        "$kubecheck" policy --release "$release" --profile local --services payment-api "$data/policy-violations.yaml"
+    done
+    # check-config: a variable no daemon reads makes the daemon refuse, and the test fail.
+    file=$(render local negative-unknown-variable --set services.payment-api.env.PAYPIPE_PAYMENT_BATCH_SIZ=8)
+    expect_failure "misspelt PAYPIPE_ variable" "PAYPIPE_PAYMENT_BATCH_SIZ: unknown variable" \
+      "$kubecheck" check-config --bin-dir "$build/bin" "$file"
+    file=$(render local negative-bad-value --set services.payment-api.env.PAYPIPE_PAYMENT_WORKERS=lots)
+    expect_failure "bad value" "PAYPIPE_PAYMENT_WORKERS: must be an integer" \
+      "$kubecheck" check-config --bin-dir "$build/bin" "$file"
+    ;;
+  *)
+    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | negative)"
+    ;;
+esac
