@@ -11,7 +11,7 @@
 #   scripts/k8s-tools.sh [--link-dir DIR]   prints KEY=VALUE lines (HELM=..., KUBECHECK=...)
 #                                            and, with --link-dir, symlinks both into DIR
 #
-# Go: the `go` on PATH if it is >= $GO_MIN (Go 1.22 for Helm 3.16 and k8s.io/api 0.31).
+# Go: the `go` on PATH if it is >= $GO_MIN (Helm 3.16 needs 1.22, kubecheck 1.23).
 # Debian bookworm's golang-go is 1.19, too old; when go is missing or older, the Go
 # toolchain itself is taken from the Go module proxy, where the Go project publishes it
 # as the module golang.org/toolchain (the way `go` switches toolchains), checked against
@@ -36,7 +36,7 @@ HELM_VERSION=${HELM_VERSION:-v3.16.4}
 # the chart's kubeVersion constraint): Helm's release build sets it from its client-go
 # (v0.31 for Helm 3.16); a plain `go install` would leave it at 1.20.
 HELM_KUBE_MAJOR=1 HELM_KUBE_MINOR=31
-GO_MIN=1.22
+GO_MIN=1.23  # kubecheck's go.mod (the prometheus-operator API types); Helm 3.16 needs 1.22
 GO_FALLBACK=go1.23.12
 GO_FALLBACK_SHA256=7bf9a01c191c452bf1fa9266a547abe0e437ff46d16adc9ec55fcc4fea24c121  # linux-amd64 module zip
 
