@@ -73,6 +73,15 @@ case "$step" in
   policy)
     file=$(render "$2" "policy-$2")
     "$kubecheck" policy --release "$release" --profile "$2" --services "$services" --source-dir "$src" "$file"
+    # The grace period follows the shutdown bound when either changes: 12 s preStop +
+    # ceil(45.5 s) + 5 s margin = 63 s for payment-api, the others keep their own.
+    file=$(render "$2" "policy-$2-shutdown" --set services.payment-api.shutdownTimeoutMs=45500 \
+             --set shutdown.preStopSleepSeconds=12 --set shutdown.marginSeconds=5)
+    "$kubecheck" policy --release "$release" --profile "$2" --services "$services" --source-dir "$src" "$file"
+    grace=$(awk '/^kind: Deployment/{d=0} /name: paypipe-payment-api$/{d=1} d&&/terminationGracePeriodSeconds/{print $2; exit}' "$file")
+    [[ $grace == 63 ]] || fail "payment-api's terminationGracePeriodSeconds is '$grace', expected 63 (12 + ceil(45.5) + 5)"
+    grep -q 'PAYPIPE_SHUTDOWN_TIMEOUT_MS: "45500"' "$file" || fail "PAYPIPE_SHUTDOWN_TIMEOUT_MS 45500 is not rendered"
+    echo "ok  terminationGracePeriodSeconds follows PAYPIPE_SHUTDOWN_TIMEOUT_MS (63 s for 45500 ms)"
     ;;
   check-config)
     file=$(render "$2" "check-config-$2")
