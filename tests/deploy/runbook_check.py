@@ -27,6 +27,29 @@ kubecheck = os.path.join(build, "k8s-tools", "kubecheck")
 problems = []
 checked = 0
 
+# References to parts other engineers are still building. Each one must still be missing:
+# the test prints them, and FAILS as soon as one appears, asking to remove it from here,
+# so nothing stays excused once it exists.
+PENDING = {
+    # dlq-retrier's CLI and admin API (services/dlq-retrier, being built)
+    ("subcommand", "dlq-retrier", "parked"), ("subcommand", "dlq-retrier", "list"),
+    ("subcommand", "dlq-retrier", "show"), ("subcommand", "dlq-retrier", "replay"),
+    ("subcommand", "dlq-retrier", "purge"),
+    ("route", "dlq-retrier", "/v1/parked"), ("route", "dlq-retrier", "/v1/parked/<id>"),
+    ("route", "dlq-retrier", "/v1/parked/<id>/replay"), ("route", "dlq-retrier", "/v1/parked/replay"),
+    # its parked-records metric, which the chart's PaypipeParkedRecords alert will read
+    ("alert", "PaypipeParkedRecords"),
+}
+pending_seen = set()
+
+
+def problem(key, message):
+    if key in PENDING:
+        pending_seen.add(key)
+        print(f"pending: {message}")
+    else:
+        problems.append(message)
+
 for tool in (helm, kubecheck):
     if not os.access(tool, os.X_OK):
         sys.exit(f"FAIL: {tool} is missing: the deploy.tools test (scripts/k8s-tools.sh) did not install it")
@@ -123,7 +146,7 @@ for cmd in commands:
             break
         checked += 1
         if f'"{word}"' not in binary_sources[binary]:
-            problems.append(f"`{cmd}`: {binary} has no subcommand \"{word}\" in its sources")
+            problem(("subcommand", binary, word), f"`{cmd}`: {binary} has no subcommand \"{word}\" in its sources")
 
 # curl paths, against the routes of the service that is port-forwarded.
 forward = None
@@ -140,7 +163,7 @@ for cmd in commands:
         routes = re.findall(r'"(/v1/[^"]*)"', sources(f"services/{service}/**/*.[ch]pp"))
         pattern = lambda r: "^" + re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(r)) + "$"
         if not any(re.match(pattern(r), path.replace("<id>", "x")) for r in routes):
-            problems.append(f"`{cmd}`: {path} is not a route of {service} ({routes or 'none yet'})")
+            problem(("route", service, path), f"`{cmd}`: {path} is not a route of {service} ({routes or 'none yet'})")
 
 # Metrics and alerts.
 exported = set(re.findall(r'Name\("([a-z_:][a-z0-9_:]*)"\)', sources("libs/**/*.[ch]pp") + sources("services/**/*.[ch]pp")))
@@ -155,7 +178,7 @@ if not rule_alerts:
 for a in sorted(rule_alerts - doc_alerts):
     problems.append(f"alert {a} of the chart is not explained in the runbook's Alerts table")
 for a in sorted(doc_alerts - rule_alerts):
-    problems.append(f"the runbook explains alert {a}, which the chart does not define")
+    problem(("alert", a), f"the runbook explains alert {a}, which the chart does not define")
 checked += len(rule_alerts | doc_alerts)
 
 # helm invocations.
@@ -167,9 +190,13 @@ for cmd in commands:
         if not os.path.exists(os.path.join(src, path)):
             problems.append(f"`{cmd}`: {path} does not exist")
 
+for key in sorted(PENDING - pending_seen):
+    problems.append(f"{key} is no longer missing: remove it from PENDING in tests/deploy/runbook_check.py")
+
 if problems:
     print(f"docs/runbook.md: {len(problems)} problem(s):", file=sys.stderr)
     for p in problems:
         print("  - " + p, file=sys.stderr)
     sys.exit(1)
-print(f"docs/runbook.md: {checked} references checked against the chart, the binaries and the code")
+print(f"docs/runbook.md: {checked} references checked against the chart, the binaries and the code"
+      + (f"; {len(pending_seen)} pending on work in progress (listed above)" if pending_seen else ""))
