@@ -1,0 +1,34 @@
+#pragma once
+// coupon-issuer's configuration: the common settings plus
+//   PAYPIPE_ADMIN_TOKEN                   bearer token of POST /v1/coupons (a Secret; unset refuses every call)
+//   PAYPIPE_COUPON_ISSUE_ACK_TIMEOUT_MS   how long POST .../issue waits for Kafka's acknowledgement of
+//                                         coupon.requested before answering 503 (default 5000)
+//   PAYPIPE_COUPON_PENDING_BATCH_SIZE     acknowledged requests recorded as PENDING per statement (default 256)
+// and the consumer settings (PAYPIPE_CONSUMER_*, PAYPIPE_RETRY_*; batch size default 1000).
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/env.hpp"
+#include "events/consumer_runtime.hpp"
+#include "runtime/config.hpp"
+
+namespace paypipe::coupon_issuer {
+
+struct Config {
+  runtime::CommonConfig common;
+  events::RuntimeSettings consumer;
+  std::string admin_token;
+  std::chrono::milliseconds issue_ack_timeout{5000};
+  std::size_t pending_batch_size = 256;
+
+  static Config read(core::Env& env);
+};
+
+// The topics coupon-issuer consumes.
+std::vector<std::string> consumed_topics();
+// The topics it produces (for the durability check).
+std::vector<std::string> produced_topics();
+
+}  // namespace paypipe::coupon_issuer

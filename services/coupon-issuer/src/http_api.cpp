@@ -1,0 +1,175 @@
+#include "src/http_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "contracts/coupon_requested.hpp"
+#include "core/metrics.hpp"
+#include "core/time.hpp"
+#include "core/uuid.hpp"
+#include "runtime/daemon.hpp"
+#include "src/http_codecs.hpp"
+
+namespace paypipe::coupon_issuer {
+
+namespace {
+
+constexpr const char* source = "/paypipe/coupon-issuer";
+
+prometheus::Family<prometheus::Counter>& issue_requests() {
+  static auto& family = prometheus::BuildCounter()
+                            .Name("coupon_issue_requests_total")
+                            .Help("POST .../issue answers: accepted (Kafka acknowledged) or unavailable")
+                            .Register(core::metrics::registry());
+  return family;
+}
+
+http::Response unavailable(const std::string& detail) {
+  auto response = http::error_response(core::make_error(core::ErrorCategory::unavailable, "kafka-unavailable", detail));
+  response.headers.push_back({"Retry-After", "1"});
+  return response;
+}
+
+http::Response accepted(const PendingRequest& request) {
+  auto response = http::Response::json(202, accepted_json(request));
+  response.headers.push_back({"Location", status_url(request.request_id)});
+  return response;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<events::Producer>> open_request_producer(const Config& config) {
+  events::ProducerSettings settings;
+  settings.delivery_timeout = config.issue_ack_timeout;
+  // Requests arrive one by one from many connections: a short linger batches them
+  // without adding noticeable latency.
+  settings.linger = std::chrono::milliseconds(1);
+  settings.on_fatal = [](const core::Error&) { runtime::StopSignal::request_stop(70); };
+  auto options = config.common.kafka;
+  options.client_id = config.common.service + "-requests";
+  return events::Producer::create(options, settings);
+}
+
+CouponApi::CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<events::Producer> request_producer)
+    : pool_(pool),
+      admin_token_(config.admin_token),
+      ack_timeout_(config.issue_ack_timeout),
+      pending_({2, config.pending_batch_size, std::chrono::microseconds(0), 100000, "coupon-pending"},
+               [this](std::vector<Acknowledged>& batch) { record(batch); }),
+      producer_(std::move(request_producer)) {}
+
+CouponApi::~CouponApi() { stop(); }
+
+void CouponApi::stop() {
+  if (auto s = producer_->flush(ack_timeout_ + std::chrono::milliseconds(500)); !s) {
+    spdlog::warn("coupon requests still unacknowledged at stop: {}", s.error().message);
+  }
+  pending_.stop();
+}
+
+void CouponApi::record(std::vector<Acknowledged>& acknowledged) {
+  std::vector<PendingRequest> requests;
+  requests.reserve(acknowledged.size());
+  for (const auto& a : acknowledged) requests.push_back(a.request);
+  core::Status status;
+  if (auto lease = pool_.acquire(); lease) {
+    status = record_pending(**lease, requests);
+  } else {
+    status = lease.error();
+  }
+  // Kafka holds these requests, so they will be decided whatever happened here: the
+  // answer is 202 either way; without the PENDING row the statusUrl answers 404 until
+  // the decision is recorded.
+  if (!status) spdlog::warn("could not record {} coupon requests as PENDING: {}", requests.size(), status.error().message);
+  for (auto& a : acknowledged) a.respond(accepted(a.request));
+  issue_requests().Add({{"answer", "accepted"}}).Increment(static_cast<double>(acknowledged.size()));
+}
+
+void CouponApi::issue(http::Request request, http::Responder respond) {
+  auto parsed = parse_issue_request(request);
+  if (!parsed) {
+    respond(http::error_response(parsed.error()));
+    return;
+  }
+  PendingRequest pending{core::new_uuid_v7(), parsed->coupon_id, parsed->user_id, core::now_rfc3339()};
+  const contracts::CouponRequested data{pending.request_id, pending.coupon_id, pending.user_id, pending.requested_at};
+  // Keyed by coupon id: every request for one coupon lands in one partition and is
+  // decided in arrival order by one consumer, with no lock.
+  const auto event = events::make_event("coupon.requested", source, pending.coupon_id, contracts::encode(data));
+  auto sent = producer_->send_event(event, [this, pending, respond](const events::Delivery& delivery) {
+    // On the producer's poll thread: hand over, never block here.
+    if (!delivery.status) {
+      issue_requests().Add({{"answer", "unavailable"}}).Increment();
+      spdlog::warn("coupon request {} not acknowledged by Kafka: {}", pending.request_id, delivery.status.error().message);
+      respond(unavailable("Kafka did not acknowledge the request in time; nothing was recorded, retry later"));
+      return;
+    }
+    if (!pending_.push(Acknowledged{pending, respond})) respond(accepted(pending));
+  });
+  if (!sent) {
+    issue_requests().Add({{"answer", "unavailable"}}).Increment();
+    if (sent.error().category == core::ErrorCategory::unavailable) {
+      respond(unavailable("Kafka cannot take the request now; nothing was recorded, retry later"));
+    } else {
+      respond(http::error_response(sent.error()));
+    }
+  }
+}
+
+void CouponApi::add_routes(http::Router& router) {
+  router.post("/v1/coupons", [this](const http::Request& request) {
+    if (auto auth = http::require_bearer(request, admin_token_); !auth) return http::error_response(auth.error());
+    auto coupon = parse_new_coupon(request);
+    if (!coupon) return http::error_response(coupon.error());
+    auto lease = pool_.acquire();
+    if (!lease) return http::error_response(lease.error());
+    auto created = create_coupon(**lease, core::new_uuid_v7(), *coupon);
+    if (!created) return http::error_response(created.error());
+    auto response = http::Response::json(201, coupon_json(*created));
+    response.headers.push_back({"Location", "/v1/coupons/" + created->id});
+    return response;
+  });
+
+  router.get("/v1/coupons/{couponId}", [this](const http::Request& request) {
+    auto id = uuid_param(request, "couponId");
+    if (!id) return http::error_response(id.error());
+    auto lease = pool_.acquire();
+    if (!lease) return http::error_response(lease.error());
+    auto coupon = find_coupon(**lease, *id);
+    if (!coupon) return http::error_response(coupon.error());
+    if (!*coupon) {
+      return http::error_response(core::make_error(core::ErrorCategory::not_found, "coupon-not-found", "no coupon " + *id));
+    }
+    return http::Response::json(200, coupon_json(**coupon));
+  });
+
+  router.add_async("POST", "/v1/coupons/{couponId}/issue",
+                   [this](http::Request request, http::Responder respond) { issue(std::move(request), std::move(respond)); });
+
+  router.get("/v1/coupon-requests/{requestId}", [this](const http::Request& request) {
+    auto id = uuid_param(request, "requestId");
+    if (!id) return http::error_response(id.error());
+    auto lease = pool_.acquire();
+    if (!lease) return http::error_response(lease.error());
+    auto found = find_request(**lease, *id);
+    if (!found) return http::error_response(found.error());
+    if (!*found) {
+      return http::error_response(
+          core::make_error(core::ErrorCategory::not_found, "coupon-request-not-found", "no coupon request " + *id));
+    }
+    return http::Response::json(200, request_json(**found));
+  });
+
+  router.get("/v1/users/{userId}/coupons", [this](const http::Request& request) {
+    auto user = user_param(request);
+    if (!user) return http::error_response(user.error());
+    auto limit = limit_param(request, 100, 1000);
+    if (!limit) return http::error_response(limit.error());
+    auto lease = pool_.acquire();
+    if (!lease) return http::error_response(lease.error());
+    auto held = user_coupons(**lease, *user, *limit);
+    if (!held) return http::error_response(held.error());
+    return http::Response::json(200, user_coupons_json(*user, *held));
+  });
+}
+
+}  // namespace paypipe::coupon_issuer

@@ -1,0 +1,61 @@
+#pragma once
+// coupon-issuer's HTTP endpoints:
+//   POST /v1/coupons                        create a coupon (admin token)
+//   GET  /v1/coupons/{couponId}             the coupon and its remaining stock
+//   POST /v1/coupons/{couponId}/issue       ask for it: 202 once Kafka has the request
+//   GET  /v1/coupon-requests/{requestId}    PENDING, ISSUED or REJECTED with the reason
+//   GET  /v1/users/{userId}/coupons         the coupons a user holds
+//
+// POST .../issue never blocks an HTTP worker: the handler produces coupon.requested
+// (key = coupon id, acks=all) and returns; Kafka's delivery report answers it. If
+// Kafka does not acknowledge within PAYPIPE_COUPON_ISSUE_ACK_TIMEOUT_MS (the request
+// producer's message timeout) the answer is 503 and nothing was written anywhere.
+// After the acknowledgement the request is recorded as PENDING (batched, never over a
+// decision) and only then answered 202, so its statusUrl answers at once.
+
+#include <memory>
+
+#include "core/batch_queue.hpp"
+#include "events/producer.hpp"
+#include "http/router.hpp"
+#include "pg/pool.hpp"
+#include "src/config.hpp"
+#include "src/coupon_store.hpp"
+
+namespace paypipe::coupon_issuer {
+
+// The producer of coupon.requested: idempotent, acks=all, and a message timeout of
+// config.issue_ack_timeout, so a request Kafka cannot take in time fails, and is not
+// kept to be delivered after its 503. A fatal producer error stops the process (70).
+core::Result<std::unique_ptr<events::Producer>> open_request_producer(const Config& config);
+
+class CouponApi {
+ public:
+  CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<events::Producer> request_producer);
+  ~CouponApi();  // stop()
+
+  void add_routes(http::Router& router);
+  // Waits (bounded by the ack timeout) for Kafka's answers to the requests in flight,
+  // answers them, then stops recording. Idempotent.
+  void stop();
+
+  events::Producer& request_producer() { return *producer_; }
+
+ private:
+  struct Acknowledged {
+    PendingRequest request;
+    http::Responder respond;
+  };
+  void issue(http::Request request, http::Responder respond);
+  void record(std::vector<Acknowledged>& acknowledged);
+
+  pg::Pool& pool_;
+  std::string admin_token_;
+  std::chrono::milliseconds ack_timeout_;
+  core::BatchQueue<Acknowledged> pending_;
+  // Declared after pending_, so it is destroyed first: its flush runs the last
+  // delivery callbacks while the queue they push into still exists.
+  std::unique_ptr<events::Producer> producer_;
+};
+
+}  // namespace paypipe::coupon_issuer
