@@ -5,7 +5,10 @@
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
 
+#include <atomic>
 #include <charconv>
+#include <cstdint>
+#include <unordered_map>
 #include <stdexcept>
 
 namespace paypipe::events {
@@ -15,9 +18,35 @@ namespace event_schemas {
 std::span<const core::EmbeddedFile> embedded_files();
 }
 
+// RapidJSON 1.1's regex (the `pattern` keyword) keeps its search state inside the
+// compiled schema, so one SchemaDocument must not validate on two threads at once
+// (ASan caught the crash under load). Each Schema keeps its source; each thread
+// compiles its own copy on first use.
 struct SchemaRegistry::Schema {
-  explicit Schema(const rapidjson::Document& document) : compiled(document) {}
-  rapidjson::SchemaDocument compiled;  // immutable, shared by all threads
+  explicit Schema(std::string source) : text(std::move(source)), id(next_id++) {}
+
+  const rapidjson::SchemaDocument& for_this_thread() const {
+    thread_local std::unordered_map<std::uint64_t, std::unique_ptr<Compiled>> compiled;
+    auto& slot = compiled[id];
+    if (!slot) slot = std::make_unique<Compiled>(text);
+    return slot->schema;
+  }
+
+ private:
+  struct Compiled {
+    explicit Compiled(const std::string& text) : document(parse(text)), schema(document) {}
+    static rapidjson::Document parse(const std::string& text) {
+      rapidjson::Document d;
+      d.Parse(text.data(), text.size());
+      return d;
+    }
+    rapidjson::Document document;
+    rapidjson::SchemaDocument schema;
+  };
+
+  std::string text;
+  std::uint64_t id;  // unique for the process's lifetime, so a thread's cache never confuses two schemas
+  static inline std::atomic<std::uint64_t> next_id{1};
 };
 
 SchemaRegistry::SchemaRegistry() = default;
@@ -50,7 +79,8 @@ core::Result<std::shared_ptr<SchemaRegistry>> SchemaRegistry::from_files(std::sp
       return core::make_error(core::ErrorCategory::internal, "bad-schema",
                               "schema " + std::string(name) + ": " + rapidjson::GetParseError_En(document.GetParseError()));
     }
-    registry->schemas_[std::string(name.substr(0, dot_v))][version] = std::make_unique<Schema>(document);
+    registry->schemas_[std::string(name.substr(0, dot_v))][version] =
+        std::make_unique<Schema>(std::string(file.content));
   }
   return registry;
 }
@@ -93,7 +123,7 @@ core::Status SchemaRegistry::validate(std::string_view type, std::string_view da
                             std::string("data is not JSON: ") + rapidjson::GetParseError_En(document.GetParseError()) +
                                 " at offset " + std::to_string(document.GetErrorOffset()));
   }
-  rapidjson::SchemaValidator validator(found->second->compiled);
+  rapidjson::SchemaValidator validator(found->second->for_this_thread());
   if (!document.Accept(validator)) {
     rapidjson::StringBuffer document_pointer, schema_pointer;
     validator.GetInvalidDocumentPointer().StringifyUriFragment(document_pointer);

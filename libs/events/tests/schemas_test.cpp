@@ -4,6 +4,10 @@
 
 #include "events/admin.hpp"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 using paypipe::events::SchemaRegistry;
 
 TEST_CASE("every business topic has a schema") {
@@ -46,4 +50,23 @@ TEST_CASE("dataschema URNs carry the version") {
   CHECK(SchemaRegistry::dataschema("order.created", 2) == "urn:paypipe:schema:order.created:2");
   CHECK(SchemaRegistry::version_of("urn:paypipe:schema:order.created:2") == 2);
   CHECK(SchemaRegistry::version_of("garbage") == 0);
+}
+
+TEST_CASE("validation is safe from many threads at once") {
+  // RapidJSON 1.1 keeps regex search state in the compiled schema; the registry gives
+  // each thread its own copy. Without that this crashed under payment-api's load.
+  const std::string data =
+      R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
+          "userId":"user-1","amount":15000,"currency":"KRW","completedAt":"2026-11-23T06:53:00.123Z"})";
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (!SchemaRegistry::builtin().validate("payment.completed", data).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
 }
