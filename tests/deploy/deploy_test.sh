@@ -121,6 +121,10 @@ case "$step" in
       expect_failure "policy: $rule" "$rule" \
         "$kubecheck" policy --release "$release" --profile local --services payment-api "$data/policy-violations.yaml"
     done
+    file=$(render local negative-ingress-path --set services.payment-api.ingress.enabled=true \
+             --set 'services.payment-api.ingress.paths={/v1/payments,/v1/nothere}')
+    expect_failure "policy: Ingress path that is no route" "path /v1/nothere matches no route of payment-api" \
+      "$kubecheck" policy --release "$release" --profile local --services "$services" --source-dir "$src" "$file"
     # check-config: a variable no daemon reads makes the daemon refuse, and the test fail.
     file=$(render local negative-unknown-variable --set services.payment-api.env.PAYPIPE_PAYMENT_BATCH_SIZ=8)
     expect_failure "misspelt PAYPIPE_ variable" "PAYPIPE_PAYMENT_BATCH_SIZ: unknown variable" \

@@ -15,6 +15,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -78,6 +79,70 @@ func Policy(objects []*Object, opt PolicyOptions, p *Problems) {
 	secretRules(objects, opt, p)
 	hookRules(objects, deployments, opt, p)
 	alertRules(objects, opt, p)
+	ingressRules(objects, opt, p)
+}
+
+// ingressRules: every path an Ingress routes to a service is the prefix of one of that
+// service's HTTP routes (router.get("/v1/...") and the like in services/<name>/).
+var routeLiteral = regexp.MustCompile(`"(/v1/[^"]*)"`)
+
+func ingressRules(objects []*Object, opt PolicyOptions, p *Problems) {
+	if opt.SourceDir == "" {
+		return
+	}
+	for _, o := range objects {
+		ing, ok := o.Value.(*networkingv1.Ingress)
+		if !ok {
+			continue
+		}
+		for _, rule := range ing.Spec.Rules {
+			if rule.HTTP == nil {
+				continue
+			}
+			for _, path := range rule.HTTP.Paths {
+				if path.Backend.Service == nil {
+					continue
+				}
+				service := strings.TrimPrefix(path.Backend.Service.Name, opt.Release+"-")
+				routes, err := serviceRoutes(filepath.Join(opt.SourceDir, "services", service))
+				if err != nil {
+					p.Add(o, "reading the routes of %s: %v", service, err)
+					continue
+				}
+				found := false
+				for _, r := range routes {
+					found = found || r == path.Path || strings.HasPrefix(r, strings.TrimSuffix(path.Path, "/")+"/")
+				}
+				if !found {
+					p.Add(o, "path %s matches no route of %s (%v)", path.Path, service, routes)
+				}
+			}
+		}
+	}
+}
+
+func serviceRoutes(dir string) ([]string, error) {
+	var routes []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "tests" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".cpp") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range routeLiteral.FindAllSubmatch(data, -1) {
+			routes = append(routes, string(m[1]))
+		}
+		return nil
+	})
+	return routes, err
 }
 
 // podRules hold for every pod the chart starts: daemons and hook Jobs alike.
