@@ -109,6 +109,12 @@ func ingressRules(objects []*Object, opt PolicyOptions, p *Problems) {
 					p.Add(o, "reading the routes of %s: %v", service, err)
 					continue
 				}
+				if len(routes) == 0 {
+					// The health-only skeleton of a service still being built serves no
+					// route at all: said out loud, and checked as soon as it has one.
+					fmt.Printf("pending: %s has no HTTP route yet; %s's path %s is checked once it has\n", service, o.Ref(), path.Path)
+					continue
+				}
 				found := false
 				for _, r := range routes {
 					found = found || r == path.Path || strings.HasPrefix(r, strings.TrimSuffix(path.Path, "/")+"/")

@@ -139,6 +139,18 @@ PAYPIPE_PG_POOL_SIZE: {{ . | toString | quote }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if and (eq $name "dlq-retrier") $root.Values.dlqRetrier.enabled }}
+{{- $d := $root.Values.dlqRetrier }}
+PAYPIPE_RETRY_MAX_ATTEMPTS: {{ $d.maxAttempts | int64 | toString | quote }}
+PAYPIPE_RETRY_DELAY_MS: {{ $d.delayMs | int64 | toString | quote }}
+PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT: {{ $d.delayMultiplierPercent | int64 | toString | quote }}
+PAYPIPE_RETRY_MAX_DELAY_MS: {{ $d.maxDelayMs | int64 | toString | quote }}
+{{- with $d.groupDelaysMs }}
+{{- $pairs := list }}
+{{- range $group, $ms := . }}{{ $pairs = append $pairs (printf "%s=%d" $group (int64 $ms)) }}{{ end }}
+PAYPIPE_RETRY_DELAYS: {{ join ";" $pairs | quote }}
+{{- end }}
+{{- end }}
 {{- range $key, $value := $svc.env }}
 {{- if not (hasPrefix "PAYPIPE_" $key) }}{{ fail (printf "services.%s.env.%s: the daemons read PAYPIPE_* variables only" $name $key) }}{{ end }}
 {{- if regexMatch "(?i)(PASSWORD|TOKEN|SECRET|AUTHORIZATION)" $key }}{{ fail (printf "services.%s.env.%s looks like a credential: use secretEnv and a Secret" $name $key) }}{{ end }}
