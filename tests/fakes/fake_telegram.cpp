@@ -13,14 +13,17 @@
 namespace paypipe::testing {
 
 struct FakeTelegram::Impl {
+  // The server first: members go in reverse order, so `delayed` (holding answers that
+  // belong to the server's connections) goes before it.
+  std::unique_ptr<http::Server> server;
   mutable std::mutex mutex;
   Behaviour behaviour;
   std::vector<Message> messages;
+  std::vector<Attempt> attempt_log;
   std::size_t attempts = 0;
   std::int64_t next_message_id = 1;
   std::mt19937 rng{12345};
   DelayedAnswers delayed;
-  std::unique_ptr<http::Server> server;
 
   http::Response answer(const std::string& token, const std::string& expected_token, const std::string& body) {
     if (token != expected_token) {
@@ -35,6 +38,15 @@ struct FakeTelegram::Impl {
     const std::string chat_id = chat.IsString() ? chat.GetString() : std::to_string(chat.GetInt64());
     std::lock_guard lock(mutex);
     ++attempts;
+    const std::string text_sent = (*doc)["text"].GetString();
+    attempt_log.push_back(Attempt{chat_id, text_sent, 0, core::to_unix_ms(core::now_ms())});
+    auto response = answer_attempt(chat_id, text_sent);
+    attempt_log.back().status = response.status;
+    return response;
+  }
+
+  // Under `mutex`.
+  http::Response answer_attempt(const std::string& chat_id, const std::string& text) {
     const bool fail_now = static_cast<int>(attempts) <= behaviour.fail_first ||
                           std::uniform_real_distribution<double>(0, 1)(rng) < behaviour.fail_rate ||
                           behaviour.mode == "fail";
@@ -42,7 +54,8 @@ struct FakeTelegram::Impl {
       return http::Response::json(behaviour.status, "{\"ok\":false,\"error_code\":" + std::to_string(behaviour.status) +
                                                         ",\"description\":\"Internal Server Error\"}");
     }
-    if (behaviour.mode == "rate_limit") {
+    const bool limit_now = static_cast<int>(attempts) <= behaviour.fail_first + behaviour.rate_limit_first;
+    if (behaviour.mode == "rate_limit" || limit_now) {
       auto r = http::Response::json(
           429, "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: retry after " +
                    std::to_string(behaviour.retry_after_seconds) + "\",\"parameters\":{\"retry_after\":" +
@@ -50,7 +63,6 @@ struct FakeTelegram::Impl {
       r.headers.push_back({"Retry-After", std::to_string(behaviour.retry_after_seconds)});
       return r;
     }
-    const std::string text = (*doc)["text"].GetString();
     messages.push_back(Message{chat_id, text, core::to_unix_ms(core::now_ms())});
     core::json::Writer w;
     w.begin_object().field("ok", true).begin_object("result").field("message_id", next_message_id++);
@@ -87,6 +99,7 @@ FakeTelegram::FakeTelegram(std::string token, std::uint16_t port) : token_(std::
     if (d.HasMember("retryAfterSeconds") && d["retryAfterSeconds"].IsInt()) b.retry_after_seconds = d["retryAfterSeconds"].GetInt();
     if (d.HasMember("delayMs") && d["delayMs"].IsInt()) b.delay = std::chrono::milliseconds(d["delayMs"].GetInt());
     if (d.HasMember("stallMs") && d["stallMs"].IsInt()) b.stall = std::chrono::milliseconds(d["stallMs"].GetInt());
+    if (d.HasMember("rateLimitFirst") && d["rateLimitFirst"].IsInt()) b.rate_limit_first = d["rateLimitFirst"].GetInt();
     std::lock_guard lock(impl->mutex);
     impl->behaviour = b;
     impl->attempts = 0;
@@ -96,6 +109,7 @@ FakeTelegram::FakeTelegram(std::string token, std::uint16_t port) : token_(std::
     std::lock_guard lock(impl->mutex);
     impl->behaviour = Behaviour{};
     impl->messages.clear();
+    impl->attempt_log.clear();
     impl->attempts = 0;
     return http::Response::json(200, R"({"ok":true})");
   });
@@ -143,12 +157,18 @@ void FakeTelegram::reset() {
   std::lock_guard lock(impl_->mutex);
   impl_->behaviour = Behaviour{};
   impl_->messages.clear();
+  impl_->attempt_log.clear();
   impl_->attempts = 0;
 }
 
 std::vector<FakeTelegram::Message> FakeTelegram::delivered() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->messages;
+}
+
+std::vector<FakeTelegram::Attempt> FakeTelegram::attempt_log() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->attempt_log;
 }
 
 std::size_t FakeTelegram::attempts() const {

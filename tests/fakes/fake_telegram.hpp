@@ -7,7 +7,7 @@
 // In-process (tests) through this class; standalone (bench, run-local) as the
 // fake-telegram executable, driven over HTTP:
 //   POST /control {"mode":"ok|fail|rate_limit|stall","failFirst":N,"failRate":0.1,"status":503,
-//                  "retryAfterSeconds":1,"delayMs":50,"stallMs":60000}
+//                  "retryAfterSeconds":1,"delayMs":50,"stallMs":60000,"rateLimitFirst":N}
 //   GET  /messages   every accepted message, in arrival order
 //   GET  /stats      {"attempts":N,"delivered":N}
 //   POST /reset      forget everything, behave normally
@@ -33,11 +33,21 @@ class FakeTelegram {
     int retry_after_seconds = 1;
     std::chrono::milliseconds delay{0};      // before every answer
     std::chrono::milliseconds stall{60000};  // mode stall: how long before answering
+    // After fail_first: the next N attempts answer 429 with Retry-After, then `mode` applies.
+    int rate_limit_first = 0;
   };
 
   struct Message {
     std::string chat_id;
     std::string text;
+    std::int64_t received_unix_ms = 0;
+  };
+
+  // Every sendMessage attempt with a valid token and body, answered or not.
+  struct Attempt {
+    std::string chat_id;
+    std::string text;
+    int status = 0;  // what it was answered
     std::int64_t received_unix_ms = 0;
   };
 
@@ -52,6 +62,7 @@ class FakeTelegram {
   void reset();
   std::vector<Message> delivered() const;
   std::size_t attempts() const;
+  std::vector<Attempt> attempt_log() const;
 
   struct Impl;
 

@@ -1,0 +1,47 @@
+#include "src/config.hpp"
+
+#include <algorithm>
+
+namespace paypipe::data_platform_forwarder {
+
+using std::chrono::milliseconds;
+
+std::vector<std::string> consumed_topics() { return {"payment.completed", "order.completed"}; }
+
+Config Config::read(core::Env& env) {
+  Config c;
+  c.common = runtime::CommonConfig::read(env, "data-platform-forwarder");
+  runtime::ConsumerDefaults defaults;
+  defaults.max_in_flight = 256;
+  defaults.retry = events::RetryPolicy{5, milliseconds(1000), 2.0, milliseconds(8000)};
+  c.consumer = runtime::read_consumer_settings(env, "data-platform-forwarder", consumed_topics(), defaults);
+
+  c.webhook.url = env.required_text("PAYPIPE_WEBHOOK_URL");
+  if (!c.webhook.url.empty() && c.webhook.url.rfind("http://", 0) != 0 && c.webhook.url.rfind("https://", 0) != 0) {
+    env.fail("PAYPIPE_WEBHOOK_URL", "must start with http:// or https://");
+  }
+  c.webhook.authorization = env.secret("PAYPIPE_WEBHOOK_AUTHORIZATION");
+  if (c.webhook.authorization.find_first_of("\r\n") != std::string::npos) {
+    env.fail("PAYPIPE_WEBHOOK_AUTHORIZATION", "must be one line");
+  }
+  c.webhook.timeout = env.millis("PAYPIPE_WEBHOOK_TIMEOUT_MS", milliseconds(10000), milliseconds(10), milliseconds(600000));
+  c.connect_timeout =
+      env.millis("PAYPIPE_WEBHOOK_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10), milliseconds(60000));
+  c.db_workers = static_cast<std::size_t>(env.integer("PAYPIPE_FORWARDER_DB_WORKERS", 2, 1, 32));
+  c.db_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_FORWARDER_DB_BATCH_SIZE", 256, 1, 5000));
+  if (!env.has("PAYPIPE_PG_POOL_SIZE")) {
+    c.common.database.size = 2 * c.db_workers + static_cast<std::size_t>(c.common.http.worker_threads);
+  }
+  return c;
+}
+
+http::ClientOptions Config::client_options() const {
+  http::ClientOptions o;
+  o.connect_timeout = connect_timeout;
+  o.request_timeout = webhook.timeout;
+  o.max_idle_per_host = std::max<std::size_t>(consumer.max_in_flight, 8);
+  o.user_agent = "paypipe-data-platform-forwarder/0.1";
+  return o;
+}
+
+}  // namespace paypipe::data_platform_forwarder

@@ -1,0 +1,99 @@
+#include "src/config.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace paypipe;
+using namespace paypipe::notification_sender;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::map<std::string, std::string> base(std::map<std::string, std::string> extra = {}) {
+  std::map<std::string, std::string> v{{"PAYPIPE_KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"},
+                                       {"PAYPIPE_PG_DSN", "postgresql://localhost/paypipe"},
+                                       {"PAYPIPE_TELEGRAM_BOT_TOKEN", "123:SECRET"}};
+  for (auto& [k, value] : extra) v[k] = value;
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("the defaults: Telegram's API, 30 s, Korean, the user id as chat, a window of 256") {
+  core::Env env(base());
+  const auto c = Config::read(env);
+  REQUIRE(env.finish().ok());
+  CHECK(c.telegram.base_url == "https://api.telegram.org");
+  CHECK(c.telegram.bot_token == "123:SECRET");
+  CHECK(c.telegram.timeout == 30000ms);
+  CHECK(c.recipients.default_locale == Locale::ko);
+  CHECK(c.recipients.unmapped == UnmappedUsers::user_id);
+  CHECK(c.consumer.consumer.group == "notification-sender");
+  CHECK(c.consumer.consumer.topics == notified_types());
+  CHECK(c.consumer.max_in_flight == 256);
+  CHECK(c.consumer.retry.max_attempts == 3);
+  CHECK(c.consumer.retry.initial_delay == 1000ms);
+  CHECK(c.common.database.connect.schema == "notification_sender");
+  // Keep-alive connections for the whole window: no reconnect per message.
+  CHECK(c.client_options().max_idle_per_host == 256);
+  CHECK(c.client_options().request_timeout == 30000ms);
+}
+
+TEST_CASE("every notification variable reaches its field") {
+  core::Env env(base({{"PAYPIPE_TELEGRAM_BASE_URL", "http://127.0.0.1:8443/"},
+                      {"PAYPIPE_TELEGRAM_TIMEOUT_MS", "250"},
+                      {"PAYPIPE_TELEGRAM_CONNECT_TIMEOUT_MS", "100"},
+                      {"PAYPIPE_TELEGRAM_DEFAULT_RETRY_AFTER_MS", "2000"},
+                      {"PAYPIPE_TELEGRAM_CHAT_IDS", "alice=1001, bob=@bobs_channel"},
+                      {"PAYPIPE_TELEGRAM_UNMAPPED_USERS", "default-chat"},
+                      {"PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID", "-100500"},
+                      {"PAYPIPE_NOTIFY_DEFAULT_LOCALE", "en"},
+                      {"PAYPIPE_NOTIFY_LOCALES", "alice=ko"},
+                      {"PAYPIPE_NOTIFY_DB_WORKERS", "3"},
+                      {"PAYPIPE_NOTIFY_DB_BATCH_SIZE", "64"},
+                      {"PAYPIPE_CONSUMER_MAX_IN_FLIGHT", "512"},
+                      {"PAYPIPE_RETRY_MAX_ATTEMPTS", "5"},
+                      {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "0"}}));
+  const auto c = Config::read(env);
+  REQUIRE(env.finish().ok());
+  CHECK(c.telegram.base_url == "http://127.0.0.1:8443");  // trailing slash dropped
+  CHECK(c.telegram.timeout == 250ms);
+  CHECK(c.connect_timeout == 100ms);
+  CHECK(c.telegram.default_retry_after == 2000ms);
+  CHECK(c.recipients.chat_for("alice") == "1001");
+  CHECK(c.recipients.chat_for("bob") == "@bobs_channel");
+  CHECK(c.recipients.chat_for("carol") == "-100500");
+  CHECK(c.recipients.locale_for("alice") == Locale::ko);
+  CHECK(c.recipients.locale_for("carol") == Locale::en);
+  CHECK(c.db_workers == 3);
+  CHECK(c.db_batch_size == 64);
+  CHECK(c.common.database.size == 2 * 3 + 4);
+  CHECK(c.consumer.max_in_flight == 512);
+  CHECK(c.client_options().max_idle_per_host == 512);
+  CHECK(c.consumer.retry.max_attempts == 5);
+  CHECK(c.consumer.retry.initial_delay == 0ms);
+}
+
+TEST_CASE("bad notification settings are all named at once, and the token is never echoed") {
+  core::Env env(base({{"PAYPIPE_TELEGRAM_BOT_TOKEN", "123/SECRET"},
+                      {"PAYPIPE_TELEGRAM_BASE_URL", "ftp://x"},
+                      {"PAYPIPE_TELEGRAM_CHAT_IDS", "alice=not-a-chat,bob"},
+                      {"PAYPIPE_TELEGRAM_UNMAPPED_USERS", "default-chat"},
+                      {"PAYPIPE_NOTIFY_LOCALES", "alice=fr"},
+                      {"PAYPIPE_NOTIFY_DEFAULT_LOCALE", "de"}}));
+  (void)Config::read(env);
+  const auto status = env.finish();
+  REQUIRE_FALSE(status.ok());
+  const auto& m = status.error().message;
+  CHECK(m.find("PAYPIPE_TELEGRAM_BOT_TOKEN") != std::string::npos);
+  CHECK(m.find("SECRET") == std::string::npos);
+  CHECK(m.find("PAYPIPE_TELEGRAM_BASE_URL") != std::string::npos);
+  CHECK(m.find("PAYPIPE_TELEGRAM_CHAT_IDS") != std::string::npos);
+  CHECK(m.find("PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID") != std::string::npos);
+  CHECK(m.find("PAYPIPE_NOTIFY_LOCALES") != std::string::npos);
+  CHECK(m.find("PAYPIPE_NOTIFY_DEFAULT_LOCALE") != std::string::npos);
+
+  core::Env missing(base({{"PAYPIPE_TELEGRAM_BOT_TOKEN", ""}}));
+  (void)Config::read(missing);
+  REQUIRE_FALSE(missing.finish().ok());
+  CHECK(missing.finish().error().message.find("PAYPIPE_TELEGRAM_BOT_TOKEN: is required") != std::string::npos);
+}
