@@ -1,7 +1,72 @@
-// order-processor: serves /healthz, /readyz and /metrics; its work is not built yet.
+// order-processor: products and their stock, orders and their state machine. Places an
+// order in one transaction (stock held, order.created via the outbox), follows the
+// payment events through Kafka, expires unpaid orders and runs the refund saga.
+#include <spdlog/spdlog.h>
+
+#include "events/idempotency.hpp"
+#include "events/outbox.hpp"
+#include "http/server.hpp"
 #include "runtime/daemon.hpp"
+#include "src/config.hpp"
+#include "src/event_handlers.hpp"
+#include "src/expiry_sweeper.hpp"
+#include "src/http_api.hpp"
 #include "src/schema.hpp"
 
 int main(int argc, char** argv) {
-  return paypipe::runtime::serve_health_only(argc, argv, "order-processor", paypipe::order_processor::schema::embedded_files());
+  using namespace paypipe;
+  runtime::StopSignal stop_signal;  // first: every thread started below inherits its mask
+  auto env = core::Env::from_process();
+  const auto config = order_processor::Config::read(env);
+  runtime::start_logging(config.common, env);
+  const auto migrations = runtime::with_event_tables(order_processor::schema::embedded_files());
+  if (auto code = runtime::common_subcommand(argc, argv, config.common, migrations)) return *code;
+
+  // The parts, in dependency order.
+  auto database = runtime::open_database(config.common, migrations);
+  auto producer = runtime::open_producer(config.common);
+  auto topics = order_processor::consumed_topics();
+  for (const auto& t : order_processor::produced_topics()) topics.push_back(t);
+  runtime::must(runtime::check_durability(config.common, *producer, topics), "durability check");
+  events::OutboxRelay relay(config.common.database.connect, *producer, config.common.relay_settings());
+  order_processor::ExpirySweeper sweeper(*database, config.expiry);
+  order_processor::OrderApi api(config, *database, sweeper);
+  auto consumer = runtime::must(
+      events::ConsumerRuntime::batch(config.common.kafka, config.consumer, *producer,
+                                     events::exactly_once_handler(*database, "order-processor",
+                                                                  order_processor::apply_event, "order-processor")),
+      "Kafka consumer");
+
+  runtime::Readiness readiness;
+  runtime::add_standard_checks(readiness, *database, migrations, *producer);
+  readiness.add("consumer", [&consumer]() -> core::Status {
+    if (consumer->running()) return {};
+    return core::make_error(core::ErrorCategory::unavailable, "consumer-stopped", "the consumer loop stopped");
+  });
+  http::Router router;
+  api.add_routes(router);
+  runtime::add_health_routes(router, readiness);
+  http::Server server(config.common.http, std::move(router));
+
+  relay.start();
+  runtime::must(consumer->start(), "Kafka consumer");
+  sweeper.start();
+  runtime::must(server.start(), "HTTP server");
+  spdlog::info("order-processor listening on {}:{} (expiry sweep every {} ms, 0 = off)", config.common.http.address,
+               server.port(), config.expiry.interval.count());
+
+  const int exit_code = stop_signal.wait();
+
+  // Shutdown, in this order and each step bounded: stop taking requests and answer the
+  // ones in flight (their orders commit first); stop the expiry sweep (its batch in
+  // progress commits or rolls back whole); stop consuming and commit offsets; publish
+  // what the outbox still holds; flush the producer.
+  const auto budget = config.common.shutdown_timeout;
+  server.stop(budget * 3 / 10);
+  sweeper.stop();
+  consumer->stop(budget * 3 / 10);
+  relay.stop();
+  if (auto s = producer->flush(budget * 2 / 10); !s) spdlog::warn("producer flush: {}", s.error().message);
+  spdlog::info("order-processor stopped");
+  return exit_code;
 }

@@ -1,0 +1,46 @@
+#pragma once
+// order-processor's configuration: the common settings plus
+//   PAYPIPE_ORDER_TTL_MS                     how long an unpaid order holds its stock (default 600000 = 10 min)
+//   PAYPIPE_ORDER_EXPIRY_SWEEP_INTERVAL_MS   how often the expiry sweep runs (default 1000; 0 = never,
+//                                            then only POST /v1/admin/expiry-sweeps expires orders)
+//   PAYPIPE_ORDER_EXPIRY_GRACE_MS            an order is expired this long after its expiresAt (default 2000),
+//                                            so a payment accepted just before the deadline usually
+//                                            completes it instead of being refunded
+//   PAYPIPE_ORDER_EXPIRY_BATCH_SIZE          orders expired per transaction (default 500)
+//   PAYPIPE_ORDER_CURRENCY                   the currency of every price (default KRW)
+//   PAYPIPE_ADMIN_TOKEN                      secret: Bearer token of the admin endpoints (empty = refused)
+// and the consumer settings (PAYPIPE_CONSUMER_*, PAYPIPE_RETRY_*).
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/env.hpp"
+#include "events/consumer_runtime.hpp"
+#include "runtime/config.hpp"
+
+namespace paypipe::order_processor {
+
+struct ExpirySettings {
+  std::chrono::milliseconds interval{1000};  // 0: no periodic sweep
+  std::chrono::milliseconds grace{2000};
+  std::size_t batch_size = 500;
+};
+
+struct Config {
+  runtime::CommonConfig common;
+  events::RuntimeSettings consumer;
+  std::chrono::milliseconds order_ttl{600000};
+  ExpirySettings expiry;
+  std::string currency = "KRW";
+  std::string admin_token;
+
+  static Config read(core::Env& env);
+};
+
+// The topics order-processor consumes.
+std::vector<std::string> consumed_topics();
+// The topics it produces (for the durability check).
+std::vector<std::string> produced_topics();
+
+}  // namespace paypipe::order_processor

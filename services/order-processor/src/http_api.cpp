@@ -1,0 +1,125 @@
+#include "src/http_api.hpp"
+
+#include "src/http_codecs.hpp"
+
+namespace paypipe::order_processor {
+
+namespace {
+
+http::Response order_not_found(const std::string& id) {
+  return http::error_response(core::make_error(core::ErrorCategory::not_found, "order-not-found", "no order " + id));
+}
+
+}  // namespace
+
+OrderApi::OrderApi(const Config& config, pg::Pool& pool, ExpirySweeper& sweeper)
+    : pool_(pool),
+      sweeper_(sweeper),
+      order_settings_{config.order_ttl, config.currency},
+      admin_token_(config.admin_token) {}
+
+void OrderApi::add_routes(http::Router& router) {
+  router.post("/v1/products", [this](const http::Request& r) { return create_product(r); });
+  router.get("/v1/products/{productId}", [this](const http::Request& r) { return get_product(r); });
+  router.post("/v1/orders", [this](const http::Request& r) { return place(r); });
+  router.get("/v1/orders/{orderId}", [this](const http::Request& r) { return get_order(r); });
+  router.post("/v1/orders/{orderId}/cancel", [this](const http::Request& r) { return cancel(r); });
+  router.post("/v1/orders/{orderId}/fulfilment", [this](const http::Request& r) { return advance(r); });
+  router.post("/v1/admin/expiry-sweeps", [this](const http::Request& r) { return sweep(r); });
+}
+
+http::Response OrderApi::create_product(const http::Request& request) {
+  if (auto allowed = http::require_bearer(request, admin_token_); !allowed) return http::error_response(allowed.error());
+  auto spec = parse_product_spec(request);
+  if (!spec) return http::error_response(spec.error());
+  auto lease = pool_.acquire();
+  if (!lease) return http::error_response(lease.error());
+  auto written = order_processor::create_product(**lease, *spec, order_settings_.currency);
+  if (!written) return http::error_response(written.error());
+  return http::Response::json(written->created ? 201 : 200, product_json(written->product));
+}
+
+http::Response OrderApi::get_product(const http::Request& request) {
+  auto id = product_id_param(request);
+  if (!id) return http::error_response(id.error());
+  auto lease = pool_.acquire();
+  if (!lease) return http::error_response(lease.error());
+  auto product = find_product(**lease, *id);
+  if (!product) return http::error_response(product.error());
+  if (!*product) {
+    return http::error_response(core::make_error(core::ErrorCategory::not_found, "product-not-found", "no product " + *id));
+  }
+  return http::Response::json(200, product_json(**product));
+}
+
+http::Response OrderApi::place(const http::Request& request) {
+  auto parsed = parse_order_request(request);
+  if (!parsed) return http::error_response(parsed.error());
+  auto lease = pool_.acquire();
+  if (!lease) return http::error_response(lease.error());
+  auto placed = place_order(**lease, *parsed, order_settings_, core::now_ms());
+  if (!placed) return http::error_response(placed.error());
+  auto response = http::Response::json(201, order_json(placed->order));
+  response.headers.push_back({"Location", "/v1/orders/" + placed->order.id});
+  if (placed->replayed) response.headers.push_back({"Idempotent-Replayed", "true"});
+  return response;
+}
+
+http::Response OrderApi::get_order(const http::Request& request) {
+  auto id = order_id_param(request);
+  if (!id) return http::error_response(id.error());
+  auto lease = pool_.acquire();
+  if (!lease) return http::error_response(lease.error());
+  auto order = find_order(**lease, *id);
+  if (!order) return http::error_response(order.error());
+  if (!*order) return order_not_found(*id);
+  return http::Response::json(200, order_json(**order));
+}
+
+namespace {
+
+// Locks the order, decides with `decide` and writes the decision, in one transaction.
+template <typename Decide>
+http::Response change_order(pg::Pool& pool, const std::string& id, Decide&& decide) {
+  auto lease = pool.acquire();
+  if (!lease) return http::error_response(lease.error());
+  auto tx = pg::Transaction::begin(**lease);
+  if (!tx) return http::error_response(tx.error());
+  auto order = lock_order(*tx, id);
+  if (!order) return http::error_response(order.error());
+  if (!*order) return order_not_found(id);
+  core::Result<Decision> decision = decide(**order);
+  if (!decision) return http::error_response(decision.error());
+  auto after = apply_decision(*tx, **order, *decision, std::nullopt, core::now_ms());
+  if (!after) return http::error_response(after.error());
+  if (auto s = tx->commit(); !s) return http::error_response(s.error());
+  return http::Response::json(200, order_json(*after));
+}
+
+}  // namespace
+
+http::Response OrderApi::cancel(const http::Request& request) {
+  auto id = order_id_param(request);
+  if (!id) return http::error_response(id.error());
+  auto user_id = parse_cancel_request(request);
+  if (!user_id) return http::error_response(user_id.error());
+  return change_order(pool_, *id, [&](const Order& order) { return decide_user_cancel(order, *user_id); });
+}
+
+http::Response OrderApi::advance(const http::Request& request) {
+  if (auto allowed = http::require_bearer(request, admin_token_); !allowed) return http::error_response(allowed.error());
+  auto id = order_id_param(request);
+  if (!id) return http::error_response(id.error());
+  auto target = parse_fulfilment_request(request);
+  if (!target) return http::error_response(target.error());
+  return change_order(pool_, *id, [&](const Order& order) { return decide_fulfilment(order, *target); });
+}
+
+http::Response OrderApi::sweep(const http::Request& request) {
+  if (auto allowed = http::require_bearer(request, admin_token_); !allowed) return http::error_response(allowed.error());
+  auto expired = sweeper_.sweep_now();
+  if (!expired) return http::error_response(expired.error());
+  return http::Response::json(200, sweep_json(*expired));
+}
+
+}  // namespace paypipe::order_processor

@@ -1,0 +1,41 @@
+#pragma once
+// order-processor's HTTP endpoints (proto/http/order-processor.yaml):
+//   POST /v1/products                         create a product with its stock (admin)
+//   GET  /v1/products/{productId}             the product and its stock
+//   POST /v1/orders                           place an order: stock held, PENDING_PAYMENT (Idempotency-Key optional)
+//   GET  /v1/orders/{orderId}                 status, description, progress, cancellable, items, totals
+//   POST /v1/orders/{orderId}/cancel          the user cancels an unpaid order
+//   POST /v1/orders/{orderId}/fulfilment      advance a shipping order (admin)
+//   POST /v1/admin/expiry-sweeps              expire every due order now (admin)
+// Plain handlers on the HTTP workers; each write is one transaction.
+
+#include "http/router.hpp"
+#include "pg/pool.hpp"
+#include "src/config.hpp"
+#include "src/expiry_sweeper.hpp"
+#include "src/order_store.hpp"
+
+namespace paypipe::order_processor {
+
+class OrderApi {
+ public:
+  OrderApi(const Config& config, pg::Pool& pool, ExpirySweeper& sweeper);
+
+  void add_routes(http::Router& router);
+
+ private:
+  http::Response create_product(const http::Request& request);
+  http::Response get_product(const http::Request& request);
+  http::Response place(const http::Request& request);
+  http::Response get_order(const http::Request& request);
+  http::Response cancel(const http::Request& request);
+  http::Response advance(const http::Request& request);
+  http::Response sweep(const http::Request& request);
+
+  pg::Pool& pool_;
+  ExpirySweeper& sweeper_;
+  OrderSettings order_settings_;
+  std::string admin_token_;
+};
+
+}  // namespace paypipe::order_processor

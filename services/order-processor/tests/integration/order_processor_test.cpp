@@ -1,0 +1,615 @@
+// order-processor against the real PostgreSQL (and Kafka for the outbox): stock holds
+// under concurrency, idempotency, the payment events applied once whatever is
+// redelivered or crashes, the expiry sweep with several sweepers, sold-out once.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "contracts/order_created.hpp"
+#include "contracts/payment_completed.hpp"
+#include "contracts/payment_failed.hpp"
+#include "contracts/payment_refund_requested.hpp"
+#include "contracts/payment_refunded.hpp"
+#include "contracts/product_sold_out.hpp"
+#include "core/json.hpp"
+#include "core/uuid.hpp"
+#include "events/idempotency.hpp"
+#include "events/outbox.hpp"
+#include "pg/migrate.hpp"
+#include "runtime/daemon.hpp"
+#include "src/event_handlers.hpp"
+#include "src/expiry_sweeper.hpp"
+#include "src/http_api.hpp"
+#include "src/order_store.hpp"
+#include "src/schema.hpp"
+#include "support/stack.hpp"
+
+using namespace paypipe;
+using namespace paypipe::order_processor;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct OrdersFixture {
+  std::string schema = testing::unique_name("orders");
+  pg::Connection connection = testing::connect(schema);
+  pg::Pool pool{pg::PoolOptions{testing::pg_options(schema), 40, 30000ms}};
+  OrderSettings settings{10min, "KRW"};
+
+  OrdersFixture() {
+    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
+  }
+  ~OrdersFixture() { (void)connection.exec("DROP SCHEMA " + schema + " CASCADE"); }
+
+  void product(const std::string& id, std::int64_t total, std::int64_t price = 1000) {
+    auto written = create_product(connection, ProductSpec{id, "Product " + id, price, total, core::now_ms() - 1h}, "KRW");
+    REQUIRE(written.ok());
+  }
+
+  core::Result<PlacedOrder> place(const std::string& user, std::vector<contracts::OrderItem> items,
+                                  const std::string& fulfilment = "WAREHOUSE",
+                                  std::optional<std::string> key = std::nullopt) {
+    auto lease = pool.acquire();
+    REQUIRE(lease.ok());
+    return place_order(**lease, OrderRequest{user, std::move(items), fulfilment, std::move(key)}, settings,
+                       core::now_ms());
+  }
+
+  Order placed(const std::string& user, std::vector<contracts::OrderItem> items,
+               const std::string& fulfilment = "WAREHOUSE") {
+    auto result = place(user, std::move(items), fulfilment);
+    REQUIRE(result.ok());
+    return result->order;
+  }
+
+  static events::ConsumedEvent consumed(const std::string& type, const std::string& data, std::string id) {
+    events::Event e;
+    e.id = std::move(id);
+    e.type = type;
+    e.data = data;
+    return events::ConsumedEvent{e, type, 0, 0, 1};
+  }
+
+  events::Outcome apply(const std::string& type, const std::string& data, std::string id = core::new_uuid_v7()) {
+    const std::vector<events::ConsumedEvent> batch{consumed(type, data, std::move(id))};
+    return events::apply_exactly_once(pool, "order-processor", batch, apply_event, "order-processor")[0];
+  }
+
+  static std::string paid(const Order& order, const std::string& payment_id) {
+    return contracts::encode(contracts::PaymentCompleted{payment_id, order.id, order.user_id, order.total_amount,
+                                                         order.currency, core::now_rfc3339()});
+  }
+  static std::string failed(const Order& order) {
+    return contracts::encode(contracts::PaymentFailed{core::new_uuid_v7(), order.id, order.user_id,
+                                                      order.total_amount, order.currency, "INSUFFICIENT_FUNDS",
+                                                      core::now_rfc3339()});
+  }
+
+  std::string status(const std::string& order_id) {
+    auto order = find_order(connection, order_id);
+    REQUIRE(order.ok());
+    REQUIRE(order->has_value());
+    return std::string(to_string((*order)->status));
+  }
+  std::int64_t count(const std::string& sql) { return testing::query_integer(connection, sql); }
+  std::int64_t outbox(const std::string& type) {
+    return count("SELECT count(*) FROM outbox WHERE type = '" + type + "'");
+  }
+  std::int64_t stock(const std::string& product, const std::string& column) {
+    return count("SELECT " + column + " FROM products WHERE id = '" + product + "'");
+  }
+};
+
+// Calls a route of `router` as the HTTP server would, without a socket.
+http::Response call(const http::Router& router, const std::string& method, const std::string& path,
+                    const std::string& body, std::vector<http::Header> headers = {}) {
+  auto match = router.match(method, path);
+  REQUIRE(match.route != nullptr);
+  http::Request request;
+  request.method = method;
+  request.path = path;
+  request.body = body;
+  request.headers = std::move(headers);
+  request.headers.push_back({"content-type", "application/json"});
+  request.path_params = match.params;
+  return match.route->handler(request);
+}
+
+}  // namespace
+
+TEST_CASE("placing an order holds its stock, stores it PENDING_PAYMENT and announces it, in one transaction") {
+  OrdersFixture f;
+  f.product("seat", 10, 1500);
+  f.product("poster", 5, 700);
+  const auto order = f.placed("alice", {{"seat", 2, 1500}, {"poster", 1, 700}}, "SHIPPING");
+  CHECK(order.status == OrderStatus::pending_payment);
+  CHECK(order.total_amount == 3700);
+  CHECK(f.status(order.id) == "PENDING_PAYMENT");
+  CHECK(f.stock("seat", "held") == 2);
+  CHECK(f.stock("poster", "held") == 1);
+
+  auto stored = find_order(f.connection, order.id);
+  REQUIRE(stored.ok());
+  CHECK((*stored)->items == order.items);
+  CHECK((*stored)->expires_at == order.expires_at);
+
+  auto row = f.connection.exec("SELECT aggregateid, payload::text FROM outbox WHERE type = 'order.created'");
+  REQUIRE(row.ok());
+  REQUIRE(row->size() == 1);
+  CHECK(row->str(0, 0) == order.id);
+  auto created = contracts::decode_order_created(row->str(0, 1));
+  REQUIRE(created.ok());
+  CHECK(created->total_amount == 3700);
+  CHECK(created->expires_at == order.expires_at);
+  CHECK(created->items.size() == 2);
+}
+
+TEST_CASE("refused orders leave no trace: unknown product, closed sale, changed price, no stock") {
+  OrdersFixture f;
+  f.product("seat", 1, 1500);
+  REQUIRE(create_product(f.connection, ProductSpec{"later", "Later", 10, 5, core::now_ms() + 1h}, "KRW").ok());
+  CHECK(f.place("alice", {{"nope", 1, 1}}).error().code == "product-not-found");
+  CHECK(f.place("alice", {{"later", 1, 10}}).error().code == "sale-not-open");
+  CHECK(f.place("alice", {{"seat", 1, 1400}}).error().code == "price-changed");
+  CHECK(f.place("alice", {{"seat", 2, 1500}}).error().code == "out-of-stock");
+  CHECK(f.count("SELECT count(*) FROM orders") == 0);
+  CHECK(f.count("SELECT count(*) FROM outbox") == 0);
+  CHECK(f.stock("seat", "held") == 0);
+}
+
+TEST_CASE("an Idempotency-Key gives the same order back, once, even to racing requests") {
+  OrdersFixture f;
+  f.product("seat", 100, 1000);
+  auto first = f.place("alice", {{"seat", 2, 1000}}, "WAREHOUSE", "k1");
+  REQUIRE(first.ok());
+  CHECK_FALSE(first->replayed);
+  auto again = f.place("alice", {{"seat", 2, 1000}}, "WAREHOUSE", "k1");
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CHECK(again->order.id == first->order.id);
+  CHECK(again->order.created_at == first->order.created_at);
+  auto other_body = f.place("alice", {{"seat", 3, 1000}}, "WAREHOUSE", "k1");
+  REQUIRE_FALSE(other_body.ok());
+  CHECK(other_body.error().category == core::ErrorCategory::unprocessable);
+  // The key belongs to its user: bob's k1 is another order.
+  auto bob = f.place("bob", {{"seat", 2, 1000}}, "WAREHOUSE", "k1");
+  REQUIRE(bob.ok());
+  CHECK(bob->order.id != first->order.id);
+
+  std::vector<std::thread> racers;
+  std::mutex mutex;
+  std::set<std::string> ids;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 8; ++i) {
+    racers.emplace_back([&] {
+      auto lease = f.pool.acquire();
+      if (!lease) {
+        ++failures;
+        return;
+      }
+      auto r = place_order(**lease, OrderRequest{"carol", {{"seat", 1, 1000}}, "SHIPPING", "race"}, f.settings,
+                           core::now_ms());
+      if (!r) {
+        ++failures;
+        return;
+      }
+      std::lock_guard lock(mutex);
+      ids.insert(r->order.id);
+    });
+  }
+  for (auto& t : racers) t.join();
+  CHECK(failures == 0);
+  CHECK(ids.size() == 1);
+  CHECK(f.count("SELECT count(*) FROM orders WHERE user_id = 'carol'") == 1);
+  CHECK(f.stock("seat", "held") == 2 + 2 + 1);
+}
+
+TEST_CASE("200 concurrent orders for 50 units: exactly 50 succeed and nothing is oversold") {
+  OrdersFixture f;
+  f.product("flash", 50, 990);
+  std::atomic<int> next{0}, placed{0}, sold_out{0}, other{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 32; ++c) {
+    clients.emplace_back([&] {
+      for (int i = next++; i < 200; i = next++) {
+        auto lease = f.pool.acquire();
+        if (!lease) {
+          ++other;
+          continue;
+        }
+        auto r = place_order(**lease, OrderRequest{"user-" + std::to_string(i), {{"flash", 1, 990}}, "WAREHOUSE", {}},
+                             f.settings, core::now_ms());
+        if (r) ++placed;
+        else if (r.error().code == "out-of-stock") ++sold_out;
+        else ++other;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  CHECK(placed == 50);
+  CHECK(sold_out == 150);
+  CHECK(other == 0);
+  CHECK(f.stock("flash", "held") == 50);
+  CHECK(f.count("SELECT count(*) FROM orders") == 50);
+  CHECK(f.count("SELECT count(*) FROM order_items") == 50);
+  CHECK(f.outbox("order.created") == 50);
+}
+
+TEST_CASE("orders holding several products in opposite orders never deadlock") {
+  OrdersFixture f;
+  f.product("a", 1000, 1);
+  f.product("b", 1000, 1);
+  f.product("c", 1000, 1);
+  std::atomic<int> placed{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 12; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 15; ++i) {
+        std::vector<contracts::OrderItem> items{{"a", 1, 1}, {"b", 1, 1}, {"c", 1, 1}};
+        if (c % 2) std::reverse(items.begin(), items.end());
+        auto lease = f.pool.acquire();
+        if (!lease) {
+          ++failed;
+          continue;
+        }
+        // No Catch2 assertion here: it is not thread-safe. A deadlock would surface as a failure.
+        auto r = place_order(**lease, OrderRequest{"u", items, "SHIPPING", {}}, f.settings, core::now_ms());
+        r ? ++placed : ++failed;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  CHECK(failed == 0);
+  CHECK(placed == 180);
+  CHECK(f.stock("a", "held") == 180);
+  CHECK(f.stock("c", "held") == 180);
+}
+
+TEST_CASE("payment.completed fulfils a warehouse order once, however often it is delivered") {
+  OrdersFixture f;
+  f.product("seat", 10, 1000);
+  const auto order = f.placed("alice", {{"seat", 3, 1000}}, "WAREHOUSE");
+  const auto payment = core::new_uuid_v7();
+  const auto event_id = core::new_uuid_v7();
+  REQUIRE(f.apply("payment.completed", f.paid(order, payment), event_id).succeeded());
+  CHECK(f.status(order.id) == "COMPLETED");
+  CHECK(f.stock("seat", "held") == 0);
+  CHECK(f.stock("seat", "sold") == 3);
+  CHECK(f.outbox("order.completed") == 1);
+
+  // Redelivered (same event id), then republished (a new id): nothing more happens.
+  REQUIRE(f.apply("payment.completed", f.paid(order, payment), event_id).succeeded());
+  REQUIRE(f.apply("payment.completed", f.paid(order, payment)).succeeded());
+  CHECK(f.status(order.id) == "COMPLETED");
+  CHECK(f.stock("seat", "sold") == 3);
+  CHECK(f.outbox("order.completed") == 1);
+  CHECK(f.outbox("payment.refund-requested") == 0);
+
+  auto row = f.connection.exec("SELECT payload->>'paymentId', payload->>'userId', (payload->>'totalAmount')::bigint "
+                               "FROM outbox WHERE type = 'order.completed'");
+  REQUIRE(row.ok());
+  CHECK(row->str(0, 0) == payment);
+  CHECK(row->str(0, 1) == "alice");
+  CHECK(row->integer(0, 2) == 3000);
+}
+
+TEST_CASE("a shipping order stops at PREPARING and is advanced by the fulfilment endpoint") {
+  OrdersFixture f;
+  f.product("seat", 10, 1000);
+  const auto order = f.placed("alice", {{"seat", 1, 1000}}, "SHIPPING");
+  REQUIRE(f.apply("payment.completed", f.paid(order, core::new_uuid_v7())).succeeded());
+  CHECK(f.status(order.id) == "PREPARING");
+  CHECK(f.outbox("order.completed") == 1);
+
+  Config config;
+  config.admin_token = "secret";
+  ExpirySweeper sweeper(f.pool, config.expiry);
+  OrderApi api(config, f.pool, sweeper);
+  http::Router router;
+  api.add_routes(router);
+  const std::vector<http::Header> admin{{"authorization", "Bearer secret"}};
+  const auto path = "/v1/orders/" + order.id + "/fulfilment";
+  CHECK(call(router, "POST", path, R"({"status":"IN_TRANSIT"})", admin).status == 409);  // a step skipped
+  CHECK(call(router, "POST", path, R"({"status":"SHIPMENT_STARTED"})").status == 401);
+  CHECK(call(router, "POST", path, R"({"status":"SHIPMENT_STARTED"})", {{"authorization", "Bearer wrong"}}).status == 403);
+  for (const auto* step : {"SHIPMENT_STARTED", "IN_TRANSIT", "COMPLETED"}) {
+    auto r = call(router, "POST", path, std::string(R"({"status":")") + step + "\"}", admin);
+    INFO(r.body);
+    CHECK(r.status == 200);
+    CHECK(f.status(order.id) == step);
+  }
+  CHECK(call(router, "POST", path, R"({"status":"COMPLETED"})", admin).status == 200);  // retried: no-op
+  auto body = core::json::parse(call(router, "GET", "/v1/orders/" + order.id, "").body);
+  REQUIRE(body.ok());
+  CHECK((*body)["progress"].GetInt() == 100);
+}
+
+TEST_CASE("payment.failed cancels the order and releases its hold, once") {
+  OrdersFixture f;
+  f.product("seat", 5, 1000);
+  const auto order = f.placed("bob", {{"seat", 5, 1000}});
+  CHECK(f.place("carol", {{"seat", 1, 1000}}).error().code == "out-of-stock");
+  const auto data = f.failed(order);
+  REQUIRE(f.apply("payment.failed", data).succeeded());
+  REQUIRE(f.apply("payment.failed", data).succeeded());  // republished with a new id
+  CHECK(f.status(order.id) == "CANCELLED");
+  CHECK(f.stock("seat", "held") == 0);
+  CHECK(f.outbox("order.cancelled") == 1);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE payload->>'reason' = 'PAYMENT_FAILED'") == 1);
+  CHECK(f.place("carol", {{"seat", 1, 1000}}).ok());
+}
+
+TEST_CASE("a redelivery after a crash anywhere in the handler leaves exactly one effect") {
+  // The handler's transaction dies at each point (the connection is killed before the
+  // commit); then the event is delivered again and must apply exactly once.
+  enum class CrashAt { after_marking, after_locking, after_applying };
+  for (const auto crash : {CrashAt::after_marking, CrashAt::after_locking, CrashAt::after_applying}) {
+    OrdersFixture f;
+    f.product("seat", 4, 1000);
+    const auto order = f.placed("dave", {{"seat", 4, 1000}});
+    const auto event_id = core::new_uuid_v7();
+    const auto event = OrdersFixture::consumed("payment.completed", f.paid(order, core::new_uuid_v7()), event_id);
+    {
+      auto doomed = testing::connect(f.schema);
+      const auto pid = PQbackendPID(doomed.native());
+      auto tx = pg::Transaction::begin(doomed);
+      REQUIRE(tx.ok());
+      REQUIRE(events::mark_processed(*tx, "order-processor", event_id).ok());
+      if (crash != CrashAt::after_marking) REQUIRE(lock_order(*tx, order.id).ok());
+      if (crash == CrashAt::after_applying) REQUIRE(apply_event(*tx, event).ok());
+      REQUIRE(f.connection.exec("SELECT pg_terminate_backend($1)", static_cast<std::int64_t>(pid)).ok());
+      CHECK_FALSE(tx->commit().ok());
+    }
+    CHECK(f.status(order.id) == "PENDING_PAYMENT");
+    CHECK(f.outbox("order.completed") == 0);
+    CHECK(f.count("SELECT count(*) FROM processed_events") == 0);
+
+    const std::vector<events::ConsumedEvent> batch{event};
+    for (int delivery = 0; delivery < 2; ++delivery) {
+      REQUIRE(events::apply_exactly_once(f.pool, "order-processor", batch, apply_event, "order-processor")[0].succeeded());
+    }
+    CHECK(f.status(order.id) == "COMPLETED");
+    CHECK(f.stock("seat", "sold") == 4);
+    CHECK(f.stock("seat", "held") == 0);
+    CHECK(f.outbox("order.completed") == 1);
+    CHECK(f.outbox("product.sold-out") == 1);
+  }
+}
+
+TEST_CASE("product.sold-out is emitted once per product, by whichever payment sells the last unit") {
+  OrdersFixture f;
+  f.product("rare", 6, 100);
+  std::vector<Order> orders;
+  for (int i = 0; i < 6; ++i) orders.push_back(f.placed("u" + std::to_string(i), {{"rare", 1, 100}}));
+  // Payments applied by three consumers at once (separate transactions), each twice.
+  std::vector<std::thread> consumers;
+  std::atomic<int> failures{0};
+  for (int c = 0; c < 3; ++c) {
+    consumers.emplace_back([&, c] {
+      for (int i = c; i < 6; i += 3) {
+        const auto data = f.paid(orders[i], core::new_uuid_v7());
+        for (int d = 0; d < 2; ++d) {
+          if (!f.apply("payment.completed", data).succeeded()) ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : consumers) t.join();
+  CHECK(failures == 0);
+  CHECK(f.stock("rare", "sold") == 6);
+  CHECK(f.outbox("order.completed") == 6);
+  REQUIRE(f.outbox("product.sold-out") == 1);
+  auto row = f.connection.exec("SELECT aggregateid, aggregatetype, payload::text FROM outbox WHERE type = 'product.sold-out'");
+  REQUIRE(row.ok());
+  CHECK(row->str(0, 0) == "rare");
+  CHECK(row->str(0, 1) == "product");
+  auto sold_out = contracts::decode_product_sold_out(row->str(0, 2));
+  REQUIRE(sold_out.ok());
+  CHECK(sold_out->total_stock == 6);
+  CHECK(sold_out->name == "Product rare");
+  auto product = find_product(f.connection, "rare");
+  REQUIRE(product.ok());
+  CHECK((*product)->sold_out_at == sold_out->sold_out_at);
+  CHECK(core::format_rfc3339((*product)->sale_opens_at) == sold_out->sale_opens_at);
+}
+
+TEST_CASE("a payment for a cancelled or expired order is refunded: the saga's order side") {
+  OrdersFixture f;
+  f.product("seat", 10, 1000);
+  const auto cancelled = f.placed("erin", {{"seat", 2, 1000}});
+  const auto expired = f.placed("erin", {{"seat", 3, 1000}});
+
+  auto lease = f.pool.acquire();
+  REQUIRE(lease.ok());
+  auto tx = pg::Transaction::begin(**lease);
+  REQUIRE(tx.ok());
+  auto locked = lock_order(*tx, cancelled.id);
+  REQUIRE(locked.ok());
+  auto decision = decide_user_cancel(**locked, "erin");
+  REQUIRE(decision.ok());
+  REQUIRE(apply_decision(*tx, **locked, *decision, std::nullopt, core::now_ms()).ok());
+  REQUIRE(tx->commit().ok());
+  REQUIRE(expire_batch(f.connection, core::now_ms() + 11min, 10, core::now_ms()).value() == 1);
+  CHECK(f.status(expired.id) == "EXPIRED");
+  CHECK(f.stock("seat", "held") == 0);
+
+  const auto pay_cancelled = core::new_uuid_v7(), pay_expired = core::new_uuid_v7();
+  REQUIRE(f.apply("payment.completed", f.paid(cancelled, pay_cancelled)).succeeded());
+  REQUIRE(f.apply("payment.completed", f.paid(expired, pay_expired)).succeeded());
+  REQUIRE(f.apply("payment.completed", f.paid(expired, pay_expired)).succeeded());  // republished
+  CHECK(f.status(cancelled.id) == "REFUND_REQUESTED");
+  CHECK(f.status(expired.id) == "REFUND_REQUESTED");
+  CHECK(f.stock("seat", "held") == 0);
+  CHECK(f.stock("seat", "sold") == 0);
+  CHECK(f.outbox("order.completed") == 0);
+  REQUIRE(f.outbox("payment.refund-requested") == 2);
+  auto rows = f.connection.exec("SELECT aggregateid, payload::text FROM outbox WHERE type = 'payment.refund-requested'");
+  REQUIRE(rows.ok());
+  for (int i = 0; i < rows->size(); ++i) {
+    auto request = contracts::decode_payment_refund_requested(rows->str(i, 1));
+    REQUIRE(request.ok());
+    CHECK(rows->str(i, 0) == request->order_id);
+    if (request->order_id == cancelled.id) {
+      CHECK(request->reason == "ORDER_CANCELLED");
+      CHECK(request->payment_id == pay_cancelled);
+      CHECK(request->amount == 2000);
+    } else {
+      CHECK(request->reason == "ORDER_EXPIRED");
+      CHECK(request->payment_id == pay_expired);
+    }
+  }
+
+  const contracts::PaymentRefunded refunded{pay_expired, expired.id, "erin", 3000, "KRW", core::now_rfc3339()};
+  REQUIRE(f.apply("payment.refunded", contracts::encode(refunded)).succeeded());
+  REQUIRE(f.apply("payment.refunded", contracts::encode(refunded)).succeeded());
+  CHECK(f.status(expired.id) == "REFUNDED");
+  CHECK(f.status(cancelled.id) == "REFUND_REQUESTED");
+}
+
+TEST_CASE("two sweepers at once expire every due order exactly once and release every hold") {
+  OrdersFixture f;
+  f.product("seat", 1000, 10);
+  f.product("poster", 1000, 5);
+  for (int i = 0; i < 150; ++i) f.placed("u" + std::to_string(i), {{"seat", 2, 10}, {"poster", 1, 5}});
+  f.settings.ttl = 1h;
+  const auto later = f.placed("patient", {{"seat", 1, 10}});
+  REQUIRE(f.stock("seat", "held") == 301);
+
+  const auto deadline = core::now_ms() + 30min;  // past the 10 min orders, before the 1 h one
+  std::atomic<std::size_t> expired{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> sweepers;
+  for (int s = 0; s < 2; ++s) {
+    sweepers.emplace_back([&] {
+      auto connection = testing::connect(f.schema);
+      for (;;) {
+        auto n = expire_batch(connection, deadline, 7, core::now_ms());
+        if (!n) {
+          ++failures;
+          return;
+        }
+        if (*n == 0) return;
+        expired += *n;
+      }
+    });
+  }
+  for (auto& t : sweepers) t.join();
+  CHECK(failures == 0);
+  CHECK(expired == 150);
+  CHECK(f.count("SELECT count(*) FROM orders WHERE status = 'EXPIRED' AND cancel_reason = 'EXPIRED'") == 150);
+  CHECK(f.outbox("order.cancelled") == 150);
+  CHECK(f.count("SELECT count(DISTINCT aggregateid) FROM outbox WHERE type = 'order.cancelled'") == 150);
+  CHECK(f.stock("seat", "held") == 1);
+  CHECK(f.stock("poster", "held") == 0);
+  CHECK(f.status(later.id) == "PENDING_PAYMENT");
+  CHECK(expire_batch(f.connection, deadline, 7, core::now_ms()).value() == 0);
+}
+
+TEST_CASE("the sweep skips an order a payment is being applied to, and the payment wins") {
+  OrdersFixture f;
+  f.product("seat", 10, 10);
+  const auto order = f.placed("gus", {{"seat", 1, 10}});
+  auto lease = f.pool.acquire();
+  REQUIRE(lease.ok());
+  auto tx = pg::Transaction::begin(**lease);
+  REQUIRE(tx.ok());
+  REQUIRE(apply_event(*tx, OrdersFixture::consumed("payment.completed", f.paid(order, core::new_uuid_v7()),
+                                                   core::new_uuid_v7()))
+              .ok());
+  // The consumer's transaction holds the order: the sweeper neither waits nor expires it.
+  CHECK(expire_batch(f.connection, core::now_ms() + 1h, 10, core::now_ms()).value() == 0);
+  REQUIRE(tx->commit().ok());
+  CHECK(f.status(order.id) == "COMPLETED");
+  CHECK(expire_batch(f.connection, core::now_ms() + 1h, 10, core::now_ms()).value() == 0);
+  CHECK(f.outbox("order.cancelled") == 0);
+}
+
+TEST_CASE("the periodic sweeper expires due orders on its own and stops promptly") {
+  OrdersFixture f;
+  f.product("seat", 10, 10);
+  f.settings.ttl = 100ms;
+  const auto order = f.placed("hal", {{"seat", 4, 10}});
+  ExpirySweeper sweeper(f.pool, ExpirySettings{20ms, 0ms, 100});
+  sweeper.start();
+  CHECK(testing::eventually([&] { return f.status(order.id) == "EXPIRED"; }, 10s));
+  const auto started = std::chrono::steady_clock::now();
+  sweeper.stop();
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+  CHECK(f.stock("seat", "held") == 0);
+}
+
+TEST_CASE("products are created once by an admin; the same again is a no-op, other values a conflict") {
+  OrdersFixture f;
+  Config config;
+  config.admin_token = "secret";
+  ExpirySweeper sweeper(f.pool, config.expiry);
+  OrderApi api(config, f.pool, sweeper);
+  http::Router router;
+  api.add_routes(router);
+  const std::vector<http::Header> admin{{"authorization", "Bearer secret"}};
+  const std::string body =
+      R"({"productId":"gig:1","name":"Gig","unitPrice":5000,"totalStock":3,"saleOpensAt":"2020-01-01T00:00:00Z"})";
+  CHECK(call(router, "POST", "/v1/products", body).status == 401);
+  CHECK(call(router, "POST", "/v1/products", body, {{"authorization", "Bearer nope"}}).status == 403);
+  auto created = call(router, "POST", "/v1/products", body, admin);
+  INFO(created.body);
+  CHECK(created.status == 201);
+  CHECK(call(router, "POST", "/v1/products", body, admin).status == 200);
+  auto changed = call(router, "POST", "/v1/products",
+                      R"({"productId":"gig:1","name":"Gig","unitPrice":5000,"totalStock":4,"saleOpensAt":"2020-01-01T00:00:00Z"})",
+                      admin);
+  CHECK(changed.status == 409);
+  CHECK(changed.content_type == "application/problem+json");
+
+  auto placed = call(router, "POST", "/v1/orders",
+                     R"({"userId":"ann","items":[{"productId":"gig:1","quantity":2,"unitPrice":5000}],"fulfilment":"WAREHOUSE"})");
+  CHECK(placed.status == 201);
+  auto product = core::json::parse(call(router, "GET", "/v1/products/gig:1", "").body);
+  REQUIRE(product.ok());
+  CHECK((*product)["stock"]["held"].GetInt64() == 2);
+  CHECK((*product)["stock"]["available"].GetInt64() == 1);
+  CHECK(call(router, "GET", "/v1/products/none", "").status == 404);
+
+  auto order = core::json::parse(placed.body);
+  REQUIRE(order.ok());
+  const std::string id = (*order)["orderId"].GetString();
+  CHECK(call(router, "POST", "/v1/orders/" + id + "/cancel", R"({"userId":"bob"})").status == 403);
+  auto cancel = call(router, "POST", "/v1/orders/" + id + "/cancel", R"({"userId":"ann"})");
+  CHECK(cancel.status == 200);
+  CHECK(cancel.body.find("\"status\":\"CANCELLED\"") != std::string::npos);
+  CHECK(call(router, "POST", "/v1/orders/" + id + "/cancel", R"({"userId":"ann"})").status == 409);
+  CHECK(f.stock("gig:1", "held") == 0);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE payload->>'reason' = 'USER_CANCELLED'") == 1);
+
+  auto swept = call(router, "POST", "/v1/admin/expiry-sweeps", "", admin);
+  CHECK(swept.status == 200);
+  CHECK(swept.body == R"({"expired":0})");
+  CHECK(call(router, "POST", "/v1/admin/expiry-sweeps", "").status == 401);
+}
+
+TEST_CASE("the outbox relay publishes the order's events to Kafka keyed by order id") {
+  OrdersFixture f;
+  const auto prefix = testing::unique_name("ord") + ".";
+  auto options = testing::kafka_options(prefix);
+  testing::create_topics(options, {"order.created", "order.completed", "product.sold-out"});
+  auto producer = events::Producer::create(options);
+  REQUIRE(producer.ok());
+  f.product("seat", 1, 100);
+  const auto order = f.placed("ivy", {{"seat", 1, 100}});
+  REQUIRE(f.apply("payment.completed", f.paid(order, core::new_uuid_v7())).succeeded());
+  events::OutboxRelay relay(testing::pg_options(f.schema), **producer, {f.schema, 100, 100ms, 10s});
+  relay.start();
+  REQUIRE(testing::eventually([&] { return f.count("SELECT count(*) FROM outbox") == 0; }, 30s));
+  relay.stop();
+  const auto created = testing::read_topic(options, options.topic("order.created"), 1, 20s);
+  const auto completed = testing::read_topic(options, options.topic("order.completed"), 1, 20s);
+  const auto sold_out = testing::read_topic(options, options.topic("product.sold-out"), 1, 20s);
+  REQUIRE(created.size() == 1);
+  REQUIRE(completed.size() == 1);
+  REQUIRE(sold_out.size() == 1);
+  CHECK(created[0].key == order.id);
+  CHECK(completed[0].key == order.id);
+  CHECK(sold_out[0].key == "seat");
+}
