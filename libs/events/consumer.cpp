@@ -225,6 +225,10 @@ std::vector<TopicPartition> KafkaConsumer::assignment() const {
   return to_vector(list.get());
 }
 
+GroupMetadataPtr KafkaConsumer::group_metadata() const {
+  return GroupMetadataPtr(rd_kafka_consumer_group_metadata(handle_.get()));
+}
+
 std::optional<std::int64_t> KafkaConsumer::lag(const TopicPartition& partition) const {
   int64_t low = 0, high = 0;
   if (rd_kafka_get_watermark_offsets(handle_.get(), partition.topic.c_str(), partition.partition, &low, &high) !=

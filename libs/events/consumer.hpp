@@ -41,6 +41,13 @@ class RebalanceListener {
   virtual void on_revoking(const std::vector<TopicPartition>& partitions, bool lost) = 0;
 };
 
+struct GroupMetadataDeleter {
+  void operator()(rd_kafka_consumer_group_metadata_t* metadata) const {
+    rd_kafka_consumer_group_metadata_destroy(metadata);
+  }
+};
+using GroupMetadataPtr = std::unique_ptr<rd_kafka_consumer_group_metadata_t, GroupMetadataDeleter>;
+
 class KafkaConsumer {
  public:
   static core::Result<std::unique_ptr<KafkaConsumer>> create(const KafkaOptions& options,
@@ -71,6 +78,9 @@ class KafkaConsumer {
   core::Status seek(const TopicPartition& partition, std::int64_t offset);
 
   std::vector<TopicPartition> assignment() const;
+  // The group's current metadata (group id, generation, member id), for
+  // TransactionalProducer::send_offsets; a snapshot, owned by the caller.
+  GroupMetadataPtr group_metadata() const;
   // High watermark minus the consumer's position, from cached watermarks (no broker call).
   std::optional<std::int64_t> lag(const TopicPartition& partition) const;
 
