@@ -33,7 +33,7 @@ class FakeAnalytics {
     std::string mode = "ok";  // ok | fail | rate_limit | stall
     int fail_first = 0;       // the first N requests fail with `status`, then `mode` applies
     // Per Idempotency-Key: that key's first N requests fail with `status`.
-    std::map<std::string, int> fail_keys;
+    std::map<std::string, int> fail_keys{};
     int status = 503;
     int retry_after_seconds = 1;
     std::chrono::milliseconds delay{0};      // before every answer

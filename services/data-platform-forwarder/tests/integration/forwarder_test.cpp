@@ -1,1 +1,280 @@
+// data-platform-forwarder's real parts (config, forwarder, delivery log, consumer
+// runtime) against the real broker and PostgreSQL, with the in-process fake analytics
+// webhook as the outside world.
 #include <catch2/catch.hpp>
+
+#include <future>
+#include <mutex>
+#include <set>
+
+#include "contracts/order_completed.hpp"
+#include "contracts/payment_completed.hpp"
+#include "core/json.hpp"
+#include "core/uuid.hpp"
+#include "events/dead_letter.hpp"
+#include "events/producer.hpp"
+#include "fakes/fake_analytics.hpp"
+#include "http/client.hpp"
+#include "pg/migrate.hpp"
+#include "runtime/daemon.hpp"
+#include "src/config.hpp"
+#include "src/forwarder.hpp"
+#include "src/http_api.hpp"
+#include "src/schema.hpp"
+#include "support/stack.hpp"
+
+using namespace paypipe;
+using namespace paypipe::data_platform_forwarder;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string group = "data-platform-forwarder";
+const std::string secret = "Bearer analytics-secret";
+
+struct Forwarding {
+  std::string prefix = testing::unique_name("f") + ".";
+  std::string schema = testing::unique_name("forward");
+  events::KafkaOptions kafka = testing::kafka_options(prefix);
+  pg::Connection connection = testing::connect(schema);
+  testing::FakeAnalytics webhook;
+  Config config;
+  std::unique_ptr<pg::Pool> pool;
+  std::unique_ptr<events::Producer> producer;
+  std::unique_ptr<http::Client> client;
+  std::unique_ptr<Forwarder> forwarder;
+  std::unique_ptr<events::ConsumerRuntime> consumer;
+
+  explicit Forwarding(std::map<std::string, std::string> extra = {}) {
+    auto topics = consumed_topics();
+    topics.push_back(events::retry_topic(group));
+    topics.push_back(events::dlq_topic(group));
+    testing::create_topics(kafka, topics, 3);
+    std::map<std::string, std::string> env{
+        {"PAYPIPE_KAFKA_BOOTSTRAP_SERVERS", testing::stack().kafka_bootstrap},
+        {"PAYPIPE_PG_DSN", testing::stack().pg_dsn},
+        {"PAYPIPE_PG_SCHEMA", schema},
+        {"PAYPIPE_TOPIC_PREFIX", prefix},
+        {"PAYPIPE_WEBHOOK_URL", webhook.url()},
+        {"PAYPIPE_WEBHOOK_AUTHORIZATION", secret},
+        {"PAYPIPE_WEBHOOK_TIMEOUT_MS", "2000"},
+        // The production policy (5 tries, x2, capped) in milliseconds: 10, 20, 40, 80.
+        {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "10"},
+        {"PAYPIPE_RETRY_MAX_DELAY_MS", "80"},
+    };
+    for (auto& [k, v] : extra) env[k] = v;
+    core::Env variables(env);
+    config = Config::read(variables);
+    REQUIRE(variables.finish().ok());
+    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
+    pool = std::make_unique<pg::Pool>(config.common.database);
+    auto created = events::Producer::create(kafka);
+    REQUIRE(created.ok());
+    producer = std::move(created).value();
+    client = std::make_unique<http::Client>(config.client_options());
+    forwarder = std::make_unique<Forwarder>(config, *pool, *client);
+    auto runtime = events::ConsumerRuntime::concurrent(kafka, config.consumer, *producer, forwarder->handler());
+    REQUIRE(runtime.ok());
+    consumer = std::move(runtime).value();
+    REQUIRE(consumer->start().ok());
+  }
+
+  ~Forwarding() {
+    consumer->stop(10s);
+    forwarder->stop();
+    client.reset();
+    (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
+  }
+
+  events::Event payment(std::string order_id = core::new_uuid_v7()) {
+    const contracts::PaymentCompleted data{core::new_uuid_v7(), order_id, "alice", 3000, "KRW", core::now_rfc3339()};
+    return events::make_event("payment.completed", "/paypipe/payment-api", order_id, contracts::encode(data));
+  }
+
+  events::Event order_completed() {
+    const auto order_id = core::new_uuid_v7();
+    const contracts::OrderCompleted data{order_id, "alice", {{"seat-1", 2, 1500}}, 3000, "KRW", "SHIPPING",
+                                         core::new_uuid_v7(), core::now_rfc3339()};
+    return events::make_event("order.completed", "/paypipe/order-processor", order_id, contracts::encode(data));
+  }
+
+  // Publishes and returns the partition Kafka put it in.
+  std::int32_t publish(const events::Event& event, const std::string& topic = "payment.completed") {
+    std::promise<events::Delivery> acked;
+    auto future = acked.get_future();
+    REQUIRE(producer
+                ->send({kafka.topic(topic), event.key, event.data, events::to_headers(event)},
+                       [&acked](const events::Delivery& d) { acked.set_value(d); })
+                .ok());
+    REQUIRE(future.wait_for(10s) == std::future_status::ready);
+    const auto delivery = future.get();
+    REQUIRE(delivery.status.ok());
+    return delivery.partition;
+  }
+
+  std::string status_of(const std::string& event_id) {
+    auto rows = connection.exec("SELECT status FROM deliveries WHERE event_id = $1::uuid", event_id);
+    if (!rows || rows->empty()) return "<none>";
+    return rows->str(0, 0);
+  }
+  std::int64_t attempts_of(const std::string& event_id) {
+    return testing::query_integer(connection, "SELECT attempts FROM deliveries WHERE event_id = '" + event_id + "'");
+  }
+
+  http::Response get(const std::string& path, std::map<std::string, std::string> query = {}) {
+    DeliveryApi api(*pool);
+    http::Router router;
+    api.add_routes(router);
+    http::Request request;
+    request.method = "GET";
+    request.path = path;
+    request.query = std::move(query);
+    auto match = router.match("GET", path);
+    REQUIRE(match.route != nullptr);
+    request.path_params = match.params;
+    return match.route->handler(request);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the webhook fails 3 times then succeeds: delivered once, COMPLETED with attempts 4") {
+  Forwarding f;
+  const auto event = f.payment();
+  f.webhook.set({.fail_keys = {{event.id, 3}}, .status = 503});
+  f.publish(event);
+  REQUIRE(testing::eventually([&] { return f.status_of(event.id) == "COMPLETED"; }, 30s));
+  CHECK(f.attempts_of(event.id) == 4);
+  CHECK(f.webhook.requests_for(event.id) == 4);
+  CHECK(f.webhook.accepted_for(event.id) == 1);
+  const auto delivery = f.webhook.delivered().at(0);
+  CHECK(delivery.authorization == secret);
+  CHECK(delivery.content_type == "application/cloudevents+json; charset=utf-8");
+  auto body = core::json::parse(delivery.body);
+  REQUIRE(body.ok());
+  CHECK(std::string((*body)["id"].GetString()) == event.id);
+  CHECK(std::string((*body)["specversion"].GetString()) == "1.0");
+  CHECK(std::string((*body)["type"].GetString()) == "payment.completed");
+  CHECK(std::string((*body)["data"]["orderId"].GetString()) == event.key);
+  CHECK(testing::query_integer(f.connection, "SELECT count(*) FROM deliveries WHERE completed_at IS NOT NULL") == 1);
+  auto one = f.get("/v1/deliveries/" + event.id);
+  REQUIRE(one.status == 200);
+  auto doc = core::json::parse(one.body);
+  REQUIRE(doc.ok());
+  CHECK(std::string((*doc)["status"].GetString()) == "COMPLETED");
+  CHECK((*doc)["attempts"].GetInt() == 4);
+  CHECK((*doc)["lastHttpStatus"].GetInt() == 202);
+  CHECK(f.get("/v1/deliveries/" + core::new_uuid_v7()).status == 404);
+  CHECK(f.get("/v1/deliveries/nope").status == 400);
+}
+
+TEST_CASE("the webhook down longer than the backoff: DEAD_LETTER and the DLQ, then COMPLETED once after a retry") {
+  Forwarding f;
+  f.webhook.set_down(true);
+  const auto event = f.order_completed();
+  f.publish(event, "order.completed");
+  const auto dead = testing::read_topic(f.kafka, f.kafka.topic(events::dlq_topic(group)), 1, 30s);
+  REQUIRE(dead.size() == 1);
+  const auto info = events::read_dead_letter(dead[0].headers);
+  REQUIRE(info.ok());
+  CHECK(info->error_class == "paypipe.data-platform-forwarder.WebhookUnreachable");
+  CHECK(info->original_topic == f.kafka.topic("order.completed"));
+  CHECK(info->group == group);
+  REQUIRE(testing::eventually([&] { return f.status_of(event.id) == "DEAD_LETTER"; }, 10s));
+  CHECK(f.attempts_of(event.id) == 5);
+  auto listed = core::json::parse(f.get("/v1/deliveries", {{"status", "DEAD_LETTER"}}).body);
+  REQUIRE(listed.ok());
+  REQUIRE((*listed)["items"].Size() == 1);
+  CHECK(std::string((*listed)["items"][0]["eventId"].GetString()) == event.id);
+  CHECK(std::string((*listed)["items"][0]["lastError"].GetString()).find("WebhookUnreachable") != std::string::npos);
+
+  // The webhook recovers; dlq-retrier republishes the record to retry.<group>.
+  f.webhook.set_down(false);
+  REQUIRE(f.producer->send_and_wait(events::retry_record(dead[0], f.kafka.topic(events::retry_topic(group)), 2), 10s).ok());
+  REQUIRE(testing::eventually([&] { return f.status_of(event.id) == "COMPLETED"; }, 30s));
+  CHECK(f.attempts_of(event.id) == 6);
+  CHECK(f.webhook.accepted_for(event.id) == 1);
+  CHECK(f.webhook.distinct_delivered() == 1);
+  CHECK(f.webhook.duplicate_deliveries() == 0);
+  auto completed = core::json::parse(f.get("/v1/deliveries", {{"status", "COMPLETED"}}).body);
+  REQUIRE(completed.ok());
+  CHECK((*completed)["items"].Size() == 1);
+}
+
+TEST_CASE("while one key waits out its backoff, other keys and partitions keep flowing") {
+  Forwarding f({{"PAYPIPE_RETRY_INITIAL_DELAY_MS", "2000"}, {"PAYPIPE_RETRY_MAX_DELAY_MS", "8000"}});
+  const auto stuck = f.payment();
+  f.webhook.set({.fail_keys = {{stuck.id, 1}}, .status = 503});
+  const auto stuck_partition = f.publish(stuck);
+  REQUIRE(testing::eventually([&] { return f.status_of(stuck.id) == "FAILED"; }, 30s, 5ms));
+  const auto failed_at = std::chrono::steady_clock::now();
+
+  // Others, on every partition, published during the 2 s backoff.
+  std::vector<events::Event> others;
+  std::set<std::int32_t> partitions;
+  for (int i = 0; i < 9; ++i) {
+    others.push_back(f.payment());
+    partitions.insert(f.publish(others.back()));
+  }
+  REQUIRE(testing::eventually(
+      [&] {
+        for (const auto& e : others) {
+          if (f.status_of(e.id) != "COMPLETED") return false;
+        }
+        return true;
+      },
+      30s, 5ms));
+  const auto others_done_after = std::chrono::steady_clock::now() - failed_at;
+  INFO("others completed " << std::chrono::duration_cast<std::chrono::milliseconds>(others_done_after).count()
+                           << " ms after the stuck record failed");
+  CHECK(others_done_after < 1500ms);
+  CHECK(f.status_of(stuck.id) == "FAILED");  // still in its backoff
+  CHECK(partitions.size() > 1);
+  CHECK(partitions.count(stuck_partition) == 1);  // the stuck one's own partition flowed too (other keys)
+  REQUIRE(testing::eventually([&] { return f.status_of(stuck.id) == "COMPLETED"; }, 30s));
+  CHECK(f.attempts_of(stuck.id) == 2);
+}
+
+TEST_CASE("a COMPLETED delivery is not sent again when its event is redelivered") {
+  Forwarding f;
+  const auto order = core::new_uuid_v7();
+  const auto event = f.payment(order);
+  f.publish(event);
+  REQUIRE(testing::eventually([&] { return f.status_of(event.id) == "COMPLETED"; }, 30s));
+  const auto marker = f.payment(order);  // same key: handled after the duplicate
+  f.publish(event);
+  f.publish(event, events::retry_topic(group));
+  f.publish(marker);
+  REQUIRE(testing::eventually([&] { return f.status_of(marker.id) == "COMPLETED"; }, 30s));
+  CHECK(f.webhook.requests_for(event.id) == 1);
+  CHECK(f.attempts_of(event.id) == 1);
+}
+
+TEST_CASE("a webhook refusing the event (4xx) dead-letters it at once") {
+  Forwarding f;
+  f.webhook.set({.mode = "fail", .status = 422});
+  const auto event = f.payment();
+  f.publish(event);
+  const auto dead = testing::read_topic(f.kafka, f.kafka.topic(events::dlq_topic(group)), 1, 30s);
+  REQUIRE(dead.size() == 1);
+  const auto info = events::read_dead_letter(dead[0].headers);
+  REQUIRE(info.ok());
+  CHECK(info->kind == events::Outcome::Kind::fatal);
+  CHECK(info->error_class == "paypipe.data-platform-forwarder.WebhookRejected");
+  REQUIRE(testing::eventually([&] { return f.status_of(event.id) == "DEAD_LETTER"; }, 10s));
+  CHECK(f.attempts_of(event.id) == 1);
+  CHECK(f.webhook.requests_for(event.id) == 1);
+}
+
+TEST_CASE("a 429 waits for Retry-After before the next try") {
+  Forwarding f;
+  f.webhook.set({.mode = "rate_limit", .retry_after_seconds = 1});
+  const auto event = f.payment();
+  f.publish(event);
+  REQUIRE(testing::eventually([&] { return f.webhook.requests_for(event.id) == 1; }, 30s, 2ms));
+  const auto first_try = std::chrono::steady_clock::now();
+  f.webhook.set({});
+  REQUIRE(testing::eventually([&] { return f.status_of(event.id) == "COMPLETED"; }, 30s, 5ms));
+  CHECK(std::chrono::steady_clock::now() - first_try >= 900ms);  // not the policy's 10 ms
+  CHECK(f.attempts_of(event.id) == 2);
+}
