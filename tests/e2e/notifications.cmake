@@ -1,0 +1,1 @@
+paypipe_e2e(e2e_notification_tests SOURCES notify_payments_e2e_test.cpp)
