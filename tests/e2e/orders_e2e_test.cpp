@@ -339,7 +339,7 @@ TEST_CASE("the same payment.completed delivered twice (same ce_id), and once mor
   CHECK(shop.stock("mug", "sold") == 2);
   CHECK(shop.stock("mug", "held") == 0);
   const auto& kafka = shop.system.kafka();
-  CHECK(testing::read_topic(kafka, kafka.topic("order.completed"), 2, 8s).size() == 1);
+  CHECK(testing::read_topic(kafka, kafka.topic("order.completed"), 2, 3s).size() == 1);
   CHECK(testing::read_topic(kafka, kafka.topic("payment.refund-requested"), 1, 1s).empty());
 }
 

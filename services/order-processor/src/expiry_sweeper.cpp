@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/trace.hpp"
 #include "src/order_store.hpp"
 
 namespace paypipe::order_processor {
@@ -28,6 +29,8 @@ void ExpirySweeper::stop() {
 }
 
 core::Result<std::size_t> ExpirySweeper::sweep_now() {
+  // One trace per pass: its log lines and the order.cancelled events it emits share it.
+  core::TraceScope trace(core::TraceContext::generate());
   auto lease = pool_.acquire();
   if (!lease) return lease.error();
   std::size_t total = 0;

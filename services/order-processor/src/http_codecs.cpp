@@ -1,5 +1,6 @@
 #include "src/http_codecs.hpp"
 
+#include <cctype>
 #include <set>
 
 #include "core/json.hpp"

@@ -288,7 +288,6 @@ core::Result<Order> write_order(pg::Connection& connection, const OrderRequest& 
   const auto& inserted = (*results)[2];
   if (inserted && inserted->affected() == 0) {
     roll_back(connection);
-    StoreMetrics::get().out_of_stock.Increment();
     return core::make_error(core::ErrorCategory::conflict, "out-of-stock",
                             "not enough stock: another order took it first");
   }
@@ -310,13 +309,19 @@ core::Result<PlacedOrder> place_order(pg::Connection& connection, const OrderReq
                                       const OrderSettings& settings, core::SystemTime now) {
   // Two requests racing with one Idempotency-Key: the loser hits the unique constraint,
   // then its second read finds the winner's order and replays it.
+  const auto refused = [](const core::Error& error) {
+    if (error.code == "out-of-stock") StoreMetrics::get().out_of_stock.Increment();
+    return error;
+  };
   for (int attempt = 1;; ++attempt) {
     auto earlier = read_and_check(connection, request, now);
-    if (!earlier) return earlier.error();
+    if (!earlier) return refused(earlier.error());
     if (*earlier) return std::move(**earlier);
     auto written = write_order(connection, request, settings, now);
     if (written) return PlacedOrder{std::move(written).value(), false};
-    if (attempt == 2 || written.error().code != "unique-violation:orders_idempotency_key") return written.error();
+    if (attempt == 2 || written.error().code != "unique-violation:orders_idempotency_key") {
+      return refused(written.error());
+    }
   }
 }
 
