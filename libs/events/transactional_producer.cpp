@@ -46,6 +46,11 @@ core::Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::crea
                             {"compression.type", "lz4"},
                             {"socket.keepalive.enable", "true"},
                             {"message.timeout.ms", std::to_string(message_timeout)},
+                            // A transaction begun right after a commit is refused with
+                            // CONCURRENT_TRANSACTIONS until the broker has written the
+                            // markers; librdkafka retries after this backoff (default 100 ms,
+                            // a tenth of a second lost per back-to-back transaction).
+                            {"retry.backoff.ms", "10"},
                         },
                         {
                             // What makes it transactional; not overridable.
