@@ -47,6 +47,14 @@ std::string shorten(std::string text, std::size_t width) {
   return text.substr(0, cut) + "...";
 }
 
+// Error classes end in what matters ("paypipe.<service>.<Code>"): cut them on the left.
+std::string shorten_left(std::string text, std::size_t width) {
+  if (text.size() <= width) return text;
+  std::size_t cut = text.size() - (width - 3);
+  while (cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) ++cut;
+  return "..." + text.substr(cut);
+}
+
 std::string original_of(const ParkedRecord& r) {
   if (r.original_topic.empty()) return "-";
   return sanitize_utf8(r.original_topic) + "[" + std::to_string(r.original_partition) + "]@" +
@@ -97,7 +105,7 @@ std::string format_table(const ParkedPage& page) {
   for (const auto& r : page.items) {
     out << std::left << std::setw(8) << r.id << std::setw(26) << shorten(r.group, 25) << std::setw(10) << r.status
         << std::setw(11) << r.reason << std::setw(8) << r.attempt << std::setw(42)
-        << shorten(sanitize_utf8(r.error_class), 41) << std::setw(40) << shorten(original_of(r), 39) << std::setw(26)
+        << shorten_left(sanitize_utf8(r.error_class), 41) << std::setw(40) << shorten(original_of(r), 39) << std::setw(26)
         << (r.failed_at.empty() ? "-" : r.failed_at) << shorten(sanitize_utf8(r.message), 80) << "\n";
   }
   out << page.items.size() << " record(s)";

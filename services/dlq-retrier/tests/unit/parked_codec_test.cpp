@@ -151,6 +151,10 @@ TEST_CASE("the CLI parses its arguments and prints tables an operator can read")
   CHECK(table.find("notification-sender") != std::string::npos);
   CHECK(table.find("payment.completed[1]@17") != std::string::npos);
   CHECK(table.find("--cursor 42") != std::string::npos);
+  auto long_class = sample();
+  long_class.error_class = "paypipe.data-platform-forwarder.WebhookUnavailable";
+  CHECK(format_table(ParkedPage{{long_class}, std::nullopt}).find("...-platform-forwarder.WebhookUnavailable") !=
+        std::string::npos);  // cut on the left: the code stays readable
   const auto shown = format_record(sample());
   CHECK(shown.find("kafka_dlt-original-offset: 17") != std::string::npos);
   CHECK(shown.find("base64:AP8gcmF3") != std::string::npos);  // the binary value, exactly
