@@ -1,0 +1,242 @@
+// ranking-updater against the real Kafka broker and PostgreSQL: the consumer fed
+// through the real consumer runtime (duplicates and redeliveries counted once, days
+// bucketed in the configured zone), and the rankings answered through its router.
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <sstream>
+
+#include "contracts/order_completed.hpp"
+#include "contracts/product_sold_out.hpp"
+#include "core/json.hpp"
+#include "core/metrics.hpp"
+#include "core/uuid.hpp"
+#include "pg/migrate.hpp"
+#include "runtime/daemon.hpp"
+#include "src/http_api.hpp"
+#include "src/ranking_consumer.hpp"
+#include "src/ranking_store.hpp"
+#include "src/schema.hpp"
+#include "support/stack.hpp"
+
+using namespace paypipe;
+using namespace paypipe::ranking_updater;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Records the runtime finished for a group, from the process's metrics.
+double records_finished(const std::string& group) {
+  std::istringstream text(core::metrics::serialize());
+  double total = 0;
+  for (std::string line; std::getline(text, line);) {
+    if (line.rfind("consumer_records_total{", 0) == 0 && line.find("group=\"" + group + "\"") != std::string::npos) {
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return total;
+}
+
+struct RankingsFixture {
+  std::string schema = testing::unique_name("rankings");
+  pg::Connection connection = testing::connect(schema);
+  pg::Pool pool{pg::PoolOptions{testing::pg_options(schema), 4, 5000ms}};
+  events::KafkaOptions kafka = testing::kafka_options(testing::unique_name("rankings") + ".");
+  std::string group = testing::unique_name("ranking-updater");
+  std::unique_ptr<events::Producer> producer;
+  RankingConsumer rankings{pool, "Asia/Seoul"};
+  RankingApi api{pool, "Asia/Seoul"};
+  http::Router router;
+
+  RankingsFixture() {
+    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
+    REQUIRE(check_time_zone(connection, "Asia/Seoul").ok());
+    testing::create_topics(kafka, {"order.completed", "product.sold-out", "dlq." + group});
+    auto p = events::Producer::create(kafka);
+    REQUIRE(p.ok());
+    producer = std::move(p).value();
+    api.add_routes(router);
+  }
+  ~RankingsFixture() { (void)connection.exec("DROP SCHEMA " + schema + " CASCADE"); }
+
+  void publish(const std::vector<events::Event>& events) {
+    std::atomic<int> failed{0};
+    for (const auto& e : events) {
+      REQUIRE(producer->send_event(e, [&failed](const events::Delivery& d) { failed += d.status ? 0 : 1; }).ok());
+    }
+    REQUIRE(producer->flush(30s).ok());
+    REQUIRE(failed == 0);
+  }
+
+  // Consumes until `records` more records are finished, then stops.
+  void consume(std::size_t records) {
+    const double before = records_finished(group);
+    events::RuntimeSettings settings;
+    settings.consumer.group = group;
+    settings.consumer.topics = {"order.completed", "product.sold-out"};
+    settings.subscribe_retry_topic = false;
+    settings.batch_size = 1000;
+    settings.retry = events::RetryPolicy::none();
+    settings.component = "ranking-updater";
+    auto runtime = events::ConsumerRuntime::batch(kafka, settings, *producer, rankings.handler());
+    REQUIRE(runtime.ok());
+    REQUIRE((*runtime)->start().ok());
+    REQUIRE(testing::eventually([&] { return records_finished(group) - before >= static_cast<double>(records); },
+                                60s, 50ms));
+    (*runtime)->stop();
+  }
+
+  std::int64_t count(const std::string& sql) { return testing::query_integer(connection, sql); }
+
+  core::json::Document get(const std::string& path, const std::map<std::string, std::string>& query = {}) {
+    const auto match = router.match("GET", path);
+    REQUIRE(match.route != nullptr);
+    http::Request request;
+    request.method = "GET";
+    request.path = path;
+    request.query = query;
+    const auto response = match.route->handler(request);
+    REQUIRE(response.status == 200);
+    auto doc = core::json::parse(response.body);
+    REQUIRE(doc.ok());
+    return std::move(doc).value();
+  }
+};
+
+events::Event completed(const std::string& order_id, std::vector<contracts::OrderItem> items, const std::string& at) {
+  std::int64_t total = 0;
+  for (const auto& i : items) total += i.quantity * i.unit_price;
+  const contracts::OrderCompleted data{order_id, "user", std::move(items), total, "KRW", "SHIPPING",
+                                       core::new_uuid_v7(), at};
+  return events::make_event("order.completed", "/test", order_id, contracts::encode(data));
+}
+
+events::Event sold_out(const std::string& product, const std::string& opens, const std::string& sold) {
+  const contracts::ProductSoldOut data{product, "Product " + product, 100, opens, sold};
+  return events::make_event("product.sold-out", "/test", product, contracts::encode(data));
+}
+
+}  // namespace
+
+TEST_CASE("10,000 order.completed with duplicates mixed in count each distinct event once, on its local day") {
+  RankingsFixture f;
+  std::mt19937 rng(20270115);
+  // Around midnight in Seoul (UTC+9): 14:59:59Z is still the 14th there, 15:00:00Z the 15th.
+  const std::vector<std::pair<std::string, std::string>> instants{{"2027-01-14T14:59:59.999Z", "2027-01-14"},
+                                                                  {"2027-01-14T15:00:00.000Z", "2027-01-15"},
+                                                                  {"2027-01-15T09:30:00+09:00", "2027-01-15"}};
+  std::map<std::string, std::int64_t> units, orders, revenue;
+  std::map<std::pair<std::string, std::string>, std::int64_t> daily_units;
+  std::vector<events::Event> distinct, all;
+  for (int i = 0; i < 9'000; ++i) {
+    const auto& [at, day] = instants[rng() % instants.size()];
+    std::vector<contracts::OrderItem> items;
+    std::set<std::string> products;
+    for (unsigned n = 0, lines = 1 + rng() % 3; n < lines; ++n) {
+      const auto product = "p" + std::to_string(rng() % 40);
+      const auto quantity = static_cast<std::int64_t>(1 + rng() % 4);
+      items.push_back({product, quantity, 1000});
+      units[product] += quantity;
+      revenue[product] += quantity * 1000;
+      daily_units[{day, product}] += quantity;
+      products.insert(product);
+    }
+    for (const auto& p : products) ++orders[p];
+    distinct.push_back(completed(core::new_uuid_v7(), items, at));
+  }
+  // 1,000 duplicates (same event id, as a producer retry or a replay would send):
+  // some right behind their original (the same batch), some far later.
+  for (std::size_t i = 0; i < distinct.size(); ++i) {
+    all.push_back(distinct[i]);
+    if (i % 18 == 0) all.push_back(distinct[i]);
+  }
+  for (std::size_t i = 0; all.size() < 10'000; i += 17) all.push_back(distinct[i % distinct.size()]);
+  REQUIRE(all.size() == 10'000);
+  f.publish(all);
+  f.consume(all.size());
+
+  CHECK(f.count("SELECT count(*) FROM processed_events WHERE consumer = 'ranking-updater'") == 9'000);
+  std::int64_t mismatches = 0;
+  for (const auto& [product, expected] : units) {
+    auto row = f.connection.exec("SELECT units, orders, revenue FROM product_sales WHERE product_id = $1", product);
+    REQUIRE(row.ok());
+    REQUIRE(row->size() == 1);
+    if (row->integer(0, 0) != expected || row->integer(0, 1) != orders[product] ||
+        row->integer(0, 2) != revenue[product]) {
+      ++mismatches;
+    }
+  }
+  CHECK(mismatches == 0);
+  CHECK(f.count("SELECT count(*) FROM product_sales") == static_cast<std::int64_t>(units.size()));
+  for (const auto& [key, expected] : daily_units) {
+    INFO(key.first << " " << key.second);
+    CHECK(f.count("SELECT units FROM product_sales_daily WHERE day = '" + key.first + "' AND product_id = '" +
+                  key.second + "'") == expected);
+  }
+  CHECK(f.count("SELECT count(*) FROM product_sales_daily") == static_cast<std::int64_t>(daily_units.size()));
+
+  // The rankings answer from these counters, in the ranking order.
+  auto all_time = f.get("/v1/rankings/products", {{"window", "all"}, {"limit", "100"}});
+  const auto& items = all_time["items"];
+  REQUIRE(items.Size() == units.size());
+  for (rapidjson::SizeType i = 1; i < items.Size(); ++i) {
+    const auto prev = items[i - 1]["unitsSold"].GetInt64(), cur = items[i]["unitsSold"].GetInt64();
+    CHECK(prev >= cur);
+    CHECK(items[i]["rank"].GetInt() == (prev == cur ? items[i - 1]["rank"].GetInt() : static_cast<int>(i) + 1));
+  }
+  CHECK(items[0]["unitsSold"].GetInt64() ==
+        std::max_element(units.begin(), units.end(), [](auto& a, auto& b) { return a.second < b.second; })->second);
+  auto day = f.get("/v1/rankings/products", {{"window", "day"}, {"date", "2027-01-14"}, {"limit", "3"}});
+  CHECK(std::string(day["date"].GetString()) == "2027-01-14");
+  REQUIRE(day["items"].Size() == 3);
+  const std::string top(day["items"][0]["productId"].GetString());
+  CHECK(day["items"][0]["unitsSold"].GetInt64() == daily_units[{"2027-01-14", top}]);
+}
+
+TEST_CASE("the sold-out ranking lists the fastest sell-outs first, each sale once") {
+  RankingsFixture f;
+  const auto twice = sold_out("slow-then-fast", "2027-01-15T10:00:00Z", "2027-01-15T10:30:00Z");
+  f.publish({
+      sold_out("ten-minutes", "2027-01-15T10:00:00Z", "2027-01-15T10:10:00Z"),
+      sold_out("one-minute", "2027-01-15T12:00:00+09:00", "2027-01-15T12:01:00+09:00"),
+      twice,
+      sold_out("ten-minutes-later", "2027-01-15T11:00:00Z", "2027-01-15T11:10:00Z"),
+      sold_out("slow-then-fast", "2027-01-15T10:00:00Z", "2027-01-15T10:05:00Z"),  // a correction: earlier sell-out
+      twice,                                                                          // redelivered
+      sold_out("one-minute", "2027-01-16T12:00:00Z", "2027-01-16T12:30:00Z"),      // its next sale, another row
+  });
+  f.consume(7);
+  CHECK(f.count("SELECT count(*) FROM sold_out_sales") == 5);
+  auto ranking = f.get("/v1/rankings/sold-out");
+  const auto& items = ranking["items"];
+  REQUIRE(items.Size() == 5);
+  const std::vector<std::tuple<int, std::string, std::int64_t>> expected{
+      {1, "one-minute", 60'000},
+      {2, "slow-then-fast", 300'000},
+      {3, "ten-minutes", 600'000},
+      {3, "ten-minutes-later", 600'000},
+      {5, "one-minute", 1'800'000},
+  };
+  for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
+    const auto& [rank, product, ms] = expected[i];
+    INFO(i);
+    CHECK(items[i]["rank"].GetInt() == rank);
+    CHECK(std::string(items[i]["productId"].GetString()) == product);
+    CHECK(items[i]["sellOutMs"].GetInt64() == ms);
+  }
+  CHECK(f.get("/v1/rankings/sold-out", {{"limit", "2"}})["items"].Size() == 2);
+}
+
+TEST_CASE("a day without sales answers an empty ranking for that day, and a bad query is refused") {
+  RankingsFixture f;
+  auto empty = f.get("/v1/rankings/products", {{"date", "2027-01-01"}});
+  CHECK(std::string(empty["date"].GetString()) == "2027-01-01");
+  CHECK(empty["items"].Size() == 0);
+  auto today = f.get("/v1/rankings/products");
+  CHECK(std::string(today["date"].GetString()).size() == 10);
+  const auto match = f.router.match("GET", "/v1/rankings/products");
+  http::Request bad;
+  bad.query = {{"window", "week"}};
+  CHECK(match.route->handler(bad).status == 400);
+  CHECK_FALSE(check_time_zone(f.connection, "Mars/Olympus_Mons").ok());
+}
