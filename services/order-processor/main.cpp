@@ -58,11 +58,12 @@ int main(int argc, char** argv) {
   const int exit_code = stop_signal.wait();
 
   // Shutdown, in this order and each step bounded: stop taking requests and answer the
-  // ones in flight (their orders commit first); stop the expiry sweep (its batch in
-  // progress commits or rolls back whole); stop consuming and commit offsets; publish
-  // what the outbox still holds; flush the producer.
+  // ones in flight (their orders commit first), then the order batches still queued;
+  // stop the expiry sweep (its batch in progress commits or rolls back whole); stop
+  // consuming and commit offsets; publish what the outbox still holds; flush the producer.
   const auto budget = config.common.shutdown_timeout;
   server.stop(budget * 3 / 10);
+  api.stop();
   sweeper.stop();
   consumer->stop(budget * 3 / 10);
   relay.stop();

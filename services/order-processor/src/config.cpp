@@ -16,6 +16,10 @@ Config Config::read(core::Env& env) {
   Config c;
   c.common = runtime::CommonConfig::read(env, "order-processor");
   c.consumer = runtime::read_consumer_settings(env, "order-processor", consumed_topics(), runtime::ConsumerDefaults{});
+  c.batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_ORDER_BATCH_SIZE", 64, 1, 1000));
+  c.batch_linger = std::chrono::microseconds(env.integer("PAYPIPE_ORDER_BATCH_LINGER_US", 0, 0, 1'000'000));
+  c.workers = static_cast<std::size_t>(env.integer("PAYPIPE_ORDER_WORKERS", 4, 1, 64));
+  c.queue_limit = static_cast<std::size_t>(env.integer("PAYPIPE_ORDER_QUEUE_LIMIT", 20000, 1, 1'000'000));
   c.order_ttl = env.millis("PAYPIPE_ORDER_TTL_MS", c.order_ttl, milliseconds(100), milliseconds(7LL * 24 * 3600 * 1000));
   c.expiry.interval =
       env.millis("PAYPIPE_ORDER_EXPIRY_SWEEP_INTERVAL_MS", c.expiry.interval, milliseconds(0), milliseconds(3600000));
@@ -27,8 +31,11 @@ Config Config::read(core::Env& env) {
                            });
   if (!currency_ok) env.fail("PAYPIPE_ORDER_CURRENCY", "must be three upper-case letters (ISO 4217)");
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
-  // The pool serves the HTTP workers, the consumer, the expiry sweep and readiness.
-  if (!env.has("PAYPIPE_PG_POOL_SIZE")) c.common.database.size = static_cast<std::size_t>(c.common.http.worker_threads) + 3;
+  // The pool serves the order workers, the HTTP workers' other requests, the consumer,
+  // the expiry sweep and readiness.
+  if (!env.has("PAYPIPE_PG_POOL_SIZE")) {
+    c.common.database.size = c.workers + static_cast<std::size_t>(c.common.http.worker_threads) + 3;
+  }
   return c;
 }
 

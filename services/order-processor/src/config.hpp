@@ -1,5 +1,9 @@
 #pragma once
 // order-processor's configuration: the common settings plus
+//   PAYPIPE_ORDER_BATCH_SIZE                 order requests per transaction (default 64; 1 = no batching)
+//   PAYPIPE_ORDER_BATCH_LINGER_US            wait this long for a batch to fill (default 0: take what is queued)
+//   PAYPIPE_ORDER_WORKERS                    order transactions in flight at once (default 4)
+//   PAYPIPE_ORDER_QUEUE_LIMIT                queued order requests before answering 503 (default 20000)
 //   PAYPIPE_ORDER_TTL_MS                     how long an unpaid order holds its stock (default 600000 = 10 min)
 //   PAYPIPE_ORDER_EXPIRY_SWEEP_INTERVAL_MS   how often the expiry sweep runs (default 1000; 0 = never,
 //                                            then only POST /v1/admin/expiry-sweeps expires orders)
@@ -30,6 +34,10 @@ struct ExpirySettings {
 struct Config {
   runtime::CommonConfig common;
   events::RuntimeSettings consumer;
+  std::size_t batch_size = 64;
+  std::chrono::microseconds batch_linger{0};
+  std::size_t workers = 4;
+  std::size_t queue_limit = 20000;
   std::chrono::milliseconds order_ttl{600000};
   ExpirySettings expiry;
   std::string currency = "KRW";

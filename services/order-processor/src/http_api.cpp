@@ -16,12 +16,47 @@ OrderApi::OrderApi(const Config& config, pg::Pool& pool, ExpirySweeper& sweeper)
     : pool_(pool),
       sweeper_(sweeper),
       order_settings_{config.order_ttl, config.currency},
-      admin_token_(config.admin_token) {}
+      admin_token_(config.admin_token),
+      queue_({config.workers, config.batch_size, config.batch_linger, config.queue_limit, "order-batch"},
+             [this](std::vector<Job>& jobs) { process(jobs); }) {}
+
+OrderApi::~OrderApi() { stop(); }
+
+void OrderApi::stop() { queue_.stop(); }
+
+void OrderApi::process(std::vector<Job>& jobs) {
+  std::vector<OrderRequest> requests;
+  std::vector<core::TraceContext> traces;
+  requests.reserve(jobs.size());
+  traces.reserve(jobs.size());
+  for (auto& job : jobs) {
+    requests.push_back(std::move(job.request));
+    traces.push_back(job.trace);
+  }
+  std::vector<core::Result<PlacedOrder>> results;
+  if (auto lease = pool_.acquire()) {
+    results = place_orders(**lease, requests, traces, order_settings_, core::now_ms());
+  } else {
+    results.assign(jobs.size(), lease.error());
+  }
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const auto& placed = results[i];
+    if (!placed) {
+      jobs[i].respond(http::error_response(placed.error()));
+      continue;
+    }
+    auto response = http::Response::json(201, order_json(placed->order));
+    response.headers.push_back({"Location", "/v1/orders/" + placed->order.id});
+    if (placed->replayed) response.headers.push_back({"Idempotent-Replayed", "true"});
+    jobs[i].respond(std::move(response));
+  }
+}
 
 void OrderApi::add_routes(http::Router& router) {
   router.post("/v1/products", [this](const http::Request& r) { return create_product(r); });
   router.get("/v1/products/{productId}", [this](const http::Request& r) { return get_product(r); });
-  router.post("/v1/orders", [this](const http::Request& r) { return place(r); });
+  router.add_async("POST", "/v1/orders",
+                   [this](http::Request r, http::Responder respond) { place(std::move(r), std::move(respond)); });
   router.get("/v1/orders/{orderId}", [this](const http::Request& r) { return get_order(r); });
   router.post("/v1/orders/{orderId}/cancel", [this](const http::Request& r) { return cancel(r); });
   router.post("/v1/orders/{orderId}/fulfilment", [this](const http::Request& r) { return advance(r); });
@@ -52,17 +87,16 @@ http::Response OrderApi::get_product(const http::Request& request) {
   return http::Response::json(200, product_json(**product));
 }
 
-http::Response OrderApi::place(const http::Request& request) {
+void OrderApi::place(http::Request request, http::Responder respond) {
   auto parsed = parse_order_request(request);
-  if (!parsed) return http::error_response(parsed.error());
-  auto lease = pool_.acquire();
-  if (!lease) return http::error_response(lease.error());
-  auto placed = place_order(**lease, *parsed, order_settings_, core::now_ms());
-  if (!placed) return http::error_response(placed.error());
-  auto response = http::Response::json(201, order_json(placed->order));
-  response.headers.push_back({"Location", "/v1/orders/" + placed->order.id});
-  if (placed->replayed) response.headers.push_back({"Idempotent-Replayed", "true"});
-  return response;
+  if (!parsed) {
+    respond(http::error_response(parsed.error()));
+    return;
+  }
+  if (!queue_.push(Job{std::move(parsed).value(), request.trace, respond})) {
+    respond(http::error_response(core::make_error(core::ErrorCategory::unavailable, "overloaded",
+                                                  "too many orders in flight; retry (with an Idempotency-Key)")));
+  }
 }
 
 http::Response OrderApi::get_order(const http::Request& request) {

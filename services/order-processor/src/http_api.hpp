@@ -7,8 +7,11 @@
 //   POST /v1/orders/{orderId}/cancel          the user cancels an unpaid order
 //   POST /v1/orders/{orderId}/fulfilment      advance a shipping order (admin)
 //   POST /v1/admin/expiry-sweeps              expire every due order now (admin)
-// Plain handlers on the HTTP workers; each write is one transaction.
+// Orders go through a BatchQueue: requests that arrive together share one transaction
+// (place_orders), each answered after its commit. The rest are plain handlers on the
+// HTTP workers, each write one transaction.
 
+#include "core/batch_queue.hpp"
 #include "http/router.hpp"
 #include "pg/pool.hpp"
 #include "src/config.hpp"
@@ -20,13 +23,23 @@ namespace paypipe::order_processor {
 class OrderApi {
  public:
   OrderApi(const Config& config, pg::Pool& pool, ExpirySweeper& sweeper);
+  ~OrderApi();  // stop()
 
   void add_routes(http::Router& router);
+  // Answers what is queued, then stops taking orders.
+  void stop();
 
  private:
+  struct Job {
+    OrderRequest request;
+    core::TraceContext trace;
+    http::Responder respond;
+  };
+  void process(std::vector<Job>& jobs);
+
   http::Response create_product(const http::Request& request);
   http::Response get_product(const http::Request& request);
-  http::Response place(const http::Request& request);
+  void place(http::Request request, http::Responder respond);
   http::Response get_order(const http::Request& request);
   http::Response cancel(const http::Request& request);
   http::Response advance(const http::Request& request);
@@ -36,6 +49,7 @@ class OrderApi {
   ExpirySweeper& sweeper_;
   OrderSettings order_settings_;
   std::string admin_token_;
+  core::BatchQueue<Job> queue_;  // last: its workers stop first
 };
 
 }  // namespace paypipe::order_processor

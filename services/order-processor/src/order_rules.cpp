@@ -82,6 +82,57 @@ core::Status check_order(const OrderRequest& request, const std::map<std::string
   return {};
 }
 
+Order new_order(const OrderRequest& request, std::string id, core::SystemTime now, std::chrono::milliseconds ttl,
+                const std::string& currency) {
+  Order order;
+  order.id = std::move(id);
+  order.user_id = request.user_id;
+  order.status = OrderStatus::pending_payment;
+  order.fulfilment = request.fulfilment;
+  order.items = request.items;
+  order.total_amount = order_total(request.items);
+  order.currency = currency;
+  order.expires_at = core::format_rfc3339(now + ttl);
+  order.created_at = core::format_rfc3339(now);
+  order.updated_at = order.created_at;
+  return order;
+}
+
+std::vector<Placement> decide_orders(std::span<const OrderRequest> requests, std::span<const Order> drafts,
+                                     PlacementView& view, core::SystemTime now) {
+  std::vector<Placement> placements;
+  placements.reserve(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& request = requests[i];
+    Placement placement;
+    if (request.idempotency_key) {
+      const auto earlier = view.by_key.find({request.user_id, *request.idempotency_key});
+      if (earlier != view.by_key.end()) {
+        if (same_request(request, earlier->second)) {
+          placement.verdict = Verdict::replay;
+          placement.order = earlier->second;
+        } else {
+          placement.error = core::make_error(core::ErrorCategory::unprocessable, "idempotency-key-reused",
+                                             "this Idempotency-Key was already used for a different order");
+        }
+        placements.push_back(std::move(placement));
+        continue;
+      }
+    }
+    if (auto checked = check_order(request, view.products, now); !checked) {
+      placement.error = checked.error();
+      placements.push_back(std::move(placement));
+      continue;
+    }
+    for (const auto& item : request.items) view.products[item.product_id].held += item.quantity;
+    if (request.idempotency_key) view.by_key[{request.user_id, *request.idempotency_key}] = drafts[i];
+    placement.verdict = Verdict::place;
+    placement.order = drafts[i];
+    placements.push_back(std::move(placement));
+  }
+  return placements;
+}
+
 Decision decide_payment_completed(const Order& order, const std::string& payment_id) {
   switch (order.status) {
     case S::pending_payment:

@@ -3,9 +3,12 @@
 // store read, decide what happens; order_store.cpp then writes exactly that.
 // Unit-tested on their own (tests/unit/order_rules_test.cpp).
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -86,6 +89,36 @@ bool same_request(const OrderRequest& request, const Order& stored);
 //                                           the conditional UPDATE decides for good)
 core::Status check_order(const OrderRequest& request, const std::map<std::string, Product>& products,
                          core::SystemTime now);
+
+// The order `request` becomes when it is placed at `now`: PENDING_PAYMENT until now + ttl.
+Order new_order(const OrderRequest& request, std::string id, core::SystemTime now, std::chrono::milliseconds ttl,
+                const std::string& currency);
+
+// What the store read for a batch of order requests: the products (by id) and the
+// orders their Idempotency-Keys placed before (by user and key).
+struct PlacementView {
+  std::map<std::string, Product> products;
+  std::map<std::pair<std::string, std::string>, Order> by_key;
+};
+
+enum class Verdict {
+  place,   // the new order: hold its stock, store it, order.created
+  replay,  // the order this Idempotency-Key placed (earlier, or earlier in the batch)
+  refuse,  // `error` says why (check_order's errors, or idempotency-key-reused)
+};
+
+struct Placement {
+  Verdict verdict = Verdict::refuse;
+  Order order;        // place: the new order; replay: the earlier one
+  core::Error error;  // refuse
+};
+
+// Decides a batch of requests one after another against `view`, which each placement
+// updates (its holds, its key), so requests of one batch see each other exactly as
+// requests in sequence would: the stock one takes is not there for the next, the same
+// key twice replays. `drafts[i]` is request i's order if it is placed (new_order).
+std::vector<Placement> decide_orders(std::span<const OrderRequest> requests, std::span<const Order> drafts,
+                                     PlacementView& view, core::SystemTime now);
 
 // What an event or a request does to an order. `path` is walked through the state
 // machine; `effect` says what else is written besides the status.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <set>
 
 #include "contracts/order_cancelled.hpp"
 #include "contracts/order_completed.hpp"
@@ -11,6 +12,7 @@
 #include "contracts/product_sold_out.hpp"
 #include "core/json.hpp"
 #include "core/metrics.hpp"
+#include "core/trace.hpp"
 #include "core/uuid.hpp"
 #include "events/outbox.hpp"
 
@@ -25,6 +27,8 @@ struct StoreMetrics {
   prometheus::Counter& out_of_stock;
   prometheus::Counter& expired;
   prometheus::Counter& sold_out;
+  prometheus::Histogram& batch_size;
+  prometheus::Counter& batch_replays;
 
   static StoreMetrics& get() {
     auto& r = core::metrics::registry();
@@ -34,6 +38,9 @@ struct StoreMetrics {
         orders.Add({{"event", "out_of_stock"}}),
         orders.Add({{"event", "expired"}}),
         prometheus::BuildCounter().Name("products_sold_out_total").Help("Products whose last unit was sold").Register(r).Add({}),
+        prometheus::BuildHistogram().Name("order_batch_size").Help("Order requests placed per transaction").Register(r).Add(
+            {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256}),
+        prometheus::BuildCounter().Name("order_batch_replays_total").Help("Order batches placed request by request after a race").Register(r).Add({}),
     };
     return m;
   }
@@ -192,91 +199,113 @@ core::Result<std::optional<Order>> lock_order(pg::Transaction& tx, const std::st
 
 namespace {
 
-// The read of place_order: the products (no locks: what is checked here never changes,
-// except the stock, which the conditional UPDATE decides for good) and the order an
-// Idempotency-Key placed before. Returns a replay, an error, or nullopt to go on.
-core::Result<std::optional<PlacedOrder>> read_and_check(pg::Connection& connection, const OrderRequest& request,
-                                                        core::SystemTime now) {
+// The read of a placement: the products (no locks: what is checked here never changes,
+// except the stock, which the conditional UPDATE decides for good) and the orders the
+// requests' Idempotency-Keys placed before. One round trip.
+core::Status read_view(pg::Connection& connection, std::span<const OrderRequest> requests, PlacementView& view) {
   static const std::string products_sql = "SELECT " + product_columns + " FROM products WHERE id = ANY($1::text[])";
-  static const std::string by_key_sql =
-      "SELECT " + order_columns + " FROM orders o WHERE o.user_id = $1 AND o.idempotency_key = $2";
-  std::vector<std::string> ids;
-  for (const auto& item : request.items) ids.push_back(item.product_id);
-  std::vector<Statement> reads{{products_sql, {pg::to_param(ids)}}};
-  if (request.idempotency_key) {
-    reads.push_back({by_key_sql, {pg::to_param(request.user_id), pg::to_param(*request.idempotency_key)}});
-  }
-  auto read = run(connection, reads);
-  if (!read) return read.error();
-  if (request.idempotency_key) {
-    auto earlier = one_order((*read)[1]);
-    if (!earlier) return earlier.error();
-    if (*earlier) {
-      if (!same_request(request, **earlier)) {
-        return core::make_error(core::ErrorCategory::unprocessable, "idempotency-key-reused",
-                                "this Idempotency-Key was already used for a different order");
-      }
-      return std::optional<PlacedOrder>{PlacedOrder{std::move(**earlier), true}};
+  static const std::string by_key_sql = "SELECT " + order_columns +
+                                        ", o.idempotency_key FROM orders o WHERE (o.user_id, o.idempotency_key) IN "
+                                        "(SELECT * FROM unnest($1::text[], $2::text[]))";
+  std::set<std::string> ids;
+  std::vector<std::string> users, keys;
+  for (const auto& request : requests) {
+    for (const auto& item : request.items) ids.insert(item.product_id);
+    if (request.idempotency_key) {
+      users.push_back(request.user_id);
+      keys.push_back(*request.idempotency_key);
     }
   }
-  std::map<std::string, Product> products;
-  const auto& rows = *(*read)[0];
-  for (int i = 0; i < rows.size(); ++i) products.emplace(rows.str(i, 0), product_from(rows, i));
-  if (auto s = check_order(request, products, now); !s) return s.error();
-  return std::optional<PlacedOrder>{};
+  std::vector<Statement> reads{{products_sql, {pg::to_param(std::vector<std::string>(ids.begin(), ids.end()))}}};
+  if (!keys.empty()) reads.push_back({by_key_sql, {pg::to_param(users), pg::to_param(keys)}});
+  auto read = run(connection, reads);
+  if (!read) return read.error();
+  const auto& products = *(*read)[0];
+  for (int i = 0; i < products.size(); ++i) view.products.emplace(products.str(i, 0), product_from(products, i));
+  if (!keys.empty()) {
+    const auto& earlier = *(*read)[1];
+    for (int i = 0; i < earlier.size(); ++i) {
+      auto order = order_from(earlier, i);
+      if (!order) return order.error();
+      view.by_key.emplace(std::pair{order->user_id, earlier.str(i, 12)}, std::move(order).value());
+    }
+  }
+  return {};
 }
 
-// The write of place_order, one pipelined round trip. The order row is inserted only if
-// the conditional UPDATE held every item; if it did not (another order took the stock
-// since the read), the items' foreign key fails and the whole transaction is rolled back.
-core::Result<Order> write_order(pg::Connection& connection, const OrderRequest& request, const OrderSettings& settings,
-                                core::SystemTime now) {
-  Order order;
-  order.id = core::new_uuid_v7();
-  order.user_id = request.user_id;
-  order.status = OrderStatus::pending_payment;
-  order.fulfilment = request.fulfilment;
-  order.items = request.items;
-  order.total_amount = order_total(request.items);
-  order.currency = settings.currency;
-  order.expires_at = core::format_rfc3339(now + settings.ttl);
-  order.created_at = core::format_rfc3339(now);
-  order.updated_at = order.created_at;
-  // CREATED -> PENDING_PAYMENT happens inside this transaction: CREATED is never stored.
-  if (auto placed = walk(OrderStatus::created, std::vector{OrderStatus::pending_payment}); !placed) return placed.error();
-
-  std::vector<std::string> ids, quantities, prices;
-  for (const auto& item : request.items) {
-    ids.push_back(item.product_id);
-    quantities.push_back(std::to_string(item.quantity));
-    prices.push_back(std::to_string(item.unit_price));
+// The write of a placement, one pipelined round trip ending in COMMIT: lock the
+// products in id order, hold every order's stock with one conditional UPDATE, insert
+// the orders only if every product could be held (the CTE), their items (whose
+// foreign key fails, aborting everything, if the orders were not inserted), and
+// order.created for each. All or nothing: out-of-stock (conflict) if another
+// transaction took the stock since the read.
+core::Status write_orders(pg::Connection& connection, const std::vector<const Placement*>& placed,
+                          std::span<const OrderRequest> requests, std::span<const core::TraceContext> traces,
+                          const std::vector<std::size_t>& request_of) {
+  std::map<std::string, std::int64_t> hold;
+  std::vector<std::string> o_id, o_user, o_status, o_fulfilment, o_total, o_currency, o_expires, o_key, o_at;
+  std::vector<std::string> i_order, i_line, i_product, i_quantity, i_price;
+  std::vector<events::Event> announcements;
+  for (std::size_t n = 0; n < placed.size(); ++n) {
+    const auto& order = placed[n]->order;
+    const auto& request = requests[request_of[n]];
+    // CREATED -> PENDING_PAYMENT happens inside this transaction: CREATED is never stored.
+    if (auto ok = walk(OrderStatus::created, std::vector{order.status}); !ok) return ok.error();
+    o_id.push_back(order.id);
+    o_user.push_back(order.user_id);
+    o_status.push_back(std::string(to_string(order.status)));
+    o_fulfilment.push_back(order.fulfilment);
+    o_total.push_back(std::to_string(order.total_amount));
+    o_currency.push_back(order.currency);
+    o_expires.push_back(order.expires_at);
+    o_key.push_back(request.idempotency_key.value_or(""));  // keys are never empty: "" stands for none
+    o_at.push_back(order.created_at);
+    for (std::size_t line = 0; line < order.items.size(); ++line) {
+      const auto& item = order.items[line];
+      hold[item.product_id] += item.quantity;
+      i_order.push_back(order.id);
+      i_line.push_back(std::to_string(line + 1));
+      i_product.push_back(item.product_id);
+      i_quantity.push_back(std::to_string(item.quantity));
+      i_price.push_back(std::to_string(item.unit_price));
+    }
+    core::TraceScope scope(traces[request_of[n]]);
+    announcements.push_back(order_event(
+        "order.created", order.id,
+        contracts::encode(contracts::OrderCreated{order.id, order.user_id, order.items, order.total_amount,
+                                                  order.currency, order.fulfilment, order.expires_at,
+                                                  order.created_at})));
   }
-  const auto event = order_event(
-      "order.created", order.id,
-      contracts::encode(contracts::OrderCreated{order.id, order.user_id, order.items, order.total_amount,
-                                                order.currency, order.fulfilment, order.expires_at, order.created_at}));
-  auto outbox = events::outbox_insert(std::span<const events::Event>(&event, 1), "order");
+  std::vector<std::string> h_id, h_quantity;
+  for (const auto& [id, quantity] : hold) {
+    h_id.push_back(id);
+    h_quantity.push_back(std::to_string(quantity));
+  }
+  auto outbox = events::outbox_insert(announcements, "order");
   if (!outbox) return outbox.error();
 
   const std::vector<Statement> statements{
       {"BEGIN", {}},
-      {"SELECT id FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", {pg::to_param(ids)}},
+      {"SELECT id FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", {pg::to_param(h_id)}},
       {"WITH held AS ("
        "  UPDATE products p SET held = p.held + w.q, updated_at = now() "
        "  FROM unnest($1::text[], $2::bigint[]) AS w(id, q) "
        "  WHERE p.id = w.id AND p.total_stock - p.held - p.sold >= w.q RETURNING p.id) "
        "INSERT INTO orders (id, user_id, status, fulfilment, total_amount, currency, expires_at, idempotency_key, "
        "created_at, updated_at) "
-       "SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 "
+       "SELECT o.id, o.user_id, o.status, o.fulfilment, o.total, o.currency, o.expires_at, NULLIF(o.key, ''), "
+       "o.created_at, o.created_at "
+       "FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::timestamptz[], "
+       "$10::text[], $11::timestamptz[]) "
+       "AS o(id, user_id, status, fulfilment, total, currency, expires_at, key, created_at) "
        "WHERE (SELECT count(*) FROM held) = cardinality($1::text[])",
-       {pg::to_param(ids), pg::to_param(quantities), pg::to_param(order.id), pg::to_param(order.user_id),
-        pg::to_param(to_string(order.status)), pg::to_param(order.fulfilment), pg::to_param(order.total_amount),
-        pg::to_param(order.currency), pg::to_param(order.expires_at), pg::to_param(request.idempotency_key),
-        pg::to_param(order.created_at)}},
+       {pg::to_param(h_id), pg::to_param(h_quantity), pg::to_param(o_id), pg::to_param(o_user),
+        pg::to_param(o_status), pg::to_param(o_fulfilment), pg::to_param(o_total), pg::to_param(o_currency),
+        pg::to_param(o_expires), pg::to_param(o_key), pg::to_param(o_at)}},
       {"INSERT INTO order_items (order_id, line, product_id, quantity, unit_price) "
-       "SELECT $1, i.line, i.product_id, i.quantity, i.unit_price "
-       "FROM unnest($2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS i(product_id, quantity, unit_price, line)",
-       {pg::to_param(order.id), pg::to_param(ids), pg::to_param(quantities), pg::to_param(prices)}},
+       "SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])",
+       {pg::to_param(i_order), pg::to_param(i_line), pg::to_param(i_product), pg::to_param(i_quantity),
+        pg::to_param(i_price)}},
       std::move(outbox).value(),
       {"COMMIT", {}},
   };
@@ -299,30 +328,97 @@ core::Result<Order> write_order(pg::Connection& connection, const OrderRequest& 
     return core::make_error(core::ErrorCategory::unavailable, "commit-failed", "the commit failed; retry");
   }
   events::notify_outbox_committed();
-  StoreMetrics::get().created.Increment();
-  return order;
+  StoreMetrics::get().created.Increment(static_cast<double>(placed.size()));
+  return {};
+}
+
+// Reads, decides and writes `requests` together. nullopt: the write failed (a race
+// with another transaction); `error` then says why.
+std::optional<std::vector<core::Result<PlacedOrder>>> place_together(pg::Connection& connection,
+                                                                     std::span<const OrderRequest> requests,
+                                                                     std::span<const core::TraceContext> traces,
+                                                                     const OrderSettings& settings,
+                                                                     core::SystemTime now, core::Error& error) {
+  PlacementView view;
+  if (auto read = read_view(connection, requests, view); !read) {
+    return std::vector<core::Result<PlacedOrder>>(requests.size(), read.error());
+  }
+  std::vector<Order> drafts;
+  drafts.reserve(requests.size());
+  for (const auto& request : requests) {
+    drafts.push_back(new_order(request, core::new_uuid_v7(), now, settings.ttl, settings.currency));
+  }
+  const auto placements = decide_orders(requests, drafts, view, now);
+  std::vector<const Placement*> placed;
+  std::vector<std::size_t> request_of;
+  for (std::size_t i = 0; i < placements.size(); ++i) {
+    if (placements[i].verdict == Verdict::place) {
+      placed.push_back(&placements[i]);
+      request_of.push_back(i);
+    }
+  }
+  if (!placed.empty()) {
+    if (auto written = write_orders(connection, placed, requests, traces, request_of); !written) {
+      error = written.error();
+      return std::nullopt;
+    }
+  }
+  std::vector<core::Result<PlacedOrder>> results;
+  results.reserve(placements.size());
+  for (const auto& p : placements) {
+    if (p.verdict == Verdict::refuse) {
+      results.emplace_back(p.error);
+    } else {
+      results.emplace_back(PlacedOrder{p.order, p.verdict == Verdict::replay});
+    }
+  }
+  return results;
+}
+
+void count_refusals(const std::vector<core::Result<PlacedOrder>>& results) {
+  for (const auto& r : results) {
+    if (!r && r.error().code == "out-of-stock") StoreMetrics::get().out_of_stock.Increment();
+  }
 }
 
 }  // namespace
 
+std::vector<core::Result<PlacedOrder>> place_orders(pg::Connection& connection, std::span<const OrderRequest> requests,
+                                                    std::span<const core::TraceContext> traces,
+                                                    const OrderSettings& settings, core::SystemTime now) {
+  StoreMetrics::get().batch_size.Observe(static_cast<double>(requests.size()));
+  core::Error error;
+  if (auto together = place_together(connection, requests, traces, settings, now, error)) {
+    count_refusals(*together);
+    return std::move(*together);
+  }
+  std::vector<core::Result<PlacedOrder>> results;
+  if (requests.size() == 1) {
+    // Two requests racing with one Idempotency-Key: the loser hits the unique
+    // constraint, then its second read finds the winner's order and replays it.
+    if (error.code == "unique-violation:orders_idempotency_key") {
+      if (auto again = place_together(connection, requests, traces, settings, now, error)) results = std::move(*again);
+    }
+    if (results.empty()) results.emplace_back(error);
+  } else {
+    // Another transaction took stock (or a key) this batch counted on: each request on
+    // its own, so one's failure never decides another's answer.
+    StoreMetrics::get().batch_replays.Increment();
+    spdlog::debug("order batch of {} placed request by request: {}", requests.size(), error.message);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      auto one = place_orders(connection, requests.subspan(i, 1), traces.subspan(i, 1), settings, now);
+      results.push_back(std::move(one.front()));
+    }
+    return results;  // each counted in its own call
+  }
+  count_refusals(results);
+  return results;
+}
+
 core::Result<PlacedOrder> place_order(pg::Connection& connection, const OrderRequest& request,
                                       const OrderSettings& settings, core::SystemTime now) {
-  // Two requests racing with one Idempotency-Key: the loser hits the unique constraint,
-  // then its second read finds the winner's order and replays it.
-  const auto refused = [](const core::Error& error) {
-    if (error.code == "out-of-stock") StoreMetrics::get().out_of_stock.Increment();
-    return error;
-  };
-  for (int attempt = 1;; ++attempt) {
-    auto earlier = read_and_check(connection, request, now);
-    if (!earlier) return refused(earlier.error());
-    if (*earlier) return std::move(**earlier);
-    auto written = write_order(connection, request, settings, now);
-    if (written) return PlacedOrder{std::move(written).value(), false};
-    if (attempt == 2 || written.error().code != "unique-violation:orders_idempotency_key") {
-      return refused(written.error());
-    }
-  }
+  const auto trace = core::current_trace().trace_id.empty() ? core::TraceContext::generate() : core::current_trace();
+  return place_orders(connection, std::span(&request, 1), std::span(&trace, 1), settings, now).front();
 }
 
 core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, const Decision& decision,

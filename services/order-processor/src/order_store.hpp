@@ -13,9 +13,11 @@
 
 #include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "core/time.hpp"
+#include "core/trace.hpp"
 #include "pg/pg.hpp"
 #include "src/order_rules.hpp"
 
@@ -33,12 +35,17 @@ core::Result<ProductWrite> create_product(pg::Connection& connection, const Prod
                                           const std::string& currency);
 core::Result<std::optional<Product>> find_product(pg::Connection& connection, const std::string& product_id);
 
-// POST /v1/orders in ONE transaction: hold the stock (a conditional UPDATE, rows locked
-// in product-id order), store the order PENDING_PAYMENT with its items and append
-// order.created. Two round trips: one read without locks (the products, the
-// Idempotency-Key's earlier order) to decide, one pipelined write ending in COMMIT.
-// A request whose Idempotency-Key already placed the same order gets that order back
-// (`replayed`); the key with another request is unprocessable (422).
+// POST /v1/orders: each order in ONE transaction with its stock hold (a conditional
+// UPDATE, rows locked in product-id order) and its order.created. Requests that arrive
+// together share that transaction (a group commit; `requests` of one): two round
+// trips for the batch, one read without locks (the products, the Idempotency-Keys'
+// earlier orders) to decide them in order with decide_orders, one pipelined write
+// ending in COMMIT. If the write finds the stock (or a key) taken by another
+// transaction since the read, it is rolled back whole and every request is placed
+// again on its own, so one request never decides another's answer. A request whose
+// Idempotency-Key already placed the same order gets that order back (`replayed`);
+// the key with another request is unprocessable (422). One result per request;
+// `traces` continue each request's trace into its order.created.
 struct OrderSettings {
   std::chrono::milliseconds ttl{600000};
   std::string currency = "KRW";
@@ -47,6 +54,10 @@ struct PlacedOrder {
   Order order;
   bool replayed = false;
 };
+std::vector<core::Result<PlacedOrder>> place_orders(pg::Connection& connection, std::span<const OrderRequest> requests,
+                                                    std::span<const core::TraceContext> traces,
+                                                    const OrderSettings& settings, core::SystemTime now);
+// One request, with the current trace.
 core::Result<PlacedOrder> place_order(pg::Connection& connection, const OrderRequest& request,
                                       const OrderSettings& settings, core::SystemTime now);
 

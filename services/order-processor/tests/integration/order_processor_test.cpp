@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -102,19 +103,34 @@ struct OrdersFixture {
   }
 };
 
-// Calls a route of `router` as the HTTP server would, without a socket.
-http::Response call(const http::Router& router, const std::string& method, const std::string& path,
-                    const std::string& body, std::vector<http::Header> headers = {}) {
-  auto match = router.match(method, path);
-  REQUIRE(match.route != nullptr);
+// Calls `route` as the HTTP server would, without a socket. No Catch2 assertion
+// inside: tests call it from many threads.
+http::Response invoke(const http::Router::Route& route, std::map<std::string, std::string> params,
+                      const std::string& method, const std::string& path, const std::string& body,
+                      std::vector<http::Header> headers) {
   http::Request request;
   request.method = method;
   request.path = path;
   request.body = body;
   request.headers = std::move(headers);
   request.headers.push_back({"content-type", "application/json"});
-  request.path_params = match.params;
-  return match.route->handler(request);
+  request.path_params = std::move(params);
+  if (route.handler) return route.handler(request);
+  std::promise<http::Response> answer;
+  auto answered = answer.get_future();
+  route.async_handler(std::move(request), [&answer](http::Response r) { answer.set_value(std::move(r)); });
+  return answered.get();
+}
+
+http::Response call(const http::Router& router, const std::string& method, const std::string& path,
+                    const std::string& body, std::vector<http::Header> headers = {}) {
+  auto match = router.match(method, path);
+  REQUIRE(match.route != nullptr);
+  return invoke(*match.route, match.params, method, path, body, std::move(headers));
+}
+
+std::vector<core::TraceContext> traces(std::size_t n) {
+  return std::vector<core::TraceContext>(n, core::TraceContext::generate());
 }
 
 }  // namespace
@@ -234,6 +250,118 @@ TEST_CASE("200 concurrent orders for 50 units: exactly 50 succeed and nothing is
   CHECK(f.stock("flash", "held") == 50);
   CHECK(f.count("SELECT count(*) FROM orders") == 50);
   CHECK(f.count("SELECT count(*) FROM order_items") == 50);
+  CHECK(f.outbox("order.created") == 50);
+}
+
+TEST_CASE("a batch of order requests shares one transaction and gives each its own answer") {
+  OrdersFixture f;
+  f.product("seat", 5, 100);
+  f.product("pen", 100, 2);
+  auto keyed = [](std::string user, std::vector<contracts::OrderItem> items, std::optional<std::string> key) {
+    return OrderRequest{std::move(user), std::move(items), "SHIPPING", std::move(key)};
+  };
+  const std::vector<OrderRequest> requests{
+      keyed("a", {{"seat", 3, 100}, {"pen", 1, 2}}, "k"),
+      keyed("b", {{"seat", 3, 100}}, std::nullopt),  // 2 left
+      keyed("c", {{"seat", 2, 100}}, std::nullopt),
+      keyed("a", {{"seat", 3, 100}, {"pen", 1, 2}}, "k"),  // replays the first
+      keyed("a", {{"pen", 9, 2}}, "k"),                    // the key with another request
+      keyed("d", {{"ghost", 1, 1}}, std::nullopt),
+      keyed("e", {{"pen", 1, 3}}, std::nullopt),  // wrong price
+  };
+  auto lease = f.pool.acquire();
+  REQUIRE(lease.ok());
+  const auto results = place_orders(**lease, requests, traces(requests.size()), f.settings, core::now_ms());
+  REQUIRE(results.size() == requests.size());
+  REQUIRE(results[0].ok());
+  CHECK_FALSE(results[0]->replayed);
+  CHECK(results[1].error().code == "out-of-stock");
+  REQUIRE(results[2].ok());
+  REQUIRE(results[3].ok());
+  CHECK(results[3]->replayed);
+  CHECK(results[3]->order.id == results[0]->order.id);
+  CHECK(results[4].error().code == "idempotency-key-reused");
+  CHECK(results[5].error().code == "product-not-found");
+  CHECK(results[6].error().code == "price-changed");
+  CHECK(f.count("SELECT count(*) FROM orders") == 2);
+  CHECK(f.count("SELECT count(*) FROM order_items") == 3);
+  CHECK(f.outbox("order.created") == 2);
+  CHECK(f.stock("seat", "held") == 5);
+  CHECK(f.stock("pen", "held") == 1);
+  auto stored = find_order(f.connection, results[0]->order.id);
+  REQUIRE(stored.ok());
+  CHECK((*stored)->items == requests[0].items);
+  // The key was stored with the order: a later request with it replays.
+  auto later = f.place("a", {{"seat", 3, 100}, {"pen", 1, 2}}, "SHIPPING", "k");
+  REQUIRE(later.ok());
+  CHECK(later->replayed);
+}
+
+TEST_CASE("batches racing for the last units fall back to one request at a time and never oversell") {
+  OrdersFixture f;
+  f.product("hot", 25, 10);
+  std::atomic<int> placed{0}, refused{0}, other{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 6; ++w) {
+    workers.emplace_back([&, w] {
+      for (int b = 0; b < 5; ++b) {
+        std::vector<OrderRequest> batch;
+        for (int i = 0; i < 8; ++i) {
+          batch.push_back(OrderRequest{"u" + std::to_string(w * 100 + b * 10 + i), {{"hot", 1, 10}}, "WAREHOUSE", {}});
+        }
+        auto lease = f.pool.acquire();
+        if (!lease) {
+          other += 8;
+          continue;
+        }
+        for (const auto& r : place_orders(**lease, batch, traces(batch.size()), f.settings, core::now_ms())) {
+          if (r) ++placed;
+          else if (r.error().code == "out-of-stock") ++refused;
+          else ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  CHECK(placed == 25);
+  CHECK(refused == 6 * 5 * 8 - 25);
+  CHECK(other == 0);
+  CHECK(f.stock("hot", "held") == 25);
+  CHECK(f.count("SELECT count(*) FROM orders") == 25);
+  CHECK(f.outbox("order.created") == 25);
+}
+
+TEST_CASE("200 concurrent requests through the batching HTTP handler for 50 units: exactly 50 orders") {
+  OrdersFixture f;
+  f.product("flash", 50, 990);
+  Config config;
+  config.workers = 4;
+  config.batch_size = 16;
+  ExpirySweeper sweeper(f.pool, config.expiry);
+  OrderApi api(config, f.pool, sweeper);
+  http::Router router;
+  api.add_routes(router);
+  const auto match = router.match("POST", "/v1/orders");
+  REQUIRE(match.route != nullptr);
+  std::atomic<int> created{0}, conflicts{0}, other{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 200; ++c) {
+    clients.emplace_back([&, c] {
+      const auto r = invoke(*match.route, {}, "POST", "/v1/orders",
+                          R"({"userId":"u)" + std::to_string(c) +
+                              R"(","items":[{"productId":"flash","quantity":1,"unitPrice":990}],"fulfilment":"WAREHOUSE"})",
+                            {});
+      if (r.status == 201) ++created;
+      else if (r.status == 409) ++conflicts;
+      else ++other;
+    });
+  }
+  for (auto& t : clients) t.join();
+  CHECK(created == 50);
+  CHECK(conflicts == 150);
+  CHECK(other == 0);
+  CHECK(f.stock("flash", "held") == 50);
+  CHECK(f.count("SELECT count(*) FROM orders") == 50);
   CHECK(f.outbox("order.created") == 50);
 }
 

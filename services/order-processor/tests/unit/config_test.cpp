@@ -27,7 +27,9 @@ TEST_CASE("order-processor's defaults: 10 minute orders, a sweep every second, n
   CHECK(c.consumer.consumer.topics ==
         std::vector<std::string>{"payment.completed", "payment.failed", "payment.refunded"});
   CHECK(c.common.database.connect.schema == "order_processor");
-  CHECK(c.common.database.size == 4 + 3);
+  CHECK(c.batch_size == 64);
+  CHECK(c.workers == 4);
+  CHECK(c.common.database.size == 4 + 4 + 3);
 }
 
 TEST_CASE("every PAYPIPE_ORDER_ variable and the admin token reach their field") {
@@ -37,6 +39,10 @@ TEST_CASE("every PAYPIPE_ORDER_ variable and the admin token reach their field")
                {"PAYPIPE_ORDER_EXPIRY_GRACE_MS", "250"},
                {"PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", "7"},
                {"PAYPIPE_ORDER_CURRENCY", "USD"},
+               {"PAYPIPE_ORDER_BATCH_SIZE", "1"},
+               {"PAYPIPE_ORDER_BATCH_LINGER_US", "500"},
+               {"PAYPIPE_ORDER_WORKERS", "2"},
+               {"PAYPIPE_ORDER_QUEUE_LIMIT", "10"},
                {"PAYPIPE_ADMIN_TOKEN", "s3cret"},
                {"PAYPIPE_PG_POOL_SIZE", "12"}});
   core::Env env(vars);
@@ -47,6 +53,10 @@ TEST_CASE("every PAYPIPE_ORDER_ variable and the admin token reach their field")
   CHECK(c.expiry.grace == 250ms);
   CHECK(c.expiry.batch_size == 7);
   CHECK(c.currency == "USD");
+  CHECK(c.batch_size == 1);
+  CHECK(c.batch_linger == 500us);
+  CHECK(c.workers == 2);
+  CHECK(c.queue_limit == 10);
   CHECK(c.admin_token == "s3cret");
   CHECK(c.common.database.size == 12);
 }

@@ -230,3 +230,69 @@ TEST_CASE("fulfilment advances a shipping order one step at a time") {
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.error().category == core::ErrorCategory::invalid_input);
 }
+
+TEST_CASE("a batch is decided request by request: stock taken by one is gone for the next") {
+  PlacementView view;
+  view.products = catalogue({product("a", 100, 3), product("b", 50, 10)});
+  const std::vector<OrderRequest> requests{
+      request({{"a", 2, 100}}),
+      request({{"a", 2, 100}}),               // only 1 left
+      request({{"a", 1, 100}, {"b", 4, 50}}),
+      request({{"zz", 1, 1}}),
+  };
+  std::vector<Order> drafts;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    drafts.push_back(new_order(requests[i], "id-" + std::to_string(i), now, 10min, "KRW"));
+  }
+  const auto placements = decide_orders(requests, drafts, view, now);
+  REQUIRE(placements.size() == 4);
+  CHECK(placements[0].verdict == Verdict::place);
+  CHECK(placements[0].order.id == "id-0");
+  CHECK(placements[1].verdict == Verdict::refuse);
+  CHECK(placements[1].error.code == "out-of-stock");
+  CHECK(placements[2].verdict == Verdict::place);
+  CHECK(placements[3].error.code == "product-not-found");
+  CHECK(view.products["a"].held == 3);
+  CHECK(view.products["b"].held == 4);
+}
+
+TEST_CASE("a new order is pending payment until now + ttl, with its total") {
+  const auto o = new_order(request({{"a", 3, 250}}, "WAREHOUSE"), "x", now, 10min, "KRW");
+  CHECK(o.status == OrderStatus::pending_payment);
+  CHECK(o.total_amount == 750);
+  CHECK(o.expires_at == core::format_rfc3339(now + 10min));
+  CHECK(o.created_at == o.updated_at);
+  CHECK(o.fulfilment == "WAREHOUSE");
+  CHECK_FALSE(o.payment_id.has_value());
+}
+
+TEST_CASE("one Idempotency-Key twice in a batch, or already used, replays or is refused") {
+  PlacementView view;
+  view.products = catalogue({product("a", 100, 10)});
+  auto earlier = new_order(request({{"a", 1, 100}}), "earlier", now - 1min, 10min, "KRW");
+  view.by_key[{"alice", "old"}] = earlier;
+  auto keyed = [](std::vector<contracts::OrderItem> items, std::string key) {
+    auto r = request(std::move(items));
+    r.idempotency_key = std::move(key);
+    return r;
+  };
+  const std::vector<OrderRequest> requests{
+      keyed({{"a", 1, 100}}, "old"),  // the earlier order
+      keyed({{"a", 5, 100}}, "old"),  // another request under that key
+      keyed({{"a", 2, 100}}, "new"),
+      keyed({{"a", 2, 100}}, "new"),  // the same again in this batch
+  };
+  std::vector<Order> drafts;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    drafts.push_back(new_order(requests[i], "d" + std::to_string(i), now, 10min, "KRW"));
+  }
+  const auto placements = decide_orders(requests, drafts, view, now);
+  CHECK(placements[0].verdict == Verdict::replay);
+  CHECK(placements[0].order.id == "earlier");
+  CHECK(placements[1].verdict == Verdict::refuse);
+  CHECK(placements[1].error.category == core::ErrorCategory::unprocessable);
+  CHECK(placements[2].verdict == Verdict::place);
+  CHECK(placements[3].verdict == Verdict::replay);
+  CHECK(placements[3].order.id == "d2");
+  CHECK(view.products["a"].held == 2);
+}
