@@ -156,6 +156,26 @@ PAYPIPE_RETRY_DELAYS: {{ join ";" $pairs | quote }}
 {{- if regexMatch "(?i)(PASSWORD|TOKEN|SECRET|AUTHORIZATION)" $key }}{{ fail (printf "services.%s.env.%s looks like a credential: use secretEnv and a Secret" $name $key) }}{{ end }}
 {{ $key }}: {{ $value | toString | quote }}
 {{- end }}
+{{- range $var := (index (include "paypipe.requiredEnv" . | fromYaml) "env") | default list }}
+{{- $env := $svc.env | default dict }}
+{{- if or (not (hasKey $env $var)) (not (index $env $var | toString | trim)) }}
+{{- fail (printf "services.%s.env.%s is required (services/%s/src/config.hpp)" $name $var $name) }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+What a daemon refuses to start without, beyond the common settings, so that a values file
+missing it fails at `helm template` instead of in a crash-looping pod: plain settings
+(services.<name>.env) and credentials (services.<name>.secretEnv, whose secretRef must
+have a name). (list $ "data-platform-forwarder") -> YAML {env: [...], secretEnv: [...]}
+*/}}
+{{- define "paypipe.requiredEnv" -}}
+{{- $name := index . 1 -}}
+{{- $required := dict
+      "data-platform-forwarder" (dict "env" (list "PAYPIPE_WEBHOOK_URL"))
+      "notification-sender" (dict "secretEnv" (list "PAYPIPE_TELEGRAM_BOT_TOKEN")) -}}
+{{- toYaml (index $required $name | default dict) -}}
 {{- end -}}
 
 {{/* One secretKeyRef env entry: (list "PAYPIPE_X" (dict "name" ... "key" ...)) */}}
@@ -182,7 +202,15 @@ PAYPIPE_RETRY_DELAYS: {{ join ";" $pairs | quote }}
 {{- $ref := index $refs $refName }}
 {{- if not $ref }}{{ fail (printf "services.%s.secretEnv.%s: %q is not a key of secretRefs" $name $var $refName) }}{{ end }}
 {{- if not (hasPrefix "PAYPIPE_" $var) }}{{ fail (printf "services.%s.secretEnv.%s: the daemons read PAYPIPE_* variables only" $name $var) }}{{ end }}
+{{- if $ref.name }}
 {{ include "paypipe.secretEnvVar" (list $var $ref) }}
+{{- end }}
+{{- end }}
+{{- range $var := (index (include "paypipe.requiredEnv" . | fromYaml) "secretEnv") | default list }}
+{{- $ref := index $refs (index ($svc.secretEnv | default dict) $var | default "") }}
+{{- if not (and $ref $ref.name) }}
+{{- fail (printf "services.%s.secretEnv.%s is required: name a key of secretRefs whose Secret holds it" $name $var) }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
