@@ -143,10 +143,12 @@ std::vector<std::string> Env::list(std::string_view name, std::vector<std::strin
   return result;
 }
 
-Status Env::finish() const {
+Status Env::finish(bool report_unknown) const {
   std::vector<std::string> all = errors_;
   for (const auto& [name, value] : variables_) {
-    if (read_.count(name) == 0) all.push_back(name + ": unknown variable (misspelt, or not used by this service)");
+    if (report_unknown && read_.count(name) == 0) {
+      all.push_back(name + ": unknown variable (misspelt, or not used by this service)");
+    }
   }
   if (all.empty()) return {};
   std::string message = "configuration errors:";

@@ -47,8 +47,10 @@ class Env {
   // Records an error found by a rule across several variables.
   void fail(std::string_view name, std::string message);
 
-  // Every error so far, plus every PAYPIPE_ variable that no getter read.
-  Status finish() const;
+  // Every error so far, plus every PAYPIPE_ variable that no getter read. A tool run
+  // inside a daemon's pod (paypipe-admin) sees the daemon's variables: it passes
+  // report_unknown = false.
+  Status finish(bool report_unknown = true) const;
 
  private:
   const std::string* lookup(std::string_view name);

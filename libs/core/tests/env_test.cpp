@@ -38,3 +38,12 @@ TEST_CASE("Env reports every bad and unknown variable at once, by name") {
   CHECK(m.find("PAYPIPE_TYPO: unknown variable") != std::string::npos);
   CHECK(m.find("hunter2") == std::string::npos);
 }
+
+TEST_CASE("a tool may ignore variables meant for others but not bad values") {
+  Env env({{"PAYPIPE_OTHER", "x"}, {"PAYPIPE_N", "bad"}});
+  env.integer("PAYPIPE_N", 1, 0, 10);
+  const auto status = env.finish(false);
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().message.find("PAYPIPE_OTHER") == std::string::npos);
+  CHECK(status.error().message.find("PAYPIPE_N") != std::string::npos);
+}
