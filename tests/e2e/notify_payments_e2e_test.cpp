@@ -4,6 +4,7 @@
 // A hidden case, [.perf], measures notification-sender alone (events published straight
 // to Kafka at a fixed rate) and prints throughput and latency; run it by hand, e.g.
 //   NOTIFY_PERF_RATE=2000 NOTIFY_PERF_SECONDS=10 NOTIFY_PERF_DELAY_MS=0
+//   NOTIFY_PERF_ENV="PAYPIPE_CONSUMER_MAX_IN_FLIGHT=512"   (more variables for the daemon, ';'-separated)
 //   build/tests/e2e/e2e_notification_tests '[.perf]'
 // with the variables set in the environment.
 #include <catch2/catch.hpp>
@@ -169,10 +170,20 @@ TEST_CASE("notification-sender throughput and latency, events straight from Kafk
   testing::FakeTelegram telegram;
   telegram.set({.delay = std::chrono::milliseconds(delay_ms)});
   testing::System system;
-  testing::Daemon sender(system, "notification-sender",
-                         {{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
-                          {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
-                          {"PAYPIPE_LOG_LEVEL", "warn"}});
+  std::map<std::string, std::string> env{{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
+                                         {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
+                                         {"PAYPIPE_LOG_LEVEL", "warn"}};
+  // Anything else for the daemon: NOTIFY_PERF_ENV="PAYPIPE_X=1;PAYPIPE_Y=2".
+  if (const char* extra = std::getenv("NOTIFY_PERF_ENV")) {
+    std::string rest = extra;
+    while (!rest.empty()) {
+      const auto end = rest.find(';');
+      const auto item = rest.substr(0, end);
+      if (const auto eq = item.find('='); eq != std::string::npos) env[item.substr(0, eq)] = item.substr(eq + 1);
+      rest = end == std::string::npos ? "" : rest.substr(end + 1);
+    }
+  }
+  testing::Daemon sender(system, "notification-sender", env);
   sender.wait_ready();
   auto producer = events::Producer::create(system.kafka());
   REQUIRE(producer.ok());
