@@ -16,11 +16,9 @@ root=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 
 want_bench=0
-want_fuzz=0
 for arg in "$@"; do
   case "$arg" in
     --bench) want_bench=1 ;;
-    --fuzz) want_fuzz=1 ;;
     *) die "unknown argument: $arg" ;;
   esac
 done
@@ -31,14 +29,13 @@ packages=(
   # libraries (Debian bookworm): Boost 1.81 for Beast/Asio coroutines, the rest as listed in DESIGN.md
   librdkafka-dev libboost1.81-dev rapidjson-dev libpq-dev libfmt-dev catch2 libspdlog-dev
   prometheus-cpp-dev libssl-dev zlib1g-dev
+  # fuzzing: clang with libFuzzer and the sanitizer runtimes (scripts/fuzz.sh, part of the suite)
+  clang libclang-rt-14-dev
   # local stack: PostgreSQL server, a JDK for the Kafka broker, Maven to fetch it, kcat to probe it
   postgresql postgresql-contrib openjdk-17-jre-headless maven kcat python3 util-linux procps curl
 )
 if (( want_bench )); then
   packages+=(wrk libbenchmark-dev linux-perf valgrind)
-fi
-if (( want_fuzz )); then
-  packages+=(clang libclang-rt-14-dev)
 fi
 
 missing=()

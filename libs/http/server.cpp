@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "http/asio_prelude.hpp"
+#include "http/beast_request.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -43,23 +44,6 @@ struct ServerMetrics {
     return metrics;
   }
 };
-
-Request to_request(bh::request<bh::string_body>& message) {
-  Request request;
-  request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
-  request.headers.reserve(8);
-  for (const auto& field : message) {
-    std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    request.headers.push_back(Header{std::move(name), std::string(field.value())});
-  }
-  request.body = std::move(message.body());
-  const auto parent = request.header("traceparent");
-  const auto parsed = parent ? core::TraceContext::parse(*parent) : std::nullopt;
-  request.trace = parsed ? parsed->child() : core::TraceContext::generate();
-  return request;
-}
 
 bh::response<bh::string_body> to_message(Response&& response, unsigned version, bool keep_alive) {
   bh::response<bh::string_body> message{static_cast<bh::status>(response.status), version};
