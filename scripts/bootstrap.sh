@@ -33,6 +33,8 @@ packages=(
   clang libclang-rt-14-dev
   # local stack: PostgreSQL server, a JDK for the Kafka broker, Maven to fetch it, kcat to probe it
   postgresql postgresql-contrib openjdk-17-jre-headless maven kcat python3 util-linux procps curl
+  # HTTP API conformance tests: schemathesis from PyPI in a venv (below)
+  python3-venv
 )
 if (( want_bench )); then
   packages+=(wrk libbenchmark-dev linux-perf valgrind)
@@ -77,4 +79,18 @@ else
   rm -rf "$jars"
   mv "$jars.partial" "$jars"
   step "Kafka $kafka_version jars: $(find "$jars" -name '*.jar' | wc -l) jars ready"
+fi
+
+# schemathesis (PyPI, pinned) for the HTTP API conformance tests (tests/schemathesis):
+# a venv of Debian's python3 (python3-venv) in the cache directory, made once per version.
+schemathesis_version=3.39.16
+venv="$(cache_dir)/schemathesis-$schemathesis_version"
+if [[ -f "$venv/.complete" ]]; then
+  step "schemathesis $schemathesis_version: cached in $venv"
+else
+  step "schemathesis $schemathesis_version: installing from PyPI into $venv (about a minute)"
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "schemathesis==$schemathesis_version"
+  touch "$venv/.complete"
 fi
