@@ -48,6 +48,7 @@ core::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(const KafkaOp
   consumer->options_ = options;
   consumer->listener_ = listener;
   consumer->group_id_ = options.topic_prefix + settings.group;
+  consumer->auto_commit_ = settings.auto_commit;
   for (const auto& t : settings.topics) consumer->subscription_.push_back(prefixed_topic(options.topic_prefix, t));
 
   auto conf = make_conf(options,
@@ -64,7 +65,7 @@ core::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(const KafkaOp
                         {
                             // The contract of this class: offsets are stored by us only.
                             {"group.id", consumer->group_id_},
-                            {"enable.auto.commit", "true"},
+                            {"enable.auto.commit", settings.auto_commit ? "true" : "false"},
                             {"enable.auto.offset.store", "false"},
                             {"enable.partition.eof", "false"},
                             {"partition.assignment.strategy", "range,roundrobin"},
@@ -124,7 +125,7 @@ void KafkaConsumer::on_rebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
   const bool lost = rd_kafka_assignment_lost(handle) != 0;
   spdlog::info("group {}: {} {} partition(s)", self->group_id_, lost ? "lost" : "revoking", list.size());
   if (self->listener_) self->listener_->on_revoking(list, lost);
-  if (!lost) {
+  if (!lost && self->auto_commit_) {
     const auto commit_err = rd_kafka_commit(handle, nullptr, 0);
     if (commit_err && commit_err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       spdlog::warn("group {}: commit on revoke failed: {}", self->group_id_, rd_kafka_err2str(commit_err));

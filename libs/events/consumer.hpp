@@ -25,6 +25,10 @@ struct ConsumerSettings {
   std::chrono::milliseconds session_timeout{10000};
   std::chrono::milliseconds max_poll_interval{300000};
   std::chrono::milliseconds auto_commit_interval{1000};
+  // Off for a consumer whose offsets commit inside Kafka transactions
+  // (TransactionalProducer::send_offsets): the consumer's own commits (periodic, on
+  // revoke, on close) could move the group's offsets back behind a transaction's.
+  bool auto_commit = true;
   std::string auto_offset_reset = "earliest";
   // Prefetch bound per partition: keeps memory small and a paused partition cheap.
   std::size_t queued_max_kbytes = 4096;
@@ -88,6 +92,7 @@ class KafkaConsumer {
   void close();
 
   const std::string& group_id() const { return group_id_; }
+  bool auto_commits() const { return auto_commit_; }
   // The full topic names and patterns subscribed.
   const std::vector<std::string>& subscription() const { return subscription_; }
   const KafkaOptions& options() const { return options_; }
@@ -99,6 +104,7 @@ class KafkaConsumer {
 
   KafkaOptions options_;
   std::string group_id_;
+  bool auto_commit_ = true;
   std::vector<std::string> subscription_;
   RebalanceListener* listener_ = nullptr;
   HandlePtr handle_;

@@ -156,6 +156,11 @@ core::Status TransactionalProducer::send_offsets(const KafkaConsumer& consumer,
                                                  const std::map<TopicPartition, std::int64_t>& next_offsets,
                                                  std::chrono::milliseconds timeout) {
   if (next_offsets.empty()) return {};
+  if (consumer.auto_commits()) {
+    // Its own commits would race the transaction's and could move offsets back.
+    return core::make_error(core::ErrorCategory::internal, "auto-commit",
+                            "a consumer whose offsets go into transactions must not auto-commit");
+  }
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));
   for (const auto& [tp, offset] : next_offsets) {
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = offset;

@@ -65,6 +65,7 @@ TEST_CASE("offsets sent to a transaction are the group's committed offsets once 
   events::ConsumerSettings settings;
   settings.group = testing::unique_name("txn-group");
   settings.topics = {"txn.in"};
+  settings.auto_commit = false;
   auto consumer = events::KafkaConsumer::create(kafka.options, settings, nullptr);
   REQUIRE(consumer.ok());
   REQUIRE((*consumer)->subscribe().ok());
@@ -78,6 +79,16 @@ TEST_CASE("offsets sent to a transaction are the group's committed offsets once 
 
   auto producer = transactional(kafka.options, testing::unique_name("txn"));
   const events::TopicPartition tp{kafka.options.topic("txn.in"), 0};
+  // A consumer that also commits on its own is refused: its commits could undo the transaction's.
+  {
+    auto auto_settings = settings;
+    auto_settings.auto_commit = true;
+    auto auto_committing = events::KafkaConsumer::create(kafka.options, auto_settings, nullptr);
+    REQUIRE(auto_committing.ok());
+    REQUIRE(producer->begin().ok());
+    CHECK_FALSE(producer->send_offsets(**auto_committing, {{tp, 3}}, 10s).ok());
+    REQUIRE(producer->abort(10s).ok());
+  }
   // Aborted: the offsets stay where they were.
   REQUIRE(producer->begin().ok());
   REQUIRE(producer->send_offsets(**consumer, {{tp, 3}}, 10s).ok());
