@@ -82,15 +82,16 @@ else
 fi
 
 # schemathesis (PyPI, pinned) for the HTTP API conformance tests (tests/schemathesis):
-# a venv of Debian's python3 (python3-venv) in the cache directory, made once per version.
-schemathesis_version=3.39.16
-venv="$(cache_dir)/schemathesis-$schemathesis_version"
-if [[ -f "$venv/.complete" ]]; then
-  step "schemathesis $schemathesis_version: cached in $venv"
+# a venv of Debian's python3 (python3-venv) in the cache directory, made once per pin.
+# Hypothesis is pinned too: schemathesis 3.x breaks on Hypothesis after 6.131.14.
+schemathesis_pins=(schemathesis==3.39.16 hypothesis==6.131.14)
+venv="$(cache_dir)/schemathesis-3.39.16"
+if [[ -f "$venv/.complete" && $(<"$venv/.complete") == "${schemathesis_pins[*]}" ]]; then
+  step "schemathesis: cached in $venv"
 else
-  step "schemathesis $schemathesis_version: installing from PyPI into $venv (about a minute)"
+  step "schemathesis: installing ${schemathesis_pins[*]} from PyPI into $venv (about a minute)"
   rm -rf "$venv"
   /usr/bin/python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "schemathesis==$schemathesis_version"
-  touch "$venv/.complete"
+  "$venv/bin/pip" install -q "${schemathesis_pins[@]}"
+  printf '%s' "${schemathesis_pins[*]}" > "$venv/.complete"
 fi
