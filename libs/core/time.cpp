@@ -68,6 +68,8 @@ std::optional<SystemTime> parse_rfc3339(std::string_view text) {
         !digits(text, pos + 4, 2, om)) {
       return std::nullopt;
     }
+    // Real offsets span -12:00..+14:00; PostgreSQL refuses any beyond 15:59.
+    if (oh > 15 || om > 59) return std::nullopt;
     offset_minutes = (oh * 60 + om) * (text[pos] == '-' ? -1 : 1);
     pos += 6;
   } else {
