@@ -1,5 +1,7 @@
 #include "runtime/daemon.hpp"
 
+#include <malloc.h>
+
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -58,6 +60,10 @@ void StopSignal::request_stop(int exit_code) {
 }
 
 void start_logging(const CommonConfig& config, const core::Env& env) {
+  // glibc gives each thread that allocates its own arena (up to 8 per core), and every
+  // arena keeps freed memory: with a dozen worker threads that doubled payment-api's
+  // resident memory under load. Two arenas are enough for two cores' worth of work.
+  ::mallopt(M_ARENA_MAX, 2);
   (void)core::log::init(config.service, config.log_level, config.log_json ? core::log::Format::json
                                                                           : core::log::Format::text);
   if (auto status = env.finish(); !status) {
