@@ -11,12 +11,16 @@ Steps, all against a fresh local stack (scripts/stack.py) on loopback:
      one-row insert transaction;
   2. every daemon's time from process start to /readyz 200, and its resident memory idle;
   3. payment-api at its maximum (closed loop, many connections) with batching off
-     (PAYPIPE_PAYMENT_BATCH_SIZE=1) and on, against the pgbench ceiling of this run;
+     (PAYPIPE_PAYMENT_BATCH_SIZE=1, 16 workers as pgbench's 16 clients) and on, against the
+     pgbench ceiling of this run; the downstream daemons are stopped for this step and
+     the next, so that payment-api (and its outbox relay) has the machine as pgbench had;
   4. payment-api open loop at 1,000, 2,000 and 4,000 payments/s (latency from each
      request's due time);
   5. payment accepted -> message at the fake Telegram, with the fake answering in 0 ms
      and in 50 ms, at 1,000 payments/s; outbox relay lag (commit -> broker ack);
-  6. resident memory of every daemon under load.
+  6. resident memory of every daemon under load;
+  7. where the time goes: perf profiles (self time per symbol) of payment-api in the
+     batched closed loop and of notification-sender in the 0 ms latency phase.
 Payable orders and wallets are seeded with SQL straight into payment-api's tables
 (the benchmark measures payments, not order creation).
 """
@@ -27,6 +31,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -67,6 +72,33 @@ def http(method: str, url: str, body: bytes | None = None, timeout: float = 5.0)
         return e.code, e.read()
     except OSError:
         return 0, b""
+
+
+class Profile:
+    """perf record -g of one process while a phase runs; top() summarises where its CPU time went."""
+
+    def __init__(self, pid: int, out: Path):
+        self.out = out
+        self.proc = None
+        if shutil.which("perf"):
+            self.proc = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(pid), "-o", str(out)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def top(self, count: int = 12) -> list[tuple[float, str, str]]:
+        """The `count` heaviest symbols by self time: (percent, symbol, object)."""
+        if not self.proc:
+            return []
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=60)
+        report = subprocess.run(["perf", "report", "-i", str(self.out), "--stdio", "--no-children",
+                                 "--sort", "dso,symbol", "-g", "none", "--percent-limit", "0.5"],
+                                capture_output=True, text=True).stdout
+        rows = []
+        for line in report.splitlines():
+            m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[.\]\s+(.+?)\s*$", line)
+            if m:
+                rows.append((float(m.group(1)), re.split(r"\s{2,}", m.group(3))[0][:90], m.group(2)))
+        return rows[:count]
 
 
 def rss_kib(pid: int) -> int:
@@ -334,12 +366,16 @@ def run(args) -> dict:
             if http("GET", telegram_url + "/stats")[0] == 200:
                 break
             time.sleep(0.01)
+        analytics_port = free_port()
+        analytics = subprocess.Popen([str(build / "bin/fake-analytics"), "--port", str(analytics_port),
+                                      "--control-port", str(free_port()), "--path", "/webhook"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         extra_env = {
             "PAYPIPE_ADMIN_TOKEN": ADMIN_TOKEN,
         }
         per_service = {
             "notification-sender": {"PAYPIPE_TELEGRAM_BASE_URL": telegram_url, "PAYPIPE_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN},
-            "data-platform-forwarder": {"PAYPIPE_WEBHOOK_URL": "http://127.0.0.1:9/unused"},
+            "data-platform-forwarder": {"PAYPIPE_WEBHOOK_URL": f"http://127.0.0.1:{analytics_port}/webhook"},
         }
         log("readiness and idle memory of every daemon")
         results["ready_ms"], results["rss_idle_kib"] = {}, {}
@@ -361,7 +397,7 @@ def run(args) -> dict:
             daemon.stop()
             results["ready_ms_restart"][service] = round(daemon.start() * 1000, 1)
 
-        orders_total = 60_000 if quick else 400_000
+        orders_total = 120_000 if quick else 400_000
         log(f"seeding {orders_total} payable orders")
         seed_orders(stack, orders_total, work / "orders.tsv")
         orders = Orders(work / "orders.tsv", work)
@@ -372,22 +408,33 @@ def run(args) -> dict:
             for service, daemon in daemons.items():
                 rss_load[service] = max(rss_load.get(service, 0), daemon.rss())
 
-        def restart_api(batch_size: int):
+        def restart_api(batch_size: int, workers: int):
             api.stop()
             api.env["PAYPIPE_PAYMENT_BATCH_SIZE"] = str(batch_size)
+            api.env["PAYPIPE_PAYMENT_WORKERS"] = str(workers)
             api.start()
 
+        # payment-api alone at its maximum, as pgbench is alone: the downstream daemons
+        # stop for these phases (their backlog waits in Kafka; draining it later measures
+        # notification-sender's maximum). The outbox relay is payment-api's and keeps running.
+        downstream = [d for name, d in daemons.items() if name != "payment-api"]
+        for daemon in downstream:
+            daemon.stop()
+        # Batching off: one transaction per request on 16 connections, as pgbench's 16 clients.
         log("payment-api at its maximum, batching off")
-        restart_api(1)
+        restart_api(1, 16)
         results["closed_unbatched"] = loadgen(build, api.url(""), orders.take(40_000 if not quick else 8_000), "closed",
                                               phase_seconds, connections=64)
         sample_rss()
         log(f"  {results['closed_unbatched']['throughput']:.0f}/s")
         log("payment-api at its maximum, batching on")
-        restart_api(64)
+        restart_api(64, 4)
+        profile = Profile(api.process.pid, work / "perf-payment-api.data") if args.profile else None
         results["closed_batched"] = loadgen(build, api.url(""), orders.take(150_000 if not quick else 25_000), "closed",
                                             phase_seconds, connections=128)
         sample_rss()
+        if profile:
+            results["profile_payment_api"] = profile.top()
         log(f"  {results['closed_batched']['throughput']:.0f}/s")
         results["ceiling"] = ceiling
         results["ratio_unbatched"] = results["closed_unbatched"]["throughput"] / ceiling if ceiling else 0
@@ -400,24 +447,45 @@ def run(args) -> dict:
                                                  phase_seconds, rate=rate)
             sample_rss()
 
-        # Let the notification backlog of the closed-loop phases drain before the latency probe.
+        # The downstream daemons again: they drain the backlog of the phases above (timed),
+        # then the latency probe runs with the whole system at steady state.
+        for daemon in downstream:
+            daemon.start()
         if "notification-sender" in daemons:
             results["e2e"] = {}
+            def delivered() -> int:
+                return json.loads(http("GET", telegram_url + "/stats")[1] or b'{"delivered":0}')["delivered"]
+
             for delay in (0, 50):
-                drain_deadline = time.monotonic() + 120
-                while time.monotonic() < drain_deadline:  # wait for earlier phases' messages to stop arriving
-                    before = json.loads(http("GET", telegram_url + "/stats")[1] or b'{"delivered":0}')["delivered"]
-                    time.sleep(1)
-                    after = json.loads(http("GET", telegram_url + "/stats")[1] or b'{"delivered":0}')["delivered"]
-                    if after == before:
-                        break
+                # The earlier phases left a backlog of notifications (one per payment): drain it
+                # first, and time the first drain as notification-sender's maximum rate.
+                first = delivered()
+                moving_by = time.monotonic() + (60 if delay == 0 else 5)  # the restarted sender joins its group
+                while time.monotonic() < moving_by and delivered() == first:
+                    time.sleep(0.05)
+                started, base = time.monotonic(), delivered()
+                last, last_change = base, started
+                while time.monotonic() < started + 900 and time.monotonic() - last_change < 2:
+                    time.sleep(0.2)
+                    if (now := delivered()) != last:
+                        last, last_change = now, time.monotonic()
+                if delay == 0 and last - base > 1000:
+                    seconds = last_change - started
+                    results["notification_drain"] = {"messages": last - base, "seconds": round(seconds, 1),
+                                                      "per_second": round((last - base) / max(seconds, 0.001))}
+                    log(f"  notification backlog drained: {results['notification_drain']}")
                 http("POST", telegram_url + "/reset")
                 http("POST", telegram_url + "/control", json.dumps({"mode": "ok", "delayMs": delay}).encode())
                 accepted = work / f"accepted-{delay}.tsv"
                 rate = 1000
                 log(f"payment -> Telegram latency at {rate}/s, Telegram answering in {delay} ms")
+                sender = daemons["notification-sender"]
+                profile = (Profile(sender.process.pid, work / f"perf-notification-sender-{delay}.data")
+                           if args.profile and delay == 0 else None)
                 load = loadgen(build, api.url(""), orders.take(rate * phase_seconds + 10), "open", phase_seconds,
                                rate=rate, accepted=accepted)
+                if profile:
+                    results["profile_notification_sender"] = profile.top()
                 expected = load["status"].get("201", 0)
                 wait_for_messages(telegram_url, expected, 60)
                 sample_rss()
@@ -426,8 +494,9 @@ def run(args) -> dict:
         status, metrics = http("GET", api.url("/metrics"))
         results["relay_lag_ms"] = histogram_quantiles(metrics.decode(), "outbox_relay_lag_seconds")
         results["rss_load_kib"] = rss_load
-        telegram.terminate()
-        telegram.wait()
+        for fake in (telegram, analytics):
+            fake.terminate()
+            fake.wait()
     finally:
         for daemon in daemons.values():
             daemon.stop()
@@ -494,6 +563,12 @@ def render(results: dict, command: str) -> str:
     if "e2e" in results:
         lines += ["", "### Payment accepted -> message at the fake Telegram (1,000 payments/s)", "",
                   "| fake Telegram answers in | matched messages | p50 | p99 | max | target |", "|---|---|---|---|---|---|"]
+        drain = results.get("notification_drain")
+        if drain:
+            lines.insert(len(lines) - 2, f"notification-sender's maximum, draining the backlog of the earlier phases "
+                         f"(Telegram in 0 ms): {drain['messages']:,} messages in {drain['seconds']} s = "
+                         f"{drain['per_second']:,}/s.")
+            lines.insert(len(lines) - 2, "")
         for delay, r in results["e2e"].items():
             target = "p99 < 50 ms" if delay == "0ms" else "p99 < 200 ms"
             lines.append(f"| {delay} | {r.get('matched', 0)} of {r.get('payments', 0)} | {r.get('p50', '-')} ms | "
@@ -507,6 +582,13 @@ def render(results: dict, command: str) -> str:
         load = results.get("rss_load_kib", {}).get(service, 0) / 1024
         lines.append(f"| {service} | {ready} ms / {again} ms | {idle:.1f} MiB | {load:.1f} MiB |")
     lines += ["", "Targets: ready within 100 ms, under 30 MiB idle and 64 MiB under load.", ""]
+    for key, title in (("profile_payment_api", "payment-api, closed loop with batching on"),
+                       ("profile_notification_sender", "notification-sender, 1,000 payments/s, Telegram in 0 ms")):
+        if results.get(key):
+            lines += [f"### Where the time goes: {title} (perf, self time)", "", "| % | symbol | object |",
+                      "|---|---|---|"]
+            lines += [f"| {pct:.1f} | `{sym.replace('|', '/')}` | {dso} |" for pct, sym, dso in results[key]]
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -523,6 +605,8 @@ def main() -> int:
     parser.add_argument("--build", default="build")
     parser.add_argument("--quick", action="store_true", help="5 s phases and fewer orders")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
+    parser.add_argument("--no-profile", dest="profile", action="store_false",
+                        help="skip the perf profiles of payment-api and notification-sender")
     args = parser.parse_args()
     results = run(args)
     print(json.dumps(results, indent=2))

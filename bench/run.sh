@@ -1,16 +1,36 @@
 #!/usr/bin/env bash
-# The payment benchmark in one run: installs the benchmark tools, builds, then runs
-# bench/payments.py, which starts its own stack and daemons, measures, writes the
-# payments section of docs/performance.md and prints every figure as JSON.
+# Every benchmark in one run: installs the benchmark tools (wrk, perf, ...), builds,
+# then runs
+#   bench/payments.py       pgbench ceiling, payment-api closed and open loop, payment ->
+#                           Telegram latency, readiness and memory of every daemon, perf
+#                           profiles (about 8 minutes; the payments section of docs/performance.md)
+#   bench/coupons/bench.py  coupon decisions/s and ranking events/s per consumer batch size
+#                           (about 3 minutes; the coupons section)
+# Each starts its own stack and daemons, prints every figure as JSON and rewrites its
+# section of docs/performance.md.
 #
-#   bench/run.sh            full run (about 6 minutes)
-#   bench/run.sh --quick    5-second phases (about 2 minutes), indicative only
+#   bench/run.sh                  everything
+#   bench/run.sh payments         one of them (payments | coupons)
+#   bench/run.sh --quick          short phases, indicative only
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
+which=(payments coupons)
+args=()
+for arg in "$@"; do
+  case "$arg" in
+    payments|coupons) which=("$arg") ;;
+    *) args+=("$arg") ;;
+  esac
+done
 scripts/bootstrap.sh --bench
 build_dir=${PAYPIPE_BUILD:-build}
 build_tree "$build_dir"
-exec python3 bench/payments.py --build "$build_dir" "$@"
+for bench in "${which[@]}"; do
+  case "$bench" in
+    payments) step "benchmark: payments"; python3 bench/payments.py --build "$build_dir" "${args[@]}" ;;
+    coupons) step "benchmark: coupons and rankings"; python3 bench/coupons/bench.py --build "$build_dir" "${args[@]}" ;;
+  esac
+done
