@@ -121,7 +121,7 @@ TEST_CASE("every service answers as its OpenAPI says (schemathesis)") {
                              "--checks=not_a_server_error,status_code_conformance,content_type_conformance,"
                              "response_schema_conformance",
                              "--data-generation-method=all",
-                             std::string("--hypothesis-max-examples=") + (examples ? examples : "25"),
+                             std::string("--hypothesis-max-examples=") + (examples ? examples : "100"),
                              "--hypothesis-derandomize",
                              "--hypothesis-suppress-health-check=all", "--request-timeout=10000",
                              "--header=Authorization: Bearer " + admin_token, "--no-color"},
