@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <set>
 #include <unordered_map>
@@ -133,6 +134,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   std::unordered_map<std::string, std::deque<ItemPtr>> lanes;  // concurrent mode
   std::size_t in_flight = 0;
   bool paused = false;
+  std::optional<Clock::time_point> window_full_since;
   struct Timer {
     Clock::time_point due;
     ItemPtr item;
@@ -406,13 +408,27 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     return wait;
   }
 
+  // A full window first only stops taking records: librdkafka keeps what it prefetched
+  // and the next completion takes more at once. Pausing would drop the prefetched
+  // records, and a resumed partition waits for its next fetch (about a second with
+  // librdkafka 2.0): that capped notification-sender at one window per second. So only a
+  // window that stays full (a stuck downstream) pauses, to keep polling for rebalances.
+  static constexpr milliseconds pause_after{1000};
+
   void apply_backpressure() {
-    if (!paused && in_flight >= settings.max_in_flight) {
+    if (in_flight < settings.max_in_flight) {
+      window_full_since.reset();
+      if (paused && in_flight <= settings.max_in_flight / 2) {
+        consumer->resume(consumer->assignment());
+        paused = false;
+      }
+      return;
+    }
+    const auto now = Clock::now();
+    if (!window_full_since) window_full_since = now;
+    if (!paused && now - *window_full_since >= pause_after) {
       consumer->pause(consumer->assignment());
       paused = true;
-    } else if (paused && in_flight <= settings.max_in_flight / 2) {
-      consumer->resume(consumer->assignment());
-      paused = false;
     }
   }
 

@@ -21,7 +21,7 @@
 //     Retries happen in place, so a partition's order is kept.
 //   * concurrent (calls to the outside world): an AsyncHandler starts work and reports
 //     later from any thread. Records run in parallel across keys, in order per key, at
-//     most max_in_flight at a time (partitions are paused beyond that), and retries wait
+//     most max_in_flight at a time (a window full for over a second pauses), and retries wait
 //     on timers, never on the poll thread: one slow key or partition never holds up
 //     the others, and the consumer keeps polling within max.poll.interval.ms.
 //

@@ -116,3 +116,51 @@ TEST_CASE("the concurrent runtime keeps order per key while keys run in parallel
     CHECK(amounts == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
   }
 }
+
+TEST_CASE("a window that stays full pauses the partitions, and every record is handled once after it frees") {
+  testing::KafkaFixture kafka({"payment.completed", "retry.c", "dlq.c"});
+  std::vector<std::string> keys;
+  for (int i = 0; i < 80; ++i) keys.push_back(core::new_uuid_v7());
+  for (const auto& k : keys) kafka.send(kafka.payment_completed(k, 0));  // 80 keys: 8 in flight = 8 handlers
+  kafka.flush();
+
+  // The first window's records are held past the runtime's pause threshold (1 s), as a
+  // stuck downstream would; then everything completes at once.
+  std::mutex mutex;
+  std::vector<events::OutcomeCallback> held;
+  std::atomic<bool> release{false};
+  std::map<std::string, int> handled;
+  events::RuntimeSettings settings;
+  settings.consumer.group = "c";
+  settings.consumer.topics = {"payment.completed"};
+  settings.max_in_flight = 8;
+  auto runtime = events::ConsumerRuntime::concurrent(
+      kafka.options, settings, *kafka.producer,
+      [&](const events::ConsumedEvent& e, events::OutcomeCallback finish) {
+        std::lock_guard lock(mutex);
+        ++handled[e.event.id];
+        if (!release) {
+          held.push_back(std::move(finish));
+          return;
+        }
+        finish(events::Outcome::ok());
+      });
+  REQUIRE(runtime.ok());
+  REQUIRE((*runtime)->start().ok());
+  REQUIRE(testing::eventually([&] { std::lock_guard lock(mutex); return held.size() == 8; }, 30s));
+  const auto paused_by = std::chrono::steady_clock::now() + 1500ms;
+  REQUIRE(testing::eventually([&] { return std::chrono::steady_clock::now() >= paused_by; }, 5s));
+  {
+    std::lock_guard lock(mutex);
+    CHECK(handled.size() == 8);  // nothing beyond the window while it was full
+    release = true;
+    for (auto& finish : held) finish(events::Outcome::ok());
+    held.clear();
+  }
+  REQUIRE(testing::eventually([&] { std::lock_guard lock(mutex); return handled.size() == 80; }, 60s));
+  (*runtime)->stop();
+  for (const auto& [id, times] : handled) {
+    INFO(id);
+    CHECK(times == 1);
+  }
+}
