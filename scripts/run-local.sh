@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole system on this machine: a real Kafka broker and PostgreSQL on loopback
-# (scripts/stack.py), the topics, the fake Telegram, then all seven daemons. Prints
+# (scripts/stack.py), the topics, the fake Telegram and analytics webhook, then all seven daemons. Prints
 # where each listens and a few curl lines to try. Ctrl-C stops everything.
 #
 # Environment: PAYPIPE_BASE_PORT (first daemon port, default 8081), PAYPIPE_BUILD.
@@ -43,28 +43,49 @@ step "creating the topics"
 
 base=${PAYPIPE_BASE_PORT:-8081}
 telegram_port=$((base + 10))
+analytics_port=$((base + 11))
 "$bin/fake-telegram" --port "$telegram_port" --token 123456:LOCAL >"$state/logs/fake-telegram.log" 2>&1 &
+pids+=($!)
+"$bin/fake-analytics" --port "$analytics_port" --control-port $((base + 12)) --path /webhook \
+  >"$state/logs/fake-analytics.log" 2>&1 &
 pids+=($!)
 
 services=(payment-api order-processor coupon-issuer notification-sender ranking-updater data-platform-forwarder dlq-retrier)
+# Each daemon gets only the variables it reads: it refuses unknown PAYPIPE_ ones.
+declare -A extra=(
+  [order-processor]="PAYPIPE_ADMIN_TOKEN=$admin_token"
+  [coupon-issuer]="PAYPIPE_ADMIN_TOKEN=$admin_token"
+  [dlq-retrier]="PAYPIPE_ADMIN_TOKEN=$admin_token"
+  [notification-sender]="PAYPIPE_TELEGRAM_BASE_URL=http://127.0.0.1:$telegram_port PAYPIPE_TELEGRAM_BOT_TOKEN=123456:LOCAL"
+  [data-platform-forwarder]="PAYPIPE_WEBHOOK_URL=http://127.0.0.1:$analytics_port/webhook"
+)
 declare -A ports
 port=$base
 for service in "${services[@]}"; do
   ports[$service]=$port
-  PAYPIPE_HTTP_PORT=$port PAYPIPE_ADMIN_TOKEN="$admin_token" \
-    PAYPIPE_TELEGRAM_BASE_URL="http://127.0.0.1:$telegram_port" PAYPIPE_TELEGRAM_BOT_TOKEN=123456:LOCAL \
-    "$bin/$service" >"$state/logs/$service.log" 2>&1 &
+  # shellcheck disable=SC2086  # the extra variables split on spaces on purpose
+  env PAYPIPE_HTTP_PORT=$port ${extra[$service]:-} "$bin/$service" >"$state/logs/$service.log" 2>&1 &
   pids+=($!)
   port=$((port + 1))
 done
 
 step "waiting for the daemons to be ready"
+not_ready=()
 for service in "${services[@]}"; do
+  ready=0
   for _ in $(seq 1 300); do
-    if curl -fsS "http://127.0.0.1:${ports[$service]}/readyz" >/dev/null 2>&1; then break; fi
+    if curl -fsS "http://127.0.0.1:${ports[$service]}/readyz" >/dev/null 2>&1; then ready=1; break; fi
     sleep 0.1
   done
+  (( ready )) || not_ready+=("$service")
 done
+if (( ${#not_ready[@]} )); then
+  for service in "${not_ready[@]}"; do
+    echo "$service is not ready; the end of .local/logs/$service.log:" >&2
+    tail -5 "$state/logs/$service.log" >&2
+  done
+  die "not every daemon started"
+fi
 
 printf '\n%-26s %-28s %s\n' "service" "address" "log"
 for service in "${services[@]}"; do
@@ -72,6 +93,7 @@ for service in "${services[@]}"; do
   printf '%-26s %-28s %s\n' "$service" "http://127.0.0.1:${ports[$service]}" ".local/logs/$service.log (readyz $status)"
 done
 printf '%-26s %-28s\n' "fake Telegram" "http://127.0.0.1:$telegram_port  (GET /messages)"
+printf '%-26s %-28s\n' "fake analytics webhook" "http://127.0.0.1:$analytics_port/webhook"
 printf '%-26s %-28s\n' "Kafka" "$KAFKA_BOOTSTRAP_SERVERS"
 printf '%-26s %-28s\n' "PostgreSQL" "$PG_DSN"
 cat <<TXT
