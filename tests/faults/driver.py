@@ -95,7 +95,9 @@ class Client:
 
 class Driver:
     def __init__(self, system: System, seed: int = 1, users: int = 60, coupon_users: int = 400, coupon_stock: int = 150,
-                 threads: int = 8, timeout: float = 5.0):
+                 threads: int = 8, timeout: float = 8.0):
+        # timeout: longer than coupon-issuer's Kafka ack timeout (5 s), so that no answer
+        # at all means a fault (a killed or stopped daemon), not a slow 503.
         self.system = system
         self.rng = random.Random(seed)
         self.seed = seed

@@ -160,7 +160,8 @@ class PostgresRestart(Scenario):
                 # stack.py's kill path can start the new postmaster while the killed one is
                 # still an unreaped zombie holding postmaster.pid ("lock file already exists"):
                 # start it again once the zombie is gone (see docs/reliability.md, findings).
-                faults.add(f"postgres kill -9: the first start failed ({str(e).splitlines()[-1][:80]}); starting again")
+                said = [x for x in str(e).splitlines() if x.strip()]
+                faults.add(f"postgres kill -9: the first start failed ({said[-1][:100] if said else e}); starting again")
                 wait_for("postgres restarted", lambda: system.stack("postgres-restart", check=False).returncode == 0,
                          60, 1.0)
                 faults.add(f"postgres restart (kill -9) took {time.monotonic() - t0:.1f}s")
