@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -23,15 +24,26 @@ TERMINAL_ORDER = {"COMPLETED", "CANCELLED", "EXPIRED", "REFUNDED"}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+# Known findings (docs/reliability.md) are reported as WARN lines that do not fail the run;
+# FAULTS_STRICT=1 makes them fail like any invariant (for when they are fixed).
+STRICT = os.environ.get("FAULTS_STRICT") == "1"
+
+
 @dataclass
 class Line:
     name: str
     ok: bool
     figures: str
     problems: list = field(default_factory=list)
+    known: str | None = None  # a documented finding: WARN, not FAIL (unless FAULTS_STRICT=1)
+
+    @property
+    def passed(self) -> bool:
+        return self.ok or (self.known is not None and not STRICT)
 
     def render(self) -> str:
-        text = f"{'PASS' if self.ok else 'FAIL'}  {self.name:<22} {self.figures}"
+        status = "PASS" if self.ok else ("WARN" if self.passed else "FAIL")
+        text = f"{status}  {self.name:<22} {self.figures}" + (f"  [known: {self.known}]" if not self.ok and self.known else "")
         for p in self.problems[:8]:
             text += f"\n        - {p}"
         if len(self.problems) > 8:
@@ -339,6 +351,13 @@ class Checker:
                           f"{len(recorded_503)}), "
                           f"issued {per_coupon[self.d.coupon_id]}/{hot['total']}, " +
                           ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())), problems))
+        lines.append(Line("coupon-503-contract", not recorded_503,
+                          f"answered 503 'nothing was recorded' {len(snap.coupon_503)}, recorded and decided anyway "
+                          f"{len(recorded_503)}",
+                          [f"request {r} answered 503 but {snap.coupon_requests[r]['status']}"
+                           f"{' ' + snap.coupon_requests[r]['reason'] if snap.coupon_requests[r]['reason'] else ''}"
+                           for r in recorded_503],
+                          known="F1, coupon-issuer's 503 after a Kafka delivery timeout"))
 
         # 6. ranking counters = completed orders
         problems = []
@@ -459,7 +478,7 @@ def check_until_quiet(system: System, driver: Driver, timeout: float) -> tuple[l
         snap = Snapshot(system)
         lines = checker.check(snap)
         log(f"snapshot read in {snap.took:.1f}s")
-        if all(line.ok for line in lines) or time.monotonic() > deadline:
+        if all(line.passed for line in lines) or time.monotonic() > deadline:
             return lines, time.monotonic() - t0
-        log("not yet: " + "; ".join(f"{line.name} ({len(line.problems)})" for line in lines if not line.ok))
+        log("not yet: " + "; ".join(f"{line.name} ({len(line.problems)})" for line in lines if not line.passed))
         time.sleep(2)

@@ -212,6 +212,20 @@ class System:
                                env=self.base_env(), capture_output=True, text=True)
         if admin.returncode != 0:
             raise RuntimeError(f"topics create failed: {admin.stdout}{admin.stderr}")
+        # Every broker must know every topic (with a leader for each partition) before a
+        # daemon's durability check asks one of them: on three brokers the metadata
+        # reaches the others a moment after CreateTopics returns.
+        listed = subprocess.run([str(self.bin / "paypipe-admin"), "topics", "list"], env=self.base_env(),
+                                capture_output=True, text=True, check=True)
+        wanted = {t for t in listed.stdout.split() if t and not t.startswith("__")}
+        for broker in self.bootstrap.split(","):
+            def known(b=broker):
+                out = subprocess.run(["kcat", "-b", b, "-L", "-J", "-m", "5"], capture_output=True, text=True, timeout=20)
+                meta = json.loads(out.stdout)
+                led = {t["topic"] for t in meta["topics"]
+                       if t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])}
+                return wanted <= led
+            wait_for(f"every topic known to {broker}", known, 60, 0.2)
         self.fakes["fake-telegram"] = Process(
             "fake-telegram", [str(self.bin / "fake-telegram"), "--port", str(self.telegram_port), "--token", TELEGRAM_TOKEN],
             {"PATH": "/usr/bin:/bin"}, self.logs / "fake-telegram.log")

@@ -115,11 +115,11 @@ def main() -> int:
         if driver.timed_out:
             print(f"   FAIL  liveness: the driver could not finish {args.ops} ops within {args.max_drive:.0f}s "
                   f"(done {driver.ops_done}; retries {dict(driver.retried)})")
-        ok = all(line.ok for line in lines) and not fault_error and not driver.timed_out
+        ok = all(line.passed for line in lines) and not fault_error and not driver.timed_out
         result.update({"ok": ok, "timed_out": driver.timed_out, "ops_done": driver.ops_done, "requests": driver.http_sent,
                        "ambiguous": driver.ambiguous, "faults": [w for _, w in faults.events],
                        "crashes": crashes, "drive_s": round(drive_s, 1), "quiet_s": round(quiet_s, 1),
-                       "invariants": {line.name: {"ok": line.ok, "figures": line.figures,
+                       "invariants": {line.name: {"ok": line.ok, "known": line.known if not line.ok else None, "figures": line.figures,
                                                   "problems": line.problems[:20]} for line in lines}})
     except BaseException as e:  # noqa: BLE001 - report, clean up, fail
         log(f"run broke: {e!r}")
