@@ -47,7 +47,6 @@ events::ConsumerSettings Config::consumer_settings() const {
   events::ConsumerSettings s;
   s.group = consumer_group;
   s.topics = {dlq_pattern};
-  s.auto_commit = false;  // offsets commit only inside the republishing transactions
   return s;
 }
 

@@ -18,6 +18,7 @@ Retrier::Retrier(events::KafkaOptions options, RetrierSettings settings, pg::Poo
 core::Result<std::unique_ptr<Retrier>> Retrier::create(const events::KafkaOptions& options, RetrierSettings settings,
                                                        pg::Pool& pool) {
   if (settings.batch_size == 0) settings.batch_size = 1;
+  settings.consumer.auto_commit = false;  // offsets commit only inside the republishing transactions
   std::unique_ptr<Retrier> retrier(new Retrier(options, std::move(settings), pool));
   auto producer = events::TransactionalProducer::create(options, retrier->settings_.transactional);
   if (!producer) return producer.error();
