@@ -346,6 +346,7 @@ log_min_messages = warning
 """)
 
     def start(self) -> None:
+        self.remove_stale_locks()
         self._run([str(PG_BIN / "pg_ctl"), "-D", self.data, "-l", os.path.join(self.state["root"], "server.log"),
                    "-w", "-t", "60", "start"])
         with open(os.path.join(self.data, "postmaster.pid")) as f:
@@ -371,6 +372,21 @@ log_min_messages = warning
             wait_until("postgres backends exit",
                        lambda: subprocess.run(["pgrep", "-f", f"postgres.*{self.data}"],
                                               capture_output=True).returncode != 0, 30)
+
+    def remove_stale_locks(self) -> None:
+        """A killed postmaster can stay a zombie until its (re)parent reaps it; kill(0) still
+        finds it, so pg_ctl start would refuse the lock files it left (the data directory's
+        and the socket's). Their owner is dead: remove them."""
+        locks = [os.path.join(self.data, "postmaster.pid")]
+        locks += [str(p) for p in Path(self.state["root"]).glob(".s.PGSQL.*.lock")]
+        for lock in locks:
+            try:
+                with open(lock) as f:
+                    owner = int(f.readline().strip())
+                if not pid_alive(owner):
+                    os.remove(lock)
+            except (OSError, ValueError):
+                pass
 
     def remove(self) -> None:
         shutil.rmtree(self.state["root"], ignore_errors=True)

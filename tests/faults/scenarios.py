@@ -151,20 +151,8 @@ class PostgresRestart(Scenario):
             n += 1
             kill = n % 2 == 0
             t0 = time.monotonic()
-            try:
-                system.postgres_restart(kill=kill)
-                faults.add(f"postgres restart{' (kill -9)' if kill else ''} took {time.monotonic() - t0:.1f}s")
-            except RuntimeError as e:
-                if not kill:
-                    raise
-                # stack.py's kill path can start the new postmaster while the killed one is
-                # still an unreaped zombie holding postmaster.pid ("lock file already exists"):
-                # start it again once the zombie is gone (see docs/reliability.md, findings).
-                said = [x for x in str(e).splitlines() if x.strip()]
-                faults.add(f"postgres kill -9: the first start failed ({said[-1][:100] if said else e}); starting again")
-                wait_for("postgres restarted", lambda: system.stack("postgres-restart", check=False).returncode == 0,
-                         60, 1.0)
-                faults.add(f"postgres restart (kill -9) took {time.monotonic() - t0:.1f}s")
+            system.postgres_restart(kill=kill)
+            faults.add(f"postgres restart{' (kill -9)' if kill else ''} took {time.monotonic() - t0:.1f}s")
 
 
 class FakesDown(Scenario):
