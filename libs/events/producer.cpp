@@ -84,7 +84,12 @@ void Producer::on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message
   delivery.topic = rd_kafka_topic_name(message->rkt);
   delivery.partition = message->partition;
   delivery.offset = message->offset;
-  if (message->err) delivery.status = kafka_error(message->err, "delivery to " + delivery.topic);
+  if (message->err) {
+    delivery.status = kafka_error(message->err, "delivery to " + delivery.topic);
+    // librdkafka knows whether the record ever left for the broker.
+    delivery.possibly_persisted =
+        rd_kafka_message_status(const_cast<rd_kafka_message_t*>(message)) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+  }
   (*callback)(delivery);
 }
 

@@ -39,6 +39,9 @@ struct OutgoingRecord {
 
 struct Delivery {
   core::Status status;
+  // A failed delivery whose record may be in the log all the same (it was sent, then
+  // the acknowledgement timed out or was lost): its outcome is unknown, not "not written".
+  bool possibly_persisted = false;
   std::string topic;
   std::int32_t partition = -1;
   std::int64_t offset = -1;

@@ -97,10 +97,22 @@ void CouponApi::issue(http::Request request, http::Responder respond) {
   const auto event = events::make_event("coupon.requested", source, pending.coupon_id, contracts::encode(data));
   auto sent = producer_->send_event(event, [this, pending, respond](const events::Delivery& delivery) {
     // On the producer's poll thread: hand over, never block here.
+    if (!delivery.status && delivery.possibly_persisted) {
+      // Sent, but not acknowledged: it may be decided all the same. Say so, and where to look.
+      issue_requests().Add({{"answer", "unknown"}}).Increment();
+      spdlog::warn("coupon request {} sent but not acknowledged by Kafka, its outcome is unknown: {}",
+                   pending.request_id, delivery.status.error().message);
+      auto response = unavailable("Kafka did not acknowledge request " + pending.request_id +
+                                  " in time; it may still be decided: " + status_url(pending.request_id) +
+                                  " will show it if so (a retry for the same user is safe: a user gets one coupon)");
+      response.headers.push_back({"Location", status_url(pending.request_id)});
+      respond(std::move(response));
+      return;
+    }
     if (!delivery.status) {
       issue_requests().Add({{"answer", "unavailable"}}).Increment();
       spdlog::warn("coupon request {} not acknowledged by Kafka: {}", pending.request_id, delivery.status.error().message);
-      respond(unavailable("Kafka did not acknowledge the request in time; nothing was recorded, retry later"));
+      respond(unavailable("Kafka did not take the request; nothing was recorded, retry later"));
       return;
     }
     if (!pending_.push(Acknowledged{pending, respond})) respond(accepted(pending));
