@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <future>
+
 #include "events/kafka.hpp"
 #include "events/producer.hpp"
 
@@ -38,4 +41,23 @@ TEST_CASE("the producer is idempotent with acks=all by default") {
   CHECK((*producer)->config("enable.idempotence") == "true");
   const auto acks = (*producer)->config("acks");
   CHECK((acks == "-1" || acks == "all"));
+}
+
+TEST_CASE("a record that never reached a broker fails as not written, not as an unknown outcome") {
+  KafkaOptions options;
+  options.bootstrap_servers = "127.0.0.1:1";  // nothing listens there
+  ProducerSettings settings;
+  settings.delivery_timeout = std::chrono::milliseconds(300);
+  auto producer = Producer::create(options, settings);
+  REQUIRE(producer.ok());
+  std::promise<Delivery> reported;
+  auto delivery = reported.get_future();
+  OutgoingRecord record;
+  record.topic = "nowhere";
+  record.value = "v";
+  REQUIRE((*producer)->send(std::move(record), [&](const Delivery& d) { reported.set_value(d); }).ok());
+  REQUIRE(delivery.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  const auto d = delivery.get();
+  CHECK_FALSE(d.status.ok());
+  CHECK_FALSE(d.possibly_persisted);
 }
