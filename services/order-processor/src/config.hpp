@@ -7,9 +7,10 @@
 //   PAYPIPE_ORDER_TTL_MS                     how long an unpaid order holds its stock (default 600000 = 10 min)
 //   PAYPIPE_ORDER_EXPIRY_SWEEP_INTERVAL_MS   how often the expiry sweep runs (default 1000; 0 = never,
 //                                            then only POST /v1/admin/expiry-sweeps expires orders)
-//   PAYPIPE_ORDER_EXPIRY_GRACE_MS            an order is expired this long after its expiresAt (default 2000),
-//                                            so a payment accepted just before the deadline usually
-//                                            completes it instead of being refunded
+//   PAYPIPE_ORDER_EXPIRY_GRACE_MS            an order is expired this long after its expiresAt (default 30000),
+//                                            so a payment accepted just before the deadline completes it
+//                                            instead of being refunded, even while this service's consumer
+//                                            group recovers from a lost broker or member (10-30 s measured)
 //   PAYPIPE_ORDER_EXPIRY_BATCH_SIZE          orders expired per transaction (default 500)
 //   PAYPIPE_ORDER_CURRENCY                   the currency of every price (default KRW)
 //   PAYPIPE_ADMIN_TOKEN                      secret: Bearer token of the admin endpoints (empty = refused)
@@ -27,7 +28,7 @@ namespace paypipe::order_processor {
 
 struct ExpirySettings {
   std::chrono::milliseconds interval{1000};  // 0: no periodic sweep
-  std::chrono::milliseconds grace{2000};
+  std::chrono::milliseconds grace{30000};
   std::size_t batch_size = 500;
 };
 

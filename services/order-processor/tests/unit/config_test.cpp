@@ -19,7 +19,7 @@ TEST_CASE("order-processor's defaults: 10 minute orders, a sweep every second, n
   REQUIRE(env.finish().ok());
   CHECK(c.order_ttl == 600000ms);
   CHECK(c.expiry.interval == 1000ms);
-  CHECK(c.expiry.grace == 2000ms);
+  CHECK(c.expiry.grace == 30000ms);
   CHECK(c.expiry.batch_size == 500);
   CHECK(c.currency == "KRW");
   CHECK(c.admin_token.empty());
