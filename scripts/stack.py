@@ -218,8 +218,13 @@ rootLogger.appenderRef.file.ref=file
     def format(self) -> None:
         if self.state["cluster_id"] is None:
             # A base64url UUID, as StorageTool random-uuid prints; made here to save a JVM start.
+            # Like Kafka's Uuid.randomUuid, never one starting with '-': the tool would read
+            # it as an option (1 run in 64 failed to format).
             import base64
-            self.state["cluster_id"] = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = "-"
+            while cluster_id.startswith("-"):
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            self.state["cluster_id"] = cluster_id
         for node in self.state["nodes"]:
             config = self._write_config(node)
             out = subprocess.run(self._jvm(node) + ["kafka.tools.StorageTool", "format", "-t",
