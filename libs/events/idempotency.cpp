@@ -87,6 +87,40 @@ std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consume
   return outcomes;
 }
 
+std::vector<Outcome> apply_batch_or_replay(pg::Pool& pool, std::size_t count, const ApplyRangeFn& apply,
+                                           std::string_view component,
+                                           const std::function<void(const core::Error&)>& on_replay) {
+  if (count == 0) return {};
+  auto lease = pool.acquire();
+  if (!lease) return all(count, outcome_for(lease.error(), component));
+  core::Status fast = [&]() -> core::Status {
+    auto tx = pg::Transaction::begin(**lease);
+    if (!tx) return tx.error();
+    if (auto s = apply(*tx, 0, count); !s) return s;
+    return tx->commit();
+  }();
+  if (fast) return all(count, Outcome::ok());
+  if (count == 1 || fast.error().category == core::ErrorCategory::unavailable) {
+    return all(count, outcome_for(fast.error(), component));
+  }
+
+  if (on_replay) on_replay(fast.error());
+  std::vector<Outcome> outcomes(count);
+  auto tx = pg::Transaction::begin(**lease);
+  if (!tx) return all(count, outcome_for(tx.error(), component));
+  for (std::size_t i = 0; i < count; ++i) {
+    if (auto s = tx->savepoint("event"); !s) return all(count, outcome_for(s.error(), component));
+    if (auto s = apply(*tx, i, 1); !s) {
+      outcomes[i] = outcome_for(s.error(), component);
+      if (auto r = tx->rollback_to("event"); !r) return all(count, outcome_for(r.error(), component));
+      continue;
+    }
+    if (auto s = tx->release("event"); !s) return all(count, outcome_for(s.error(), component));
+  }
+  if (auto s = tx->commit(); !s) return all(count, outcome_for(s.error(), component));
+  return outcomes;
+}
+
 BatchHandler exactly_once_handler(pg::Pool& pool, std::string consumer, ApplyFn apply, std::string component) {
   return [&pool, consumer = std::move(consumer), apply = std::move(apply),
           component = std::move(component)](std::span<const ConsumedEvent> events) {

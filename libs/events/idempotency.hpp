@@ -34,6 +34,17 @@ std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consume
                                         std::span<const ConsumedEvent> events, const ApplyFn& apply,
                                         std::string_view component);
 
+// For consumers that decode a batch first and write it with set-based statements
+// (recording the event ids themselves): `apply(tx, first, count)` writes items
+// [first, first + count) of the decoded batch. All `count` items go in ONE transaction;
+// if that fails (unless the database is unavailable), `on_replay` is told and the items
+// are replayed one by one with a savepoint each, so one item's failure stays with it.
+// One Outcome per item.
+using ApplyRangeFn = std::function<core::Status(pg::Transaction& tx, std::size_t first, std::size_t count)>;
+std::vector<Outcome> apply_batch_or_replay(pg::Pool& pool, std::size_t count, const ApplyRangeFn& apply,
+                                           std::string_view component,
+                                           const std::function<void(const core::Error&)>& on_replay);
+
 // apply_exactly_once as a BatchHandler for ConsumerRuntime::batch.
 BatchHandler exactly_once_handler(pg::Pool& pool, std::string consumer, ApplyFn apply, std::string component);
 

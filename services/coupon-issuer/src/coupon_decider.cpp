@@ -258,13 +258,6 @@ core::Status apply(pg::Transaction& tx, std::span<const Incoming> batch, const s
   return {};
 }
 
-core::Status run_in_transaction(pg::Connection& connection, std::span<const Incoming> batch,
-                                const std::string& source) {
-  auto tx = pg::Transaction::begin(connection);
-  if (!tx) return tx.error();
-  if (auto s = apply(*tx, batch, source); !s) return s;
-  return tx->commit();
-}
 
 }  // namespace
 
@@ -288,33 +281,17 @@ std::vector<events::Outcome> CouponDecider::handle(std::span<const events::Consu
     batch.push_back(std::move(incoming).value());
     positions.push_back(i);
   }
-  if (batch.empty()) return outcomes;
-  const auto fail_all = [&](const core::Error& error) {
-    for (const auto p : positions) outcomes[p] = events::outcome_for(error, consumer_name);
-    return outcomes;
-  };
-
-  auto lease = pool_.acquire();
-  if (!lease) return fail_all(lease.error());
-  const auto fast = run_in_transaction(**lease, batch, source_);
-  if (fast) return outcomes;
-  if (batch.size() == 1 || fast.error().category == core::ErrorCategory::unavailable) return fail_all(fast.error());
-
-  // Replay with a savepoint per event: one event's failure stays with that event.
-  DeciderMetrics::get().replays.Increment();
-  spdlog::warn("coupon batch of {} replayed event by event: {}", batch.size(), fast.error().message);
-  auto tx = pg::Transaction::begin(**lease);
-  if (!tx) return fail_all(tx.error());
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (auto s = tx->savepoint("event"); !s) return fail_all(s.error());
-    if (auto s = apply(*tx, std::span(batch).subspan(i, 1), source_); !s) {
-      outcomes[positions[i]] = events::outcome_for(s.error(), consumer_name);
-      if (auto r = tx->rollback_to("event"); !r) return fail_all(r.error());
-      continue;
-    }
-    if (auto s = tx->release("event"); !s) return fail_all(s.error());
-  }
-  if (auto s = tx->commit(); !s) return fail_all(s.error());
+  const auto applied = events::apply_batch_or_replay(
+      pool_, batch.size(),
+      [&](pg::Transaction& tx, std::size_t first, std::size_t count) {
+        return apply(tx, std::span<const Incoming>(batch).subspan(first, count), source_);
+      },
+      consumer_name,
+      [&](const core::Error& error) {
+        DeciderMetrics::get().replays.Increment();
+        spdlog::warn("coupon batch of {} replayed event by event: {}", batch.size(), error.message);
+      });
+  for (std::size_t i = 0; i < applied.size(); ++i) outcomes[positions[i]] = applied[i];
   return outcomes;
 }
 
