@@ -28,6 +28,7 @@
 // stop(): stops polling, lets in-flight work finish within the timeout, stores and
 // commits offsets, leaves the group. Work not finished is redelivered later.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -53,6 +54,12 @@ struct ConsumedEvent {
   int attempt = 1;             // 1 = first delivery; from the `attempt` header after retries
   int try_number = 1;          // in-process try of this delivery, 1-based
   bool last_try = false;       // if this try fails retryably, the record goes to dlq.<group>
+  // Set by the runtime when the record's partition is revoked or the runtime stops
+  // while the record is in flight: the partition's next owner runs the record again,
+  // so a job that sees it set must not start its outside effect (a Telegram call, a
+  // webhook post). Null in tests that build events by hand: never abandoned.
+  std::shared_ptr<const std::atomic<bool>> abandoned;
+  bool is_abandoned() const { return abandoned && abandoned->load(std::memory_order_acquire); }
 };
 
 using BatchHandler = std::function<std::vector<Outcome>(std::span<const ConsumedEvent> events)>;
