@@ -12,6 +12,9 @@ build_tree() {
   local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   export CCACHE_DIR=${CCACHE_DIR:-$(cache_dir)/ccache}
   export CCACHE_NOHASHDIR=true  # share hits between build directories
+  # Paths under the checkout hash as relative ones, so a second clone (CI's fresh clone,
+  # a worktree) reuses the first one's objects.
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
   if [[ ! -f "$build_dir/build.ninja" ]]; then
     step "cmake configure ($build_dir)"
     cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
