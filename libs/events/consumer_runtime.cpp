@@ -696,6 +696,10 @@ void ConsumerRuntime::stop(std::chrono::milliseconds timeout) {
 }
 
 bool ConsumerRuntime::running() const { return impl_->alive; }
+// Interface first; the poll loop's heartbeat and the in-place retry of infrastructure
+// errors fill these in.
+std::chrono::steady_clock::time_point ConsumerRuntime::last_poll() const { return std::chrono::steady_clock::now(); }
+std::optional<core::Error> ConsumerRuntime::stalled_on() const { return std::nullopt; }
 
 const std::string& ConsumerRuntime::group_id() const { return impl_->consumer->group_id(); }
 

@@ -32,6 +32,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -100,6 +101,12 @@ class ConsumerRuntime {
 
   // The poll thread is alive and has not failed.
   bool running() const;
+  // Health, from any thread (for /healthz and /readyz):
+  // when the poll loop last went round: a loop that stops advancing it is stuck;
+  std::chrono::steady_clock::time_point last_poll() const;
+  // the infrastructure error (PostgreSQL or Kafka unavailable) a partition is waiting
+  // out in place, if any: the daemon is alive but not ready.
+  std::optional<core::Error> stalled_on() const;
   const std::string& group_id() const;
 
   struct Impl;
