@@ -59,7 +59,7 @@ struct ConsumedEvent {
   // while the record is in flight: the partition's next owner runs the record again,
   // so a job that sees it set must not start its outside effect (a Telegram call, a
   // webhook post). Null in tests that build events by hand: never abandoned.
-  std::shared_ptr<const std::atomic<bool>> abandoned;
+  std::shared_ptr<const std::atomic<bool>> abandoned{};
   bool is_abandoned() const { return abandoned && abandoned->load(std::memory_order_acquire); }
 };
 
