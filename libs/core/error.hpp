@@ -2,8 +2,8 @@
 // The one error type of the project. Every library reports failures as an Error (or a
 // Result<T> holding one); no exception crosses a library boundary unconverted.
 // What a caller does with an error depends only on its category, mapped in two places:
-// http::problem_for (HTTP status + problem+json) and events::outcome_for (retry or
-// dead letter).
+// http::problem_for (HTTP status + problem+json) and events::outcome_for (retry in
+// place, retry then dead letter, or dead letter).
 
 #include <string>
 #include <utility>
@@ -32,12 +32,21 @@ constexpr bool is_retryable(ErrorCategory category) {
          category == ErrorCategory::internal;
 }
 
+// Errors of the infrastructure (PostgreSQL or Kafka unavailable, a connection lost, a
+// serialization failure 40001 or deadlock 40P01: libs/pg maps them all to
+// `unavailable`) say nothing about the record being processed: a consumer waits them
+// out in place and never dead-letters for them. The one place that decides it.
+// An outside service's failure (Telegram, a webhook) is built as a retryable Outcome
+// directly, not from this category, so it still ends in the dead-letter path.
+constexpr bool is_infrastructure(ErrorCategory category) { return category == ErrorCategory::unavailable; }
+
 struct Error {
   ErrorCategory category = ErrorCategory::internal;
   std::string code;     // stable machine-readable reason, e.g. "insufficient-funds"
   std::string message;  // for humans; never contains secrets
 
   bool retryable() const { return is_retryable(category); }
+  bool infrastructure() const { return is_infrastructure(category); }
 };
 
 inline Error make_error(ErrorCategory category, std::string code, std::string message) {

@@ -26,6 +26,7 @@ std::string class_name(std::string_view code) {
 
 Outcome outcome_for(const core::Error& error, std::string_view component) {
   auto error_class = "paypipe." + std::string(component) + "." + class_name(error.code);
+  if (error.infrastructure()) return Outcome::infrastructure_failure(std::move(error_class), error.message);
   if (error.retryable()) return Outcome::retry(std::move(error_class), error.message);
   return Outcome::fail(std::move(error_class), error.message);
 }
@@ -35,6 +36,7 @@ const char* to_string(Outcome::Kind kind) {
     case Outcome::Kind::success: return "success";
     case Outcome::Kind::retryable: return "retryable";
     case Outcome::Kind::fatal: return "fatal";
+    case Outcome::Kind::infrastructure: return "infrastructure";
   }
   return "fatal";
 }

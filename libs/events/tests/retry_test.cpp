@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+
 #include "events/outcome.hpp"
 
 using namespace paypipe::events;
@@ -30,7 +32,7 @@ TEST_CASE("Retry-After is a floor, a zero policy never waits") {
 TEST_CASE("outcome_for decides retryability from the error category") {
   using paypipe::core::ErrorCategory;
   using paypipe::core::make_error;
-  const auto down = outcome_for(make_error(ErrorCategory::unavailable, "http-timeout", "slow"), "notification");
+  const auto down = outcome_for(make_error(ErrorCategory::internal, "http-timeout", "slow"), "notification");
   CHECK(down.kind == Outcome::Kind::retryable);
   CHECK(down.error_class == "paypipe.notification.HttpTimeout");
   const auto bad = outcome_for(make_error(ErrorCategory::invalid_input, "schema-invalid", "x"), "events");
@@ -38,4 +40,23 @@ TEST_CASE("outcome_for decides retryability from the error category") {
   CHECK(bad.error_class == "paypipe.events.SchemaInvalid");
   CHECK(outcome_for(make_error(ErrorCategory::conflict, "c", "x"), "x").kind == Outcome::Kind::fatal);
   CHECK(outcome_for(make_error(ErrorCategory::too_many_requests, "t", "x"), "x").kind == Outcome::Kind::retryable);
+}
+
+TEST_CASE("infrastructure errors (the database or the broker unavailable) are waited out, never dead-lettered") {
+  using paypipe::core::ErrorCategory;
+  using paypipe::core::make_error;
+  CHECK(paypipe::core::is_infrastructure(ErrorCategory::unavailable));
+  for (const auto c : {ErrorCategory::internal, ErrorCategory::too_many_requests, ErrorCategory::invalid_input,
+                       ErrorCategory::conflict, ErrorCategory::unprocessable}) {
+    CHECK_FALSE(paypipe::core::is_infrastructure(c));
+  }
+  // What libs/pg reports for a lost connection, 40001 and 40P01.
+  for (const auto* code : {"pg-connect", "pg-40001", "pg-40P01", "pg-pool-exhausted"}) {
+    const auto o = outcome_for(make_error(ErrorCategory::unavailable, code, "down"), "coupon-issuer");
+    CHECK(o.kind == Outcome::Kind::infrastructure);
+    CHECK_FALSE(o.succeeded());
+  }
+  CHECK(std::string(to_string(Outcome::Kind::infrastructure)) == "infrastructure");
+  // An outside service's failure is built directly and stays retryable (then dead letter).
+  CHECK(Outcome::retry("paypipe.notification.TelegramTimeout", "timed out").kind == Outcome::Kind::retryable);
 }

@@ -26,6 +26,8 @@ DeliveryStatus status_after(const events::Outcome& outcome, bool last_try) {
     case events::Outcome::Kind::success: return DeliveryStatus::completed;
     case events::Outcome::Kind::fatal: return DeliveryStatus::dead_letter;
     case events::Outcome::Kind::retryable: return last_try ? DeliveryStatus::dead_letter : DeliveryStatus::failed;
+    // The runtime retries it in place (never a dead letter), whatever try this was.
+    case events::Outcome::Kind::infrastructure: return DeliveryStatus::failed;
   }
   return DeliveryStatus::failed;
 }
