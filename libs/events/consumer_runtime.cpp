@@ -1,5 +1,6 @@
 #include "events/consumer_runtime.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "core/time.hpp"
 #include "core/trace.hpp"
 #include "events/dead_letter.hpp"
+#include "events/offset_tracker.hpp"
 #include "events/schemas.hpp"
 
 namespace paypipe::events {
@@ -32,6 +34,8 @@ struct RuntimeMetrics {
   prometheus::Family<prometheus::Histogram>& handler_seconds;
   prometheus::Family<prometheus::Gauge>& in_flight;
   prometheus::Family<prometheus::Gauge>& lag;
+  prometheus::Family<prometheus::Counter>& infrastructure_retries;
+  prometheus::Family<prometheus::Gauge>& stalled_partitions;
 
   static RuntimeMetrics& get() {
     auto& r = core::metrics::registry();
@@ -42,9 +46,25 @@ struct RuntimeMetrics {
         prometheus::BuildHistogram().Name("consumer_handler_duration_seconds").Help("Handler time per call (a batch in batch mode)").Register(r),
         prometheus::BuildGauge().Name("consumer_in_flight").Help("Records polled and not yet finished").Register(r),
         prometheus::BuildGauge().Name("consumer_lag").Help("High watermark minus position, per partition").Register(r),
+        prometheus::BuildCounter()
+            .Name("consumer_infrastructure_retries_total")
+            .Help("In-place retries of records whose handler failed on the infrastructure (database or broker unavailable)")
+            .Register(r),
+        prometheus::BuildGauge()
+            .Name("consumer_stalled_partitions")
+            .Help("Partitions stopped in place, waiting out an infrastructure failure")
+            .Register(r),
     };
     return m;
   }
+};
+
+// Where a record is in the concurrent runtime.
+enum class State {
+  queued,               // behind another record of its key, or held by a stalled partition
+  running,              // the handler has it
+  backoff,              // waiting on a timer (a retry, an infrastructure wait, a dead letter again)
+  dead_letter_sending,  // the producer has its dead letter
 };
 
 // One polled record on its way through the runtime.
@@ -52,22 +72,22 @@ struct Item {
   ConsumedRecord record;
   std::optional<ConsumedEvent> decoded;  // nullopt: undecodable or schema-invalid
   Outcome decode_failure;
-  int tries = 0;              // in-process attempts made
-  std::uint64_t epoch = 0;    // the assignment epoch of its partition when polled
-  std::string lane;           // concurrent mode: topic/partition/key
+  int tries = 0;                  // in-process attempts made (infrastructure failures not counted)
+  int infrastructure_tries = 0;   // in-place retries after infrastructure failures
+  bool stalled = false;           // counted in its partition's Stall
+  std::uint64_t epoch = 0;        // the assignment epoch of its partition when polled
+  std::string lane;               // concurrent mode: topic/partition/key
+  State state = State::queued;
   bool dead_lettering = false;
-  bool counted = true;        // still counted in in_flight
+  bool counted = true;            // still counted in in_flight
+  // Shared with the handler through ConsumedEvent::abandoned.
+  std::shared_ptr<std::atomic<bool>> abandoned = std::make_shared<std::atomic<bool>>(false);
+
+  bool busy() const { return state == State::running || state == State::dead_letter_sending; }
+  void abandon() const { abandoned->store(true, std::memory_order_release); }
 };
 
 using ItemPtr = std::shared_ptr<Item>;
-
-// Offsets of one assigned partition: which polled records are not finished yet.
-struct PartitionProgress {
-  std::uint64_t epoch = 0;
-  std::set<std::int64_t> pending;
-  std::int64_t next = -1;    // highest polled offset + 1
-  std::int64_t stored = -1;  // last offset stored
-};
 
 enum class Mode { batch, concurrent };
 
@@ -128,12 +148,24 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   std::mutex stop_mutex;
   bool stopped = false;
 
+  // Health, read from any thread.
+  std::atomic<Clock::rep> last_poll_ticks{Clock::now().time_since_epoch().count()};
+  mutable std::mutex stall_mutex;
+  std::optional<core::Error> stall_snapshot;  // guarded by stall_mutex
+
   // Poll-thread state.
-  std::map<TopicPartition, PartitionProgress> progress;
-  std::uint64_t next_epoch = 1;
+  OffsetTracker offsets;
+  // Partitions waiting out an infrastructure failure in place: how many of their
+  // records do, and the latest error.
+  struct Stall {
+    int records = 0;
+    core::Error error;
+  };
+  std::map<TopicPartition, Stall> stalls;
   std::unordered_map<std::string, std::deque<ItemPtr>> lanes;  // concurrent mode
   std::size_t in_flight = 0;
-  bool paused = false;
+  bool paused = false;        // concurrent mode: the whole assignment, for a full window
+  bool reapply_pause = false;  // a rebalance assigned partitions: pause them too if paused
   std::optional<Clock::time_point> window_full_since;
   struct Timer {
     Clock::time_point due;
@@ -141,37 +173,57 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     bool operator>(const Timer& other) const { return due > other.due; }
   };
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers;
+  std::deque<ItemPtr> carried;  // batch mode: polled while a batch waited out an outage
   Clock::time_point next_lag_report{};
 
   std::shared_ptr<CompletionSink> sink;
 
   RuntimeMetrics& metrics = RuntimeMetrics::get();
   prometheus::Gauge* in_flight_gauge = nullptr;
+  prometheus::Gauge* stalled_gauge = nullptr;
+  prometheus::Counter* infrastructure_retries = nullptr;
 
   // ---------------------------------------------------------------- shared steps
 
+  void heartbeat() { last_poll_ticks.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
+
   void on_assigned(const std::vector<TopicPartition>& partitions) override {
-    for (const auto& p : partitions) progress[p] = PartitionProgress{next_epoch++, {}, -1, -1};
-    paused = false;  // a new assignment starts unpaused
+    for (const auto& p : partitions) offsets.assign(p);
+    // An eager assignment starts every partition unpaused, an incremental one only the
+    // new ones: the loop pauses them again if it was paused.
+    reapply_pause = true;
   }
 
   void on_revoking(const std::vector<TopicPartition>& partitions, bool lost) override {
-    if (!lost && mode == Mode::concurrent) drain(partitions);
-    if (mode == Mode::concurrent) forget_lanes_of(partitions);
+    const std::set<TopicPartition> going(partitions.begin(), partitions.end());
+    // Their stalls end here: an item finishing later must not resume or start anything.
+    for (const auto& p : partitions) stalls.erase(p);
+    publish_stalls();
+    if (mode == Mode::concurrent) {
+      // Jobs still running must not make their effect: the next owner runs them again.
+      for (const auto& [name, lane] : lanes) {
+        for (const auto& item : lane) {
+          if (going.count(item->record.topic_partition())) item->abandon();
+        }
+      }
+      if (!lost) drain(going);
+      forget_lanes_of(going);
+    }
+    // Clear our pause (a full window, a stall) while they are still assigned: librdkafka
+    // keeps a partition's pause across an eager reassignment, and a resume sent while the
+    // new assignment is applied was seen lost (the partition then never fetched again).
+    consumer->resume(partitions);
     for (const auto& p : partitions) {
+      // Only up to the lowest unfinished offset: a job still running after the drain
+      // timeout is run again by the next owner (and sees `abandoned` here).
       if (!lost) store(p);
-      progress.erase(p);
+      offsets.revoke(p);
     }
   }
 
   ItemPtr admit(ConsumedRecord record) {
     auto item = std::make_shared<Item>();
-    const auto tp = record.topic_partition();
-    auto& p = progress[tp];
-    if (p.epoch == 0) p.epoch = next_epoch++;
-    item->epoch = p.epoch;
-    p.pending.insert(record.offset);
-    p.next = std::max(p.next, record.offset + 1);
+    item->epoch = offsets.admit(record.topic_partition(), record.offset);
     item->record = std::move(record);
     decode(*item);
     ++in_flight;
@@ -191,27 +243,20 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       return;
     }
     item.decoded = ConsumedEvent{std::move(event).value(), item.record.topic, item.record.partition,
-                                 item.record.offset, attempt_of(item.record.headers)};
+                                 item.record.offset, attempt_of(item.record.headers), 1, false, item.abandoned};
   }
 
-  bool current(const Item& item) const {
-    const auto it = progress.find(item.record.topic_partition());
-    return it != progress.end() && it->second.epoch == item.epoch;
-  }
+  bool current(const Item& item) const { return offsets.current(item.record.topic_partition(), item.epoch); }
 
   void store(const TopicPartition& tp) {
-    const auto it = progress.find(tp);
-    if (it == progress.end()) return;
-    auto& p = it->second;
-    const std::int64_t committable = p.pending.empty() ? p.next : *p.pending.begin();
-    if (committable > p.stored && committable >= 0) {
-      if (auto s = consumer->store_offset(tp, committable); !s) {
-        spdlog::warn("group {}: cannot store offset {} of {}[{}]: {}", consumer->group_id(), committable, tp.topic,
-                     tp.partition, s.error().message);
-        return;
-      }
-      p.stored = committable;
+    const auto offset = offsets.committable(tp);
+    if (!offset) return;
+    if (auto s = consumer->store_offset(tp, *offset); !s) {
+      spdlog::warn("group {}: cannot store offset {} of {}[{}]: {}", consumer->group_id(), *offset, tp.topic,
+                   tp.partition, s.error().message);
+      return;
     }
+    offsets.stored(tp, *offset);
   }
 
   // The item no longer counts against the window (finished, abandoned or stale).
@@ -226,10 +271,8 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   void finish(const ItemPtr& item, const char* outcome) {
     release(*item);
     metrics.records.Add({{"group", group}, {"outcome", outcome}}).Increment();
-    if (!current(*item)) return;
-    auto& p = progress[item->record.topic_partition()];
-    p.pending.erase(item->record.offset);
-    store(item->record.topic_partition());
+    const auto tp = item->record.topic_partition();
+    if (offsets.finish(tp, item->record.offset, item->epoch)) store(tp);
   }
 
   OutgoingRecord dead_letter_of(const Item& item, const Outcome& outcome) const {
@@ -242,19 +285,75 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     spdlog::warn("group {}: dead-lettering a record: {}: {}", group, outcome.error_class, outcome.message);
   }
 
+  // ---------------------------------------------------------------- infrastructure stalls
+
+  // The record failed on the infrastructure: its partition waits it out in place.
+  // Returns the wait before the next try.
+  milliseconds wait_out(Item& item, const Outcome& outcome) {
+    --item.tries;  // not the record's fault: does not use up its attempts
+    ++item.infrastructure_tries;
+    const auto tp = item.record.topic_partition();
+    auto& stall = stalls[tp];
+    if (!item.stalled) {
+      item.stalled = true;
+      ++stall.records;
+    }
+    stall.error = core::make_error(core::ErrorCategory::unavailable, outcome.error_class, outcome.message);
+    publish_stalls();
+    infrastructure_retries->Increment();
+    if (item.infrastructure_tries == 1 || item.infrastructure_tries % 20 == 0) {
+      spdlog::warn("group {}: {}[{}] stops at offset {} until the infrastructure is back (try {}): {}: {}", group,
+                   tp.topic, tp.partition, item.record.offset, item.infrastructure_tries, outcome.error_class,
+                   outcome.message);
+    }
+    return settings.infrastructure_backoff.delay(item.infrastructure_tries);
+  }
+
+  // The record got past its infrastructure failure (whatever its outcome now). True if
+  // its partition is no longer stalled.
+  bool unstall(Item& item) {
+    if (!item.stalled) return false;
+    item.stalled = false;
+    const auto tp = item.record.topic_partition();
+    const auto it = stalls.find(tp);
+    if (it == stalls.end() || !current(item)) return false;
+    if (--it->second.records > 0) return false;
+    stalls.erase(it);
+    publish_stalls();
+    spdlog::info("group {}: {}[{}] goes on: the infrastructure is back", group, tp.topic, tp.partition);
+    return true;
+  }
+
+  bool is_stalled(const TopicPartition& tp) const { return stalls.count(tp) != 0; }
+
+  void publish_stalls() {
+    stalled_gauge->Set(static_cast<double>(stalls.size()));
+    std::lock_guard lock(stall_mutex);
+    if (stalls.empty()) stall_snapshot.reset();
+    else stall_snapshot = stalls.begin()->second.error;
+  }
+
   // ---------------------------------------------------------------- batch mode
 
   void run_batch_loop() {
     std::vector<ItemPtr> batch;
     while (!stop_requested) {
+      heartbeat();
       batch.clear();
-      const auto first = consumer->poll(milliseconds(0));
-      if (!first) {
-        report_lag();
-        consumer->wait(milliseconds(200));
-        continue;
+      // Records polled while the previous batch waited out an outage come first.
+      while (!carried.empty() && batch.size() < settings.batch_size) {
+        batch.push_back(std::move(carried.front()));
+        carried.pop_front();
       }
-      batch.push_back(admit(*first));
+      if (batch.empty()) {
+        const auto first = consumer->poll(milliseconds(0));
+        if (!first) {
+          report_lag();
+          consumer->wait(milliseconds(200));
+          continue;
+        }
+        batch.push_back(admit(*first));
+      }
       const auto linger_until = Clock::now() + settings.batch_linger;
       while (batch.size() < settings.batch_size) {
         auto next = consumer->poll(milliseconds(0));
@@ -271,40 +370,75 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     }
   }
 
-  // Runs the handler over the decodable items, retries in place, dead-letters the rest,
-  // then stores offsets in order.
+  // Runs the handler over the decodable items, retries in place (infrastructure
+  // failures for as long as they last), dead-letters the rest, then stores offsets in
+  // order. The poll thread stays here until the batch is done: no later record of any
+  // partition is applied before it.
   void process_batch(const std::vector<ItemPtr>& batch) {
     std::vector<ItemPtr> todo;
     std::vector<std::pair<ItemPtr, Outcome>> failed;
-    std::set<const Item*> unfinished;  // stopping mid-retry: redelivered after restart
+    std::set<const Item*> unfinished;  // stopping or revoked mid-retry: redelivered later
     for (const auto& item : batch) {
       if (item->decoded) todo.push_back(item);
       else failed.emplace_back(item, item->decode_failure);
     }
-    for (int attempt = 1; !todo.empty(); ++attempt) {
-      const auto outcomes = call_batch_handler(todo, attempt);
+    bool paused_for_stall = false;
+    while (!todo.empty()) {
+      // A rebalance while waiting took some partitions away: their next owner has them.
+      std::erase_if(todo, [&](const ItemPtr& item) {
+        if (current(*item)) return false;
+        unfinished.insert(item.get());
+        return true;
+      });
+      if (todo.empty()) break;
+      for (const auto& item : todo) ++item->tries;
+      const auto outcomes = call_batch_handler(todo);
       std::vector<ItemPtr> again;
       std::optional<milliseconds> hint;
+      int retry_round = 0;
+      std::size_t retried = 0;
+      std::optional<milliseconds> infrastructure_wait;
       for (std::size_t i = 0; i < todo.size(); ++i) {
+        const auto& item = todo[i];
         const auto& outcome = outcomes[i];
-        if (outcome.kind == Outcome::Kind::success) continue;
-        if (outcome.kind == Outcome::Kind::retryable && settings.retry.allows_another(attempt)) {
+        if (outcome.kind == Outcome::Kind::infrastructure) {
           if (stop_requested) {
-            unfinished.insert(todo[i].get());
+            unfinished.insert(item.get());
             continue;
           }
-          again.push_back(todo[i]);
+          const auto wait = wait_out(*item, outcome);
+          infrastructure_wait = std::max(infrastructure_wait.value_or(milliseconds(0)), wait);
+          again.push_back(item);
+          continue;
+        }
+        unstall(*item);
+        if (outcome.kind == Outcome::Kind::success) continue;
+        if (outcome.kind == Outcome::Kind::retryable && settings.retry.allows_another(item->tries)) {
+          if (stop_requested) {
+            unfinished.insert(item.get());
+            continue;
+          }
+          again.push_back(item);
+          ++retried;
+          retry_round = std::max(retry_round, item->tries);
           if (outcome.retry_after) hint = std::max(hint.value_or(milliseconds(0)), *outcome.retry_after);
         } else {
-          failed.emplace_back(todo[i], outcome);
+          failed.emplace_back(item, outcome);
         }
       }
       todo = std::move(again);
-      if (!todo.empty()) {
-        metrics.retries.Add({{"group", group}}).Increment(static_cast<double>(todo.size()));
-        interruptible_sleep(settings.retry.delay(attempt, hint));
+      if (todo.empty()) break;
+      if (retried > 0) metrics.retries.Add({{"group", group}}).Increment(static_cast<double>(retried));
+      const auto wait = std::max(retry_round > 0 ? settings.retry.delay(retry_round, hint) : milliseconds(0),
+                                 infrastructure_wait.value_or(milliseconds(0)));
+      if (infrastructure_wait) {
+        paused_for_stall = true;
+        wait_polling(wait);
+      } else {
+        interruptible_sleep(wait);
       }
     }
+    if (paused_for_stall && !stop_requested) consumer->resume(consumer->assignment());
     std::set<const Item*> dead;
     for (auto& [item, outcome] : failed) {
       count_dead_letter(outcome);
@@ -312,20 +446,39 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       else unfinished.insert(item.get());
     }
     // An unfinished record holds back the stored offset of every later record of its
-    // partition (PartitionProgress), so all of them are redelivered.
+    // partition (OffsetTracker), so all of them are redelivered.
     for (const auto& item : batch) {
       if (unfinished.count(item.get())) release(*item);
       else finish(item, dead.count(item.get()) ? "dead_lettered" : "success");
     }
   }
 
-  std::vector<Outcome> call_batch_handler(const std::vector<ItemPtr>& items, int try_number) {
+  // Waits `duration` while polling Kafka with every partition paused: the consumer
+  // serves rebalances and stays in the group (max.poll.interval.ms) for as long as an
+  // outage lasts. A record that still arrives (prefetched, or from a partition just
+  // assigned) is kept for the next batch.
+  void wait_polling(milliseconds duration) {
+    const auto until = Clock::now() + duration;
+    while (!stop_requested) {
+      consumer->pause(consumer->assignment());  // again after a rebalance: new partitions start unpaused
+      heartbeat();
+      if (auto record = consumer->poll(milliseconds(0))) {
+        carried.push_back(admit(std::move(*record)));
+        continue;
+      }
+      const auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now());
+      if (left.count() <= 0) return;
+      consumer->wait(std::min(left, milliseconds(100)));
+    }
+  }
+
+  std::vector<Outcome> call_batch_handler(const std::vector<ItemPtr>& items) {
     std::vector<ConsumedEvent> events;
     events.reserve(items.size());
     for (const auto& item : items) {
       events.push_back(*item->decoded);
-      events.back().try_number = try_number;
-      events.back().last_try = !settings.retry.allows_another(try_number);
+      events.back().try_number = item->tries;
+      events.back().last_try = !settings.retry.allows_another(item->tries);
     }
     const auto started = Clock::now();
     std::vector<Outcome> outcomes;
@@ -379,6 +532,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
 
   void run_concurrent_loop() {
     while (!stop_requested) {
+      heartbeat();
       process_completions();
       fire_due_timers();
       bool polled_any = false;
@@ -388,6 +542,10 @@ struct ConsumerRuntime::Impl : RebalanceListener {
         if (!record) break;
         polled_any = true;
         enqueue(admit(std::move(*record)));
+      }
+      if (reapply_pause) {
+        reapply_pause = false;
+        if (paused) consumer->pause(consumer->assignment());
       }
       apply_backpressure();
       report_lag();
@@ -419,7 +577,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     if (in_flight < settings.max_in_flight) {
       window_full_since.reset();
       if (paused && in_flight <= settings.max_in_flight / 2) {
-        consumer->resume(consumer->assignment());
+        resume_unstalled(consumer->assignment());
         paused = false;
       }
       return;
@@ -432,11 +590,19 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     }
   }
 
+  // Resumes `partitions` except those waiting out an infrastructure failure.
+  void resume_unstalled(std::vector<TopicPartition> partitions) {
+    std::erase_if(partitions, [&](const TopicPartition& tp) { return is_stalled(tp); });
+    consumer->resume(partitions);
+  }
+
   void enqueue(const ItemPtr& item) {
     item->lane = lane_of(item->record);
     auto& lane = lanes[item->lane];
     lane.push_back(item);
-    if (lane.size() == 1) start(item);
+    // A stalled partition starts nothing new: its records stay in order behind the one
+    // waiting out the outage.
+    if (lane.size() == 1 && !is_stalled(item->record.topic_partition())) start(item);
   }
 
   void start(const ItemPtr& item) {
@@ -444,6 +610,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       dead_letter_async(item, item->decode_failure);
       return;
     }
+    item->state = State::running;
     ++item->tries;
     item->decoded->try_number = item->tries;
     item->decoded->last_try = !settings.retry.allows_another(item->tries);
@@ -473,23 +640,41 @@ struct ConsumerRuntime::Impl : RebalanceListener {
           finish_in_lane(c.item, "dead_lettered");
         } else {
           spdlog::error("group {}: dead-letter publish failed: {}", group, c.dead_letter_status.error().message);
+          c.item->state = State::backoff;
           timers.push(Timer{Clock::now() + milliseconds(1000), c.item});  // try the dead letter again
         }
         continue;
       }
       const auto& outcome = c.outcome;
+      if (outcome.kind == Outcome::Kind::infrastructure) {
+        const auto wait = wait_out(*c.item, outcome);
+        consumer->pause({c.item->record.topic_partition()});
+        c.item->state = State::backoff;
+        timers.push(Timer{Clock::now() + wait, c.item});
+        continue;
+      }
+      if (unstall(*c.item)) resume_partition(c.item->record.topic_partition());
       if (outcome.kind == Outcome::Kind::success) {
         finish_in_lane(c.item, "success");
       } else if (outcome.kind == Outcome::Kind::retryable && settings.retry.allows_another(c.item->tries)) {
         metrics.retries.Add({{"group", group}}).Increment();
+        c.item->state = State::backoff;
         timers.push(Timer{Clock::now() + settings.retry.delay(c.item->tries, outcome.retry_after), c.item});
       } else {
-        c.item->dead_lettering = true;
-        c.item->decode_failure = outcome;  // what the dead letter will say
         dead_letter_async(c.item, outcome);
       }
     }
     in_flight_gauge->Set(static_cast<double>(in_flight));
+  }
+
+  // A stall ended: fetch the partition again and start the records it held.
+  void resume_partition(const TopicPartition& tp) {
+    if (!paused) consumer->resume({tp});
+    for (auto& [name, lane] : lanes) {
+      if (!lane.empty() && lane.front()->state == State::queued && lane.front()->record.topic_partition() == tp) {
+        start(lane.front());
+      }
+    }
   }
 
   void fire_due_timers() {
@@ -497,7 +682,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     while (!timers.empty() && timers.top().due <= now) {
       auto item = timers.top().item;
       timers.pop();
-      if (!current(*item)) {
+      if (!current(*item) || !item->counted) {
         release(*item);
         continue;
       }
@@ -509,7 +694,8 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   void dead_letter_async(const ItemPtr& item, const Outcome& outcome) {
     count_dead_letter(outcome);
     item->dead_lettering = true;
-    item->decode_failure = outcome;
+    item->decode_failure = outcome;  // what the dead letter says, also when it is sent again
+    item->state = State::dead_letter_sending;
     auto status = producer->send(dead_letter_of(*item, outcome), [sink = sink, item](const Delivery& delivery) {
       sink->push(Completion{item, {}, true, delivery.status});
     });
@@ -524,36 +710,56 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     if (!lane.empty() && lane.front() == item) lane.pop_front();
     if (lane.empty()) {
       lanes.erase(it);
-    } else {
+    } else if (!is_stalled(lane.front()->record.topic_partition())) {
       start(lane.front());
     }
   }
 
-  // Partitions are going away: drop what has not started, wait for what runs.
-  void drain(const std::vector<TopicPartition>& partitions) {
-    const std::set<TopicPartition> going(partitions.begin(), partitions.end());
-    auto running_in_going = [&] {
-      for (const auto& [name, lane] : lanes) {
-        if (!lane.empty() && going.count(lane.front()->record.topic_partition())) return true;
+  // Lanes for which `pick` holds on the head: the records not running are released
+  // (redelivered later) at once; the running heads stay and are returned.
+  template <typename Pick>
+  void drop_idle(Pick pick) {
+    for (auto it = lanes.begin(); it != lanes.end();) {
+      auto& lane = it->second;
+      if (lane.empty() || !pick(*lane.front())) {
+        ++it;
+        continue;
       }
-      return false;
-    };
-    for (auto& [name, lane] : lanes) {
-      if (lane.empty() || !going.count(lane.front()->record.topic_partition())) continue;
       while (lane.size() > 1) {
         release(*lane.back());
         lane.pop_back();
       }
+      if (!lane.front()->busy()) {
+        release(*lane.front());  // queued, or in backoff: its timer finds it released
+        it = lanes.erase(it);
+      } else {
+        ++it;
+      }
     }
+  }
+
+  bool any_busy(const std::set<TopicPartition>* only) const {
+    for (const auto& [name, lane] : lanes) {
+      if (lane.empty() || !lane.front()->busy()) continue;
+      if (only == nullptr || only->count(lane.front()->record.topic_partition())) return true;
+    }
+    return false;
+  }
+
+  // Partitions are going away: drop what is not running, wait (bounded) for what runs.
+  // A job still running at the deadline was told it is abandoned; its partition's
+  // offset is stored only up to it.
+  void drain(const std::set<TopicPartition>& going) {
+    drop_idle([&](const Item& head) { return going.count(head.record.topic_partition()) != 0; });
+    if (stop_requested) return;  // stop() waited for them already
     const auto deadline = Clock::now() + settings.revoke_drain_timeout;
-    while (running_in_going() && Clock::now() < deadline) {
+    while (any_busy(&going) && Clock::now() < deadline) {
       consumer->wait(milliseconds(50));
       process_completions();
     }
   }
 
-  void forget_lanes_of(const std::vector<TopicPartition>& partitions) {
-    const std::set<TopicPartition> going(partitions.begin(), partitions.end());
+  void forget_lanes_of(const std::set<TopicPartition>& going) {
     for (auto it = lanes.begin(); it != lanes.end();) {
       if (!it->second.empty() && going.count(it->second.front()->record.topic_partition())) {
         // Items left here never finish; their late completions are ignored as stale.
@@ -567,25 +773,23 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   }
 
   void stop_concurrent() {
-    // Abandon retries not yet due; wait for running handlers within the timeout.
+    // Records waiting on a timer (a retry's backoff, an infrastructure wait) or behind
+    // another are released at once, not committed past: redelivered after a restart.
+    // Running handlers are told they are abandoned and waited for within the timeout.
     while (!timers.empty()) timers.pop();
-    const auto deadline = Clock::now() + stop_timeout;
-    auto running = [&] {
-      for (const auto& [name, lane] : lanes) {
-        if (!lane.empty()) return true;
-      }
-      return false;
-    };
-    for (auto& [name, lane] : lanes) {
-      while (lane.size() > 1) {
-        release(*lane.back());
-        lane.pop_back();
-      }
+    drop_idle([](const Item&) { return true; });
+    for (const auto& [name, lane] : lanes) {
+      if (!lane.empty()) lane.front()->abandon();
     }
-    while (running() && Clock::now() < deadline) {
+    const auto deadline = Clock::now() + stop_timeout;
+    while (any_busy(nullptr) && Clock::now() < deadline) {
       consumer->wait(milliseconds(50));
       process_completions_while_stopping();
     }
+    for (auto& [name, lane] : lanes) {
+      for (const auto& item : lane) release(*item);
+    }
+    lanes.clear();  // the revoke on close has nothing left to wait for
   }
 
   // On stop: finish what completes, start nothing new (no next-in-lane, no retries).
@@ -594,6 +798,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       if (!current(*c.item)) continue;
       const bool done = c.dead_letter_ack ? c.dead_letter_status.ok() : c.outcome.kind == Outcome::Kind::success;
       if (done) finish(c.item, c.dead_letter_ack ? "dead_lettered" : "success");
+      else release(*c.item);
       lanes.erase(c.item->lane);
     }
   }
@@ -604,7 +809,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     const auto now = Clock::now();
     if (now < next_lag_report) return;
     next_lag_report = now + std::chrono::seconds(5);
-    for (const auto& [tp, p] : progress) {
+    for (const auto& tp : offsets.partitions()) {
       if (const auto lag = consumer->lag(tp)) {
         metrics.lag.Add({{"group", group}, {"topic", tp.topic}, {"partition", std::to_string(tp.partition)}})
             .Set(static_cast<double>(*lag));
@@ -618,12 +823,16 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       if (mode == Mode::batch) run_batch_loop();
       else run_concurrent_loop();
       if (mode == Mode::concurrent) stop_concurrent();
-      for (const auto& [tp, p] : progress) store(tp);
+      for (const auto& item : carried) release(*item);  // never started: redelivered
+      carried.clear();
+      for (const auto& tp : offsets.partitions()) store(tp);
       if (auto s = consumer->commit(); !s) spdlog::warn("group {}: final commit: {}", group, s.error().message);
       consumer->close();
     } catch (const std::exception& e) {
       spdlog::critical("group {}: consumer loop failed: {}", group, e.what());
     }
+    stalls.clear();
+    publish_stalls();
     alive = false;
   }
 };
@@ -644,6 +853,8 @@ core::Result<std::unique_ptr<ConsumerRuntime::Impl>> make_impl(const KafkaOption
   impl->settings = std::move(settings);
   impl->producer = &producer;
   impl->in_flight_gauge = &impl->metrics.in_flight.Add({{"group", impl->group}});
+  impl->stalled_gauge = &impl->metrics.stalled_partitions.Add({{"group", impl->group}});
+  impl->infrastructure_retries = &impl->metrics.infrastructure_retries.Add({{"group", impl->group}});
   auto consumer = KafkaConsumer::create(options, impl->settings.consumer, impl.get());
   if (!consumer) return consumer.error();
   impl->consumer = std::move(consumer).value();
@@ -680,6 +891,7 @@ ConsumerRuntime::~ConsumerRuntime() {
 
 core::Status ConsumerRuntime::start() {
   if (auto s = impl_->consumer->subscribe(); !s) return s;
+  impl_->heartbeat();
   impl_->alive = true;
   impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
   return {};
@@ -696,10 +908,15 @@ void ConsumerRuntime::stop(std::chrono::milliseconds timeout) {
 }
 
 bool ConsumerRuntime::running() const { return impl_->alive; }
-// Interface first; the poll loop's heartbeat and the in-place retry of infrastructure
-// errors fill these in.
-std::chrono::steady_clock::time_point ConsumerRuntime::last_poll() const { return std::chrono::steady_clock::now(); }
-std::optional<core::Error> ConsumerRuntime::stalled_on() const { return std::nullopt; }
+
+std::chrono::steady_clock::time_point ConsumerRuntime::last_poll() const {
+  return Clock::time_point(Clock::duration(impl_->last_poll_ticks.load(std::memory_order_relaxed)));
+}
+
+std::optional<core::Error> ConsumerRuntime::stalled_on() const {
+  std::lock_guard lock(impl_->stall_mutex);
+  return impl_->stall_snapshot;
+}
 
 const std::string& ConsumerRuntime::group_id() const { return impl_->consumer->group_id(); }
 
