@@ -12,6 +12,8 @@ process and no directory behind, even after the caller crashed.
     stack.py kafka-stop --dir DIR --node N [--kill]   # fault injection
     stack.py kafka-start --dir DIR --node N
     stack.py postgres-restart --dir DIR [--kill]
+    stack.py postgres-stop --dir DIR [--kill]       # down until postgres-start
+    stack.py postgres-start --dir DIR
 
 Only the standard library: it runs before anything is built.
 """
@@ -486,8 +488,10 @@ def main() -> int:
         p = with_dir(sub.add_parser(name))
         p.add_argument("--node", type=int, required=True)
         p.add_argument("--kill", action="store_true")
-    p = with_dir(sub.add_parser("postgres-restart"))
-    p.add_argument("--kill", action="store_true")
+    for name in ("postgres-restart", "postgres-stop"):
+        p = with_dir(sub.add_parser(name))
+        p.add_argument("--kill", action="store_true")
+    with_dir(sub.add_parser("postgres-start"))
 
     args = parser.parse_args()
     stack = Stack(args.dir.resolve())
@@ -513,10 +517,12 @@ def main() -> int:
             stack.save()
             kafka.wait_ready()
         stack.save()
-    elif args.command == "postgres-restart":
+    elif args.command in ("postgres-restart", "postgres-stop", "postgres-start"):
         pg = Postgres(stack.state["postgres"])
-        pg.stop(kill=args.kill)
-        pg.start()
+        if args.command != "postgres-start":
+            pg.stop(kill=args.kill)
+        if args.command != "postgres-stop":
+            pg.start()
         stack.save()
     return 0
 

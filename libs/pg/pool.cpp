@@ -1,40 +1,97 @@
 #include "pg/pool.hpp"
 
+#include <poll.h>
+
 namespace paypipe::pg {
+
+namespace {
+
+// True when an idle connection still looks usable: nothing has arrived on its socket,
+// or what arrived (a notice, a NOTIFY) left it connected. A server that shut down sends
+// an error and closes the socket; reading that turns the status to CONNECTION_BAD.
+bool idle_connection_alive(Connection& connection) {
+  PGconn* conn = connection.native();
+  if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) return false;
+  // A few rounds: the server's goodbye message and the end of the stream may be read
+  // apart.
+  for (int round = 0; round < 3; ++round) {
+    pollfd fd{PQsocket(conn), POLLIN, 0};
+    const int ready = ::poll(&fd, 1, 0);
+    if (ready < 0) return false;
+    if (ready == 0) break;
+    if ((fd.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return false;
+    if (PQconsumeInput(conn) != 1) return false;
+    if (PQstatus(conn) != CONNECTION_OK) return false;
+  }
+  return PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE;
+}
+
+}  // namespace
 
 Pool::Pool(PoolOptions options) : options_(std::move(options)) {}
 
 Pool::Lease::~Lease() {
-  if (connection_ && pool_) pool_->give_back(std::move(*connection_));
+  if (connection_ && pool_) pool_->give_back(std::move(*connection_), generation_);
 }
 
-void Pool::give_back(Connection connection) {
-  const bool reusable = connection.healthy() && PQtransactionStatus(connection.native()) == PQTRANS_IDLE;
+void Pool::drop_stale_idle() {
+  while (!idle_.empty() && idle_.front().generation < generation_) {
+    idle_.pop_front();
+    --open_;
+  }
+  // Idle connections are kept in return order, not generation order: sweep the rest.
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    if (it->generation < generation_) {
+      it = idle_.erase(it);
+      --open_;
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Pool::give_back(Connection connection, std::uint64_t generation) {
+  const bool healthy = connection.healthy();
+  const bool reusable = healthy && PQtransactionStatus(connection.native()) == PQTRANS_IDLE;
   std::lock_guard lock(mutex_);
-  if (reusable) {
-    idle_.push_back(std::move(connection));
+  if (!healthy && generation == generation_) {
+    // The server this connection reached is gone (restart, failover, network): so are
+    // the idle connections opened to it before.
+    ++generation_;
+    drop_stale_idle();
+  }
+  if (reusable && generation == generation_) {
+    idle_.push_back(Idle{std::move(connection), generation});
   } else {
     --open_;  // dropped; `connection` closes on scope exit
   }
-  available_.notify_one();
+  available_.notify_all();
 }
 
 core::Result<Pool::Lease> Pool::acquire() {
   std::unique_lock lock(mutex_);
   const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
-  while (idle_.empty() && open_ >= options_.size) {
-    if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-        open_ >= options_.size) {
-      return core::make_error(core::ErrorCategory::unavailable, "pg-pool-exhausted",
-                              "no PostgreSQL connection free within the acquire timeout");
+  for (;;) {
+    while (idle_.empty() && open_ >= options_.size) {
+      if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+          open_ >= options_.size) {
+        return core::make_error(core::ErrorCategory::unavailable, "pg-pool-exhausted",
+                                "no PostgreSQL connection free within the acquire timeout");
+      }
     }
-  }
-  if (!idle_.empty()) {
-    Connection connection = std::move(idle_.front());
+    if (idle_.empty()) break;  // room to open a new one
+    Idle idle = std::move(idle_.front());
     idle_.pop_front();
-    return Lease(this, std::move(connection));
+    if (idle.generation == generation_ && idle_connection_alive(idle.connection)) {
+      return Lease(this, std::move(idle.connection), idle.generation);
+    }
+    // Known broken: never handed out. Its siblings of the same generation are suspect.
+    --open_;
+    if (idle.generation == generation_) ++generation_;
+    drop_stale_idle();
   }
   ++open_;
+  const auto generation = generation_;
   lock.unlock();
   auto connection = Connection::connect(options_.connect);
   if (!connection) {
@@ -43,7 +100,7 @@ core::Result<Pool::Lease> Pool::acquire() {
     available_.notify_one();
     return connection.error();
   }
-  return Lease(this, std::move(connection).value());
+  return Lease(this, std::move(connection).value(), generation);
 }
 
 core::Status Pool::transact(const std::function<core::Status(Transaction&)>& fn) {
@@ -56,11 +113,20 @@ core::Status Pool::transact(const std::function<core::Status(Transaction&)>& fn)
 }
 
 core::Status Pool::ping() {
-  auto lease = acquire();
-  if (!lease) return lease.error();
-  auto rows = (*lease)->exec("SELECT 1");
-  if (!rows) return rows.error();
-  return {};
+  core::Status last;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool connection_died = false;
+    {
+      auto lease = acquire();
+      if (!lease) return lease.error();
+      auto rows = (*lease)->exec("SELECT 1");
+      if (rows) return {};
+      last = rows.error();
+      connection_died = !(*lease)->healthy();
+    }  // returned: a dead one starts a new generation, so the retry opens a fresh one
+    if (!connection_died) break;
+  }
+  return last;
 }
 
 }  // namespace paypipe::pg

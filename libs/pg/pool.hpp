@@ -4,8 +4,18 @@
 // Connections are opened lazily up to `size`; a caller waits up to acquire_timeout for
 // one, then gets `unavailable`. A connection that comes back broken, or still inside a
 // transaction, is closed rather than reused.
+//
+// Dead connections (PostgreSQL restarted, failed over, or cut the connection) are
+// noticed at once rather than one failed request at a time:
+//  - acquire() hands out no idle connection whose socket shows the server has closed it
+//    (a non-blocking read at hand-out);
+//  - a connection that comes back broken starts a new generation: every idle connection
+//    opened before it is dropped (they went to the same server, which is gone), and the
+//    next callers get fresh ones;
+//  - ping() retries once on a fresh connection when its first one turns out dead.
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -29,9 +39,12 @@ class Pool {
 
   class Lease {
    public:
-    Lease(Pool* pool, Connection connection) : pool_(pool), connection_(std::move(connection)) {}
+    Lease(Pool* pool, Connection connection, std::uint64_t generation)
+        : pool_(pool), connection_(std::move(connection)), generation_(generation) {}
     Lease(Lease&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)), connection_(std::move(other.connection_)) {}
+        : pool_(std::exchange(other.pool_, nullptr)),
+          connection_(std::move(other.connection_)),
+          generation_(other.generation_) {}
     Lease& operator=(Lease&&) = delete;
     ~Lease();
     Connection& operator*() { return *connection_; }
@@ -40,6 +53,7 @@ class Pool {
    private:
     Pool* pool_;
     std::optional<Connection> connection_;
+    std::uint64_t generation_;
   };
 
   core::Result<Lease> acquire();
@@ -48,19 +62,27 @@ class Pool {
   // commits when fn succeeds, rolls back when it fails.
   core::Status transact(const std::function<core::Status(Transaction&)>& fn);
 
-  // Opens (or reuses) a connection and runs SELECT 1.
+  // Opens (or reuses) a connection and runs SELECT 1; a pooled connection found dead
+  // is replaced and the query retried once on a fresh connection.
   core::Status ping();
 
   const PoolOptions& options() const { return options_; }
 
  private:
-  void give_back(Connection connection);
+  struct Idle {
+    Connection connection;
+    std::uint64_t generation;
+  };
+  void give_back(Connection connection, std::uint64_t generation);
+  // Under mutex_: drops the idle connections of generations before the current one.
+  void drop_stale_idle();
 
   PoolOptions options_;
   std::mutex mutex_;
   std::condition_variable available_;
-  std::deque<Connection> idle_;
+  std::deque<Idle> idle_;
   std::size_t open_ = 0;  // idle + leased + being opened
+  std::uint64_t generation_ = 0;  // bumped when a connection is found dead
 };
 
 }  // namespace paypipe::pg

@@ -1,5 +1,6 @@
 #include "src/payment_store.hpp"
 
+#include <map>
 #include <set>
 
 #include "core/uuid.hpp"
@@ -68,8 +69,9 @@ core::Status fill_view(std::span<const core::Result<pg::Rows>> results, LedgerVi
 core::Result<std::vector<pg::Connection::Statement>> write_statements(std::span<const Decided> decided,
                                                                       const LedgerView& view) {
   std::vector<std::string> p_id, p_order, p_user, p_amount, p_currency, p_status, p_reason, p_key, p_print, p_at;
-  std::vector<std::string> e_id, e_user, e_amount, e_payment, e_balance;
-  std::set<std::string> touched_users, touched_orders;
+  std::vector<std::string> e_id, e_user, e_amount, e_payment, e_offset;
+  std::map<std::string, std::int64_t> deltas;  // per user: the sum of this batch's charges
+  std::set<std::string> touched_orders;
   std::vector<events::Event> announcements;
   for (const auto& d : decided) {
     const auto verdict = d.decision.verdict;
@@ -91,8 +93,11 @@ core::Result<std::vector<pg::Connection::Statement>> write_statements(std::span<
       e_user.push_back(p.user_id);
       e_amount.push_back(std::to_string(-p.amount));
       e_payment.push_back(p.id);
-      e_balance.push_back(std::to_string(d.decision.balance_after));
-      touched_users.insert(p.user_id);
+      // The entry's balance_after, as an offset from the wallet's balance once the
+      // batch is applied (0 for the user's last charge): the wallet may have changed
+      // since it was read if it was not there to lock (see below).
+      e_offset.push_back(std::to_string(d.decision.balance_after - view.balances.at(p.user_id)));
+      deltas[p.user_id] -= p.amount;
     }
     if (d.event) announcements.push_back(*d.event);
   }
@@ -109,21 +114,27 @@ core::Result<std::vector<pg::Connection::Statement>> write_statements(std::span<
         pg::to_param(p_currency), pg::to_param(p_status), pg::to_param(p_reason), pg::to_param(p_key),
         pg::to_param(p_print), pg::to_param(p_at)}});
   if (!e_id.empty()) {
+    // A relative update, never `SET balance = <what we read>`: only the wallets that
+    // existed were locked by the read; one created since (a first deposit committing
+    // between our read and this write) would be overwritten with a balance computed
+    // without it. Charges against a wallet that was not there are of 0 (any other
+    // amount was refused as insufficient funds), so its delta is 0 and it stays whole.
+    std::vector<std::string> w_user, w_delta;
+    for (const auto& [user, delta] : deltas) {
+      w_user.push_back(user);
+      w_delta.push_back(std::to_string(delta));
+    }
+    statements.push_back({"UPDATE wallets w SET balance = w.balance + v.delta, updated_at = now() "
+                          "FROM unnest($1::text[], $2::bigint[]) AS v(user_id, delta) WHERE w.user_id = v.user_id",
+                          {pg::to_param(w_user), pg::to_param(w_delta)}});
     statements.push_back(
         {"INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
-         "SELECT id, user_id, 'PAYMENT', amount, payment_id, balance "
+         "SELECT e.id, e.user_id, 'PAYMENT', e.amount, e.payment_id, "
+         "coalesce((SELECT balance FROM wallets w WHERE w.user_id = e.user_id), 0) + e.balance_offset "
          "FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::bigint[]) "
-         "AS e(id, user_id, amount, payment_id, balance)",
+         "AS e(id, user_id, amount, payment_id, balance_offset)",
          {pg::to_param(e_id), pg::to_param(e_user), pg::to_param(e_amount), pg::to_param(e_payment),
-          pg::to_param(e_balance)}});
-    std::vector<std::string> w_user, w_balance;
-    for (const auto& user : touched_users) {
-      w_user.push_back(user);
-      w_balance.push_back(std::to_string(view.balances.at(user)));
-    }
-    statements.push_back({"UPDATE wallets w SET balance = v.balance, updated_at = now() "
-                          "FROM unnest($1::text[], $2::bigint[]) AS v(user_id, balance) WHERE w.user_id = v.user_id",
-                          {pg::to_param(w_user), pg::to_param(w_balance)}});
+          pg::to_param(e_offset)}});
   }
   std::vector<std::string> o_id, o_status;
   for (const auto& order : touched_orders) {

@@ -69,6 +69,11 @@ struct PaymentsFixture {
   }
 
   std::int64_t count(const std::string& sql) { return testing::query_integer(connection, sql); }
+  // The invariant every test may ask for: each wallet's balance is the sum of its ledger.
+  std::int64_t ledger_disagreements() {
+    return count("SELECT count(*) FROM wallets w WHERE balance <> "
+                 "(SELECT coalesce(sum(amount), 0) FROM wallet_entries e WHERE e.user_id = w.user_id)");
+  }
   std::int64_t balance(const std::string& user) {
     return count("SELECT coalesce(sum(balance), 0) FROM wallets WHERE user_id = '" + user + "'");
   }
@@ -106,8 +111,7 @@ TEST_CASE("one batch mixing good and failing requests gives each its own answer 
   CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'payment.completed'") == 2);
   CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'payment.failed'") == 1);
   // The ledger explains every balance.
-  CHECK(f.count("SELECT count(*) FROM wallets w WHERE balance <> "
-                "(SELECT sum(amount) FROM wallet_entries e WHERE e.user_id = w.user_id)") == 0);
+  CHECK(f.ledger_disagreements() == 0);
 }
 
 TEST_CASE("the same Idempotency-Key across batches charges once and answers the same") {
@@ -194,6 +198,66 @@ TEST_CASE("a transaction cut off between its statements leaves no partial paymen
   CHECK(f.count("SELECT count(*) FROM outbox") == 0);
   CHECK(verdict(f.pay({{o, "frank", "crash"}})[0]) == Verdict::charge);
   CHECK(f.balance("frank") == 9000);
+}
+
+TEST_CASE("a zero-total payment racing the payer's first deposit leaves the deposit in the balance") {
+  // The payment reads no wallet (none exists yet, so none is locked); the deposit
+  // creates it and commits between the payment's read and its write. The write must not
+  // put the balance it computed from that unlocked read (0) over the deposit.
+  PaymentsFixture f;
+  const auto order_id = core::new_uuid_v7();
+  REQUIRE(f.connection
+              .exec("INSERT INTO payable_orders (order_id, user_id, amount, currency, status, expires_at) "
+                    "VALUES ($1, 'zed', 0, 'KRW', 'PAYABLE', now() + interval '10 minutes')",
+                    order_id)
+              .ok());
+  auto depositor = testing::connect(f.schema);
+  auto tx = pg::Transaction::begin(depositor);
+  REQUIRE(tx.ok());
+  // Holds the payment's write back at its ledger insert, after its read.
+  REQUIRE(tx->exec("LOCK TABLE wallet_entries IN SHARE MODE").ok());
+  core::Result<Decision> paid = core::make_error(core::ErrorCategory::internal, "not-run", "not run");
+  std::thread payer([&] { paid = f.pay({{order_id, "zed", "free"}})[0]; });
+  const bool blocked = testing::eventually(
+      [&] {
+        return f.count("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'wallet_entries'::regclass") > 0;
+      },
+      10000ms);
+  CHECK(blocked);
+  auto deposited = deposit(*tx, "zed", 500, "first-deposit");
+  REQUIRE(deposited.ok());
+  REQUIRE(tx->commit().ok());
+  payer.join();
+  CHECK(verdict(paid) == Verdict::charge);
+  CHECK(f.balance("zed") == 500);
+  CHECK(f.ledger_disagreements() == 0);
+}
+
+TEST_CASE("concurrent deposits and payments of one wallet keep balance = ledger") {
+  PaymentsFixture f;
+  f.fund("yuri", 1000);
+  std::vector<std::string> orders;
+  for (int i = 0; i < 20; ++i) orders.push_back(f.order("yuri", i % 3 == 0 ? 0 : 40));
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      PaymentProcessor processor(f.pool, "/paypipe/payment-api");
+      for (int i = w; i < 20; i += 4) {
+        const std::vector<PaymentRequest> requests{{orders[i], "yuri", "k-" + std::to_string(i)}};
+        const std::vector<core::TraceContext> traces{core::TraceContext::generate()};
+        (void)processor.process(requests, traces);
+        // No REQUIRE off the main thread (Catch2's assertions are not thread-safe).
+        (void)f.pool.transact([&](pg::Transaction& tx) -> core::Status {
+          auto d = deposit(tx, "yuri", 10, core::new_uuid_v7());
+          if (!d) return d.error();
+          return {};
+        });
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  CHECK(f.ledger_disagreements() == 0);
+  CHECK(f.count("SELECT count(*) FROM wallet_entries e WHERE balance_after < 0") == 0);
 }
 
 TEST_CASE("a constraint failing inside a batch is replayed request by request, the others unharmed") {
