@@ -4,6 +4,9 @@
 
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <future>
 #include <map>
 #include <thread>
@@ -133,7 +136,8 @@ struct Client::Impl {
     auto [cec, endpoint] = co_await lowest.async_connect(endpoints, use_tuple);
     if (cec) {
       if (cec == beast::error::timeout) {
-        co_return make_error(ErrorCategory::unavailable, "http-timeout", "connect to " + url.key() + " timed out");
+        // http-connect, not http-timeout: nothing of the request left this process.
+        co_return make_error(ErrorCategory::unavailable, "http-connect", "connect to " + url.key() + " timed out");
       }
       co_return make_error(ErrorCategory::unavailable, "http-connect",
                            "cannot connect to " + url.key() + ": " + cec.message());
@@ -146,14 +150,42 @@ struct Client::Impl {
     co_return connection;
   }
 
+  struct Exchanged {
+    beast::error_code ec;
+    std::size_t written = 0;  // bytes of the request handed to the socket
+  };
+
   template <typename Stream>
-  asio::awaitable<beast::error_code> exchange(Stream& stream, beast::flat_buffer& buffer,
-                                               bh::request<bh::string_body>& message,
-                                               bh::response_parser<bh::string_body>& parser) {
+  asio::awaitable<Exchanged> exchange(Stream& stream, beast::flat_buffer& buffer,
+                                      bh::request<bh::string_body>& message,
+                                      bh::response_parser<bh::string_body>& parser) {
     auto [wec, wn] = co_await bh::async_write(stream, message, use_tuple);
-    if (wec) co_return wec;
+    if (wec) co_return Exchanged{wec, wn};
     auto [rec, rn] = co_await bh::async_read(stream, buffer, parser, use_tuple);
-    co_return rec;
+    co_return Exchanged{rec, wn};
+  }
+
+  // A pooled connection the server closed while it sat idle (idle timeout, restart)
+  // reads as end of stream (or has bytes nobody asked for): drop it before writing to
+  // it, so that a request that must not be resent is not lost on it.
+  static bool still_open(Connection& connection) {
+    char byte;
+    const auto n = ::recv(connection.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+
+  // RFC 9110 9.2.2: these may be repeated with the same effect. POST and PATCH may not:
+  // a request of theirs that may have reached the server is never sent again here.
+  static bool idempotent(bh::verb method) {
+    switch (method) {
+      case bh::verb::get:
+      case bh::verb::head:
+      case bh::verb::put:
+      case bh::verb::delete_:
+      case bh::verb::options:
+      case bh::verb::trace: return true;
+      default: return false;
+    }
   }
 
   asio::awaitable<core::Result<ClientResponse>> perform(ClientRequest request) {
@@ -172,17 +204,23 @@ struct Client::Impl {
     message.keep_alive(true);
     message.prepare_payload();
 
-    // A pooled connection may have been closed by the server meanwhile; if it fails
-    // before any byte of an answer, try once more on a fresh connection.
+    // A pooled connection may have been closed by the server meanwhile. If the exchange
+    // on it fails before any byte of an answer, the request is sent once more on a fresh
+    // connection, but only when that cannot repeat its effect: nothing of it was written,
+    // or its method is idempotent. A POST written to a connection that then closed may
+    // have been read and acted upon (a Telegram message sent): its caller gets the error
+    // and decides (see notification-sender's "maybe sent").
+    const bool may_repeat = idempotent(message.method());
     for (int attempt = 0; attempt < 2; ++attempt) {
       Connection connection;
       bool reused = false;
       auto& pool = idle[url->key()];
-      if (!pool.empty() && attempt == 0) {
+      while (!pool.empty() && attempt == 0 && !reused) {
         connection = std::move(pool.back());
         pool.pop_back();
-        reused = true;
-      } else {
+        reused = still_open(connection);
+      }
+      if (!reused) {
         auto fresh = co_await connect(*url, deadline);
         if (!fresh) co_return fresh.error();
         connection = std::move(fresh).value();
@@ -190,11 +228,14 @@ struct Client::Impl {
       bh::response_parser<bh::string_body> parser;
       parser.body_limit(options.max_response_body);
       connection.lowest().expires_at(deadline);
-      const auto ec = connection.plain ? co_await exchange(*connection.plain, connection.buffer, message, parser)
-                                       : co_await exchange(*connection.secure, connection.buffer, message, parser);
+      const auto exchanged = connection.plain
+                                 ? co_await exchange(*connection.plain, connection.buffer, message, parser)
+                                 : co_await exchange(*connection.secure, connection.buffer, message, parser);
+      const auto& ec = exchanged.ec;
       if (ec) {
         const bool nothing_received = !parser.got_some();
-        if (reused && nothing_received && ec != beast::error::timeout) continue;
+        const bool harmless = may_repeat || exchanged.written == 0;
+        if (reused && nothing_received && harmless && ec != beast::error::timeout) continue;
         if (ec == bh::error::body_limit) {
           co_return make_error(ErrorCategory::unavailable, "http-io", "response body over the limit");
         }

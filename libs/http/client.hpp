@@ -5,8 +5,18 @@
 // Every call is bounded: connect_timeout for the TCP connect (and TLS handshake), and
 // the request's timeout (default request_timeout) for the whole exchange; a response
 // body over max_response_body is an error. Errors are core::Error with category
-// `unavailable` (code http-connect, http-timeout, http-io) or `invalid_input` (bad-url).
+// `unavailable` or `invalid_input` (bad-url). The `unavailable` codes say whether the
+// request may have reached the server: http-connect (resolve, connect or its timeout:
+// nothing was sent) or http-timeout / http-io (after the connection was made: maybe).
 // An HTTP error status is NOT an Error: the caller reads ClientResponse::status.
+//
+// Resending: a pooled keep-alive connection that the server closed while idle is
+// noticed and dropped before use. If an exchange on a reused connection still fails
+// before any byte of the answer, the request is sent again on a fresh connection only
+// if nothing of it was written or its method is idempotent (GET, HEAD, PUT, DELETE,
+// OPTIONS, TRACE). A POST or PATCH that may have reached the server is never resent
+// here: the caller gets the error (http-io, or http-timeout) and treats it as "maybe
+// done".
 //
 // Threading: the client runs its own I/O thread. send() blocks the calling thread and
 // must not be called from a completion callback; async_send's callback runs on the

@@ -370,6 +370,16 @@ void Server::stop(std::chrono::milliseconds grace) {
     if (t.joinable()) t.join();
   }
   impl.threads.clear();
+  // The close and the cancels posted above may not have run before ioc.stop() (seen
+  // under load: the port kept listening, so clients connected and timed out, and stayed
+  // bound, so a new server could not listen on it). With every I/O thread joined nothing
+  // else touches them: close the port and cut what is still open here.
+  beast::error_code ignored;
+  impl.acceptor.close(ignored);
+  std::lock_guard lock(impl.mutex);
+  for (const auto& state : impl.connections) {
+    if (state->stream) state->stream->socket().close(ignored);
+  }
 }
 
 }  // namespace paypipe::http

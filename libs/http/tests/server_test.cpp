@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <thread>
 
 #include "http/client.hpp"
@@ -218,4 +219,42 @@ TEST_CASE("client reports connection refused and timeouts as unavailable") {
   CHECK(std::chrono::steady_clock::now() - started < 900ms);
   auto bad = client.send({"GET", "ftp://x/", {}, "", {}});
   CHECK(bad.error().category == core::ErrorCategory::invalid_input);
+}
+
+TEST_CASE("a stopped server refuses connections at once, cuts kept-alive ones, and its port can be bound again") {
+  // The fake analytics webhook's "down" mode is a stop(0): it once left the port
+  // listening (a client's connect succeeded and its request timed out) and bound, so that
+  // "up" could not listen on it again.
+  auto options = test_options();
+  http::Server first(options, test_router());
+  REQUIRE(first.start().ok());
+  options.port = first.port();
+  first.stop(0ms);
+  for (int round = 0; round < 30; ++round) {
+    INFO("round " << round);
+    http::Server server(options, test_router());
+    REQUIRE(server.start().ok());  // the port is free again
+    const int kept = connect_raw(options.port);  // a kept-alive connection, idle at stop
+    const std::string request = "GET /hello/a HTTP/1.1\r\nHost: x\r\n\r\n";
+    REQUIRE(::write(kept, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+    char buffer[512];
+    REQUIRE(::read(kept, buffer, sizeof buffer) > 0);
+    server.stop(0ms);
+    // Refused, not accepted into a backlog nobody reads.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(options.port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    const int error = errno;
+    ::close(fd);
+    CHECK(connected != 0);
+    CHECK(error == ECONNREFUSED);
+    // The kept-alive connection was cut: end of stream (or reset), not silence.
+    const auto n = ::read(kept, buffer, sizeof buffer);
+    const int read_error = errno;
+    CHECK((n == 0 || (n < 0 && read_error == ECONNRESET)));  // not EAGAIN: the 5 s receive timeout
+    ::close(kept);
+  }
 }
