@@ -83,6 +83,14 @@ core::Status require_service(const http::Request& request, const Authenticator& 
   return {};
 }
 
+core::Result<std::string> acting_user(const std::optional<std::string>& claimed, std::string_view subject) {
+  if (claimed && *claimed != subject) {
+    return core::make_error(core::ErrorCategory::forbidden, "user-mismatch",
+                            "userId must be the token's user (or be left out: the token says who you are)");
+  }
+  return std::string(subject);
+}
+
 http::RateLimit read_rate_limit(core::Env& env) {
   http::RateLimit limit;
   limit.per_second = static_cast<double>(env.integer("PAYPIPE_RATE_LIMIT_PER_USER", 20, 0, 1'000'000));

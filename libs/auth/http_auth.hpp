@@ -43,6 +43,10 @@ inline core::Error not_yours(std::string code, std::string message) {
   return core::make_error(core::ErrorCategory::not_found, std::move(code), std::move(message));
 }
 
+// The user a request acts for: the token's sub. A userId the body still names must be
+// that same user (forbidden "user-mismatch" otherwise); absent, the token decides.
+core::Result<std::string> acting_user(const std::optional<std::string>& claimed, std::string_view subject);
+
 // PAYPIPE_RATE_LIMIT_PER_USER (writes per second per user, default 20, 0 = off) and
 // PAYPIPE_RATE_LIMIT_BURST (default twice the rate).
 http::RateLimit read_rate_limit(core::Env& env);
