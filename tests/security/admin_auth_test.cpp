@@ -11,6 +11,7 @@
 #include "core/time.hpp"
 #include "security_support.hpp"
 #include "support/daemon.hpp"
+#include "support/identity.hpp"
 #include "support/openapi.hpp"
 #include "support/stack.hpp"
 
@@ -149,7 +150,7 @@ TEST_CASE("every admin endpoint refuses a missing token with 401 and a wrong one
   }
   // The refused requests changed nothing: the product exists once, created by the
   // authorised request only.
-  auto product = orders.get("/v1/products/adm-p1");
+  auto product = orders.get("/v1/products/adm-p1", {testing::bearer("reader")});
   REQUIRE(product.ok());
   CHECK(product->status == 200);
 }
