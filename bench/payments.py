@@ -48,6 +48,11 @@ SERVICES = ["payment-api", "order-processor", "coupon-issuer", "notification-sen
             "data-platform-forwarder", "dlq-retrier"]
 USERS = 1000
 ADMIN_TOKEN = "bench-admin-token"
+# The benchmark's identity provider: a key made at start; loadgen mints a token per user
+# with it and payment-api verifies each request's signature (the real cost).
+JWT_ISSUER = "https://id.bench.paypipe.test"
+JWT_AUDIENCE = "paypipe-api"
+JWT_KID = "bench-1"
 TELEGRAM_TOKEN = "123456:BENCH"
 
 
@@ -248,10 +253,15 @@ class Orders:
         return path
 
 
+JWT_KEY: Path | None = None  # set by run()
+
+
 def loadgen(build: Path, url: str, orders: Path, mode: str, seconds: float, connections: int = 64, rate: float = 0,
             accepted: Path | None = None) -> dict:
     cmd = [str(build / "bin/loadgen"), "--url", url, "--orders", str(orders), "--mode", mode, "--seconds", str(seconds),
            "--connections", str(connections)]
+    if JWT_KEY:
+        cmd += ["--jwt-key", str(JWT_KEY), "--jwt-kid", JWT_KID, "--jwt-iss", JWT_ISSUER, "--jwt-aud", JWT_AUDIENCE]
     if mode == "open":
         cmd += ["--rate", str(rate)]
     if accepted:
@@ -370,8 +380,19 @@ def run(args) -> dict:
         analytics = subprocess.Popen([str(build / "bin/fake-analytics"), "--port", str(analytics_port),
                                       "--control-port", str(free_port()), "--path", "/webhook"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        global JWT_KEY
+        JWT_KEY = work / "jwt-signing.pem"
+        subprocess.run([str(build / "bin/paypipe-admin"), "keygen", "--out", str(JWT_KEY)], check=True)
+        jwks = subprocess.run([str(build / "bin/paypipe-admin"), "jwks", "--key", str(JWT_KEY), "--kid", JWT_KID],
+                              check=True, capture_output=True, text=True).stdout
+        (work / "jwks.json").write_text(jwks)
         extra_env = {
             "PAYPIPE_ADMIN_TOKEN": ADMIN_TOKEN,
+            "PAYPIPE_JWT_JWKS_FILE": str(work / "jwks.json"),
+            "PAYPIPE_JWT_ISSUER": JWT_ISSUER,
+            "PAYPIPE_JWT_AUDIENCE": JWT_AUDIENCE,
+            # 1,000 users paying as fast as the service goes: far over a person's rate.
+            "PAYPIPE_RATE_LIMIT_PER_USER": "0",
         }
         per_service = {
             "notification-sender": {"PAYPIPE_TELEGRAM_BASE_URL": telegram_url, "PAYPIPE_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN},

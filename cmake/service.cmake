@@ -13,7 +13,7 @@ function(paypipe_service name)
   string(REPLACE "-" "_" ident ${name})
   add_library(${ident}_lib STATIC ${S_SOURCES})
   target_include_directories(${ident}_lib PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
-  target_link_libraries(${ident}_lib PUBLIC paypipe_runtime paypipe_contracts)
+  target_link_libraries(${ident}_lib PUBLIC paypipe_runtime paypipe_contracts paypipe_auth)
   file(GLOB migrations CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/migrations/*.sql)
   paypipe_embed(${ident}_lib paypipe::${ident}::schema "${migrations}")
 

@@ -30,7 +30,7 @@ while (( $# )); do
   esac
   shift
 done
-(( ${#targets[@]} )) || targets=(envelope schemas http_request)
+(( ${#targets[@]} )) || targets=(envelope schemas http_request jwt)
 
 scripts/bootstrap.sh
 export CCACHE_DIR=${CCACHE_DIR:-$(cache_dir)/ccache} CCACHE_NOHASHDIR=true

@@ -38,6 +38,19 @@ export PAYPIPE_PG_DSN="$PG_DSN"
 export PAYPIPE_LOG_FORMAT=text
 admin_token=${PAYPIPE_ADMIN_TOKEN:-local-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 
+# The local identity provider: a signing key kept in .local (made once), its public half
+# as the JWKS the daemons with end-user routes trust, and tokens for the demo below.
+jwt_key="$state/jwt-signing.pem"
+jwt_issuer=http://127.0.0.1/local-issuer
+jwt_audience=paypipe-local
+[[ -f "$jwt_key" ]] || "$bin/paypipe-admin" keygen --out "$jwt_key"
+"$bin/paypipe-admin" jwks --key "$jwt_key" --kid local-1 >"$state/jwks.json"
+jwt_env="PAYPIPE_JWT_JWKS_FILE=$state/jwks.json PAYPIPE_JWT_ISSUER=$jwt_issuer PAYPIPE_JWT_AUDIENCE=$jwt_audience"
+mint() {  # mint USER [SCOPE]: a token valid for 12 hours
+  "$bin/paypipe-admin" token --key "$jwt_key" --kid local-1 --iss "$jwt_issuer" --aud "$jwt_audience" \
+    --ttl 43200 --sub "$1" ${2:+--scope "$2"}
+}
+
 step "creating the topics"
 "$bin/paypipe-admin" topics create --partitions 3 --replication 1 --min-insync 1
 
@@ -53,8 +66,9 @@ pids+=($!)
 services=(payment-api order-processor coupon-issuer notification-sender ranking-updater data-platform-forwarder dlq-retrier)
 # Each daemon gets only the variables it reads: it refuses unknown PAYPIPE_ ones.
 declare -A extra=(
-  [order-processor]="PAYPIPE_ADMIN_TOKEN=$admin_token"
-  [coupon-issuer]="PAYPIPE_ADMIN_TOKEN=$admin_token"
+  [payment-api]="PAYPIPE_ADMIN_TOKEN=$admin_token $jwt_env"
+  [order-processor]="PAYPIPE_ADMIN_TOKEN=$admin_token $jwt_env"
+  [coupon-issuer]="PAYPIPE_ADMIN_TOKEN=$admin_token $jwt_env"
   [dlq-retrier]="PAYPIPE_ADMIN_TOKEN=$admin_token"
   [notification-sender]="PAYPIPE_TELEGRAM_BASE_URL=http://127.0.0.1:$telegram_port PAYPIPE_TELEGRAM_BOT_TOKEN=123456:LOCAL"
   [data-platform-forwarder]="PAYPIPE_WEBHOOK_URL=http://127.0.0.1:$analytics_port/webhook"
@@ -96,14 +110,31 @@ printf '%-26s %-28s\n' "fake Telegram" "http://127.0.0.1:$telegram_port  (GET /m
 printf '%-26s %-28s\n' "fake analytics webhook" "http://127.0.0.1:$analytics_port/webhook"
 printf '%-26s %-28s\n' "Kafka" "$KAFKA_BOOTSTRAP_SERVERS"
 printf '%-26s %-28s\n' "PostgreSQL" "$PG_DSN"
+alice_token=$(mint alice)
+provider_token=$(mint payment-provider wallet:deposit)
 cat <<TXT
 
 Admin token (Authorization: Bearer ...): $admin_token
+alice's token (12 h; another: $bin/paypipe-admin token --key $jwt_key --kid local-1 \\
+  --iss $jwt_issuer --aud $jwt_audience --sub bob):
+  ALICE=$alice_token
+The payment provider's token (scope wallet:deposit: deposits are its call, not a user's):
+  PROVIDER=$provider_token
 
-Try:
+Try (the tokens are in the lines; ALICE=... and PROVIDER=... above set them in a shell too):
   curl -s -X POST http://127.0.0.1:${ports[payment-api]}/v1/wallets/alice/deposits \\
+       -H "Authorization: Bearer $provider_token" \\
        -H 'Content-Type: application/json' -H 'Idempotency-Key: dep-1' -d '{"amount": 100000}'
-  curl -s http://127.0.0.1:${ports[payment-api]}/v1/wallets/alice
+  curl -s http://127.0.0.1:${ports[payment-api]}/v1/wallets/alice -H "Authorization: Bearer $alice_token"
+  curl -s -X POST http://127.0.0.1:${ports[order-processor]}/v1/products \\
+       -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \\
+       -d '{"productId":"book","name":"Book","unitPrice":1200,"totalStock":10,"saleOpensAt":"2020-01-01T00:00:00Z"}'
+  curl -s -X POST http://127.0.0.1:${ports[order-processor]}/v1/orders -H "Authorization: Bearer $alice_token" \\
+       -H 'Content-Type: application/json' \\
+       -d '{"items":[{"productId":"book","quantity":1,"unitPrice":1200}],"fulfilment":"SHIPPING"}'
+  curl -s -X POST http://127.0.0.1:${ports[payment-api]}/v1/payments -H "Authorization: Bearer $alice_token" \\
+       -H 'Content-Type: application/json' -H 'Idempotency-Key: pay-1' -d '{"orderId":"<orderId from above>"}'
+  curl -s http://127.0.0.1:${ports[payment-api]}/v1/wallets/alice     # no token: 401
   curl -s http://127.0.0.1:${ports[payment-api]}/metrics | head
 
 Ctrl-C stops everything.

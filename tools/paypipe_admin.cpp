@@ -4,17 +4,34 @@
 //   paypipe-admin topics list
 //   paypipe-admin topics describe
 //   paypipe-admin wait-for-kafka [--timeout-ms N]
+//   paypipe-admin token --key FILE --sub USER --iss ISSUER --aud AUDIENCE [--scope "a b"]
+//                       [--ttl SECONDS] [--kid KID] [--not-before SECONDS]
+//   paypipe-admin keygen --out FILE [--alg RS256|ES256]
+//   paypipe-admin jwks --key FILE [--kid KID]
+//
+// token mints a bearer JWT for tests and demos: --key is a PEM private key (RSA signs
+// RS256, EC P-256 signs ES256) or, with --hs256, a file holding the local profile's
+// shared secret. keygen writes a fresh private key; jwks prints the JWKS of its public
+// half (the file PAYPIPE_JWT_JWKS_FILE names). These three need no Kafka.
 //
 // Reads PAYPIPE_KAFKA_BOOTSTRAP_SERVERS, PAYPIPE_KAFKA_PROPERTIES, the SASL secrets and
 // PAYPIPE_TOPIC_PREFIX like the daemons. `topics create` creates every topic of the
 // system (events::all_topics()) that does not exist yet; the Helm pre-install hook
 // runs it.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <thread>
 
+#include "auth/sign.hpp"
 #include "core/env.hpp"
 #include "core/log.hpp"
 #include "events/admin.hpp"
@@ -26,8 +43,149 @@ namespace {
 int usage() {
   std::cerr << "usage: paypipe-admin topics create [--partitions N] [--replication N] [--min-insync N]\n"
                "       paypipe-admin topics list | topics describe\n"
-               "       paypipe-admin wait-for-kafka [--timeout-ms N]\n";
+               "       paypipe-admin wait-for-kafka [--timeout-ms N]\n"
+               "       paypipe-admin token --key FILE [--hs256] --sub USER --iss ISSUER --aud AUDIENCE\n"
+               "                           [--scope \"a b\"] [--ttl SECONDS] [--kid KID] [--not-before SECONDS]\n"
+               "       paypipe-admin keygen --out FILE [--alg RS256|ES256]\n"
+               "       paypipe-admin jwks --key FILE [--kid KID]\n";
   return 2;
+}
+
+// "--name value" options and "--flag" switches; an unknown option or a missing value is
+// an error, so a typo never mints a token with a default.
+struct Options {
+  std::map<std::string, std::string> values;
+  std::set<std::string> switches;
+  std::string error;
+
+  Options(int argc, char** argv, int first, const std::set<std::string>& with_value, const std::set<std::string>& flags) {
+    for (int i = first; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (flags.count(arg)) {
+        switches.insert(arg);
+      } else if (with_value.count(arg) && i + 1 < argc) {
+        values[arg] = argv[++i];
+      } else {
+        error = with_value.count(arg) ? arg + " needs a value" : "unknown option " + arg;
+        return;
+      }
+    }
+  }
+  std::string get(const std::string& name, std::string fallback = {}) const {
+    const auto it = values.find(name);
+    return it == values.end() ? fallback : it->second;
+  }
+};
+
+std::optional<long long> number(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+std::optional<auth::SigningKey> read_key(const Options& o) {
+  const auto path = o.get("--key");
+  if (path.empty()) {
+    std::cerr << "--key is required\n";
+    return std::nullopt;
+  }
+  if (o.switches.count("--hs256")) {
+    std::ifstream in(path);
+    std::string secret;
+    std::getline(in, secret);
+    if (!in || secret.empty()) {
+      std::cerr << "cannot read an HS256 secret from " << path << "\n";
+      return std::nullopt;
+    }
+    return auth::SigningKey::hs256(secret, o.get("--kid"));
+  }
+  auto key = auth::SigningKey::from_pem_file(path, o.get("--kid", "local-1"));
+  if (!key) {
+    std::cerr << path << ": " << key.error().message << "\n";
+    return std::nullopt;
+  }
+  return std::move(key).value();
+}
+
+int token_command(int argc, char** argv) {
+  const Options o(argc, argv, 2, {"--key", "--sub", "--iss", "--aud", "--scope", "--ttl", "--kid", "--not-before"},
+                  {"--hs256"});
+  if (!o.error.empty()) {
+    std::cerr << o.error << "\n";
+    return usage();
+  }
+  const auto key = read_key(o);
+  if (!key) return 2;
+  const auto ttl = number(o.get("--ttl", "3600"));
+  const auto not_before = number(o.get("--not-before", "0"));
+  if (!ttl || !not_before) {
+    std::cerr << "--ttl and --not-before are seconds (integers; negative moves them into the past)\n";
+    return 2;
+  }
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auth::TokenSpec spec{o.get("--sub"), o.get("--iss"), o.get("--aud"), o.get("--scope"), now, now + *ttl,
+                       o.values.count("--not-before") ? now + *not_before : 0};
+  if (!auth::valid_subject(spec.subject) || spec.issuer.empty() || spec.audience.empty()) {
+    std::cerr << "--sub (a user id: letters, digits, _ - . :), --iss and --aud are required\n";
+    return 2;
+  }
+  auto token = key->sign(auth::claims_json(spec));
+  if (!token) {
+    std::cerr << token.error().message << "\n";
+    return 1;
+  }
+  std::cout << *token << "\n";
+  return 0;
+}
+
+int keygen_command(int argc, char** argv) {
+  const Options o(argc, argv, 2, {"--out", "--alg"}, {});
+  if (!o.error.empty() || o.get("--out").empty()) {
+    std::cerr << (o.error.empty() ? "--out is required" : o.error) << "\n";
+    return usage();
+  }
+  const auto alg = o.get("--alg", "RS256");
+  if (alg != "RS256" && alg != "ES256") {
+    std::cerr << "--alg is RS256 or ES256\n";
+    return 2;
+  }
+  auto key = auth::SigningKey::generate(alg == "RS256" ? auth::Algorithm::rs256 : auth::Algorithm::es256, "");
+  auto pem = key ? key->private_pem() : core::Result<std::string>(key.error());
+  if (!pem) {
+    std::cerr << pem.error().message << "\n";
+    return 1;
+  }
+  // A private key: readable by its owner only, from the moment it exists.
+  const int fd = ::open(o.get("--out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0 || ::write(fd, pem->data(), pem->size()) != static_cast<ssize_t>(pem->size())) {
+    std::cerr << "cannot write " << o.get("--out") << "\n";
+    if (fd >= 0) ::close(fd);
+    return 1;
+  }
+  ::close(fd);
+  return 0;
+}
+
+int jwks_command(int argc, char** argv) {
+  const Options o(argc, argv, 2, {"--key", "--kid"}, {});
+  if (!o.error.empty()) {
+    std::cerr << o.error << "\n";
+    return usage();
+  }
+  const auto key = read_key(o);
+  if (!key) return 2;
+  auto jwk = key->public_jwk();
+  if (!jwk) {
+    std::cerr << jwk.error().message << "\n";
+    return 2;
+  }
+  std::cout << auth::jwks_of({*jwk}) << "\n";
+  return 0;
 }
 
 int flag(int argc, char** argv, const std::string& name, int fallback) {
@@ -42,6 +200,10 @@ int flag(int argc, char** argv, const std::string& name, int fallback) {
 int main(int argc, char** argv) {
   (void)core::log::init("paypipe-admin", "warn", core::log::Format::text);
   if (argc < 2) return usage();
+  const std::string first = argv[1];
+  if (first == "token") return token_command(argc, argv);
+  if (first == "keygen") return keygen_command(argc, argv);
+  if (first == "jwks") return jwks_command(argc, argv);
   auto env = core::Env::from_process();
   events::KafkaOptions kafka;
   kafka.bootstrap_servers = env.required_text("PAYPIPE_KAFKA_BOOTSTRAP_SERVERS");

@@ -13,6 +13,10 @@
 // Prints one JSON object: requests, answers by status, errors, throughput, latency
 // percentiles in ms. --accepted FILE writes "paymentId<TAB>unixMs" of every 201, for
 // the end-to-end latency probe.
+//
+// Every request carries its user's bearer token, as a client's would: --jwt-key PEM
+// (with --jwt-kid, --jwt-iss, --jwt-aud) mints one per user before the run starts, so
+// minting costs nothing during it and payment-api verifies a real signature each time.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -28,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth/sign.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
@@ -47,6 +52,7 @@ struct Options {
   double seconds = 10;
   int clients = 2;  // HTTP client instances (I/O threads)
   std::string accepted;
+  std::string jwt_key, jwt_kid = "local-1", jwt_iss, jwt_aud;
 };
 
 struct Order {
@@ -135,10 +141,17 @@ std::vector<Order> read_orders(const std::string& path) {
   return orders;
 }
 
+// user id -> "Bearer <token>", filled before the run.
+std::map<std::string, std::string> bearer_by_user;
+
 http::ClientRequest payment_request(const Options& o, const Order& order) {
+  std::vector<http::Header> headers{{"Content-Type", "application/json"}, {"Idempotency-Key", order.order_id}};
+  if (const auto it = bearer_by_user.find(order.user_id); it != bearer_by_user.end()) {
+    headers.push_back({"Authorization", it->second});
+  }
   return http::ClientRequest{"POST",
                              o.url + "/v1/payments",
-                             {{"Content-Type", "application/json"}, {"Idempotency-Key", order.order_id}},
+                             std::move(headers),
                              "{\"orderId\":\"" + order.order_id + "\",\"userId\":\"" + order.user_id + "\"}",
                              std::chrono::milliseconds(30000)};
 }
@@ -158,6 +171,10 @@ int main(int argc, char** argv) {
     else if (k == "--seconds") o.seconds = std::atof(v.c_str());
     else if (k == "--clients") o.clients = std::atoi(v.c_str());
     else if (k == "--accepted") o.accepted = v;
+    else if (k == "--jwt-key") o.jwt_key = v;
+    else if (k == "--jwt-kid") o.jwt_kid = v;
+    else if (k == "--jwt-iss") o.jwt_iss = v;
+    else if (k == "--jwt-aud") o.jwt_aud = v;
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -167,6 +184,23 @@ int main(int argc, char** argv) {
   if (orders.empty()) {
     std::cerr << "no orders in " << o.orders << "\n";
     return 2;
+  }
+  if (!o.jwt_key.empty()) {
+    auto key = auth::SigningKey::from_pem_file(o.jwt_key, o.jwt_kid);
+    if (!key) {
+      std::cerr << o.jwt_key << ": " << key.error().message << "\n";
+      return 2;
+    }
+    const auto now = core::to_unix_ms(core::now_ms()) / 1000;
+    for (const auto& order : orders) {
+      if (bearer_by_user.count(order.user_id)) continue;
+      auto token = key->sign(auth::claims_json({order.user_id, o.jwt_iss, o.jwt_aud, "", now, now + 6 * 3600, 0}));
+      if (!token) {
+        std::cerr << token.error().message << "\n";
+        return 2;
+      }
+      bearer_by_user[order.user_id] = "Bearer " + *token;
+    }
   }
   std::vector<std::unique_ptr<http::Client>> clients;
   for (int i = 0; i < o.clients; ++i) {

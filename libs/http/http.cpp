@@ -66,7 +66,14 @@ Response problem_response(const Problem& problem) {
   if (!problem.code.empty()) w.field("code", problem.code);
   for (const auto& [name, value] : problem.extensions) w.field(name, value);
   w.end_object();
-  return Response{problem.status, "application/problem+json", w.take(), {}};
+  Response response{problem.status, "application/problem+json", w.take(), {}};
+  // RFC 6750: a 401 names the scheme; a token that was sent but refused says so.
+  if (problem.status == 401) {
+    response.headers.push_back(
+        {"WWW-Authenticate", problem.code == "invalid-token" ? R"(Bearer realm="paypipe", error="invalid_token")"
+                                                              : R"(Bearer realm="paypipe")"});
+  }
+  return response;
 }
 
 Problem problem_for(const core::Error& error) {

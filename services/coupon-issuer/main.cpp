@@ -4,6 +4,7 @@
 // transaction, and announces coupon.issued / coupon.rejected through the outbox.
 #include <spdlog/spdlog.h>
 
+#include "auth/authenticator.hpp"
 #include "events/outbox.hpp"
 #include "http/server.hpp"
 #include "runtime/daemon.hpp"
@@ -28,8 +29,11 @@ int main(int argc, char** argv) {
   for (const auto& t : coupon_issuer::produced_topics()) topics.push_back(t);
   runtime::must(runtime::check_durability(config.common, *producer, topics), "durability check");
   events::OutboxRelay relay(config.common.database.connect, *producer, config.common.relay_settings());
+  auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
+  if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
   coupon_issuer::CouponApi api(config, *database,
-                               runtime::must(coupon_issuer::open_request_producer(config), "Kafka request producer"));
+                               runtime::must(coupon_issuer::open_request_producer(config), "Kafka request producer"),
+                               authenticator);
   coupon_issuer::CouponDecider decider(*database, "/paypipe/coupon-issuer");
   auto consumer = runtime::must(
       events::ConsumerRuntime::batch(config.common.kafka, config.consumer, *producer, decider.handler()),

@@ -3,6 +3,7 @@
 // payment events through Kafka, expires unpaid orders and runs the refund saga.
 #include <spdlog/spdlog.h>
 
+#include "auth/authenticator.hpp"
 #include "events/idempotency.hpp"
 #include "events/outbox.hpp"
 #include "http/server.hpp"
@@ -30,7 +31,9 @@ int main(int argc, char** argv) {
   runtime::must(runtime::check_durability(config.common, *producer, topics), "durability check");
   events::OutboxRelay relay(config.common.database.connect, *producer, config.common.relay_settings());
   order_processor::ExpirySweeper sweeper(*database, config.expiry);
-  order_processor::OrderApi api(config, *database, sweeper);
+  auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
+  if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
+  order_processor::OrderApi api(config, *database, sweeper, authenticator);
   auto consumer = runtime::must(
       events::ConsumerRuntime::batch(config.common.kafka, config.consumer, *producer,
                                      events::exactly_once_handler(*database, "order-processor",

@@ -2,6 +2,7 @@
 // after it happens through Kafka (payment.completed / payment.failed via the outbox).
 #include <spdlog/spdlog.h>
 
+#include "auth/authenticator.hpp"
 #include "events/idempotency.hpp"
 #include "events/outbox.hpp"
 #include "http/server.hpp"
@@ -27,7 +28,9 @@ int main(int argc, char** argv) {
   for (const auto& t : payment_api::produced_topics()) topics.push_back(t);
   runtime::must(runtime::check_durability(config.common, *producer, topics), "durability check");
   events::OutboxRelay relay(config.common.database.connect, *producer, config.common.relay_settings());
-  payment_api::PaymentApi api(config, *database);
+  auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
+  if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
+  payment_api::PaymentApi api(config, *database, authenticator);
   auto consumer = runtime::must(
       events::ConsumerRuntime::batch(
           config.common.kafka, config.consumer, *producer,

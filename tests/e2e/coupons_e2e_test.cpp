@@ -11,6 +11,7 @@
 #include "core/time.hpp"
 #include "core/uuid.hpp"
 #include "support/daemon.hpp"
+#include "support/identity.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -37,7 +38,7 @@ std::string create_coupon(testing::Daemon& issuer, std::int64_t stock, core::Sys
 }
 
 std::string ask(testing::Daemon& issuer, const std::string& coupon, const std::string& user) {
-  auto answer = issuer.post("/v1/coupons/" + coupon + "/issue", R"({"userId":")" + user + R"("})");
+  auto answer = issuer.post("/v1/coupons/" + coupon + "/issue", R"({"userId":")" + user + R"("})", {testing::bearer(user)});
   REQUIRE(answer.ok());
   REQUIRE(answer->status == 202);
   return field(answer->body, "statusUrl");
@@ -58,9 +59,10 @@ TEST_CASE("5,000 users racing for 100 coupons through the HTTP API: exactly 100 
     clients.emplace_back([&, t] {
       http::Client client;
       for (int u = t; u < users; u += threads) {
+        const auto user = "user-" + std::to_string(u);
         auto r = client.send({"POST", issuer.url("/v1/coupons/" + coupon + "/issue"),
-                              {{"Content-Type", "application/json"}},
-                              R"({"userId":"user-)" + std::to_string(u) + R"("})",
+                              {{"Content-Type", "application/json"}, testing::bearer(user)},
+                              R"({"userId":")" + user + R"("})",
                               10s});
         (r.ok() && r->status == 202 ? accepted : refused)++;
       }
@@ -79,7 +81,7 @@ TEST_CASE("5,000 users racing for 100 coupons through the HTTP API: exactly 100 
   CHECK(testing::query_integer(db, "SELECT count(*) FROM coupon_requests WHERE reason = 'OUT_OF_STOCK'") == 4'900);
   CHECK(testing::query_integer(db, "SELECT count(*) FROM issued_coupons") == 100);
   CHECK(testing::query_integer(db, "SELECT count(DISTINCT user_id) FROM issued_coupons") == 100);
-  auto state = issuer.get("/v1/coupons/" + coupon);
+  auto state = issuer.get("/v1/coupons/" + coupon, {testing::bearer("watcher")});
   REQUIRE(state.ok());
   CHECK(state->body.find("\"remainingStock\":0") != std::string::npos);
 
@@ -106,7 +108,7 @@ TEST_CASE("one user asking ten times holds one coupon; expired and unknown coupo
   const auto nowhere = ask(issuer, unknown, "eager");
 
   const auto outcome = [&](const std::string& url) {
-    auto r = issuer.get(url);
+    auto r = issuer.get(url, {testing::bearer("eager")});
     REQUIRE(r.ok());
     REQUIRE(r->status == 200);
     return r->body;
@@ -132,7 +134,9 @@ TEST_CASE("one user asking ten times holds one coupon; expired and unknown coupo
   CHECK(field(outcome(too_late), "reason") == "EXPIRED");
   CHECK(field(outcome(nowhere), "reason") == "NOT_FOUND");
 
-  auto held = issuer.get("/v1/users/eager/coupons");
+  CHECK(issuer.get(mine.front(), {testing::bearer("someone-else")})->status == 404);
+  CHECK(issuer.get("/v1/users/eager/coupons", {testing::bearer("someone-else")})->status == 404);
+  auto held = issuer.get("/v1/users/eager/coupons", {testing::bearer("eager")});
   REQUIRE(held.ok());
   auto doc = core::json::parse(held->body);
   REQUIRE(doc.ok());

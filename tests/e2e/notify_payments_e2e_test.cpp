@@ -27,6 +27,7 @@
 #include "fakes/fake_telegram.hpp"
 #include "http/client.hpp"
 #include "support/daemon.hpp"
+#include "support/identity.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -63,7 +64,8 @@ TEST_CASE("1,000 payments through payment-api each produce exactly one Telegram 
   constexpr int users = 10;
   testing::FakeTelegram telegram;
   testing::System system;
-  testing::Daemon api(system, "payment-api");
+  // 100 payments per user as fast as four threads go: the per-user write limit is off.
+  testing::Daemon api(system, "payment-api", {{"PAYPIPE_RATE_LIMIT_PER_USER", "0"}});
   testing::Daemon sender(system, "notification-sender",
                          {{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
                           {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()}});
@@ -90,7 +92,7 @@ TEST_CASE("1,000 payments through payment-api each produce exactly one Telegram 
   for (int u = 0; u < users; ++u) {
     auto deposit = api.post("/v1/wallets/user-" + std::to_string(u) + "/deposits",
                             R"({"amount":)" + std::to_string(1000 * payments / users) + "}",
-                            {{"Idempotency-Key", "fund-" + std::to_string(u)}});
+                            {{"Idempotency-Key", "fund-" + std::to_string(u)}, testing::deposit_credential()});
     REQUIRE(deposit.ok());
     REQUIRE(deposit->status == 201);
   }
@@ -111,7 +113,8 @@ TEST_CASE("1,000 payments through payment-api each produce exactly one Telegram 
       for (int i = t; i < payments; i += threads) {
         const auto& [order_id, user] = orders[i];
         auto paid = client.send({"POST", api.url("/v1/payments"),
-                                 {{"Content-Type", "application/json"}, {"Idempotency-Key", "pay-" + order_id}},
+                                 {{"Content-Type", "application/json"}, {"Idempotency-Key", "pay-" + order_id},
+                                  testing::bearer(user)},
                                  R"({"orderId":")" + order_id + R"(","userId":")" + user + R"("})", std::nullopt});
         if (!paid || paid->status != 201) {
           ++refused;

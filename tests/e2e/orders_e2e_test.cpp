@@ -16,6 +16,7 @@
 #include "events/envelope.hpp"
 #include "events/producer.hpp"
 #include "support/daemon.hpp"
+#include "support/identity.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -44,6 +45,7 @@ struct Shop {
   testing::System system;
   testing::Daemon payments;
   testing::Daemon orders;
+  std::map<std::string, std::string> owners;  // order id -> the user who placed it (whose token reads it)
 
   explicit Shop(std::map<std::string, std::string> order_env = {})
       : payments(system, "payment-api"), orders(system, "order-processor", with_token(std::move(order_env))) {
@@ -73,17 +75,19 @@ struct Shop {
     const auto body = R"({"userId":")" + user + R"(","items":[{"productId":")" + product + R"(","quantity":)" +
                       std::to_string(quantity) + R"(,"unitPrice":)" + std::to_string(price) +
                       R"(}],"fulfilment":")" + fulfilment + "\"}";
-    auto r = orders.post("/v1/orders", body);
+    auto r = orders.post("/v1/orders", body, {testing::bearer(user)});
     REQUIRE(r.ok());
     INFO(r->body);
     REQUIRE(r->status == 201);
     CHECK(text(r->body, "status") == "PENDING_PAYMENT");
-    return text(r->body, "orderId");
+    const auto id = text(r->body, "orderId");
+    owners[id] = user;
+    return id;
   }
 
   void deposit(const std::string& user, std::int64_t amount) {
     auto r = payments.post("/v1/wallets/" + user + "/deposits", R"({"amount":)" + std::to_string(amount) + "}",
-                           {{"Idempotency-Key", core::new_uuid_v7()}});
+                           {{"Idempotency-Key", core::new_uuid_v7()}, testing::deposit_credential()});
     REQUIRE(r.ok());
     REQUIRE(r->status == 201);
   }
@@ -95,7 +99,7 @@ struct Shop {
     REQUIRE(testing::eventually(
         [&] {
           paid = payments.post("/v1/payments", R"({"orderId":")" + order_id + R"(","userId":")" + user + "\"}",
-                               {{"Idempotency-Key", key}});
+                               {{"Idempotency-Key", key}, testing::bearer(user)});
           return paid.ok() && paid->status != 404;
         },
         20s, 50ms));
@@ -103,7 +107,7 @@ struct Shop {
   }
 
   std::string order(const std::string& id) {
-    auto r = orders.get("/v1/orders/" + id);
+    auto r = orders.get("/v1/orders/" + id, {testing::bearer(owners.count(id) ? owners.at(id) : "nobody")});
     REQUIRE(r.ok());
     REQUIRE(r->status == 200);
     return r->body;
@@ -122,13 +126,13 @@ struct Shop {
   }
 
   std::int64_t stock(const std::string& product, const char* counter) {
-    auto r = orders.get("/v1/products/" + product);
+    auto r = orders.get("/v1/products/" + product, {testing::bearer("shopper")});
     REQUIRE(r.ok());
     REQUIRE(r->status == 200);
     return parse(r->body)["stock"][counter].GetInt64();
   }
   std::int64_t balance(const std::string& user) {
-    auto r = payments.get("/v1/wallets/" + user);
+    auto r = payments.get("/v1/wallets/" + user, {testing::bearer(user)});
     REQUIRE(r.ok());
     REQUIRE(r->status == 200);
     return parse(r->body)["balance"].GetInt64();
@@ -198,7 +202,7 @@ TEST_CASE("a shipping order waits at PREPARING and is advanced by the admin to C
   const auto sold_out = testing::read_topic(kafka, kafka.topic("product.sold-out"), 1, 20s);
   REQUIRE(sold_out.size() == 1);
   CHECK(sold_out[0].key == "book");
-  auto product = parse(shop.orders.get("/v1/products/book")->body);
+  auto product = parse(shop.orders.get("/v1/products/book", {testing::bearer("shopper")})->body);
   CHECK(product["soldOutAt"].IsString());
 }
 
@@ -235,7 +239,8 @@ TEST_CASE("an unpaid order expires on its own and its stock is sold again") {
   shop.product("ticket", 700, 1);
   const auto order_id = shop.place("dave", "ticket", 1, 700, "WAREHOUSE");
   auto sold_out = shop.orders.post(
-      "/v1/orders", R"({"userId":"erin","items":[{"productId":"ticket","quantity":1,"unitPrice":700}],"fulfilment":"WAREHOUSE"})");
+      "/v1/orders", R"({"userId":"erin","items":[{"productId":"ticket","quantity":1,"unitPrice":700}],"fulfilment":"WAREHOUSE"})",
+      {testing::bearer("erin")});
   REQUIRE(sold_out.ok());
   CHECK(sold_out->status == 409);
   CHECK(sold_out->header("content-type") == "application/problem+json");
@@ -295,7 +300,7 @@ TEST_CASE("the refund saga: a payment accepted just before expiry reaches an ord
   CHECK(std::string(refunded["paymentId"].GetString()) == payment_id);
   CHECK(refunded["progress"].GetInt() == 100);
   CHECK(shop.balance("frank") == 30000);
-  auto payment = shop.payments.get("/v1/payments/" + payment_id);
+  auto payment = shop.payments.get("/v1/payments/" + payment_id, {testing::bearer("frank")});
   REQUIRE(payment.ok());
   CHECK(text(payment->body, "status") == "REFUNDED");
   CHECK(shop.stock("vip", "sold") == 0);
@@ -345,19 +350,21 @@ TEST_CASE("the same payment.completed delivered twice (same ce_id), and once mor
 
 TEST_CASE("order-processor refuses bad input with problem+json and a bad configuration by name") {
   Shop shop;
-  auto bad = shop.orders.post("/v1/orders", R"({"userId":"a b","items":[],"fulfilment":"DRONE"})");
+  const auto a = testing::bearer("a");
+  auto bad = shop.orders.post("/v1/orders", R"({"userId":"a b","items":[],"fulfilment":"DRONE"})", {a});
   REQUIRE(bad.ok());
   CHECK(bad->status == 400);
   CHECK(bad->header("content-type") == "application/problem+json");
   CHECK(bad->body.find("userId") != std::string::npos);
   CHECK(bad->body.find("fulfilment") != std::string::npos);
   auto missing = shop.orders.post(
-      "/v1/orders", R"({"userId":"a","items":[{"productId":"nope","quantity":1,"unitPrice":1}],"fulfilment":"SHIPPING"})");
+      "/v1/orders", R"({"userId":"a","items":[{"productId":"nope","quantity":1,"unitPrice":1}],"fulfilment":"SHIPPING"})", {a});
   REQUIRE(missing.ok());
   CHECK(missing->status == 404);
   CHECK(missing->body.find("nope") != std::string::npos);
-  CHECK(shop.orders.get("/v1/orders/not-a-uuid")->status == 400);
-  CHECK(shop.orders.get("/v1/orders/" + core::new_uuid_v7())->status == 404);
+  CHECK(shop.orders.get("/v1/orders/not-a-uuid", {a})->status == 400);
+  CHECK(shop.orders.get("/v1/orders/" + core::new_uuid_v7(), {a})->status == 404);
+  CHECK(shop.orders.get("/v1/orders/" + core::new_uuid_v7())->status == 401);
   CHECK(shop.orders.post("/v1/admin/expiry-sweeps", "")->status == 401);
   CHECK(shop.orders.running());
 

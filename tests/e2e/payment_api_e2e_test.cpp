@@ -11,6 +11,7 @@
 #include "events/envelope.hpp"
 #include "events/producer.hpp"
 #include "support/daemon.hpp"
+#include "support/identity.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -21,7 +22,13 @@ TEST_CASE("payment-api takes a deposit and a payment and announces it on Kafka w
   testing::Daemon api(system, "payment-api");
   api.wait_ready();
 
-  auto deposit = api.post("/v1/wallets/alice/deposits", R"({"amount":10000})", {{"Idempotency-Key", "d1"}});
+  // A deposit is a payment provider's call (a service token), never alice's own.
+  auto refused = api.post("/v1/wallets/alice/deposits", R"({"amount":10000})",
+                          {{"Idempotency-Key", "d0"}, testing::bearer("alice")});
+  REQUIRE(refused.ok());
+  CHECK(refused->status == 403);
+  auto deposit = api.post("/v1/wallets/alice/deposits", R"({"amount":10000})",
+                          {{"Idempotency-Key", "d1"}, testing::deposit_credential()});
   REQUIRE(deposit.ok());
   CHECK(deposit->status == 201);
 
@@ -42,7 +49,8 @@ TEST_CASE("payment-api takes a deposit and a payment and announces it on Kafka w
   REQUIRE(testing::eventually(
       [&] {
         paid = api.post("/v1/payments", body,
-                        {{"Idempotency-Key", "p1"}, {"traceparent", "00-" + trace_id + "-00f067aa0ba902b7-01"}});
+                        {{"Idempotency-Key", "p1"}, {"traceparent", "00-" + trace_id + "-00f067aa0ba902b7-01"},
+                         testing::bearer("alice")});
         return paid.ok() && paid->status != 404;  // 404 until the projection has the order
       },
       20s, 50ms));
@@ -51,12 +59,16 @@ TEST_CASE("payment-api takes a deposit and a payment and announces it on Kafka w
   REQUIRE(payment.ok());
   const std::string payment_id = (*payment)["paymentId"].GetString();
 
-  auto wallet = api.get("/v1/wallets/alice");
+  auto wallet = api.get("/v1/wallets/alice", {testing::bearer("alice")});
   REQUIRE(wallet.ok());
   CHECK(wallet->body.find("\"balance\":7000") != std::string::npos);
-  auto again = api.get("/v1/payments/" + payment_id);
+  auto again = api.get("/v1/payments/" + payment_id, {testing::bearer("alice")});
   REQUIRE(again.ok());
   CHECK(again->status == 200);
+  // Another user sees neither the payment nor the wallet.
+  CHECK(api.get("/v1/payments/" + payment_id, {testing::bearer("bob")})->status == 404);
+  CHECK(api.get("/v1/wallets/alice", {testing::bearer("bob")})->status == 404);
+  CHECK(api.get("/v1/wallets/alice")->status == 401);
 
   const auto records = testing::read_topic(system.kafka(), system.kafka().topic("payment.completed"), 1, 20s);
   REQUIRE(records.size() == 1);
@@ -72,21 +84,22 @@ TEST_CASE("payment-api refuses bad input with problem+json and never crashes") {
   testing::System system;
   testing::Daemon api(system, "payment-api", {{"PAYPIPE_HTTP_BODY_LIMIT_BYTES", "1024"}});
   api.wait_ready();
-  auto no_key = api.post("/v1/payments", R"({"orderId":"0190a6b2-7c3e-7abc-8def-0123456789ab","userId":"a"})");
+  const auto a = testing::bearer("a");
+  auto no_key = api.post("/v1/payments", R"({"orderId":"0190a6b2-7c3e-7abc-8def-0123456789ab","userId":"a"})", {a});
   REQUIRE(no_key.ok());
   CHECK(no_key->status == 400);
   CHECK(no_key->header("content-type") == "application/problem+json");
-  auto garbage = api.post("/v1/payments", "{\"orderId\":", {{"Idempotency-Key", "k"}});
+  auto garbage = api.post("/v1/payments", "{\"orderId\":", {{"Idempotency-Key", "k"}, a});
   REQUIRE(garbage.ok());
   CHECK(garbage->status == 400);
-  auto huge = api.post("/v1/payments", std::string(4096, ' '), {{"Idempotency-Key", "k"}});
+  auto huge = api.post("/v1/payments", std::string(4096, ' '), {{"Idempotency-Key", "k"}, a});
   REQUIRE(huge.ok());
   CHECK(huge->status == 413);
   auto unknown = api.post("/v1/payments", R"({"orderId":"0190a6b2-7c3e-7abc-8def-0123456789ab","userId":"a"})",
-                          {{"Idempotency-Key", "k"}});
+                          {{"Idempotency-Key", "k"}, a});
   REQUIRE(unknown.ok());
   CHECK(unknown->status == 404);
-  auto bad_id = api.get("/v1/payments/not-a-uuid");
+  auto bad_id = api.get("/v1/payments/not-a-uuid", {a});
   REQUIRE(bad_id.ok());
   CHECK(bad_id->status == 400);
   CHECK(api.running());

@@ -125,9 +125,12 @@ class Driver:
         return self.system.daemons[service].port
 
     def call(self, client: Client, kind: str, service: str, method: str, path: str, body=None, key: str | None = None,
-             headers: dict[str, str] | None = None, retry: bool = True) -> Request:
+             headers: dict[str, str] | None = None, retry: bool = True, user: str | None = None) -> Request:
+        """`user`: the request is that user's, with their bearer token; else `headers` carry the credential."""
         req = Request(kind, method, path, key, body)
         h = dict(headers or {})
+        if user is not None:
+            h["Authorization"] = f"Bearer {self.system.token(user)}"
         if key:
             h["Idempotency-Key"] = key
         deadline = time.monotonic() + RETRY_DEADLINE_S
@@ -178,9 +181,13 @@ class Driver:
     # ------------------------------------------------------------ operations
     def deposit(self, c: Client, user: str, amount: int, twice: bool = False) -> None:
         key = f"d-{uuid.uuid4()}"
-        self.call(c, "deposit", "payment-api", "POST", f"/v1/wallets/{user}/deposits", {"amount": amount}, key)
+        # A deposit is the payment provider's call: a service token with scope wallet:deposit.
+        service = {"Authorization": f"Bearer {self.system.token('payment-provider', 'wallet:deposit')}"}
+        self.call(c, "deposit", "payment-api", "POST", f"/v1/wallets/{user}/deposits", {"amount": amount}, key,
+                  headers=service)
         if twice:
-            self.call(c, "deposit", "payment-api", "POST", f"/v1/wallets/{user}/deposits", {"amount": amount}, key)
+            self.call(c, "deposit", "payment-api", "POST", f"/v1/wallets/{user}/deposits", {"amount": amount}, key,
+                      headers=service)
 
     def place(self, c: Client, rng: random.Random, user: str) -> str | None:
         items = []
@@ -193,7 +200,7 @@ class Driver:
             items = [{"productId": "p00", "quantity": 1, "unitPrice": self.products["p00"]}]
         key = f"o-{uuid.uuid4()}"
         r = self.call(c, "order", "order-processor", "POST", "/v1/orders",
-                      {"userId": user, "items": items, "fulfilment": "WAREHOUSE"}, key)
+                      {"userId": user, "items": items, "fulfilment": "WAREHOUSE"}, key, user=user)
         a = r.final
         if a.status == 201 and isinstance(a.body, dict):
             oid = a.body["orderId"]
@@ -204,7 +211,8 @@ class Driver:
 
     def pay(self, c: Client, user: str, order_id: str, key: str | None = None) -> Request:
         key = key or f"p-{uuid.uuid4()}"
-        return self.call(c, "payment", "payment-api", "POST", "/v1/payments", {"orderId": order_id, "userId": user}, key)
+        return self.call(c, "payment", "payment-api", "POST", "/v1/payments", {"orderId": order_id, "userId": user}, key,
+                         user=user)
 
     def op(self, c: Client, rng: random.Random, kind: str) -> None:
         user = rng.choice(self.users)
@@ -219,7 +227,7 @@ class Driver:
         elif kind == "cancel":
             oid = self.place(c, rng, user)
             if oid:
-                self.call(c, "cancel", "order-processor", "POST", f"/v1/orders/{oid}/cancel", {"userId": user})
+                self.call(c, "cancel", "order-processor", "POST", f"/v1/orders/{oid}/cancel", {"userId": user}, user=user)
                 if rng.random() < 0.3:
                     self.pay(c, user, oid)                  # pays a cancelled order: refused, or refunded
         elif kind == "abandon":
@@ -228,7 +236,7 @@ class Driver:
             self.deposit(c, user, rng.choice([5000, 10000, 20000]), twice=rng.random() < 0.1)
         elif kind == "coupon":
             cu = rng.choice(self.coupon_users)
-            self.call(c, "coupon", "coupon-issuer", "POST", f"/v1/coupons/{self.coupon_id}/issue", {"userId": cu})
+            self.call(c, "coupon", "coupon-issuer", "POST", f"/v1/coupons/{self.coupon_id}/issue", {"userId": cu}, user=cu)
 
     def run(self, ops: int, rate: float, max_seconds: float = 600) -> float:
         """Runs `ops` logical operations at about `rate` per second; returns the seconds taken.

@@ -27,6 +27,11 @@ SERVICES = ["payment-api", "order-processor", "coupon-issuer", "notification-sen
 GROUPS = ["payment-api", "order-processor", "coupon-issuer", "notification-sender", "ranking-updater",
           "data-platform-forwarder"]
 ADMIN_TOKEN = "faults-admin-token"
+# The identity provider of the fault suite: a key made by `paypipe-admin keygen` at start,
+# its JWKS given to the daemons with end-user routes, tokens minted by `paypipe-admin token`.
+JWT_ISSUER = "https://id.faults.paypipe.test"
+JWT_AUDIENCE = "paypipe-api"
+USER_FACING = ("payment-api", "order-processor", "coupon-issuer")
 TELEGRAM_TOKEN = "123456:FAULTS"
 
 
@@ -197,8 +202,36 @@ class System:
             raise RuntimeError(f"{' '.join(args)} failed: {out.stdout}{out.stderr}")
         return out
 
+    def make_identity(self) -> None:
+        """A signing key and its JWKS in the work directory (kept across daemon restarts)."""
+        self.jwt_key = self.work / "jwt-signing.pem"
+        self.jwks = self.work / "jwks.json"
+        if not self.jwt_key.exists():
+            subprocess.run([str(self.bin / "paypipe-admin"), "keygen", "--out", str(self.jwt_key)], check=True)
+        jwks = subprocess.run([str(self.bin / "paypipe-admin"), "jwks", "--key", str(self.jwt_key), "--kid", "faults-1"],
+                              check=True, capture_output=True, text=True).stdout
+        self.jwks.write_text(jwks)
+        self.tokens: dict[tuple[str, str], str] = {}
+        self.tokens_lock = threading.Lock()
+
+    def token(self, sub: str, scope: str = "") -> str:
+        """A bearer token for `sub` (valid for a day), minted once per (sub, scope)."""
+        with self.tokens_lock:
+            cached = self.tokens.get((sub, scope))
+        if cached:
+            return cached
+        argv = [str(self.bin / "paypipe-admin"), "token", "--key", str(self.jwt_key), "--kid", "faults-1",
+                "--sub", sub, "--iss", JWT_ISSUER, "--aud", JWT_AUDIENCE, "--ttl", "86400"]
+        if scope:
+            argv += ["--scope", scope]
+        minted = subprocess.run(argv, check=True, capture_output=True, text=True).stdout.strip()
+        with self.tokens_lock:
+            self.tokens[(sub, scope)] = minted
+        return minted
+
     def start(self) -> None:
         t0 = time.monotonic()
+        self.make_identity()
         out = self.stack("start", "--brokers", str(self.brokers), "--replace")
         for line in out.stdout.splitlines():
             if "=" in line:
@@ -279,6 +312,12 @@ class System:
         })
         if name in ("order-processor", "coupon-issuer", "dlq-retrier"):
             env["PAYPIPE_ADMIN_TOKEN"] = ADMIN_TOKEN
+        if name in USER_FACING:
+            env.update({"PAYPIPE_JWT_JWKS_FILE": str(self.jwks), "PAYPIPE_JWT_ISSUER": JWT_ISSUER,
+                        "PAYPIPE_JWT_AUDIENCE": JWT_AUDIENCE,
+                        # The workload's users write faster than a person would; the suite is
+                        # about faults, not throttling (tests/security covers 429).
+                        "PAYPIPE_RATE_LIMIT_PER_USER": "0"})
         if name == "order-processor":
             env.update({"PAYPIPE_ORDER_TTL_MS": "6000", "PAYPIPE_ORDER_EXPIRY_SWEEP_INTERVAL_MS": "500",
                         "PAYPIPE_ORDER_EXPIRY_GRACE_MS": "500"})

@@ -8,6 +8,7 @@
 // daemon and no error body contains any of them.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -21,6 +22,7 @@
 #include "fakes/fake_telegram.hpp"
 #include "security_support.hpp"
 #include "support/daemon.hpp"
+#include "support/identity.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -78,15 +80,17 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
   analytics.set(webhook_failing);
 
   testing::System system;
+  // Writes are not rate-limited here: every hostile string must reach the handlers.
   const std::map<std::string, std::string> common{{"PAYPIPE_ADMIN_TOKEN", secrets.admin},
-                                                  {"PAYPIPE_PG_PASSWORD", secrets.pg_password}};
+                                                  {"PAYPIPE_PG_PASSWORD", secrets.pg_password},
+                                                  {"PAYPIPE_RATE_LIMIT_PER_USER", "0"}};
   auto with = [&](std::map<std::string, std::string> extra) {
     std::map<std::string, std::string> env;
     for (const auto& [k, v] : extra) env[k] = v;
     env["PAYPIPE_PG_PASSWORD"] = secrets.pg_password;
     return env;
   };
-  testing::Daemon payments(system, "payment-api", with({}));
+  testing::Daemon payments(system, "payment-api", with({{"PAYPIPE_RATE_LIMIT_PER_USER", "0"}}));
   testing::Daemon orders(system, "order-processor", common);
   testing::Daemon coupons(system, "coupon-issuer", common);
   testing::Daemon retrier(system, "dlq-retrier",
@@ -118,9 +122,14 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
 
   std::vector<std::string> bodies;  // every answer, for the secrets check
   const std::vector<http::Header> admin{{"Authorization", "Bearer " + secrets.admin}};
+  // Requests without an Authorization header go as user u1 (a valid token): the hostile
+  // strings must reach the handlers, not stop at the door.
   auto call = [&](testing::Daemon& d, const std::string& method, const std::string& path, const std::string& body,
                   std::vector<http::Header> headers = {}) {
     if (!body.empty()) headers.push_back({"Content-Type", "application/json"});
+    const bool has_credential = std::any_of(headers.begin(), headers.end(),
+                                            [](const http::Header& h) { return h.name == "Authorization"; });
+    if (!has_credential) headers.push_back(testing::bearer("u1"));
     auto r = d.request(method, path, body, headers);
     INFO(method << " " << path << " " << body.substr(0, 300));
     REQUIRE(r.ok());
@@ -173,15 +182,16 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
   // Idempotency-Keys are stored: the same key replays the same order.
   for (const auto& k : hostile_keys) {
     const std::string body = R"({"userId":"u-keys","items":[{"productId":"sec-base","quantity":1,"unitPrice":100}],"fulfilment":"SHIPPING"})";
-    auto first = call(orders, "POST", "/v1/orders", body, {{"Idempotency-Key", k}});
+    auto first = call(orders, "POST", "/v1/orders", body, {{"Idempotency-Key", k}, testing::bearer("u-keys")});
     REQUIRE(first.status == 201);
-    auto again = call(orders, "POST", "/v1/orders", body, {{"Idempotency-Key", k}});
+    auto again = call(orders, "POST", "/v1/orders", body, {{"Idempotency-Key", k}, testing::bearer("u-keys")});
     CHECK(again.status == 201);
     CHECK(again.header("idempotent-replayed").value_or("") == "true");
     const std::string order_id = json_of(first.body)["orderId"].GetString();
     CHECK(std::string(json_of(again.body)["orderId"].GetString()) == order_id);
     for (const auto& s : hostile) {
-      call(orders, "POST", "/v1/orders/" + order_id + "/cancel", R"({"userId":)" + quoted(s) + "}");
+      call(orders, "POST", "/v1/orders/" + order_id + "/cancel", R"({"userId":)" + quoted(s) + "}",
+           {testing::bearer("u-keys")});
       call(orders, "POST", "/v1/orders/" + order_id + "/fulfilment", R"({"status":)" + quoted(s) + "}", admin);
     }
   }
@@ -208,15 +218,17 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
 
   // payment-api: deposits under hostile keys (stored, replayed), hostile ids refused.
   for (const auto& k : hostile_keys) {
-    auto first = call(payments, "POST", "/v1/wallets/u-keys/deposits", R"({"amount":1})", {{"Idempotency-Key", k}});
+    auto first = call(payments, "POST", "/v1/wallets/u-keys/deposits", R"({"amount":1})",
+                      {{"Idempotency-Key", k}, testing::deposit_credential()});
     CHECK(first.status == 201);
-    auto again = call(payments, "POST", "/v1/wallets/u-keys/deposits", R"({"amount":1})", {{"Idempotency-Key", k}});
+    auto again = call(payments, "POST", "/v1/wallets/u-keys/deposits", R"({"amount":1})",
+                      {{"Idempotency-Key", k}, testing::deposit_credential()});
     CHECK(again.status == 201);
     CHECK(again.header("idempotent-replayed").value_or("") == "true");
     call(payments, "POST", "/v1/payments", R"({"orderId":")" + core::new_uuid_v7() + R"(","userId":"u-keys"})",
-         {{"Idempotency-Key", k}});
+         {{"Idempotency-Key", k}, testing::bearer("u-keys")});
   }
-  auto wallet = call(payments, "GET", "/v1/wallets/u-keys", "");
+  auto wallet = call(payments, "GET", "/v1/wallets/u-keys", "", {testing::bearer("u-keys")});
   REQUIRE(wallet.status == 200);
   CHECK(json_of(wallet.body)["balance"].GetInt64() == static_cast<std::int64_t>(hostile_keys.size()));
   for (const auto& s : hostile) {
@@ -225,7 +237,9 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
     call(payments, "POST", "/v1/payments", R"({"orderId":")" + core::new_uuid_v7() + R"(","userId":)" + quoted(s) + "}",
          {{"Idempotency-Key", "k2"}});
     call(payments, "POST", "/v1/wallets/" + http::url_encode(s) + "/deposits", R"({"amount":1})",
-         {{"Idempotency-Key", "k3"}});
+         {{"Idempotency-Key", "k3"}, testing::deposit_credential()});
+    // Hostile text as the bearer token itself: refused at the door.
+    call(payments, "GET", "/v1/wallets/u1", "", {{"Authorization", "Bearer " + s}});
     call(payments, "GET", "/v1/wallets/" + http::url_encode(s), "");
     call(payments, "GET", "/v1/payments/" + http::url_encode(s), "");
     // The query strings of the read-only daemons.

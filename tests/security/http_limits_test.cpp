@@ -9,6 +9,7 @@
 
 #include "security_support.hpp"
 #include "support/daemon.hpp"
+#include "support/identity.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -38,8 +39,8 @@ TEST_CASE("an over-limit body gets 413 problem+json, also when the body is never
 
   // A body just over the limit, sent whole.
   const std::string big = R"({"amount":1,"pad":")" + std::string(body_limit, 'x') + "\"}";
-  check_problem(api.post("/v1/wallets/u1/deposits", big, {{"Idempotency-Key", "k1"}}), 413);
-  check_problem(api.post("/v1/payments", big, {{"Idempotency-Key", "k2"}}), 413);
+  check_problem(api.post("/v1/wallets/u1/deposits", big, {{"Idempotency-Key", "k1"}, testing::deposit_credential()}), 413);
+  check_problem(api.post("/v1/payments", big, {{"Idempotency-Key", "k2"}, testing::bearer("u1")}), 413);
 
   // A Content-Length of 1 GB with no body at all: answered at once, not after reading.
   const int fd = connect_raw(api.port());
@@ -58,11 +59,11 @@ TEST_CASE("an over-limit body gets 413 problem+json, also when the body is never
   // Just under the limit is read and handled (here: a 400 for the unknown member or a
   // 201; never a 413).
   const std::string fits = R"({"amount":1})";
-  auto ok = api.post("/v1/wallets/u1/deposits", fits, {{"Idempotency-Key", "k4"}});
+  auto ok = api.post("/v1/wallets/u1/deposits", fits, {{"Idempotency-Key", "k4"}, testing::deposit_credential()});
   REQUIRE(ok.ok());
   CHECK(ok->status == 201);
   // Nothing of the refused requests was stored: the wallet holds only the last deposit.
-  auto wallet = api.get("/v1/wallets/u1");
+  auto wallet = api.get("/v1/wallets/u1", {testing::bearer("u1")});
   REQUIRE(wallet.ok());
   REQUIRE(wallet->status == 200);
   CHECK(json_of(wallet->body)["balance"].GetInt64() == 1);

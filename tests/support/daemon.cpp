@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "events/admin.hpp"
+#include "support/identity.hpp"
 #include "support/stack.hpp"
 
 namespace paypipe::testing {
@@ -74,6 +75,10 @@ std::map<std::string, std::string> System::environment(const std::string& servic
       {"PAYPIPE_SHUTDOWN_TIMEOUT_MS", "10000"},
       {"PAYPIPE_OUTBOX_POLL_INTERVAL_MS", "200"},
   };
+  // The daemons with end-user routes trust the tests' identity provider (support/identity.hpp).
+  if (service == "payment-api" || service == "order-processor" || service == "coupon-issuer") {
+    for (const auto& [k, v] : Identity::shared().environment()) env[k] = v;
+  }
   for (const auto& [k, v] : extra) env[k] = v;
   return env;
 }

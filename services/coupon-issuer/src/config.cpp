@@ -1,5 +1,7 @@
 #include "src/config.hpp"
 
+#include "auth/http_auth.hpp"
+
 namespace paypipe::coupon_issuer {
 
 using std::chrono::milliseconds;
@@ -21,6 +23,8 @@ Config Config::read(core::Env& env) {
       env.millis("PAYPIPE_COUPON_ISSUE_ACK_TIMEOUT_MS", c.issue_ack_timeout, milliseconds(100), milliseconds(60000));
   c.pending_batch_size = static_cast<std::size_t>(
       env.integer("PAYPIPE_COUPON_PENDING_BATCH_SIZE", static_cast<std::int64_t>(c.pending_batch_size), 1, 10000));
+  c.auth = auth::Settings::read(env, c.common.local_profile);
+  c.rate_limit = auth::read_rate_limit(env);
   // The pool serves the HTTP workers' reads, the two PENDING writers and the consumer.
   if (!env.has("PAYPIPE_PG_POOL_SIZE")) {
     c.common.database.size = static_cast<std::size_t>(c.common.http.worker_threads) + 2 + 2;

@@ -4,14 +4,18 @@
 //   PAYPIPE_COUPON_ISSUE_ACK_TIMEOUT_MS   how long POST .../issue waits for Kafka's acknowledgement of
 //                                         coupon.requested before answering 503 (default 5000)
 //   PAYPIPE_COUPON_PENDING_BATCH_SIZE     acknowledged requests recorded as PENDING per statement (default 256)
+//   PAYPIPE_JWT_*                         end-user tokens (libs/auth/authenticator.hpp)
+//   PAYPIPE_RATE_LIMIT_PER_USER / _BURST  writes per second per user (libs/auth/http_auth.hpp)
 // and the consumer settings (PAYPIPE_CONSUMER_*, PAYPIPE_RETRY_*; batch size default 1000).
 
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include "auth/authenticator.hpp"
 #include "core/env.hpp"
 #include "events/consumer_runtime.hpp"
+#include "http/rate_limit.hpp"
 #include "runtime/config.hpp"
 
 namespace paypipe::coupon_issuer {
@@ -22,6 +26,8 @@ struct Config {
   std::string admin_token;
   std::chrono::milliseconds issue_ack_timeout{5000};
   std::size_t pending_batch_size = 256;
+  auth::Settings auth;
+  http::RateLimit rate_limit{20, 40};
 
   static Config read(core::Env& env);
 };

@@ -49,9 +49,12 @@ core::Result<std::unique_ptr<events::Producer>> open_request_producer(const Conf
   return events::Producer::create(options, settings);
 }
 
-CouponApi::CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<events::Producer> request_producer)
+CouponApi::CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<events::Producer> request_producer,
+                     std::shared_ptr<const auth::Authenticator> authenticator)
     : pool_(pool),
       admin_token_(config.admin_token),
+      authenticator_(std::move(authenticator)),
+      limiter_(std::make_shared<http::RateLimiter>(config.rate_limit)),
       ack_timeout_(config.issue_ack_timeout),
       pending_({2, config.pending_batch_size, std::chrono::microseconds(0), 100000, "coupon-pending"},
                [this](std::vector<Acknowledged>& batch) { record(batch); }),
@@ -84,8 +87,8 @@ void CouponApi::record(std::vector<Acknowledged>& acknowledged) {
   issue_requests().Add({{"answer", "accepted"}}).Increment(static_cast<double>(acknowledged.size()));
 }
 
-void CouponApi::issue(http::Request request, http::Responder respond) {
-  auto parsed = parse_issue_request(request);
+void CouponApi::issue(http::Request request, const auth::Claims& who, http::Responder respond) {
+  auto parsed = parse_issue_request(request, who.subject);
   if (!parsed) {
     respond(http::error_response(parsed.error()));
     return;
@@ -141,7 +144,8 @@ void CouponApi::add_routes(http::Router& router) {
     return response;
   });
 
-  router.get("/v1/coupons/{couponId}", [this](const http::Request& request) {
+  router.get("/v1/coupons/{couponId}", auth::user_route(authenticator_, [this](const http::Request& request,
+                                                                               const auth::Claims&) {
     auto id = uuid_param(request, "couponId");
     if (!id) return http::error_response(id.error());
     auto lease = pool_.acquire();
@@ -152,28 +156,40 @@ void CouponApi::add_routes(http::Router& router) {
       return http::error_response(core::make_error(core::ErrorCategory::not_found, "coupon-not-found", "no coupon " + *id));
     }
     return http::Response::json(200, coupon_json(**coupon));
-  });
+  }));
 
   router.add_async("POST", "/v1/coupons/{couponId}/issue",
-                   [this](http::Request request, http::Responder respond) { issue(std::move(request), std::move(respond)); });
+                   auth::async_user_route(
+                       authenticator_,
+                       [this](http::Request request, auth::Claims who, http::Responder respond) {
+                         issue(std::move(request), who, std::move(respond));
+                       },
+                       limiter_));
 
-  router.get("/v1/coupon-requests/{requestId}", [this](const http::Request& request) {
+  router.get("/v1/coupon-requests/{requestId}", auth::user_route(authenticator_, [this](const http::Request& request,
+                                                                                        const auth::Claims& who) {
     auto id = uuid_param(request, "requestId");
     if (!id) return http::error_response(id.error());
     auto lease = pool_.acquire();
     if (!lease) return http::error_response(lease.error());
     auto found = find_request(**lease, *id);
     if (!found) return http::error_response(found.error());
-    if (!*found) {
+    // Another user's request answers exactly as a missing one.
+    if (!*found || (*found)->user_id != who.subject) {
       return http::error_response(
           core::make_error(core::ErrorCategory::not_found, "coupon-request-not-found", "no coupon request " + *id));
     }
     return http::Response::json(200, request_json(**found));
-  });
+  }));
 
-  router.get("/v1/users/{userId}/coupons", [this](const http::Request& request) {
+  router.get("/v1/users/{userId}/coupons", auth::user_route(authenticator_, [this](const http::Request& request,
+                                                                                   const auth::Claims& who) {
     auto user = user_param(request);
     if (!user) return http::error_response(user.error());
+    if (*user != who.subject) {
+      return http::error_response(
+          core::make_error(core::ErrorCategory::not_found, "user-not-found", "no coupons to show for user " + *user));
+    }
     auto limit = limit_param(request, 100, 1000);
     if (!limit) return http::error_response(limit.error());
     auto lease = pool_.acquire();
@@ -181,7 +197,7 @@ void CouponApi::add_routes(http::Router& router) {
     auto held = user_coupons(**lease, *user, *limit);
     if (!held) return http::error_response(held.error());
     return http::Response::json(200, user_coupons_json(*user, *held));
-  });
+  }));
 }
 
 }  // namespace paypipe::coupon_issuer

@@ -5,6 +5,9 @@
 //   POST /v1/coupons/{couponId}/issue       ask for it: 202 once Kafka has the request
 //   GET  /v1/coupon-requests/{requestId}    PENDING, ISSUED or REJECTED with the reason
 //   GET  /v1/users/{userId}/coupons         the coupons a user holds
+// Every route but POST /v1/coupons needs an end-user bearer token (libs/auth): the user
+// is the token's sub, asks for coupons only for themself (rate-limited per user) and
+// sees only their own requests and coupons (another user's are 404).
 //
 // POST .../issue never blocks an HTTP worker: the handler produces coupon.requested
 // (key = coupon id, acks=all) and returns; Kafka's delivery report answers it. If
@@ -15,6 +18,7 @@
 
 #include <memory>
 
+#include "auth/http_auth.hpp"
 #include "core/batch_queue.hpp"
 #include "events/producer.hpp"
 #include "http/router.hpp"
@@ -31,7 +35,8 @@ core::Result<std::unique_ptr<events::Producer>> open_request_producer(const Conf
 
 class CouponApi {
  public:
-  CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<events::Producer> request_producer);
+  CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<events::Producer> request_producer,
+            std::shared_ptr<const auth::Authenticator> authenticator);
   ~CouponApi();  // stop()
 
   void add_routes(http::Router& router);
@@ -46,11 +51,13 @@ class CouponApi {
     PendingRequest request;
     http::Responder respond;
   };
-  void issue(http::Request request, http::Responder respond);
+  void issue(http::Request request, const auth::Claims& who, http::Responder respond);
   void record(std::vector<Acknowledged>& acknowledged);
 
   pg::Pool& pool_;
   std::string admin_token_;
+  std::shared_ptr<const auth::Authenticator> authenticator_;
+  std::shared_ptr<http::RateLimiter> limiter_;
   std::chrono::milliseconds ack_timeout_;
   core::BatchQueue<Acknowledged> pending_;
   // Declared after pending_, so it is destroyed first: its flush runs the last

@@ -1,5 +1,7 @@
 #include "src/http_codecs.hpp"
 
+#include "auth/http_auth.hpp"
+
 #include <cctype>
 #include <charconv>
 
@@ -70,15 +72,20 @@ core::Result<std::int64_t> limit_param(const http::Request& request, std::int64_
   return value;
 }
 
-core::Result<IssueRequest> parse_issue_request(const http::Request& request) {
+core::Result<IssueRequest> parse_issue_request(const http::Request& request, std::string_view subject) {
   auto coupon = uuid_param(request, "couponId");
   if (!coupon) return coupon.error();
-  auto doc = http::json_body(request);
-  if (!doc) return doc.error();
-  core::json::Reader in(*doc);
-  IssueRequest issue{std::move(coupon).value(), in.text("userId", core::json::id_rule)};
-  if (auto status = in.status(); !status) return status.error();
-  return issue;
+  std::optional<std::string> claimed;
+  if (!request.body.empty()) {
+    auto doc = http::json_body(request);
+    if (!doc) return doc.error();
+    core::json::Reader in(*doc);
+    claimed = in.optional_text("userId", core::json::id_rule);
+    if (auto status = in.status(); !status) return status.error();
+  }
+  auto user = auth::acting_user(claimed, subject);
+  if (!user) return user.error();
+  return IssueRequest{std::move(coupon).value(), std::move(user).value()};
 }
 
 std::string status_url(const std::string& request_id) { return "/v1/coupon-requests/" + request_id; }

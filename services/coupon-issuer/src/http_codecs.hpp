@@ -15,12 +15,13 @@ namespace paypipe::coupon_issuer {
 // before validUntil.
 core::Result<NewCoupon> parse_new_coupon(const http::Request& request);
 
-// POST /v1/coupons/{couponId}/issue: the coupon from the path (a UUID), {userId}.
+// POST /v1/coupons/{couponId}/issue: the coupon from the path (a UUID), for the token's
+// user `subject`; the body is empty, {} or {userId} naming that same user.
 struct IssueRequest {
   std::string coupon_id;  // lower case
   std::string user_id;
 };
-core::Result<IssueRequest> parse_issue_request(const http::Request& request);
+core::Result<IssueRequest> parse_issue_request(const http::Request& request, std::string_view subject);
 
 // A UUID path parameter, lower case; invalid_input naming it otherwise.
 core::Result<std::string> uuid_param(const http::Request& request, const std::string& name);

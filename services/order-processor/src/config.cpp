@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "auth/http_auth.hpp"
+
 namespace paypipe::order_processor {
 
 using std::chrono::milliseconds;
@@ -31,6 +33,8 @@ Config Config::read(core::Env& env) {
                            });
   if (!currency_ok) env.fail("PAYPIPE_ORDER_CURRENCY", "must be three upper-case letters (ISO 4217)");
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
+  c.auth = auth::Settings::read(env, c.common.local_profile);
+  c.rate_limit = auth::read_rate_limit(env);
   // The pool serves the order workers, the HTTP workers' other requests, the consumer,
   // the expiry sweep and readiness.
   if (!env.has("PAYPIPE_PG_POOL_SIZE")) {

@@ -14,14 +14,18 @@
 //   PAYPIPE_ORDER_EXPIRY_BATCH_SIZE          orders expired per transaction (default 500)
 //   PAYPIPE_ORDER_CURRENCY                   the currency of every price (default KRW)
 //   PAYPIPE_ADMIN_TOKEN                      secret: Bearer token of the admin endpoints (empty = refused)
+//   PAYPIPE_JWT_*                            end-user tokens (libs/auth/authenticator.hpp)
+//   PAYPIPE_RATE_LIMIT_PER_USER / _BURST     writes per second per user (libs/auth/http_auth.hpp)
 // and the consumer settings (PAYPIPE_CONSUMER_*, PAYPIPE_RETRY_*).
 
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include "auth/authenticator.hpp"
 #include "core/env.hpp"
 #include "events/consumer_runtime.hpp"
+#include "http/rate_limit.hpp"
 #include "runtime/config.hpp"
 
 namespace paypipe::order_processor {
@@ -43,6 +47,8 @@ struct Config {
   ExpirySettings expiry;
   std::string currency = "KRW";
   std::string admin_token;
+  auth::Settings auth;
+  http::RateLimit rate_limit{20, 40};
 
   static Config read(core::Env& env);
 };

@@ -12,11 +12,14 @@ http::Response order_not_found(const std::string& id) {
 
 }  // namespace
 
-OrderApi::OrderApi(const Config& config, pg::Pool& pool, ExpirySweeper& sweeper)
+OrderApi::OrderApi(const Config& config, pg::Pool& pool, ExpirySweeper& sweeper,
+                   std::shared_ptr<const auth::Authenticator> authenticator)
     : pool_(pool),
       sweeper_(sweeper),
       order_settings_{config.order_ttl, config.currency},
       admin_token_(config.admin_token),
+      authenticator_(std::move(authenticator)),
+      limiter_(std::make_shared<http::RateLimiter>(config.rate_limit)),
       queue_({config.workers, config.batch_size, config.batch_linger, config.queue_limit, "order-batch"},
              [this](std::vector<Job>& jobs) { process(jobs); }) {}
 
@@ -54,11 +57,23 @@ void OrderApi::process(std::vector<Job>& jobs) {
 
 void OrderApi::add_routes(http::Router& router) {
   router.post("/v1/products", [this](const http::Request& r) { return create_product(r); });
-  router.get("/v1/products/{productId}", [this](const http::Request& r) { return get_product(r); });
+  router.get("/v1/products/{productId}",
+             auth::user_route(authenticator_, [this](const http::Request& r, const auth::Claims&) { return get_product(r); }));
   router.add_async("POST", "/v1/orders",
-                   [this](http::Request r, http::Responder respond) { place(std::move(r), std::move(respond)); });
-  router.get("/v1/orders/{orderId}", [this](const http::Request& r) { return get_order(r); });
-  router.post("/v1/orders/{orderId}/cancel", [this](const http::Request& r) { return cancel(r); });
+                   auth::async_user_route(
+                       authenticator_,
+                       [this](http::Request r, auth::Claims who, http::Responder respond) {
+                         place(std::move(r), who, std::move(respond));
+                       },
+                       limiter_));
+  router.get("/v1/orders/{orderId}", auth::user_route(authenticator_, [this](const http::Request& r,
+                                                                             const auth::Claims& who) {
+               return get_order(r, who);
+             }));
+  router.post("/v1/orders/{orderId}/cancel",
+              auth::user_route(
+                  authenticator_, [this](const http::Request& r, const auth::Claims& who) { return cancel(r, who); },
+                  limiter_));
   router.post("/v1/orders/{orderId}/fulfilment", [this](const http::Request& r) { return advance(r); });
   router.post("/v1/admin/expiry-sweeps", [this](const http::Request& r) { return sweep(r); });
 }
@@ -87,8 +102,8 @@ http::Response OrderApi::get_product(const http::Request& request) {
   return http::Response::json(200, product_json(**product));
 }
 
-void OrderApi::place(http::Request request, http::Responder respond) {
-  auto parsed = parse_order_request(request);
+void OrderApi::place(http::Request request, const auth::Claims& who, http::Responder respond) {
+  auto parsed = parse_order_request(request, who.subject);
   if (!parsed) {
     respond(http::error_response(parsed.error()));
     return;
@@ -99,29 +114,31 @@ void OrderApi::place(http::Request request, http::Responder respond) {
   }
 }
 
-http::Response OrderApi::get_order(const http::Request& request) {
+http::Response OrderApi::get_order(const http::Request& request, const auth::Claims& who) {
   auto id = order_id_param(request);
   if (!id) return http::error_response(id.error());
   auto lease = pool_.acquire();
   if (!lease) return http::error_response(lease.error());
   auto order = find_order(**lease, *id);
   if (!order) return http::error_response(order.error());
-  if (!*order) return order_not_found(*id);
+  // Another user's order answers exactly as a missing one: its owner is never shown.
+  if (!*order || (*order)->user_id != who.subject) return order_not_found(*id);
   return http::Response::json(200, order_json(**order));
 }
 
 namespace {
 
 // Locks the order, decides with `decide` and writes the decision, in one transaction.
+// `owner`, when given, must own the order: another user's order is not found.
 template <typename Decide>
-http::Response change_order(pg::Pool& pool, const std::string& id, Decide&& decide) {
+http::Response change_order(pg::Pool& pool, const std::string& id, const std::string* owner, Decide&& decide) {
   auto lease = pool.acquire();
   if (!lease) return http::error_response(lease.error());
   auto tx = pg::Transaction::begin(**lease);
   if (!tx) return http::error_response(tx.error());
   auto order = lock_order(*tx, id);
   if (!order) return http::error_response(order.error());
-  if (!*order) return order_not_found(id);
+  if (!*order || (owner != nullptr && (*order)->user_id != *owner)) return order_not_found(id);
   core::Result<Decision> decision = decide(**order);
   if (!decision) return http::error_response(decision.error());
   auto after = apply_decision(*tx, **order, *decision, std::nullopt, core::now_ms());
@@ -132,12 +149,12 @@ http::Response change_order(pg::Pool& pool, const std::string& id, Decide&& deci
 
 }  // namespace
 
-http::Response OrderApi::cancel(const http::Request& request) {
+http::Response OrderApi::cancel(const http::Request& request, const auth::Claims& who) {
   auto id = order_id_param(request);
   if (!id) return http::error_response(id.error());
-  auto user_id = parse_cancel_request(request);
+  auto user_id = parse_cancel_request(request, who.subject);
   if (!user_id) return http::error_response(user_id.error());
-  return change_order(pool_, *id, [&](const Order& order) { return decide_user_cancel(order, *user_id); });
+  return change_order(pool_, *id, &*user_id, [&](const Order& order) { return decide_user_cancel(order, *user_id); });
 }
 
 http::Response OrderApi::advance(const http::Request& request) {
@@ -146,7 +163,7 @@ http::Response OrderApi::advance(const http::Request& request) {
   if (!id) return http::error_response(id.error());
   auto target = parse_fulfilment_request(request);
   if (!target) return http::error_response(target.error());
-  return change_order(pool_, *id, [&](const Order& order) { return decide_fulfilment(order, *target); });
+  return change_order(pool_, *id, nullptr, [&](const Order& order) { return decide_fulfilment(order, *target); });
 }
 
 http::Response OrderApi::sweep(const http::Request& request) {

@@ -1,5 +1,7 @@
 #include "src/http_codecs.hpp"
 
+#include "auth/http_auth.hpp"
+
 #include <cctype>
 #include <set>
 
@@ -75,12 +77,12 @@ std::string product_json(const Product& p) {
   return w.take();
 }
 
-core::Result<OrderRequest> parse_order_request(const http::Request& request) {
+core::Result<OrderRequest> parse_order_request(const http::Request& request, std::string_view subject) {
   auto doc = http::json_body(request);
   if (!doc) return doc.error();
   core::json::Reader in(*doc);
   OrderRequest order;
-  order.user_id = in.text("userId", core::json::id_rule);
+  const auto claimed = in.optional_text("userId", core::json::id_rule);
   order.items = contracts::read_items(in, "items");
   order.fulfilment = in.one_of("fulfilment", {"SHIPPING", "WAREHOUSE"});
   std::set<std::string> seen;
@@ -96,17 +98,21 @@ core::Result<OrderRequest> parse_order_request(const http::Request& request) {
   auto key = optional_idempotency_key(request);
   if (!key) in.fail("Idempotency-Key", key.error().message);
   if (auto status = in.status(); !status) return status.error();
+  auto user = auth::acting_user(claimed, subject);
+  if (!user) return user.error();
+  order.user_id = std::move(user).value();
   order.idempotency_key = std::move(key).value();
   return order;
 }
 
-core::Result<std::string> parse_cancel_request(const http::Request& request) {
+core::Result<std::string> parse_cancel_request(const http::Request& request, std::string_view subject) {
+  if (request.body.empty()) return std::string(subject);
   auto doc = http::json_body(request);
   if (!doc) return doc.error();
   core::json::Reader in(*doc);
-  auto user_id = in.text("userId", core::json::id_rule);
+  const auto claimed = in.optional_text("userId", core::json::id_rule);
   if (auto status = in.status(); !status) return status.error();
-  return user_id;
+  return auth::acting_user(claimed, subject);
 }
 
 core::Result<OrderStatus> parse_fulfilment_request(const http::Request& request) {

@@ -17,12 +17,13 @@ core::Result<ProductSpec> parse_product_spec(const http::Request& request);
 // {productId, name, unitPrice, currency, saleOpensAt, soldOutAt, stock{total, held, sold, available}, ...}
 std::string product_json(const Product& product);
 
-// POST /v1/orders: {userId, items[{productId, quantity, unitPrice}], fulfilment} and an
-// optional Idempotency-Key header. A product may appear once per order.
-core::Result<OrderRequest> parse_order_request(const http::Request& request);
+// POST /v1/orders: {userId?, items[{productId, quantity, unitPrice}], fulfilment} and an
+// optional Idempotency-Key header, for the token's user `subject` (a userId in the body
+// must be the same user). A product may appear once per order.
+core::Result<OrderRequest> parse_order_request(const http::Request& request, std::string_view subject);
 
-// POST /v1/orders/{orderId}/cancel: {userId}.
-core::Result<std::string> parse_cancel_request(const http::Request& request);
+// POST /v1/orders/{orderId}/cancel: no body, {} or {userId} naming the token's user.
+core::Result<std::string> parse_cancel_request(const http::Request& request, std::string_view subject);
 
 // POST /v1/orders/{orderId}/fulfilment: {status: SHIPMENT_STARTED | IN_TRANSIT | COMPLETED}.
 core::Result<OrderStatus> parse_fulfilment_request(const http::Request& request);

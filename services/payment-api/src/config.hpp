@@ -4,11 +4,17 @@
 //   PAYPIPE_PAYMENT_BATCH_LINGER_US   wait this long for a batch to fill (default 0: take what is queued)
 //   PAYPIPE_PAYMENT_WORKERS           transactions in flight at once (default 4)
 //   PAYPIPE_PAYMENT_QUEUE_LIMIT       queued requests before answering 503 (default 20000)
+//   PAYPIPE_ADMIN_TOKEN               secret: a credential of POST /v1/wallets/{userId}/deposits
+//                                     besides a token with scope wallet:deposit (empty: scope only)
+//   PAYPIPE_JWT_*                     end-user tokens (libs/auth/authenticator.hpp)
+//   PAYPIPE_RATE_LIMIT_PER_USER / _BURST   writes per second per user (libs/auth/http_auth.hpp)
 // and the consumer settings (PAYPIPE_CONSUMER_*, PAYPIPE_RETRY_*).
 
+#include "auth/authenticator.hpp"
 #include "core/batch_queue.hpp"
 #include "core/env.hpp"
 #include "events/consumer_runtime.hpp"
+#include "http/rate_limit.hpp"
 #include "runtime/config.hpp"
 
 namespace paypipe::payment_api {
@@ -20,6 +26,9 @@ struct Config {
   std::chrono::microseconds batch_linger{0};
   std::size_t workers = 4;
   std::size_t queue_limit = 20000;
+  std::string admin_token;
+  auth::Settings auth;
+  http::RateLimit rate_limit{20, 40};
 
   static Config read(core::Env& env);
 };

@@ -1,13 +1,17 @@
 #include "src/http_api.hpp"
 
+#include "auth/http_auth.hpp"
 #include "core/uuid.hpp"
 #include "src/http_codecs.hpp"
 #include "src/payment_store.hpp"
 
 namespace paypipe::payment_api {
 
-PaymentApi::PaymentApi(const Config& config, pg::Pool& pool)
+PaymentApi::PaymentApi(const Config& config, pg::Pool& pool, std::shared_ptr<const auth::Authenticator> authenticator)
     : pool_(pool),
+      authenticator_(std::move(authenticator)),
+      limiter_(std::make_shared<http::RateLimiter>(config.rate_limit)),
+      admin_token_(config.admin_token),
       processor_(pool, "/paypipe/payment-api"),
       queue_({config.workers, config.batch_size, config.batch_linger, config.queue_limit, "payment-batch"},
              [this](std::vector<Job>& jobs) { process(jobs); }) {}
@@ -30,8 +34,10 @@ void PaymentApi::process(std::vector<Job>& jobs) {
 }
 
 void PaymentApi::add_routes(http::Router& router) {
-  router.add_async("POST", "/v1/payments", [this](http::Request request, http::Responder respond) {
-    auto payment = parse_payment_request(request);
+  router.add_async("POST", "/v1/payments", auth::async_user_route(authenticator_, [this](http::Request request,
+                                                                                        auth::Claims who,
+                                                                                        http::Responder respond) {
+    auto payment = parse_payment_request(request, who.subject);
     if (!payment) {
       respond(http::error_response(payment.error()));
       return;
@@ -40,9 +46,10 @@ void PaymentApi::add_routes(http::Router& router) {
       respond(http::error_response(core::make_error(core::ErrorCategory::unavailable, "overloaded",
                                                     "too many payments in flight; retry with the same Idempotency-Key")));
     }
-  });
+  }, limiter_));
 
-  router.get("/v1/payments/{paymentId}", [this](const http::Request& request) {
+  router.get("/v1/payments/{paymentId}", auth::user_route(authenticator_, [this](const http::Request& request,
+                                                                                  const auth::Claims& who) {
     const std::string id(request.param("paymentId"));
     if (!core::is_uuid(id)) {
       return http::error_response(core::make_error(core::ErrorCategory::invalid_input, "bad-payment-id",
@@ -52,14 +59,18 @@ void PaymentApi::add_routes(http::Router& router) {
     if (!lease) return http::error_response(lease.error());
     auto payment = find_payment(**lease, id);
     if (!payment) return http::error_response(payment.error());
-    if (!*payment) {
+    // Another user's payment answers exactly as a missing one.
+    if (!*payment || (*payment)->user_id != who.subject) {
       return http::error_response(
           core::make_error(core::ErrorCategory::not_found, "payment-not-found", "no payment " + id));
     }
     return http::Response::json(200, payment_json(**payment));
-  });
+  }));
 
   router.post("/v1/wallets/{userId}/deposits", [this](const http::Request& request) {
+    if (auto allowed = auth::require_service(request, *authenticator_, "wallet:deposit", admin_token_); !allowed) {
+      return http::error_response(allowed.error());
+    }
     auto parsed = parse_deposit_request(request);
     if (!parsed) return http::error_response(parsed.error());
     core::Result<Deposit> result = core::make_error(core::ErrorCategory::internal, "unset", "");
@@ -82,18 +93,21 @@ void PaymentApi::add_routes(http::Router& router) {
     return response;
   });
 
-  router.get("/v1/wallets/{userId}", [this](const http::Request& request) {
-    auto lease = pool_.acquire();
-    if (!lease) return http::error_response(lease.error());
+  router.get("/v1/wallets/{userId}", auth::user_route(authenticator_, [this](const http::Request& request,
+                                                                             const auth::Claims& who) {
     const std::string user_id(request.param("userId"));
-    auto wallet = find_wallet(**lease, user_id);
-    if (!wallet) return http::error_response(wallet.error());
-    if (!*wallet) {
+    const auto no_wallet = [&] {
       return http::error_response(
           core::make_error(core::ErrorCategory::not_found, "wallet-not-found", "no wallet for user " + user_id));
-    }
+    };
+    if (user_id != who.subject) return no_wallet();  // before any read: nothing about another user leaks
+    auto lease = pool_.acquire();
+    if (!lease) return http::error_response(lease.error());
+    auto wallet = find_wallet(**lease, user_id);
+    if (!wallet) return http::error_response(wallet.error());
+    if (!*wallet) return no_wallet();
     return http::Response::json(200, wallet_json(**wallet));
-  });
+  }));
 }
 
 }  // namespace paypipe::payment_api

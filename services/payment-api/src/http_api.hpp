@@ -2,14 +2,21 @@
 // payment-api's HTTP endpoints:
 //   POST /v1/payments                    pay an order (Idempotency-Key), answered after the commit
 //   GET  /v1/payments/{paymentId}
-//   POST /v1/wallets/{userId}/deposits   credit a wallet (Idempotency-Key)
+//   POST /v1/wallets/{userId}/deposits   credit a wallet (Idempotency-Key): a service credential
 //   GET  /v1/wallets/{userId}
+// Every route needs a bearer token (libs/auth). The user is the token's sub: a user
+// sees only their own wallet and payments (another's is 404) and pays only their own
+// orders; payments are rate-limited per user. Deposits are what a payment provider's
+// callback calls: a token with scope wallet:deposit or the admin token, never an
+// end-user token (403).
 // Payments go through a BatchQueue: requests that arrive together share one
 // transaction (PaymentProcessor); the rest are plain handlers on the HTTP workers.
 
 #include <memory>
 
+#include "auth/authenticator.hpp"
 #include "core/batch_queue.hpp"
+#include "http/rate_limit.hpp"
 #include "http/router.hpp"
 #include "pg/pool.hpp"
 #include "src/config.hpp"
@@ -19,7 +26,7 @@ namespace paypipe::payment_api {
 
 class PaymentApi {
  public:
-  PaymentApi(const Config& config, pg::Pool& pool);
+  PaymentApi(const Config& config, pg::Pool& pool, std::shared_ptr<const auth::Authenticator> authenticator);
   ~PaymentApi();  // stop()
 
   void add_routes(http::Router& router);
@@ -35,6 +42,9 @@ class PaymentApi {
   void process(std::vector<Job>& jobs);
 
   pg::Pool& pool_;
+  std::shared_ptr<const auth::Authenticator> authenticator_;
+  std::shared_ptr<http::RateLimiter> limiter_;
+  std::string admin_token_;
   PaymentProcessor processor_;
   core::BatchQueue<Job> queue_;
 };

@@ -1,5 +1,6 @@
 #include "src/http_codecs.hpp"
 
+#include "auth/http_auth.hpp"
 #include "core/json.hpp"
 #include "http/router.hpp"
 
@@ -47,14 +48,18 @@ core::Result<std::string> idempotency_key(const http::Request& request) {
   return std::string(*key);
 }
 
-core::Result<PaymentRequest> parse_payment_request(const http::Request& request) {
+core::Result<PaymentRequest> parse_payment_request(const http::Request& request, std::string_view subject) {
   auto doc = http::json_body(request);
   if (!doc) return doc.error();
   core::json::Reader in(*doc);
-  PaymentRequest payment{in.uuid("orderId"), in.text("userId", core::json::id_rule), {}};
+  PaymentRequest payment{in.uuid("orderId"), {}, {}};
+  const auto claimed = in.optional_text("userId", core::json::id_rule);
   auto key = idempotency_key(request);
   if (!key) in.fail("Idempotency-Key", key.error().message);
   if (auto status = in.status(); !status) return status.error();
+  auto user = auth::acting_user(claimed, subject);
+  if (!user) return user.error();
+  payment.user_id = std::move(user).value();
   payment.idempotency_key = std::move(key).value();
   return payment;
 }
@@ -97,7 +102,8 @@ http::Response payment_response(const core::Result<Decision>& result) {
     case Verdict::order_not_found:
       return problem(404, "order-not-found", d.detail);
     case Verdict::wrong_user:
-      return problem(403, "order-of-another-user", d.detail);
+      // Another user's order is not shown to exist.
+      return problem(404, "order-not-found", d.detail);
     case Verdict::not_payable:
       return problem(409, "order-not-payable", d.detail);
   }

@@ -12,8 +12,9 @@
 
 namespace paypipe::payment_api {
 
-// POST /v1/payments: {orderId, userId} and the Idempotency-Key header (required).
-core::Result<PaymentRequest> parse_payment_request(const http::Request& request);
+// POST /v1/payments: {orderId, userId?} and the Idempotency-Key header (required), for
+// the token's user `subject` (a userId in the body must be the same user).
+core::Result<PaymentRequest> parse_payment_request(const http::Request& request, std::string_view subject);
 
 // The answer to a payment request, from its decision or the error that stopped it.
 http::Response payment_response(const core::Result<Decision>& result);

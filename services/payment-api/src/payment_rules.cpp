@@ -26,7 +26,8 @@ Decision decide(const PaymentRequest& request, LedgerView& view, core::SystemTim
   auto& order = order_it->second;
   if (order.user_id != request.user_id) {
     decision.verdict = Verdict::wrong_user;
-    decision.detail = "order " + request.order_id + " belongs to another user";
+    // Worded as an unknown order: another user's order is not shown to exist.
+    decision.detail = "order " + request.order_id + " is not known to payment-api (yet)";
     return decision;
   }
   if (order.status != "PAYABLE") {

@@ -63,7 +63,7 @@ enum class Verdict {
   replay,              // the key was used before for this request: same answer again
   key_reused,          // the key was used before for another request (422)
   order_not_found,     // 404: unknown order (or order.created not seen yet)
-  wrong_user,          // 403: the order belongs to someone else
+  wrong_user,          // 404 like an unknown order: it belongs to someone else
   not_payable,         // 409: paid, failed, cancelled or expired
 };
 

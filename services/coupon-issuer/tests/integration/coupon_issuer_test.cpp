@@ -21,6 +21,7 @@
 #include "src/http_api.hpp"
 #include "src/schema.hpp"
 #include "support/daemon.hpp"
+#include "support/identity.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -250,7 +251,8 @@ struct ApiUnderTest {
     config.issue_ack_timeout = ack_timeout;
     auto producer = open_request_producer(config);
     REQUIRE(producer.ok());
-    api = std::make_unique<CouponApi>(config, f.pool, std::move(producer).value());
+    api = std::make_unique<CouponApi>(config, f.pool, std::move(producer).value(),
+                                      auth::Authenticator::create(testing::Identity::shared().settings()).value());
     http::Router router;
     api->add_routes(router);
     http::ServerOptions options;
@@ -288,7 +290,8 @@ TEST_CASE("POST issue answers 503 when Kafka does not acknowledge, and nothing i
   // A producer pointed at a port where no broker listens.
   ApiUnderTest http_side(f, "127.0.0.1:" + std::to_string(testing::free_port()), 1000ms);
   const auto started = std::chrono::steady_clock::now();
-  const auto answer = http_side.call("POST", "/v1/coupons/" + c + "/issue", R"({"userId":"nobody"})");
+  const auto answer = http_side.call("POST", "/v1/coupons/" + c + "/issue", R"({"userId":"nobody"})",
+                                     {testing::bearer("nobody")});
   CHECK(answer.status == 503);
   CHECK(answer.header("retry-after") == "1");
   CHECK(std::chrono::steady_clock::now() - started < 10s);
@@ -308,27 +311,36 @@ TEST_CASE("POST issue answers 202 after Kafka's acknowledgement and the statusUr
   REQUIRE(created.status == 201);
   const auto c = field(created.body, "couponId");
 
-  const auto accepted = http_side.call("POST", "/v1/coupons/" + c + "/issue", R"({"userId":"ann"})");
+  const std::vector<http::Header> ann{testing::bearer("ann")}, bob{testing::bearer("bob")};
+  CHECK(http_side.call("POST", "/v1/coupons/" + c + "/issue", R"({"userId":"ann"})").status == 401);
+  CHECK(http_side.call("POST", "/v1/coupons/" + c + "/issue", R"({"userId":"ann"})", bob).status == 403);
+  const auto accepted = http_side.call("POST", "/v1/coupons/" + c + "/issue", R"({"userId":"ann"})", ann);
   REQUIRE(accepted.status == 202);
   const auto status_url = field(accepted.body, "statusUrl");
-  // Recorded before the answer: the statusUrl answers at once.
-  CHECK(field(http_side.call("GET", status_url).body, "status") == "PENDING");
-  CHECK(http_side.call("POST", "/v1/coupons/" + c + "/issue", R"({"userId":"bob"})").status == 202);
-  CHECK(http_side.call("POST", "/v1/coupons/not-a-uuid/issue", R"({"userId":"bob"})").status == 400);
+  // Recorded before the answer: the statusUrl answers at once, to its owner only.
+  CHECK(field(http_side.call("GET", status_url, "", ann).body, "status") == "PENDING");
+  CHECK(http_side.call("GET", status_url, "", bob).status == 404);
+  CHECK(http_side.call("POST", "/v1/coupons/" + c + "/issue", "", bob).status == 202);  // the token says who
+  CHECK(http_side.call("POST", "/v1/coupons/not-a-uuid/issue", "", bob).status == 400);
 
   auto consumer = f.consumer();
-  REQUIRE(testing::eventually([&] { return field(http_side.call("GET", status_url).body, "status") == "ISSUED"; }, 30s));
+  REQUIRE(testing::eventually(
+      [&] { return field(http_side.call("GET", status_url, "", ann).body, "status") == "ISSUED"; }, 30s));
   REQUIRE(testing::eventually([&] { return f.decided(c) == 2; }, 30s));
   consumer->stop();
-  const auto mine = http_side.call("GET", "/v1/users/ann/coupons");
+  const auto mine = http_side.call("GET", "/v1/users/ann/coupons", "", ann);
   CHECK(mine.status == 200);
   CHECK(mine.body.find(c) != std::string::npos);
-  CHECK(field(http_side.call("GET", "/v1/coupons/" + c).body, "couponId") == c);
-  CHECK(http_side.call("GET", "/v1/coupons/" + c).body.find("\"remainingStock\":0") != std::string::npos);
-  CHECK(http_side.call("GET", "/v1/coupon-requests/" + core::new_uuid_v7()).status == 404);
+  const auto theirs = http_side.call("GET", "/v1/users/ann/coupons", "", bob);
+  CHECK(theirs.status == 404);
+  CHECK(theirs.body.find(c) == std::string::npos);
+  CHECK(http_side.call("GET", "/v1/coupons/" + c).status == 401);
+  CHECK(field(http_side.call("GET", "/v1/coupons/" + c, "", bob).body, "couponId") == c);
+  CHECK(http_side.call("GET", "/v1/coupons/" + c, "", bob).body.find("\"remainingStock\":0") != std::string::npos);
+  CHECK(http_side.call("GET", "/v1/coupon-requests/" + core::new_uuid_v7(), "", ann).status == 404);
   // A PENDING row written after the decision never overwrites it.
   const auto request_id = status_url.substr(status_url.rfind('/') + 1);
   const std::vector<PendingRequest> late{{request_id, c, "ann", core::now_rfc3339()}};
   REQUIRE(record_pending(f.connection, late).ok());
-  CHECK(field(http_side.call("GET", status_url).body, "status") == "ISSUED");
+  CHECK(field(http_side.call("GET", status_url, "", ann).body, "status") == "ISSUED");
 }

@@ -18,6 +18,11 @@ http::Request post(std::string body, std::map<std::string, std::string> params =
   return r;
 }
 
+// The request as user "user-1" sends it.
+core::Result<IssueRequest> parse_issue_request(const http::Request& request) {
+  return coupon_issuer::parse_issue_request(request, "user-1");
+}
+
 }  // namespace
 
 TEST_CASE("a new coupon needs a name, a discount, a stock and a window that is not empty") {
@@ -53,6 +58,13 @@ TEST_CASE("an issue request names a UUID coupon in its path and a user in its bo
   auto bad_coupon = parse_issue_request(post(R"({"userId":"user-1"})", {{"couponId", "coupon-1"}}));
   REQUIRE_FALSE(bad_coupon.ok());
   CHECK(bad_coupon.error().message.find("couponId") != std::string::npos);
+  auto from_token = coupon_issuer::parse_issue_request(post("", {{"couponId", "0190a6b2-7c3e-7abc-8def-00000000000c"}}), "ann");
+  REQUIRE(from_token.ok());
+  CHECK(from_token->user_id == "ann");
+  auto other = coupon_issuer::parse_issue_request(
+      post(R"({"userId":"user-1"})", {{"couponId", "0190a6b2-7c3e-7abc-8def-00000000000c"}}), "ann");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().category == core::ErrorCategory::forbidden);
   auto bad_user = parse_issue_request(post(R"({"userId":"a b"})", {{"couponId", "0190a6b2-7c3e-7abc-8def-00000000000c"}}));
   REQUIRE_FALSE(bad_user.ok());
   CHECK(bad_user.error().message.find("userId") != std::string::npos);

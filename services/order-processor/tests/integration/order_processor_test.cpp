@@ -25,6 +25,7 @@
 #include "src/http_api.hpp"
 #include "src/order_store.hpp"
 #include "src/schema.hpp"
+#include "support/identity.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -120,6 +121,11 @@ http::Response invoke(const http::Router::Route& route, std::map<std::string, st
   auto answered = answer.get_future();
   route.async_handler(std::move(request), [&answer](http::Response r) { answer.set_value(std::move(r)); });
   return answered.get();
+}
+
+std::shared_ptr<const auth::Authenticator> test_authenticator() {
+  static const auto shared = auth::Authenticator::create(testing::Identity::shared().settings()).value();
+  return shared;
 }
 
 http::Response call(const http::Router& router, const std::string& method, const std::string& path,
@@ -338,7 +344,7 @@ TEST_CASE("200 concurrent requests through the batching HTTP handler for 50 unit
   config.workers = 4;
   config.batch_size = 16;
   ExpirySweeper sweeper(f.pool, config.expiry);
-  OrderApi api(config, f.pool, sweeper);
+  OrderApi api(config, f.pool, sweeper, test_authenticator());
   http::Router router;
   api.add_routes(router);
   const auto match = router.match("POST", "/v1/orders");
@@ -350,7 +356,7 @@ TEST_CASE("200 concurrent requests through the batching HTTP handler for 50 unit
       const auto r = invoke(*match.route, {}, "POST", "/v1/orders",
                           R"({"userId":"u)" + std::to_string(c) +
                               R"(","items":[{"productId":"flash","quantity":1,"unitPrice":990}],"fulfilment":"WAREHOUSE"})",
-                            {});
+                            {testing::bearer("u" + std::to_string(c))});
       if (r.status == 201) ++created;
       else if (r.status == 409) ++conflicts;
       else ++other;
@@ -434,7 +440,7 @@ TEST_CASE("a shipping order stops at PREPARING and is advanced by the fulfilment
   Config config;
   config.admin_token = "secret";
   ExpirySweeper sweeper(f.pool, config.expiry);
-  OrderApi api(config, f.pool, sweeper);
+  OrderApi api(config, f.pool, sweeper, test_authenticator());
   http::Router router;
   api.add_routes(router);
   const std::vector<http::Header> admin{{"authorization", "Bearer secret"}};
@@ -449,7 +455,7 @@ TEST_CASE("a shipping order stops at PREPARING and is advanced by the fulfilment
     CHECK(f.status(order.id) == step);
   }
   CHECK(call(router, "POST", path, R"({"status":"COMPLETED"})", admin).status == 200);  // retried: no-op
-  auto body = core::json::parse(call(router, "GET", "/v1/orders/" + order.id, "").body);
+  auto body = core::json::parse(call(router, "GET", "/v1/orders/" + order.id, "", {testing::bearer(order.user_id)}).body);
   REQUIRE(body.ok());
   CHECK((*body)["progress"].GetInt() == 100);
 }
@@ -673,7 +679,7 @@ TEST_CASE("products are created once by an admin; the same again is a no-op, oth
   Config config;
   config.admin_token = "secret";
   ExpirySweeper sweeper(f.pool, config.expiry);
-  OrderApi api(config, f.pool, sweeper);
+  OrderApi api(config, f.pool, sweeper, test_authenticator());
   http::Router router;
   api.add_routes(router);
   const std::vector<http::Header> admin{{"authorization", "Bearer secret"}};
@@ -691,23 +697,35 @@ TEST_CASE("products are created once by an admin; the same again is a no-op, oth
   CHECK(changed.status == 409);
   CHECK(changed.content_type == "application/problem+json");
 
-  auto placed = call(router, "POST", "/v1/orders",
-                     R"({"userId":"ann","items":[{"productId":"gig:1","quantity":2,"unitPrice":5000}],"fulfilment":"WAREHOUSE"})");
+  const std::vector<http::Header> ann{testing::bearer("ann")}, bob{testing::bearer("bob")};
+  const std::string items = R"("items":[{"productId":"gig:1","quantity":2,"unitPrice":5000}],"fulfilment":"WAREHOUSE"})";
+  CHECK(call(router, "POST", "/v1/orders", "{" + items).status == 401);
+  CHECK(call(router, "POST", "/v1/orders", R"({"userId":"bob",)" + items, ann).status == 403);  // not the token's user
+  auto placed = call(router, "POST", "/v1/orders", "{" + items, ann);  // the user comes from the token
   CHECK(placed.status == 201);
-  auto product = core::json::parse(call(router, "GET", "/v1/products/gig:1", "").body);
+  CHECK(call(router, "GET", "/v1/products/gig:1", "").status == 401);
+  auto product = core::json::parse(call(router, "GET", "/v1/products/gig:1", "", bob).body);
   REQUIRE(product.ok());
   CHECK((*product)["stock"]["held"].GetInt64() == 2);
   CHECK((*product)["stock"]["available"].GetInt64() == 1);
-  CHECK(call(router, "GET", "/v1/products/none", "").status == 404);
+  CHECK(call(router, "GET", "/v1/products/none", "", bob).status == 404);
 
   auto order = core::json::parse(placed.body);
   REQUIRE(order.ok());
   const std::string id = (*order)["orderId"].GetString();
-  CHECK(call(router, "POST", "/v1/orders/" + id + "/cancel", R"({"userId":"bob"})").status == 403);
-  auto cancel = call(router, "POST", "/v1/orders/" + id + "/cancel", R"({"userId":"ann"})");
+  CHECK((*order)["userId"].GetString() == std::string("ann"));
+  // Another user sees no such order, and cannot cancel it.
+  const auto peek = call(router, "GET", "/v1/orders/" + id, "", bob);
+  CHECK(peek.status == 404);
+  CHECK(peek.body.find("ann") == std::string::npos);
+  CHECK(call(router, "POST", "/v1/orders/" + id + "/cancel", "", bob).status == 404);
+  CHECK(call(router, "POST", "/v1/orders/" + id + "/cancel", R"({"userId":"bob"})", bob).status == 404);
+  CHECK(call(router, "POST", "/v1/orders/" + id + "/cancel", R"({"userId":"bob"})", ann).status == 403);
+  CHECK(call(router, "GET", "/v1/orders/" + id, "", ann).status == 200);
+  auto cancel = call(router, "POST", "/v1/orders/" + id + "/cancel", R"({"userId":"ann"})", ann);
   CHECK(cancel.status == 200);
   CHECK(cancel.body.find("\"status\":\"CANCELLED\"") != std::string::npos);
-  CHECK(call(router, "POST", "/v1/orders/" + id + "/cancel", R"({"userId":"ann"})").status == 409);
+  CHECK(call(router, "POST", "/v1/orders/" + id + "/cancel", "", ann).status == 409);
   CHECK(f.stock("gig:1", "held") == 0);
   CHECK(f.count("SELECT count(*) FROM outbox WHERE payload->>'reason' = 'USER_CANCELLED'") == 1);
 

@@ -20,6 +20,11 @@ http::Request post(std::string body, std::optional<std::string> key = std::nullo
 
 bool names(const core::Error& error, const std::string& field) { return error.message.find(field) != std::string::npos; }
 
+// The request as user "a" sends it.
+core::Result<OrderRequest> parse_order_request(const http::Request& request) {
+  return order_processor::parse_order_request(request, "a");
+}
+
 }  // namespace
 
 TEST_CASE("a product needs an id, a name, a price, a stock and an opening time") {
@@ -48,19 +53,24 @@ TEST_CASE("a product needs an id, a name, a price, a stock and an opening time")
 
 TEST_CASE("an order request is validated field by field, every bad field named") {
   auto ok = parse_order_request(post(
-      R"({"userId":"alice","items":[{"productId":"a","quantity":2,"unitPrice":1500},{"productId":"b","quantity":1,"unitPrice":0}],"fulfilment":"WAREHOUSE"})",
+      R"({"userId":"a","items":[{"productId":"a","quantity":2,"unitPrice":1500},{"productId":"b","quantity":1,"unitPrice":0}],"fulfilment":"WAREHOUSE"})",
       "key-1"));
   REQUIRE(ok.ok());
-  CHECK(ok->user_id == "alice");
+  CHECK(ok->user_id == "a");
   REQUIRE(ok->items.size() == 2);
   CHECK(ok->items[0] == contracts::OrderItem{"a", 2, 1500});
   CHECK(ok->fulfilment == "WAREHOUSE");
   CHECK(ok->idempotency_key == "key-1");
 
   auto no_key = parse_order_request(
-      post(R"({"userId":"alice","items":[{"productId":"a","quantity":1,"unitPrice":1}],"fulfilment":"SHIPPING"})"));
+      post(R"({"items":[{"productId":"a","quantity":1,"unitPrice":1}],"fulfilment":"SHIPPING"})"));
   REQUIRE(no_key.ok());
   CHECK_FALSE(no_key->idempotency_key.has_value());
+  CHECK(no_key->user_id == "a");  // from the token
+  auto someone_else = order_processor::parse_order_request(
+      post(R"({"userId":"alice","items":[{"productId":"a","quantity":1,"unitPrice":1}],"fulfilment":"SHIPPING"})"), "bob");
+  REQUIRE_FALSE(someone_else.ok());
+  CHECK(someone_else.error().code == "user-mismatch");
 
   auto bad = parse_order_request(post(
       R"({"userId":"a l i c e","items":[{"productId":"a","quantity":0,"unitPrice":1},{"productId":"","quantity":1,"unitPrice":-5}],"fulfilment":"DRONE"})",
@@ -160,8 +170,11 @@ TEST_CASE("a product is written with its stock counters") {
 }
 
 TEST_CASE("cancel and fulfilment bodies, and the path ids") {
-  CHECK(parse_cancel_request(post(R"({"userId":"alice"})")).value() == "alice");
-  CHECK(names(parse_cancel_request(post("{}")).error(), "userId"));
+  CHECK(parse_cancel_request(post(R"({"userId":"alice"})"), "alice").value() == "alice");
+  CHECK(parse_cancel_request(post("{}"), "alice").value() == "alice");
+  CHECK(parse_cancel_request(post(""), "alice").value() == "alice");
+  CHECK(parse_cancel_request(post(R"({"userId":"bob"})"), "alice").error().code == "user-mismatch");
+  CHECK(names(parse_cancel_request(post(R"({"userId":"a b"})"), "alice").error(), "userId"));
   CHECK(parse_fulfilment_request(post(R"({"status":"IN_TRANSIT"})")).value() == OrderStatus::in_transit);
   CHECK(names(parse_fulfilment_request(post(R"({"status":"REFUNDED"})")).error(), "status"));
 

@@ -26,7 +26,7 @@ TEST_CASE("proto/http/order-processor.yaml documents exactly order-processor's r
   auto pool = idle_pool();
   order_processor::Config config;
   order_processor::ExpirySweeper sweeper(pool, config.expiry);
-  order_processor::OrderApi api(config, pool, sweeper);
+  order_processor::OrderApi api(config, pool, sweeper, auth::Authenticator::create({}).value());
   http::Router router;
   api.add_routes(router);
   const auto served = testing::router_routes(router);

@@ -14,7 +14,7 @@ TEST_CASE("proto/http/payment-api.yaml documents exactly payment-api's routes") 
   pg::Pool pool(pg::PoolOptions{{}, 1, std::chrono::milliseconds(1)});  // never connects
   payment_api::Config config;
   config.workers = 1;
-  payment_api::PaymentApi api(config, pool);
+  payment_api::PaymentApi api(config, pool, auth::Authenticator::create({}).value());
   http::Router router;
   api.add_routes(router);
   const auto served = testing::router_routes(router);

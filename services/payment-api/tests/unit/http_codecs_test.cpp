@@ -18,10 +18,30 @@ http::Request post(std::string body, std::optional<std::string> key = "key-1") {
   return r;
 }
 
+// The request as user "a" sends it.
+core::Result<PaymentRequest> parse_payment_request(const http::Request& request) {
+  return payment_api::parse_payment_request(request, "a");
+}
+
 }  // namespace
 
+TEST_CASE("the paying user is the token's; a userId in the body must be that user") {
+  auto from_token = payment_api::parse_payment_request(post(R"({"orderId":"0190a6b2-7c3e-7abc-8def-00000000000a"})"), "bob");
+  REQUIRE(from_token.ok());
+  CHECK(from_token->user_id == "bob");
+  auto same = payment_api::parse_payment_request(
+      post(R"({"orderId":"0190a6b2-7c3e-7abc-8def-00000000000a","userId":"bob"})"), "bob");
+  REQUIRE(same.ok());
+  CHECK(same->user_id == "bob");
+  auto other = payment_api::parse_payment_request(
+      post(R"({"orderId":"0190a6b2-7c3e-7abc-8def-00000000000a","userId":"alice"})"), "bob");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().category == core::ErrorCategory::forbidden);
+  CHECK(other.error().code == "user-mismatch");
+}
+
 TEST_CASE("a payment request needs a UUID order, a user and an Idempotency-Key") {
-  auto ok = parse_payment_request(post(R"({"orderId":"0190A6B2-7C3E-7ABC-8DEF-00000000000A","userId":"alice"})"));
+  auto ok = parse_payment_request(post(R"({"orderId":"0190A6B2-7C3E-7ABC-8DEF-00000000000A","userId":"a"})"));
   REQUIRE(ok.ok());
   CHECK(ok->order_id == "0190a6b2-7c3e-7abc-8def-00000000000a");
   CHECK(ok->idempotency_key == "key-1");
@@ -67,7 +87,8 @@ TEST_CASE("decisions become the right status and problem") {
 
   CHECK(payment_response(Decision{Verdict::key_reused, 0, "", std::nullopt, "d", 0}).status == 422);
   CHECK(payment_response(Decision{Verdict::order_not_found, 0, "", std::nullopt, "d", 0}).status == 404);
-  CHECK(payment_response(Decision{Verdict::wrong_user, 0, "", std::nullopt, "d", 0}).status == 403);
+  // Another user's order is answered as an unknown one.
+  CHECK(payment_response(Decision{Verdict::wrong_user, 0, "", std::nullopt, "d", 0}).status == 404);
   CHECK(payment_response(Decision{Verdict::not_payable, 0, "", std::nullopt, "d", 0}).status == 409);
   CHECK(payment_response(core::make_error(core::ErrorCategory::unavailable, "pg", "down")).status == 503);
 }
