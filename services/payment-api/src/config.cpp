@@ -14,6 +14,7 @@ Config Config::read(core::Env& env) {
   c.batch_linger = std::chrono::microseconds(env.integer("PAYPIPE_PAYMENT_BATCH_LINGER_US", 0, 0, 1'000'000));
   c.workers = static_cast<std::size_t>(env.integer("PAYPIPE_PAYMENT_WORKERS", 4, 1, 64));
   c.queue_limit = static_cast<std::size_t>(env.integer("PAYPIPE_PAYMENT_QUEUE_LIMIT", 20000, 1, 1'000'000));
+  c.currency = runtime::read_currency(env);
   // The pool serves the payment workers, the HTTP workers' reads and the consumer.
   if (!env.has("PAYPIPE_PG_POOL_SIZE")) c.common.database.size = c.workers + 4;
   return c;

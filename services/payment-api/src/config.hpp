@@ -4,6 +4,8 @@
 //   PAYPIPE_PAYMENT_BATCH_LINGER_US   wait this long for a batch to fill (default 0: take what is queued)
 //   PAYPIPE_PAYMENT_WORKERS           transactions in flight at once (default 4)
 //   PAYPIPE_PAYMENT_QUEUE_LIMIT       queued requests before answering 503 (default 20000)
+//   PAYPIPE_CURRENCY                  the wallets' currency (default KRW; the same setting
+//                                     as order-processor's prices: runtime::read_currency)
 // and the consumer settings (PAYPIPE_CONSUMER_*, PAYPIPE_RETRY_*).
 
 #include "core/batch_queue.hpp"
@@ -20,6 +22,7 @@ struct Config {
   std::chrono::microseconds batch_linger{0};
   std::size_t workers = 4;
   std::size_t queue_limit = 20000;
+  std::string currency = "KRW";
 
   static Config read(core::Env& env);
 };

@@ -8,7 +8,8 @@ namespace paypipe::payment_api {
 
 PaymentApi::PaymentApi(const Config& config, pg::Pool& pool)
     : pool_(pool),
-      processor_(pool, "/paypipe/payment-api"),
+      currency_(config.currency),
+      processor_(pool, "/paypipe/payment-api", config.currency),
       queue_({config.workers, config.batch_size, config.batch_linger, config.queue_limit, "payment-batch"},
              [this](std::vector<Job>& jobs) { process(jobs); }) {}
 
@@ -69,7 +70,7 @@ void PaymentApi::add_routes(http::Router& router) {
       if (!lease) return http::error_response(lease.error());
       auto tx = pg::Transaction::begin(**lease);
       if (!tx) return http::error_response(tx.error());
-      result = deposit(*tx, parsed->user_id, parsed->amount, parsed->idempotency_key);
+      result = deposit(*tx, parsed->user_id, parsed->amount, parsed->idempotency_key, currency_);
       if (result) {
         if (auto s = tx->commit(); !s) return http::error_response(s.error());
         break;

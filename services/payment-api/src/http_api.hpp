@@ -35,6 +35,7 @@ class PaymentApi {
   void process(std::vector<Job>& jobs);
 
   pg::Pool& pool_;
+  std::string currency_;  // PAYPIPE_CURRENCY: new wallets are in it
   PaymentProcessor processor_;
   core::BatchQueue<Job> queue_;
 };
