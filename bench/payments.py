@@ -395,7 +395,10 @@ def run(args) -> dict:
             "PAYPIPE_RATE_LIMIT_PER_USER": "0",
         }
         per_service = {
-            "notification-sender": {"PAYPIPE_TELEGRAM_BASE_URL": telegram_url, "PAYPIPE_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN},
+            "notification-sender": {"PAYPIPE_TELEGRAM_BASE_URL": telegram_url, "PAYPIPE_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+                                    # every bench user has a chat: unmapped users get no message
+                                    "PAYPIPE_TELEGRAM_CHAT_IDS": ",".join(f"u{i}={1000000 + i}"
+                                                                          for i in range(1, USERS + 1))},
             "data-platform-forwarder": {"PAYPIPE_WEBHOOK_URL": f"http://127.0.0.1:{analytics_port}/webhook"},
         }
         log("readiness and idle memory of every daemon")

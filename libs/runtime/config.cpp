@@ -1,5 +1,7 @@
 #include "runtime/config.hpp"
 
+#include <algorithm>
+
 namespace paypipe::runtime {
 
 using std::chrono::milliseconds;
@@ -74,6 +76,14 @@ events::RuntimeSettings read_consumer_settings(core::Env& env, const std::string
       100.0;
   s.retry.max_delay = env.millis("PAYPIPE_RETRY_MAX_DELAY_MS", defaults.retry.max_delay, milliseconds(0), milliseconds(3600000));
   return s;
+}
+
+std::string read_currency(core::Env& env) {
+  auto currency = env.text("PAYPIPE_CURRENCY", "KRW");
+  const bool ok = currency.size() == 3 &&
+                  std::all_of(currency.begin(), currency.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+  if (!ok) env.fail("PAYPIPE_CURRENCY", "must be three upper-case letters (ISO 4217), got \"" + currency + "\"");
+  return currency;
 }
 
 }  // namespace paypipe::runtime

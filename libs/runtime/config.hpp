@@ -19,6 +19,8 @@
 //   PAYPIPE_OUTBOX_BATCH_SIZE / _POLL_INTERVAL_MS
 //   PAYPIPE_CONSUMER_BATCH_SIZE / _BATCH_LINGER_MS / _MAX_IN_FLIGHT
 //   PAYPIPE_RETRY_MAX_ATTEMPTS / _INITIAL_DELAY_MS / _MULTIPLIER_PERCENT / _MAX_DELAY_MS
+//   PAYPIPE_CURRENCY                the currency of prices, orders and wallets (read_currency;
+//                                   payment-api and order-processor only)
 
 #include <chrono>
 #include <string>
@@ -56,6 +58,11 @@ struct ConsumerDefaults {
   std::size_t max_in_flight = 256;
   events::RetryPolicy retry;
 };
+
+// PAYPIPE_CURRENCY (default KRW): the one currency of prices, orders and wallets, read
+// by order-processor and payment-api so both sides agree. Must be an ISO 4217 code
+// (three upper-case letters); anything else is a start-up error naming the variable.
+std::string read_currency(core::Env& env);
 
 events::RuntimeSettings read_consumer_settings(core::Env& env, const std::string& group,
                                                std::vector<std::string> topics, const ConsumerDefaults& defaults);

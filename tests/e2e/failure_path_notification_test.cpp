@@ -25,6 +25,8 @@ std::map<std::string, std::string> sender_env(const testing::FakeTelegram& teleg
                                               std::map<std::string, std::string> extra = {}) {
   std::map<std::string, std::string> env{{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
                                          {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
+                                         // The users below; an unmapped user gets no message.
+                                         {"PAYPIPE_TELEGRAM_CHAT_IDS", "1001=1001,1002=1002,1003=1003,1004=1004"},
                                          {"PAYPIPE_TELEGRAM_TIMEOUT_MS", "500"},
                                          {"PAYPIPE_NOTIFY_DEFAULT_LOCALE", "en"},
                                          {"PAYPIPE_RETRY_MAX_ATTEMPTS", "1"}};
@@ -38,8 +40,7 @@ testing::FakeTelegram::Behaviour behaviour(std::string mode = "ok") {
   return b;
 }
 
-// payment.completed for `user` (a numeric id: notification-sender's default rule makes
-// it the chat id).
+// payment.completed for `user` (mapped to the chat of the same number in sender_env).
 events::Event payment(const std::string& user) {
   contracts::PaymentCompleted p{core::new_uuid_v7(), core::new_uuid_v7(), user, 15000, "KRW", core::now_rfc3339()};
   return events::make_event("payment.completed", "/paypipe/test", p.order_id, contracts::encode(p));

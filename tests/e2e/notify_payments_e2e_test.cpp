@@ -52,6 +52,15 @@ double percentile(std::vector<std::int64_t> values, double p) {
   return static_cast<double>(values[index]);
 }
 
+// PAYPIPE_TELEGRAM_CHAT_IDS for users <prefix>0 .. <prefix>(n-1): chats 1000000 + i.
+std::string chat_ids(const std::string& prefix, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    out += (i ? "," : "") + prefix + std::to_string(i) + "=" + std::to_string(1000000 + i);
+  }
+  return out;
+}
+
 int env_int(const char* name, int fallback) {
   const char* value = std::getenv(name);
   return value ? std::atoi(value) : fallback;
@@ -68,7 +77,8 @@ TEST_CASE("1,000 payments through payment-api each produce exactly one Telegram 
   testing::Daemon api(system, "payment-api", {{"PAYPIPE_RATE_LIMIT_PER_USER", "0"}});
   testing::Daemon sender(system, "notification-sender",
                          {{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
-                          {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()}});
+                          {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
+                          {"PAYPIPE_TELEGRAM_CHAT_IDS", chat_ids("user-", users)}});
   api.wait_ready();
   sender.wait_ready();
 
@@ -175,7 +185,8 @@ TEST_CASE("notification-sender throughput and latency, events straight from Kafk
   testing::System system;
   std::map<std::string, std::string> env{{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
                                          {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
-                                         {"PAYPIPE_LOG_LEVEL", "warn"}};
+                                         {"PAYPIPE_LOG_LEVEL", "warn"},
+                                         {"PAYPIPE_TELEGRAM_CHAT_IDS", chat_ids("u", 100)}};
   // Anything else for the daemon: NOTIFY_PERF_ENV="PAYPIPE_X=1;PAYPIPE_Y=2".
   if (const char* extra = std::getenv("NOTIFY_PERF_ENV")) {
     std::string rest = extra;

@@ -369,10 +369,10 @@ TEST_CASE("order-processor refuses bad input with problem+json and a bad configu
   CHECK(shop.orders.running());
 
   testing::Daemon broken(shop.system, "order-processor",
-                         {{"PAYPIPE_ORDER_TTL_MS", "soon"}, {"PAYPIPE_ORDER_CURRENCY", "won"}});
+                         {{"PAYPIPE_ORDER_TTL_MS", "soon"}, {"PAYPIPE_CURRENCY", "won"}});
   REQUIRE(testing::eventually([&] { return !broken.running(); }, 10s));
   std::ifstream log(broken.log_path());
   const std::string all((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   CHECK(all.find("PAYPIPE_ORDER_TTL_MS: must be an integer") != std::string::npos);
-  CHECK(all.find("PAYPIPE_ORDER_CURRENCY: must be three upper-case letters") != std::string::npos);
+  CHECK(all.find("PAYPIPE_CURRENCY: must be three upper-case letters") != std::string::npos);
 }

@@ -20,7 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from harness import ADMIN_TOKEN, System, log
+from harness import ADMIN_TOKEN, COUPON_USERS, PAYMENT_USERS, System, log
 
 MIX = [("buy", 50), ("cancel", 10), ("abandon", 5), ("deposit", 15), ("coupon", 20)]
 RETRY_DEADLINE_S = 90.0
@@ -101,8 +101,9 @@ class Driver:
         self.system = system
         self.rng = random.Random(seed)
         self.seed = seed
-        self.users = [f"u{i:03d}" for i in range(users)]
-        self.coupon_users = [f"c{i:04d}" for i in range(coupon_users)]
+        # The harness maps these users to Telegram chats: at most as many as it maps.
+        self.users = PAYMENT_USERS[:users]
+        self.coupon_users = COUPON_USERS[:coupon_users]
         self.coupon_stock = coupon_stock
         self.threads = threads
         self.timeout = timeout

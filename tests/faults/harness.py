@@ -33,6 +33,11 @@ JWT_ISSUER = "https://id.faults.paypipe.test"
 JWT_AUDIENCE = "paypipe-api"
 USER_FACING = ("payment-api", "order-processor", "coupon-issuer")
 TELEGRAM_TOKEN = "123456:FAULTS"
+# The driver's users (payments, coupons). notification-sender writes only to mapped chats
+# (a user without one is skipped), so each gets a chat of its own.
+PAYMENT_USERS = [f"u{i:03d}" for i in range(60)]
+COUPON_USERS = [f"c{i:04d}" for i in range(400)]
+TELEGRAM_CHAT_IDS = ",".join(f"{u}={1000000 + i}" for i, u in enumerate(PAYMENT_USERS + COUPON_USERS))
 
 
 def log(msg: str) -> None:
@@ -323,6 +328,7 @@ class System:
                         "PAYPIPE_ORDER_EXPIRY_GRACE_MS": "500"})
         if name == "notification-sender":
             env.update({"PAYPIPE_TELEGRAM_BASE_URL": self.telegram_url, "PAYPIPE_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+                        "PAYPIPE_TELEGRAM_CHAT_IDS": TELEGRAM_CHAT_IDS,
                         "PAYPIPE_NOTIFY_DEFAULT_LOCALE": "en", "PAYPIPE_TELEGRAM_TIMEOUT_MS": "3000",
                         "PAYPIPE_TELEGRAM_CONNECT_TIMEOUT_MS": "1000"})
         if name == "data-platform-forwarder":

@@ -99,6 +99,7 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
   testing::Daemon notify(system, "notification-sender",
                          with({{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
                                {"PAYPIPE_TELEGRAM_BOT_TOKEN", secrets.telegram},
+                               {"PAYPIPE_TELEGRAM_CHAT_IDS", "1001=1001"},  // the payment below
                                {"PAYPIPE_TELEGRAM_TIMEOUT_MS", "500"},
                                {"PAYPIPE_NOTIFY_DEFAULT_LOCALE", "en"},
                                {"PAYPIPE_RETRY_MAX_ATTEMPTS", "2"},

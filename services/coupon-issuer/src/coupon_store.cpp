@@ -33,6 +33,15 @@ core::Result<std::optional<StoredCoupon>> find_coupon(pg::Connection& connection
   return std::optional<StoredCoupon>{coupon_from(*rows, 0)};
 }
 
+core::Result<std::set<std::string>> existing_coupons(pg::Connection& connection,
+                                                     const std::vector<std::string>& coupon_ids) {
+  auto rows = connection.exec("SELECT id::text FROM coupons WHERE id = ANY($1::uuid[])", coupon_ids);
+  if (!rows) return rows.error();
+  std::set<std::string> found;
+  for (int i = 0; i < rows->size(); ++i) found.insert(rows->str(i, 0));
+  return found;
+}
+
 core::Result<std::optional<StoredRequest>> find_request(pg::Connection& connection, const std::string& request_id) {
   static const std::string sql = "SELECT request_id::text, coupon_id::text, user_id, status, reason, "
                                  "issued_coupon_id::text, " +

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -62,6 +63,9 @@ struct PendingRequest {
 
 core::Result<StoredCoupon> create_coupon(pg::Connection& connection, const std::string& id, const NewCoupon& coupon);
 core::Result<std::optional<StoredCoupon>> find_coupon(pg::Connection& connection, const std::string& coupon_id);
+// The ids among `coupon_ids` (UUIDs) that name a coupon: one indexed lookup for a batch.
+core::Result<std::set<std::string>> existing_coupons(pg::Connection& connection,
+                                                     const std::vector<std::string>& coupon_ids);
 core::Result<std::optional<StoredRequest>> find_request(pg::Connection& connection, const std::string& request_id);
 // Newest first, at most `limit`.
 core::Result<std::vector<HeldCoupon>> user_coupons(pg::Connection& connection, const std::string& user_id,

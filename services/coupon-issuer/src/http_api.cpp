@@ -18,7 +18,7 @@ constexpr const char* source = "/paypipe/coupon-issuer";
 prometheus::Family<prometheus::Counter>& issue_requests() {
   static auto& family = prometheus::BuildCounter()
                             .Name("coupon_issue_requests_total")
-                            .Help("POST .../issue answers: accepted (Kafka acknowledged) or unavailable")
+                            .Help("POST .../issue answers: accepted (Kafka acknowledged), not-found (unknown coupon), unavailable")
                             .Register(core::metrics::registry());
   return family;
 }
@@ -28,6 +28,15 @@ http::Response unavailable(const std::string& detail) {
   response.headers.push_back({"Retry-After", "1"});
   return response;
 }
+
+http::Response coupon_not_found(const std::string& coupon_id) {
+  return http::error_response(core::make_error(core::ErrorCategory::not_found, "coupon-not-found",
+                                               "no coupon " + coupon_id + "; nothing was recorded"));
+}
+
+// Bounds the memory of remembered coupon ids; past it the set starts again (a lookup
+// per coupon refills it).
+constexpr std::size_t known_capacity = 100000;
 
 http::Response accepted(const PendingRequest& request) {
   auto response = http::Response::json(202, accepted_json(request));
@@ -58,11 +67,14 @@ CouponApi::CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<event
       ack_timeout_(config.issue_ack_timeout),
       pending_({2, config.pending_batch_size, std::chrono::microseconds(0), 100000, "coupon-pending"},
                [this](std::vector<Acknowledged>& batch) { record(batch); }),
-      producer_(std::move(request_producer)) {}
+      producer_(std::move(request_producer)),
+      lookups_({2, 256, std::chrono::microseconds(0), 100000, "coupon-lookup"},
+               [this](std::vector<Lookup>& batch) { lookup(batch); }) {}
 
 CouponApi::~CouponApi() { stop(); }
 
 void CouponApi::stop() {
+  lookups_.stop();  // its last requests go to the producer before the flush
   if (auto s = producer_->flush(ack_timeout_ + std::chrono::milliseconds(500)); !s) {
     spdlog::warn("coupon requests still unacknowledged at stop: {}", s.error().message);
   }
@@ -94,6 +106,55 @@ void CouponApi::issue(http::Request request, const auth::Claims& who, http::Resp
     return;
   }
   PendingRequest pending{core::new_uuid_v7(), parsed->coupon_id, parsed->user_id, core::now_rfc3339()};
+  if (known(pending.coupon_id)) {
+    produce(pending, respond);
+    return;
+  }
+  // Not known here yet: look it up off the I/O thread.
+  if (!lookups_.push(Lookup{pending, respond})) {
+    issue_requests().Add({{"answer", "unavailable"}}).Increment();
+    respond(http::error_response(core::make_error(core::ErrorCategory::unavailable, "coupon-lookup-unavailable",
+                                                  "too many requests waiting; nothing was recorded, retry later")));
+  }
+}
+
+bool CouponApi::known(const std::string& coupon_id) const {
+  std::lock_guard lock(known_mutex_);
+  return known_.count(coupon_id) > 0;
+}
+
+void CouponApi::remember(const std::string& coupon_id) {
+  std::lock_guard lock(known_mutex_);
+  if (known_.size() >= known_capacity) known_.clear();
+  known_.insert(coupon_id);
+}
+
+void CouponApi::lookup(std::vector<Lookup>& batch) {
+  std::vector<std::string> ids;
+  ids.reserve(batch.size());
+  for (const auto& l : batch) ids.push_back(l.request.coupon_id);
+  core::Result<std::set<std::string>> found = core::make_error(core::ErrorCategory::internal, "unset", "");
+  if (auto lease = pool_.acquire(); !lease) found = lease.error();
+  else found = existing_coupons(**lease, ids);
+  if (!found) {
+    // Nothing was sent: the client may retry as it is.
+    spdlog::warn("coupon lookup of {} requests failed: {}", batch.size(), found.error().message);
+    issue_requests().Add({{"answer", "unavailable"}}).Increment(static_cast<double>(batch.size()));
+    for (auto& l : batch) l.respond(http::error_response(found.error()));
+    return;
+  }
+  for (auto& l : batch) {
+    if (found->count(l.request.coupon_id) == 0) {
+      issue_requests().Add({{"answer", "not-found"}}).Increment();
+      l.respond(coupon_not_found(l.request.coupon_id));
+      continue;
+    }
+    remember(l.request.coupon_id);
+    produce(l.request, l.respond);
+  }
+}
+
+void CouponApi::produce(const PendingRequest& pending, const http::Responder& respond) {
   const contracts::CouponRequested data{pending.request_id, pending.coupon_id, pending.user_id, pending.requested_at};
   // Keyed by coupon id: every request for one coupon lands in one partition and is
   // decided in arrival order by one consumer, with no lock.
@@ -139,6 +200,7 @@ void CouponApi::add_routes(http::Router& router) {
     if (!lease) return http::error_response(lease.error());
     auto created = create_coupon(**lease, core::new_uuid_v7(), *coupon);
     if (!created) return http::error_response(created.error());
+    remember(created->id);
     auto response = http::Response::json(201, coupon_json(*created));
     response.headers.push_back({"Location", "/v1/coupons/" + created->id});
     return response;

@@ -15,8 +15,17 @@
 // producer's message timeout) the answer is 503 and nothing was written anywhere.
 // After the acknowledgement the request is recorded as PENDING (batched, never over a
 // decision) and only then answered 202, so its statusUrl answers at once.
+//
+// A coupon this process does not know is looked up first (batched, one indexed SELECT
+// on a lookup thread, never on the I/O thread): an unknown coupon is answered 404 with
+// nothing produced or recorded, so a stranger's request for a made-up coupon costs no
+// Kafka record, no row and no coupon.rejected message. Known ids are remembered (coupons
+// are never deleted); unknown ones are not, since another replica may create them.
 
 #include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
 
 #include "auth/http_auth.hpp"
 #include "core/batch_queue.hpp"
@@ -51,8 +60,16 @@ class CouponApi {
     PendingRequest request;
     http::Responder respond;
   };
+  struct Lookup {
+    PendingRequest request;
+    http::Responder respond;
+  };
   void issue(http::Request request, const auth::Claims& who, http::Responder respond);
+  void lookup(std::vector<Lookup>& batch);
+  void produce(const PendingRequest& pending, const http::Responder& respond);
   void record(std::vector<Acknowledged>& acknowledged);
+  bool known(const std::string& coupon_id) const;
+  void remember(const std::string& coupon_id);
 
   pg::Pool& pool_;
   std::string admin_token_;
@@ -63,6 +80,10 @@ class CouponApi {
   // Declared after pending_, so it is destroyed first: its flush runs the last
   // delivery callbacks while the queue they push into still exists.
   std::unique_ptr<events::Producer> producer_;
+  mutable std::mutex known_mutex_;
+  std::unordered_set<std::string> known_;  // coupon ids seen to exist
+  // Declared last, so it is destroyed first: its workers produce through producer_.
+  core::BatchQueue<Lookup> lookups_;
 };
 
 }  // namespace paypipe::coupon_issuer

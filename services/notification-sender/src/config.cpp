@@ -40,10 +40,9 @@ Config Config::read(core::Env& env) {
     }
     c.recipients.chat_ids = std::move(chats).value();
   }
-  const auto unmapped = env.choice("PAYPIPE_TELEGRAM_UNMAPPED_USERS", "user-id", {"user-id", "default-chat", "skip"});
-  c.recipients.unmapped = unmapped == "skip"           ? UnmappedUsers::skip
-                          : unmapped == "default-chat" ? UnmappedUsers::default_chat
-                                                       : UnmappedUsers::user_id;
+  // "user-id" (the user id as chat id) is gone: any caller can name any user id.
+  const auto unmapped = env.choice("PAYPIPE_TELEGRAM_UNMAPPED_USERS", "skip", {"skip", "default-chat"});
+  c.recipients.unmapped = unmapped == "default-chat" ? UnmappedUsers::default_chat : UnmappedUsers::skip;
   c.recipients.default_chat_id = env.text("PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID", "");
   if (c.recipients.unmapped == UnmappedUsers::default_chat && !is_chat_id(c.recipients.default_chat_id)) {
     env.fail("PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID", "a chat id is required with PAYPIPE_TELEGRAM_UNMAPPED_USERS=default-chat");

@@ -7,7 +7,7 @@
 //   PAYPIPE_TELEGRAM_CONNECT_TIMEOUT_MS                              (default 5000)
 //   PAYPIPE_TELEGRAM_DEFAULT_RETRY_AFTER_MS  a 429 that names no wait (default 1000)
 //   PAYPIPE_TELEGRAM_CHAT_IDS          "user=chat,..." (chat: integer or @channel)
-//   PAYPIPE_TELEGRAM_UNMAPPED_USERS    user-id | default-chat | skip (default user-id)
+//   PAYPIPE_TELEGRAM_UNMAPPED_USERS    skip | default-chat (default skip: no chat, no message)
 //   PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID   the chat of default-chat
 //   PAYPIPE_NOTIFY_DEFAULT_LOCALE      ko | en (default ko)
 //   PAYPIPE_NOTIFY_LOCALES             "user=en,..."

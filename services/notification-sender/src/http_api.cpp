@@ -58,6 +58,7 @@ std::string page_json(const LogPage& page) {
         .field("eventType", e.event_type)
         .field("userId", e.user_id)
         .field("status", e.status)
+        .field("reason", e.reason.empty() ? std::nullopt : std::optional<std::string>(e.reason))
         .field("chatId", e.chat_id)
         .field("locale", e.locale)
         .field("text", e.text);

@@ -14,7 +14,8 @@ core::Result<std::set<std::string>> logged_among(pg::Connection& connection,
 
 core::Status record(pg::Connection& connection, const std::vector<LogEntry>& entries) {
   if (entries.empty()) return {};
-  std::vector<std::string> ids, types, users, statuses, chats, locales, texts, payments, orders, requests, message_ids;
+  std::vector<std::string> ids, types, users, statuses, chats, locales, texts, payments, orders, requests, message_ids,
+      reasons;
   for (const auto& e : entries) {
     ids.push_back(e.event_id);
     types.push_back(e.event_type);
@@ -27,18 +28,19 @@ core::Status record(pg::Connection& connection, const std::vector<LogEntry>& ent
     orders.push_back(e.order_id);
     requests.push_back(e.request_id);
     message_ids.push_back(e.telegram_message_id ? std::to_string(*e.telegram_message_id) : "");
+    reasons.push_back(e.reason);
   }
   // Empty strings stand for NULL in the arrays (our array parameters carry text only).
   auto rows = connection.exec(
       "INSERT INTO notifications (event_id, event_type, user_id, status, chat_id, locale, text, payment_id, "
-      "order_id, request_id, telegram_message_id) "
+      "order_id, request_id, telegram_message_id, reason) "
       "SELECT id::uuid, type, usr, status, NULLIF(chat, ''), locale, body, NULLIF(payment, '')::uuid, "
-      "NULLIF(ord, '')::uuid, NULLIF(req, '')::uuid, NULLIF(msg, '')::bigint "
+      "NULLIF(ord, '')::uuid, NULLIF(req, '')::uuid, NULLIF(msg, '')::bigint, NULLIF(why, '') "
       "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
-      "$8::text[], $9::text[], $10::text[], $11::text[]) "
-      "AS t(id, type, usr, status, chat, locale, body, payment, ord, req, msg) "
+      "$8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) "
+      "AS t(id, type, usr, status, chat, locale, body, payment, ord, req, msg, why) "
       "ON CONFLICT (event_id) DO NOTHING",
-      ids, types, users, statuses, chats, locales, texts, payments, orders, requests, message_ids);
+      ids, types, users, statuses, chats, locales, texts, payments, orders, requests, message_ids, reasons);
   if (!rows) return rows.error();
   return {};
 }
@@ -48,7 +50,7 @@ core::Result<LogPage> list_log(pg::Connection& connection, const std::optional<s
   static const std::string columns =
       "seq, event_id::text, event_type, user_id, status, chat_id, locale, text, coalesce(payment_id::text, ''), "
       "coalesce(order_id::text, ''), coalesce(request_id::text, ''), telegram_message_id, " +
-      pg::rfc3339_sql("sent_at");
+      pg::rfc3339_sql("sent_at") + ", coalesce(reason, '')";
   auto rows = user_id ? connection.exec("SELECT " + columns +
                                             " FROM notifications WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                                         *user_id, after, limit)
@@ -71,6 +73,7 @@ core::Result<LogPage> list_log(pg::Connection& connection, const std::optional<s
     e.request_id = rows->str(i, 10);
     e.telegram_message_id = rows->optional_integer(i, 11);
     e.sent_at = rows->str(i, 12);
+    e.reason = rows->str(i, 13);
     page.items.push_back(std::move(e));
   }
   if (static_cast<int>(page.items.size()) == limit && limit > 0) page.next_after = page.items.back().seq;

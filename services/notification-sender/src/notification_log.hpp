@@ -21,6 +21,7 @@ struct LogEntry {
   std::string user_id;
   std::string status;  // SENT | SKIPPED
   std::optional<std::string> chat_id;
+  std::string reason;  // why SKIPPED (no-chat); empty when SENT
   std::string locale;
   std::string text;
   std::string payment_id;  // empty: none

@@ -85,6 +85,7 @@ Prepared prepare(const events::Event& event, const Recipients& recipients) {
   entry.user_id = notice->user_id;
   entry.status = chat ? "SENT" : "SKIPPED";
   entry.chat_id = chat;
+  if (!chat) entry.reason = std::string(skip_no_chat);
   entry.locale = to_string(locale);
   entry.text = render(*notice, locale);
   entry.payment_id = notice->payment_id;
@@ -230,6 +231,7 @@ void Notifier::write(std::vector<JobPtr>& jobs) {
   for (auto& job : jobs) {
     forget_unlogged(job->entry.event_id);
     metrics.finished(job->entry.event_type, job->entry.status == "SENT" ? "sent" : "skipped");
+    if (job->entry.status == "SKIPPED") count_skipped(job->entry.reason);
     job->done(events::Outcome::ok());
   }
 }

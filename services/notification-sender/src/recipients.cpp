@@ -2,23 +2,27 @@
 
 #include <algorithm>
 
+#include "core/metrics.hpp"
+
 namespace paypipe::notification_sender {
 
 std::optional<std::string> Recipients::chat_for(std::string_view user_id) const {
   if (const auto it = chat_ids.find(user_id); it != chat_ids.end()) return it->second;
-  switch (unmapped) {
-    // As it is: Telegram refuses a chat it does not know with 400, which dead-letters
-    // the message where an operator sees it.
-    case UnmappedUsers::user_id: return std::string(user_id);
-    case UnmappedUsers::default_chat: return default_chat_id;
-    case UnmappedUsers::skip: return std::nullopt;
-  }
+  if (unmapped == UnmappedUsers::default_chat && !default_chat_id.empty()) return default_chat_id;
   return std::nullopt;
 }
 
 Locale Recipients::locale_for(std::string_view user_id) const {
   if (const auto it = locales.find(user_id); it != locales.end()) return it->second;
   return default_locale;
+}
+
+void count_skipped(std::string_view reason) {
+  static auto& family = prometheus::BuildCounter()
+                            .Name("notifications_skipped_total")
+                            .Help("Events finished without a message, by reason (no-chat: the user has no chat)")
+                            .Register(core::metrics::registry());
+  family.Add({{"reason", std::string(reason)}}).Increment();
 }
 
 bool is_chat_id(std::string_view text) {

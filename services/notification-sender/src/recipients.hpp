@@ -4,11 +4,14 @@
 //
 // Chat ids: an explicit map (PAYPIPE_TELEGRAM_CHAT_IDS "user=chat,...") first; a user
 // without an entry is handled by the fallback rule (PAYPIPE_TELEGRAM_UNMAPPED_USERS):
-//   user-id       the user id is the chat id (users who signed up through the bot);
-//                 the default, so a fresh deployment sends without a mapping
+//   skip          no message; the log records the event as SKIPPED with reason
+//                 "no-chat" and notifications_skipped_total{reason="no-chat"} counts it
+//                 (the default)
 //   default-chat  every unmapped user's messages go to PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID
-//                 (an operations channel)
-//   skip          no message; the log records the event as SKIPPED
+//                 (an operations channel an operator chose)
+// A user id is never taken as a chat id: anyone can name any user id in a request
+// (a coupon request for chat 123456789), so that rule let strangers make the bot write
+// to any chat. The bot writes only to chats the configuration names.
 // We chose configuration over a table with an admin endpoint: the mapping changes with
 // a deployment (a Secret or ConfigMap), needs no second write path, and a restart picks
 // it up in milliseconds.
@@ -26,11 +29,14 @@
 
 namespace paypipe::notification_sender {
 
-enum class UnmappedUsers { user_id, default_chat, skip };
+enum class UnmappedUsers { skip, default_chat };
+
+// Why an event got no message: the log's `reason` and the metric's label.
+inline constexpr std::string_view skip_no_chat = "no-chat";
 
 struct Recipients {
   std::map<std::string, std::string, std::less<>> chat_ids;
-  UnmappedUsers unmapped = UnmappedUsers::user_id;
+  UnmappedUsers unmapped = UnmappedUsers::skip;
   std::string default_chat_id;
   std::map<std::string, Locale, std::less<>> locales;
   Locale default_locale = Locale::ko;
@@ -39,6 +45,9 @@ struct Recipients {
   std::optional<std::string> chat_for(std::string_view user_id) const;
   Locale locale_for(std::string_view user_id) const;
 };
+
+// Counts an event finished without a message: notifications_skipped_total{reason}.
+void count_skipped(std::string_view reason);
 
 // A Telegram chat id: a (possibly negative) integer, or "@channelusername".
 bool is_chat_id(std::string_view text);

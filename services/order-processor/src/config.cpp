@@ -27,11 +27,7 @@ Config Config::read(core::Env& env) {
       env.millis("PAYPIPE_ORDER_EXPIRY_SWEEP_INTERVAL_MS", c.expiry.interval, milliseconds(0), milliseconds(3600000));
   c.expiry.grace = env.millis("PAYPIPE_ORDER_EXPIRY_GRACE_MS", c.expiry.grace, milliseconds(0), milliseconds(3600000));
   c.expiry.batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", 500, 1, 10000));
-  c.currency = env.text("PAYPIPE_ORDER_CURRENCY", c.currency);
-  const bool currency_ok = c.currency.size() == 3 && std::all_of(c.currency.begin(), c.currency.end(), [](char ch) {
-                             return ch >= 'A' && ch <= 'Z';
-                           });
-  if (!currency_ok) env.fail("PAYPIPE_ORDER_CURRENCY", "must be three upper-case letters (ISO 4217)");
+  c.currency = runtime::read_currency(env);  // shared with payment-api's wallets
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
   c.auth = auth::Settings::read(env, c.common.local_profile);
   c.rate_limit = auth::read_rate_limit(env);

@@ -12,7 +12,8 @@
 //                                            instead of being refunded, even while this service's consumer
 //                                            group recovers from a lost broker or member (10-30 s measured)
 //   PAYPIPE_ORDER_EXPIRY_BATCH_SIZE          orders expired per transaction (default 500)
-//   PAYPIPE_ORDER_CURRENCY                   the currency of every price (default KRW)
+//   PAYPIPE_CURRENCY                         the currency of every price (default KRW; the
+//                                            same setting as payment-api's wallets)
 //   PAYPIPE_ADMIN_TOKEN                      secret: Bearer token of the admin endpoints (empty = refused)
 //   PAYPIPE_JWT_*                            end-user tokens (libs/auth/authenticator.hpp)
 //   PAYPIPE_RATE_LIMIT_PER_USER / _BURST     writes per second per user (libs/auth/http_auth.hpp)

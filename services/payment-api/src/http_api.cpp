@@ -12,7 +12,8 @@ PaymentApi::PaymentApi(const Config& config, pg::Pool& pool, std::shared_ptr<con
       authenticator_(std::move(authenticator)),
       limiter_(std::make_shared<http::RateLimiter>(config.rate_limit)),
       admin_token_(config.admin_token),
-      processor_(pool, "/paypipe/payment-api"),
+      currency_(config.currency),
+      processor_(pool, "/paypipe/payment-api", config.currency),
       queue_({config.workers, config.batch_size, config.batch_linger, config.queue_limit, "payment-batch"},
              [this](std::vector<Job>& jobs) { process(jobs); }) {}
 
@@ -80,7 +81,7 @@ void PaymentApi::add_routes(http::Router& router) {
       if (!lease) return http::error_response(lease.error());
       auto tx = pg::Transaction::begin(**lease);
       if (!tx) return http::error_response(tx.error());
-      result = deposit(*tx, parsed->user_id, parsed->amount, parsed->idempotency_key);
+      result = deposit(*tx, parsed->user_id, parsed->amount, parsed->idempotency_key, currency_);
       if (result) {
         if (auto s = tx->commit(); !s) return http::error_response(s.error());
         break;

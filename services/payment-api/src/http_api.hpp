@@ -45,6 +45,7 @@ class PaymentApi {
   std::shared_ptr<const auth::Authenticator> authenticator_;
   std::shared_ptr<http::RateLimiter> limiter_;
   std::string admin_token_;
+  std::string currency_;  // PAYPIPE_CURRENCY: new wallets are in it
   PaymentProcessor processor_;
   core::BatchQueue<Job> queue_;
 };

@@ -106,6 +106,8 @@ http::Response payment_response(const core::Result<Decision>& result) {
       return problem(404, "order-not-found", d.detail);
     case Verdict::not_payable:
       return problem(409, "order-not-payable", d.detail);
+    case Verdict::currency_mismatch:
+      return problem(422, "currency-mismatch", d.detail);
   }
   return problem(500, "internal", "internal error; see the service log");
 }

@@ -58,6 +58,7 @@ core::Status first_error(const std::vector<core::Result<pg::Rows>>& results) {
 // SAVEPOINT/RELEASE): two pipelined round trips.
 core::Result<std::vector<Decision>> run(pg::Connection& connection, std::span<const PaymentRequest> requests,
                                         std::span<const core::TraceContext> traces, const std::string& source,
+                                        const std::string& currency,
                                         const pg::Connection::Statement& open, const pg::Connection::Statement& close) {
   Statements reads{open};
   for (auto& s : read_statements(requests)) reads.push_back(std::move(s));
@@ -65,6 +66,7 @@ core::Result<std::vector<Decision>> run(pg::Connection& connection, std::span<co
   if (!read) return read.error();
   if (auto s = first_error(*read); !s) return s.error();
   LedgerView view;
+  view.currency = currency;
   if (auto s = fill_view(std::span(*read).subspan(1), view); !s) return s.error();
 
   const auto now = core::now_ms();
@@ -98,7 +100,8 @@ void roll_back(pg::Connection& connection) {
 
 }  // namespace
 
-PaymentProcessor::PaymentProcessor(pg::Pool& pool, std::string source) : pool_(pool), source_(std::move(source)) {}
+PaymentProcessor::PaymentProcessor(pg::Pool& pool, std::string source, std::string currency)
+    : pool_(pool), source_(std::move(source)), currency_(std::move(currency)) {}
 
 std::vector<core::Result<Decision>> PaymentProcessor::process(std::span<const PaymentRequest> requests,
                                                               std::span<const core::TraceContext> traces) {
@@ -108,7 +111,7 @@ std::vector<core::Result<Decision>> PaymentProcessor::process(std::span<const Pa
   auto& connection = **lease;
 
   static const pg::Connection::Statement begin{"BEGIN", {}}, commit{"COMMIT", {}};
-  auto fast = run(connection, requests, traces, source_, begin, commit);
+  auto fast = run(connection, requests, traces, source_, currency_, begin, commit);
   if (fast) {
     events::notify_outbox_committed();
     return std::vector<core::Result<Decision>>(fast->begin(), fast->end());
@@ -126,7 +129,7 @@ std::vector<core::Result<Decision>> PaymentProcessor::process(std::span<const Pa
   if (auto b = connection.exec("BEGIN"); !b) return std::vector<core::Result<Decision>>(requests.size(), b.error());
   static const pg::Connection::Statement savepoint{"SAVEPOINT request", {}}, release{"RELEASE SAVEPOINT request", {}};
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    auto one = run(connection, requests.subspan(i, 1), traces.subspan(i, 1), source_, savepoint, release);
+    auto one = run(connection, requests.subspan(i, 1), traces.subspan(i, 1), source_, currency_, savepoint, release);
     if (one) {
       results.emplace_back(std::move(one->front()));
       continue;

@@ -20,7 +20,8 @@ namespace paypipe::payment_api {
 
 class PaymentProcessor {
  public:
-  PaymentProcessor(pg::Pool& pool, std::string source);
+  // `currency` (PAYPIPE_CURRENCY): the currency of a wallet not created yet.
+  PaymentProcessor(pg::Pool& pool, std::string source, std::string currency = "KRW");
 
   // One result per request: a Decision, or the error that prevented one (then nothing
   // of that request was written). `traces` continue each request's trace in its event.
@@ -30,6 +31,7 @@ class PaymentProcessor {
  private:
   pg::Pool& pool_;
   std::string source_;
+  std::string currency_;
 };
 
 }  // namespace paypipe::payment_api

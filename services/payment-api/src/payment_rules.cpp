@@ -41,6 +41,16 @@ Decision decide(const PaymentRequest& request, LedgerView& view, core::SystemTim
     return decision;
   }
 
+  // Amounts are minor units of one currency: never subtract one currency from another.
+  const auto wallet = view.wallet_currencies.find(request.user_id);
+  const auto& wallet_currency = wallet != view.wallet_currencies.end() ? wallet->second : view.currency;
+  if (order.currency != wallet_currency) {
+    decision.verdict = Verdict::currency_mismatch;
+    decision.detail = "order " + request.order_id + " is in " + order.currency + ", the wallet of " +
+                      request.user_id + " in " + wallet_currency + "; nothing was charged";
+    return decision;
+  }
+
   decision.amount = order.amount;
   decision.currency = order.currency;
   auto& balance = view.balances[request.user_id];

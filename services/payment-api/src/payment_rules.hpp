@@ -51,6 +51,8 @@ struct LedgerView {
   std::map<std::string, StoredPayment> payments_by_key;  // key_of(user, idempotency key)
   std::map<std::string, PayableOrder> orders;            // by order id
   std::map<std::string, std::int64_t> balances;          // by user id; no wallet = 0
+  std::map<std::string, std::string> wallet_currencies;  // by user id, from the wallet rows
+  std::string currency = "KRW";  // PAYPIPE_CURRENCY: a wallet not yet created will be in it
 
   static std::string key_of(const std::string& user_id, const std::string& idempotency_key) {
     return user_id + '\n' + idempotency_key;
@@ -65,6 +67,7 @@ enum class Verdict {
   order_not_found,     // 404: unknown order (or order.created not seen yet)
   wrong_user,          // 404 like an unknown order: it belongs to someone else
   not_payable,         // 409: paid, failed, cancelled or expired
+  currency_mismatch,   // 422: the order's currency is not the wallet's; nothing written
 };
 
 struct Decision {

@@ -41,7 +41,7 @@ std::vector<pg::Connection::Statement> read_statements(std::span<const PaymentRe
       {"SELECT order_id::text, user_id, amount, currency, status, (extract(epoch FROM expires_at) * 1000)::bigint "
        "FROM payable_orders WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE",
        {pg::to_param(orders)}},
-      {"SELECT user_id, balance FROM wallets WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE",
+      {"SELECT user_id, balance, currency FROM wallets WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE",
        {pg::to_param(wallet_users)}},
       {by_key, {pg::to_param(users), pg::to_param(keys)}},
   };
@@ -62,7 +62,10 @@ core::Status fill_view(std::span<const core::Result<pg::Rows>> results, LedgerVi
                                                  core::from_unix_ms(orders.integer(i, 5))};
   }
   const auto& wallets = *results[1];
-  for (int i = 0; i < wallets.size(); ++i) view.balances[wallets.str(i, 0)] = wallets.integer(i, 1);
+  for (int i = 0; i < wallets.size(); ++i) {
+    view.balances[wallets.str(i, 0)] = wallets.integer(i, 1);
+    view.wallet_currencies[wallets.str(i, 0)] = wallets.str(i, 2);
+  }
   return {};
 }
 
@@ -153,7 +156,7 @@ core::Result<std::vector<pg::Connection::Statement>> write_statements(std::span<
 }
 
 core::Result<Deposit> deposit(pg::Transaction& tx, const std::string& user_id, std::int64_t amount,
-                              const std::string& idempotency_key) {
+                              const std::string& idempotency_key, const std::string& currency) {
   static const std::string find =
       "SELECT id::text, amount, balance_after, " + pg::rfc3339_sql("created_at") +
       " FROM wallet_entries WHERE user_id = $1 AND idempotency_key = $2 AND kind = 'DEPOSIT'";
@@ -167,11 +170,15 @@ core::Result<Deposit> deposit(pg::Transaction& tx, const std::string& user_id, s
     return Deposit{existing->str(0, 0), user_id, amount, existing->integer(0, 2), existing->str(0, 3), true};
   }
   auto balance = tx.exec(
-      "INSERT INTO wallets (user_id, balance) VALUES ($1, $2) "
+      "INSERT INTO wallets (user_id, balance, currency) VALUES ($1, $2, $3) "
       "ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance, updated_at = now() "
-      "RETURNING balance",
-      user_id, amount);
+      "WHERE wallets.currency = EXCLUDED.currency RETURNING balance",
+      user_id, amount, currency);
   if (!balance) return balance.error();
+  if (balance->empty()) {
+    return core::make_error(core::ErrorCategory::unprocessable, "currency-mismatch",
+                            "the wallet of " + user_id + " is not in " + currency + "; nothing was deposited");
+  }
   Deposit result{core::new_uuid_v7(), user_id, amount, balance->integer(0, 0), {}, false};
   static const std::string insert = "INSERT INTO wallet_entries (id, user_id, kind, amount, idempotency_key, balance_after) "
                                     "VALUES ($1, $2, 'DEPOSIT', $3, $4, $5) RETURNING " +

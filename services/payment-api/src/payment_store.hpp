@@ -41,8 +41,11 @@ struct Deposit {
   std::string created_at;
   bool replayed = false;
 };
+// Credits `amount` (minor units of `currency`, PAYPIPE_CURRENCY) to the user's wallet,
+// creating it in that currency; a wallet held in another currency is refused
+// (unprocessable, "currency-mismatch") and nothing is written.
 core::Result<Deposit> deposit(pg::Transaction& tx, const std::string& user_id, std::int64_t amount,
-                              const std::string& idempotency_key);
+                              const std::string& idempotency_key, const std::string& currency = "KRW");
 
 struct Wallet {
   std::string user_id;

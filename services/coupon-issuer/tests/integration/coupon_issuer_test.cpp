@@ -299,6 +299,32 @@ TEST_CASE("POST issue answers 503 when Kafka does not acknowledge, and nothing i
   CHECK(f.remaining(c) == 10);
 }
 
+// Issue 13: a stranger's request for a coupon that does not exist is refused at the
+// edge, so it costs no Kafka record, no request row and no rejection message.
+TEST_CASE("POST issue for an unknown coupon answers 404 problem+json and records nothing") {
+  CouponsFixture f;
+  const auto known = f.coupon(10);  // written straight to the database, as another replica would
+  ApiUnderTest http_side(f, testing::stack().kafka_bootstrap, 5000ms);
+  const auto unknown = core::new_uuid_v7();
+  const auto refused = http_side.call("POST", "/v1/coupons/" + unknown + "/issue", R"({"userId":"123456789"})");
+  CHECK(refused.status == 404);
+  CHECK(refused.header("content-type").value_or("").rfind("application/problem+json", 0) == 0);
+  CHECK(field(refused.body, "code") == "coupon-not-found");
+  CHECK(refused.body.find(unknown) != std::string::npos);
+  // Twice: an unknown id is looked up again each time (another replica may create it).
+  CHECK(http_side.call("POST", "/v1/coupons/" + unknown + "/issue", R"({"userId":"ann"})").status == 404);
+  // A known coupon, first seen by this process now, is accepted (looked up, then remembered).
+  CHECK(http_side.call("POST", "/v1/coupons/" + known + "/issue", R"({"userId":"ann"})").status == 202);
+  CHECK(http_side.call("POST", "/v1/coupons/" + known + "/issue", R"({"userId":"bob"})").status == 202);
+  // Kafka holds the two accepted requests and nothing for the unknown coupon (the
+  // refused ones were answered before the accepted ones were sent).
+  const auto records = testing::read_topic(f.kafka, f.kafka.topic("coupon.requested"), 3, 3s);
+  CHECK(records.size() == 2);
+  for (const auto& r : records) CHECK(r.key.value_or("") == known);
+  CHECK(f.count("SELECT count(*) FROM coupon_requests WHERE coupon_id = '" + unknown + "'") == 0);
+  CHECK(f.count("SELECT count(*) FROM coupon_requests") == 2);
+}
+
 TEST_CASE("POST issue answers 202 after Kafka's acknowledgement and the statusUrl follows the decision") {
   CouponsFixture f;
   ApiUnderTest http_side(f, testing::stack().kafka_bootstrap, 5000ms);

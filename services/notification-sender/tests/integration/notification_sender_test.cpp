@@ -7,6 +7,7 @@
 
 #include "contracts/payment_completed.hpp"
 #include "core/json.hpp"
+#include "core/metrics.hpp"
 #include "core/uuid.hpp"
 #include "events/dead_letter.hpp"
 #include "events/producer.hpp"
@@ -57,6 +58,8 @@ struct Sender {
         {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
         {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "10"},
         {"PAYPIPE_RETRY_MAX_DELAY_MS", "50"},
+        // The users these tests send to; a user without a chat gets no message.
+        {"PAYPIPE_TELEGRAM_CHAT_IDS", "bob=1002,carol=1003,dave=1004,erin=1005,frank=1006,ivan=1009"},
     };
     for (auto& [k, v] : extra) env[k] = v;
     core::Env variables(env);
@@ -130,6 +133,14 @@ struct Sender {
 };
 
 std::string payment_id_of(const events::Event& e) { return contracts::decode_payment_completed(e.data)->payment_id; }
+
+// notifications_skipped_total{reason="no-chat"} in this process (0 before the first skip).
+double skipped_count() {
+  const auto text = core::metrics::serialize();
+  const std::string name = "notifications_skipped_total{reason=\"no-chat\"} ";
+  const auto at = text.find(name);
+  return at == std::string::npos ? 0.0 : std::stod(text.substr(at + name.size()));
+}
 
 }  // namespace
 
@@ -264,15 +275,30 @@ TEST_CASE("a message Telegram refuses (400) is dead-lettered at once as fatal") 
   CHECK(s.telegram.attempts() == 1);
 }
 
-TEST_CASE("users without a chat are logged as SKIPPED and nothing is sent") {
-  Sender s({{"PAYPIPE_TELEGRAM_UNMAPPED_USERS", "skip"}, {"PAYPIPE_TELEGRAM_CHAT_IDS", "gina=2002"}});
+// The default rule: no chat, no message (a user id is never a chat id, issue 13).
+TEST_CASE("users without a chat are logged as SKIPPED (no-chat), counted, and nothing is sent") {
+  Sender s(std::map<std::string, std::string>{{"PAYPIPE_TELEGRAM_CHAT_IDS", "gina=2002"}});
+  const auto skipped_before = skipped_count();
   const auto skipped = s.payment("henry");
+  const auto numeric = s.payment("123456789");  // a user id that looks like a chat id
   const auto sent = s.payment("gina");
   s.publish(skipped);
+  s.publish(numeric);
   s.publish(sent);
-  REQUIRE(testing::eventually([&] { return s.logged(skipped.id) == 1 && s.logged(sent.id) == 1; }, 30s));
-  CHECK(s.count("SELECT count(*) FROM notifications WHERE status = 'SKIPPED' AND chat_id IS NULL AND event_id = '" +
-                skipped.id + "'") == 1);
+  REQUIRE(testing::eventually(
+      [&] { return s.logged(skipped.id) == 1 && s.logged(numeric.id) == 1 && s.logged(sent.id) == 1; }, 30s));
+  for (const auto& e : {skipped, numeric}) {
+    CHECK(s.count("SELECT count(*) FROM notifications WHERE status = 'SKIPPED' AND chat_id IS NULL "
+                  "AND reason = 'no-chat' AND event_id = '" + e.id + "'") == 1);
+  }
+  CHECK(s.count("SELECT count(*) FROM notifications WHERE status = 'SENT' AND reason IS NULL AND event_id = '" +
+                sent.id + "'") == 1);
+  CHECK(skipped_count() - skipped_before == 2);
+  auto listed = core::json::parse(s.list({{"userId", "henry"}}).body);
+  REQUIRE(listed.ok());
+  REQUIRE((*listed)["items"].Size() == 1);
+  CHECK(std::string((*listed)["items"][0]["reason"].GetString()) == "no-chat");
+  CHECK(s.telegram.attempts() == 1);  // only gina's: no call for henry or 123456789
   REQUIRE(s.telegram.delivered().size() == 1);
   CHECK(s.telegram.delivered()[0].chat_id == "2002");
   CHECK(s.telegram.delivered()[0].text.find("결제가 완료되었습니다") != std::string::npos);  // ko by default

@@ -18,7 +18,7 @@ std::map<std::string, std::string> base(std::map<std::string, std::string> extra
 
 }  // namespace
 
-TEST_CASE("the defaults: Telegram's API, 30 s, Korean, the user id as chat, a window of 256") {
+TEST_CASE("the defaults: Telegram's API, 30 s, Korean, unmapped users skipped, a window of 256") {
   core::Env env(base());
   const auto c = Config::read(env);
   REQUIRE(env.finish().ok());
@@ -26,7 +26,8 @@ TEST_CASE("the defaults: Telegram's API, 30 s, Korean, the user id as chat, a wi
   CHECK(c.telegram.bot_token == "123:SECRET");
   CHECK(c.telegram.timeout == 30000ms);
   CHECK(c.recipients.default_locale == Locale::ko);
-  CHECK(c.recipients.unmapped == UnmappedUsers::user_id);
+  CHECK(c.recipients.unmapped == UnmappedUsers::skip);
+  CHECK_FALSE(c.recipients.chat_for("123456789").has_value());
   CHECK(c.consumer.consumer.group == "notification-sender");
   CHECK(c.consumer.consumer.topics == notified_types());
   CHECK(c.consumer.max_in_flight == 256);
@@ -91,6 +92,12 @@ TEST_CASE("bad notification settings are all named at once, and the token is nev
   CHECK(m.find("PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID") != std::string::npos);
   CHECK(m.find("PAYPIPE_NOTIFY_LOCALES") != std::string::npos);
   CHECK(m.find("PAYPIPE_NOTIFY_DEFAULT_LOCALE") != std::string::npos);
+
+  // The user id as chat id is no longer a choice.
+  core::Env user_id(base({{"PAYPIPE_TELEGRAM_UNMAPPED_USERS", "user-id"}}));
+  (void)Config::read(user_id);
+  REQUIRE_FALSE(user_id.finish().ok());
+  CHECK(user_id.finish().error().message.find("PAYPIPE_TELEGRAM_UNMAPPED_USERS") != std::string::npos);
 
   core::Env missing(base({{"PAYPIPE_TELEGRAM_BOT_TOKEN", ""}}));
   (void)Config::read(missing);

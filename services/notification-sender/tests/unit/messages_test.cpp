@@ -140,7 +140,7 @@ TEST_CASE("the chat comes from the mapping, then from the rule for unmapped user
   Recipients r;
   r.chat_ids = {{"alice", "1001"}};
   CHECK(r.chat_for("alice") == "1001");
-  CHECK(r.chat_for("42") == "42");  // user-id: the user id as it is
+  CHECK_FALSE(r.chat_for("42").has_value());  // never the user id as it is
   r.unmapped = UnmappedUsers::default_chat;
   r.default_chat_id = "-100200";
   CHECK(r.chat_for("bob") == "-100200");
@@ -172,18 +172,20 @@ TEST_CASE("the chat comes from the mapping, then from the rule for unmapped user
 TEST_CASE("prepare picks chat and language, refuses a non-UUID event id, and logs skipped users") {
   Recipients r;
   r.locales = {{"alice", Locale::en}};
+  r.chat_ids = {{"alice", "1001"}};
   auto sent = prepare(completed("alice"), r);
   REQUIRE(sent.entry);
   CHECK(sent.entry->status == "SENT");
-  CHECK(sent.entry->chat_id == "alice");
+  CHECK(sent.entry->chat_id == "1001");
+  CHECK(sent.entry->reason.empty());
   CHECK(sent.entry->locale == "en");
   CHECK(sent.entry->text.rfind("[paypipe] Payment completed.", 0) == 0);
   CHECK(sent.entry->payment_id == payment_id);
 
-  r.unmapped = UnmappedUsers::skip;
-  auto skipped = prepare(completed("bob"), r);
+  auto skipped = prepare(completed("bob"), r);  // no chat for bob: skipped, by default
   REQUIRE(skipped.entry);
   CHECK(skipped.entry->status == "SKIPPED");
+  CHECK(skipped.entry->reason == "no-chat");
   CHECK_FALSE(skipped.entry->chat_id.has_value());
 
   auto bad_id = completed();

@@ -38,7 +38,7 @@ TEST_CASE("every PAYPIPE_ORDER_ variable and the admin token reach their field")
                {"PAYPIPE_ORDER_EXPIRY_SWEEP_INTERVAL_MS", "0"},
                {"PAYPIPE_ORDER_EXPIRY_GRACE_MS", "250"},
                {"PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", "7"},
-               {"PAYPIPE_ORDER_CURRENCY", "USD"},
+               {"PAYPIPE_CURRENCY", "USD"},
                {"PAYPIPE_ORDER_BATCH_SIZE", "1"},
                {"PAYPIPE_ORDER_BATCH_LINGER_US", "500"},
                {"PAYPIPE_ORDER_WORKERS", "2"},
@@ -65,7 +65,7 @@ TEST_CASE("bad values and typos are all reported by name, and the token never") 
   auto vars = required();
   vars.insert({{"PAYPIPE_ORDER_TTL_MS", "soon"},
                {"PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", "0"},
-               {"PAYPIPE_ORDER_CURRENCY", "won"},
+               {"PAYPIPE_CURRENCY", "won"},
                {"PAYPIPE_ORDER_TLL_MS", "1000"},
                {"PAYPIPE_ADMIN_TOKEN", "do-not-print-me"}});
   core::Env env(vars);
@@ -73,7 +73,7 @@ TEST_CASE("bad values and typos are all reported by name, and the token never") 
   const auto status = env.finish();
   REQUIRE_FALSE(status.ok());
   const auto& message = status.error().message;
-  for (const auto* name : {"PAYPIPE_ORDER_TTL_MS", "PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", "PAYPIPE_ORDER_CURRENCY",
+  for (const auto* name : {"PAYPIPE_ORDER_TTL_MS", "PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", "PAYPIPE_CURRENCY",
                            "PAYPIPE_ORDER_TLL_MS"}) {
     INFO(name);
     CHECK(message.find(name) != std::string::npos);

@@ -47,9 +47,10 @@ struct PaymentsFixture {
     return core::make_error(core::ErrorCategory::internal, outcome.error_class, outcome.message);
   }
 
-  std::string order(const std::string& user, std::int64_t total, std::chrono::milliseconds ttl = 10min) {
+  std::string order(const std::string& user, std::int64_t total, std::chrono::milliseconds ttl = 10min,
+                    const std::string& currency = "KRW") {
     const auto id = core::new_uuid_v7();
-    const contracts::OrderCreated created{id, user, {{"seat-1", 1, total}}, total, "KRW", "SHIPPING",
+    const contracts::OrderCreated created{id, user, {{"seat-1", 1, total}}, total, currency, "SHIPPING",
                                           core::format_rfc3339(core::now_ms() + ttl), core::now_rfc3339()};
     REQUIRE(apply("order.created", contracts::encode(created)).ok());
     return id;
@@ -112,6 +113,47 @@ TEST_CASE("one batch mixing good and failing requests gives each its own answer 
   CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'payment.failed'") == 1);
   // The ledger explains every balance.
   CHECK(f.ledger_disagreements() == 0);
+}
+
+TEST_CASE("a wallet in one currency is never debited for an order in another, and takes no other deposits") {
+  PaymentsFixture f;
+  f.fund("erin", 10000);  // a KRW wallet (the processor's and deposit's currency)
+  const auto usd = f.order("erin", 3000, 10min, "USD");
+  const auto results = f.pay({{usd, "erin", "k1"}});
+  CHECK(verdict(results[0]) == Verdict::currency_mismatch);
+  CHECK(results[0]->detail.find("USD") != std::string::npos);
+  CHECK(f.balance("erin") == 10000);
+  CHECK(f.count("SELECT count(*) FROM payments") == 0);
+  CHECK(f.count("SELECT count(*) FROM outbox") == 0);
+  CHECK(f.count("SELECT count(*) FROM payable_orders WHERE status = 'PAYABLE' AND order_id = '" + usd + "'") == 1);
+  // The same order again is refused again (nothing was stored under the key).
+  CHECK(verdict(f.pay({{usd, "erin", "k1"}})[0]) == Verdict::currency_mismatch);
+
+  // A payment-api whose wallets are in USD refuses a KRW order for a user without a wallet.
+  PaymentProcessor dollars(f.pool, "/paypipe/payment-api", "USD");
+  const auto krw = f.order("gus", 0);
+  std::vector<core::TraceContext> traces(1, core::TraceContext::generate());
+  const std::vector<PaymentRequest> request{{krw, "gus", "k2"}};
+  CHECK(verdict(dollars.process(request, traces)[0]) == Verdict::currency_mismatch);
+
+  // A deposit in another currency than the wallet's is refused and writes nothing.
+  auto refused = f.pool.transact([&](pg::Transaction& tx) -> core::Status {
+    auto d = deposit(tx, "erin", 500, core::new_uuid_v7(), "USD");
+    if (!d) return d.error();
+    return {};
+  });
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == "currency-mismatch");
+  CHECK(refused.error().category == core::ErrorCategory::unprocessable);
+  CHECK(f.balance("erin") == 10000);
+  CHECK(f.count("SELECT count(*) FROM wallet_entries WHERE user_id = 'erin'") == 1);
+  // A new wallet takes the deposit's currency.
+  REQUIRE(f.pool.transact([&](pg::Transaction& tx) -> core::Status {
+    auto d = deposit(tx, "hana", 500, core::new_uuid_v7(), "USD");
+    if (!d) return d.error();
+    return {};
+  }).ok());
+  CHECK(f.count("SELECT count(*) FROM wallets WHERE user_id = 'hana' AND currency = 'USD'") == 1);
 }
 
 TEST_CASE("the same Idempotency-Key across batches charges once and answers the same") {

@@ -90,6 +90,10 @@ TEST_CASE("decisions become the right status and problem") {
   // Another user's order is answered as an unknown one.
   CHECK(payment_response(Decision{Verdict::wrong_user, 0, "", std::nullopt, "d", 0}).status == 404);
   CHECK(payment_response(Decision{Verdict::not_payable, 0, "", std::nullopt, "d", 0}).status == 409);
+  auto mismatch = payment_response(Decision{Verdict::currency_mismatch, 0, "", std::nullopt, "in USD, wallet KRW", 0});
+  CHECK(mismatch.status == 422);
+  CHECK(mismatch.body.find("https://paypipe.dev/problems/currency-mismatch") != std::string::npos);
+  CHECK(mismatch.body.find("in USD, wallet KRW") != std::string::npos);
   CHECK(payment_response(core::make_error(core::ErrorCategory::unavailable, "pg", "down")).status == 503);
 }
 

@@ -98,3 +98,30 @@ TEST_CASE("a user without a wallet has nothing to pay with") {
   view.balances.clear();
   CHECK(decide({order_a, "alice", "k"}, view, now, fresh("p")).verdict == Verdict::insufficient_funds);
 }
+
+TEST_CASE("a wallet in one currency is never debited for an order in another") {
+  // The wallet's own currency (from its row) against the order's.
+  auto view = ledger(10000);
+  view.wallet_currencies["alice"] = "USD";
+  const auto d = decide({order_a, "alice", "k1"}, view, now, fresh("p1"));
+  CHECK(d.verdict == Verdict::currency_mismatch);
+  CHECK(d.detail.find("KRW") != std::string::npos);
+  CHECK(d.detail.find("USD") != std::string::npos);
+  CHECK(view.balances["alice"] == 10000);               // no money moved
+  CHECK(view.orders[order_a].status == "PAYABLE");      // the order is not doomed
+  CHECK(view.payments_by_key.empty());                  // nothing to replay: nothing was stored
+  CHECK_FALSE(d.previous.has_value());
+
+  // An order in another currency than the service's, for a user without a wallet row:
+  // the wallet would be in the configured currency.
+  auto usd = ledger(0);
+  usd.balances.erase("alice");
+  usd.currency = "KRW";
+  usd.orders[order_b].currency = "USD";
+  CHECK(decide({order_b, "alice", "k2"}, usd, now, fresh("p2")).verdict == Verdict::currency_mismatch);
+
+  // Same currency on both sides: charged as ever.
+  auto same = ledger(10000);
+  same.wallet_currencies["alice"] = "KRW";
+  CHECK(decide({order_a, "alice", "k3"}, same, now, fresh("p3")).verdict == Verdict::charge);
+}
