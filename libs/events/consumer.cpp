@@ -68,7 +68,7 @@ core::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(const KafkaOp
                             {"enable.auto.commit", settings.auto_commit ? "true" : "false"},
                             {"enable.auto.offset.store", "false"},
                             {"enable.partition.eof", "false"},
-                            {"partition.assignment.strategy", "range,roundrobin"},
+                            {"partition.assignment.strategy", settings.assignment_strategy},
                         });
   if (!conf) return conf.error();
   rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaConsumer::on_rebalance);
@@ -116,14 +116,26 @@ void KafkaConsumer::on_rebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
                                  rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   auto* self = static_cast<KafkaConsumer*>(opaque);
   const auto list = to_vector(partitions);
+  // COOPERATIVE (cooperative-sticky): `partitions` is only what moves, and the rest of
+  // the assignment keeps running; EAGER: everything is revoked, then assigned anew.
+  const char* protocol = rd_kafka_rebalance_protocol(handle);
+  const bool cooperative = protocol != nullptr && std::string_view(protocol) == "COOPERATIVE";
+  auto report = [&](rd_kafka_error_t* error, const char* what) {
+    if (error == nullptr) return;
+    spdlog::error("group {}: {} failed: {}", self->group_id_, what, rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  };
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    spdlog::info("group {}: assigned {} partition(s)", self->group_id_, list.size());
+    spdlog::info("group {}: assigned {} partition(s){}", self->group_id_, list.size(),
+                 cooperative ? " (incremental)" : "");
     if (self->listener_) self->listener_->on_assigned(list);
-    rd_kafka_assign(handle, partitions);
+    if (cooperative) report(rd_kafka_incremental_assign(handle, partitions), "incremental assign");
+    else rd_kafka_assign(handle, partitions);
     return;
   }
   const bool lost = rd_kafka_assignment_lost(handle) != 0;
-  spdlog::info("group {}: {} {} partition(s)", self->group_id_, lost ? "lost" : "revoking", list.size());
+  spdlog::info("group {}: {} {} partition(s){}", self->group_id_, lost ? "lost" : "revoking", list.size(),
+               cooperative ? " (incremental)" : "");
   if (self->listener_) self->listener_->on_revoking(list, lost);
   if (!lost && self->auto_commit_) {
     const auto commit_err = rd_kafka_commit(handle, nullptr, 0);
@@ -131,7 +143,8 @@ void KafkaConsumer::on_rebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
       spdlog::warn("group {}: commit on revoke failed: {}", self->group_id_, rd_kafka_err2str(commit_err));
     }
   }
-  rd_kafka_assign(handle, nullptr);
+  if (cooperative) report(rd_kafka_incremental_unassign(handle, partitions), "incremental unassign");
+  else rd_kafka_assign(handle, nullptr);
 }
 
 std::optional<ConsumedRecord> KafkaConsumer::poll(std::chrono::milliseconds timeout) {

@@ -3,7 +3,8 @@
 // so an offset is stored only when the caller says the work before it is durable;
 // librdkafka's auto-commit then commits only stored offsets, and we commit
 // synchronously on partition revoke and on close. Lost partitions (another member
-// may own them already) are never committed.
+// may own them already) are never committed. Rebalances are incremental by default
+// (cooperative-sticky): the listener hears only of the partitions that move.
 //
 // Threading: one thread owns a KafkaConsumer and calls every method except wake(),
 // which any thread may call to interrupt wait(). The RebalanceListener runs on that
@@ -33,11 +34,18 @@ struct ConsumerSettings {
   // Prefetch bound per partition: keeps memory small and a paused partition cheap.
   std::size_t queued_max_kbytes = 4096;
   std::size_t queued_min_messages = 1000;
+  // partition.assignment.strategy. cooperative-sticky rebalances incrementally: a member
+  // joining or leaving revokes only the partitions that move, the others keep running.
+  // Every member of a group must use the same kind (cooperative or eager): a group
+  // still running members with "range,roundrobin" cannot take a cooperative member.
+  std::string assignment_strategy = "cooperative-sticky";
 };
 
 class RebalanceListener {
  public:
   virtual ~RebalanceListener() = default;
+  // `partitions` are added to the assignment (all of it with an eager protocol, only
+  // the new ones with a cooperative one).
   virtual void on_assigned(const std::vector<TopicPartition>& partitions) = 0;
   // Before `partitions` are taken away. When `lost` is false, the listener should
   // finish or abandon their work and store offsets; the consumer commits right after.

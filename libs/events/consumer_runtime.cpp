@@ -17,6 +17,7 @@
 #include "core/time.hpp"
 #include "core/trace.hpp"
 #include "events/dead_letter.hpp"
+#include "events/lane_scheduler.hpp"
 #include "events/offset_tracker.hpp"
 #include "events/schemas.hpp"
 
@@ -59,14 +60,6 @@ struct RuntimeMetrics {
   }
 };
 
-// Where a record is in the concurrent runtime.
-enum class State {
-  queued,               // behind another record of its key, or held by a stalled partition
-  running,              // the handler has it
-  backoff,              // waiting on a timer (a retry, an infrastructure wait, a dead letter again)
-  dead_letter_sending,  // the producer has its dead letter
-};
-
 // One polled record on its way through the runtime.
 struct Item {
   ConsumedRecord record;
@@ -77,13 +70,12 @@ struct Item {
   bool stalled = false;           // counted in its partition's Stall
   std::uint64_t epoch = 0;        // the assignment epoch of its partition when polled
   std::string lane;               // concurrent mode: topic/partition/key
-  State state = State::queued;
+  LaneScheduler::Id id = 0;       // concurrent mode: its job in the LaneScheduler
   bool dead_lettering = false;
   bool counted = true;            // still counted in in_flight
   // Shared with the handler through ConsumedEvent::abandoned.
   std::shared_ptr<std::atomic<bool>> abandoned = std::make_shared<std::atomic<bool>>(false);
 
-  bool busy() const { return state == State::running || state == State::dead_letter_sending; }
   void abandon() const { abandoned->store(true, std::memory_order_release); }
 };
 
@@ -162,7 +154,9 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     core::Error error;
   };
   std::map<TopicPartition, Stall> stalls;
-  std::unordered_map<std::string, std::deque<ItemPtr>> lanes;  // concurrent mode
+  LaneScheduler lanes{1};  // concurrent mode; sized by make_impl
+  std::unordered_map<LaneScheduler::Id, ItemPtr> jobs;
+  LaneScheduler::Id next_job_id = 1;
   std::size_t in_flight = 0;
   bool paused = false;        // concurrent mode: the whole assignment, for a full window
   bool reapply_pause = false;  // a rebalance assigned partitions: pause them too if paused
@@ -201,10 +195,8 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     publish_stalls();
     if (mode == Mode::concurrent) {
       // Jobs still running must not make their effect: the next owner runs them again.
-      for (const auto& [name, lane] : lanes) {
-        for (const auto& item : lane) {
-          if (going.count(item->record.topic_partition())) item->abandon();
-        }
+      for (const auto& [id, item] : jobs) {
+        if (going.count(item->record.topic_partition())) item->abandon();
       }
       if (!lost) drain(going);
       forget_lanes_of(going);
@@ -525,6 +517,8 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   }
 
   // ---------------------------------------------------------------- concurrent mode
+  // Which record runs when is LaneScheduler's (pure, unit-tested); this part runs the
+  // handler, its timers and its dead letters around it.
 
   static std::string lane_of(const ConsumedRecord& record) {
     return record.topic + '/' + std::to_string(record.partition) + '/' + record.key.value_or(std::string{});
@@ -537,7 +531,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       fire_due_timers();
       bool polled_any = false;
       // Take what is queued, up to the window.
-      while (!stop_requested && in_flight < settings.max_in_flight) {
+      while (!stop_requested && !lanes.full()) {
         auto record = consumer->poll(milliseconds(0));
         if (!record) break;
         polled_any = true;
@@ -574,9 +568,9 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   static constexpr milliseconds pause_after{1000};
 
   void apply_backpressure() {
-    if (in_flight < settings.max_in_flight) {
+    if (!lanes.full()) {
       window_full_since.reset();
-      if (paused && in_flight <= settings.max_in_flight / 2) {
+      if (paused && lanes.size() <= settings.max_in_flight / 2) {
         resume_unstalled(consumer->assignment());
         paused = false;
       }
@@ -597,20 +591,28 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   }
 
   void enqueue(const ItemPtr& item) {
+    item->id = next_job_id++;
     item->lane = lane_of(item->record);
-    auto& lane = lanes[item->lane];
-    lane.push_back(item);
-    // A stalled partition starts nothing new: its records stay in order behind the one
-    // waiting out the outage.
-    if (lane.size() == 1 && !is_stalled(item->record.topic_partition())) start(item);
+    jobs[item->id] = item;
+    // A held (stalled) partition starts nothing new: its records stay in order behind
+    // the one waiting out the outage.
+    if (lanes.push(item->id, item->lane, item->record.topic_partition())) start(item);
+  }
+
+  // The item leaves the scheduler without finishing: redelivered later.
+  void drop_job(LaneScheduler::Id id) {
+    const auto it = jobs.find(id);
+    if (it == jobs.end()) return;
+    release(*it->second);
+    jobs.erase(it);
   }
 
   void start(const ItemPtr& item) {
+    lanes.run(item->id);
     if (!item->decoded) {
       dead_letter_async(item, item->decode_failure);
       return;
     }
-    item->state = State::running;
     ++item->tries;
     item->decoded->try_number = item->tries;
     item->decoded->last_try = !settings.retry.allows_another(item->tries);
@@ -629,9 +631,15 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     }
   }
 
+  void backoff(const ItemPtr& item, milliseconds delay) {
+    lanes.wait(item->id);
+    timers.push(Timer{Clock::now() + delay, item});
+  }
+
   void process_completions() {
     for (auto& c : sink->take()) {
-      if (!current(*c.item)) {  // its partition was revoked or lost meanwhile
+      // Its partition was revoked or lost meanwhile, or the item was released.
+      if (!current(*c.item) || !lanes.contains(c.item->id)) {
         release(*c.item);
         continue;
       }
@@ -640,26 +648,25 @@ struct ConsumerRuntime::Impl : RebalanceListener {
           finish_in_lane(c.item, "dead_lettered");
         } else {
           spdlog::error("group {}: dead-letter publish failed: {}", group, c.dead_letter_status.error().message);
-          c.item->state = State::backoff;
-          timers.push(Timer{Clock::now() + milliseconds(1000), c.item});  // try the dead letter again
+          backoff(c.item, milliseconds(1000));  // try the dead letter again
         }
         continue;
       }
       const auto& outcome = c.outcome;
+      const auto tp = c.item->record.topic_partition();
       if (outcome.kind == Outcome::Kind::infrastructure) {
         const auto wait = wait_out(*c.item, outcome);
-        consumer->pause({c.item->record.topic_partition()});
-        c.item->state = State::backoff;
-        timers.push(Timer{Clock::now() + wait, c.item});
+        consumer->pause({tp});
+        lanes.hold(tp);
+        backoff(c.item, wait);
         continue;
       }
-      if (unstall(*c.item)) resume_partition(c.item->record.topic_partition());
+      if (unstall(*c.item)) resume_partition(tp);
       if (outcome.kind == Outcome::Kind::success) {
         finish_in_lane(c.item, "success");
       } else if (outcome.kind == Outcome::Kind::retryable && settings.retry.allows_another(c.item->tries)) {
         metrics.retries.Add({{"group", group}}).Increment();
-        c.item->state = State::backoff;
-        timers.push(Timer{Clock::now() + settings.retry.delay(c.item->tries, outcome.retry_after), c.item});
+        backoff(c.item, settings.retry.delay(c.item->tries, outcome.retry_after));
       } else {
         dead_letter_async(c.item, outcome);
       }
@@ -670,11 +677,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   // A stall ended: fetch the partition again and start the records it held.
   void resume_partition(const TopicPartition& tp) {
     if (!paused) consumer->resume({tp});
-    for (auto& [name, lane] : lanes) {
-      if (!lane.empty() && lane.front()->state == State::queued && lane.front()->record.topic_partition() == tp) {
-        start(lane.front());
-      }
-    }
+    for (const auto id : lanes.release(tp)) start(jobs.at(id));
   }
 
   void fire_due_timers() {
@@ -682,12 +685,16 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     while (!timers.empty() && timers.top().due <= now) {
       auto item = timers.top().item;
       timers.pop();
-      if (!current(*item) || !item->counted) {
+      if (!current(*item) || !lanes.contains(item->id)) {
         release(*item);
         continue;
       }
-      if (item->dead_lettering || !item->decoded) dead_letter_async(item, item->decode_failure);
-      else start(item);
+      if (item->dead_lettering || !item->decoded) {
+        lanes.run(item->id);
+        dead_letter_async(item, item->decode_failure);
+      } else {
+        start(item);
+      }
     }
   }
 
@@ -695,7 +702,6 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     count_dead_letter(outcome);
     item->dead_lettering = true;
     item->decode_failure = outcome;  // what the dead letter says, also when it is sent again
-    item->state = State::dead_letter_sending;
     auto status = producer->send(dead_letter_of(*item, outcome), [sink = sink, item](const Delivery& delivery) {
       sink->push(Completion{item, {}, true, delivery.status});
     });
@@ -704,71 +710,28 @@ struct ConsumerRuntime::Impl : RebalanceListener {
 
   void finish_in_lane(const ItemPtr& item, const char* outcome) {
     finish(item, outcome);
-    auto it = lanes.find(item->lane);
-    if (it == lanes.end()) return;
-    auto& lane = it->second;
-    if (!lane.empty() && lane.front() == item) lane.pop_front();
-    if (lane.empty()) {
-      lanes.erase(it);
-    } else if (!is_stalled(lane.front()->record.topic_partition())) {
-      start(lane.front());
-    }
-  }
-
-  // Lanes for which `pick` holds on the head: the records not running are released
-  // (redelivered later) at once; the running heads stay and are returned.
-  template <typename Pick>
-  void drop_idle(Pick pick) {
-    for (auto it = lanes.begin(); it != lanes.end();) {
-      auto& lane = it->second;
-      if (lane.empty() || !pick(*lane.front())) {
-        ++it;
-        continue;
-      }
-      while (lane.size() > 1) {
-        release(*lane.back());
-        lane.pop_back();
-      }
-      if (!lane.front()->busy()) {
-        release(*lane.front());  // queued, or in backoff: its timer finds it released
-        it = lanes.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-
-  bool any_busy(const std::set<TopicPartition>* only) const {
-    for (const auto& [name, lane] : lanes) {
-      if (lane.empty() || !lane.front()->busy()) continue;
-      if (only == nullptr || only->count(lane.front()->record.topic_partition())) return true;
-    }
-    return false;
+    const auto next = lanes.finish(item->id);
+    jobs.erase(item->id);
+    if (next) start(jobs.at(*next));
   }
 
   // Partitions are going away: drop what is not running, wait (bounded) for what runs.
   // A job still running at the deadline was told it is abandoned; its partition's
   // offset is stored only up to it.
   void drain(const std::set<TopicPartition>& going) {
-    drop_idle([&](const Item& head) { return going.count(head.record.topic_partition()) != 0; });
+    const auto in_going = [&](const TopicPartition& tp) { return going.count(tp) != 0; };
+    for (const auto id : lanes.drop_idle(in_going)) drop_job(id);
     if (stop_requested) return;  // stop() waited for them already
     const auto deadline = Clock::now() + settings.revoke_drain_timeout;
-    while (any_busy(&going) && Clock::now() < deadline) {
+    while (lanes.any_running(in_going) && Clock::now() < deadline) {
       consumer->wait(milliseconds(50));
       process_completions();
     }
   }
 
   void forget_lanes_of(const std::set<TopicPartition>& going) {
-    for (auto it = lanes.begin(); it != lanes.end();) {
-      if (!it->second.empty() && going.count(it->second.front()->record.topic_partition())) {
-        // Items left here never finish; their late completions are ignored as stale.
-        for (const auto& item : it->second) release(*item);
-        it = lanes.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    // Jobs still running never finish here; their late completions are ignored as stale.
+    for (const auto id : lanes.forget([&](const TopicPartition& tp) { return going.count(tp) != 0; })) drop_job(id);
     in_flight_gauge->Set(static_cast<double>(in_flight));
   }
 
@@ -776,30 +739,28 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     // Records waiting on a timer (a retry's backoff, an infrastructure wait) or behind
     // another are released at once, not committed past: redelivered after a restart.
     // Running handlers are told they are abandoned and waited for within the timeout.
+    const auto all = [](const TopicPartition&) { return true; };
     while (!timers.empty()) timers.pop();
-    drop_idle([](const Item&) { return true; });
-    for (const auto& [name, lane] : lanes) {
-      if (!lane.empty()) lane.front()->abandon();
-    }
+    for (const auto id : lanes.drop_idle(all)) drop_job(id);
+    for (const auto& [id, item] : jobs) item->abandon();
     const auto deadline = Clock::now() + stop_timeout;
-    while (any_busy(nullptr) && Clock::now() < deadline) {
+    while (lanes.any_running(all) && Clock::now() < deadline) {
       consumer->wait(milliseconds(50));
       process_completions_while_stopping();
     }
-    for (auto& [name, lane] : lanes) {
-      for (const auto& item : lane) release(*item);
-    }
-    lanes.clear();  // the revoke on close has nothing left to wait for
+    for (const auto id : lanes.forget(all)) drop_job(id);  // the revoke on close has nothing to wait for
   }
 
-  // On stop: finish what completes, start nothing new (no next-in-lane, no retries).
+  // On stop: finish what completes, start nothing new (each lane holds only its
+  // running head now, so finishing it starts nothing; no retries).
   void process_completions_while_stopping() {
     for (auto& c : sink->take()) {
-      if (!current(*c.item)) continue;
+      if (!current(*c.item) || !lanes.contains(c.item->id)) continue;
       const bool done = c.dead_letter_ack ? c.dead_letter_status.ok() : c.outcome.kind == Outcome::Kind::success;
       if (done) finish(c.item, c.dead_letter_ack ? "dead_lettered" : "success");
       else release(*c.item);
-      lanes.erase(c.item->lane);
+      (void)lanes.finish(c.item->id);
+      jobs.erase(c.item->id);
     }
   }
 
@@ -851,6 +812,7 @@ core::Result<std::unique_ptr<ConsumerRuntime::Impl>> make_impl(const KafkaOption
   if (settings.batch_size == 0) settings.batch_size = 1;
   if (settings.max_in_flight == 0) settings.max_in_flight = 1;
   impl->settings = std::move(settings);
+  impl->lanes = LaneScheduler(impl->settings.max_in_flight);
   impl->producer = &producer;
   impl->in_flight_gauge = &impl->metrics.in_flight.Add({{"group", impl->group}});
   impl->stalled_gauge = &impl->metrics.stalled_partitions.Add({{"group", impl->group}});

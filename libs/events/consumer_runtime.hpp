@@ -3,10 +3,15 @@
 //
 //   poll -> decode the CloudEvent -> validate its schema -> handler -> outcome
 //        -> success: store the offset
-//        -> retryable: in-process retries (RetryPolicy), then dlq.<group>
+//        -> infrastructure (PostgreSQL or Kafka unavailable, connection lost, 40001,
+//           40P01: core::is_infrastructure): retried IN PLACE, in order, with capped
+//           backoff (infrastructure_backoff), for as long as it lasts; never dead-lettered
+//        -> retryable (an outside service failed): in-process retries (RetryPolicy),
+//           then dlq.<group>
 //        -> fatal (undecodable, schema-invalid, or the handler says so): dlq.<group>
 //   an offset is stored only after its record's work is durable (the handler
-//   returned, or the dead letter was acknowledged by Kafka).
+//   returned, or the dead letter was acknowledged by Kafka), and never past a record
+//   not finished (OffsetTracker).
 //
 // DELIVERY CONTRACT: at least once. A record whose handler ran may be delivered again
 // (a crash before the commit, a rebalance), so every handler must be idempotent; the
@@ -18,15 +23,33 @@
 // Two ways to run handlers:
 //   * batch (database consumers): a BatchHandler gets up to batch_size events at once
 //     on the poll thread and returns one Outcome each, typically after ONE transaction.
-//     Retries happen in place, so a partition's order is kept.
+//     Retries happen in place, so a partition's order is kept. While a batch waits
+//     out an infrastructure failure the assignment is paused and the thread keeps
+//     polling (rebalances, max.poll.interval.ms). A handler whose transaction failed
+//     reports the failure for every event of it.
 //   * concurrent (calls to the outside world): an AsyncHandler starts work and reports
 //     later from any thread. Records run in parallel across keys, in order per key, at
 //     most max_in_flight at a time (a window full for over a second pauses), and retries wait
 //     on timers, never on the poll thread: one slow key or partition never holds up
-//     the others, and the consumer keeps polling within max.poll.interval.ms.
+//     the others, and the consumer keeps polling within max.poll.interval.ms. An
+//     infrastructure failure pauses its partition and starts no other record of it
+//     until the failing one succeeds.
 //
-// stop(): stops polling, lets in-flight work finish within the timeout, stores and
-// commits offsets, leaves the group. Work not finished is redelivered later.
+// Rebalances are cooperative (cooperative-sticky, see events/consumer.hpp): only the
+// partitions that move are revoked. On a revoke the concurrent runtime sets
+// ConsumedEvent::abandoned on the departing partitions' jobs, drops what has not
+// started, waits for running jobs within revoke_drain_timeout, and stores each
+// partition's offset only up to its lowest unfinished record: a job still running is
+// run again by the next owner, so it must check is_abandoned() before its outside
+// effect. A lost partition (another member may own it) stores nothing.
+//
+// stop(): stops polling, releases at once the records waiting in backoff or queued
+// (not committed past: redelivered later), marks running jobs abandoned and lets them
+// finish within the timeout, stores and commits offsets, leaves the group.
+//
+// Health: last_poll() is when the poll loop last went round (any thread, atomic);
+// stalled_on() is the infrastructure error a partition is waiting out, cleared when
+// the record goes through.
 
 #include <atomic>
 #include <chrono>
@@ -55,8 +78,8 @@ struct ConsumedEvent {
   int attempt = 1;             // 1 = first delivery; from the `attempt` header after retries
   int try_number = 1;          // in-process try of this delivery, 1-based
   bool last_try = false;       // if this try fails retryably, the record goes to dlq.<group>
-  // Set by the runtime when the record's partition is revoked or the runtime stops
-  // while the record is in flight: the partition's next owner runs the record again,
+  // Set by the runtime when the record's partition is revoked (or lost) or the runtime
+  // stops while the record is in flight: the partition's next owner runs the record again,
   // so a job that sees it set must not start its outside effect (a Telegram call, a
   // webhook post). Null in tests that build events by hand: never abandoned.
   std::shared_ptr<const std::atomic<bool>> abandoned{};

@@ -78,6 +78,9 @@ std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consume
       if (auto s = tx->release("event"); !s) return all(events.size(), outcome_for(s.error(), component));
     } else {
       outcomes[i] = outcome_for(status.error(), component);
+      // The infrastructure failed, not the event: commit nothing, so no later event is
+      // applied before it (the runtime retries the batch in place).
+      if (outcomes[i].kind == Outcome::Kind::infrastructure) return all(events.size(), outcomes[i]);
       spdlog::warn("{}: event {} ({}) failed: {}", consumer, events[i].event.id, events[i].event.type,
                    status.error().message);
       if (auto s = tx->rollback_to("event"); !s) return all(events.size(), outcome_for(s.error(), component));
@@ -112,6 +115,7 @@ std::vector<Outcome> apply_batch_or_replay(pg::Pool& pool, std::size_t count, co
     if (auto s = tx->savepoint("event"); !s) return all(count, outcome_for(s.error(), component));
     if (auto s = apply(*tx, i, 1); !s) {
       outcomes[i] = outcome_for(s.error(), component);
+      if (outcomes[i].kind == Outcome::Kind::infrastructure) return all(count, outcomes[i]);  // as above
       if (auto r = tx->rollback_to("event"); !r) return all(count, outcome_for(r.error(), component));
       continue;
     }

@@ -29,7 +29,9 @@ using ApplyFn = std::function<core::Status(pg::Transaction& tx, const ConsumedEv
 // Fast path: all events without savepoints. If any event fails, the transaction is
 // rolled back and the batch is replayed with a savepoint per event, so one event's
 // failure never touches another's effect; the failure becomes that event's outcome
-// (outcome_for: retryable or fatal). If the commit fails, every event is retryable.
+// (outcome_for: retryable or fatal). An infrastructure failure (outcome_for:
+// infrastructure) of any event, or of the commit, is every event's outcome and
+// nothing is committed: no event is applied before one that must be retried in place.
 std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consumer,
                                         std::span<const ConsumedEvent> events, const ApplyFn& apply,
                                         std::string_view component);
@@ -38,7 +40,8 @@ std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consume
 // (recording the event ids themselves): `apply(tx, first, count)` writes items
 // [first, first + count) of the decoded batch. All `count` items go in ONE transaction;
 // if that fails (unless the database is unavailable), `on_replay` is told and the items
-// are replayed one by one with a savepoint each, so one item's failure stays with it.
+// are replayed one by one with a savepoint each, so one item's failure stays with it
+// (an infrastructure failure, as above, is every item's and commits nothing).
 // One Outcome per item.
 using ApplyRangeFn = std::function<core::Status(pg::Transaction& tx, std::size_t first, std::size_t count)>;
 std::vector<Outcome> apply_batch_or_replay(pg::Pool& pool, std::size_t count, const ApplyRangeFn& apply,

@@ -75,6 +75,16 @@ events::RuntimeSettings read_consumer_settings(core::Env& env, const std::string
                                       static_cast<std::int64_t>(defaults.retry.multiplier * 100), 100, 1000)) /
       100.0;
   s.retry.max_delay = env.millis("PAYPIPE_RETRY_MAX_DELAY_MS", defaults.retry.max_delay, milliseconds(0), milliseconds(3600000));
+  // How long a revoke waits for jobs of the departing partitions (they are told they
+  // are abandoned first); a job still running then is run again by the next owner.
+  s.revoke_drain_timeout = env.millis("PAYPIPE_CONSUMER_REVOKE_DRAIN_TIMEOUT_MS", s.revoke_drain_timeout,
+                                      milliseconds(0), milliseconds(300000));
+  // The wait between in-place retries of an infrastructure failure (x2 up to the cap).
+  s.infrastructure_backoff.initial_delay =
+      env.millis("PAYPIPE_CONSUMER_INFRA_BACKOFF_MS", s.infrastructure_backoff.initial_delay, milliseconds(1),
+                 milliseconds(60000));
+  s.infrastructure_backoff.max_delay = env.millis("PAYPIPE_CONSUMER_INFRA_BACKOFF_MAX_MS",
+                                                  s.infrastructure_backoff.max_delay, milliseconds(1), milliseconds(300000));
   return s;
 }
 

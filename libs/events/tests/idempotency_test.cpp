@@ -98,3 +98,38 @@ TEST_CASE("events processed but never committed are redelivered and change nothi
   CHECK(testing::query_integer(f.connection, "SELECT count(*) FROM ledger") == 50);
   CHECK(testing::query_integer(f.connection, "SELECT count(DISTINCT event_id) FROM ledger") == 50);
 }
+
+TEST_CASE("an infrastructure failure of one event in a replayed batch commits none of the batch") {
+  LedgerFixture f;
+  // 40001 for the second event (a serialization failure), a domain refusal for the
+  // third: the replay must not commit the fourth before the second.
+  auto apply = [](pg::Transaction& tx, const events::ConsumedEvent& e) -> core::Status {
+    const auto amount = (*core::json::parse(e.event.data))["amount"].GetInt64();
+    if (amount == 40001) return core::make_error(core::ErrorCategory::unavailable, "pg-40001", "could not serialize");
+    return LedgerFixture::apply(tx, e);
+  };
+  std::vector<events::ConsumedEvent> batch{f.consumed(f.payment_completed(core::new_uuid_v7(), 1)),
+                                           f.consumed(f.payment_completed(core::new_uuid_v7(), 40001)),
+                                           f.consumed(f.payment_completed(core::new_uuid_v7(), 13)),
+                                           f.consumed(f.payment_completed(core::new_uuid_v7(), 4))};
+  const auto outcomes = events::apply_exactly_once(f.pool, "ledger", batch, apply, "test");
+  REQUIRE(outcomes.size() == 4);
+  for (const auto& o : outcomes) CHECK(o.kind == events::Outcome::Kind::infrastructure);
+  CHECK(testing::query_integer(f.connection, "SELECT count(*) FROM ledger") == 0);
+  CHECK(testing::query_integer(f.connection, "SELECT count(*) FROM processed_events") == 0);
+
+  // The same for consumers that write a decoded batch with set-based statements.
+  std::vector<std::int64_t> amounts{1, 13, 40001, 4};
+  auto range = [&](pg::Transaction& tx, std::size_t first, std::size_t count) -> core::Status {
+    for (std::size_t i = first; i < first + count; ++i) {
+      if (amounts[i] == 40001) return core::make_error(core::ErrorCategory::unavailable, "pg-40P01", "deadlock");
+      if (amounts[i] == 13) return core::make_error(core::ErrorCategory::invalid_input, "unlucky", "13");
+      if (auto r = tx.exec("INSERT INTO ledger VALUES ($1, $2)", core::new_uuid_v7(), amounts[i]); !r) return r.error();
+    }
+    return {};
+  };
+  const auto replayed = events::apply_batch_or_replay(f.pool, amounts.size(), range, "test", nullptr);
+  REQUIRE(replayed.size() == 4);
+  for (const auto& o : replayed) CHECK(o.kind == events::Outcome::Kind::infrastructure);
+  CHECK(testing::query_integer(f.connection, "SELECT count(*) FROM ledger") == 0);
+}

@@ -35,7 +35,10 @@ TEST_CASE("common config has production defaults and maps every variable") {
 }
 
 TEST_CASE("consumer settings take the service's defaults and the environment's overrides") {
-  auto env = base_env({{"PAYPIPE_CONSUMER_BATCH_SIZE", "50"}, {"PAYPIPE_RETRY_MAX_ATTEMPTS", "5"}});
+  auto env = base_env({{"PAYPIPE_CONSUMER_BATCH_SIZE", "50"},
+                       {"PAYPIPE_RETRY_MAX_ATTEMPTS", "5"},
+                       {"PAYPIPE_CONSUMER_REVOKE_DRAIN_TIMEOUT_MS", "30000"},
+                       {"PAYPIPE_CONSUMER_INFRA_BACKOFF_MAX_MS", "2000"}});
   runtime::ConsumerDefaults defaults;
   defaults.retry = events::RetryPolicy{3, std::chrono::milliseconds(1000), 2.0, std::chrono::milliseconds(8000)};
   const auto s = runtime::read_consumer_settings(env, "data-platform-forwarder", {"payment.completed"}, defaults);
@@ -45,6 +48,9 @@ TEST_CASE("consumer settings take the service's defaults and the environment's o
   CHECK(s.retry.max_attempts == 5);
   CHECK(s.retry.initial_delay == std::chrono::milliseconds(1000));
   CHECK(s.consumer.group == "data-platform-forwarder");
+  CHECK(s.revoke_drain_timeout == std::chrono::milliseconds(30000));
+  CHECK(s.infrastructure_backoff.initial_delay == std::chrono::milliseconds(100));
+  CHECK(s.infrastructure_backoff.max_delay == std::chrono::milliseconds(2000));
 }
 
 TEST_CASE("missing and bad variables are all reported, secrets never echoed") {
