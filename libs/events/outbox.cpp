@@ -119,6 +119,7 @@ void OutboxRelay::wake() {
 
 OutboxRelay::OutboxRelay(pg::ConnectOptions connect, Producer& producer, RelaySettings settings)
     : connect_(std::move(connect)), producer_(producer), settings_(std::move(settings)) {
+  (void)RelayMetrics::get();  // /metrics shows the counters (at 0) before the first row
   channel_ = "outbox_" + settings_.schema;
   int fds[2];
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
