@@ -6,7 +6,8 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 cache_dir() { printf '%s' "${PAYPIPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/paypipe}"; }
 kafka_jars_dir() { printf '%s/kafka-%s' "$(cache_dir)" "$1"; }
 
-# Configure and build into $1 (default build/) with Ninja and ccache.
+# Configure and build into $1 (default build/) with Ninja and ccache: every target, or
+# only those named in BUILD_TARGETS (space-separated; run-local.sh needs only its daemons).
 build_tree() {
   local build_dir=$1; shift
   local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,5 +21,6 @@ build_tree() {
     cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   fi
   step "build ($build_dir, $(nproc) cores; the first build takes a few minutes)"
-  cmake --build "$build_dir" -- -j"$(nproc)"
+  # shellcheck disable=SC2086  # BUILD_TARGETS splits on spaces on purpose
+  cmake --build "$build_dir" ${BUILD_TARGETS:+--target $BUILD_TARGETS} -- -j"$(nproc)"
 }

@@ -3,16 +3,36 @@
 # (scripts/stack.py), the topics, the fake Telegram and analytics webhook, then all seven daemons. Prints
 # where each listens and a few curl lines to try. Ctrl-C stops everything.
 #
-# Environment: PAYPIPE_BASE_PORT (first daemon port, default 8081), PAYPIPE_BUILD.
+# Environment (read by this script only; none of them reaches a daemon):
+#   PAYPIPE_BASE_PORT     first daemon port (default 8081): the daemons take BASE..BASE+6,
+#                         the fakes BASE+10..BASE+12
+#   PAYPIPE_BUILD         build directory (default build)
+#   PAYPIPE_ADMIN_TOKEN   the admin routes' token (default: a random one, printed)
+#   PAYPIPE_LOG_LEVEL     the daemons' log level (default info)
+#   PAYPIPE_READY_TIMEOUT seconds to wait for every daemon's /readyz (default 120)
+#   PAYPIPE_CACHE         where bootstrap.sh keeps its downloads (default ~/.cache/paypipe)
+# Each daemon is given exactly the variables it reads (it refuses unknown PAYPIPE_
+# ones): the caller's PAYPIPE_* settings are removed from its environment.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-scripts/bootstrap.sh
+base=${PAYPIPE_BASE_PORT:-8081}
+[[ $base =~ ^[0-9]+$ ]] && (( base >= 1024 && base <= 65000 )) || die "PAYPIPE_BASE_PORT must be a port number (1024-65000)"
 build_dir=${PAYPIPE_BUILD:-build}
-build_tree "$build_dir"
+admin_token=${PAYPIPE_ADMIN_TOKEN:-local-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+log_level=${PAYPIPE_LOG_LEVEL:-info}
+ready_timeout=${PAYPIPE_READY_TIMEOUT:-120}
+services=(payment-api order-processor coupon-issuer notification-sender ranking-updater data-platform-forwarder dlq-retrier)
+
+# What the caller set is this script's, not the daemons': unset it for them.
+scrub=()
+while IFS= read -r name; do scrub+=(-u "$name"); done < <(compgen -e | grep '^PAYPIPE_' || true)
+
+scripts/bootstrap.sh
+BUILD_TARGETS="${services[*]} paypipe-admin fake-telegram fake-analytics" build_tree "$build_dir"
 bin="$root/$build_dir/bin"
 
 state="$root/.local"
@@ -25,18 +45,23 @@ source "$state/stack/env"
 pids=()
 cleanup() {
   trap - INT TERM EXIT
+  [[ $BASHPID == "$$" ]] || return 0  # a subshell's exit is not the script's
   step "stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   python3 scripts/stack.py stop --dir "$state/stack"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
 
-export PAYPIPE_PROFILE=local
-export PAYPIPE_KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP_SERVERS"
-export PAYPIPE_PG_DSN="$PG_DSN"
-export PAYPIPE_LOG_FORMAT=text
-admin_token=${PAYPIPE_ADMIN_TOKEN:-local-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+# The variables every daemon reads (and paypipe-admin its Kafka ones).
+common=(
+  PAYPIPE_PROFILE=local
+  "PAYPIPE_KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS"
+  "PAYPIPE_PG_DSN=$PG_DSN"
+  PAYPIPE_LOG_FORMAT=text
+  "PAYPIPE_LOG_LEVEL=$log_level"
+)
 
 # The local identity provider: a signing key kept in .local (made once), its public half
 # as the JWKS the daemons with end-user routes trust, and tokens for the demo below.
@@ -52,9 +77,8 @@ mint() {  # mint USER [SCOPE]: a token valid for 12 hours
 }
 
 step "creating the topics"
-"$bin/paypipe-admin" topics create --partitions 3 --replication 1 --min-insync 1
+env "${scrub[@]}" "${common[@]}" "$bin/paypipe-admin" topics create --partitions 3 --replication 1 --min-insync 1
 
-base=${PAYPIPE_BASE_PORT:-8081}
 telegram_port=$((base + 10))
 analytics_port=$((base + 11))
 "$bin/fake-telegram" --port "$telegram_port" --token 123456:LOCAL >"$state/logs/fake-telegram.log" 2>&1 &
@@ -63,7 +87,6 @@ pids+=($!)
   >"$state/logs/fake-analytics.log" 2>&1 &
 pids+=($!)
 
-services=(payment-api order-processor coupon-issuer notification-sender ranking-updater data-platform-forwarder dlq-retrier)
 # Each daemon gets only the variables it reads: it refuses unknown PAYPIPE_ ones.
 declare -A extra=(
   [payment-api]="PAYPIPE_ADMIN_TOKEN=$admin_token $jwt_env"
@@ -73,33 +96,53 @@ declare -A extra=(
   [notification-sender]="PAYPIPE_TELEGRAM_BASE_URL=http://127.0.0.1:$telegram_port PAYPIPE_TELEGRAM_BOT_TOKEN=123456:LOCAL PAYPIPE_TELEGRAM_CHAT_IDS=alice=1001"
   [data-platform-forwarder]="PAYPIPE_WEBHOOK_URL=http://127.0.0.1:$analytics_port/webhook"
 )
-declare -A ports
+declare -A ports pid_of
 port=$base
 for service in "${services[@]}"; do
   ports[$service]=$port
   # shellcheck disable=SC2086  # the extra variables split on spaces on purpose
-  env PAYPIPE_HTTP_PORT=$port ${extra[$service]:-} "$bin/$service" >"$state/logs/$service.log" 2>&1 &
+  env "${scrub[@]}" "${common[@]}" PAYPIPE_HTTP_PORT=$port ${extra[$service]:-} "$bin/$service" \
+    >"$state/logs/$service.log" 2>&1 &
   pids+=($!)
+  pid_of[$service]=$!
   port=$((port + 1))
 done
 
-step "waiting for the daemons to be ready"
-not_ready=()
-for service in "${services[@]}"; do
-  ready=0
-  for _ in $(seq 1 300); do
-    if curl -fsS "http://127.0.0.1:${ports[$service]}/readyz" >/dev/null 2>&1; then ready=1; break; fi
-    sleep 0.1
+exited() {  # reports a daemon that is no longer running, with the end of its log
+  local service=$1 code=0
+  wait "${pid_of[$service]}" 2>/dev/null || code=$?
+  echo "$service exited (code $code); the end of .local/logs/$service.log:" >&2
+  tail -20 "$state/logs/$service.log" >&2
+}
+
+step "waiting for the daemons to be ready (at most ${ready_timeout} s)"
+declare -A ready=()
+ready_count=0
+deadline=$((SECONDS + ready_timeout))
+while (( ready_count < ${#services[@]} )); do
+  for service in "${services[@]}"; do
+    [[ -n ${ready[$service]:-} ]] && continue
+    if ! kill -0 "${pid_of[$service]}" 2>/dev/null; then
+      exited "$service"
+      die "$service did not start"
+    fi
+    if curl -fsS -m 2 "http://127.0.0.1:${ports[$service]}/readyz" >/dev/null 2>&1; then
+      ready[$service]=1
+      ready_count=$((ready_count + 1))
+    fi
   done
-  (( ready )) || not_ready+=("$service")
+  if (( SECONDS >= deadline )); then
+    for service in "${services[@]}"; do
+      [[ -n ${ready[$service]:-} ]] && continue
+      echo "$service is not ready after ${ready_timeout} s; /readyz says:" >&2
+      curl -sS -m 2 "http://127.0.0.1:${ports[$service]}/readyz" >&2 || true
+      echo >&2
+      tail -5 "$state/logs/$service.log" >&2
+    done
+    die "not every daemon became ready"
+  fi
+  (( ready_count < ${#services[@]} )) && sleep 0.2
 done
-if (( ${#not_ready[@]} )); then
-  for service in "${not_ready[@]}"; do
-    echo "$service is not ready; the end of .local/logs/$service.log:" >&2
-    tail -5 "$state/logs/$service.log" >&2
-  done
-  die "not every daemon started"
-fi
 
 printf '\n%-26s %-28s %s\n' "service" "address" "log"
 for service in "${services[@]}"; do
@@ -139,4 +182,16 @@ Try (the tokens are in the lines; ALICE=... and PROVIDER=... above set them in a
 
 Ctrl-C stops everything.
 TXT
-wait
+# A daemon that exits while the system runs is reported at once (then everything stops).
+while :; do
+  finished=
+  wait -n -p finished "${pids[@]}" || true
+  [[ -z $finished ]] && continue
+  for service in "${services[@]}"; do
+    if [[ ${pid_of[$service]} == "$finished" ]]; then
+      echo "$service exited; the end of .local/logs/$service.log:" >&2
+      tail -20 "$state/logs/$service.log" >&2
+    fi
+  done
+  die "a process of the local system exited"
+done

@@ -13,6 +13,13 @@
 // RS256, EC P-256 signs ES256) or, with --hs256, a file holding the local profile's
 // shared secret. keygen writes a fresh private key; jwks prints the JWKS of its public
 // half (the file PAYPIPE_JWT_JWKS_FILE names). These three need no Kafka.
+//   paypipe-admin outbox list [--schema S] [--limit N]
+//   paypipe-admin outbox requeue [--schema S] [--all | ID ...]
+//
+// `outbox` lists the rows a service's outbox relay set aside (Kafka refused them, or
+// kept failing them while the rest went through) and puts them back in line. It reads
+// PAYPIPE_PG_DSN, PAYPIPE_PG_PASSWORD and the schema from --schema or PAYPIPE_PG_SCHEMA
+// (in a daemon's pod: that daemon's schema).
 //
 // Reads PAYPIPE_KAFKA_BOOTSTRAP_SERVERS, PAYPIPE_KAFKA_PROPERTIES, the SASL secrets and
 // PAYPIPE_TOPIC_PREFIX like the daemons. `topics create` creates every topic of the
@@ -30,11 +37,14 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "auth/sign.hpp"
 #include "core/env.hpp"
 #include "core/log.hpp"
 #include "events/admin.hpp"
+#include "events/outbox.hpp"
+#include "pg/pg.hpp"
 
 using namespace paypipe;
 
@@ -47,7 +57,9 @@ int usage() {
                "       paypipe-admin token --key FILE [--hs256] --sub USER --iss ISSUER --aud AUDIENCE\n"
                "                           [--scope \"a b\"] [--ttl SECONDS] [--kid KID] [--not-before SECONDS]\n"
                "       paypipe-admin keygen --out FILE [--alg RS256|ES256]\n"
-               "       paypipe-admin jwks --key FILE [--kid KID]\n";
+               "       paypipe-admin jwks --key FILE [--kid KID]\n"
+               "       paypipe-admin outbox list [--schema S] [--limit N]\n"
+               "       paypipe-admin outbox requeue [--schema S] [--all | ID ...]\n";
   return 2;
 }
 
@@ -195,6 +207,74 @@ int flag(int argc, char** argv, const std::string& name, int fallback) {
   return fallback;
 }
 
+std::string text_flag(int argc, char** argv, const std::string& name, std::string fallback) {
+  for (int i = 0; i + 1 < argc; ++i) {
+    if (argv[i] == name) return argv[i + 1];
+  }
+  return fallback;
+}
+
+int outbox_command(int argc, char** argv, core::Env& env) {
+  pg::ConnectOptions connect;
+  connect.dsn = env.required_text("PAYPIPE_PG_DSN");
+  connect.password = env.secret("PAYPIPE_PG_PASSWORD");
+  connect.schema = text_flag(argc, argv, "--schema", env.text("PAYPIPE_PG_SCHEMA", ""));
+  connect.application_name = "paypipe-admin";
+  if (auto s = env.finish(/*report_unknown=*/false); !s) {
+    std::cerr << s.error().message << "\n";
+    return 2;
+  }
+  if (connect.schema.empty()) {
+    std::cerr << "outbox: name the service's schema with --schema (or PAYPIPE_PG_SCHEMA)\n";
+    return 2;
+  }
+  auto connection = pg::Connection::connect(connect);
+  if (!connection) {
+    std::cerr << connection.error().message << "\n";
+    return 1;
+  }
+  const std::string sub = argc > 2 ? argv[2] : "";
+  if (sub == "list") {
+    auto rows = events::list_set_aside(*connection, static_cast<std::size_t>(flag(argc, argv, "--limit", 100)));
+    if (!rows) {
+      std::cerr << rows.error().message << "\n";
+      return 1;
+    }
+    std::printf("%-36s %-24s %-8s %-24s %s\n", "id", "type", "attempts", "set aside at", "reason");
+    for (const auto& r : *rows) {
+      std::printf("%-36s %-24s %-8lld %-24s %s\n", r.id.c_str(), r.type.c_str(), static_cast<long long>(r.attempts),
+                  r.set_aside_at.c_str(), r.reason.c_str());
+    }
+    return 0;
+  }
+  if (sub == "requeue") {
+    std::vector<std::string> ids;
+    bool all = false;
+    for (int i = 3; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--schema") {
+        ++i;
+      } else if (arg == "--all") {
+        all = true;
+      } else {
+        ids.push_back(arg);
+      }
+    }
+    if (ids.empty() && !all) {
+      std::cerr << "outbox requeue: name the rows' ids, or --all\n";
+      return 2;
+    }
+    auto requeued = events::requeue_set_aside(*connection, ids);
+    if (!requeued) {
+      std::cerr << requeued.error().message << "\n";
+      return 1;
+    }
+    std::cout << "requeued " << *requeued << " row(s)\n";
+    return 0;
+  }
+  return usage();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,6 +285,7 @@ int main(int argc, char** argv) {
   if (first == "keygen") return keygen_command(argc, argv);
   if (first == "jwks") return jwks_command(argc, argv);
   auto env = core::Env::from_process();
+  if (first == "outbox") return outbox_command(argc, argv, env);
   events::KafkaOptions kafka;
   kafka.bootstrap_servers = env.required_text("PAYPIPE_KAFKA_BOOTSTRAP_SERVERS");
   kafka.properties = env.properties("PAYPIPE_KAFKA_PROPERTIES");

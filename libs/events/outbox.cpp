@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 
 #include "core/json.hpp"
 #include "core/metrics.hpp"
@@ -21,6 +22,7 @@ namespace {
 struct RelayMetrics {
   prometheus::Counter& published;
   prometheus::Counter& failed;
+  prometheus::Counter& set_aside;
   prometheus::Histogram& lag;
 
   static RelayMetrics& get() {
@@ -28,6 +30,7 @@ struct RelayMetrics {
     static RelayMetrics m{
         prometheus::BuildCounter().Name("outbox_published_total").Help("Outbox rows published and acknowledged").Register(r).Add({}),
         prometheus::BuildCounter().Name("outbox_publish_failures_total").Help("Outbox rows Kafka did not acknowledge (retried)").Register(r).Add({}),
+        prometheus::BuildCounter().Name("outbox_set_aside_total").Help("Outbox rows set aside: Kafka refused them or kept failing them while other rows went through").Register(r).Add({}),
         prometheus::BuildHistogram().Name("outbox_relay_lag_seconds").Help("From the outbox insert to Kafka's acknowledgement").Register(r).Add({}, core::metrics::latency_buckets()),
     };
     return m;
@@ -41,6 +44,18 @@ std::string headers_json(const Event& event) {
   if (!event.traceparent.empty()) w.field(header::traceparent, event.traceparent);
   w.end_object();
   return w.take();
+}
+
+// Errors no retry will fix: the row is set aside at once.
+bool refused_for_good(const core::Error& error) {
+  if (error.category == core::ErrorCategory::invalid_input || error.category == core::ErrorCategory::forbidden) {
+    return true;
+  }
+  static const std::set<std::string> codes{"kafka-_UNKNOWN_TOPIC", "kafka-UNKNOWN_TOPIC_OR_PART",
+                                           "kafka-_UNKNOWN_PARTITION", "kafka-MSG_SIZE_TOO_LARGE",
+                                           "kafka-RECORD_LIST_TOO_LARGE", "kafka-INVALID_RECORD",
+                                           "kafka-_MSG_SIZE_TOO_LARGE", "kafka-TOPIC_EXCEPTION"};
+  return codes.count(error.code) > 0;
 }
 
 std::string string_member(const core::json::Document& doc, const char* name) {
@@ -104,6 +119,7 @@ void OutboxRelay::wake() {
 
 OutboxRelay::OutboxRelay(pg::ConnectOptions connect, Producer& producer, RelaySettings settings)
     : connect_(std::move(connect)), producer_(producer), settings_(std::move(settings)) {
+  (void)RelayMetrics::get();  // /metrics shows the counters (at 0) before the first row
   channel_ = "outbox_" + settings_.schema;
   int fds[2];
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
@@ -126,6 +142,7 @@ OutboxRelay::~OutboxRelay() {
 
 void OutboxRelay::start() {
   running_ = true;
+  beat();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -149,26 +166,34 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
   woken_locally_ = false;
   auto rows = tx->exec(
       "SELECT id::text, aggregateid, type, payload::text, headers::text, "
-      "(extract(epoch FROM created_at) * 1000)::bigint "
-      "FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+      "(extract(epoch FROM created_at) * 1000)::bigint, attempts "
+      "FROM outbox WHERE set_aside_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
       static_cast<std::int64_t>(settings_.batch_size));
   if (!rows) return rows.error();
   if (rows->empty()) return std::size_t{0};
 
-  // Acknowledgements arrive on the producer's thread.
+  // Acknowledgements arrive on the producer's thread; outcome[i] is row i's.
   struct Acks {
     std::mutex mutex;
     std::condition_variable done;
     std::size_t pending = 0;
-    std::vector<std::string> acked;
+    std::vector<std::optional<core::Status>> outcome;
   };
   auto acks = std::make_shared<Acks>();
   auto& metrics = RelayMetrics::get();
   const int count = rows->size();
+  acks->outcome.resize(static_cast<std::size_t>(count));
+  std::vector<int> sent;             // row indexes, in seq order
+  std::set<std::string> held;        // aggregates whose later rows wait this pass
   for (int i = 0; i < count; ++i) {
+    const std::string aggregate = rows->str(i, 1);
+    if (held.count(aggregate)) continue;
+    // A row that failed before is retried alone for its aggregate: the later ones wait
+    // for its outcome instead of overtaking it.
+    if (rows->integer(i, 6) > 0) held.insert(aggregate);
     Event event;
     event.id = rows->str(i, 0);
-    event.key = rows->str(i, 1);
+    event.key = aggregate;
     event.type = rows->str(i, 2);
     event.data = rows->str(i, 3);
     if (auto headers = core::json::parse(rows->text(i, 4))) {
@@ -184,10 +209,10 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
     }
     auto status = producer_.send(
         OutgoingRecord{producer_.options().topic(event.type), event.key, event.data, to_headers(event)},
-        [acks, id = event.id, created_ms, &metrics](const Delivery& delivery) {
+        [acks, i, id = event.id, created_ms, &metrics](const Delivery& delivery) {
           std::lock_guard lock(acks->mutex);
+          acks->outcome[static_cast<std::size_t>(i)] = delivery.status;
           if (delivery.status) {
-            acks->acked.push_back(id);
             metrics.lag.Observe(static_cast<double>(core::to_unix_ms(core::now_ms()) - created_ms) / 1000.0);
           } else {
             metrics.failed.Increment();
@@ -199,21 +224,110 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
       std::lock_guard lock(acks->mutex);
       --acks->pending;
       spdlog::warn("outbox: cannot queue event {}: {}", event.id, status.error().message);
-      break;  // keep the order: later rows wait for the next pass
+      if (status.error().category == core::ErrorCategory::unavailable) break;  // queue full: the rest next pass
+      // Refused before it left (e.g. too large): this row's failure, not the relay's.
+      acks->outcome[static_cast<std::size_t>(i)] = status;
+      held.insert(aggregate);
     }
+    sent.push_back(i);
   }
-  std::vector<std::string> acked;
   {
     std::unique_lock lock(acks->mutex);
     acks->done.wait_for(lock, settings_.ack_timeout, [&] { return acks->pending == 0; });
-    acked = acks->acked;
   }
-  if (acked.empty()) return std::size_t{0};
-  auto deleted = tx->exec("DELETE FROM outbox WHERE id = ANY($1::uuid[])", acked);
-  if (!deleted) return deleted.error();
+
+  // In seq order: an acknowledged row is deleted unless an earlier row of its aggregate
+  // failed in this pass (it is published again after that one: consumers deduplicate by
+  // event id); a failed row counts an attempt, and is set aside when it is refused for
+  // good or keeps failing while other rows go through.
+  std::vector<std::string> acked, failed_ids, failed_reasons;
+  std::vector<std::int64_t> failed_attempts;
+  std::vector<bool> failed_permanent;
+  std::set<std::string> blocked;
+  {
+    std::lock_guard lock(acks->mutex);
+    for (const int i : sent) {
+      const std::string aggregate = rows->str(i, 1);
+      const auto& outcome = acks->outcome[static_cast<std::size_t>(i)];
+      if (outcome && outcome->ok()) {
+        if (!blocked.count(aggregate)) acked.push_back(rows->str(i, 0));
+        continue;
+      }
+      blocked.insert(aggregate);
+      failed_ids.push_back(rows->str(i, 0));
+      failed_attempts.push_back(rows->integer(i, 6) + 1);
+      if (outcome) {
+        failed_reasons.push_back(outcome->error().code + ": " + outcome->error().message);
+        failed_permanent.push_back(refused_for_good(outcome->error()));
+      } else {
+        failed_reasons.push_back("no acknowledgement from Kafka within " +
+                                 std::to_string(settings_.ack_timeout.count()) + " ms");
+        failed_permanent.push_back(false);
+      }
+    }
+  }
+  if (acked.empty() && failed_ids.empty()) return std::size_t{0};
+  if (!acked.empty()) {
+    auto deleted = tx->exec("DELETE FROM outbox WHERE id = ANY($1::uuid[])", acked);
+    if (!deleted) return deleted.error();
+  }
+  std::vector<std::string> aside;
+  if (!failed_ids.empty()) {
+    // Kafka took other rows of this pass: what it did not take is the row's problem.
+    const bool kafka_works = !acked.empty();
+    std::vector<std::string> attempts, flags;
+    for (std::size_t f = 0; f < failed_ids.size(); ++f) {
+      const bool set_aside =
+          failed_permanent[f] || (kafka_works && failed_attempts[f] >= settings_.set_aside_after);
+      attempts.push_back(std::to_string(failed_attempts[f]));
+      flags.push_back(set_aside ? "true" : "false");
+      if (set_aside) aside.push_back(failed_ids[f]);
+    }
+    auto updated = tx->exec(
+        "UPDATE outbox o SET attempts = v.attempts, last_error = v.reason, "
+        "set_aside_at = CASE WHEN v.aside THEN clock_timestamp() END "
+        "FROM unnest($1::uuid[], $2::int[], $3::text[], $4::boolean[]) AS v(id, attempts, reason, aside) "
+        "WHERE o.id = v.id",
+        failed_ids, attempts, failed_reasons, flags);
+    if (!updated) return updated.error();
+  }
   if (auto s = tx->commit(); !s) return s.error();
   metrics.published.Increment(static_cast<double>(acked.size()));
+  if (!aside.empty()) {
+    metrics.set_aside.Increment(static_cast<double>(aside.size()));
+    for (std::size_t f = 0; f < failed_ids.size(); ++f) {
+      if (std::find(aside.begin(), aside.end(), failed_ids[f]) != aside.end()) {
+        spdlog::error("outbox: event {} set aside after {} attempt(s): {}", failed_ids[f], failed_attempts[f],
+                      failed_reasons[f]);
+      }
+    }
+  }
   return acked.size();
+}
+
+core::Result<std::vector<SetAsideRow>> list_set_aside(pg::Connection& connection, std::size_t limit) {
+  auto rows = connection.exec("SELECT id::text, type, aggregateid, attempts, coalesce(last_error, ''), " +
+                                  pg::rfc3339_sql("set_aside_at") +
+                                  " FROM outbox WHERE set_aside_at IS NOT NULL ORDER BY seq LIMIT $1",
+                              static_cast<std::int64_t>(limit));
+  if (!rows) return rows.error();
+  std::vector<SetAsideRow> out;
+  for (int i = 0; i < rows->size(); ++i) {
+    out.push_back(SetAsideRow{rows->str(i, 0), rows->str(i, 1), rows->str(i, 2), rows->integer(i, 3),
+                              rows->str(i, 4), rows->str(i, 5)});
+  }
+  return out;
+}
+
+core::Result<std::int64_t> requeue_set_aside(pg::Connection& connection, const std::vector<std::string>& ids) {
+  auto rows = ids.empty()
+                  ? connection.exec("UPDATE outbox SET set_aside_at = NULL, attempts = 0 WHERE set_aside_at IS NOT NULL")
+                  : connection.exec("UPDATE outbox SET set_aside_at = NULL, attempts = 0 "
+                                    "WHERE set_aside_at IS NOT NULL AND id = ANY($1::uuid[])",
+                                    ids);
+  if (!rows) return rows.error();
+  if (rows->affected() > 0) notify_outbox_committed();
+  return rows->affected();
 }
 
 bool OutboxRelay::drain_wake_pipe() {
@@ -225,9 +339,25 @@ bool OutboxRelay::drain_wake_pipe() {
 
 void OutboxRelay::run() {
   pthread_setname_np(pthread_self(), "outbox-relay");
+  // Whatever ends the loop (stop, or an exception escaping it), the health checks see it.
+  struct Ended {
+    std::atomic<bool>& running;
+    ~Ended() { running = false; }
+  } ended{running_};
+  try {
+    loop();
+  } catch (const std::exception& e) {
+    spdlog::critical("outbox relay died: {}", e.what());
+  }
+}
+
+void OutboxRelay::beat() { heartbeat_ = std::chrono::steady_clock::now().time_since_epoch().count(); }
+
+void OutboxRelay::loop() {
   std::optional<pg::Connection> connection;
   auto backoff = std::chrono::milliseconds(100);
   while (!stop_) {
+    beat();
     if (!connection || !connection->healthy()) {
       connection.reset();
       auto fresh = pg::Connection::connect(connect_);
@@ -255,6 +385,7 @@ void OutboxRelay::run() {
     // Wait for a local wake-up or a NOTIFY, in short slices so stop() is prompt.
     const auto until = std::chrono::steady_clock::now() + settings_.poll_interval;
     while (!stop_ && std::chrono::steady_clock::now() < until) {
+      beat();
       auto notified = connection->wait_for_notification(std::chrono::milliseconds(100), wake_read_);
       if (!notified || *notified) break;
       if (drain_wake_pipe()) break;

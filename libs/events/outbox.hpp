@@ -17,10 +17,19 @@
 // transaction that also holds a per-schema advisory lock: any number of replicas may
 // run a relay, one of them publishes at a time, in insertion order, so events of one
 // key reach Kafka in the order they were written.
+//
+// A row Kafka does not acknowledge keeps its aggregate's later rows back: none of them
+// is deleted in that pass (an acknowledged one is published again after it), and while
+// the row is retried (its attempts > 0) the aggregate's later rows wait for its outcome.
+// A row that keeps failing while the others flow, or that Kafka refuses for good, is
+// set aside with its reason (set_aside_at, last_error; metric outbox_set_aside_total)
+// and no longer holds anything back: one bad row does not stall the relay.
 
 #include <atomic>
 #include <chrono>
 #include <span>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "events/envelope.hpp"
@@ -46,7 +55,26 @@ struct RelaySettings {
   std::size_t batch_size = 500;
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds ack_timeout{35000};
+  // A row that failed this many passes while other rows of the same pass were
+  // acknowledged (Kafka works; this row does not) is set aside. A row Kafka refuses
+  // for good (too large, topic missing, not authorised) is set aside at once.
+  int set_aside_after = 3;
 };
+
+// One outbox row set aside by the relay, for operators (paypipe-admin outbox ...).
+struct SetAsideRow {
+  std::string id;
+  std::string type;
+  std::string aggregate_id;
+  std::int64_t attempts = 0;
+  std::string reason;
+  std::string set_aside_at;  // RFC 3339
+};
+// The rows set aside in the schema `connection` uses, oldest first.
+core::Result<std::vector<SetAsideRow>> list_set_aside(pg::Connection& connection, std::size_t limit = 100);
+// Puts set-aside rows back in line (all of them when `ids` is empty); returns how many.
+// They are published in their original order among the pending rows.
+core::Result<std::int64_t> requeue_set_aside(pg::Connection& connection, const std::vector<std::string>& ids);
 
 class OutboxRelay {
  public:
@@ -58,7 +86,13 @@ class OutboxRelay {
   void start();
   // Finishes the batch in progress (bounded by ack_timeout), then stops.
   void stop();
+  // Health, from any thread: false once the relay's thread has ended (stopped, or died);
+  // heartbeat() is when its loop last went round (at least every 100 ms while it waits,
+  // at least every ack_timeout while it publishes): an old one means it is stuck.
   bool running() const { return running_; }
+  std::chrono::steady_clock::time_point heartbeat() const {
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(heartbeat_.load()));
+  }
 
   // One pass on `connection`: publishes up to batch_size rows, deletes the acknowledged
   // ones, returns how many. 0 when another relay holds the lock. For tests and the
@@ -67,6 +101,8 @@ class OutboxRelay {
 
  private:
   void run();
+  void loop();
+  void beat();
   void wake();
   bool drain_wake_pipe();
   friend void notify_outbox_committed();
@@ -78,6 +114,7 @@ class OutboxRelay {
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
   std::atomic<bool> woken_locally_{false};
+  std::atomic<std::chrono::steady_clock::rep> heartbeat_{std::chrono::steady_clock::now().time_since_epoch().count()};
   int wake_read_ = -1;
   int wake_write_ = -1;
   std::thread thread_;

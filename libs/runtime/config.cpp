@@ -42,6 +42,8 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
   c.log_level = env.choice("PAYPIPE_LOG_LEVEL", "info", {"trace", "debug", "info", "warn", "error", "off"});
   c.log_json = env.choice("PAYPIPE_LOG_FORMAT", "json", {"json", "text"}) == "json";
   c.shutdown_timeout = env.millis("PAYPIPE_SHUTDOWN_TIMEOUT_MS", milliseconds(20000), milliseconds(100), milliseconds(600000));
+  c.watchdog_timeout =
+      env.millis("PAYPIPE_WATCHDOG_TIMEOUT_MS", milliseconds(600000), milliseconds(1000), milliseconds(86400000));
   c.outbox_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_OUTBOX_BATCH_SIZE", 500, 1, 10000));
   c.outbox_poll_interval =
       env.millis("PAYPIPE_OUTBOX_POLL_INTERVAL_MS", milliseconds(1000), milliseconds(10), milliseconds(60000));

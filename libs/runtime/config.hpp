@@ -16,6 +16,9 @@
 //   PAYPIPE_PG_SCHEMA / _POOL_SIZE  the service's schema (default: its name) and pool size
 //   PAYPIPE_LOG_LEVEL / _FORMAT     info | debug | ...; json | text
 //   PAYPIPE_SHUTDOWN_TIMEOUT_MS     bound on a graceful stop (default 20000)
+//   PAYPIPE_WATCHDOG_TIMEOUT_MS     /healthz fails when a loop (consumer, outbox relay) has
+//                                   not gone round for this long (default 600000: twice
+//                                   librdkafka's max.poll.interval.ms)
 //   PAYPIPE_OUTBOX_BATCH_SIZE / _POLL_INTERVAL_MS
 //   PAYPIPE_CONSUMER_BATCH_SIZE / _BATCH_LINGER_MS / _MAX_IN_FLIGHT
 //   PAYPIPE_RETRY_MAX_ATTEMPTS / _INITIAL_DELAY_MS / _MULTIPLIER_PERCENT / _MAX_DELAY_MS
@@ -43,6 +46,7 @@ struct CommonConfig {
   std::string log_level = "info";
   bool log_json = true;
   std::chrono::milliseconds shutdown_timeout{20000};
+  std::chrono::milliseconds watchdog_timeout{600000};
   std::size_t outbox_batch_size = 500;
   std::chrono::milliseconds outbox_poll_interval{1000};
 

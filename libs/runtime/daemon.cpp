@@ -141,29 +141,82 @@ core::Status check_durability(const CommonConfig& config, const events::Producer
   return core::make_error(core::ErrorCategory::invalid_input, "durability", message);
 }
 
-void Readiness::add(std::string name, std::function<core::Status()> check) {
+void HealthChecks::add(std::string name, std::function<core::Status()> check) {
   checks_.emplace_back(std::move(name), std::move(check));
 }
 
-http::Response Readiness::respond() const {
+http::Response HealthChecks::respond() const {
   core::json::Writer w;
   w.begin_object();
-  bool ready = true;
+  bool passed = true;
   w.begin_object("checks");
   for (const auto& [name, check] : checks_) {
     const auto status = check();
-    ready = ready && status.ok();
+    passed = passed && status.ok();
     w.field(name, status ? std::string("ok") : status.error().message);
   }
   w.end_object();
-  w.field("status", ready ? "ready" : "not ready");
+  w.field("status", passed ? ok_word_ : failed_word_);
   w.end_object();
-  return http::Response::json(ready ? 200 : 503, w.take());
+  return http::Response::json(passed ? 200 : 503, w.take());
 }
 
-void add_standard_checks(Readiness& readiness, pg::Pool& pool, std::vector<core::EmbeddedFile> migrations,
-                         events::Producer& producer) {
+std::vector<std::string> HealthChecks::failing() const {
+  std::vector<std::string> names;
+  for (const auto& [name, check] : checks_) {
+    if (!check()) names.push_back(name);
+  }
+  return names;
+}
+
+void watch_loop(Readiness& readiness, Liveness& liveness, const std::string& name, LoopSignals signals,
+                std::chrono::milliseconds stuck_after) {
+  liveness.add(name, [name, running = signals.running, heartbeat = signals.heartbeat,
+                      stuck_after]() -> core::Status {
+    if (running && !running()) {
+      return core::make_error(core::ErrorCategory::unavailable, name + "-stopped", "the " + name + " loop stopped");
+    }
+    if (heartbeat) {
+      const auto age = std::chrono::steady_clock::now() - heartbeat();
+      if (age > stuck_after) {
+        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(age).count();
+        return core::make_error(core::ErrorCategory::unavailable, name + "-stuck",
+                                "the " + name + " loop has not gone round for " + std::to_string(seconds) + " s");
+      }
+    }
+    return {};
+  });
+  if (signals.stalled_on) {
+    readiness.add(name, [name, stalled_on = signals.stalled_on]() -> core::Status {
+      if (auto error = stalled_on()) {
+        return core::make_error(core::ErrorCategory::unavailable, name + "-stalled",
+                                "waiting out an infrastructure error: " + error->message);
+      }
+      return {};
+    });
+  }
+}
+
+void watch_consumer(Readiness& readiness, Liveness& liveness, const events::ConsumerRuntime& consumer,
+                    std::chrono::milliseconds stuck_after, const std::string& name) {
+  watch_loop(readiness, liveness, name,
+             LoopSignals{[&consumer] { return consumer.running(); }, [&consumer] { return consumer.last_poll(); },
+                         [&consumer] { return consumer.stalled_on(); }},
+             stuck_after);
+}
+
+void watch_relay(Liveness& liveness, const events::OutboxRelay& relay, std::chrono::milliseconds stuck_after) {
+  Readiness unused;  // the relay's outages are PostgreSQL's: the database check says so
+  watch_loop(unused, liveness, "outbox-relay",
+             LoopSignals{[&relay] { return relay.running(); }, [&relay] { return relay.heartbeat(); }, {}},
+             stuck_after);
+}
+
+void add_database_check(Readiness& readiness, pg::Pool& pool, std::vector<core::EmbeddedFile> migrations) {
   readiness.add("postgres", [&pool, migrations = std::move(migrations)]() -> core::Status {
+    // ping() replaces a connection that died with a restarted server before answering,
+    // so a probe right after PostgreSQL returns already passes.
+    if (auto alive = pool.ping(); !alive) return alive.error();
     auto lease = pool.acquire();
     if (!lease) return lease.error();
     auto applied = pg::migrations_applied(**lease, migrations);
@@ -171,18 +224,32 @@ void add_standard_checks(Readiness& readiness, pg::Pool& pool, std::vector<core:
     if (!*applied) return core::make_error(core::ErrorCategory::unavailable, "migrations", "migrations not applied");
     return {};
   });
+}
+
+void add_kafka_check(Readiness& readiness, events::Producer& producer) {
   readiness.add("kafka", [&producer]() -> core::Status {
     if (producer.failed()) return core::make_error(core::ErrorCategory::unavailable, "kafka", "producer failed");
     return producer.ping(std::chrono::milliseconds(2000));
   });
 }
 
-void add_health_routes(http::Router& router, const Readiness& readiness) {
-  router.get("/healthz", [](const http::Request&) { return http::Response::json(200, R"({"status":"alive"})"); });
+void add_standard_checks(Readiness& readiness, pg::Pool& pool, std::vector<core::EmbeddedFile> migrations,
+                         events::Producer& producer) {
+  add_database_check(readiness, pool, std::move(migrations));
+  add_kafka_check(readiness, producer);
+}
+
+void add_health_routes(http::Router& router, const Readiness& readiness, const Liveness& liveness) {
+  router.get("/healthz", [&liveness](const http::Request&) { return liveness.respond(); });
   router.get("/readyz", [&readiness](const http::Request&) { return readiness.respond(); });
   router.get("/metrics", [](const http::Request&) {
     return http::Response::text(200, core::metrics::serialize(), "text/plain; version=0.0.4; charset=utf-8");
   });
+}
+
+void add_health_routes(http::Router& router, const Readiness& readiness) {
+  static const Liveness nothing_watched;
+  add_health_routes(router, readiness, nothing_watched);
 }
 
 std::optional<int> common_subcommand(int argc, char** argv, const CommonConfig& config,

@@ -39,15 +39,15 @@ int main(int argc, char** argv) {
       events::ConsumerRuntime::batch(config.common.kafka, config.consumer, *producer, decider.handler()),
       "Kafka consumer");
 
+  // The issue route answers 202 only once Kafka holds the request: it needs Kafka.
   runtime::Readiness readiness;
+  runtime::Liveness liveness;
   runtime::add_standard_checks(readiness, *database, migrations, *producer);
-  readiness.add("consumer", [&consumer]() -> core::Status {
-    if (consumer->running()) return {};
-    return core::make_error(core::ErrorCategory::unavailable, "consumer-stopped", "the consumer loop stopped");
-  });
+  runtime::watch_consumer(readiness, liveness, *consumer, config.common.watchdog_timeout);
+  runtime::watch_relay(liveness, relay, config.common.watchdog_timeout);
   http::Router router;
   api.add_routes(router);
-  runtime::add_health_routes(router, readiness);
+  runtime::add_health_routes(router, readiness, liveness);
   http::Server server(config.common.http, std::move(router));
 
   relay.start();

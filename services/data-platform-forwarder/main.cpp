@@ -36,15 +36,15 @@ int main(int argc, char** argv) {
       events::ConsumerRuntime::concurrent(config.common.kafka, config.consumer, *producer, forwarder.handler()),
       "Kafka consumer");
 
+  // Its HTTP routes read PostgreSQL only; a Kafka outage stalls the consumer, which
+  // waits it out in place (docs/operations.md).
   runtime::Readiness readiness;
-  runtime::add_standard_checks(readiness, *database, migrations, *producer);
-  readiness.add("consumer", [&consumer]() -> core::Status {
-    if (consumer->running()) return {};
-    return core::make_error(core::ErrorCategory::unavailable, "consumer-stopped", "the consumer loop stopped");
-  });
+  runtime::Liveness liveness;
+  runtime::add_database_check(readiness, *database, migrations);
+  runtime::watch_consumer(readiness, liveness, *consumer, config.common.watchdog_timeout);
   http::Router router;
   api.add_routes(router);
-  runtime::add_health_routes(router, readiness);
+  runtime::add_health_routes(router, readiness, liveness);
   http::Server server(config.common.http, std::move(router));
 
   runtime::must(consumer->start(), "Kafka consumer");

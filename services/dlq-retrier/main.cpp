@@ -43,15 +43,17 @@ int main(int argc, char** argv) {
   settings.on_fatal = [](const core::Error&) { runtime::StopSignal::request_stop(70); };
   auto retrier = runtime::must(dlq_retrier::Retrier::create(config.common.kafka, settings, *database), "retrier");
 
+  // Operators' replays produce to Kafka at once: it needs Kafka. The retrier loop has
+  // no heartbeat of its own yet: liveness checks that it runs.
   runtime::Readiness readiness;
+  runtime::Liveness liveness;
   runtime::add_standard_checks(readiness, *database, migrations, *producer);
-  readiness.add("retrier", [&retrier]() -> core::Status {
-    if (retrier->running()) return {};
-    return core::make_error(core::ErrorCategory::unavailable, "retrier-stopped", "the retrier loop is not running");
-  });
+  runtime::watch_loop(readiness, liveness, "retrier",
+                      runtime::LoopSignals{[&retrier] { return retrier->running(); }, {}, {}},
+                      config.common.watchdog_timeout);
   http::Router router;
   dlq_retrier::add_parked_routes(router, operations, config.admin_token);
-  runtime::add_health_routes(router, readiness);
+  runtime::add_health_routes(router, readiness, liveness);
   http::Server server(config.common.http, std::move(router));
 
   runtime::must(retrier->start(), "retrier");

@@ -40,15 +40,15 @@ int main(int argc, char** argv) {
                                                                   order_processor::apply_event, "order-processor")),
       "Kafka consumer");
 
+  // Readiness without Kafka: orders commit their events to the outbox (docs/operations.md).
   runtime::Readiness readiness;
-  runtime::add_standard_checks(readiness, *database, migrations, *producer);
-  readiness.add("consumer", [&consumer]() -> core::Status {
-    if (consumer->running()) return {};
-    return core::make_error(core::ErrorCategory::unavailable, "consumer-stopped", "the consumer loop stopped");
-  });
+  runtime::Liveness liveness;
+  runtime::add_database_check(readiness, *database, migrations);
+  runtime::watch_consumer(readiness, liveness, *consumer, config.common.watchdog_timeout);
+  runtime::watch_relay(liveness, relay, config.common.watchdog_timeout);
   http::Router router;
   api.add_routes(router);
-  runtime::add_health_routes(router, readiness);
+  runtime::add_health_routes(router, readiness, liveness);
   http::Server server(config.common.http, std::move(router));
 
   relay.start();

@@ -9,6 +9,7 @@
 #include "runtime/daemon.hpp"
 #include "src/config.hpp"
 #include "src/event_handlers.hpp"
+#include "src/health.hpp"
 #include "src/http_api.hpp"
 #include "src/schema.hpp"
 
@@ -37,15 +38,14 @@ int main(int argc, char** argv) {
           events::exactly_once_handler(*database, "payment-api", payment_api::apply_event, "payment-api")),
       "Kafka consumer");
 
+  // Readiness without Kafka: payments commit their events to the outbox (docs/operations.md).
   runtime::Readiness readiness;
-  runtime::add_standard_checks(readiness, *database, migrations, *producer);
-  readiness.add("consumer", [&consumer]() -> core::Status {
-    if (consumer->running()) return {};
-    return core::make_error(core::ErrorCategory::unavailable, "consumer-stopped", "the consumer loop stopped");
-  });
+  runtime::Liveness liveness;
+  payment_api::add_health_checks(readiness, liveness, *database, migrations, *consumer, relay,
+                                 config.common.watchdog_timeout);
   http::Router router;
   api.add_routes(router);
-  runtime::add_health_routes(router, readiness);
+  runtime::add_health_routes(router, readiness, liveness);
   http::Server server(config.common.http, std::move(router));
 
   relay.start();

@@ -2,6 +2,10 @@
 // idempotency, the projection and the refund saga's payment side.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <set>
 #include <thread>
 
@@ -14,6 +18,7 @@
 #include "pg/migrate.hpp"
 #include "runtime/daemon.hpp"
 #include "src/event_handlers.hpp"
+#include "src/health.hpp"
 #include "src/payment_processor.hpp"
 #include "src/payment_store.hpp"
 #include "src/schema.hpp"
@@ -408,4 +413,73 @@ TEST_CASE("deposits are idempotent per key and refuse a reused key with another 
   auto reused = once(800, "d1");
   REQUIRE_FALSE(reused.ok());
   CHECK(reused.error().category == core::ErrorCategory::unprocessable);
+}
+
+namespace {
+
+// A loopback port where nothing listens: the kernel hands it out, and we close it.
+int closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("payment-api stays ready with Kafka unreachable, and a dead loop fails its liveness") {
+  PaymentsFixture f;
+  events::KafkaOptions kafka;
+  kafka.bootstrap_servers = "127.0.0.1:" + std::to_string(closed_port());
+  kafka.topic_prefix = testing::unique_name("nokafka") + ".";
+  events::ProducerSettings producer_settings;
+  producer_settings.delivery_timeout = 1000ms;  // short: nothing can be delivered here
+  auto producer = events::Producer::create(kafka, producer_settings);
+  REQUIRE(producer.ok());
+  events::RelaySettings relay_settings;
+  relay_settings.schema = f.schema;
+  relay_settings.poll_interval = 100ms;
+  relay_settings.ack_timeout = 1500ms;
+  events::OutboxRelay relay(testing::pg_options(f.schema), **producer, relay_settings);
+  events::RuntimeSettings settings;
+  settings.consumer.group = testing::unique_name("payment_api_health");
+  settings.consumer.topics = {"order.created"};
+  settings.component = "payment-api";
+  auto consumer = events::ConsumerRuntime::batch(
+      kafka, settings, **producer, events::exactly_once_handler(f.pool, "payment-api", apply_event, "payment-api"));
+  REQUIRE(consumer.ok());
+
+  runtime::Readiness readiness;
+  runtime::Liveness liveness;
+  add_health_checks(readiness, liveness, f.pool, runtime::with_event_tables(schema::embedded_files()), **consumer,
+                    relay, 60s);
+  relay.start();
+  REQUIRE((*consumer)->start().ok());
+
+  // Kafka is unreachable, yet payments can be taken: the outbox holds their events.
+  const auto ready = readiness.respond();
+  INFO(ready.body);
+  CHECK(ready.status == 200);
+  CHECK(ready.body.find("kafka") == std::string::npos);
+  f.fund("kim", 100);
+  CHECK(verdict(f.pay({{f.order("kim", 40), "kim", "nk-1"}})[0]) == Verdict::charge);
+  CHECK(readiness.respond().status == 200);
+  CHECK(liveness.respond().status == 200);
+
+  // The outbox relay's thread ends: /healthz fails (Kubernetes restarts the pod),
+  // /readyz does not change.
+  relay.stop();
+  const auto dead = liveness.respond();
+  INFO(dead.body);
+  CHECK(dead.status == 503);
+  CHECK(liveness.failing() == std::vector<std::string>{"outbox-relay"});
+  CHECK(readiness.respond().status == 200);
+  (*consumer)->stop(2000ms);
+  CHECK(liveness.failing() == std::vector<std::string>{"consumer", "outbox-relay"});
 }
