@@ -46,8 +46,10 @@ Config Config::read(core::Env& env) {
       env.millis("PAYPIPE_WEBHOOK_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10), milliseconds(60000));
   c.db_workers = static_cast<std::size_t>(env.integer("PAYPIPE_FORWARDER_DB_WORKERS", 2, 1, 32));
   c.db_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_FORWARDER_DB_BATCH_SIZE", 256, 1, 5000));
-  c.claim_lease =
-      env.millis("PAYPIPE_FORWARDER_CLAIM_LEASE_MS", milliseconds(60000), milliseconds(100), milliseconds(3600000));
+  // Long enough for the call, short enough that a claim left by a killed process does
+  // not hold its events up for long.
+  c.claim_lease = env.millis("PAYPIPE_FORWARDER_CLAIM_LEASE_MS", 2 * c.webhook.timeout + milliseconds(5000),
+                             milliseconds(100), milliseconds(3600000));
   if (c.claim_lease <= c.webhook.timeout) {
     env.fail("PAYPIPE_FORWARDER_CLAIM_LEASE_MS", "must be longer than PAYPIPE_WEBHOOK_TIMEOUT_MS");
   }

@@ -77,7 +77,10 @@ Config Config::read(core::Env& env) {
   }
   c.db_workers = static_cast<std::size_t>(env.integer("PAYPIPE_NOTIFY_DB_WORKERS", 2, 1, 32));
   c.db_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_NOTIFY_DB_BATCH_SIZE", 256, 1, 5000));
-  c.claim_lease = env.millis("PAYPIPE_NOTIFY_CLAIM_LEASE_MS", milliseconds(120000), milliseconds(100), milliseconds(3600000));
+  // Long enough for the call (and a short wait at the gate), short enough that a claim
+  // left by a killed process does not hold its events up for long.
+  c.claim_lease = env.millis("PAYPIPE_NOTIFY_CLAIM_LEASE_MS", 2 * c.telegram.timeout + milliseconds(5000),
+                             milliseconds(100), milliseconds(3600000));
   if (c.claim_lease <= c.telegram.timeout) {
     env.fail("PAYPIPE_NOTIFY_CLAIM_LEASE_MS", "must be longer than PAYPIPE_TELEGRAM_TIMEOUT_MS");
   }

@@ -16,9 +16,10 @@
 //   PAYPIPE_NOTIFY_DB_WORKERS          threads per log stage (check, write) (default 2)
 //   PAYPIPE_NOTIFY_DB_BATCH_SIZE       events per log statement (default 256)
 //   PAYPIPE_NOTIFY_CLAIM_LEASE_MS      how long a claim on an event holds before another
-//                                      replica may take it over (default 120000); must
-//                                      exceed PAYPIPE_TELEGRAM_TIMEOUT_MS (a call starts
-//                                      only while its lease covers its timeout)
+//                                      replica may take it over (default 2 x the Telegram
+//                                      timeout + 5 s: 65000); must exceed
+//                                      PAYPIPE_TELEGRAM_TIMEOUT_MS (a call starts only
+//                                      while its lease covers its timeout)
 // and the consumer settings (PAYPIPE_CONSUMER_*: the send window is
 // PAYPIPE_CONSUMER_MAX_IN_FLIGHT, default 256; PAYPIPE_RETRY_*: 3 attempts, 1 s x2).
 
@@ -42,7 +43,7 @@ struct Config {
   Recipients recipients;
   std::size_t db_workers = 2;
   std::size_t db_batch_size = 256;
-  std::chrono::milliseconds claim_lease{120000};
+  std::chrono::milliseconds claim_lease{65000};
   // The owner written on claims: this process (host name, pid and a random part, so a
   // restarted pod with the same name is another owner).
   std::string claim_owner;

@@ -26,7 +26,7 @@ TEST_CASE("the forwarder's defaults: retries 1 s, 2 s, 4 s, 8 s, then the dead l
   CHECK(c.webhook.authorization.empty());
   CHECK(c.webhook.timeout == 10000ms);
   CHECK(c.webhook.max_retry_after == 300000ms);
-  CHECK(c.claim_lease == 60000ms);
+  CHECK(c.claim_lease == 25000ms);  // 2 x the timeout + 5 s
   CHECK(!c.claim_owner.empty());
   CHECK(c.consumer.consumer.group == "data-platform-forwarder");
   CHECK(c.consumer.consumer.topics == std::vector<std::string>{"payment.completed", "order.completed"});

@@ -425,7 +425,7 @@ TEST_CASE("two runners handed one record at once: the message goes out once, the
   CHECK(waiting.kind == events::Outcome::Kind::retryable);
   CHECK(waiting.error_class == "paypipe.notification-sender.ClaimedElsewhere");
   REQUIRE(waiting.retry_after.has_value());  // it waits out the holder's lease at most
-  CHECK(*waiting.retry_after <= 120100ms);
+  CHECK(*waiting.retry_after <= 65100ms);
   CHECK(t.count("SELECT count(*) FROM notifications WHERE event_id = '" + event.id + "'") == 1);
   CHECK(t.count("SELECT count(*) FROM notification_claims") == 0);  // the log row replaced the claim
 

@@ -26,7 +26,7 @@ TEST_CASE("the defaults: Telegram's API, 30 s, Korean, the user id as chat, a wi
   CHECK(c.telegram.bot_token == "123:SECRET");
   CHECK(c.telegram.timeout == 30000ms);
   CHECK(c.telegram.max_retry_after == 300000ms);  // Retry-After is honoured up to 5 minutes
-  CHECK(c.claim_lease == 120000ms);
+  CHECK(c.claim_lease == 65000ms);  // 2 x the timeout + 5 s
   CHECK(c.claim_lease > c.telegram.timeout);
   CHECK(!c.claim_owner.empty());
   CHECK(c.recipients.default_locale == Locale::ko);
@@ -112,4 +112,11 @@ TEST_CASE("a claim lease no longer than the Telegram timeout is refused: a claim
   const auto status = env.finish();
   REQUIRE_FALSE(status.ok());
   CHECK(status.error().message.find("PAYPIPE_NOTIFY_CLAIM_LEASE_MS") != std::string::npos);
+}
+
+TEST_CASE("the claim lease follows the Telegram timeout unless it is set") {
+  core::Env env(base({{"PAYPIPE_TELEGRAM_TIMEOUT_MS", "3000"}}));
+  const auto c = Config::read(env);
+  REQUIRE(env.finish().ok());
+  CHECK(c.claim_lease == 11000ms);
 }
