@@ -145,7 +145,10 @@ struct Client::Impl {
     lowest.socket().set_option(tcp::no_delay(true));
     if (connection.secure) {
       auto [hec] = co_await connection.secure->async_handshake(ssl::stream_base::client, use_tuple);
-      if (hec) co_return timeout_or_io(hec, "TLS handshake");
+      if (hec) {
+        co_return make_error(ErrorCategory::unavailable, "http-connect",
+                             "TLS handshake with " + url.key() + (hec == beast::error::timeout ? " timed out" : " failed: " + hec.message()));
+      }
     }
     co_return connection;
   }

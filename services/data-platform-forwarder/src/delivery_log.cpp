@@ -30,8 +30,9 @@ Delivery delivery_from(const pg::Rows& rows, int i) {
 
 }  // namespace
 
-core::Result<std::map<std::string, int>> start_tries(pg::Connection& connection, const std::vector<TryStart>& tries) {
-  std::map<std::string, int> result;
+core::Result<std::map<std::string, TryClaim>> start_tries(pg::Connection& connection, const std::vector<TryStart>& tries,
+                                                          const std::string& owner, std::chrono::milliseconds lease) {
+  std::map<std::string, TryClaim> result;
   if (tries.empty()) return result;
   std::vector<std::string> ids, types, keys;
   for (const auto& t : tries) {
@@ -47,16 +48,43 @@ core::Result<std::map<std::string, int>> start_tries(pg::Connection& connection,
       "ON CONFLICT (event_id) DO NOTHING",
       ids, types, keys);
   if (!seen) return seen.error();
-  auto started = connection.exec(
-      "UPDATE deliveries SET status = 'IN_PROGRESS', attempts = attempts + 1, updated_at = now() "
-      "WHERE event_id = ANY($1::uuid[]) AND status <> 'COMPLETED' RETURNING event_id::text, attempts",
-      ids);
-  if (!started) return started.error();
-  for (int i = 0; i < started->size(); ++i) result[started->str(i, 0)] = static_cast<int>(started->integer(i, 1));
+  // The rows are locked (ORDER BY: two batches never deadlock) and read as they are now,
+  // so of two owners racing for a claim exactly one wins and the other finds it held.
+  auto rows = connection.exec(
+      "WITH cur AS (SELECT event_id, status, claim_owner, claim_until, claim_until < now() AS expired "
+      "             FROM deliveries WHERE event_id = ANY($1::text[]::uuid[]) ORDER BY event_id FOR UPDATE), "
+      "claimed AS ( "
+      "  UPDATE deliveries d SET status = 'IN_PROGRESS', attempts = d.attempts + 1, updated_at = now(), "
+      "    claim_owner = $2, claim_until = now() + make_interval(secs => $3::bigint / 1000.0), "
+      "    takeovers = d.takeovers + CASE WHEN cur.claim_owner IS NOT NULL AND cur.claim_owner <> $2 THEN 1 ELSE 0 END "
+      "  FROM cur WHERE d.event_id = cur.event_id AND cur.status <> 'COMPLETED' "
+      "    AND (cur.claim_owner IS NULL OR cur.claim_owner = $2 OR cur.expired) "
+      "  RETURNING d.event_id, d.attempts) "
+      "SELECT cur.event_id::text, "
+      "  CASE WHEN cur.status = 'COMPLETED' THEN 'completed' "
+      "       WHEN c.event_id IS NULL THEN 'held' "
+      "       WHEN cur.claim_owner IS NOT NULL AND cur.claim_owner <> $2 THEN 'taken_over' ELSE 'claimed' END, "
+      "  coalesce(c.attempts, 0), coalesce(cur.claim_owner, ''), "
+      "  coalesce(greatest(0, extract(epoch FROM (cur.claim_until - now())) * 1000)::bigint, 0) "
+      "FROM cur LEFT JOIN claimed c ON c.event_id = cur.event_id",
+      ids, owner, static_cast<std::int64_t>(lease.count()));
+  if (!rows) return rows.error();
+  for (int i = 0; i < rows->size(); ++i) {
+    TryClaim c;
+    const auto state = rows->str(i, 1);
+    c.state = state == "completed"    ? TryClaim::State::completed
+              : state == "held"       ? TryClaim::State::held
+              : state == "taken_over" ? TryClaim::State::taken_over
+                                      : TryClaim::State::claimed;
+    c.attempt = static_cast<int>(rows->integer(i, 2));
+    c.holder = rows->str(i, 3);
+    c.held_for = std::chrono::milliseconds(rows->integer(i, 4));
+    result[rows->str(i, 0)] = std::move(c);
+  }
   return result;
 }
 
-core::Status end_tries(pg::Connection& connection, const std::vector<TryEnd>& ends) {
+core::Status end_tries(pg::Connection& connection, const std::vector<TryEnd>& ends, const std::string& owner) {
   if (ends.empty()) return {};
   std::vector<std::string> ids, statuses, codes, errors;
   for (const auto& e : ends) {
@@ -68,10 +96,13 @@ core::Status end_tries(pg::Connection& connection, const std::vector<TryEnd>& en
   auto rows = connection.exec(
       "UPDATE deliveries d SET status = t.status, last_http_status = NULLIF(t.code, '')::integer, "
       "last_error = CASE WHEN t.error = '' THEN d.last_error ELSE t.error END, updated_at = now(), "
-      "completed_at = CASE WHEN t.status = 'COMPLETED' THEN now() ELSE d.completed_at END "
+      "completed_at = CASE WHEN t.status = 'COMPLETED' THEN now() ELSE d.completed_at END, "
+      "claim_owner = CASE WHEN d.claim_owner = $5 THEN NULL ELSE d.claim_owner END, "
+      "claim_until = CASE WHEN d.claim_owner = $5 THEN NULL ELSE d.claim_until END "
       "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(id, status, code, error) "
-      "WHERE d.event_id = t.id::uuid AND d.status <> 'COMPLETED'",
-      ids, statuses, codes, errors);
+      "WHERE d.event_id = t.id::uuid AND d.status <> 'COMPLETED' "
+      "AND (d.claim_owner IS NULL OR d.claim_owner = $5 OR t.status = 'COMPLETED')",
+      ids, statuses, codes, errors, owner);
   if (!rows) return rows.error();
   return {};
 }

@@ -3,6 +3,7 @@
 // statements whatever the number of events, so the database never sees a query per
 // delivery.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,11 +22,25 @@ struct TryStart {
   std::string event_key;
 };
 
+// What start_tries says about one event.
+struct TryClaim {
+  enum class State {
+    claimed,     // ours: send (attempt is this try's number)
+    taken_over,  // another owner's expired claim, now ours: send, but it may have sent
+    held,        // another owner's unexpired claim: do not send now
+    completed,   // COMPLETED before: never send again
+  } state = State::claimed;
+  int attempt = 0;
+  std::string holder;                     // held / taken_over: the other owner
+  std::chrono::milliseconds held_for{0};  // held: the remaining lease (0 if unknown)
+};
+
 // Records the events as PUBLISHED if they are new (committed on its own: "seen"), then
-// moves every one not COMPLETED to IN_PROGRESS with one more attempt. Returns the
-// attempt number of each event that may be sent; an event missing from the map is
-// COMPLETED already and must not be sent again.
-core::Result<std::map<std::string, int>> start_tries(pg::Connection& connection, const std::vector<TryStart>& tries);
+// claims every one not COMPLETED whose claim is absent, ours or expired: IN_PROGRESS,
+// one more attempt, claim_owner = `owner`, claim_until = now() + `lease`, committed
+// before the call. Every event in `tries` gets an answer.
+core::Result<std::map<std::string, TryClaim>> start_tries(pg::Connection& connection, const std::vector<TryStart>& tries,
+                                                          const std::string& owner, std::chrono::milliseconds lease);
 
 struct TryEnd {
   std::string event_id;
@@ -34,9 +49,11 @@ struct TryEnd {
   std::string error;  // empty on success
 };
 
-// Writes the state after each try in one statement. A COMPLETED row is never changed:
-// a late failure of a duplicate try does not undo a delivery.
-core::Status end_tries(pg::Connection& connection, const std::vector<TryEnd>& ends);
+// Writes the state after each try in one statement and clears `owner`'s claims. A
+// COMPLETED row is never changed: a late failure of a duplicate try does not undo a
+// delivery; and a failure reported by an owner whose claim was taken over meanwhile
+// leaves the new owner's row alone (a success is written whoever holds the claim).
+core::Status end_tries(pg::Connection& connection, const std::vector<TryEnd>& ends, const std::string& owner);
 
 struct Delivery {
   std::int64_t seq = 0;

@@ -10,15 +10,6 @@ namespace {
 
 std::string error_class(std::string_view name) { return "paypipe.data-platform-forwarder." + std::string(name); }
 
-std::optional<std::chrono::milliseconds> retry_after_of(const http::ClientResponse& response) {
-  const auto header = response.header("Retry-After");
-  if (!header) return std::nullopt;
-  std::int64_t seconds = 0;
-  const auto [end, ec] = std::from_chars(header->data(), header->data() + header->size(), seconds);
-  if (ec != std::errc() || end != header->data() + header->size() || seconds < 0) return std::nullopt;
-  return std::chrono::seconds(seconds);
-}
-
 std::string excerpt(const std::string& body) {
   std::string text = body.substr(0, 200);
   for (char& c : text) {
@@ -28,6 +19,19 @@ std::string excerpt(const std::string& body) {
 }
 
 }  // namespace
+
+WebhookRetryAfter webhook_retry_after(const http::ClientResponse& response, std::chrono::milliseconds max_retry_after) {
+  const auto header = response.header("Retry-After");
+  if (!header) return {};
+  std::int64_t seconds = 0;
+  const auto [end, ec] = std::from_chars(header->data(), header->data() + header->size(), seconds);
+  if (ec != std::errc() || end != header->data() + header->size() || seconds < 0) return {std::nullopt, true};
+  // Compared in seconds first: seconds * 1000 of an absurd value would overflow.
+  if (seconds > max_retry_after.count() / 1000 + 1) return {std::nullopt, true};
+  const std::chrono::milliseconds wait = std::chrono::seconds(seconds);
+  if (wait > max_retry_after) return {std::nullopt, true};
+  return {wait, false};
+}
 
 std::string cloudevent_json(const events::Event& event) {
   core::json::Writer w;
@@ -57,7 +61,8 @@ http::ClientRequest webhook_request(const WebhookSettings& settings, const event
   return request;
 }
 
-WebhookVerdict classify_webhook(const core::Result<http::ClientResponse>& answer) {
+WebhookVerdict classify_webhook(const core::Result<http::ClientResponse>& answer,
+                                std::chrono::milliseconds max_retry_after) {
   WebhookVerdict v;
   if (!answer) {
     const bool timed_out = answer.error().code == "http-timeout";
@@ -76,7 +81,14 @@ WebhookVerdict classify_webhook(const core::Result<http::ClientResponse>& answer
                            (answer->body.empty() ? std::string() : ": " + excerpt(answer->body));
   if (status == 429) {
     v.reason = "rate_limited";
-    v.outcome = events::Outcome::retry(error_class("WebhookRateLimited"), what, retry_after_of(*answer));
+    const auto hint = webhook_retry_after(*answer, max_retry_after);
+    if (hint.refused) {
+      v.outcome = events::Outcome::retry(error_class("WebhookRetryAfterRefused"),
+                                         what + " (Retry-After not honoured: beyond " +
+                                             std::to_string(max_retry_after.count() / 1000) + " s or not a number)");
+    } else {
+      v.outcome = events::Outcome::retry(error_class("WebhookRateLimited"), what, hint.wait);
+    }
   } else if (status >= 500 || status == 408) {
     v.reason = "server_error";
     v.outcome = events::Outcome::retry(error_class("WebhookUnavailable"), what);

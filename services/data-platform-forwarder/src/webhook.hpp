@@ -15,7 +15,7 @@
 // That is the event in CloudEvents 1.0 JSON structured mode (partitionkey is the
 // CloudEvents Kafka extension; dataschema only when the event names one).
 //
-// Answers: 2xx delivered; 5xx, 408, 429 (honouring Retry-After), a timeout or a
+// Answers: 2xx delivered; 5xx, 408, 429 (honouring Retry-After up to the cap), a timeout or a
 // connection error retry; any other status is fatal (the same request would be refused
 // again: a dead letter at once).
 
@@ -34,6 +34,10 @@ struct WebhookSettings {
   std::string url;
   std::string authorization;  // secret; empty: no Authorization header
   std::chrono::milliseconds timeout{10000};
+  // The longest Retry-After honoured. A longer one, a negative one or one that is not a
+  // whole number of seconds is not a wait: the 429 is an ordinary failure retried on the
+  // policy's backoff (WebhookRetryAfterRefused), never a hint that overflows the clock.
+  std::chrono::milliseconds max_retry_after{300000};
 };
 
 // The event as a CloudEvents JSON document (structured mode). `event.data` is inserted
@@ -48,6 +52,15 @@ struct WebhookVerdict {
   std::optional<int> http_status;  // when the webhook answered
 };
 
-WebhookVerdict classify_webhook(const core::Result<http::ClientResponse>& answer);
+WebhookVerdict classify_webhook(const core::Result<http::ClientResponse>& answer,
+                                std::chrono::milliseconds max_retry_after = std::chrono::milliseconds(300000));
+
+// Retry-After in whole seconds, if it is one within [0, max_retry_after]; `refused` when
+// the header is there but not honoured (negative, too long, not a number).
+struct WebhookRetryAfter {
+  std::optional<std::chrono::milliseconds> wait;
+  bool refused = false;
+};
+WebhookRetryAfter webhook_retry_after(const http::ClientResponse& response, std::chrono::milliseconds max_retry_after);
 
 }  // namespace paypipe::data_platform_forwarder

@@ -1,10 +1,25 @@
 #include "src/config.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+
+#include "core/uuid.hpp"
 
 namespace paypipe::notification_sender {
 
 using std::chrono::milliseconds;
+
+namespace {
+
+// host/pid/random: unique per process, also across restarts under one pod name.
+std::string process_owner() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + "/" + std::to_string(::getpid()) + "/" + core::new_uuid_v7().substr(24);
+}
+
+}  // namespace
 
 std::vector<std::string> consumed_topics() { return notified_types(); }
 
@@ -31,6 +46,8 @@ Config Config::read(core::Env& env) {
       env.millis("PAYPIPE_TELEGRAM_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10), milliseconds(60000));
   c.telegram.default_retry_after = env.millis("PAYPIPE_TELEGRAM_DEFAULT_RETRY_AFTER_MS", milliseconds(1000),
                                               milliseconds(0), milliseconds(3600000));
+  c.telegram.max_retry_after = env.millis("PAYPIPE_TELEGRAM_MAX_RETRY_AFTER_MS", milliseconds(300000),
+                                          milliseconds(1000), milliseconds(3600000));
 
   if (auto chats = parse_pairs(env.list("PAYPIPE_TELEGRAM_CHAT_IDS", {})); !chats) {
     env.fail("PAYPIPE_TELEGRAM_CHAT_IDS", chats.error().message);
@@ -59,6 +76,14 @@ Config Config::read(core::Env& env) {
   }
   c.db_workers = static_cast<std::size_t>(env.integer("PAYPIPE_NOTIFY_DB_WORKERS", 2, 1, 32));
   c.db_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_NOTIFY_DB_BATCH_SIZE", 256, 1, 5000));
+  // Long enough for the call (and a short wait at the gate), short enough that a claim
+  // left by a killed process does not hold its events up for long.
+  c.claim_lease = env.millis("PAYPIPE_NOTIFY_CLAIM_LEASE_MS", 2 * c.telegram.timeout + milliseconds(5000),
+                             milliseconds(100), milliseconds(3600000));
+  if (c.claim_lease <= c.telegram.timeout) {
+    env.fail("PAYPIPE_NOTIFY_CLAIM_LEASE_MS", "must be longer than PAYPIPE_TELEGRAM_TIMEOUT_MS");
+  }
+  c.claim_owner = process_owner();
   // The pool serves both log stages and the HTTP workers' reads.
   if (!env.has("PAYPIPE_PG_POOL_SIZE")) {
     c.common.database.size = 2 * c.db_workers + static_cast<std::size_t>(c.common.http.worker_threads);

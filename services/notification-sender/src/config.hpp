@@ -6,6 +6,8 @@
 //   PAYPIPE_TELEGRAM_TIMEOUT_MS        one sendMessage call, end to end (default 30000)
 //   PAYPIPE_TELEGRAM_CONNECT_TIMEOUT_MS                              (default 5000)
 //   PAYPIPE_TELEGRAM_DEFAULT_RETRY_AFTER_MS  a 429 that names no wait (default 1000)
+//   PAYPIPE_TELEGRAM_MAX_RETRY_AFTER_MS the longest Retry-After honoured (default 300000);
+//                                      a longer one is a failure to retry later
 //   PAYPIPE_TELEGRAM_CHAT_IDS          "user=chat,..." (chat: integer or @channel)
 //   PAYPIPE_TELEGRAM_UNMAPPED_USERS    skip | default-chat (default skip: no chat, no message)
 //   PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID   the chat of default-chat
@@ -13,6 +15,11 @@
 //   PAYPIPE_NOTIFY_LOCALES             "user=en,..."
 //   PAYPIPE_NOTIFY_DB_WORKERS          threads per log stage (check, write) (default 2)
 //   PAYPIPE_NOTIFY_DB_BATCH_SIZE       events per log statement (default 256)
+//   PAYPIPE_NOTIFY_CLAIM_LEASE_MS      how long a claim on an event holds before another
+//                                      replica may take it over (default 2 x the Telegram
+//                                      timeout + 5 s: 65000); must exceed
+//                                      PAYPIPE_TELEGRAM_TIMEOUT_MS (a call starts only
+//                                      while its lease covers its timeout)
 // and the consumer settings (PAYPIPE_CONSUMER_*: the send window is
 // PAYPIPE_CONSUMER_MAX_IN_FLIGHT, default 256; PAYPIPE_RETRY_*: 3 attempts, 1 s x2).
 
@@ -36,6 +43,10 @@ struct Config {
   Recipients recipients;
   std::size_t db_workers = 2;
   std::size_t db_batch_size = 256;
+  std::chrono::milliseconds claim_lease{65000};
+  // The owner written on claims: this process (host name, pid and a random part, so a
+  // restarted pod with the same name is another owner).
+  std::string claim_owner;
 
   static Config read(core::Env& env);
 

@@ -12,6 +12,59 @@ core::Result<std::set<std::string>> logged_among(pg::Connection& connection,
   return found;
 }
 
+core::Result<std::map<std::string, Claim>> claim(pg::Connection& connection, const std::vector<std::string>& event_ids,
+                                                 const std::string& owner, std::chrono::milliseconds lease) {
+  std::map<std::string, Claim> result;
+  if (event_ids.empty()) return result;
+  // `prior` is the statement's snapshot; the upsert sees the latest committed row (READ
+  // COMMITTED), so of two owners racing for a new or expired claim exactly one wins and
+  // the other finds it held.
+  auto rows = connection.exec(
+      "WITH ids AS (SELECT DISTINCT unnest($1::text[])::uuid AS id), "
+      "logged AS (SELECT n.event_id FROM notifications n WHERE n.event_id IN (SELECT id FROM ids)), "
+      "prior AS (SELECT c.event_id, c.owner, c.lease_until FROM notification_claims c "
+      "          WHERE c.event_id IN (SELECT id FROM ids)), "
+      "taken AS ( "
+      "  INSERT INTO notification_claims AS c (event_id, owner, lease_until) "
+      "  SELECT id, $2, now() + make_interval(secs => $3::bigint / 1000.0) FROM ids "
+      "  WHERE id NOT IN (SELECT event_id FROM logged) "
+      "  ON CONFLICT (event_id) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until, "
+      "    claimed_at = now(), takeovers = c.takeovers + CASE WHEN c.owner <> EXCLUDED.owner THEN 1 ELSE 0 END "
+      "  WHERE c.owner = EXCLUDED.owner OR c.lease_until < now() "
+      "  RETURNING c.event_id) "
+      "SELECT ids.id::text, "
+      "  CASE WHEN l.event_id IS NOT NULL THEN 'done' "
+      "       WHEN t.event_id IS NOT NULL AND p.owner IS NOT NULL AND p.owner <> $2 THEN 'taken_over' "
+      "       WHEN t.event_id IS NOT NULL THEN 'claimed' ELSE 'held' END, "
+      "  coalesce(p.owner, ''), "
+      "  coalesce(greatest(0, extract(epoch FROM (p.lease_until - now())) * 1000)::bigint, 0) "
+      "FROM ids LEFT JOIN logged l ON l.event_id = ids.id LEFT JOIN taken t ON t.event_id = ids.id "
+      "LEFT JOIN prior p ON p.event_id = ids.id",
+      event_ids, owner, static_cast<std::int64_t>(lease.count()));
+  if (!rows) return rows.error();
+  for (int i = 0; i < rows->size(); ++i) {
+    Claim c;
+    const auto state = rows->str(i, 1);
+    c.state = state == "done"         ? Claim::State::done
+              : state == "taken_over" ? Claim::State::taken_over
+              : state == "claimed"    ? Claim::State::claimed
+                                      : Claim::State::held;
+    c.holder = rows->str(i, 2);
+    c.held_for = std::chrono::milliseconds(rows->integer(i, 3));
+    result[rows->str(i, 0)] = std::move(c);
+  }
+  return result;
+}
+
+core::Status release_claims(pg::Connection& connection, const std::vector<std::string>& event_ids,
+                            const std::string& owner) {
+  if (event_ids.empty()) return {};
+  auto rows = connection.exec("DELETE FROM notification_claims WHERE event_id = ANY($1::text[]::uuid[]) AND owner = $2",
+                              event_ids, owner);
+  if (!rows) return rows.error();
+  return {};
+}
+
 core::Status record(pg::Connection& connection, const std::vector<LogEntry>& entries) {
   if (entries.empty()) return {};
   std::vector<std::string> ids, types, users, statuses, chats, locales, texts, payments, orders, requests, message_ids,
@@ -32,6 +85,7 @@ core::Status record(pg::Connection& connection, const std::vector<LogEntry>& ent
   }
   // Empty strings stand for NULL in the arrays (our array parameters carry text only).
   auto rows = connection.exec(
+      "WITH written AS ("
       "INSERT INTO notifications (event_id, event_type, user_id, status, chat_id, locale, text, payment_id, "
       "order_id, request_id, telegram_message_id, reason) "
       "SELECT id::uuid, type, usr, status, NULLIF(chat, ''), locale, body, NULLIF(payment, '')::uuid, "
@@ -39,7 +93,8 @@ core::Status record(pg::Connection& connection, const std::vector<LogEntry>& ent
       "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
       "$8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) "
       "AS t(id, type, usr, status, chat, locale, body, payment, ord, req, msg, why) "
-      "ON CONFLICT (event_id) DO NOTHING",
+      "ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
+      "DELETE FROM notification_claims WHERE event_id = ANY($1::text[]::uuid[])",
       ids, types, users, statuses, chats, locales, texts, payments, orders, requests, message_ids, reasons);
   if (!rows) return rows.error();
   return {};

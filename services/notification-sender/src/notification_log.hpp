@@ -4,7 +4,9 @@
 // sending, so a redelivered event is recognised and not sent again. Each call is one
 // statement, whatever the batch size: the database never sees a query per message.
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -35,7 +37,30 @@ struct LogEntry {
 // The ids among `event_ids` that the log already holds.
 core::Result<std::set<std::string>> logged_among(pg::Connection& connection, const std::vector<std::string>& event_ids);
 
-// Inserts the entries in one statement; an id already logged is left as it is.
+// The claim on an event before its Telegram call (table notification_claims).
+struct Claim {
+  enum class State {
+    claimed,     // ours now (new, or ours already): send
+    taken_over,  // another owner's expired claim, now ours: send, but it may have sent
+    held,        // another owner's unexpired claim: do not send now
+    done,        // logged already: never send again
+  } state = State::claimed;
+  std::string holder;                 // held: who holds it (when the statement saw it)
+  std::chrono::milliseconds held_for{0};  // held: its lease's remaining time (0 if unknown)
+};
+
+// One statement for the batch, committed on return (autocommit): claims every id not
+// logged yet whose claim is absent, ours, or expired, with lease_until = now() + lease.
+// Every id in `event_ids` gets an answer.
+core::Result<std::map<std::string, Claim>> claim(pg::Connection& connection, const std::vector<std::string>& event_ids,
+                                                 const std::string& owner, std::chrono::milliseconds lease);
+
+// Gives up `owner`'s claims on these ids (sent nothing: the next runner need not wait).
+core::Status release_claims(pg::Connection& connection, const std::vector<std::string>& event_ids,
+                            const std::string& owner);
+
+// Inserts the entries in one statement; an id already logged is left as it is. The same
+// statement drops the events' claims: the log row now answers for them.
 core::Status record(pg::Connection& connection, const std::vector<LogEntry>& entries);
 
 struct LogPage {

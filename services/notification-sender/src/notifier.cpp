@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -27,6 +28,9 @@ struct Metrics {
   prometheus::Gauge& waiting;
   prometheus::Histogram& send_seconds;
   prometheus::Counter& log_write_failures;
+  prometheus::Counter& possible_duplicates;
+  prometheus::Family<prometheus::Counter>& maybe_sent;
+  prometheus::Family<prometheus::Counter>& claims;
 
   static Metrics& get() {
     auto& r = core::metrics::registry();
@@ -58,7 +62,24 @@ struct Metrics {
                                           .Help("Batches of log rows that could not be written")
                                           .Register(r)
                                           .Add({});
-    static Metrics m{messages, failures, in_flight, waiting, send_seconds, log_write_failures};
+    static auto& possible_duplicates =
+        prometheus::BuildCounter()
+            .Name("notification_possible_duplicates_total")
+            .Help("Events whose claim was taken over from another owner after its lease expired: that owner may "
+                  "have sent the message (crashed after the call, before its log row)")
+            .Register(r)
+            .Add({});
+    static auto& maybe_sent = prometheus::BuildCounter()
+                                  .Name("telegram_maybe_sent_total")
+                                  .Help("sendMessage calls that failed after the request was written (timeout, "
+                                        "connection lost): Telegram may have sent them; the retry sends again")
+                                  .Register(r);
+    static auto& claims = prometheus::BuildCounter()
+                              .Name("notification_claims_total")
+                              .Help("Claims asked for before a send, by result (claimed, taken_over, held, done)")
+                              .Register(r);
+    static Metrics m{messages,  failures, in_flight, waiting, send_seconds, log_write_failures, possible_duplicates,
+                     maybe_sent, claims};
     return m;
   }
 
@@ -98,10 +119,13 @@ Notifier::Notifier(const Config& config, pg::Pool& pool, http::Client& telegram)
     : config_(config),
       pool_(pool),
       telegram_(telegram),
+      gate_(config.telegram.max_retry_after),
       check_queue_({config.db_workers, config.db_batch_size, std::chrono::microseconds(0), 1'000'000, "notify-check"},
                    [this](std::vector<JobPtr>& jobs) { check(jobs); }),
       write_queue_({config.db_workers, config.db_batch_size, std::chrono::microseconds(0), 1'000'000, "notify-write"},
-                   [this](std::vector<JobPtr>& jobs) { write(jobs); }) {
+                   [this](std::vector<JobPtr>& jobs) { write(jobs); }),
+      release_queue_({1, config.db_batch_size, std::chrono::microseconds(0), 1'000'000, "notify-release"},
+                     [this](std::vector<std::string>& ids) { release_claims(ids); }) {
   Metrics::get();
 }
 
@@ -112,13 +136,34 @@ void Notifier::handle(const events::ConsumedEvent& event, events::OutcomeCallbac
     done(retry("ShuttingDown", "notification-sender is stopping"));
     return;
   }
+  if (event.is_abandoned()) {
+    done(retry("Abandoned", "the record's partition was revoked: its next owner sends it"));
+    return;
+  }
   auto prepared = prepare(event.event, config_.recipients);
   if (!prepared.entry) {
     Metrics::get().failures.Add({{"reason", "undecodable"}}).Increment();
     done(std::move(prepared.outcome));
     return;
   }
-  auto job = std::make_shared<Job>(Job{std::move(*prepared.entry), core::current_trace(), std::move(done), {}});
+  const std::string id = prepared.entry->event_id;
+  {
+    std::lock_guard lock(running_mutex_);
+    if (!running_.insert(id).second) {
+      done(retry("RunningHere", "another job of this process is sending this event"));
+      return;
+    }
+  }
+  // Every way a job ends goes through `done`: the id is free again for this process.
+  auto finish = [this, id, done = std::move(done)](events::Outcome outcome) {
+    {
+      std::lock_guard lock(running_mutex_);
+      running_.erase(id);
+    }
+    done(std::move(outcome));
+  };
+  auto job = std::make_shared<Job>(Job{std::move(*prepared.entry), core::current_trace(), std::move(finish),
+                                       event.abandoned, {}, {}});
   if (!check_queue_.push(job)) {
     // Only while stopping: the queue's capacity is far beyond the consumer's window.
     job->done(retry("ShuttingDown", "notification-sender is stopping"));
@@ -132,6 +177,8 @@ void Notifier::check(std::vector<JobPtr>& jobs) {
     if (auto entry = unlogged(job->entry.event_id)) {
       job->entry = std::move(*entry);
       to_write(job);
+    } else if (job->is_abandoned()) {
+      job->done(retry("Abandoned", "the record's partition was revoked: its next owner sends it"));
     } else {
       unknown.push_back(job);
     }
@@ -140,20 +187,55 @@ void Notifier::check(std::vector<JobPtr>& jobs) {
   std::vector<std::string> ids;
   ids.reserve(unknown.size());
   for (const auto& job : unknown) ids.push_back(job->entry.event_id);
-  core::Result<std::set<std::string>> logged = core::make_error(core::ErrorCategory::internal, "unset", "");
-  if (auto lease = pool_.acquire(); !lease) logged = lease.error();
-  else logged = logged_among(**lease, ids);
-  if (!logged) {
-    spdlog::warn("notification log not readable: {}", logged.error().message);
-    for (auto& job : unknown) job->done(events::outcome_for(logged.error(), component));
+  // Our clock before the statement: the lease the database grants starts no earlier.
+  const auto asked_at = Clock::now();
+  core::Result<std::map<std::string, Claim>> claims = core::make_error(core::ErrorCategory::internal, "unset", "");
+  if (auto lease = pool_.acquire(); !lease) claims = lease.error();
+  else claims = claim(**lease, ids, config_.claim_owner, config_.claim_lease);
+  if (!claims) {
+    spdlog::warn("notification claims not writable: {}", claims.error().message);
+    for (auto& job : unknown) job->done(events::outcome_for(claims.error(), component));
     return;
   }
+  auto& metrics = Metrics::get();
   for (auto& job : unknown) {
-    if (logged->count(job->entry.event_id)) {
-      Metrics::get().finished(job->entry.event_type, "duplicate");
-      job->done(events::Outcome::ok());
-    } else if (job->entry.status == "SKIPPED") {
+    const auto found = claims->find(job->entry.event_id);
+    const Claim c = found == claims->end() ? Claim{Claim::State::held, "", milliseconds(0)} : found->second;
+    switch (c.state) {
+      case Claim::State::done:
+        metrics.claims.Add({{"result", "done"}}).Increment();
+        metrics.finished(job->entry.event_type, "duplicate");
+        job->done(events::Outcome::ok());
+        continue;
+      case Claim::State::held: {
+        metrics.claims.Add({{"result", "held"}}).Increment();
+        // Wait out the holder's lease (bounded): by then it has logged the event, or its
+        // claim has expired and the retry takes it over.
+        const auto wait = std::min(c.held_for + milliseconds(100), config_.claim_lease);
+        job->done(events::Outcome::retry("paypipe.notification-sender.ClaimedElsewhere",
+                                         "event " + job->entry.event_id + " is being sent by " +
+                                             (c.holder.empty() ? std::string("another replica") : c.holder),
+                                         wait));
+        continue;
+      }
+      case Claim::State::taken_over: {
+        metrics.claims.Add({{"result", "taken_over"}}).Increment();
+        metrics.possible_duplicates.Increment();
+        core::TraceScope scope(job->trace);
+        spdlog::warn("event {}: took over the expired claim of {}; it may have sent the message already",
+                     job->entry.event_id, c.holder);
+        break;
+      }
+      case Claim::State::claimed:
+        metrics.claims.Add({{"result", "claimed"}}).Increment();
+        break;
+    }
+    job->lease_ends = asked_at + config_.claim_lease;
+    if (job->entry.status == "SKIPPED") {
       to_write(job);
+    } else if (job->is_abandoned()) {
+      release(job);
+      job->done(retry("Abandoned", "the record's partition was revoked: its next owner sends it"));
     } else {
       send(job);
     }
@@ -167,17 +249,47 @@ void Notifier::send(const JobPtr& job) {
                                 Metrics::get().waiting.Decrement();
                                 start_send(job);
                               },
-                              [job] {
+                              [this, job] {
+                                // Stopping, or let go while waiting: not sent.
                                 Metrics::get().waiting.Decrement();
-                                job->done(retry("ShuttingDown", "notification-sender is stopping"));
-                              }});
+                                release(job);
+                                job->done(job->is_abandoned()
+                                              ? retry("Abandoned", "the record's partition was revoked while it "
+                                                                   "waited at the gate: not sent")
+                                              : retry("ShuttingDown", "notification-sender is stopping"));
+                              },
+                              [job] { return job->is_abandoned(); }});
 }
 
 void Notifier::start_send(const JobPtr& job) {
+  if (job->is_abandoned()) {
+    release(job);
+    job->done(retry("Abandoned", "the record's partition was revoked: its next owner sends it"));
+    return;
+  }
+  // A call must end before the lease does, or another replica could take the claim over
+  // while it is on the wire. After a long wait at the gate, claim again instead.
+  if (Clock::now() + config_.telegram.timeout >= job->lease_ends) {
+    release(job);
+    job->done(retry("LeaseRunningOut", "waited at the gate past the claim's lease: claiming again"));
+    return;
+  }
   Metrics::get().in_flight.Increment();
   job->send_started = Clock::now();
   telegram_.async_send(send_message_request(config_.telegram, *job->entry.chat_id, job->entry.text),
                        [this, job](core::Result<http::ClientResponse> answer) { on_answer(job, answer); });
+}
+
+void Notifier::release(const JobPtr& job) {
+  // Best effort: a claim not released expires with its lease.
+  (void)release_queue_.push(job->entry.event_id);
+}
+
+void Notifier::release_claims(std::vector<std::string>& event_ids) {
+  core::Status released = core::make_error(core::ErrorCategory::internal, "unset", "");
+  if (auto lease = pool_.acquire(); !lease) released = lease.error();
+  else released = notification_sender::release_claims(**lease, event_ids, config_.claim_owner);
+  if (!released) spdlog::warn("releasing {} claims failed (they expire): {}", event_ids.size(), released.error().message);
 }
 
 void Notifier::on_answer(const JobPtr& job, const core::Result<http::ClientResponse>& answer) {
@@ -192,6 +304,13 @@ void Notifier::on_answer(const JobPtr& job, const core::Result<http::ClientRespo
   }
   if (verdict.failure == SendFailure::rate_limited && verdict.retry_after) gate_.close_for(*verdict.retry_after);
   metrics.failures.Add({{"reason", to_string(verdict.failure)}}).Increment();
+  if (verdict.maybe_sent) {
+    // Telegram may have sent it: keep the claim (no other replica sends meanwhile); our
+    // retry sends again (see telegram.hpp).
+    metrics.maybe_sent.Add({{"reason", to_string(verdict.failure)}}).Increment();
+  } else {
+    release(job);  // nothing was sent
+  }
   {
     core::TraceScope scope(job->trace);
     // The message names the status and Telegram's description, never the URL (it holds the token).
@@ -263,9 +382,10 @@ void Notifier::forget_unlogged(const std::string& event_id) {
 
 void Notifier::stop() {
   shutting_down_ = true;
-  gate_.stop();
+  gate_.stop();  // what waits releases its claim (the release queue still runs)
   check_queue_.stop();
   write_queue_.stop();
+  release_queue_.stop();
 }
 
 }  // namespace paypipe::notification_sender

@@ -2,9 +2,16 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 namespace paypipe::notification_sender {
 
-SendGate::SendGate() : thread_([this] { run(); }) {}
+namespace {
+constexpr std::chrono::milliseconds drop_poll{200};
+}  // namespace
+
+SendGate::SendGate(std::chrono::milliseconds max_closure)
+    : max_closure_(std::max(max_closure, std::chrono::milliseconds(0))), thread_([this] { run(); }) {}
 
 SendGate::~SendGate() { stop(); }
 
@@ -27,6 +34,7 @@ void SendGate::submit(Task task) {
 }
 
 void SendGate::close_for(std::chrono::milliseconds wait) {
+  wait = std::clamp(wait, std::chrono::milliseconds(0), max_closure_);
   std::lock_guard lock(mutex_);
   const auto until = Clock::now() + wait;
   if (until > closed_until_) closed_until_ = until;
@@ -67,7 +75,24 @@ void SendGate::run() {
       continue;
     }
     if (Clock::now() < closed_until_) {
-      wake_.wait_until(lock, closed_until_);
+      // Wake a few times a second to let go of tasks that no longer may send.
+      wake_.wait_until(lock, std::min(closed_until_, Clock::now() + drop_poll));
+      std::deque<Task> dropped;
+      for (auto it = waiting_.begin(); it != waiting_.end();) {
+        if (it->dropped && it->dropped()) {
+          dropped.push_back(std::move(*it));
+          it = waiting_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (!dropped.empty()) {
+        lock.unlock();
+        for (auto& task : dropped) {
+          if (task.cancel) task.cancel();
+        }
+        lock.lock();
+      }
       continue;
     }
     // Open: release one at a time, checking the gate again before each, so a 429 that

@@ -1,5 +1,6 @@
 #include "src/telegram.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/json.hpp"
@@ -65,26 +66,51 @@ const char* to_string(SendFailure failure) {
   return "none";
 }
 
-std::optional<std::chrono::milliseconds> telegram_retry_after(const http::ClientResponse& response) {
+namespace {
+
+// Seconds -> a wait within the cap, checked before any multiplication.
+RetryAfter bounded(std::int64_t seconds, std::chrono::milliseconds max_retry_after) {
+  if (seconds < 0) return {RetryAfter::Kind::unusable, {}};
+  if (seconds > max_retry_after.count() / 1000 + 1) return {RetryAfter::Kind::too_long, {}};
+  const std::chrono::milliseconds wait = std::chrono::seconds(seconds);
+  if (wait > max_retry_after) return {RetryAfter::Kind::too_long, {}};
+  return {RetryAfter::Kind::usable, wait};
+}
+
+}  // namespace
+
+RetryAfter telegram_retry_after(const http::ClientResponse& response, std::chrono::milliseconds max_retry_after) {
   if (const auto header = response.header("Retry-After")) {
-    if (const auto seconds = whole_number(*header)) return std::chrono::seconds(*seconds);
+    if (const auto seconds = whole_number(*header)) return bounded(*seconds, max_retry_after);
+    // Digits too many for int64 are a wait far too long, not garbage.
+    std::string_view text = *header;
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+    const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+    return {digits ? RetryAfter::Kind::too_long : RetryAfter::Kind::unusable, {}};
   }
   auto doc = core::json::parse(response.body);
   if (doc && doc->IsObject() && doc->HasMember("parameters") && (*doc)["parameters"].IsObject()) {
     const auto& parameters = (*doc)["parameters"];
-    if (parameters.HasMember("retry_after") && parameters["retry_after"].IsInt64() &&
-        parameters["retry_after"].GetInt64() >= 0) {
-      return std::chrono::seconds(parameters["retry_after"].GetInt64());
+    if (parameters.HasMember("retry_after")) {
+      const auto& value = parameters["retry_after"];
+      if (value.IsInt64()) return bounded(value.GetInt64(), max_retry_after);
+      if (value.IsNumber() && value.GetDouble() > 0) return {RetryAfter::Kind::too_long, {}};
+      return {RetryAfter::Kind::unusable, {}};
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 SendVerdict classify_telegram(const core::Result<http::ClientResponse>& answer,
-                              std::chrono::milliseconds default_retry_after) {
+                              std::chrono::milliseconds default_retry_after,
+                              std::chrono::milliseconds max_retry_after) {
   SendVerdict v;
   if (!answer) {
     const bool timed_out = answer.error().code == "http-timeout";
+    // http-connect: nothing left this process. A timeout or I/O error came after the
+    // connection was made: the request may have been read (see the header).
+    v.maybe_sent = timed_out || answer.error().code == "http-io";
     v.failure = timed_out ? SendFailure::timeout : SendFailure::connection;
     v.outcome = events::Outcome::retry(error_class(timed_out ? "TelegramTimeout" : "TelegramUnreachable"),
                                        answer.error().message);
@@ -105,8 +131,22 @@ SendVerdict classify_telegram(const core::Result<http::ClientResponse>& answer,
   const std::string what = "Telegram answered " + std::to_string(status) + ": " + description_of(*answer);
   if (status == 429) {
     v.failure = SendFailure::rate_limited;
-    v.retry_after = telegram_retry_after(*answer).value_or(default_retry_after);
-    v.outcome = events::Outcome::retry(error_class("TelegramRateLimited"), what, v.retry_after);
+    const auto hint = telegram_retry_after(*answer, max_retry_after);
+    switch (hint.kind) {
+      case RetryAfter::Kind::usable:
+      case RetryAfter::Kind::absent:
+        v.retry_after = hint.kind == RetryAfter::Kind::usable ? hint.wait : std::min(default_retry_after, max_retry_after);
+        v.outcome = events::Outcome::retry(error_class("TelegramRateLimited"), what, v.retry_after);
+        return v;
+      case RetryAfter::Kind::too_long:
+      case RetryAfter::Kind::unusable:
+        v.retry_after = hint.kind == RetryAfter::Kind::too_long ? max_retry_after
+                                                                : std::min(default_retry_after, max_retry_after);
+        v.outcome = events::Outcome::retry(error_class("TelegramRetryAfterRefused"),
+                                           what + " (Retry-After not honoured: beyond " +
+                                               std::to_string(max_retry_after.count() / 1000) + " s or not a number)");
+        return v;
+    }
     return v;
   }
   if (status >= 500 || status == 408) {

@@ -278,3 +278,174 @@ TEST_CASE("a 429 waits for Retry-After before the next try") {
   CHECK(std::chrono::steady_clock::now() - first_try >= 900ms);  // not the policy's 10 ms
   CHECK(f.attempts_of(event.id) == 2);
 }
+
+// ---------------------------------------------------------------------------------------
+// Two runners of one record (issue 12, item 1): a partition revoked while its webhook
+// calls were slow was given to another replica, which ran the same records again while
+// the first replica's calls were still on the wire. Here two forwarders (their own
+// Config, Forwarder and HTTP client; one database) get the same record at once.
+namespace {
+
+struct Collected {
+  std::mutex mutex;
+  std::vector<events::Outcome> list;
+  events::OutcomeCallback callback() {
+    return [this](events::Outcome o) {
+      std::lock_guard lock(mutex);
+      list.push_back(std::move(o));
+    };
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex);
+    return list.size();
+  }
+  std::vector<events::Outcome> all() {
+    std::lock_guard lock(mutex);
+    return list;
+  }
+};
+
+struct TwoForwarders {
+  std::string schema = testing::unique_name("forward");
+  pg::Connection connection = testing::connect(schema);
+  testing::FakeAnalytics webhook;
+  std::map<std::string, std::string> env;
+  std::unique_ptr<pg::Pool> pool;
+  struct Runner {
+    Config config;
+    std::unique_ptr<http::Client> client;
+    std::unique_ptr<Forwarder> forwarder;
+  };
+  std::vector<std::unique_ptr<Runner>> runners;
+
+  TwoForwarders() {
+    env = {{"PAYPIPE_KAFKA_BOOTSTRAP_SERVERS", testing::stack().kafka_bootstrap},
+           {"PAYPIPE_PG_DSN", testing::stack().pg_dsn},
+           {"PAYPIPE_PG_SCHEMA", schema},
+           {"PAYPIPE_WEBHOOK_URL", webhook.url()},
+           {"PAYPIPE_WEBHOOK_TIMEOUT_MS", "5000"}};
+    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
+    for (int i = 0; i < 2; ++i) {
+      auto r = std::make_unique<Runner>();
+      core::Env variables(env);
+      r->config = Config::read(variables);
+      REQUIRE(variables.finish().ok());
+      if (!pool) pool = std::make_unique<pg::Pool>(r->config.common.database);
+      r->client = std::make_unique<http::Client>(r->config.client_options());
+      r->forwarder = std::make_unique<Forwarder>(r->config, *pool, *r->client);
+      runners.push_back(std::move(r));
+    }
+  }
+  ~TwoForwarders() {
+    for (auto& r : runners) {
+      r->forwarder->stop();
+      r->forwarder.reset();
+      r->client.reset();
+    }
+    pool.reset();
+    (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
+  }
+
+  Forwarder& operator[](int i) { return *runners.at(static_cast<std::size_t>(i))->forwarder; }
+
+  static events::ConsumedEvent consumed(const events::Event& event) {
+    events::ConsumedEvent c;
+    c.event = event;
+    c.topic = "payment.completed";
+    return c;
+  }
+  static events::Event payment() {
+    const auto order_id = core::new_uuid_v7();
+    const contracts::PaymentCompleted data{core::new_uuid_v7(), order_id, "alice", 3000, "KRW", core::now_rfc3339()};
+    return events::make_event("payment.completed", "/paypipe/payment-api", order_id, contracts::encode(data));
+  }
+  std::string status_of(const std::string& event_id) {
+    auto rows = connection.exec("SELECT status FROM deliveries WHERE event_id = $1::uuid", event_id);
+    if (!rows || rows->empty()) return "<none>";
+    return rows->str(0, 0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("two forwarders handed one record at once: one webhook call, the second finds the claim") {
+  TwoForwarders t;
+  t.webhook.set({.delay = 800ms});
+  const auto event = TwoForwarders::payment();
+  Collected first, second;
+  t[0].handle(TwoForwarders::consumed(event), first.callback());
+  t[1].handle(TwoForwarders::consumed(event), second.callback());
+  REQUIRE(testing::eventually([&] { return first.size() == 1 && second.size() == 1; }, 30s));
+  CHECK(t.webhook.requests_for(event.id) == 1);  // was 2: both moved the row to IN_PROGRESS and called
+  const auto a = first.all()[0], b = second.all()[0];
+  CHECK(a.succeeded() != b.succeeded());
+  const auto& waiting = a.succeeded() ? b : a;
+  CHECK(waiting.error_class == "paypipe.data-platform-forwarder.ClaimedElsewhere");
+  REQUIRE(waiting.retry_after.has_value());
+  CHECK(*waiting.retry_after <= 15100ms);  // the lease: 2 x 5 s + 5 s
+  CHECK(t.status_of(event.id) == "COMPLETED");
+  CHECK(testing::query_integer(t.connection, "SELECT count(*) FROM deliveries WHERE claim_owner IS NOT NULL") == 0);
+  // The retry of the one told to wait: COMPLETED, not sent again.
+  Collected again;
+  t[a.succeeded() ? 1 : 0].handle(TwoForwarders::consumed(event), again.callback());
+  REQUIRE(testing::eventually([&] { return again.size() == 1; }, 30s));
+  CHECK(again.all()[0].succeeded());
+  CHECK(t.webhook.requests_for(event.id) == 1);
+}
+
+TEST_CASE("a forwarder takes over an expired claim (counted), waits for a live one, and never calls when abandoned") {
+  TwoForwarders t;
+  const auto expired = TwoForwarders::payment();
+  const auto live = TwoForwarders::payment();
+  const auto abandoned = TwoForwarders::payment();
+  REQUIRE(t.connection
+              .exec("INSERT INTO deliveries (event_id, event_type, event_key, status, attempts, claim_owner, claim_until) "
+                    "VALUES ($1::uuid, 'payment.completed', 'k', 'IN_PROGRESS', 1, 'crashed/1/x', now() - interval '1 s'), "
+                    "($2::uuid, 'payment.completed', 'k', 'IN_PROGRESS', 1, 'busy/1/y', now() + interval '30 s')",
+                    expired.id, live.id)
+              .ok());
+  Collected outcomes;
+  t[0].handle(TwoForwarders::consumed(expired), outcomes.callback());
+  t[0].handle(TwoForwarders::consumed(live), outcomes.callback());
+  auto gone = TwoForwarders::consumed(abandoned);
+  gone.abandoned = std::make_shared<std::atomic<bool>>(true);
+  t[0].handle(gone, outcomes.callback());
+  REQUIRE(testing::eventually([&] { return outcomes.size() == 3; }, 30s));
+  CHECK(t.webhook.requests_for(expired.id) == 1);
+  CHECK(t.status_of(expired.id) == "COMPLETED");
+  CHECK(testing::query_integer(t.connection, "SELECT takeovers FROM deliveries WHERE event_id = '" + expired.id + "'") ==
+        1);
+  CHECK(t.webhook.requests_for(live.id) == 0);
+  CHECK(t.status_of(live.id) == "IN_PROGRESS");  // still the live owner's
+  CHECK(t.webhook.requests_for(abandoned.id) == 0);
+  int retryable = 0;
+  for (const auto& o : outcomes.all()) retryable += o.kind == events::Outcome::Kind::retryable;
+  CHECK(retryable == 2);
+}
+
+TEST_CASE("the fake webhook's down mode refuses at once, and up listens again on the same port, every time") {
+  // Once "down" timed out instead of refusing and "up" could not listen again, failing
+  // this binary on a fresh clone.
+  testing::FakeAnalytics webhook;
+  const auto port = webhook.port();
+  http::Client client(http::ClientOptions{1000ms, 2000ms});
+  http::ClientRequest request;
+  request.method = "POST";
+  request.url = webhook.url();
+  request.headers = {{"Idempotency-Key", core::new_uuid_v7()}};
+  request.body = "{}";
+  for (int round = 0; round < 20; ++round) {
+    INFO("round " << round);
+    auto up = client.send(request);  // also leaves a kept-alive connection in the pool
+    REQUIRE(up.ok());
+    CHECK(up->status / 100 == 2);
+    webhook.set_down(true);
+    const auto started = std::chrono::steady_clock::now();
+    auto down = client.send(request);
+    REQUIRE_FALSE(down.ok());
+    CHECK(down.error().code == "http-connect");  // refused: not a timeout
+    CHECK(std::chrono::steady_clock::now() - started < 1000ms);
+    webhook.set_down(false);
+    CHECK(webhook.port() == port);
+  }
+}

@@ -25,6 +25,9 @@ TEST_CASE("the forwarder's defaults: retries 1 s, 2 s, 4 s, 8 s, then the dead l
   CHECK(c.webhook.url == "https://analytics.example.com/hook");
   CHECK(c.webhook.authorization.empty());
   CHECK(c.webhook.timeout == 10000ms);
+  CHECK(c.webhook.max_retry_after == 300000ms);
+  CHECK(c.claim_lease == 25000ms);  // 2 x the timeout + 5 s
+  CHECK(!c.claim_owner.empty());
   CHECK(c.consumer.consumer.group == "data-platform-forwarder");
   CHECK(c.consumer.consumer.topics == std::vector<std::string>{"payment.completed", "order.completed"});
   CHECK(c.consumer.retry.max_attempts == 5);
@@ -40,6 +43,8 @@ TEST_CASE("every forwarder variable reaches its field; tests can use millisecond
   core::Env env(base({{"PAYPIPE_WEBHOOK_AUTHORIZATION", "Bearer abc"},
                       {"PAYPIPE_WEBHOOK_TIMEOUT_MS", "300"},
                       {"PAYPIPE_WEBHOOK_CONNECT_TIMEOUT_MS", "200"},
+                      {"PAYPIPE_WEBHOOK_MAX_RETRY_AFTER_MS", "20000"},
+                      {"PAYPIPE_FORWARDER_CLAIM_LEASE_MS", "5000"},
                       {"PAYPIPE_FORWARDER_DB_WORKERS", "1"},
                       {"PAYPIPE_FORWARDER_DB_BATCH_SIZE", "32"},
                       {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "10"},
@@ -49,6 +54,8 @@ TEST_CASE("every forwarder variable reaches its field; tests can use millisecond
   REQUIRE(env.finish().ok());
   CHECK(c.webhook.authorization == "Bearer abc");
   CHECK(c.webhook.timeout == 300ms);
+  CHECK(c.webhook.max_retry_after == 20000ms);
+  CHECK(c.claim_lease == 5000ms);
   CHECK(c.client_options().request_timeout == 300ms);
   CHECK(c.client_options().connect_timeout == 200ms);
   CHECK(c.db_workers == 1);
@@ -73,4 +80,12 @@ TEST_CASE("a missing or odd webhook URL is named, the authorization never echoed
   (void)Config::read(ftp);
   REQUIRE_FALSE(ftp.finish().ok());
   CHECK(ftp.finish().error().message.find("PAYPIPE_WEBHOOK_URL: must start with http") != std::string::npos);
+}
+
+TEST_CASE("a claim lease no longer than the webhook timeout is refused") {
+  core::Env env(base({{"PAYPIPE_WEBHOOK_TIMEOUT_MS", "10000"}, {"PAYPIPE_FORWARDER_CLAIM_LEASE_MS", "9000"}}));
+  (void)Config::read(env);
+  const auto status = env.finish();
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().message.find("PAYPIPE_FORWARDER_CLAIM_LEASE_MS") != std::string::npos);
 }

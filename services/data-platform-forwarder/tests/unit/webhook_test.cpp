@@ -121,3 +121,20 @@ TEST_CASE("after a try: success completes, a retryable failure waits unless it w
   }
   CHECK_FALSE(parse_status("completed").has_value());
 }
+
+TEST_CASE("a Retry-After beyond the cap, negative or not a number is a failure to retry later, never a wait") {
+  for (const std::string value : {"86400", "1000000000000", "9223372036854775807", "99999999999999999999", "-5", "1e12",
+                                  "soon", "Wed, 21 Oct 2015 07:28:00 GMT"}) {
+    INFO(value);
+    auto v = classify_webhook(answer(429, {{"Retry-After", value}}), 300000ms);
+    CHECK(v.outcome.kind == events::Outcome::Kind::retryable);
+    CHECK(v.reason == "rate_limited");
+    CHECK(v.outcome.error_class == "paypipe.data-platform-forwarder.WebhookRetryAfterRefused");
+    CHECK_FALSE(v.outcome.retry_after.has_value());  // the policy's backoff
+  }
+  auto at_cap = classify_webhook(answer(429, {{"Retry-After", "300"}}), 300000ms);
+  CHECK(at_cap.outcome.error_class == "paypipe.data-platform-forwarder.WebhookRateLimited");
+  CHECK(at_cap.outcome.retry_after == 300000ms);
+  auto over_small_cap = classify_webhook(answer(429, {{"Retry-After", "3"}}), 2000ms);
+  CHECK(over_small_cap.outcome.error_class == "paypipe.data-platform-forwarder.WebhookRetryAfterRefused");
+}

@@ -2,6 +2,7 @@
 // real broker and PostgreSQL, with the in-process fake Telegram as the outside world.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <set>
 
@@ -320,4 +321,244 @@ TEST_CASE("stopping lets a send on the wire finish and commits it: a restarted s
   REQUIRE(testing::eventually([&] { return s.logged(next.id) == 1; }, 30s));
   CHECK(s.telegram.attempts() == 1);  // set() restarted the count: only `next` went out
   CHECK(s.messages_mentioning(payment_id_of(event)) == 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Two runners of one record (issue 12, item 1). Seen in production: a partition revoked
+// while its sends were slow (or held by a 429) was given to another replica, which ran
+// the same records again while the first replica's jobs were still sending: every
+// message went out two or three times. Here two notification-senders (two processes' worth
+// of parts: their own Config, Notifier and Telegram client, one database) are handed
+// the same record at once, as the old and the new owner of a partition are.
+namespace {
+
+struct Runner {
+  Config config;
+  std::unique_ptr<http::Client> client;
+  std::unique_ptr<Notifier> notifier;
+
+  Runner(const std::map<std::string, std::string>& env_values, pg::Pool& pool) {
+    core::Env variables(env_values);
+    config = Config::read(variables);
+    REQUIRE(variables.finish().ok());
+    client = std::make_unique<http::Client>(config.client_options());
+    notifier = std::make_unique<Notifier>(config, pool, *client);
+  }
+  ~Runner() {
+    notifier->stop();
+    notifier.reset();
+    client.reset();
+  }
+};
+
+struct Outcomes {
+  std::mutex mutex;
+  std::vector<events::Outcome> list;
+  events::OutcomeCallback callback() {
+    return [this](events::Outcome o) {
+      std::lock_guard lock(mutex);
+      list.push_back(std::move(o));
+    };
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex);
+    return list.size();
+  }
+  std::vector<events::Outcome> all() {
+    std::lock_guard lock(mutex);
+    return list;
+  }
+};
+
+struct TwoRunners {
+  std::string schema = testing::unique_name("notify");
+  pg::Connection connection = testing::connect(schema);
+  testing::FakeTelegram telegram;
+  std::unique_ptr<pg::Pool> pool;
+  std::map<std::string, std::string> env;
+
+  explicit TwoRunners(std::map<std::string, std::string> extra = {}) {
+    env = {
+        {"PAYPIPE_KAFKA_BOOTSTRAP_SERVERS", testing::stack().kafka_bootstrap},
+        {"PAYPIPE_PG_DSN", testing::stack().pg_dsn},
+        {"PAYPIPE_PG_SCHEMA", schema},
+        {"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
+        {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
+    };
+    for (auto& [k, v] : extra) env[k] = v;
+    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
+    core::Env variables(env);
+    const auto config = Config::read(variables);
+    REQUIRE(variables.finish().ok());
+    pool = std::make_unique<pg::Pool>(config.common.database);
+  }
+  ~TwoRunners() {
+    pool.reset();
+    (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
+  }
+
+  static events::ConsumedEvent consumed(const events::Event& event) {
+    events::ConsumedEvent c;
+    c.event = event;
+    c.topic = "payment.completed";
+    return c;
+  }
+  static events::Event payment(const std::string& user) {
+    const auto order_id = core::new_uuid_v7();
+    const contracts::PaymentCompleted data{core::new_uuid_v7(), order_id, user, 3000, "KRW", core::now_rfc3339()};
+    return events::make_event("payment.completed", "/paypipe/payment-api", order_id, contracts::encode(data));
+  }
+  // sendMessage calls that reached Telegram for this payment, answered or not.
+  std::size_t calls_for(const events::Event& e) const {
+    std::size_t n = 0;
+    for (const auto& a : telegram.attempt_log()) n += a.text.find(payment_id_of(e)) != std::string::npos;
+    return n;
+  }
+  std::int64_t count(const std::string& sql) { return testing::query_integer(connection, sql); }
+};
+
+double metric_value(const std::string& name) {
+  const auto text = core::metrics::serialize();
+  double total = 0;
+  std::size_t at = 0;
+  while ((at = text.find("\n" + name, at)) != std::string::npos) {
+    const auto line_end = text.find('\n', at + 1);
+    const auto line = text.substr(at + 1, line_end - at - 1);
+    const auto space = line.rfind(' ');
+    if (line.rfind(name + " ", 0) == 0 || line.rfind(name + "{", 0) == 0) total += std::stod(line.substr(space + 1));
+    at = line_end;
+  }
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("two runners handed one record at once: the message goes out once, the second finds the claim") {
+  TwoRunners t;
+  t.telegram.set({.delay = 800ms});  // a slow Telegram: both runners are in flight together
+  Runner old_owner(t.env, *t.pool);
+  Runner new_owner(t.env, *t.pool);
+  const auto event = TwoRunners::payment("judy");
+  Outcomes first, second;
+  old_owner.notifier->handle(TwoRunners::consumed(event), first.callback());
+  new_owner.notifier->handle(TwoRunners::consumed(event), second.callback());
+  REQUIRE(testing::eventually([&] { return first.size() == 1 && second.size() == 1; }, 30s));
+  CHECK(t.calls_for(event) == 1);  // was 2: both read the log before either wrote it
+  const auto a = first.all()[0], b = second.all()[0];
+  CHECK(a.succeeded() != b.succeeded());  // one sent; the other was told to come back
+  const auto& waiting = a.succeeded() ? b : a;
+  CHECK(waiting.kind == events::Outcome::Kind::retryable);
+  CHECK(waiting.error_class == "paypipe.notification-sender.ClaimedElsewhere");
+  REQUIRE(waiting.retry_after.has_value());  // it waits out the holder's lease at most
+  CHECK(*waiting.retry_after <= 65100ms);
+  CHECK(t.count("SELECT count(*) FROM notifications WHERE event_id = '" + event.id + "'") == 1);
+  CHECK(t.count("SELECT count(*) FROM notification_claims") == 0);  // the log row replaced the claim
+
+  // Its retry finds the event logged: done, nothing sent.
+  Outcomes again;
+  (a.succeeded() ? new_owner : old_owner).notifier->handle(TwoRunners::consumed(event), again.callback());
+  REQUIRE(testing::eventually([&] { return again.size() == 1; }, 30s));
+  CHECK(again.all()[0].succeeded());
+  CHECK(t.calls_for(event) == 1);
+}
+
+TEST_CASE("two runners with Telegram answering 429 retry_after: still one message per event") {
+  TwoRunners t(std::map<std::string, std::string>{{"PAYPIPE_TELEGRAM_TIMEOUT_MS", "5000"}});
+  t.telegram.set({.retry_after_seconds = 1, .rate_limit_first = 1});
+  Runner old_owner(t.env, *t.pool);
+  Runner new_owner(t.env, *t.pool);
+  std::vector<events::Event> events_sent;
+  Outcomes from_old, from_new;
+  for (int i = 0; i < 5; ++i) events_sent.push_back(TwoRunners::payment("kim"));
+  for (const auto& e : events_sent) old_owner.notifier->handle(TwoRunners::consumed(e), from_old.callback());
+  for (const auto& e : events_sent) new_owner.notifier->handle(TwoRunners::consumed(e), from_new.callback());
+  REQUIRE(testing::eventually([&] { return from_old.size() == 5 && from_new.size() == 5; }, 30s));
+  // Whatever was told to retry is retried, as the runtime would, until each event is done.
+  const auto logged = [&](const events::Event& e) {
+    return t.count("SELECT count(*) FROM notifications WHERE event_id = '" + e.id + "'") == 1;
+  };
+  const auto all_logged = [&] { return std::all_of(events_sent.begin(), events_sent.end(), logged); };
+  for (int round = 0; round < 10 && !testing::eventually(all_logged, 2s); ++round) {
+    Outcomes retried;
+    std::size_t n = 0;
+    for (const auto& e : events_sent) {
+      if (logged(e)) continue;
+      new_owner.notifier->handle(TwoRunners::consumed(e), retried.callback());
+      ++n;
+    }
+    REQUIRE(testing::eventually([&] { return retried.size() == n; }, 30s));
+  }
+  for (const auto& e : events_sent) {
+    INFO(e.id);
+    CHECK(t.count("SELECT count(*) FROM notifications WHERE event_id = '" + e.id + "'") == 1);
+    std::size_t delivered = 0;
+    for (const auto& m : t.telegram.delivered()) delivered += m.text.find(payment_id_of(e)) != std::string::npos;
+    CHECK(delivered == 1);
+  }
+}
+
+TEST_CASE("an expired claim of another owner is taken over and counted as a possible duplicate") {
+  TwoRunners t;
+  Runner runner(t.env, *t.pool);
+  const auto expired = TwoRunners::payment("liam");
+  const auto live = TwoRunners::payment("liam");
+  REQUIRE(t.connection
+              .exec("INSERT INTO notification_claims (event_id, owner, lease_until) VALUES "
+                    "($1::uuid, 'crashed-pod/1/x', now() - interval '1 second'), "
+                    "($2::uuid, 'busy-pod/1/y', now() + interval '60 seconds')",
+                    expired.id, live.id)
+              .ok());
+  const auto before = metric_value("notification_possible_duplicates_total");
+  Outcomes outcomes;
+  runner.notifier->handle(TwoRunners::consumed(expired), outcomes.callback());
+  runner.notifier->handle(TwoRunners::consumed(live), outcomes.callback());
+  REQUIRE(testing::eventually([&] { return outcomes.size() == 2; }, 30s));
+  CHECK(t.calls_for(expired) == 1);  // taken over: sent
+  CHECK(t.calls_for(live) == 0);     // held by a live owner: not sent
+  CHECK(metric_value("notification_possible_duplicates_total") - before == 1);
+  CHECK(t.count("SELECT count(*) FROM notifications WHERE event_id = '" + expired.id + "'") == 1);
+  CHECK(t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + live.id + "' AND owner = 'busy-pod/1/y'") ==
+        1);
+  bool held_told = false;
+  for (const auto& o : outcomes.all()) {
+    if (!o.succeeded()) {
+      held_told = o.error_class == "paypipe.notification-sender.ClaimedElsewhere" && o.retry_after &&
+                  *o.retry_after > 50s && *o.retry_after <= 61s;
+    }
+  }
+  CHECK(held_told);
+}
+
+TEST_CASE("an abandoned job never calls Telegram: on arrival, or while it waits at a closed gate") {
+  TwoRunners t;
+  Runner runner(t.env, *t.pool);
+  // Abandoned before it starts.
+  const auto early = TwoRunners::payment("mia");
+  auto consumed = TwoRunners::consumed(early);
+  auto flag = std::make_shared<std::atomic<bool>>(true);
+  consumed.abandoned = flag;
+  Outcomes outcomes;
+  runner.notifier->handle(consumed, outcomes.callback());
+  REQUIRE(testing::eventually([&] { return outcomes.size() == 1; }, 10s));
+  CHECK(outcomes.all()[0].kind == events::Outcome::Kind::retryable);
+  CHECK(t.calls_for(early) == 0);
+
+  // Abandoned while the gate holds it (a 429 closed it for a minute).
+  runner.notifier->gate().close_for(60s);
+  const auto held = TwoRunners::payment("mia");
+  auto held_consumed = TwoRunners::consumed(held);
+  auto held_flag = std::make_shared<std::atomic<bool>>(false);
+  held_consumed.abandoned = held_flag;
+  Outcomes held_outcomes;
+  runner.notifier->handle(held_consumed, held_outcomes.callback());
+  REQUIRE(testing::eventually([&] { return runner.notifier->gate().waiting() == 1; }, 10s));
+  CHECK(t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + held.id + "'") == 1);
+  held_flag->store(true);
+  REQUIRE(testing::eventually([&] { return held_outcomes.size() == 1; }, 5s));
+  CHECK(held_outcomes.all()[0].kind == events::Outcome::Kind::retryable);
+  CHECK(held_outcomes.all()[0].error_class == "paypipe.notification-sender.Abandoned");
+  CHECK(t.calls_for(held) == 0);
+  // Its claim is given up, so the partition's next owner need not wait out the lease.
+  REQUIRE(testing::eventually(
+      [&] { return t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + held.id + "'") == 0; }, 10s));
 }

@@ -25,6 +25,10 @@ TEST_CASE("the defaults: Telegram's API, 30 s, Korean, unmapped users skipped, a
   CHECK(c.telegram.base_url == "https://api.telegram.org");
   CHECK(c.telegram.bot_token == "123:SECRET");
   CHECK(c.telegram.timeout == 30000ms);
+  CHECK(c.telegram.max_retry_after == 300000ms);  // Retry-After is honoured up to 5 minutes
+  CHECK(c.claim_lease == 65000ms);  // 2 x the timeout + 5 s
+  CHECK(c.claim_lease > c.telegram.timeout);
+  CHECK(!c.claim_owner.empty());
   CHECK(c.recipients.default_locale == Locale::ko);
   CHECK(c.recipients.unmapped == UnmappedUsers::skip);
   CHECK_FALSE(c.recipients.chat_for("123456789").has_value());
@@ -44,6 +48,8 @@ TEST_CASE("every notification variable reaches its field") {
                       {"PAYPIPE_TELEGRAM_TIMEOUT_MS", "250"},
                       {"PAYPIPE_TELEGRAM_CONNECT_TIMEOUT_MS", "100"},
                       {"PAYPIPE_TELEGRAM_DEFAULT_RETRY_AFTER_MS", "2000"},
+                      {"PAYPIPE_TELEGRAM_MAX_RETRY_AFTER_MS", "60000"},
+                      {"PAYPIPE_NOTIFY_CLAIM_LEASE_MS", "45000"},
                       {"PAYPIPE_TELEGRAM_CHAT_IDS", "alice=1001, bob=@bobs_channel"},
                       {"PAYPIPE_TELEGRAM_UNMAPPED_USERS", "default-chat"},
                       {"PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID", "-100500"},
@@ -60,6 +66,8 @@ TEST_CASE("every notification variable reaches its field") {
   CHECK(c.telegram.timeout == 250ms);
   CHECK(c.connect_timeout == 100ms);
   CHECK(c.telegram.default_retry_after == 2000ms);
+  CHECK(c.telegram.max_retry_after == 60000ms);
+  CHECK(c.claim_lease == 45000ms);
   CHECK(c.recipients.chat_for("alice") == "1001");
   CHECK(c.recipients.chat_for("bob") == "@bobs_channel");
   CHECK(c.recipients.chat_for("carol") == "-100500");
@@ -103,4 +111,19 @@ TEST_CASE("bad notification settings are all named at once, and the token is nev
   (void)Config::read(missing);
   REQUIRE_FALSE(missing.finish().ok());
   CHECK(missing.finish().error().message.find("PAYPIPE_TELEGRAM_BOT_TOKEN: is required") != std::string::npos);
+}
+
+TEST_CASE("a claim lease no longer than the Telegram timeout is refused: a claim must outlive its call") {
+  core::Env env(base({{"PAYPIPE_TELEGRAM_TIMEOUT_MS", "30000"}, {"PAYPIPE_NOTIFY_CLAIM_LEASE_MS", "30000"}}));
+  (void)Config::read(env);
+  const auto status = env.finish();
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().message.find("PAYPIPE_NOTIFY_CLAIM_LEASE_MS") != std::string::npos);
+}
+
+TEST_CASE("the claim lease follows the Telegram timeout unless it is set") {
+  core::Env env(base({{"PAYPIPE_TELEGRAM_TIMEOUT_MS", "3000"}}));
+  const auto c = Config::read(env);
+  REQUIRE(env.finish().ok());
+  CHECK(c.claim_lease == 11000ms);
 }

@@ -86,3 +86,38 @@ TEST_CASE("stopping cancels what waits, and what comes later") {
   CHECK(cancelled == 4);
   CHECK(ran == 0);
 }
+
+TEST_CASE("the gate never closes for longer than its cap, whatever it is told, and never overflows") {
+  SendGate gate(200ms);
+  gate.close_for(std::chrono::milliseconds::max());  // steady_clock::now() + this would overflow
+  CHECK_FALSE(gate.open());
+  const auto closed_at = Clock::now();
+  std::atomic<bool> ran{false};
+  gate.submit({[&] { ran = true; }, nullptr});
+  REQUIRE(wait_for([&] { return ran.load(); }, 5s));
+  CHECK(Clock::now() - closed_at < 2s);
+  CHECK(gate.open());
+  gate.close_for(std::chrono::milliseconds(-5000));  // a negative wait closes nothing
+  CHECK(gate.open());
+}
+
+TEST_CASE("a waiting task whose job was abandoned is let go at once, not when the gate opens") {
+  SendGate gate;
+  gate.close_for(60s);
+  std::atomic<bool> abandoned{false};
+  std::atomic<bool> ran{false};
+  std::atomic<bool> cancelled{false};
+  gate.submit({[&] { ran = true; }, [&] { cancelled = true; }, [&] { return abandoned.load(); }});
+  std::atomic<bool> other_cancelled{false};
+  gate.submit({[] {}, [&] { other_cancelled = true; }, [] { return false; }});
+  CHECK(gate.waiting() == 2);
+  abandoned = true;
+  const auto marked = Clock::now();
+  REQUIRE(wait_for([&] { return cancelled.load(); }, 5s));
+  CHECK(Clock::now() - marked < 1s);
+  CHECK_FALSE(ran);
+  CHECK(gate.waiting() == 1);  // the other one still waits
+  CHECK_FALSE(other_cancelled);
+  gate.stop();
+  CHECK(other_cancelled);
+}

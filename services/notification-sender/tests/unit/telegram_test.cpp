@@ -87,3 +87,55 @@ TEST_CASE("a failure's message never carries the token-bearing URL") {
   CHECK(v.outcome.message.find("/bot") == std::string::npos);
   CHECK(v.outcome.message.size() < 300);
 }
+
+TEST_CASE("a Retry-After beyond the cap, or one that is no number, is a failure to retry later, not a wait") {
+  // Each of these once closed the gate for as long as it said (86,400 s: a day), or
+  // overflowed steady_clock arithmetic (a thousand billion seconds).
+  for (const std::string value : {"86400", "1000000000000", "9223372036854775807", "99999999999999999999999"}) {
+    INFO(value);
+    auto v = classify_telegram(answer(429, R"({"ok":false})", {{"Retry-After", value}}), 1000ms, 300000ms);
+    CHECK(v.outcome.kind == events::Outcome::Kind::retryable);
+    CHECK(v.failure == SendFailure::rate_limited);
+    CHECK(v.outcome.error_class == "paypipe.notification-sender.TelegramRetryAfterRefused");
+    CHECK_FALSE(v.outcome.retry_after.has_value());  // the policy's backoff, then the DLQ and dlq-retrier
+    REQUIRE(v.retry_after.has_value());
+    CHECK(*v.retry_after == 300000ms);  // the gate closes for the cap at most
+  }
+  for (const std::string value : {"-5", "1e12", "soon", "3.5"}) {
+    INFO(value);
+    auto v = classify_telegram(answer(429, R"({"ok":false})", {{"Retry-After", value}}), 1000ms, 300000ms);
+    CHECK(v.outcome.kind == events::Outcome::Kind::retryable);
+    CHECK(v.outcome.error_class == "paypipe.notification-sender.TelegramRetryAfterRefused");
+    CHECK_FALSE(v.outcome.retry_after.has_value());
+    CHECK(v.retry_after == 1000ms);  // the default wait for a 429 that names none usable
+  }
+  // The body's parameters.retry_after the same way.
+  auto body = classify_telegram(answer(429, R"({"ok":false,"parameters":{"retry_after":86400}})"), 1000ms, 300000ms);
+  CHECK(body.outcome.error_class == "paypipe.notification-sender.TelegramRetryAfterRefused");
+  CHECK(body.retry_after == 300000ms);
+  auto negative = classify_telegram(answer(429, R"({"ok":false,"parameters":{"retry_after":-1}})"), 1000ms, 300000ms);
+  CHECK(negative.outcome.error_class == "paypipe.notification-sender.TelegramRetryAfterRefused");
+  // At the cap exactly: honoured.
+  auto at_cap = classify_telegram(answer(429, R"({"ok":false})", {{"Retry-After", "300"}}), 1000ms, 300000ms);
+  CHECK(at_cap.outcome.error_class == "paypipe.notification-sender.TelegramRateLimited");
+  CHECK(at_cap.outcome.retry_after == 300000ms);
+  CHECK(at_cap.retry_after == 300000ms);
+}
+
+TEST_CASE("a timeout or a connection lost after the request was written is a maybe-sent; a refusal is not") {
+  auto timeout = classify_telegram(
+      core::make_error(core::ErrorCategory::unavailable, "http-timeout", "request to http://127.0.0.1:1 timed out"), 1000ms);
+  CHECK(timeout.maybe_sent);
+  CHECK(timeout.outcome.kind == events::Outcome::Kind::retryable);  // resent by the in-process retry (see telegram.hpp)
+  auto cut = classify_telegram(
+      core::make_error(core::ErrorCategory::unavailable, "http-io", "request to http://127.0.0.1:1 failed: end of stream"),
+      1000ms);
+  CHECK(cut.maybe_sent);
+  CHECK(cut.failure == SendFailure::connection);
+  auto refused = classify_telegram(
+      core::make_error(core::ErrorCategory::unavailable, "http-connect", "cannot connect to http://127.0.0.1:1"), 1000ms);
+  CHECK_FALSE(refused.maybe_sent);
+  CHECK_FALSE(classify_telegram(answer(503, "{}"), 1000ms).maybe_sent);
+  CHECK_FALSE(classify_telegram(answer(429, "{}"), 1000ms).maybe_sent);
+  CHECK_FALSE(classify_telegram(answer(200, R"({"ok":true})"), 1000ms).maybe_sent);
+}
