@@ -1,10 +1,13 @@
 // Fuzzes HTTP request handling up to the handler: Beast's parser with the server's
 // limits, our Request, target decoding, routing, the JSON body and payment-api's
-// request codecs. Raw bytes in; an answer or a clean refusal out.
+// request codecs, with the bearer token of the Authorization header checked as the
+// daemons check it (HS256 here, so a token the fuzzer finds can verify). Raw bytes in;
+// an answer or a clean refusal out.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "auth/http_auth.hpp"
 #include "http/parse.hpp"
 #include "http/router.hpp"
 #include "src/http_codecs.hpp"
@@ -24,6 +27,17 @@ const http::Router& router() {
   return instance;
 }
 
+const auth::Authenticator& authenticator() {
+  static const auto instance = [] {
+    auth::Settings s;
+    s.issuer = "fuzz";
+    s.audience = "paypipe";
+    s.hs256_secret = "a-local-secret-of-32-characters!";
+    return auth::Authenticator::create(s).value();
+  }();
+  return *instance;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -33,8 +47,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (match.route == nullptr) return 0;
   request->path_params = match.params;
   (void)http::require_bearer(*request, "token");
+  const auto who = auth::authenticate(*request, authenticator());
+  const std::string subject = who ? who->subject : "fuzz-user";
   if (match.route->pattern == "/v1/payments") {
-    auto parsed = payment_api::parse_payment_request(*request);
+    auto parsed = payment_api::parse_payment_request(*request, subject);
     (void)parsed;
   } else if (match.route->pattern == "/v1/wallets/{userId}/deposits") {
     (void)payment_api::parse_deposit_request(*request);

@@ -95,15 +95,16 @@ TEST_CASE("every service answers as its OpenAPI says (schemathesis)") {
   const std::string& admin_token = user_token;
   // Writes are not rate-limited here, so generated requests reach the database (429 is
   // documented on every write and tested in tests/security).
-  const std::map<std::string, std::string> admin{{"PAYPIPE_ADMIN_TOKEN", admin_token},
-                                                 {"PAYPIPE_RATE_LIMIT_PER_USER", "0"}};
+  const std::map<std::string, std::string> admin{{"PAYPIPE_ADMIN_TOKEN", admin_token}};
+  auto user_facing = admin;
+  user_facing["PAYPIPE_RATE_LIMIT_PER_USER"] = "0";
   std::vector<std::pair<std::string, std::unique_ptr<testing::Daemon>>> daemons;
   auto add = [&](const std::string& service, std::map<std::string, std::string> env) {
     daemons.emplace_back(service, std::make_unique<testing::Daemon>(system, service, std::move(env)));
   };
-  add("payment-api", admin);
-  add("order-processor", admin);
-  add("coupon-issuer", admin);
+  add("payment-api", user_facing);
+  add("order-processor", user_facing);
+  add("coupon-issuer", user_facing);
   add("dlq-retrier", admin);
   add("notification-sender", {{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
                               {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()}});

@@ -99,7 +99,7 @@ void PaymentApi::add_routes(http::Router& router) {
     const std::string user_id(request.param("userId"));
     const auto no_wallet = [&] {
       return http::error_response(
-          core::make_error(core::ErrorCategory::not_found, "wallet-not-found", "no wallet for user " + user_id));
+          core::make_error(core::ErrorCategory::not_found, "wallet-not-found", "no wallet for this user"));
     };
     if (user_id != who.subject) return no_wallet();  // before any read: nothing about another user leaks
     auto lease = pool_.acquire();
