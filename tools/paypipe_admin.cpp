@@ -4,6 +4,10 @@
 //   paypipe-admin topics list
 //   paypipe-admin topics describe
 //   paypipe-admin wait-for-kafka [--timeout-ms N]
+//   paypipe-admin acls print|apply [--principal-format 'User:paypipe-{service}']
+//
+// `acls` derives every daemon's Kafka ACLs from events::service_access() (what each
+// writes and reads), one principal per daemon; `apply` creates them (as a super user).
 //
 // Reads PAYPIPE_KAFKA_BOOTSTRAP_SERVERS, PAYPIPE_KAFKA_PROPERTIES, the SASL secrets and
 // PAYPIPE_TOPIC_PREFIX like the daemons. `topics create` creates every topic of the
@@ -14,6 +18,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/env.hpp"
 #include "core/log.hpp"
@@ -26,7 +31,8 @@ namespace {
 int usage() {
   std::cerr << "usage: paypipe-admin topics create [--partitions N] [--replication N] [--min-insync N]\n"
                "       paypipe-admin topics list | topics describe\n"
-               "       paypipe-admin wait-for-kafka [--timeout-ms N]\n";
+               "       paypipe-admin wait-for-kafka [--timeout-ms N]\n"
+               "       paypipe-admin acls print|apply [--principal-format 'User:paypipe-{service}']\n";
   return 2;
 }
 
@@ -35,6 +41,47 @@ int flag(int argc, char** argv, const std::string& name, int fallback) {
     if (argv[i] == name) return std::atoi(argv[i + 1]);
   }
   return fallback;
+}
+
+std::string text_flag(int argc, char** argv, const std::string& name, std::string fallback) {
+  for (int i = 0; i + 1 < argc; ++i) {
+    if (argv[i] == name) return argv[i + 1];
+  }
+  return fallback;
+}
+
+int acls(const std::string& sub, int argc, char** argv, events::Admin& admin, const std::string& prefix) {
+  const auto format = text_flag(argc, argv, "--principal-format", "User:paypipe-{service}");
+  if (format.find("{service}") == std::string::npos || format.rfind("User:", 0) != 0) {
+    std::cerr << "--principal-format must start with User: and contain {service}\n";
+    return 2;
+  }
+  const auto principal_of = [&](const std::string& service) {
+    auto p = format;
+    p.replace(p.find("{service}"), 9, service);
+    return p;
+  };
+  std::vector<events::Acl> creatable, by_hand;
+  for (auto& acl : events::all_acls(principal_of, prefix)) {
+    (events::Admin::can_create(acl) ? creatable : by_hand).push_back(std::move(acl));
+  }
+  if (sub == "print") {
+    for (const auto& acl : creatable) std::cout << events::to_string(acl) << "\n";
+  } else {
+    if (auto s = admin.create_acls(creatable, std::chrono::milliseconds(30000)); !s) {
+      std::cerr << s.error().message << "\n";
+      return 1;
+    }
+    std::cout << creatable.size() << " ACL bindings in place\n";
+  }
+  // librdkafka 2.0.2 cannot create these: the broker's kafka-acls tool can.
+  for (const auto& acl : by_hand) {
+    std::cout << "by hand: kafka-acls.sh --add --allow-principal " << acl.principal << " --operation "
+              << (acl.operation == events::AclOperation::write ? "Write" : "Describe") << " --transactional-id "
+              << acl.name << (acl.pattern == events::AclPattern::prefixed ? " --resource-pattern-type prefixed" : "")
+              << "\n";
+  }
+  return 0;
 }
 
 }  // namespace
@@ -76,6 +123,7 @@ int main(int argc, char** argv) {
     std::cerr << "Kafka did not answer in time\n";
     return 1;
   }
+  if (command == "acls" && (sub == "print" || sub == "apply")) return acls(sub, argc, argv, **admin, kafka.topic_prefix);
   if (command != "topics") return usage();
 
   if (sub == "create") {
