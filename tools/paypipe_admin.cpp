@@ -20,6 +20,10 @@
 // kept failing them while the rest went through) and puts them back in line. It reads
 // PAYPIPE_PG_DSN, PAYPIPE_PG_PASSWORD and the schema from --schema or PAYPIPE_PG_SCHEMA
 // (in a daemon's pod: that daemon's schema).
+//   paypipe-admin acls print|apply [--principal-format 'User:paypipe-{service}']
+//
+// `acls` derives every daemon's Kafka ACLs from events::service_access() (what each
+// writes and reads), one principal per daemon; `apply` creates them (as a super user).
 //
 // Reads PAYPIPE_KAFKA_BOOTSTRAP_SERVERS, PAYPIPE_KAFKA_PROPERTIES, the SASL secrets and
 // PAYPIPE_TOPIC_PREFIX like the daemons. `topics create` creates every topic of the
@@ -59,7 +63,8 @@ int usage() {
                "       paypipe-admin keygen --out FILE [--alg RS256|ES256]\n"
                "       paypipe-admin jwks --key FILE [--kid KID]\n"
                "       paypipe-admin outbox list [--schema S] [--limit N]\n"
-               "       paypipe-admin outbox requeue [--schema S] [--all | ID ...]\n";
+               "       paypipe-admin outbox requeue [--schema S] [--all | ID ...]\n"
+               "       paypipe-admin acls print|apply [--principal-format 'User:paypipe-{service}']\n";
   return 2;
 }
 
@@ -275,6 +280,40 @@ int outbox_command(int argc, char** argv, core::Env& env) {
   return usage();
 }
 
+int acls(const std::string& sub, int argc, char** argv, events::Admin& admin, const std::string& prefix) {
+  const auto format = text_flag(argc, argv, "--principal-format", "User:paypipe-{service}");
+  if (format.find("{service}") == std::string::npos || format.rfind("User:", 0) != 0) {
+    std::cerr << "--principal-format must start with User: and contain {service}\n";
+    return 2;
+  }
+  const auto principal_of = [&](const std::string& service) {
+    auto p = format;
+    p.replace(p.find("{service}"), 9, service);
+    return p;
+  };
+  std::vector<events::Acl> creatable, by_hand;
+  for (auto& acl : events::all_acls(principal_of, prefix)) {
+    (events::Admin::can_create(acl) ? creatable : by_hand).push_back(std::move(acl));
+  }
+  if (sub == "print") {
+    for (const auto& acl : creatable) std::cout << events::to_string(acl) << "\n";
+  } else {
+    if (auto s = admin.create_acls(creatable, std::chrono::milliseconds(30000)); !s) {
+      std::cerr << s.error().message << "\n";
+      return 1;
+    }
+    std::cout << creatable.size() << " ACL bindings in place\n";
+  }
+  // librdkafka 2.0.2 cannot create these: the broker's kafka-acls tool can.
+  for (const auto& acl : by_hand) {
+    std::cout << "by hand: kafka-acls.sh --add --allow-principal " << acl.principal << " --operation "
+              << (acl.operation == events::AclOperation::write ? "Write" : "Describe") << " --transactional-id "
+              << acl.name << (acl.pattern == events::AclPattern::prefixed ? " --resource-pattern-type prefixed" : "")
+              << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -319,6 +358,7 @@ int main(int argc, char** argv) {
     std::cerr << "Kafka did not answer in time\n";
     return 1;
   }
+  if (command == "acls" && (sub == "print" || sub == "apply")) return acls(sub, argc, argv, **admin, kafka.topic_prefix);
   if (command != "topics") return usage();
 
   if (sub == "create") {

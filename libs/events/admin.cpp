@@ -192,4 +192,52 @@ core::Result<std::vector<TopicInfo>> Admin::describe(const std::vector<std::stri
   return infos;
 }
 
+core::Status Admin::create_acls(const std::vector<Acl>& acls, std::chrono::milliseconds timeout) {
+  if (acls.empty()) return {};
+  std::vector<rd_kafka_AclBinding_t*> bindings;
+  char error[512];
+  const auto destroy = [&] { rd_kafka_AclBinding_destroy_array(bindings.data(), bindings.size()); };
+  for (const auto& acl : acls) {
+    if (!can_create(acl)) {
+      destroy();
+      return core::make_error(core::ErrorCategory::invalid_input, "kafka-acl",
+                              to_string(acl) + ": librdkafka's Admin API has no TRANSACTIONAL_ID resource");
+    }
+    // Kafka's CLUSTER resource is librdkafka's BROKER (protocol value 4).
+    const auto restype = acl.resource == AclResource::topic   ? RD_KAFKA_RESOURCE_TOPIC
+                         : acl.resource == AclResource::group ? RD_KAFKA_RESOURCE_GROUP
+                                                              : RD_KAFKA_RESOURCE_BROKER;
+    const auto pattern =
+        acl.pattern == AclPattern::prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED : RD_KAFKA_RESOURCE_PATTERN_LITERAL;
+    static const rd_kafka_AclOperation_t operations[] = {
+        RD_KAFKA_ACL_OPERATION_READ, RD_KAFKA_ACL_OPERATION_WRITE, RD_KAFKA_ACL_OPERATION_DESCRIBE,
+        RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS, RD_KAFKA_ACL_OPERATION_IDEMPOTENT_WRITE};
+    auto* binding = rd_kafka_AclBinding_new(restype, acl.name.c_str(), pattern, acl.principal.c_str(), "*",
+                                            operations[static_cast<int>(acl.operation)],
+                                            RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, error, sizeof error);
+    if (binding == nullptr) {
+      destroy();
+      return core::make_error(core::ErrorCategory::invalid_input, "kafka-acl", to_string(acl) + ": " + error);
+    }
+    bindings.push_back(binding);
+  }
+  auto options = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_CREATEACLS, timeout);
+  rd_kafka_CreateAcls(handle_.get(), bindings.data(), bindings.size(), options.get(), queue_.get());
+  destroy();
+  auto event = wait_result(queue_.get(), RD_KAFKA_EVENT_CREATEACLS_RESULT, timeout);
+  if (!event) return event.error();
+  const auto* result = rd_kafka_event_CreateAcls_result(event->get());
+  size_t count = 0;
+  const auto** results = rd_kafka_CreateAcls_result_acls(result, &count);
+  std::string failures;
+  for (size_t i = 0; i < count; ++i) {
+    if (const auto* e = rd_kafka_acl_result_error(results[i]); e != nullptr) {
+      failures += (failures.empty() ? "" : "; ") + (i < acls.size() ? to_string(acls[i]) : std::string("?")) + ": " +
+                  rd_kafka_error_string(e);
+    }
+  }
+  if (!failures.empty()) return core::make_error(core::ErrorCategory::unavailable, "kafka-create-acls", failures);
+  return {};
+}
+
 }  // namespace paypipe::events

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "events/access.hpp"
 #include "events/kafka.hpp"
 
 namespace paypipe::events {
@@ -48,6 +49,12 @@ class Admin {
   core::Result<std::vector<std::string>> list_topics(std::chrono::milliseconds timeout);
   // Brokers in the cluster metadata.
   core::Result<int> broker_count(std::chrono::milliseconds timeout);
+  // Creates ALLOW bindings for any host (creating one that exists is a no-op on the
+  // broker). Needs an authorizer on the broker and ALTER on the cluster (a super user).
+  // librdkafka 2.0.2 knows no TRANSACTIONAL_ID resource: such a binding is refused
+  // (invalid_input) before anything is sent; filter them out with can_create().
+  core::Status create_acls(const std::vector<Acl>& acls, std::chrono::milliseconds timeout);
+  static bool can_create(const Acl& acl) { return acl.resource != AclResource::transactional_id; }
 
  private:
   Admin() = default;

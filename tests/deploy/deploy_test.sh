@@ -6,6 +6,8 @@
 #                                          decoded into its Kubernetes API type
 #   deploy_test.sh policy <profile>        the chart's rules on the rendered objects
 #   deploy_test.sh check-config <profile>  each daemon's check-config with the rendered env
+#   deploy_test.sh auth-currency           PAYPIPE_CURRENCY, the JWKS mount and the
+#                                          NetworkPolicies land where they should
 #   deploy_test.sh negative                the checks above do catch broken input
 #
 # <profile> is local or production (k8s/values-<profile>.yaml). Needs PAYPIPE_SOURCE_DIR,
@@ -59,6 +61,16 @@ expect_failure() {
   printf 'ok  caught: %s\n' "$what"
 }
 
+# doc <file> <kind> <name>: prints the rendered object of that kind and name.
+doc() {
+  awk -v kind="$2" -v name="$3" '
+    /^---/ { if (k && n) printf "%s", buf; buf = ""; k = 0; n = 0; next }
+    { buf = buf $0 "\n" }
+    $0 == "kind: " kind { k = 1 }
+    $0 == "  name: " name { n = 1 }
+    END { if (k && n) printf "%s", buf }' "$1"
+}
+
 step=${1:-}
 case "$step" in
   lint)
@@ -82,6 +94,79 @@ case "$step" in
     [[ $grace == 63 ]] || fail "payment-api's terminationGracePeriodSeconds is '$grace', expected 63 (12 + ceil(45.5) + 5)"
     grep -q 'PAYPIPE_SHUTDOWN_TIMEOUT_MS: "45500"' "$file" || fail "PAYPIPE_SHUTDOWN_TIMEOUT_MS 45500 is not rendered"
     echo "ok  terminationGracePeriodSeconds follows PAYPIPE_SHUTDOWN_TIMEOUT_MS (63 s for 45500 ms)"
+    ;;
+  auth-currency)
+    # PAYPIPE_CURRENCY: one value for payment-api and order-processor, nowhere else.
+    file=$(render production currency --set currency=USD)
+    for svc in payment-api order-processor; do
+      grep -q 'PAYPIPE_CURRENCY: "USD"' <<<"$(doc "$file" ConfigMap "$release-$svc")" \
+        || fail "$svc's ConfigMap has no PAYPIPE_CURRENCY \"USD\""
+    done
+    grep -q PAYPIPE_CURRENCY <<<"$(doc "$file" ConfigMap "$release-coupon-issuer")" \
+      && fail "coupon-issuer got PAYPIPE_CURRENCY, which it does not read"
+    echo "ok  PAYPIPE_CURRENCY goes to payment-api and order-processor"
+    # auth.enabled: the JWKS mounted and PAYPIPE_JWT_* set in the three public APIs only.
+    file=$(render production auth --set auth.enabled=true)
+    "$kubecheck" validate "$file"
+    for svc in payment-api order-processor coupon-issuer; do
+      cm=$(doc "$file" ConfigMap "$release-$svc")
+      for want in 'PAYPIPE_JWT_JWKS_FILE: "/etc/paypipe/jwks/jwks.json"' \
+                  'PAYPIPE_JWT_ISSUER: "https://login.example.com/"' 'PAYPIPE_JWT_AUDIENCE: "paypipe"'; do
+        grep -qF "$want" <<<"$cm" || fail "$svc's ConfigMap lacks $want"
+      done
+      dep=$(doc "$file" Deployment "$release-$svc")
+      grep -q 'mountPath: /etc/paypipe/jwks' <<<"$dep" || fail "$svc does not mount the JWKS"
+      grep -q 'secretName: "paypipe-jwks"' <<<"$dep" || fail "$svc's JWKS volume is not the Secret paypipe-jwks"
+    done
+    for svc in notification-sender ranking-updater data-platform-forwarder dlq-retrier; do
+      grep -q PAYPIPE_JWT_ <<<"$(doc "$file" ConfigMap "$release-$svc")" && fail "$svc got PAYPIPE_JWT_*"
+      grep -q jwks <<<"$(doc "$file" Deployment "$release-$svc")" && fail "$svc mounts the JWKS"
+    done
+    grep -q 'mountPath: /etc/paypipe/jwks' <(doc "$file" Job "$release-migrate") \
+      || fail "the migrate Job does not mount the JWKS its containers' configuration names"
+    # The JWKS inline: the chart renders the ConfigMap and mounts it.
+    printf '{"keys":[]}' >"$out/jwks.json"
+    file=$(render production auth-inline --set auth.enabled=true --set auth.jwks.secretName= \
+             --set-file "auth.jwks.json=$out/jwks.json")
+    grep -q 'name: "paypipe-jwks"' <(doc "$file" Deployment "$release-payment-api") \
+      || fail "auth.jwks.json does not mount the ConfigMap paypipe-jwks"
+    grep -qF 'jwks.json: "{\"keys\":[]}"' <(doc "$file" ConfigMap "$release-jwks") \
+      || fail "auth.jwks.json does not render the ConfigMap paypipe-jwks"
+    "$kubecheck" validate "$file"
+    echo "ok  auth.enabled mounts the JWKS (a Secret, or the chart's ConfigMap) and sets PAYPIPE_JWT_* in the three public APIs"
+    # Off by default: no PAYPIPE_JWT_* (the daemons of this build refuse them).
+    file=$(render production auth-off)
+    grep -q PAYPIPE_JWT_ "$file" && fail "auth is off but PAYPIPE_JWT_* is rendered"
+    echo "ok  auth off: no PAYPIPE_JWT_*"
+    # NetworkPolicy: one per daemon in production; the outside only for the two that call out.
+    file=$(render production netpol)
+    for svc in ${services//,/ }; do
+      np=$(doc "$file" NetworkPolicy "$release-$svc")
+      [[ -n $np ]] || fail "no NetworkPolicy for $svc"
+      if [[ $svc == notification-sender || $svc == data-platform-forwarder ]]; then
+        grep -q 'cidr: 0.0.0.0/0' <<<"$np" || fail "$svc cannot reach the outside (Telegram, the webhook)"
+      else
+        grep -q 'cidr: 0.0.0.0/0' <<<"$np" && fail "$svc may reach the internet"
+      fi
+      if [[ $svc == payment-api || $svc == order-processor || $svc == coupon-issuer ]]; then
+        grep -q 'name: ingress-nginx' <<<"$np" || fail "$svc (public) does not admit the Ingress controller"
+      else
+        grep -q 'name: ingress-nginx' <<<"$np" && fail "$svc (internal) admits the Ingress controller"
+      fi
+    done
+    grep -q '^kind: NetworkPolicy' "$(render local netpol-local)" && fail "values-local renders NetworkPolicies"
+    echo "ok  one NetworkPolicy per daemon in production, none locally; outside egress for 2, Ingress controller for 3"
+    # Kafka ACLs in production: the topics Job applies them; each daemon has its own principal.
+    job=$(doc "$file" Job "$release-topics")
+    grep -q 'args: \[acls, apply, --principal-format, "User:paypipe-{service}"\]' <<<"$job" \
+      || fail "the topics Job does not run paypipe-admin acls apply"
+    for svc in ${services//,/ }; do
+      grep -q "name: \"paypipe-kafka-$svc\"" <<<"$(doc "$file" Deployment "$release-$svc")" \
+        || fail "$svc does not read its own Kafka credentials (Secret paypipe-kafka-$svc)"
+    done
+    grep -q 'name: "paypipe-kafka-sasl"' <<<"$job" || fail "the topics Job does not use the super user's credentials"
+    grep -q 'acls, apply' "$(render local acls-local)" && fail "values-local applies ACLs"
+    echo "ok  production: the topics Job applies the ACLs, each daemon reads its own principal's Secret"
     ;;
   check-config)
     file=$(render "$2" "check-config-$2")
@@ -125,6 +210,24 @@ case "$step" in
              --set 'services.payment-api.ingress.paths={/v1/payments,/v1/nothere}')
     expect_failure "policy: Ingress path that is no route" "path /v1/nothere matches no route of payment-api" \
       "$kubecheck" policy --release "$release" --profile local --services "$services" --source-dir "$src" "$file"
+    # Admin routes stay off the Ingress; NetworkPolicies hold in production.
+    file=$(render local negative-admin-ingress --set services.order-processor.ingress.enabled=true \
+             --set 'services.order-processor.ingress.paths={/v1/orders,/v1/admin}')
+    expect_failure "policy: admin route on the Ingress" "admin routes stay off the Ingress" \
+      "$kubecheck" policy --release "$release" --profile local --services "$services" --source-dir "$src" "$file"
+    file=$(render production negative-no-netpol --set networkPolicy.enabled=false)
+    expect_failure "policy: production without NetworkPolicies" "no NetworkPolicy is rendered" \
+      "$kubecheck" policy --release "$release" --profile production --services "$services" --source-dir "$src" "$file"
+    file=$(render production negative-netpol-internet --set 'networkPolicy.kafka.to[0].ipBlock.cidr=0.0.0.0/0')
+    expect_failure "policy: internet egress for a daemon that does not call out" "outside the private networks" \
+      "$kubecheck" policy --release "$release" --profile production --services "$services" --source-dir "$src" "$file"
+    expect_failure "auth without a key set" "set exactly one of json, secretName and configMapName" \
+      "$helm" template "$release" "$chart" -f "$(values_file production)" --set auth.enabled=true \
+      --set auth.jwks.secretName=
+    expect_failure "ACLs without SASL" "kafka.acls.enabled needs kafka.securityProtocol SASL_" \
+      "$helm" template "$release" "$chart" -f "$(values_file local)" --set kafka.acls.enabled=true
+    expect_failure "currency that is no ISO 4217 code" "currency" \
+      "$helm" template "$release" "$chart" -f "$(values_file local)" --set currency=won
     # check-config: a variable no daemon reads makes the daemon refuse, and the test fail.
     file=$(render local negative-unknown-variable --set services.payment-api.env.PAYPIPE_PAYMENT_BATCH_SIZ=8)
     expect_failure "misspelt PAYPIPE_ variable" "PAYPIPE_PAYMENT_BATCH_SIZ: unknown variable" \
@@ -134,6 +237,6 @@ case "$step" in
       "$kubecheck" check-config --bin-dir "$build/bin" "$file"
     ;;
   *)
-    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | negative)"
+    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | auth-currency | negative)"
     ;;
 esac

@@ -21,12 +21,26 @@ namespace {
 
 const std::string group = "notification-sender";
 
+// PAYPIPE_TELEGRAM_CHAT_IDS for the users below (1001-1004, 2000-2019, 3000-3009), each
+// the chat of the same number: an unmapped user gets no message.
+std::string chat_ids() {
+  std::string out;
+  const auto add = [&](int first, int count) {
+    for (int u = first; u < first + count; ++u) {
+      out += (out.empty() ? "" : ",") + std::to_string(u) + "=" + std::to_string(u);
+    }
+  };
+  add(1001, 4);
+  add(2000, 20);
+  add(3000, 10);
+  return out;
+}
+
 std::map<std::string, std::string> sender_env(const testing::FakeTelegram& telegram,
                                               std::map<std::string, std::string> extra = {}) {
   std::map<std::string, std::string> env{{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
                                          {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
-                                         // The users below; an unmapped user gets no message.
-                                         {"PAYPIPE_TELEGRAM_CHAT_IDS", "1001=1001,1002=1002,1003=1003,1004=1004"},
+                                         {"PAYPIPE_TELEGRAM_CHAT_IDS", chat_ids()},
                                          {"PAYPIPE_TELEGRAM_TIMEOUT_MS", "500"},
                                          {"PAYPIPE_NOTIFY_DEFAULT_LOCALE", "en"},
                                          {"PAYPIPE_RETRY_MAX_ATTEMPTS", "1"}};

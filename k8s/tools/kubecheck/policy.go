@@ -4,9 +4,11 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -17,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -80,6 +83,133 @@ func Policy(objects []*Object, opt PolicyOptions, p *Problems) {
 	hookRules(objects, deployments, opt, p)
 	alertRules(objects, opt, p)
 	ingressRules(objects, opt, p)
+	adminOffIngress(objects, p)
+	networkPolicyRules(objects, deployments, opt, p)
+}
+
+// adminOffIngress: admin routes (/v1/admin/..., dlq-retrier's /v1/parked) are for
+// operators inside the cluster; no Ingress path may reach them, nor a catch-all.
+var adminPrefixes = []string{"/v1/admin", "/v1/parked"}
+
+func adminOffIngress(objects []*Object, p *Problems) {
+	for _, o := range objects {
+		ing, ok := o.Value.(*networkingv1.Ingress)
+		if !ok {
+			continue
+		}
+		if ing.Spec.DefaultBackend != nil {
+			p.Add(o, "has a defaultBackend: every route, admin routes included, would be public")
+		}
+		for _, rule := range ing.Spec.Rules {
+			if rule.HTTP == nil {
+				continue
+			}
+			for _, path := range rule.HTTP.Paths {
+				prefix := strings.TrimSuffix(path.Path, "/")
+				for _, admin := range adminPrefixes {
+					if prefix == "" || admin == prefix || strings.HasPrefix(admin, prefix+"/") ||
+						strings.HasPrefix(prefix, admin) {
+						p.Add(o, "path %q routes admin route %s to the outside: admin routes stay off the Ingress", path.Path, admin)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Daemons that call out of the cluster (Telegram, the analytics webhook): the only ones
+// whose NetworkPolicy may allow egress to an ipBlock.
+var outsideCallers = map[string]bool{"notification-sender": true, "data-platform-forwarder": true}
+
+// networkPolicyRules: in production every daemon has its own NetworkPolicy with both
+// directions; wherever they are rendered, only the daemons that call out reach an
+// ipBlock, and only a daemon with an Ingress admits traffic beyond Prometheus's.
+func networkPolicyRules(objects []*Object, deployments map[string]*Object, opt PolicyOptions, p *Problems) {
+	policies := []*networkingv1.NetworkPolicy{}
+	owners := []*Object{}
+	for _, o := range objects {
+		if np, ok := o.Value.(*networkingv1.NetworkPolicy); ok {
+			policies = append(policies, np)
+			owners = append(owners, o)
+		}
+	}
+	if len(policies) == 0 {
+		if opt.Profile == "production" {
+			p.Add(nil, "no NetworkPolicy is rendered: in production every daemon needs one (networkPolicy.enabled)")
+		}
+		return
+	}
+	for name, d := range deployments {
+		service := strings.TrimPrefix(name, opt.Release+"-")
+		podLabels := labels.Set(podTemplate(d).Labels)
+		var mine []int
+		for i, np := range policies {
+			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+			if err != nil {
+				p.Add(owners[i], "spec.podSelector: %v", err)
+				continue
+			}
+			if sel.Matches(podLabels) {
+				mine = append(mine, i)
+			}
+		}
+		if len(mine) != 1 {
+			p.Add(d, "is selected by %d NetworkPolicies, expected exactly its own", len(mine))
+			continue
+		}
+		np, o := policies[mine[0]], owners[mine[0]]
+		types := map[networkingv1.PolicyType]bool{}
+		for _, t := range np.Spec.PolicyTypes {
+			types[t] = true
+		}
+		if !types[networkingv1.PolicyTypeIngress] || !types[networkingv1.PolicyTypeEgress] {
+			p.Add(o, "policyTypes must be [Ingress, Egress] (both directions closed by default)")
+		}
+		for _, rule := range np.Spec.Egress {
+			for _, peer := range rule.To {
+				if peer.IPBlock != nil && !outsideCallers[service] && !privateCIDR(peer.IPBlock.CIDR) {
+					p.Add(o, "%s may reach ipBlock %s outside the private networks: only %v call out",
+						service, peer.IPBlock.CIDR, keys(outsideCallers))
+				}
+			}
+		}
+		if len(np.Spec.Egress) == 0 {
+			p.Add(o, "no egress rule: %s needs DNS, PostgreSQL and Kafka", service)
+		}
+		for i, rule := range np.Spec.Ingress {
+			// An empty from or ports admits every pod, or every port.
+			if len(rule.From) == 0 || len(rule.Ports) == 0 {
+				p.Add(o, "spec.ingress[%d] admits anyone (from and ports must both be set)", i)
+			}
+		}
+	}
+}
+
+// privateCIDR: the block lies within the private ranges (RFC 1918, RFC 4193), where
+// PostgreSQL and Kafka outside the cluster live; anything else reaches the internet.
+func privateCIDR(cidr string) bool {
+	_, block, err := net.ParseCIDR(cidr)
+	if err != nil {
+		return false
+	}
+	ones, _ := block.Mask.Size()
+	for _, r := range []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"} {
+		_, private, _ := net.ParseCIDR(r)
+		pOnes, _ := private.Mask.Size()
+		if private.Contains(block.IP) && ones >= pOnes {
+			return true
+		}
+	}
+	return false
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ingressRules: every path an Ingress routes to a service is the prefix of one of that

@@ -1,5 +1,6 @@
 #include "http/http.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 using namespace paypipe;
@@ -39,6 +40,17 @@ TEST_CASE("internal errors never leak their message to the client") {
   CHECK(response.status == 500);
   CHECK(response.content_type == "application/problem+json");
   CHECK(response.body.find("secret_table") == std::string::npos);
+}
+
+TEST_CASE("an unavailable answer tells the client when to try again") {
+  // Kubernetes clients and the fault suite's pg-outage check read Retry-After on a 503.
+  const auto response = http::error_response(core::make_error(core::ErrorCategory::unavailable, "pg-connect", "down"));
+  CHECK(response.status == 503);
+  const auto retry_after = std::count_if(response.headers.begin(), response.headers.end(),
+                                         [](const auto& h) { return h.name == "Retry-After"; });
+  CHECK(retry_after == 1);
+  const auto ok = http::error_response(core::make_error(core::ErrorCategory::not_found, "x", "y"));
+  CHECK(std::none_of(ok.headers.begin(), ok.headers.end(), [](const auto& h) { return h.name == "Retry-After"; }));
 }
 
 TEST_CASE("constant_time_equals compares whole strings") {

@@ -68,7 +68,8 @@ CouponApi::CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<event
       pending_({2, config.pending_batch_size, std::chrono::microseconds(0), 100000, "coupon-pending"},
                [this](std::vector<Acknowledged>& batch) { record(batch); }),
       producer_(std::move(request_producer)),
-      lookups_({2, 256, std::chrono::microseconds(0), 100000, "coupon-lookup"},
+      // One worker: lookups finish in arrival order, so first come stays first served.
+      lookups_({1, 256, std::chrono::microseconds(0), 100000, "coupon-lookup"},
                [this](std::vector<Lookup>& batch) { lookup(batch); }) {}
 
 CouponApi::~CouponApi() { stop(); }

@@ -126,6 +126,15 @@ PAYPIPE_PG_DSN: {{ $dsn | quote }}
 {{- with $root.Values.postgres.poolSize }}
 PAYPIPE_PG_POOL_SIZE: {{ . | toString | quote }}
 {{- end }}
+{{- if has $name (list "payment-api" "order-processor") }}
+PAYPIPE_CURRENCY: {{ $root.Values.currency | quote }}
+{{- end }}
+{{- if include "paypipe.jwt" (list $root $name) }}
+{{- $a := $root.Values.auth }}
+PAYPIPE_JWT_JWKS_FILE: {{ printf "%s/%s" (trimSuffix "/" $a.jwks.mountPath) $a.jwks.key | quote }}
+PAYPIPE_JWT_ISSUER: {{ $a.issuer | quote }}
+PAYPIPE_JWT_AUDIENCE: {{ $a.audience | quote }}
+{{- end }}
 {{- if $svc.consumer }}
 {{- $retry := mustMergeOverwrite (deepCopy $root.Values.retry) ($svc.retry | default dict) }}
 {{- range $key, $var := dict "maxAttempts" "PAYPIPE_RETRY_MAX_ATTEMPTS" "initialDelayMs" "PAYPIPE_RETRY_INITIAL_DELAY_MS" "multiplierPercent" "PAYPIPE_RETRY_MULTIPLIER_PERCENT" "maxDelayMs" "PAYPIPE_RETRY_MAX_DELAY_MS" }}
@@ -197,7 +206,7 @@ have a name). (list $ "data-platform-forwarder") -> YAML {env: [...], secretEnv:
 {{- if and $pg $pg.name }}
 {{ include "paypipe.secretEnvVar" (list "PAYPIPE_PG_PASSWORD" $pg) }}
 {{- end }}
-{{- include "paypipe.kafkaSecretEnv" $root }}
+{{- include "paypipe.serviceKafkaSecretEnv" (list $root $name) }}
 {{- range $var, $refName := $svc.secretEnv }}
 {{- $ref := index $refs $refName }}
 {{- if not $ref }}{{ fail (printf "services.%s.secretEnv.%s: %q is not a key of secretRefs" $name $var $refName) }}{{ end }}
@@ -218,6 +227,22 @@ have a name). (list $ "data-platform-forwarder") -> YAML {env: [...], secretEnv:
 {{- if hasPrefix "SASL_" .Values.kafka.securityProtocol }}
 {{ include "paypipe.secretEnvVar" (list "PAYPIPE_KAFKA_SASL_USERNAME" .Values.secretRefs.kafkaSaslUsername) }}
 {{ include "paypipe.secretEnvVar" (list "PAYPIPE_KAFKA_SASL_PASSWORD" .Values.secretRefs.kafkaSaslPassword) }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A daemon's own Kafka credentials: with kafka.acls.enabled, its own principal's Secret
+(kafka.acls.secretNameFormat), else the shared secretRefs.kafkaSasl*. (list $ "payment-api")
+*/}}
+{{- define "paypipe.serviceKafkaSecretEnv" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- $acls := $root.Values.kafka.acls -}}
+{{- if and $acls.enabled (hasPrefix "SASL_" $root.Values.kafka.securityProtocol) }}
+{{- $secret := replace "{service}" $name $acls.secretNameFormat }}
+{{ include "paypipe.secretEnvVar" (list "PAYPIPE_KAFKA_SASL_USERNAME" (dict "name" $secret "key" "username")) }}
+{{ include "paypipe.secretEnvVar" (list "PAYPIPE_KAFKA_SASL_PASSWORD" (dict "name" $secret "key" "password")) }}
+{{- else }}
+{{- include "paypipe.kafkaSecretEnv" $root }}
 {{- end }}
 {{- end -}}
 
@@ -259,5 +284,39 @@ env:
   {{- end }}
   {{- with include "paypipe.kafkaSecretEnv" . | trim }}
   {{- . | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+
+{{/*
+"true" when the service verifies end users' tokens (auth.enabled, and one of the three
+public APIs), else "". Fails on an incomplete auth block. (list $ "payment-api")
+*/}}
+{{- define "paypipe.jwt" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- $a := $root.Values.auth -}}
+{{- if and $a.enabled (has $name (list "payment-api" "order-processor" "coupon-issuer")) -}}
+{{- if not (and $a.issuer $a.audience) -}}{{- fail "auth.issuer and auth.audience are required with auth.enabled" -}}{{- end -}}
+{{- $sources := 0 -}}
+{{- range $k := list "json" "secretName" "configMapName" -}}{{- if index $a.jwks $k -}}{{- $sources = add1 $sources -}}{{- end -}}{{- end -}}
+{{- if ne (int $sources) 1 -}}
+{{- fail "auth.jwks: set exactly one of json, secretName and configMapName (the JWKS file)" -}}
+{{- end -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* The JWKS volume of a pod (see paypipe.jwt): a directory mount, so updates arrive. */}}
+{{- define "paypipe.jwksVolume" -}}
+{{- $j := .Values.auth.jwks -}}
+- name: jwks
+  {{- if $j.secretName }}
+  secret:
+    secretName: {{ $j.secretName | quote }}
+    items: [{key: {{ $j.key | quote }}, path: {{ $j.key | quote }}}]
+  {{- else }}
+  configMap:
+    name: {{ $j.configMapName | default (include "paypipe.fullname" (list . "jwks")) | quote }}
+    items: [{key: {{ $j.key | quote }}, path: {{ $j.key | quote }}}]
   {{- end }}
 {{- end -}}
