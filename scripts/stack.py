@@ -12,6 +12,8 @@ process and no directory behind, even after the caller crashed.
     stack.py kafka-stop --dir DIR --node N [--kill]   # fault injection
     stack.py kafka-start --dir DIR --node N
     stack.py postgres-restart --dir DIR [--kill]
+    stack.py postgres-stop --dir DIR [--kill]           # an outage: down until postgres-start
+    stack.py postgres-start --dir DIR
 
 Only the standard library: it runs before anything is built.
 """
@@ -488,6 +490,10 @@ def main() -> int:
         p.add_argument("--kill", action="store_true")
     p = with_dir(sub.add_parser("postgres-restart"))
     p.add_argument("--kill", action="store_true")
+    # An outage: PostgreSQL down (fast shutdown, or kill -9) until postgres-start.
+    p = with_dir(sub.add_parser("postgres-stop"))
+    p.add_argument("--kill", action="store_true")
+    with_dir(sub.add_parser("postgres-start"))
 
     args = parser.parse_args()
     stack = Stack(args.dir.resolve())
@@ -516,6 +522,14 @@ def main() -> int:
     elif args.command == "postgres-restart":
         pg = Postgres(stack.state["postgres"])
         pg.stop(kill=args.kill)
+        pg.start()
+        stack.save()
+    elif args.command == "postgres-stop":
+        pg = Postgres(stack.state["postgres"])
+        pg.stop(kill=args.kill)
+        stack.save()
+    elif args.command == "postgres-start":
+        pg = Postgres(stack.state["postgres"])
         pg.start()
         stack.save()
     return 0
