@@ -355,7 +355,21 @@ class PgOutage(Scenario):
             system.postgres_stop()
             self.down_at = time.monotonic()
             faults.add(f"PostgreSQL stopped (down for {self.DOWN_S}s)")
-            time.sleep(self.DOWN_S)  # the outage itself
+            # The outage itself, with /readyz probed every second as a kubelet does (a
+            # probe during the outage is what made the pools back off, issue 12 item 11).
+            kubelet_stop = threading.Event()
+            daemons = [d for d in system.daemons.values() if d.wanted]
+
+            def kubelet(d: Daemon) -> None:
+                while not kubelet_stop.wait(1):
+                    d.ready()
+            kubelets = [threading.Thread(target=kubelet, args=(d,), daemon=True) for d in daemons]
+            for k in kubelets:
+                k.start()
+            time.sleep(self.DOWN_S)
+            kubelet_stop.set()
+            for k in kubelets:
+                k.join(5)
             t0 = time.monotonic()
             system.postgres_start()
             self.up_at = time.monotonic()
