@@ -97,7 +97,7 @@ class Snapshot:
         self.analytics = http_json("GET", f"{s.analytics_control}/deliveries", timeout=30)[1]
         self.analytics_stats = http_json("GET", f"{s.analytics_control}/stats")[1]
         # Requests coupon-issuer answered 503 ("not acknowledged by Kafka; nothing was recorded").
-        log_text = (s.logs / "coupon-issuer.log").read_text(errors="replace")
+        log_text = "".join(p.read_text(errors="replace") for p in sorted(s.logs.glob("coupon-issuer*.log")))
         self.coupon_503 = set(re.findall(r"coupon request ([0-9a-f-]{36}) not acknowledged by Kafka", log_text))
         # ... and those it answered 503 "outcome unknown" (sent, acknowledgement lost): they may be decided.
         self.coupon_503_unknown = set(re.findall(r"coupon request ([0-9a-f-]{36}) sent but not acknowledged", log_text))
@@ -407,6 +407,7 @@ class Checker:
         missing = [v for v in expected.values() if sent[v] == 0]
         problems += [f"no Telegram message for {v}" for v in missing]
         dupes = sum(n - 1 for v, n in sent.items() if n > 1)
+        self.telegram_dupes = {v: n for v, n in sent.items() if n > 1}
         lines.append(Line("notifications", not problems,
                           f"events {len(expected)}, logged {sum(logged.values())}, messages {len(snap.telegram)}, "
                           f"attempts since the last mode change {snap.telegram_stats.get('attempts')}, duplicates on the wire {dupes}", problems))
@@ -425,6 +426,7 @@ class Checker:
             if ce_id not in expected_w:
                 problems.append(f"delivery of unknown event {ce_id}")
         wdupes = sum(n - 1 for n in accepted.values() if n > 1)
+        self.webhook_dupes = {k: n for k, n in accepted.items() if n > 1}
         lines.append(Line("webhook", not problems,
                           f"events {len(expected_w)}, deliveries {len(snap.deliveries)}, accepted {len(snap.analytics)}, "
                           f"requests {snap.analytics_stats.get('requests')}, duplicates on the wire {wdupes}", problems))
@@ -457,9 +459,10 @@ class Checker:
         return lines
 
 
-def check_until_quiet(system: System, driver: Driver, timeout: float) -> tuple[list[Line], float]:
+def check_until_quiet(system: System, driver: Driver, timeout: float, extra=None) -> tuple[list[Line], float]:
     """Waits for the quiet signs, then checks until every invariant holds or `timeout`
-    passes; returns the last lines and how long it waited."""
+    passes; returns the last lines and how long it waited. `extra(snapshot, checker)`
+    adds a scenario's own lines (scenarios.py)."""
     t0 = time.monotonic()
     deadline = t0 + timeout
     why = ""
@@ -478,6 +481,8 @@ def check_until_quiet(system: System, driver: Driver, timeout: float) -> tuple[l
     while True:
         snap = Snapshot(system)
         lines = checker.check(snap)
+        if extra is not None:
+            lines += extra(snap, checker)
         log(f"snapshot read in {snap.took:.1f}s")
         if all(line.passed for line in lines) or time.monotonic() > deadline:
             return lines, time.monotonic() - t0

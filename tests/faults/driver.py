@@ -32,6 +32,8 @@ class Answer:
     body: object = None
     error: str | None = None
     replayed: bool = False
+    retry_after: str | None = None  # the Retry-After header, if any
+    at: float = field(default_factory=time.monotonic)  # when the answer came (the outage scenarios' windows)
 
 
 @dataclass
@@ -86,7 +88,7 @@ class Client:
                 parsed = json.loads(raw) if raw else None
             except ValueError:
                 parsed = raw.decode(errors="replace")
-            return Answer(r.status, parsed, None, r.getheader("Idempotent-Replayed") == "true")
+            return Answer(r.status, parsed, None, r.getheader("Idempotent-Replayed") == "true", r.getheader("Retry-After"))
         except Exception as e:  # noqa: BLE001 - every transport error is an ambiguous answer
             conn.close()
             self.conns.pop(port, None)
@@ -123,7 +125,7 @@ class Driver:
 
     # ------------------------------------------------------------ requests
     def port(self, service: str) -> int:
-        return self.system.daemons[service].port
+        return self.system.pick_port(service)  # spread over the daemon's replicas
 
     def call(self, client: Client, kind: str, service: str, method: str, path: str, body=None, key: str | None = None,
              headers: dict[str, str] | None = None, retry: bool = True, user: str | None = None) -> Request:

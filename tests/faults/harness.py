@@ -143,8 +143,12 @@ class Process:
 
 
 class Daemon(Process):
-    def __init__(self, name: str, binary: str, env: dict[str, str], log_path: Path):
+    def __init__(self, name: str, binary: str, env: dict[str, str], log_path: Path, service: str | None = None):
         self.port = int(env["PAYPIPE_HTTP_PORT"])
+        self.service = service or name  # the daemon; `name` is the instance ("payment-api", "payment-api-2")
+        # False while a scenario stops it on purpose (a roll's SIGTERM, a scale-down): the
+        # supervisor leaves it alone and the end of the run does not start it again.
+        self.wanted = True
         super().__init__(name, [binary], env, log_path)
 
     def url(self, path: str = "") -> str:
@@ -178,7 +182,8 @@ class System:
     """A private stack, the topics, the fakes and the seven daemons."""
 
     def __init__(self, build_dir: Path, source_dir: Path, brokers: int = 1, work_dir: Path | None = None,
-                 extra_env: dict[str, dict[str, str]] | None = None, keep_logs: Path | None = None):
+                 extra_env: dict[str, dict[str, str]] | None = None, keep_logs: Path | None = None,
+                 partitions: int = 3, replicas: dict[str, int] | None = None):
         self.build_dir = Path(build_dir).resolve()
         self.source_dir = Path(source_dir).resolve()
         self.bin = self.build_dir / "bin"
@@ -190,7 +195,12 @@ class System:
         self.logs.mkdir(exist_ok=True)
         self.keep_logs = keep_logs
         self.extra_env = extra_env or {}
-        self.daemons: dict[str, Daemon] = {}
+        self.partitions = partitions
+        # Instances per daemon (default one); the first is named after the daemon, the
+        # others "<daemon>-2", "<daemon>-3", ...
+        self.replicas = replicas or {}
+        self.daemons: dict[str, Daemon] = {}   # instance name -> Daemon
+        self.next_port: dict[str, int] = {}   # round robin per daemon (pick_port)
         self.fakes: dict[str, Process] = {}
         self.stack_env: dict[str, str] = {}
         self.telegram_port = free_port()
@@ -245,7 +255,7 @@ class System:
         log(f"stack up in {time.monotonic() - t0:.1f}s: kafka {self.bootstrap}, {self.pg_dsn}")
         replication = 3 if self.brokers >= 3 else 1
         min_isr = 2 if self.brokers >= 3 else 1
-        admin = subprocess.run([str(self.bin / "paypipe-admin"), "topics", "create", "--partitions", "3",
+        admin = subprocess.run([str(self.bin / "paypipe-admin"), "topics", "create", "--partitions", str(self.partitions),
                                 "--replication", str(replication), "--min-insync", str(min_isr)],
                                env=self.base_env(), capture_output=True, text=True)
         if admin.returncode != 0:
@@ -276,8 +286,8 @@ class System:
         wait_for("fake-telegram", lambda: http_json("GET", f"{self.telegram_url}/stats")[0] == 200, 10)
         wait_for("fake-analytics", lambda: http_json("GET", f"{self.analytics_control}/stats")[0] == 200, 10)
         for name in SERVICES:
-            self.daemons[name] = Daemon(name, str(self.bin / name), self.daemon_env(name), self.logs / f"{name}.log")
-            self.daemons[name].start()
+            for _ in range(self.replicas.get(name, 1)):
+                self.add_instance(name, wait=False)
         for d in self.daemons.values():
             d.wait_ready()
         log(f"system ready in {time.monotonic() - t0:.1f}s (work dir {self.work})")
@@ -301,7 +311,7 @@ class System:
     def base_env(self) -> dict[str, str]:
         return {"PATH": "/usr/bin:/bin", "PAYPIPE_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap, "PAYPIPE_TOPIC_PREFIX": ""}
 
-    def daemon_env(self, name: str) -> dict[str, str]:
+    def daemon_env(self, name: str, instance: int = 1) -> dict[str, str]:
         env = self.base_env()
         env.update({
             # The production profile checks durability (acks=all, idempotence, replication
@@ -310,7 +320,7 @@ class System:
             "PAYPIPE_PG_DSN": self.pg_dsn,
             "PAYPIPE_PG_SCHEMA": name.replace("-", "_"),
             "PAYPIPE_HTTP_ADDRESS": "127.0.0.1",
-            "PAYPIPE_HTTP_PORT": str(self.daemons[name].port if name in self.daemons else free_port()),
+            "PAYPIPE_HTTP_PORT": str(free_port()),
             "PAYPIPE_LOG_LEVEL": "info",
             "PAYPIPE_SHUTDOWN_TIMEOUT_MS": "10000",
             "PAYPIPE_OUTBOX_POLL_INTERVAL_MS": "200",
@@ -338,9 +348,52 @@ class System:
         if name == "dlq-retrier":
             # Retries a few seconds apart, enough of them to outlast the faults.
             env.update({"PAYPIPE_RETRY_DELAY_MS": "2000", "PAYPIPE_RETRY_MAX_ATTEMPTS": "6"})
+            if instance > 1:  # one transactional.id per instance, as a StatefulSet's ordinal gives
+                env["PAYPIPE_RETRIER_TRANSACTIONAL_ID"] = f"dlq-retrier-{instance}"
         env.update(self.extra_env.get("*", {}))
         env.update(self.extra_env.get(name, {}))
         return env
+
+    # ------------------------------------------------------------ instances
+    def add_instance(self, service: str, wait: bool = True) -> Daemon:
+        """Starts one more instance of `service` (a scale-up); returns it."""
+        n = 1
+        while (service if n == 1 else f"{service}-{n}") in self.daemons:
+            n += 1
+        name = service if n == 1 else f"{service}-{n}"
+        d = Daemon(name, str(self.bin / service), self.daemon_env(service, n), self.logs / f"{name}.log", service)
+        with self.lock:
+            self.daemons[name] = d
+            d.start()
+        if wait:
+            d.wait_ready()
+        return d
+
+    def instances(self, service: str, wanted_only: bool = True) -> list[Daemon]:
+        return [d for d in list(self.daemons.values()) if d.service == service and (d.wanted or not wanted_only)]
+
+    def pick_port(self, service: str) -> int:
+        """A port of `service`, round robin over its running instances (a Service's load
+        balancing); with one instance, always its port."""
+        live = [d for d in self.instances(service) if d.running()] or self.instances(service, wanted_only=False)
+        with self.lock:
+            i = self.next_port.get(service, 0)
+            self.next_port[service] = i + 1
+        return live[i % len(live)].port
+
+    def stop_instance(self, name: str, timeout: float = 30) -> int | None:
+        """SIGTERM of one instance, on purpose (not restarted by the supervisor); its exit code."""
+        d = self.daemons[name]
+        with self.lock:
+            d.wanted = False
+        return d.terminate(timeout)
+
+    def start_instance(self, name: str, ready_timeout: float = 60) -> None:
+        """Starts a stopped instance again and waits until it is ready."""
+        d = self.daemons[name]
+        with self.lock:
+            d.wanted = True
+        self.restart(name, ready_timeout)
 
     # ------------------------------------------------------------ faults
     def restart(self, name: str, ready_timeout: float = 60) -> None:
@@ -358,6 +411,13 @@ class System:
 
     def postgres_restart(self, kill: bool = False) -> None:
         self.stack("postgres-restart", *(["--kill"] if kill else []))
+
+    def postgres_stop(self) -> None:
+        """PostgreSQL down (fast shutdown) until postgres_start()."""
+        self.stack("postgres-stop")
+
+    def postgres_start(self) -> None:
+        self.stack("postgres-start")
 
     def partition_leader(self, topic: str, partition: int) -> int:
         out = subprocess.run(["kcat", "-b", self.bootstrap, "-L", "-t", topic, "-J", "-m", "5"],
@@ -403,9 +463,9 @@ class System:
         for d in self.daemons.values():
             d.resume()
         codes = {}
-        for name in reversed(SERVICES):
-            if name in self.daemons:
-                codes[name] = self.daemons[name].terminate(20)
+        for service in reversed(SERVICES):
+            for d in self.instances(service, wanted_only=False):
+                codes[d.name] = d.terminate(20)
         for f in self.fakes.values():
             f.terminate(5)
         try:

@@ -4,8 +4,8 @@
     tests/faults/run.py --scenario kill9 --ops 2500 --rate 120 [--build-dir build] [--report out.json]
 
 Exit code 0 when every invariant holds, 1 when one does not (or the run broke).
-Scenarios: none, kill9, sigstop, broker-restart, leader-kill, postgres-restart, fakes-down
-(tests/faults/scenarios.py). Every process it starts is stopped and its directories
+Scenarios: none, kill9, sigstop, broker-restart, leader-kill, postgres-restart, fakes-down,
+replicas, pg-outage, kafka-outage (tests/faults/scenarios.py). Every process it starts is stopped and its directories
 removed at the end, also on failure or Ctrl-C; --keep-logs DIR keeps the daemons' logs.
 """
 from __future__ import annotations
@@ -32,9 +32,9 @@ from scenarios import SCENARIOS, Faults  # noqa: E402
 def supervise(system: System, stop: threading.Event, crashes: list) -> None:
     """Restarts a daemon that exited by itself (as Kubernetes would), and counts it."""
     while not stop.wait(0.5):
-        for name, d in system.daemons.items():
+        for name, d in list(system.daemons.items()):
             with system.lock:
-                if d.proc is not None and d.proc.poll() is not None and d.proc.returncode != -9:
+                if d.wanted and d.proc is not None and d.proc.poll() is not None and d.proc.returncode != -9:
                     crashes.append((name, d.proc.returncode))
                     log(f"{name} exited with {d.proc.returncode}: restarting it")
                     d.start()
@@ -65,7 +65,7 @@ def main() -> int:
     log(f"scenario {scenario.name}: {scenario.description}; {args.ops} ops at {args.rate}/s, seed {args.seed}")
     t_start = time.monotonic()
     system = System(args.build_dir, args.source_dir, brokers=scenario.brokers, extra_env=scenario.env(),
-                    keep_logs=args.keep_logs)
+                    keep_logs=args.keep_logs, partitions=scenario.partitions, replicas=scenario.replicas)
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -77,8 +77,9 @@ def main() -> int:
     driver = None
     try:
         system.start()
-        driver = Driver(system, seed=args.seed, threads=args.threads)
+        driver = Driver(system, seed=args.seed, threads=args.threads, **scenario.driver_options)
         driver.setup()
+        scenario.driver = driver
         sup = threading.Thread(target=supervise, args=(system, stop_supervisor, crashes), daemon=True)
         sup.start()
         faults = Faults()
@@ -94,15 +95,19 @@ def main() -> int:
         injector = threading.Thread(target=inject, daemon=True)
         injector.start()
         drive_s = driver.run(args.ops, args.rate, args.max_drive)
+        # Scenarios with a fixed script of faults keep the load running until it is done.
+        while scenario.load_until_done and injector.is_alive() and not driver.timed_out:
+            drive_s += driver.run(max(1, int(args.rate * 2)), args.rate, max(0.0, args.max_drive - drive_s))
         driver_done.set()
         injector.join(120)
         for d in system.daemons.values():
             d.resume()
-        for name in system.daemons:
-            system.restart(name)  # every daemon up (no-op when running)
+        for name, d in list(system.daemons.items()):
+            if d.wanted:
+                system.restart(name)  # every daemon up (no-op when running)
         log(f"driver done in {drive_s:.1f}s: {driver.ops_done} ops ({driver.op_counts}), {driver.http_sent} requests, "
             f"{driver.ambiguous} ambiguous answers; {len(faults.events)} faults")
-        lines, quiet_s = check_until_quiet(system, driver, args.quiet_timeout)
+        lines, quiet_s = check_until_quiet(system, driver, args.quiet_timeout, scenario.check)
         stop_supervisor.set()
         print(f"\n== {scenario.name}: {scenario.description}")
         print(f"   {driver.ops_done} ops, {driver.http_sent} HTTP requests, {driver.ambiguous} ambiguous answers "
