@@ -83,13 +83,14 @@ class Readiness {
 void add_standard_checks(Readiness& readiness, pg::Pool& pool, std::vector<core::EmbeddedFile> migrations,
                          events::Producer& producer);
 
-// GET /healthz (alive), GET /readyz, GET /metrics (Prometheus text format).
+// GET /healthz (alive), GET /readyz, GET /metrics (Prometheus text format, with
+// paypipe_build_info registered).
 void add_health_routes(http::Router& router, const Readiness& readiness);
 
 // Handles the subcommands every daemon has; nullopt means "serve":
 //   migrate        apply the migrations and exit (the Helm hook)
 //   check-config   validate the environment and exit
-//   version        print the version
+//   version        print the version and the git commit (runtime/build_info.hpp)
 std::optional<int> common_subcommand(int argc, char** argv, const CommonConfig& config,
                                      std::span<const core::EmbeddedFile> migrations);
 
