@@ -33,6 +33,8 @@ packages=(
   clang libclang-rt-14-dev
   # local stack: PostgreSQL server, a JDK for the Kafka broker, Maven to fetch it, kcat to probe it
   postgresql postgresql-contrib openjdk-17-jre-headless maven kcat python3 util-linux procps curl
+  # the deploy tests read rendered YAML (tests/deploy/monitoring_check.py)
+  python3-yaml
   # HTTP API conformance tests: schemathesis from PyPI in a venv (below)
   python3-venv
 )

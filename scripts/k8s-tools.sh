@@ -7,9 +7,16 @@
 #   kubecheck  k8s/tools/kubecheck: strict decoding of every rendered object into the real
 #              Kubernetes API types (k8s.io/api, pinned in its go.mod/go.sum) and the
 #              chart's policy checks; rebuilt when its sources change
+#   promtool   github.com/prometheus/prometheus/cmd/promtool, the version pinned in
+#              k8s/tools/promtool/go.mod (module v0.306.0 is Prometheus 3.6.0, the last
+#              release whose go.mod asks for no more than Go 1.23), built in that module
+#              because Prometheus's go.mod has exclude/replace directives that `go install
+#              pkg@version` refuses; unit-tests the chart's PrometheusRule (`promtool test
+#              rules`). About 6 CPU-minutes the first time; cached after that
 #
-#   scripts/k8s-tools.sh [--link-dir DIR]   prints KEY=VALUE lines (HELM=..., KUBECHECK=...)
-#                                            and, with --link-dir, symlinks both into DIR
+#   scripts/k8s-tools.sh [--link-dir DIR]   prints KEY=VALUE lines (HELM=..., KUBECHECK=...,
+#                                            PROMTOOL=...) and, with --link-dir, symlinks
+#                                            the tools into DIR
 #
 # Go: the `go` on PATH if it is >= $GO_MIN (Helm 3.16 needs 1.22, kubecheck 1.23).
 # Debian bookworm's golang-go is 1.19, too old; when go is missing or older, the Go
@@ -22,6 +29,7 @@
 #   go/toolchain-<version>/      the fallback Go toolchain, when needed
 #   k8s-tools/helm-<version>/    helm binary (+ .complete)
 #   k8s-tools/kubecheck-<hash>/  kubecheck binary, keyed by a hash of its sources
+#   k8s-tools/promtool-<version>-<hash>/  promtool binary, keyed by its go.mod/go.sum
 # A lock serialises concurrent runs. Any failure exits non-zero with the reason: the
 # deploy tests that depend on this fail instead of skipping.
 set -euo pipefail
@@ -167,9 +175,35 @@ else
   find "$tools" -maxdepth 1 -name 'kubecheck-*' ! -name "kubecheck-$hash" -exec rm -rf {} + 2>/dev/null || true
 fi
 
+# promtool, from k8s/tools/promtool (which pins the Prometheus module), with the version
+# `promtool --version` prints set as Prometheus's release build does.
+psrc="$root/k8s/tools/promtool"
+promtool_version=$(awk '$1 == "github.com/prometheus/prometheus" {print $2}' "$psrc/go.mod")
+[[ -n $promtool_version ]] || die "k8s/tools/promtool/go.mod does not require github.com/prometheus/prometheus"
+phash=$(cd "$psrc" && cat go.mod go.sum | sha256sum | cut -c1-16)
+promtool_dir="$tools/promtool-$promtool_version-$phash"
+if [[ -f "$promtool_dir/.complete" && -x "$promtool_dir/promtool" ]]; then
+  step "promtool $promtool_version: cached in $promtool_dir" >&2
+else
+  step "promtool $promtool_version: building from the Go module proxy into $promtool_dir (about 6 CPU-minutes the first time; 20 on a loaded 2-core machine)" >&2
+  started=$SECONDS
+  rm -rf "$promtool_dir"
+  mkdir -p "$promtool_dir"
+  # Module v0.MMM.P is Prometheus (MMM/100).(MMM%100).P: v0.306.0 is 3.6.0.
+  IFS=. read -r _ mmm patch <<<"$promtool_version"
+  (cd "$psrc" && "$go_bin" build -mod=readonly -trimpath \
+       -ldflags "-s -w -X github.com/prometheus/common/version.Version=$((mmm / 100)).$((mmm % 100)).$patch" \
+       -o "$promtool_dir/promtool" github.com/prometheus/prometheus/cmd/promtool) >&2 \
+      || die "building promtool $promtool_version failed (see above)"
+  touch "$promtool_dir/.complete"
+  step "promtool $promtool_version: built in $((SECONDS - started)) s" >&2
+fi
+
 if [[ -n $link_dir ]]; then
   mkdir -p "$link_dir"
   ln -sfn "$helm_dir/helm" "$link_dir/helm"
   ln -sfn "$check_dir/kubecheck" "$link_dir/kubecheck"
+  ln -sfn "$promtool_dir/promtool" "$link_dir/promtool"
 fi
-printf 'HELM=%s\nKUBECHECK=%s\nGO=%s\n' "$helm_dir/helm" "$check_dir/kubecheck" "$go_bin"
+printf 'HELM=%s\nKUBECHECK=%s\nPROMTOOL=%s\nGO=%s\n' "$helm_dir/helm" "$check_dir/kubecheck" \
+  "$promtool_dir/promtool" "$go_bin"

@@ -18,6 +18,7 @@
 #include "events/migrations.hpp"
 #include "http/server.hpp"
 #include "pg/migrate.hpp"
+#include "runtime/build_info.hpp"
 
 namespace paypipe::runtime {
 
@@ -240,6 +241,7 @@ void add_standard_checks(Readiness& readiness, pg::Pool& pool, std::vector<core:
 }
 
 void add_health_routes(http::Router& router, const Readiness& readiness, const Liveness& liveness) {
+  register_build_info();  // every daemon serves /metrics through here
   router.get("/healthz", [&liveness](const http::Request&) { return liveness.respond(); });
   router.get("/readyz", [&readiness](const http::Request&) { return readiness.respond(); });
   router.get("/metrics", [](const http::Request&) {
@@ -258,7 +260,7 @@ std::optional<int> common_subcommand(int argc, char** argv, const CommonConfig& 
   const std::string command = argv[1];
   if (command == "serve") return std::nullopt;
   if (command == "version") {
-    std::cout << config.service << " 0.1.0\n";
+    std::cout << config.service << " " << build_info().version << " (commit " << build_info().commit << ")\n";
     return 0;
   }
   if (command == "check-config") {

@@ -139,8 +139,9 @@ void add_kafka_check(Readiness& readiness, events::Producer& producer);
 void add_standard_checks(Readiness& readiness, pg::Pool& pool, std::vector<core::EmbeddedFile> migrations,
                          events::Producer& producer);
 
-// GET /healthz (liveness), GET /readyz, GET /metrics (Prometheus text format). The
-// HTTP server itself needs no check: when it stops answering, the probes fail.
+// GET /healthz (liveness), GET /readyz, GET /metrics (Prometheus text format, with
+// paypipe_build_info registered). The HTTP server itself needs no check: when it stops
+// answering, the probes fail.
 void add_health_routes(http::Router& router, const Readiness& readiness, const Liveness& liveness);
 // Without liveness checks: /healthz answers 200 while the process serves HTTP.
 void add_health_routes(http::Router& router, const Readiness& readiness);
@@ -148,7 +149,7 @@ void add_health_routes(http::Router& router, const Readiness& readiness);
 // Handles the subcommands every daemon has; nullopt means "serve":
 //   migrate        apply the migrations and exit (the Helm hook)
 //   check-config   validate the environment and exit
-//   version        print the version
+//   version        print the version and the git commit (runtime/build_info.hpp)
 std::optional<int> common_subcommand(int argc, char** argv, const CommonConfig& config,
                                      std::span<const core::EmbeddedFile> migrations);
 

@@ -8,6 +8,12 @@
 #   deploy_test.sh check-config <profile>  each daemon's check-config with the rendered env
 #   deploy_test.sh auth-currency           PAYPIPE_CURRENCY, the JWKS mount and the
 #                                          NetworkPolicies land where they should
+#   deploy_test.sh rules                   the PrometheusRule (production values) checked and
+#                                          unit-tested with promtool; every alert tested
+#                                          firing and silent; every metric it uses exported;
+#                                          docs/operations.md lists every metric and alert
+#   deploy_test.sh dashboard               the Grafana dashboard ConfigMap: sidecar label,
+#                                          valid JSON, every queried metric exported
 #   deploy_test.sh negative                the checks above do catch broken input
 #
 # <profile> is local or production (k8s/values-<profile>.yaml). Needs PAYPIPE_SOURCE_DIR,
@@ -20,6 +26,8 @@ build=${PAYPIPE_BUILD_DIR:?PAYPIPE_BUILD_DIR is not set}
 tools="$build/k8s-tools"
 helm="$tools/helm"
 kubecheck="$tools/kubecheck"
+promtool="$tools/promtool"
+monitoring=("${PAYPIPE_PYTHON:-python3}" "$src/tests/deploy/monitoring_check.py")  # needs PyYAML
 chart="$src/k8s/charts/paypipe"
 out="$build/k8s-rendered"
 release=paypipe
@@ -27,7 +35,7 @@ services=payment-api,order-processor,coupon-issuer,notification-sender,ranking-u
 
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
-for tool in "$helm" "$kubecheck"; do
+for tool in "$helm" "$kubecheck" "$promtool"; do
   [[ -x $tool ]] || fail "$tool is missing: the deploy.tools test (scripts/k8s-tools.sh) did not install it; run it and read its output"
 done
 # Helm keeps its own state under the build directory, never in ~/.config or ~/.cache.
@@ -172,6 +180,30 @@ case "$step" in
     file=$(render "$2" "check-config-$2")
     "$kubecheck" check-config --bin-dir "$build/bin" "$file"
     ;;
+  rules)
+    file=$(render production rules)
+    dir="$out/rules"
+    rm -rf "$dir" && mkdir -p "$dir"
+    "${monitoring[@]}" extract-rules "$file" "$dir/paypipe-rules.yaml"
+    "$promtool" check rules "$dir/paypipe-rules.yaml" || fail "promtool check rules"
+    cp "$src"/tests/deploy/testdata/rules/*.test.yaml "$dir/"
+    "$promtool" test rules "$dir"/*.test.yaml || fail "promtool test rules (tests/deploy/testdata/rules)"
+    "${monitoring[@]}" coverage "$dir/paypipe-rules.yaml" "$dir"/*.test.yaml
+    "${monitoring[@]}" metrics --rules "$dir/paypipe-rules.yaml"
+    "${monitoring[@]}" docs "$src/docs/operations.md" "$dir/paypipe-rules.yaml"
+    ;;
+  dashboard)
+    file=$(render production dashboard)
+    "${monitoring[@]}" extract-dashboard "$file" "$out/dashboard.json"
+    "${monitoring[@]}" metrics --dashboard "$out/dashboard.json"
+    # The label follows the values (a sidecar configured for another label), and the
+    # dashboard is off when disabled.
+    file=$(render production dashboard-label --set dashboard.labels.grafana_dashboard=paypipe)
+    grep -q 'grafana_dashboard: paypipe' "$file" || fail "dashboard.labels did not reach the ConfigMap"
+    file=$(render production dashboard-off --set dashboard.enabled=false)
+    ! grep -q 'grafana_dashboard' "$file" || fail "dashboard.enabled=false still renders the dashboard"
+    echo "ok  dashboard.labels reach the ConfigMap; dashboard.enabled=false renders none"
+    ;;
   negative)
     data="$src/tests/deploy/testdata"
     # values.schema.json: a misspelt key of the values fails the rendering.
@@ -235,8 +267,25 @@ case "$step" in
     file=$(render local negative-bad-value --set services.payment-api.env.PAYPIPE_PAYMENT_WORKERS=lots)
     expect_failure "bad value" "PAYPIPE_PAYMENT_WORKERS: must be an integer" \
       "$kubecheck" check-config --bin-dir "$build/bin" "$file"
+    # Monitoring: a metric the code does not export, in a dashboard query or in a rule.
+    expect_failure "dashboard query on an unknown metric" "unknown metric http_server_request_total" \
+      "${monitoring[@]}" metrics --dashboard "$data/monitoring/unknown-metric-dashboard.json"
+    expect_failure "histogram queried without _bucket" "unknown metric outbox_relay_lag_seconds (a histogram" \
+      "${monitoring[@]}" metrics --dashboard "$data/monitoring/unknown-metric-dashboard.json"
+    expect_failure "rule on an unknown metric" "unknown metric kube_deployment_status_replicas_unavailble" \
+      "${monitoring[@]}" metrics --rules "$data/monitoring/unknown-metric-rules.yaml"
+    expect_failure "dashboard that is not JSON" "not valid JSON" \
+      "${monitoring[@]}" metrics --dashboard "$data/monitoring/invalid.json"
+    # promtool: a wrong expectation fails, and an alert without a silent case is reported.
+    dir="$out/negative-rules"
+    rm -rf "$dir" && mkdir -p "$dir"
+    cp "$data/monitoring/wrong-expectation.test.yaml" "$data/monitoring/unknown-metric-rules.yaml" "$dir/"
+    expect_failure "promtool test with a wrong expectation" "PaypipeNotReady" \
+      "$promtool" test rules "$dir/wrong-expectation.test.yaml"
+    expect_failure "alert with no silent test case" "alert PaypipeNotReady: no alert_rule_test where it stays silent" \
+      "${monitoring[@]}" coverage "$dir/unknown-metric-rules.yaml" "$dir/wrong-expectation.test.yaml"
     ;;
   *)
-    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | auth-currency | negative)"
+    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | auth-currency | rules | dashboard | negative)"
     ;;
 esac

@@ -10,8 +10,9 @@ match the chart's names and the binaries' real subcommands"). Asserts that:
     subcommand word is a string literal in that binary's own sources (so a renamed or
     missing subcommand fails here);
   * every /v1/... path it curls is a route of the service it port-forwards to;
-  * every metric it names is exported by the code (Name("...")), and the alerts it explains
-    are exactly the alerts of the chart's PrometheusRule;
+  * every metric it names is exported by the code (Name("...")), the alerts it explains
+    (a "### <alert>" section each) are exactly the alerts of the chart's PrometheusRule,
+    and each alert's runbook_url points at its section;
   * the chart and values files it passes to helm exist.
 """
 import glob
@@ -163,11 +164,29 @@ for metric in set(re.findall(r"\b((?:consumer|outbox|http_server|dlq|parked)_[a-
     if metric not in exported and re.sub(r"_(bucket|sum|count)$", "", metric) not in exported:
         problems.append(f"metric {metric} is not exported by any Name(\"...\") in libs/ or services/")
 rule_alerts = set(re.findall(r"^\s*- alert: (\w+)", rendered["production"], re.M))
-doc_alerts = set(re.findall(r"^\| `(Paypipe\w+)` \|", runbook, re.M))
+doc_alerts = set(re.findall(r"^### (Paypipe\w+)$", runbook, re.M))
 if not rule_alerts:
     problems.append("the production rendering has no PrometheusRule alerts")
 for a in sorted(rule_alerts - doc_alerts):
-    problems.append(f"alert {a} of the chart is not explained in the runbook's Alerts table")
+    problems.append(f"alert {a} of the chart has no section (### {a}) in the runbook's Alerts")
+
+
+# Each alert's runbook_url is <runbookBaseUrl>/runbook.md#<anchor of a heading here>
+# (GitHub's anchors: lower case, spaces to hyphens, punctuation dropped).
+def anchor(heading):
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+anchors = {anchor(h) for h in re.findall(r"^#+ (.+)$", runbook, re.M)}
+for alert, url in re.findall(r"^\s*- alert: (\w+)\n(?:(?!\s*- alert:).*\n)*?\s*runbook_url: \"?([^\"\n]+)", rendered["production"],
+                             re.M):
+    checked += 1
+    page, _, fragment = url.partition("#")
+    if not page.endswith("/runbook.md") or fragment != anchor(alert) or fragment not in anchors:
+        problems.append(f"alert {alert}: runbook_url {url} is not <base>/runbook.md#{anchor(alert)}, a heading of the runbook")
+urls = len(re.findall(r"^\s*runbook_url:", rendered["production"], re.M))
+if urls != len(re.findall(r"^\s*- alert:", rendered["production"], re.M)):
+    problems.append(f"{urls} runbook_url annotations for {len(rule_alerts)} alerts: every alert needs one")
 for a in sorted(doc_alerts - rule_alerts):
     problem(("alert", a), f"the runbook explains alert {a}, which the chart does not define")
 checked += len(rule_alerts | doc_alerts)
