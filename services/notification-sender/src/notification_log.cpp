@@ -16,13 +16,15 @@ core::Result<std::map<std::string, Claim>> claim(pg::Connection& connection, con
                                                  const std::string& owner, std::chrono::milliseconds lease) {
   std::map<std::string, Claim> result;
   if (event_ids.empty()) return result;
-  // `prior` is the statement's snapshot; the upsert sees the latest committed row (READ
-  // COMMITTED), so of two owners racing for a new or expired claim exactly one wins and
-  // the other finds it held.
+  // `prior` and `logged` are the statement's snapshot; the upsert sees the latest
+  // committed row (READ COMMITTED), so of two owners racing for a new or expired claim
+  // exactly one wins and the other finds it held. A claim whose log row was written
+  // meanwhile is done (never deleted): a runner with an older snapshot finds it "held"
+  // and its retry finds it logged.
   auto rows = connection.exec(
       "WITH ids AS (SELECT DISTINCT unnest($1::text[])::uuid AS id), "
       "logged AS (SELECT n.event_id FROM notifications n WHERE n.event_id IN (SELECT id FROM ids)), "
-      "prior AS (SELECT c.event_id, c.owner, c.lease_until FROM notification_claims c "
+      "prior AS (SELECT c.event_id, c.owner, c.lease_until, c.done FROM notification_claims c "
       "          WHERE c.event_id IN (SELECT id FROM ids)), "
       "taken AS ( "
       "  INSERT INTO notification_claims AS c (event_id, owner, lease_until) "
@@ -30,14 +32,15 @@ core::Result<std::map<std::string, Claim>> claim(pg::Connection& connection, con
       "  WHERE id NOT IN (SELECT event_id FROM logged) "
       "  ON CONFLICT (event_id) DO UPDATE SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until, "
       "    claimed_at = now(), takeovers = c.takeovers + CASE WHEN c.owner <> EXCLUDED.owner THEN 1 ELSE 0 END "
-      "  WHERE c.owner = EXCLUDED.owner OR c.lease_until < now() "
+      "  WHERE NOT c.done AND (c.owner = EXCLUDED.owner OR c.lease_until < now()) "
       "  RETURNING c.event_id) "
       "SELECT ids.id::text, "
-      "  CASE WHEN l.event_id IS NOT NULL THEN 'done' "
+      "  CASE WHEN l.event_id IS NOT NULL OR p.done THEN 'done' "
       "       WHEN t.event_id IS NOT NULL AND p.owner IS NOT NULL AND p.owner <> $2 THEN 'taken_over' "
       "       WHEN t.event_id IS NOT NULL THEN 'claimed' ELSE 'held' END, "
       "  coalesce(p.owner, ''), "
-      "  coalesce(greatest(0, extract(epoch FROM (p.lease_until - now())) * 1000)::bigint, 0) "
+      "  CASE WHEN p.done THEN 0 "
+      "       ELSE coalesce(greatest(0, extract(epoch FROM (p.lease_until - now())) * 1000)::bigint, 0) END "
       "FROM ids LEFT JOIN logged l ON l.event_id = ids.id LEFT JOIN taken t ON t.event_id = ids.id "
       "LEFT JOIN prior p ON p.event_id = ids.id",
       event_ids, owner, static_cast<std::int64_t>(lease.count()));
@@ -59,7 +62,8 @@ core::Result<std::map<std::string, Claim>> claim(pg::Connection& connection, con
 core::Status release_claims(pg::Connection& connection, const std::vector<std::string>& event_ids,
                             const std::string& owner) {
   if (event_ids.empty()) return {};
-  auto rows = connection.exec("DELETE FROM notification_claims WHERE event_id = ANY($1::text[]::uuid[]) AND owner = $2",
+  auto rows = connection.exec(
+      "DELETE FROM notification_claims WHERE event_id = ANY($1::text[]::uuid[]) AND owner = $2 AND NOT done",
                               event_ids, owner);
   if (!rows) return rows.error();
   return {};
@@ -94,7 +98,7 @@ core::Status record(pg::Connection& connection, const std::vector<LogEntry>& ent
       "$8::text[], $9::text[], $10::text[], $11::text[], $12::text[]) "
       "AS t(id, type, usr, status, chat, locale, body, payment, ord, req, msg, why) "
       "ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
-      "DELETE FROM notification_claims WHERE event_id = ANY($1::text[]::uuid[])",
+      "UPDATE notification_claims SET done = true WHERE event_id = ANY($1::text[]::uuid[])",
       ids, types, users, statuses, chats, locales, texts, payments, orders, requests, message_ids, reasons);
   if (!rows) return rows.error();
   return {};

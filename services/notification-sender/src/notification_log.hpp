@@ -55,12 +55,13 @@ struct Claim {
 core::Result<std::map<std::string, Claim>> claim(pg::Connection& connection, const std::vector<std::string>& event_ids,
                                                  const std::string& owner, std::chrono::milliseconds lease);
 
-// Gives up `owner`'s claims on these ids (sent nothing: the next runner need not wait).
+// Gives up `owner`'s claims on these ids that are not done (sent nothing: the next
+// runner need not wait).
 core::Status release_claims(pg::Connection& connection, const std::vector<std::string>& event_ids,
                             const std::string& owner);
 
 // Inserts the entries in one statement; an id already logged is left as it is. The same
-// statement drops the events' claims: the log row now answers for them.
+// statement marks the events' claims done: never claimed again.
 core::Status record(pg::Connection& connection, const std::vector<LogEntry>& entries);
 
 struct LogPage {

@@ -14,8 +14,8 @@
 //                          BEFORE any call; an id another owner holds unexpired is not
 //                          sent now (retryable, waiting out its lease)
 //   send   (HTTP I/O)      through the SendGate, Client::async_send       no thread waits
-//   write  (DB workers)    one INSERT per batch into the log (dropping the claims), then
-//                          done(ok)
+//   write  (DB workers)    one INSERT per batch into the log (marking the claims done:
+//                          never claimed again), then done(ok)
 //
 // So two runners of one record (a partition revoked mid-send and given to another
 // replica, or two lanes of this process) never both send: the second finds the claim.

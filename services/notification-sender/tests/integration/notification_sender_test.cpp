@@ -452,7 +452,7 @@ TEST_CASE("two runners handed one record at once: the message goes out once, the
   REQUIRE(waiting.retry_after.has_value());  // it waits out the holder's lease at most
   CHECK(*waiting.retry_after <= 65100ms);
   CHECK(t.count("SELECT count(*) FROM notifications WHERE event_id = '" + event.id + "'") == 1);
-  CHECK(t.count("SELECT count(*) FROM notification_claims") == 0);  // the log row replaced the claim
+  CHECK(t.count("SELECT count(*) FROM notification_claims WHERE NOT done") == 0);  // the log row ended the claim
 
   // Its retry finds the event logged: done, nothing sent.
   Outcomes again;
@@ -561,4 +561,53 @@ TEST_CASE("an abandoned job never calls Telegram: on arrival, or while it waits 
   // Its claim is given up, so the partition's next owner need not wait out the lease.
   REQUIRE(testing::eventually(
       [&] { return t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + held.id + "'") == 0; }, 10s));
+}
+
+TEST_CASE("a Telegram timeout is counted as a maybe-sent and keeps the claim for the retry (which resends)") {
+  TwoRunners t(std::map<std::string, std::string>{{"PAYPIPE_TELEGRAM_TIMEOUT_MS", "300"}});
+  t.telegram.set({.mode = "stall", .stall = 1500ms});
+  Runner runner(t.env, *t.pool);
+  Runner other(t.env, *t.pool);
+  const auto event = TwoRunners::payment("nora");
+  const auto before = metric_value("telegram_maybe_sent_total");
+  Outcomes outcomes;
+  runner.notifier->handle(TwoRunners::consumed(event), outcomes.callback());
+  REQUIRE(testing::eventually([&] { return outcomes.size() == 1; }, 10s));
+  CHECK(outcomes.all()[0].error_class == "paypipe.notification-sender.TelegramTimeout");
+  CHECK(metric_value("telegram_maybe_sent_total") - before == 1);
+  // Telegram may have sent it: the claim stays, so another replica does not send it now...
+  CHECK(t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + event.id + "'") == 1);
+  Outcomes elsewhere;
+  other.notifier->handle(TwoRunners::consumed(event), elsewhere.callback());
+  REQUIRE(testing::eventually([&] { return elsewhere.size() == 1; }, 10s));
+  CHECK(elsewhere.all()[0].error_class == "paypipe.notification-sender.ClaimedElsewhere");
+  CHECK(t.calls_for(event) == 1);
+  // ...while the owner's own retry sends it again: the decision documented in telegram.hpp.
+  t.telegram.set({});
+  Outcomes retried;
+  runner.notifier->handle(TwoRunners::consumed(event), retried.callback());
+  REQUIRE(testing::eventually([&] { return retried.size() == 1; }, 10s));
+  CHECK(retried.all()[0].succeeded());
+  CHECK(t.calls_for(event) == 2);
+}
+
+TEST_CASE("a done claim is never claimed again, even by a runner that does not see the log row yet") {
+  // A runner whose statement snapshot predates the log row's commit sees no row; the
+  // claim is what must stop it. Once, the claim was deleted with the log write, and a
+  // second runner claimed the event afresh and sent it again.
+  TwoRunners t;
+  Runner runner(t.env, *t.pool);
+  const auto event = TwoRunners::payment("oscar");
+  REQUIRE(t.connection
+              .exec("INSERT INTO notification_claims (event_id, owner, lease_until, done) "
+                    "VALUES ($1::uuid, 'finished-pod/1/z', now() - interval '1 hour', true)",
+                    event.id)
+              .ok());
+  Outcomes outcomes;
+  runner.notifier->handle(TwoRunners::consumed(event), outcomes.callback());
+  REQUIRE(testing::eventually([&] { return outcomes.size() == 1; }, 10s));
+  CHECK(t.calls_for(event) == 0);
+  CHECK(outcomes.all()[0].succeeded());  // the statement saw the done claim: done
+  CHECK(t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + event.id +
+                "' AND owner = 'finished-pod/1/z' AND done") == 1);
 }
