@@ -73,6 +73,9 @@ Response problem_response(const Problem& problem) {
         {"WWW-Authenticate", problem.code == "invalid-token" ? R"(Bearer realm="paypipe", error="invalid_token")"
                                                               : R"(Bearer realm="paypipe")"});
   }
+  // A 503 is always "try again": say when, so clients and load balancers back off
+  // instead of hammering a daemon that waits out PostgreSQL or Kafka.
+  if (problem.status == 503) response.headers.push_back({"Retry-After", "1"});
   return response;
 }
 

@@ -24,9 +24,7 @@ prometheus::Family<prometheus::Counter>& issue_requests() {
 }
 
 http::Response unavailable(const std::string& detail) {
-  auto response = http::error_response(core::make_error(core::ErrorCategory::unavailable, "kafka-unavailable", detail));
-  response.headers.push_back({"Retry-After", "1"});
-  return response;
+  return http::error_response(core::make_error(core::ErrorCategory::unavailable, "kafka-unavailable", detail));
 }
 
 http::Response coupon_not_found(const std::string& coupon_id) {
