@@ -142,8 +142,8 @@ case "$step" in
       || fail "auth.jwks.json does not render the ConfigMap paypipe-jwks"
     "$kubecheck" validate "$file"
     echo "ok  auth.enabled mounts the JWKS (a Secret, or the chart's ConfigMap) and sets PAYPIPE_JWT_* in the three public APIs"
-    # Off by default: no PAYPIPE_JWT_* (the daemons of this build refuse them).
-    file=$(render production auth-off)
+    # Off (the local profile): no PAYPIPE_JWT_* and no mount.
+    file=$(render local auth-off)
     grep -q PAYPIPE_JWT_ "$file" && fail "auth is off but PAYPIPE_JWT_* is rendered"
     echo "ok  auth off: no PAYPIPE_JWT_*"
     # NetworkPolicy: one per daemon in production; the outside only for the two that call out.
