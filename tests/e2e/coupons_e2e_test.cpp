@@ -106,7 +106,7 @@ TEST_CASE("one user asking ten times holds one coupon; expired and unknown coupo
   for (int i = 0; i < 10; ++i) mine.push_back(ask(issuer, coupon, "eager"));
   const auto too_late = ask(issuer, expired, "eager");
   // An unknown coupon is refused at the edge: 404, nothing sent to Kafka or recorded.
-  const auto nowhere = issuer.post("/v1/coupons/" + unknown + "/issue", R"({"userId":"eager"})");
+  const auto nowhere = issuer.post("/v1/coupons/" + unknown + "/issue", "", {testing::bearer("eager")});
   REQUIRE(nowhere.ok());
   CHECK(nowhere->status == 404);
 

@@ -306,16 +306,18 @@ TEST_CASE("POST issue for an unknown coupon answers 404 problem+json and records
   const auto known = f.coupon(10);  // written straight to the database, as another replica would
   ApiUnderTest http_side(f, testing::stack().kafka_bootstrap, 5000ms);
   const auto unknown = core::new_uuid_v7();
-  const auto refused = http_side.call("POST", "/v1/coupons/" + unknown + "/issue", R"({"userId":"123456789"})");
+  const std::vector<http::Header> stranger{testing::bearer("123456789")}, ann{testing::bearer("ann")},
+      bob{testing::bearer("bob")};
+  const auto refused = http_side.call("POST", "/v1/coupons/" + unknown + "/issue", "", stranger);
   CHECK(refused.status == 404);
   CHECK(refused.header("content-type").value_or("").rfind("application/problem+json", 0) == 0);
   CHECK(field(refused.body, "code") == "coupon-not-found");
   CHECK(refused.body.find(unknown) != std::string::npos);
   // Twice: an unknown id is looked up again each time (another replica may create it).
-  CHECK(http_side.call("POST", "/v1/coupons/" + unknown + "/issue", R"({"userId":"ann"})").status == 404);
+  CHECK(http_side.call("POST", "/v1/coupons/" + unknown + "/issue", "", ann).status == 404);
   // A known coupon, first seen by this process now, is accepted (looked up, then remembered).
-  CHECK(http_side.call("POST", "/v1/coupons/" + known + "/issue", R"({"userId":"ann"})").status == 202);
-  CHECK(http_side.call("POST", "/v1/coupons/" + known + "/issue", R"({"userId":"bob"})").status == 202);
+  CHECK(http_side.call("POST", "/v1/coupons/" + known + "/issue", "", ann).status == 202);
+  CHECK(http_side.call("POST", "/v1/coupons/" + known + "/issue", "", bob).status == 202);
   // Kafka holds the two accepted requests and nothing for the unknown coupon (the
   // refused ones were answered before the accepted ones were sent).
   const auto records = testing::read_topic(f.kafka, f.kafka.topic("coupon.requested"), 3, 3s);

@@ -384,6 +384,8 @@ struct TwoRunners {
         {"PAYPIPE_PG_SCHEMA", schema},
         {"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
         {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
+        // The users these tests send to; a user without a chat gets no message.
+        {"PAYPIPE_TELEGRAM_CHAT_IDS", "judy=2010,kim=2011,liam=2012,mia=2013,nora=2014,oscar=2015"},
     };
     for (auto& [k, v] : extra) env[k] = v;
     REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
