@@ -353,7 +353,7 @@ core::Result<Claims> verify(std::string_view token, const KeySet& keys, const Ex
   const auto iss = member_text(*doc, "iss");
   if (!iss || *iss != expect.issuer) return invalid("the token's issuer is not accepted");
   bool audience_ok = false;
-  if (const auto it = doc->FindMember("aud"); it != doc->MemberEnd()) {
+  if (auto it = doc->FindMember("aud"); it != doc->MemberEnd()) {
     if (it->value.IsString()) {
       audience_ok = expect.audience == it->value.GetString();
     } else if (it->value.IsArray()) {
