@@ -102,8 +102,9 @@ struct RuntimeSettings {
   bool subscribe_retry_topic = true;
   std::chrono::milliseconds revoke_drain_timeout{10000};
   // The wait before each in-place retry of an infrastructure failure (max_attempts is
-  // not used: it retries for as long as the failure lasts): 100 ms x2 capped at 5 s.
-  RetryPolicy infrastructure_backoff{0, std::chrono::milliseconds(100), 2.0, std::chrono::milliseconds(5000)};
+  // not used: it retries for as long as the failure lasts): 100 ms x2 capped at 1 s, so
+  // a partition resumes (and its daemon is ready) within about a second of the return.
+  RetryPolicy infrastructure_backoff{0, std::chrono::milliseconds(100), 2.0, std::chrono::milliseconds(1000)};
   // The component name in error classes ("paypipe.<component>.<Code>").
   std::string component = "events";
 };
