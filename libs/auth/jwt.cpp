@@ -353,7 +353,8 @@ core::Result<Claims> verify(std::string_view token, const KeySet& keys, const Ex
   const auto iss = member_text(*doc, "iss");
   if (!iss || *iss != expect.issuer) return invalid("the token's issuer is not accepted");
   bool audience_ok = false;
-  if (auto it = doc->FindMember("aud"); it != doc->MemberEnd()) {
+  const core::json::Value& payload = *doc;  // const iterators: RapidJSON's mixed ones are ambiguous to clang
+  if (const auto it = payload.FindMember("aud"); it != payload.MemberEnd()) {
     if (it->value.IsString()) {
       audience_ok = expect.audience == it->value.GetString();
     } else if (it->value.IsArray()) {
