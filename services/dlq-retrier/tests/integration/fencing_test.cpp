@@ -120,3 +120,47 @@ TEST_CASE("dlq-retrier killed mid-transaction: a replacement under another hostn
   CHECK(committed.seen().size() == expected.size());  // each once in the committed view
   CHECK(second.stop() == 0);
 }
+
+TEST_CASE("dlq-retrier whose slot connection is lost: a replica that takes the slot fences it, and it exits 70") {
+  testing::System system;
+  const std::string group = "notification-sender";
+  const auto retry_topic = system.kafka().topic(events::retry_topic(group));
+  testing::TopicReader committed(system.kafka(), retry_topic);
+
+  testing::Daemon first(system, "dlq-retrier", retrier_env("dlq-retrier-7c9f-abcde"));
+  first.wait_ready();
+  // Its slot's connection dies (as in a network cut or a database restart); the process
+  // lives on. The slot is slot 0 of this system's scope: the lock's classid is the
+  // scope's hash, its objid the slot.
+  auto pg = testing::connect("public");
+  const auto scope = system.prefix() + "dlq-retrier-";
+  REQUIRE(pg.exec("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 "
+                  "AND classid = hashtext($1)::oid AND objid = 0",
+                  scope)
+              ->size() == 1);
+  // Another replica takes slot 0, and with it the id: its init fences the first.
+  testing::Daemon second(system, "dlq-retrier", retrier_env("dlq-retrier-7c9f-fghij"));
+  second.wait_ready();
+
+  // Dead letters on every partition: the first's next batch fails fatally (fenced).
+  auto producer = events::Producer::create(system.kafka()).value();
+  std::set<std::string> expected;
+  for (int i = 0; i < 60; ++i) {
+    auto record = dead_letter(system, group, "order-" + std::to_string(i));
+    expected.insert(*events::find_header(record.headers, "ce_id"));
+    REQUIRE(producer->send(std::move(record), nullptr).ok());
+  }
+  REQUIRE(producer->flush(10s).ok());
+  REQUIRE(testing::eventually([&] { return !first.running(); }, 30s));
+  CHECK(first.exit_code() == 70);
+  CHECK(second.running());
+
+  // The second carries on: every record once, in the committed view.
+  REQUIRE(testing::eventually([&] { return committed.poll_for(200ms).size() >= expected.size(); }, 40s, 10ms));
+  committed.poll_for(1s);
+  std::set<std::string> seen_ids;
+  for (const auto& s : committed.seen()) seen_ids.insert(*events::find_header(s.record.headers, "ce_id"));
+  CHECK(seen_ids == expected);
+  CHECK(committed.seen().size() == expected.size());
+  CHECK(second.stop() == 0);
+}
