@@ -10,6 +10,7 @@
 #include "src/http_api.hpp"
 #include "src/parked_gauge.hpp"
 #include "src/parked_operations.hpp"
+#include "src/producer_slot.hpp"
 #include "src/retrier.hpp"
 #include "src/schema.hpp"
 
@@ -32,14 +33,25 @@ int main(int argc, char** argv) {
   dlq_retrier::ParkedOperations operations(*database, *producer, config.common.kafka);
   dlq_retrier::ParkedGauge parked_gauge(*database, std::chrono::seconds(5));
 
+  // The transactional.id: explicit, or from a producer slot that a replacement of a
+  // killed replica inherits (its init then aborts what we left open). The slot's
+  // connection is held until exit; declared before the retrier, so it outlives it.
+  std::optional<dlq_retrier::ProducerSlot> slot;
+  std::string transactional_id = config.transactional_id;
+  if (transactional_id.empty()) {
+    slot = runtime::must(dlq_retrier::ProducerSlot::claim(config.common.database.connect, config.slot_scope()),
+                         "producer slot");
+    transactional_id = slot->transactional_id();
+  }
+
   dlq_retrier::RetrierSettings settings;
   settings.schedule = config.schedule;
   settings.consumer = config.consumer_settings();
-  settings.transactional = {config.transactional_id, config.transaction_timeout};
+  settings.transactional = {transactional_id, config.transaction_timeout};
   settings.batch_size = config.batch_size;
-  // Fenced by another instance with our transactional.id, or a fatal broker answer:
-  // exit 70 and let Kubernetes restart us; the restart fences the other in turn only if
-  // it is a zombie of ours.
+  // Fenced by another instance with our transactional.id (our slot's connection was lost
+  // and another replica took the slot), or a fatal broker answer: exit 70 and let
+  // Kubernetes restart us; the restart claims a free slot.
   settings.on_fatal = [](const core::Error&) { runtime::StopSignal::request_stop(70); };
   auto retrier = runtime::must(dlq_retrier::Retrier::create(config.common.kafka, settings, *database), "retrier");
 
@@ -60,7 +72,7 @@ int main(int argc, char** argv) {
   parked_gauge.start();
   runtime::must(server.start(), "HTTP server");
   spdlog::info("dlq-retrier listening on {}:{} (transactional.id {})", config.common.http.address, server.port(),
-               config.transactional_id);
+               transactional_id);
 
   const int exit_code = stop_signal.wait();
 

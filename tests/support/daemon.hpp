@@ -17,6 +17,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,8 @@ class Daemon {
   void pause();    // SIGSTOP
   void resume();   // SIGCONT
   bool running();
+  // How the process that running() last found ended: its exit code, or 128 + signal.
+  std::optional<int> exit_code() const { return exit_code_; }
 
   pid_t pid() const { return pid_; }
   std::uint16_t port() const { return port_; }
@@ -85,6 +88,7 @@ class Daemon {
   std::string log_path_;
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
+  std::optional<int> exit_code_;
   std::unique_ptr<http::Client> client_;
 };
 

@@ -1,23 +1,11 @@
 #include "src/config.hpp"
 
-#include <unistd.h>
-
 #include "events/admin.hpp"
 #include "events/dead_letter.hpp"
 
 namespace paypipe::dlq_retrier {
 
 using std::chrono::milliseconds;
-
-namespace {
-
-std::string hostname() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "local";
-  return name;
-}
-
-}  // namespace
 
 Config Config::read(core::Env& env) {
   Config c;
@@ -34,8 +22,7 @@ Config Config::read(core::Env& env) {
   } else {
     env.fail("PAYPIPE_RETRY_DELAYS", delays.error().message);
   }
-  c.transactional_id =
-      env.text("PAYPIPE_RETRIER_TRANSACTIONAL_ID", c.common.kafka.topic_prefix + "dlq-retrier-" + hostname());
+  c.transactional_id = env.text("PAYPIPE_RETRIER_TRANSACTIONAL_ID", "");
   c.batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_RETRIER_BATCH_SIZE", 500, 1, 10000));
   c.transaction_timeout = env.millis("PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS", milliseconds(30000),
                                      milliseconds(1000), milliseconds(900000));
@@ -49,6 +36,8 @@ events::ConsumerSettings Config::consumer_settings() const {
   s.topics = {dlq_pattern};
   return s;
 }
+
+std::string Config::slot_scope() const { return common.kafka.topic_prefix + "dlq-retrier-"; }
 
 std::vector<std::string> known_topics() {
   std::vector<std::string> topics;

@@ -5,8 +5,11 @@
 //   PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT  growth of the wait per attempt (default 100: the same wait)
 //   PAYPIPE_RETRY_MAX_DELAY_MS        cap of the wait (default 3600000)
 //   PAYPIPE_RETRY_DELAYS              per-group waits, "notification-sender=5000;data-platform-forwarder=60000"
-//   PAYPIPE_RETRIER_TRANSACTIONAL_ID  Kafka transactional.id (default <topic prefix>dlq-retrier-<hostname>:
-//                                     stable across restarts of a pod, unique among pods)
+//   PAYPIPE_RETRIER_TRANSACTIONAL_ID  Kafka transactional.id. Unset (the default): <topic prefix>dlq-retrier-<n>,
+//                                     n the producer slot claimed in PostgreSQL at start
+//                                     (src/producer_slot.hpp), which a replacement of a killed
+//                                     pod inherits. Set: used as is; it must then be stable
+//                                     across restarts of an instance and unique among instances.
 //   PAYPIPE_RETRIER_BATCH_SIZE        dead letters per Kafka transaction at most (default 500)
 //   PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS  transaction.timeout.ms (default 30000)
 //   PAYPIPE_ADMIN_TOKEN               secret; required by every /v1/parked route
@@ -25,7 +28,7 @@ namespace paypipe::dlq_retrier {
 struct Config {
   runtime::CommonConfig common;
   RetrySchedule schedule;
-  std::string transactional_id;
+  std::string transactional_id;  // empty: claim a producer slot (src/producer_slot.hpp)
   std::size_t batch_size = 500;
   std::chrono::milliseconds transaction_timeout{30000};
   std::string admin_token;
@@ -34,6 +37,8 @@ struct Config {
 
   // The consumer group and its pattern subscription to every dlq.<group>.
   events::ConsumerSettings consumer_settings() const;
+  // The stem of slot-derived transactional ids, and the slots' lock scope.
+  std::string slot_scope() const;
 };
 
 inline constexpr const char* consumer_group = "dlq-retrier";

@@ -17,14 +17,15 @@ core::Env env_with(std::map<std::string, std::string> extra = {}) {
 }
 }  // namespace
 
-TEST_CASE("dlq-retrier's defaults: 3 attempts, 5 minutes, a per-instance transactional id") {
+TEST_CASE("dlq-retrier's defaults: 3 attempts, 5 minutes, a transactional id from a producer slot") {
   auto env = env_with({{"PAYPIPE_TOPIC_PREFIX", "staging."}});
   const auto c = Config::read(env);
   REQUIRE(env.finish().ok());
   CHECK(c.schedule.max_attempts == 3);
   CHECK(c.schedule.delay("notification-sender", 1) == 300000ms);
   CHECK(c.schedule.delay("notification-sender", 3) == 300000ms);
-  CHECK(c.transactional_id.rfind("staging.dlq-retrier-", 0) == 0);
+  CHECK(c.transactional_id.empty());  // main claims a slot
+  CHECK(c.slot_scope() == "staging.dlq-retrier-");
   CHECK(c.batch_size == 500);
   CHECK(c.admin_token.empty());
   CHECK(c.common.database.connect.schema == "dlq_retrier");
