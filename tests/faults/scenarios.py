@@ -454,7 +454,12 @@ class PgOutage(Scenario):
         for status, n in sorted(bad.items()):
             problems.append(f"{n} payment answers {status} without Retry-After during the outage "
                             f"({len(bad_keys[status])} keys, e.g. {sorted(bad_keys[status])[0]})")
-        for kind, limit in (("payment", 10.0), ("deposit", 3.0)):
+        # The driver's first 201 after the return measures its own schedule too (deposits
+        # are a small share of the mix, and a client backs off up to 1 s after each 503):
+        # 0.0-4.2 s were seen with every daemon ready within 0.4 s. Readiness within 2 s is
+        # ready-after-return's check; this one catches a daemon that stays broken (the
+        # issue saw a deposit refused 16 s after the return).
+        for kind, limit in (("payment", 10.0), ("deposit", 10.0)):
             if kind not in first_201:
                 problems.append(f"no {kind} answered 201 after the return")
             elif first_201[kind] > limit:
