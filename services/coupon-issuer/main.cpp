@@ -8,10 +8,10 @@
 #include "events/outbox.hpp"
 #include "http/server.hpp"
 #include "runtime/daemon.hpp"
-#include "src/config.hpp"
-#include "src/coupon_decider.hpp"
-#include "src/http_api.hpp"
-#include "src/schema.hpp"
+#include "coupon_issuer/config.hpp"
+#include "coupon_issuer/coupon_decider.hpp"
+#include "coupon_issuer/http_api.hpp"
+#include "coupon_issuer/schema.hpp"
 
 int main(int argc, char** argv) {
   using namespace paypipe;

@@ -8,10 +8,10 @@
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "runtime/daemon.hpp"
-#include "src/config.hpp"
-#include "src/forwarder.hpp"
-#include "src/http_api.hpp"
-#include "src/schema.hpp"
+#include "data_platform_forwarder/config.hpp"
+#include "data_platform_forwarder/forwarder.hpp"
+#include "data_platform_forwarder/http_api.hpp"
+#include "data_platform_forwarder/schema.hpp"
 
 int main(int argc, char** argv) {
   using namespace paypipe;

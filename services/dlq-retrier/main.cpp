@@ -5,14 +5,14 @@
 
 #include "http/server.hpp"
 #include "runtime/daemon.hpp"
-#include "src/cli.hpp"
-#include "src/config.hpp"
-#include "src/http_api.hpp"
-#include "src/parked_gauge.hpp"
-#include "src/parked_operations.hpp"
-#include "src/producer_slot.hpp"
-#include "src/retrier.hpp"
-#include "src/schema.hpp"
+#include "dlq_retrier/cli.hpp"
+#include "dlq_retrier/config.hpp"
+#include "dlq_retrier/http_api.hpp"
+#include "dlq_retrier/parked_gauge.hpp"
+#include "dlq_retrier/parked_operations.hpp"
+#include "dlq_retrier/producer_slot.hpp"
+#include "dlq_retrier/retrier.hpp"
+#include "dlq_retrier/schema.hpp"
 
 int main(int argc, char** argv) {
   using namespace paypipe;

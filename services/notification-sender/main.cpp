@@ -9,10 +9,10 @@
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "runtime/daemon.hpp"
-#include "src/config.hpp"
-#include "src/http_api.hpp"
-#include "src/notifier.hpp"
-#include "src/schema.hpp"
+#include "notification_sender/config.hpp"
+#include "notification_sender/http_api.hpp"
+#include "notification_sender/notifier.hpp"
+#include "notification_sender/schema.hpp"
 
 int main(int argc, char** argv) {
   using namespace paypipe;

@@ -8,11 +8,11 @@
 #include "events/outbox.hpp"
 #include "http/server.hpp"
 #include "runtime/daemon.hpp"
-#include "src/config.hpp"
-#include "src/event_handlers.hpp"
-#include "src/expiry_sweeper.hpp"
-#include "src/http_api.hpp"
-#include "src/schema.hpp"
+#include "order_processor/config.hpp"
+#include "order_processor/event_handlers.hpp"
+#include "order_processor/expiry_sweeper.hpp"
+#include "order_processor/http_api.hpp"
+#include "order_processor/schema.hpp"
 
 int main(int argc, char** argv) {
   using namespace paypipe;

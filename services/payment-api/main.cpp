@@ -7,11 +7,11 @@
 #include "events/outbox.hpp"
 #include "http/server.hpp"
 #include "runtime/daemon.hpp"
-#include "src/config.hpp"
-#include "src/event_handlers.hpp"
-#include "src/health.hpp"
-#include "src/http_api.hpp"
-#include "src/schema.hpp"
+#include "payment_api/config.hpp"
+#include "payment_api/event_handlers.hpp"
+#include "payment_api/health.hpp"
+#include "payment_api/http_api.hpp"
+#include "payment_api/schema.hpp"
 
 int main(int argc, char** argv) {
   using namespace paypipe;

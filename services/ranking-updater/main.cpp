@@ -5,11 +5,11 @@
 
 #include "http/server.hpp"
 #include "runtime/daemon.hpp"
-#include "src/config.hpp"
-#include "src/http_api.hpp"
-#include "src/ranking_consumer.hpp"
-#include "src/ranking_store.hpp"
-#include "src/schema.hpp"
+#include "ranking_updater/config.hpp"
+#include "ranking_updater/http_api.hpp"
+#include "ranking_updater/ranking_consumer.hpp"
+#include "ranking_updater/ranking_store.hpp"
+#include "ranking_updater/schema.hpp"
 
 int main(int argc, char** argv) {
   using namespace paypipe;

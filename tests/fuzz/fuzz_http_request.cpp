@@ -10,7 +10,7 @@
 #include "auth/http_auth.hpp"
 #include "http/parse.hpp"
 #include "http/router.hpp"
-#include "src/http_codecs.hpp"
+#include "payment_api/http_codecs.hpp"
 
 using namespace paypipe;
 

@@ -1,8 +1,8 @@
-#include "src/config.hpp"
+#include "coupon_issuer/config.hpp"
 
 #include <catch2/catch.hpp>
 
-#include "src/http_api.hpp"
+#include "coupon_issuer/http_api.hpp"
 
 using namespace paypipe;
 using namespace std::chrono_literals;

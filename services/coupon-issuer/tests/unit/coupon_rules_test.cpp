@@ -1,4 +1,4 @@
-#include "src/coupon_rules.hpp"
+#include "coupon_issuer/coupon_rules.hpp"
 
 #include <catch2/catch.hpp>
 

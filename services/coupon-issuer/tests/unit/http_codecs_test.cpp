@@ -1,4 +1,4 @@
-#include "src/http_codecs.hpp"
+#include "coupon_issuer/http_codecs.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // proto/http/coupon-issuer.yaml and the router describe the same routes.
 #include <catch2/catch.hpp>
 
-#include "src/http_api.hpp"
+#include "coupon_issuer/http_api.hpp"
 #include "support/daemon.hpp"
 #include "support/openapi.hpp"
 

@@ -17,10 +17,10 @@
 #include "http/client.hpp"
 #include "pg/migrate.hpp"
 #include "runtime/daemon.hpp"
-#include "src/config.hpp"
-#include "src/forwarder.hpp"
-#include "src/http_api.hpp"
-#include "src/schema.hpp"
+#include "data_platform_forwarder/config.hpp"
+#include "data_platform_forwarder/forwarder.hpp"
+#include "data_platform_forwarder/http_api.hpp"
+#include "data_platform_forwarder/schema.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;

@@ -1,4 +1,4 @@
-#include "src/config.hpp"
+#include "data_platform_forwarder/config.hpp"
 
 #include <catch2/catch.hpp>
 

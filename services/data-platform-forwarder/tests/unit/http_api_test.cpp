@@ -1,4 +1,4 @@
-#include "src/http_api.hpp"
+#include "data_platform_forwarder/http_api.hpp"
 
 #include <catch2/catch.hpp>
 

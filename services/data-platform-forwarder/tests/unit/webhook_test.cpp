@@ -1,9 +1,9 @@
-#include "src/webhook.hpp"
+#include "data_platform_forwarder/webhook.hpp"
 
 #include <catch2/catch.hpp>
 
 #include "core/json.hpp"
-#include "src/delivery_status.hpp"
+#include "data_platform_forwarder/delivery_status.hpp"
 
 using namespace paypipe;
 using namespace paypipe::data_platform_forwarder;

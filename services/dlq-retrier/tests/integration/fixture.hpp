@@ -13,8 +13,8 @@
 #include "events/producer.hpp"
 #include "pg/migrate.hpp"
 #include "runtime/daemon.hpp"
-#include "src/parked_store.hpp"
-#include "src/schema.hpp"
+#include "dlq_retrier/parked_store.hpp"
+#include "dlq_retrier/schema.hpp"
 #include "support/stack.hpp"
 
 namespace paypipe::testing {

@@ -1,13 +1,13 @@
 // The parked store and the operator's operations on the real PostgreSQL and broker:
 // idempotent parking, byte-exact rows, filters and pages, replay, replay of a group, purge.
-#include "src/parked_operations.hpp"
+#include "dlq_retrier/parked_operations.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <set>
 
 #include "fixture.hpp"
-#include "src/decision.hpp"
+#include "dlq_retrier/decision.hpp"
 
 using namespace paypipe;
 using namespace paypipe::dlq_retrier;

@@ -1,6 +1,6 @@
 // Producer slots on the real PostgreSQL: claims take different slots, a released one
 // (its connection closed, as when a process is killed) is taken by the next claim.
-#include "src/producer_slot.hpp"
+#include "dlq_retrier/producer_slot.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // The retrier on the real broker and PostgreSQL: delays, attempts, parking, partitions
 // that wait without holding up the others, new groups, and a batch rolled back.
-#include "src/retrier.hpp"
+#include "dlq_retrier/retrier.hpp"
 
 #include <catch2/catch.hpp>
 

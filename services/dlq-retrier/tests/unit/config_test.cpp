@@ -1,4 +1,4 @@
-#include "src/config.hpp"
+#include "dlq_retrier/config.hpp"
 
 #include <catch2/catch.hpp>
 

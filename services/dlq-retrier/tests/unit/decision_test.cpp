@@ -1,4 +1,4 @@
-#include "src/decision.hpp"
+#include "dlq_retrier/decision.hpp"
 
 #include <catch2/catch.hpp>
 

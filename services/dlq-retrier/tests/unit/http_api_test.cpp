@@ -1,4 +1,4 @@
-#include "src/http_api.hpp"
+#include "dlq_retrier/http_api.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,11 +1,11 @@
-#include "src/parked_codec.hpp"
+#include "dlq_retrier/parked_codec.hpp"
 
 #include <catch2/catch.hpp>
 
 #include "core/json.hpp"
 #include "events/dead_letter.hpp"
-#include "src/cli.hpp"
-#include "src/parked_store.hpp"
+#include "dlq_retrier/cli.hpp"
+#include "dlq_retrier/parked_store.hpp"
 
 using namespace paypipe;
 using namespace paypipe::dlq_retrier;

@@ -16,10 +16,10 @@
 #include "http/client.hpp"
 #include "pg/migrate.hpp"
 #include "runtime/daemon.hpp"
-#include "src/config.hpp"
-#include "src/http_api.hpp"
-#include "src/notifier.hpp"
-#include "src/schema.hpp"
+#include "notification_sender/config.hpp"
+#include "notification_sender/http_api.hpp"
+#include "notification_sender/notifier.hpp"
+#include "notification_sender/schema.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;

@@ -1,4 +1,4 @@
-#include "src/config.hpp"
+#include "notification_sender/config.hpp"
 
 #include <catch2/catch.hpp>
 

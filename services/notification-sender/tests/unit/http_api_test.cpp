@@ -1,4 +1,4 @@
-#include "src/http_api.hpp"
+#include "notification_sender/http_api.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "src/messages.hpp"
+#include "notification_sender/messages.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,8 +8,8 @@
 #include "contracts/payment_completed.hpp"
 #include "contracts/payment_failed.hpp"
 #include "events/envelope.hpp"
-#include "src/notifier.hpp"
-#include "src/recipients.hpp"
+#include "notification_sender/notifier.hpp"
+#include "notification_sender/recipients.hpp"
 
 using namespace paypipe;
 using namespace paypipe::notification_sender;

@@ -1,4 +1,4 @@
-#include "src/recipients.hpp"
+#include "notification_sender/recipients.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "src/send_gate.hpp"
+#include "notification_sender/send_gate.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "src/telegram.hpp"
+#include "notification_sender/telegram.hpp"
 
 #include <catch2/catch.hpp>
 

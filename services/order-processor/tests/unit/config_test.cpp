@@ -1,4 +1,4 @@
-#include "src/config.hpp"
+#include "order_processor/config.hpp"
 
 #include <catch2/catch.hpp>
 

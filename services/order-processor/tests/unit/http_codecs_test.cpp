@@ -1,4 +1,4 @@
-#include "src/http_codecs.hpp"
+#include "order_processor/http_codecs.hpp"
 
 #include <catch2/catch.hpp>
 

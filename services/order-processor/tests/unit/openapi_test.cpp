@@ -1,14 +1,12 @@
 // proto/http/order-processor.yaml and common.yaml against the routers the daemon
 // really builds: every documented route is served and every served route is documented.
-// (payment-api's spec has its own binary, payment_api_openapi_test.cpp: the two services'
-// headers share names like src/config.hpp, so they cannot meet in one target.)
 #include "support/openapi.hpp"
 
 #include <catch2/catch.hpp>
 
 #include "runtime/daemon.hpp"
-#include "src/expiry_sweeper.hpp"
-#include "src/http_api.hpp"
+#include "order_processor/expiry_sweeper.hpp"
+#include "order_processor/http_api.hpp"
 #include "support/daemon.hpp"
 
 using namespace paypipe;

@@ -1,4 +1,4 @@
-#include "src/order_rules.hpp"
+#include "order_processor/order_rules.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "src/order_state.hpp"
+#include "order_processor/order_state.hpp"
 
 #include <catch2/catch.hpp>
 

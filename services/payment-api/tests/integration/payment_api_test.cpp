@@ -17,11 +17,11 @@
 #include "events/outbox.hpp"
 #include "pg/migrate.hpp"
 #include "runtime/daemon.hpp"
-#include "src/event_handlers.hpp"
-#include "src/health.hpp"
-#include "src/payment_processor.hpp"
-#include "src/payment_store.hpp"
-#include "src/schema.hpp"
+#include "payment_api/event_handlers.hpp"
+#include "payment_api/health.hpp"
+#include "payment_api/payment_processor.hpp"
+#include "payment_api/payment_store.hpp"
+#include "payment_api/schema.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;

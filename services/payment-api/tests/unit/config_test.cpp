@@ -1,4 +1,4 @@
-#include "src/config.hpp"
+#include "payment_api/config.hpp"
 
 #include <catch2/catch.hpp>
 

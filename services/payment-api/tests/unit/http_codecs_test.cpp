@@ -1,4 +1,4 @@
-#include "src/http_codecs.hpp"
+#include "payment_api/http_codecs.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "src/payment_rules.hpp"
+#include "payment_api/payment_rules.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -13,10 +13,10 @@
 #include "core/uuid.hpp"
 #include "pg/migrate.hpp"
 #include "runtime/daemon.hpp"
-#include "src/http_api.hpp"
-#include "src/ranking_consumer.hpp"
-#include "src/ranking_store.hpp"
-#include "src/schema.hpp"
+#include "ranking_updater/http_api.hpp"
+#include "ranking_updater/ranking_consumer.hpp"
+#include "ranking_updater/ranking_store.hpp"
+#include "ranking_updater/schema.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;

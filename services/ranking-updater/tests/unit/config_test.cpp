@@ -1,4 +1,4 @@
-#include "src/config.hpp"
+#include "ranking_updater/config.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "src/http_codecs.hpp"
+#include "ranking_updater/http_codecs.hpp"
 
 #include <catch2/catch.hpp>
 

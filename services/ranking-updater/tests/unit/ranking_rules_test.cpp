@@ -1,4 +1,4 @@
-#include "src/ranking_rules.hpp"
+#include "ranking_updater/ranking_rules.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,0 +1,72 @@
+#include "data_platform_forwarder/config.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "core/uuid.hpp"
+
+namespace paypipe::data_platform_forwarder {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+// host/pid/random: unique per process, also across restarts under one pod name.
+std::string process_owner() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + "/" + std::to_string(::getpid()) + "/" + core::new_uuid_v7().substr(24);
+}
+
+}  // namespace
+
+std::vector<std::string> consumed_topics() { return {"payment.completed", "order.completed"}; }
+
+Config Config::read(core::Env& env) {
+  Config c;
+  c.common = runtime::CommonConfig::read(env, "data-platform-forwarder");
+  runtime::ConsumerDefaults defaults;
+  defaults.max_in_flight = 256;
+  defaults.retry = events::RetryPolicy{5, milliseconds(1000), 2.0, milliseconds(8000)};
+  c.consumer = runtime::read_consumer_settings(env, "data-platform-forwarder", consumed_topics(), defaults);
+
+  c.webhook.url = env.required_text("PAYPIPE_WEBHOOK_URL");
+  if (!c.webhook.url.empty() && c.webhook.url.rfind("http://", 0) != 0 && c.webhook.url.rfind("https://", 0) != 0) {
+    env.fail("PAYPIPE_WEBHOOK_URL", "must start with http:// or https://");
+  }
+  c.webhook.authorization = env.secret("PAYPIPE_WEBHOOK_AUTHORIZATION");
+  if (c.webhook.authorization.find_first_of("\r\n") != std::string::npos) {
+    env.fail("PAYPIPE_WEBHOOK_AUTHORIZATION", "must be one line");
+  }
+  c.webhook.timeout = env.millis("PAYPIPE_WEBHOOK_TIMEOUT_MS", milliseconds(10000), milliseconds(10), milliseconds(600000));
+  c.webhook.max_retry_after = env.millis("PAYPIPE_WEBHOOK_MAX_RETRY_AFTER_MS", milliseconds(300000),
+                                         milliseconds(1000), milliseconds(3600000));
+  c.connect_timeout =
+      env.millis("PAYPIPE_WEBHOOK_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10), milliseconds(60000));
+  c.db_workers = static_cast<std::size_t>(env.integer("PAYPIPE_FORWARDER_DB_WORKERS", 2, 1, 32));
+  c.db_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_FORWARDER_DB_BATCH_SIZE", 256, 1, 5000));
+  // Long enough for the call, short enough that a claim left by a killed process does
+  // not hold its events up for long.
+  c.claim_lease = env.millis("PAYPIPE_FORWARDER_CLAIM_LEASE_MS", 2 * c.webhook.timeout + milliseconds(5000),
+                             milliseconds(100), milliseconds(3600000));
+  if (c.claim_lease <= c.webhook.timeout) {
+    env.fail("PAYPIPE_FORWARDER_CLAIM_LEASE_MS", "must be longer than PAYPIPE_WEBHOOK_TIMEOUT_MS");
+  }
+  c.claim_owner = process_owner();
+  if (!env.has("PAYPIPE_PG_POOL_SIZE")) {
+    c.common.database.size = 2 * c.db_workers + static_cast<std::size_t>(c.common.http.worker_threads);
+  }
+  return c;
+}
+
+http::ClientOptions Config::client_options() const {
+  http::ClientOptions o;
+  o.connect_timeout = connect_timeout;
+  o.request_timeout = webhook.timeout;
+  o.max_idle_per_host = std::max<std::size_t>(consumer.max_in_flight, 8);
+  o.user_agent = "paypipe-data-platform-forwarder/0.1";
+  return o;
+}
+
+}  // namespace paypipe::data_platform_forwarder

@@ -1,0 +1,224 @@
+#include "dlq_retrier/cli.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <iomanip>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "core/time.hpp"
+#include "events/dead_letter.hpp"
+#include "events/producer.hpp"
+#include "pg/pool.hpp"
+#include "dlq_retrier/parked_operations.hpp"
+
+namespace paypipe::dlq_retrier {
+
+namespace {
+
+constexpr const char* usage_text =
+    "usage: dlq-retrier parked list [--group G] [--topic T] [--error-class C] [--status PARKED|REPLAYED|PURGED|ALL]\n"
+    "                               [--limit N] [--cursor C] [--json]\n"
+    "       dlq-retrier parked show ID [--json]\n"
+    "       dlq-retrier parked replay ID [--json]\n"
+    "       dlq-retrier parked replay --group G\n"
+    "       dlq-retrier parked purge ID [--json]\n";
+
+int usage(const std::string& problem = {}) {
+  if (!problem.empty()) std::cerr << "dlq-retrier parked: " << problem << "\n";
+  std::cerr << usage_text;
+  return 2;
+}
+
+int failed(const core::Error& error) {
+  std::cerr << "dlq-retrier parked: " << error.message << " (" << error.code << ")\n";
+  return 1;
+}
+
+std::string shorten(std::string text, std::size_t width) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  if (text.size() <= width) return text;
+  // Cut on a UTF-8 boundary.
+  std::size_t cut = width - 3;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "...";
+}
+
+// Error classes end in what matters ("paypipe.<service>.<Code>"): cut them on the left.
+std::string shorten_left(std::string text, std::size_t width) {
+  if (text.size() <= width) return text;
+  std::size_t cut = text.size() - (width - 3);
+  while (cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) ++cut;
+  return "..." + text.substr(cut);
+}
+
+std::string original_of(const ParkedRecord& r) {
+  if (r.original_topic.empty()) return "-";
+  return sanitize_utf8(r.original_topic) + "[" + std::to_string(r.original_partition) + "]@" +
+         std::to_string(r.original_offset);
+}
+
+std::string bytes_for_humans(const std::optional<std::string>& bytes) {
+  if (!bytes) return "(null)";
+  if (is_utf8(*bytes)) return *bytes;
+  return "base64:" + base64_encode(*bytes);
+}
+
+}  // namespace
+
+core::Result<CliArguments> parse_cli(const std::vector<std::string>& args) {
+  static const std::set<std::string> with_value{"--group", "--topic", "--error-class", "--status", "--limit", "--cursor"};
+  static const std::set<std::string> switches{"--json"};
+  CliArguments parsed;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a.rfind("--", 0) == 0) {
+      if (switches.count(a)) {
+        parsed.flags[a] = "";
+      } else if (with_value.count(a)) {
+        if (i + 1 >= args.size()) {
+          return core::make_error(core::ErrorCategory::invalid_input, "usage", a + " needs a value");
+        }
+        parsed.flags[a] = args[++i];
+      } else {
+        return core::make_error(core::ErrorCategory::invalid_input, "usage", "unknown option " + a);
+      }
+    } else if (parsed.command.empty()) {
+      parsed.command = a;
+    } else {
+      parsed.positional.push_back(a);
+    }
+  }
+  if (parsed.command.empty()) return core::make_error(core::ErrorCategory::invalid_input, "usage", "no command");
+  return parsed;
+}
+
+std::string format_table(const ParkedPage& page) {
+  std::ostringstream out;
+  out << std::left << std::setw(8) << "ID" << std::setw(26) << "GROUP" << std::setw(10) << "STATUS" << std::setw(11)
+      << "REASON" << std::setw(8) << "ATTEMPT" << std::setw(42) << "ERROR CLASS" << std::setw(40) << "ORIGINAL"
+      << std::setw(26) << "FAILED AT"
+      << "MESSAGE\n";
+  for (const auto& r : page.items) {
+    out << std::left << std::setw(8) << r.id << std::setw(26) << shorten(r.group, 25) << std::setw(10) << r.status
+        << std::setw(11) << r.reason << std::setw(8) << r.attempt << std::setw(42)
+        << shorten_left(sanitize_utf8(r.error_class), 41) << std::setw(40) << shorten(original_of(r), 39) << std::setw(26)
+        << (r.failed_at.empty() ? "-" : r.failed_at) << shorten(sanitize_utf8(r.message), 80) << "\n";
+  }
+  out << page.items.size() << " record(s)";
+  if (page.next_after_id) out << "; more with --cursor " << *page.next_after_id;
+  out << "\n";
+  return out.str();
+}
+
+std::string format_record(const ParkedRecord& r) {
+  std::ostringstream out;
+  auto line = [&](const char* name, const std::string& value) {
+    out << std::left << std::setw(20) << name << (value.empty() ? "-" : value) << "\n";
+  };
+  line("id", std::to_string(r.id));
+  line("group", r.group);
+  line("status", r.status);
+  line("reason", r.reason + ": " + sanitize_utf8(r.reason_detail));
+  line("error class", sanitize_utf8(r.error_class));
+  line("message", sanitize_utf8(r.message));
+  line("attempt", std::to_string(r.attempt));
+  line("original", original_of(r));
+  if (r.original_timestamp_ms) line("original time", core::format_rfc3339(core::from_unix_ms(*r.original_timestamp_ms)));
+  line("dead letter", r.dlq_topic + "[" + std::to_string(r.dlq_partition) + "]@" + std::to_string(r.dlq_offset));
+  line("first failed at", r.first_failed_at);
+  line("failed at", r.failed_at);
+  line("parked at", r.parked_at);
+  line("replayed at", r.replayed_at);
+  line("replay count", std::to_string(r.replay_count));
+  line("purged at", r.purged_at);
+  line("key", bytes_for_humans(r.key));
+  line("value", bytes_for_humans(r.value));
+  out << "headers\n";
+  for (const auto& h : r.headers) {
+    std::string shown = h.value;
+    if (h.name == events::dlt::original_partition) {
+      if (auto v = events::decode_int32(h.value)) shown = std::to_string(*v);
+    } else if (h.name == events::dlt::original_offset || h.name == events::dlt::original_timestamp) {
+      if (auto v = events::decode_int64(h.value)) shown = std::to_string(*v);
+    }
+    out << "  " << sanitize_utf8(h.name) << ": " << bytes_for_humans(shown) << "\n";
+  }
+  return out.str();
+}
+
+std::optional<int> parked_subcommand(int argc, char** argv, const Config& config) {
+  if (argc < 2 || std::string(argv[1]) != "parked") return std::nullopt;
+  // The operator reads tables on stdout; keep the library chatter to warnings.
+  spdlog::set_level(spdlog::level::warn);
+  auto args = parse_cli(std::vector<std::string>(argv + 2, argv + argc));
+  if (!args) return usage(args.error().message);
+  const bool json = args->flags.count("--json") > 0;
+  const auto& cmd = args->command;
+
+  pg::PoolOptions pool_options = config.common.database;
+  pool_options.size = 2;
+  pg::Pool pool(pool_options);
+  // librdkafka connects lazily: only `replay` ever reaches the brokers.
+  auto producer = events::Producer::create(config.common.kafka);
+  if (!producer) return failed(producer.error());
+  ParkedOperations operations(pool, **producer, config.common.kafka);
+
+  auto print_record = [&](const core::Result<ParkedRecord>& record) {
+    if (!record) return failed(record.error());
+    std::cout << (json ? detail_json(*record) + "\n" : format_record(*record));
+    return 0;
+  };
+  auto id_argument = [&]() -> core::Result<std::int64_t> {
+    if (args->positional.size() != 1) {
+      return core::make_error(core::ErrorCategory::invalid_input, "usage", cmd + " takes one parked id");
+    }
+    return parse_parked_id(args->positional[0]);
+  };
+
+  if (cmd == "list") {
+    std::map<std::string, std::string> params;
+    const std::map<std::string, std::string> names{{"--group", "group"},   {"--topic", "topic"},
+                                                   {"--error-class", "errorClass"}, {"--status", "status"},
+                                                   {"--limit", "limit"},   {"--cursor", "cursor"}};
+    for (const auto& [flag, value] : args->flags) {
+      if (const auto it = names.find(flag); it != names.end()) params[it->second] = value;
+    }
+    if (!args->positional.empty()) return usage("list takes no positional arguments");
+    auto query = parse_parked_query(params);
+    if (!query) return usage(query.error().message);
+    auto page = operations.list(*query);
+    if (!page) return failed(page.error());
+    std::cout << (json ? page_json(*page) + "\n" : format_table(*page));
+    return 0;
+  }
+  if (cmd == "show") {
+    auto id = id_argument();
+    if (!id) return usage(id.error().message);
+    return print_record(operations.get(*id));
+  }
+  if (cmd == "purge" || cmd == "delete") {
+    auto id = id_argument();
+    if (!id) return usage(id.error().message);
+    return print_record(operations.purge(*id));
+  }
+  if (cmd == "replay") {
+    if (const auto it = args->flags.find("--group"); it != args->flags.end()) {
+      if (!args->positional.empty()) return usage("replay takes an id or --group, not both");
+      auto replayed = operations.replay_group(it->second);
+      if (!replayed) return failed(replayed.error());
+      if (json) std::cout << replay_group_json(it->second, *replayed) << "\n";
+      else std::cout << "replayed " << *replayed << " record(s) of group " << it->second << " to retry." << it->second << "\n";
+      return 0;
+    }
+    auto id = id_argument();
+    if (!id) return usage(id.error().message);
+    return print_record(operations.replay(*id));
+  }
+  return usage("unknown command " + cmd);
+}
+
+}  // namespace paypipe::dlq_retrier

@@ -1,0 +1,52 @@
+#pragma once
+// dlq-retrier's configuration: the common settings plus
+//   PAYPIPE_RETRY_MAX_ATTEMPTS        deliveries in all before a record is parked (default 3)
+//   PAYPIPE_RETRY_DELAY_MS            wait after a failure before republishing (default 300000)
+//   PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT  growth of the wait per attempt (default 100: the same wait)
+//   PAYPIPE_RETRY_MAX_DELAY_MS        cap of the wait (default 3600000)
+//   PAYPIPE_RETRY_DELAYS              per-group waits, "notification-sender=5000;data-platform-forwarder=60000"
+//   PAYPIPE_RETRIER_TRANSACTIONAL_ID  Kafka transactional.id. Unset (the default): <topic prefix>dlq-retrier-<n>,
+//                                     n the producer slot claimed in PostgreSQL at start
+//                                     (src/producer_slot.hpp), which a replacement of a killed
+//                                     pod inherits. Set: used as is; it must then be stable
+//                                     across restarts of an instance and unique among instances.
+//   PAYPIPE_RETRIER_BATCH_SIZE        dead letters per Kafka transaction at most (default 500)
+//   PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS  transaction.timeout.ms (default 30000)
+//   PAYPIPE_ADMIN_TOKEN               secret; required by every /v1/parked route
+// The consumer's librdkafka extras (e.g. topic.metadata.refresh.interval.ms, how soon a
+// new dlq.<group> topic is picked up) come through PAYPIPE_KAFKA_PROPERTIES.
+
+#include <string>
+
+#include "core/env.hpp"
+#include "events/consumer.hpp"
+#include "runtime/config.hpp"
+#include "dlq_retrier/retry_schedule.hpp"
+
+namespace paypipe::dlq_retrier {
+
+struct Config {
+  runtime::CommonConfig common;
+  RetrySchedule schedule;
+  std::string transactional_id;  // empty: claim a producer slot (src/producer_slot.hpp)
+  std::size_t batch_size = 500;
+  std::chrono::milliseconds transaction_timeout{30000};
+  std::string admin_token;
+
+  static Config read(core::Env& env);
+
+  // The consumer group and its pattern subscription to every dlq.<group>.
+  events::ConsumerSettings consumer_settings() const;
+  // The stem of slot-derived transactional ids, and the slots' lock scope.
+  std::string slot_scope() const;
+};
+
+inline constexpr const char* consumer_group = "dlq-retrier";
+// The pattern, before the topic prefix (events::prefixed_topic applies it).
+inline constexpr const char* dlq_pattern = "^dlq\\..+";
+
+// The topics it reads and writes today (for the durability check): dlq.* and retry.*
+// of every group in the catalogue.
+std::vector<std::string> known_topics();
+
+}  // namespace paypipe::dlq_retrier

@@ -1,0 +1,103 @@
+#include "notification_sender/config.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "core/uuid.hpp"
+
+namespace paypipe::notification_sender {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+// host/pid/random: unique per process, also across restarts under one pod name.
+std::string process_owner() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + "/" + std::to_string(::getpid()) + "/" + core::new_uuid_v7().substr(24);
+}
+
+}  // namespace
+
+std::vector<std::string> consumed_topics() { return notified_types(); }
+
+Config Config::read(core::Env& env) {
+  Config c;
+  c.common = runtime::CommonConfig::read(env, "notification-sender");
+  runtime::ConsumerDefaults defaults;
+  defaults.max_in_flight = 256;
+  defaults.retry = events::RetryPolicy{3, milliseconds(1000), 2.0, milliseconds(8000)};
+  c.consumer = runtime::read_consumer_settings(env, "notification-sender", consumed_topics(), defaults);
+
+  c.telegram.base_url = env.text("PAYPIPE_TELEGRAM_BASE_URL", c.telegram.base_url);
+  while (!c.telegram.base_url.empty() && c.telegram.base_url.back() == '/') c.telegram.base_url.pop_back();
+  if (c.telegram.base_url.rfind("http://", 0) != 0 && c.telegram.base_url.rfind("https://", 0) != 0) {
+    env.fail("PAYPIPE_TELEGRAM_BASE_URL", "must start with http:// or https://");
+  }
+  c.telegram.bot_token = env.secret("PAYPIPE_TELEGRAM_BOT_TOKEN");
+  if (c.telegram.bot_token.empty()) env.fail("PAYPIPE_TELEGRAM_BOT_TOKEN", "is required");
+  if (c.telegram.bot_token.find_first_of("/?# ") != std::string::npos) {
+    env.fail("PAYPIPE_TELEGRAM_BOT_TOKEN", "must not contain '/', '?', '#' or spaces");
+  }
+  c.telegram.timeout = env.millis("PAYPIPE_TELEGRAM_TIMEOUT_MS", milliseconds(30000), milliseconds(10), milliseconds(600000));
+  c.connect_timeout =
+      env.millis("PAYPIPE_TELEGRAM_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10), milliseconds(60000));
+  c.telegram.default_retry_after = env.millis("PAYPIPE_TELEGRAM_DEFAULT_RETRY_AFTER_MS", milliseconds(1000),
+                                              milliseconds(0), milliseconds(3600000));
+  c.telegram.max_retry_after = env.millis("PAYPIPE_TELEGRAM_MAX_RETRY_AFTER_MS", milliseconds(300000),
+                                          milliseconds(1000), milliseconds(3600000));
+
+  if (auto chats = parse_pairs(env.list("PAYPIPE_TELEGRAM_CHAT_IDS", {})); !chats) {
+    env.fail("PAYPIPE_TELEGRAM_CHAT_IDS", chats.error().message);
+  } else {
+    for (const auto& [user, chat] : *chats) {
+      if (!is_chat_id(chat)) env.fail("PAYPIPE_TELEGRAM_CHAT_IDS", "'" + chat + "' is not a chat id (integer or @name)");
+    }
+    c.recipients.chat_ids = std::move(chats).value();
+  }
+  // "user-id" (the user id as chat id) is gone: any caller can name any user id.
+  const auto unmapped = env.choice("PAYPIPE_TELEGRAM_UNMAPPED_USERS", "skip", {"skip", "default-chat"});
+  c.recipients.unmapped = unmapped == "default-chat" ? UnmappedUsers::default_chat : UnmappedUsers::skip;
+  c.recipients.default_chat_id = env.text("PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID", "");
+  if (c.recipients.unmapped == UnmappedUsers::default_chat && !is_chat_id(c.recipients.default_chat_id)) {
+    env.fail("PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID", "a chat id is required with PAYPIPE_TELEGRAM_UNMAPPED_USERS=default-chat");
+  }
+
+  c.recipients.default_locale = *parse_locale(env.choice("PAYPIPE_NOTIFY_DEFAULT_LOCALE", "ko", {"ko", "en"}));
+  if (auto locales = parse_pairs(env.list("PAYPIPE_NOTIFY_LOCALES", {})); !locales) {
+    env.fail("PAYPIPE_NOTIFY_LOCALES", locales.error().message);
+  } else {
+    for (const auto& [user, name] : *locales) {
+      if (const auto locale = parse_locale(name)) c.recipients.locales[user] = *locale;
+      else env.fail("PAYPIPE_NOTIFY_LOCALES", "'" + name + "' is not a locale (ko, en)");
+    }
+  }
+  c.db_workers = static_cast<std::size_t>(env.integer("PAYPIPE_NOTIFY_DB_WORKERS", 2, 1, 32));
+  c.db_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_NOTIFY_DB_BATCH_SIZE", 256, 1, 5000));
+  // Long enough for the call (and a short wait at the gate), short enough that a claim
+  // left by a killed process does not hold its events up for long.
+  c.claim_lease = env.millis("PAYPIPE_NOTIFY_CLAIM_LEASE_MS", 2 * c.telegram.timeout + milliseconds(5000),
+                             milliseconds(100), milliseconds(3600000));
+  if (c.claim_lease <= c.telegram.timeout) {
+    env.fail("PAYPIPE_NOTIFY_CLAIM_LEASE_MS", "must be longer than PAYPIPE_TELEGRAM_TIMEOUT_MS");
+  }
+  c.claim_owner = process_owner();
+  // The pool serves both log stages and the HTTP workers' reads.
+  if (!env.has("PAYPIPE_PG_POOL_SIZE")) {
+    c.common.database.size = 2 * c.db_workers + static_cast<std::size_t>(c.common.http.worker_threads);
+  }
+  return c;
+}
+
+http::ClientOptions Config::client_options() const {
+  http::ClientOptions o;
+  o.connect_timeout = connect_timeout;
+  o.request_timeout = telegram.timeout;
+  o.max_idle_per_host = std::max<std::size_t>(consumer.max_in_flight, 8);
+  o.user_agent = "paypipe-notification-sender/0.1";
+  return o;
+}
+
+}  // namespace paypipe::notification_sender

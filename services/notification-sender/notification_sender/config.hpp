@@ -1,0 +1,60 @@
+#pragma once
+// notification-sender's configuration: the common settings plus
+//   PAYPIPE_TELEGRAM_BASE_URL          Bot API root (default https://api.telegram.org)
+//   PAYPIPE_TELEGRAM_BOT_TOKEN         required, a Secret; it is part of every request URL,
+//                                      so URLs are never logged
+//   PAYPIPE_TELEGRAM_TIMEOUT_MS        one sendMessage call, end to end (default 30000)
+//   PAYPIPE_TELEGRAM_CONNECT_TIMEOUT_MS                              (default 5000)
+//   PAYPIPE_TELEGRAM_DEFAULT_RETRY_AFTER_MS  a 429 that names no wait (default 1000)
+//   PAYPIPE_TELEGRAM_MAX_RETRY_AFTER_MS the longest Retry-After honoured (default 300000);
+//                                      a longer one is a failure to retry later
+//   PAYPIPE_TELEGRAM_CHAT_IDS          "user=chat,..." (chat: integer or @channel)
+//   PAYPIPE_TELEGRAM_UNMAPPED_USERS    skip | default-chat (default skip: no chat, no message)
+//   PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID   the chat of default-chat
+//   PAYPIPE_NOTIFY_DEFAULT_LOCALE      ko | en (default ko)
+//   PAYPIPE_NOTIFY_LOCALES             "user=en,..."
+//   PAYPIPE_NOTIFY_DB_WORKERS          threads per log stage (check, write) (default 2)
+//   PAYPIPE_NOTIFY_DB_BATCH_SIZE       events per log statement (default 256)
+//   PAYPIPE_NOTIFY_CLAIM_LEASE_MS      how long a claim on an event holds before another
+//                                      replica may take it over (default 2 x the Telegram
+//                                      timeout + 5 s: 65000); must exceed
+//                                      PAYPIPE_TELEGRAM_TIMEOUT_MS (a call starts only
+//                                      while its lease covers its timeout)
+// and the consumer settings (PAYPIPE_CONSUMER_*: the send window is
+// PAYPIPE_CONSUMER_MAX_IN_FLIGHT, default 256; PAYPIPE_RETRY_*: 3 attempts, 1 s x2).
+
+#include <string>
+#include <vector>
+
+#include "core/env.hpp"
+#include "events/consumer_runtime.hpp"
+#include "http/client.hpp"
+#include "runtime/config.hpp"
+#include "notification_sender/recipients.hpp"
+#include "notification_sender/telegram.hpp"
+
+namespace paypipe::notification_sender {
+
+struct Config {
+  runtime::CommonConfig common;
+  events::RuntimeSettings consumer;
+  TelegramSettings telegram;
+  std::chrono::milliseconds connect_timeout{5000};
+  Recipients recipients;
+  std::size_t db_workers = 2;
+  std::size_t db_batch_size = 256;
+  std::chrono::milliseconds claim_lease{65000};
+  // The owner written on claims: this process (host name, pid and a random part, so a
+  // restarted pod with the same name is another owner).
+  std::string claim_owner;
+
+  static Config read(core::Env& env);
+
+  // One client for every send: keep-alive connections for the whole window.
+  http::ClientOptions client_options() const;
+};
+
+// The topics notification-sender consumes.
+std::vector<std::string> consumed_topics();
+
+}  // namespace paypipe::notification_sender

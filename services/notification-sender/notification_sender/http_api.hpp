@@ -1,0 +1,34 @@
+#pragma once
+// notification-sender's HTTP endpoints (besides /healthz, /readyz, /metrics):
+//   GET /v1/notifications?userId=&limit=&after=   the log, oldest first; `after` is the
+//       cursor of the previous page ("next" in its answer), limit 1..500 (default 50)
+
+#include <optional>
+#include <string>
+
+#include "http/router.hpp"
+#include "pg/pool.hpp"
+#include "notification_sender/notification_log.hpp"
+
+namespace paypipe::notification_sender {
+
+struct ListQuery {
+  std::optional<std::string> user_id;
+  int limit = 50;
+  std::int64_t after = 0;
+};
+
+// Pure: the query parameters, or invalid_input naming each bad one.
+core::Result<ListQuery> parse_list_query(const http::Request& request);
+std::string page_json(const LogPage& page);
+
+class NotificationApi {
+ public:
+  explicit NotificationApi(pg::Pool& pool) : pool_(pool) {}
+  void add_routes(http::Router& router);
+
+ private:
+  pg::Pool& pool_;
+};
+
+}  // namespace paypipe::notification_sender

@@ -1,0 +1,77 @@
+#include "order_processor/event_handlers.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "contracts/payment_completed.hpp"
+#include "contracts/payment_failed.hpp"
+#include "contracts/payment_refunded.hpp"
+#include "core/trace.hpp"
+#include "order_processor/order_store.hpp"
+
+namespace paypipe::order_processor {
+
+namespace {
+
+// The order an event is about, locked for the rest of the transaction.
+core::Result<Order> order_of(pg::Transaction& tx, const std::string& order_id, std::string_view event_type) {
+  auto order = lock_order(tx, order_id);
+  if (!order) return order.error();
+  if (!*order) {
+    return core::make_error(core::ErrorCategory::not_found, "order-not-found",
+                            std::string(event_type) + " for order " + order_id + ", which order-processor never created");
+  }
+  return std::move(**order);
+}
+
+core::Status apply(pg::Transaction& tx, const Order& order, const Decision& decision,
+                   const std::optional<PaymentRef>& payment, std::string_view event_type) {
+  if (decision.effect == Effect::none) {
+    spdlog::info("{} for order {} changes nothing: {}", event_type, order.id, decision.note);
+    return {};
+  }
+  auto after = apply_decision(tx, order, decision, payment, core::now_ms());
+  if (!after) return after.error();
+  spdlog::info("order {}: {} -> {} ({})", order.id, to_string(order.status), to_string(after->status), event_type);
+  return {};
+}
+
+core::Status on_payment_completed(pg::Transaction& tx, const contracts::PaymentCompleted& payment) {
+  auto order = order_of(tx, payment.order_id, "payment.completed");
+  if (!order) return order.error();
+  return apply(tx, *order, decide_payment_completed(*order, payment.payment_id),
+               PaymentRef{payment.payment_id, payment.amount, payment.currency}, "payment.completed");
+}
+
+core::Status on_payment_failed(pg::Transaction& tx, const contracts::PaymentFailed& payment) {
+  auto order = order_of(tx, payment.order_id, "payment.failed");
+  if (!order) return order.error();
+  return apply(tx, *order, decide_payment_failed(*order), std::nullopt, "payment.failed");
+}
+
+core::Status on_payment_refunded(pg::Transaction& tx, const contracts::PaymentRefunded& refund) {
+  auto order = order_of(tx, refund.order_id, "payment.refunded");
+  if (!order) return order.error();
+  return apply(tx, *order, decide_payment_refunded(*order), std::nullopt, "payment.refunded");
+}
+
+template <typename T>
+core::Status with(core::Result<T> decoded, core::Status (*handle)(pg::Transaction&, const T&), pg::Transaction& tx) {
+  if (!decoded) return decoded.error();
+  return handle(tx, *decoded);
+}
+
+}  // namespace
+
+core::Status apply_event(pg::Transaction& tx, const events::ConsumedEvent& consumed) {
+  const auto& e = consumed.event;
+  // The runtime traces a batch as its first event; each event's effects carry its own trace.
+  auto trace = core::TraceContext::parse(e.traceparent);
+  core::TraceScope scope(trace ? trace->child() : core::current_trace());
+  if (e.type == "payment.completed") return with(contracts::decode_payment_completed(e.data), on_payment_completed, tx);
+  if (e.type == "payment.failed") return with(contracts::decode_payment_failed(e.data), on_payment_failed, tx);
+  if (e.type == "payment.refunded") return with(contracts::decode_payment_refunded(e.data), on_payment_refunded, tx);
+  return core::make_error(core::ErrorCategory::invalid_input, "unexpected-event-type",
+                          "order-processor does not handle " + e.type);
+}
+
+}  // namespace paypipe::order_processor

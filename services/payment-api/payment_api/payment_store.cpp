@@ -1,0 +1,209 @@
+#include "payment_api/payment_store.hpp"
+
+#include <map>
+#include <set>
+
+#include "core/uuid.hpp"
+#include "events/outbox.hpp"
+
+namespace paypipe::payment_api {
+
+namespace {
+
+const std::string payment_columns =
+    "id::text, order_id::text, user_id, amount, currency, status, failure_reason, request_fingerprint, " +
+    pg::rfc3339_sql("created_at") + ", idempotency_key";
+
+StoredPayment payment_from(const pg::Rows& rows, int row) {
+  return StoredPayment{rows.str(row, 0), rows.str(row, 1), rows.str(row, 2), rows.integer(row, 3),
+                       rows.str(row, 4), rows.str(row, 5), rows.optional_str(row, 6), rows.str(row, 7),
+                       rows.str(row, 8), rows.str(row, 9)};
+}
+
+}  // namespace
+
+std::vector<pg::Connection::Statement> read_statements(std::span<const PaymentRequest> requests) {
+  std::vector<std::string> users, keys, orders, wallet_users;
+  std::set<std::string> seen_users;
+  for (const auto& r : requests) {
+    users.push_back(r.user_id);
+    keys.push_back(r.idempotency_key);
+    orders.push_back(r.order_id);
+    if (seen_users.insert(r.user_id).second) wallet_users.push_back(r.user_id);
+  }
+  // Orders are locked first: a request racing another with the same key waits here, and
+  // its look-up of the key (a later statement, a later snapshot) then sees the winner's
+  // payment and replays it instead of calling the order "already paid".
+  static const std::string by_key = "SELECT " + payment_columns +
+                                    " FROM payments WHERE (user_id, idempotency_key) IN "
+                                    "(SELECT * FROM unnest($1::text[], $2::text[]))";
+  return {
+      {"SELECT order_id::text, user_id, amount, currency, status, (extract(epoch FROM expires_at) * 1000)::bigint "
+       "FROM payable_orders WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE",
+       {pg::to_param(orders)}},
+      {"SELECT user_id, balance, currency FROM wallets WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE",
+       {pg::to_param(wallet_users)}},
+      {by_key, {pg::to_param(users), pg::to_param(keys)}},
+  };
+}
+
+core::Status fill_view(std::span<const core::Result<pg::Rows>> results, LedgerView& view) {
+  for (const auto& r : results) {
+    if (!r) return r.error();
+  }
+  const auto& payments = *results[2];
+  for (int i = 0; i < payments.size(); ++i) {
+    view.payments_by_key[LedgerView::key_of(payments.str(i, 2), payments.str(i, 9))] = payment_from(payments, i);
+  }
+  const auto& orders = *results[0];
+  for (int i = 0; i < orders.size(); ++i) {
+    view.orders[orders.str(i, 0)] = PayableOrder{orders.str(i, 0), orders.str(i, 1), orders.integer(i, 2),
+                                                 orders.str(i, 3), orders.str(i, 4),
+                                                 core::from_unix_ms(orders.integer(i, 5))};
+  }
+  const auto& wallets = *results[1];
+  for (int i = 0; i < wallets.size(); ++i) {
+    view.balances[wallets.str(i, 0)] = wallets.integer(i, 1);
+    view.wallet_currencies[wallets.str(i, 0)] = wallets.str(i, 2);
+  }
+  return {};
+}
+
+core::Result<std::vector<pg::Connection::Statement>> write_statements(std::span<const Decided> decided,
+                                                                      const LedgerView& view) {
+  std::vector<std::string> p_id, p_order, p_user, p_amount, p_currency, p_status, p_reason, p_key, p_print, p_at;
+  std::vector<std::string> e_id, e_user, e_amount, e_payment, e_offset;
+  std::map<std::string, std::int64_t> deltas;  // per user: the sum of this batch's charges
+  std::set<std::string> touched_orders;
+  std::vector<events::Event> announcements;
+  for (const auto& d : decided) {
+    const auto verdict = d.decision.verdict;
+    if (verdict != Verdict::charge && verdict != Verdict::insufficient_funds) continue;
+    const auto& p = *d.decision.previous;
+    p_id.push_back(p.id);
+    p_order.push_back(p.order_id);
+    p_user.push_back(p.user_id);
+    p_amount.push_back(std::to_string(p.amount));
+    p_currency.push_back(p.currency);
+    p_status.push_back(p.status);
+    p_reason.push_back(p.failure_reason.value_or(""));
+    p_key.push_back(p.idempotency_key);
+    p_print.push_back(p.fingerprint);
+    p_at.push_back(p.created_at);
+    touched_orders.insert(p.order_id);
+    if (verdict == Verdict::charge) {
+      e_id.push_back(core::new_uuid_v7());
+      e_user.push_back(p.user_id);
+      e_amount.push_back(std::to_string(-p.amount));
+      e_payment.push_back(p.id);
+      // The entry's balance_after, as an offset from the wallet's balance once the
+      // batch is applied (0 for the user's last charge): the wallet may have changed
+      // since it was read if it was not there to lock (see below).
+      e_offset.push_back(std::to_string(d.decision.balance_after - view.balances.at(p.user_id)));
+      deltas[p.user_id] -= p.amount;
+    }
+    if (d.event) announcements.push_back(*d.event);
+  }
+  std::vector<pg::Connection::Statement> statements;
+  if (p_id.empty()) return statements;
+  statements.push_back(
+      {"INSERT INTO payments (id, order_id, user_id, amount, currency, status, failure_reason, idempotency_key, "
+       "request_fingerprint, created_at) "
+       "SELECT id, order_id, user_id, amount, currency, status, NULLIF(reason, ''), key, print, at "
+       "FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], "
+       "$8::text[], $9::text[], $10::timestamptz[]) "
+       "AS p(id, order_id, user_id, amount, currency, status, reason, key, print, at)",
+       {pg::to_param(p_id), pg::to_param(p_order), pg::to_param(p_user), pg::to_param(p_amount),
+        pg::to_param(p_currency), pg::to_param(p_status), pg::to_param(p_reason), pg::to_param(p_key),
+        pg::to_param(p_print), pg::to_param(p_at)}});
+  if (!e_id.empty()) {
+    // A relative update, never `SET balance = <what we read>`: only the wallets that
+    // existed were locked by the read; one created since (a first deposit committing
+    // between our read and this write) would be overwritten with a balance computed
+    // without it. Charges against a wallet that was not there are of 0 (any other
+    // amount was refused as insufficient funds), so its delta is 0 and it stays whole.
+    std::vector<std::string> w_user, w_delta;
+    for (const auto& [user, delta] : deltas) {
+      w_user.push_back(user);
+      w_delta.push_back(std::to_string(delta));
+    }
+    statements.push_back({"UPDATE wallets w SET balance = w.balance + v.delta, updated_at = now() "
+                          "FROM unnest($1::text[], $2::bigint[]) AS v(user_id, delta) WHERE w.user_id = v.user_id",
+                          {pg::to_param(w_user), pg::to_param(w_delta)}});
+    statements.push_back(
+        {"INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
+         "SELECT e.id, e.user_id, 'PAYMENT', e.amount, e.payment_id, "
+         "coalesce((SELECT balance FROM wallets w WHERE w.user_id = e.user_id), 0) + e.balance_offset "
+         "FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::bigint[]) "
+         "AS e(id, user_id, amount, payment_id, balance_offset)",
+         {pg::to_param(e_id), pg::to_param(e_user), pg::to_param(e_amount), pg::to_param(e_payment),
+          pg::to_param(e_offset)}});
+  }
+  std::vector<std::string> o_id, o_status;
+  for (const auto& order : touched_orders) {
+    o_id.push_back(order);
+    o_status.push_back(view.orders.at(order).status);
+  }
+  statements.push_back({"UPDATE payable_orders o SET status = v.status, updated_at = now() "
+                        "FROM unnest($1::uuid[], $2::text[]) AS v(order_id, status) WHERE o.order_id = v.order_id",
+                        {pg::to_param(o_id), pg::to_param(o_status)}});
+  if (!announcements.empty()) {
+    auto outbox = events::outbox_insert(announcements, "payment");
+    if (!outbox) return outbox.error();
+    statements.push_back(std::move(outbox).value());
+  }
+  return statements;
+}
+
+core::Result<Deposit> deposit(pg::Transaction& tx, const std::string& user_id, std::int64_t amount,
+                              const std::string& idempotency_key, const std::string& currency) {
+  static const std::string find =
+      "SELECT id::text, amount, balance_after, " + pg::rfc3339_sql("created_at") +
+      " FROM wallet_entries WHERE user_id = $1 AND idempotency_key = $2 AND kind = 'DEPOSIT'";
+  auto existing = tx.exec(find, user_id, idempotency_key);
+  if (!existing) return existing.error();
+  if (!existing->empty()) {
+    if (existing->integer(0, 1) != amount) {
+      return core::make_error(core::ErrorCategory::unprocessable, "idempotency-key-reused",
+                              "this Idempotency-Key was already used for a deposit of another amount");
+    }
+    return Deposit{existing->str(0, 0), user_id, amount, existing->integer(0, 2), existing->str(0, 3), true};
+  }
+  auto balance = tx.exec(
+      "INSERT INTO wallets (user_id, balance, currency) VALUES ($1, $2, $3) "
+      "ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance, updated_at = now() "
+      "WHERE wallets.currency = EXCLUDED.currency RETURNING balance",
+      user_id, amount, currency);
+  if (!balance) return balance.error();
+  if (balance->empty()) {
+    return core::make_error(core::ErrorCategory::unprocessable, "currency-mismatch",
+                            "the wallet of " + user_id + " is not in " + currency + "; nothing was deposited");
+  }
+  Deposit result{core::new_uuid_v7(), user_id, amount, balance->integer(0, 0), {}, false};
+  static const std::string insert = "INSERT INTO wallet_entries (id, user_id, kind, amount, idempotency_key, balance_after) "
+                                    "VALUES ($1, $2, 'DEPOSIT', $3, $4, $5) RETURNING " +
+                                    pg::rfc3339_sql("created_at");
+  auto entry = tx.exec(insert, result.id, user_id, amount, idempotency_key, result.balance_after);
+  if (!entry) return entry.error();
+  result.created_at = entry->str(0, 0);
+  return result;
+}
+
+core::Result<std::optional<Wallet>> find_wallet(pg::Connection& connection, const std::string& user_id) {
+  static const std::string sql =
+      "SELECT user_id, balance, currency, " + pg::rfc3339_sql("updated_at") + " FROM wallets WHERE user_id = $1";
+  auto rows = connection.exec(sql, user_id);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<Wallet>{};
+  return std::optional<Wallet>{Wallet{rows->str(0, 0), rows->integer(0, 1), rows->str(0, 2), rows->str(0, 3)}};
+}
+
+core::Result<std::optional<StoredPayment>> find_payment(pg::Connection& connection, const std::string& payment_id) {
+  static const std::string sql = "SELECT " + payment_columns + " FROM payments WHERE id = $1";
+  auto rows = connection.exec(sql, payment_id);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<StoredPayment>{};
+  return std::optional<StoredPayment>{payment_from(*rows, 0)};
+}
+
+}  // namespace paypipe::payment_api

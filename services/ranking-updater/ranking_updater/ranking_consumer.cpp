@@ -1,0 +1,144 @@
+#include "ranking_updater/ranking_consumer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <set>
+#include <variant>
+
+#include "contracts/order_completed.hpp"
+#include "contracts/product_sold_out.hpp"
+#include "core/metrics.hpp"
+#include "events/idempotency.hpp"
+#include "ranking_updater/ranking_store.hpp"
+
+namespace paypipe::ranking_updater {
+
+namespace {
+
+constexpr std::string_view consumer_name = "ranking-updater";
+
+struct ConsumerMetrics {
+  prometheus::Family<prometheus::Counter>& events;
+  prometheus::Counter& replays;
+
+  static ConsumerMetrics& get() {
+    auto& r = core::metrics::registry();
+    static ConsumerMetrics m{
+        prometheus::BuildCounter().Name("ranking_events_applied_total").Help("Events counted into the rankings (duplicates excluded), by type").Register(r),
+        prometheus::BuildCounter().Name("ranking_batch_replays_total").Help("Batches replayed with a savepoint per event").Register(r).Add({}),
+    };
+    return m;
+  }
+};
+
+struct Incoming {
+  std::string event_id;  // lower case, as processed_events stores it
+  std::variant<contracts::OrderCompleted, SoldOutSale> data;
+};
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+core::Result<Incoming> decode(const events::ConsumedEvent& consumed) {
+  const auto& e = consumed.event;
+  if (e.type == "order.completed") {
+    auto order = contracts::decode_order_completed(e.data);
+    if (!order) return order.error();
+    return Incoming{lower(e.id), std::move(order).value()};
+  }
+  if (e.type == "product.sold-out") {
+    auto sold = contracts::decode_product_sold_out(e.data);
+    if (!sold) return sold.error();
+    const auto opens = core::parse_rfc3339(sold->sale_opens_at);
+    const auto out = core::parse_rfc3339(sold->sold_out_at);
+    if (!opens || !out) {
+      return core::make_error(core::ErrorCategory::invalid_input, "bad-time", "saleOpensAt and soldOutAt must be RFC 3339");
+    }
+    return Incoming{lower(e.id), SoldOutSale{sold->product_id, sold->name, sold->total_stock, *opens, *out}};
+  }
+  return core::make_error(core::ErrorCategory::invalid_input, "unexpected-event-type",
+                          "ranking-updater does not handle " + e.type);
+}
+
+core::Status apply(pg::Transaction& tx, std::span<const Incoming> batch, const std::string& zone) {
+  std::vector<std::string> ids;
+  ids.reserve(batch.size());
+  for (const auto& in : batch) ids.push_back(in.event_id);
+  auto fresh = events::mark_processed(tx, consumer_name, ids);
+  if (!fresh) return fresh.error();
+
+  std::vector<const contracts::OrderCompleted*> orders;
+  std::vector<std::string> completed_at;
+  std::vector<SoldOutSale> sold_out;
+  std::set<std::string> seen;
+  for (const auto& in : batch) {
+    // Seen in an earlier batch, or earlier in this one.
+    if (!fresh->count(in.event_id) || !seen.insert(in.event_id).second) continue;
+    if (const auto* order = std::get_if<contracts::OrderCompleted>(&in.data)) {
+      orders.push_back(order);
+      completed_at.push_back(order->completed_at);
+    } else {
+      sold_out.push_back(std::get<SoldOutSale>(in.data));
+    }
+  }
+  if (!orders.empty()) {
+    auto days = local_days(tx, completed_at, zone);
+    if (!days) return days.error();
+    std::vector<DatedOrder> dated;
+    dated.reserve(orders.size());
+    for (std::size_t i = 0; i < orders.size(); ++i) dated.push_back(DatedOrder{orders[i], (*days)[i]});
+    if (auto s = add_sales(tx, aggregate(dated)); !s) return s;
+  }
+  if (!sold_out.empty()) {
+    if (auto s = record_sold_out(tx, merge_sold_out(sold_out)); !s) return s;
+  }
+  tx.after_commit([orders = orders.size(), sold = sold_out.size()] {
+    auto& m = ConsumerMetrics::get();
+    if (orders) m.events.Add({{"type", "order.completed"}}).Increment(static_cast<double>(orders));
+    if (sold) m.events.Add({{"type", "product.sold-out"}}).Increment(static_cast<double>(sold));
+  });
+  return {};
+}
+
+
+}  // namespace
+
+RankingConsumer::RankingConsumer(pg::Pool& pool, std::string time_zone)
+    : pool_(pool), time_zone_(std::move(time_zone)) {}
+
+events::BatchHandler RankingConsumer::handler() {
+  return [this](std::span<const events::ConsumedEvent> events) { return handle(events); };
+}
+
+std::vector<events::Outcome> RankingConsumer::handle(std::span<const events::ConsumedEvent> events) {
+  std::vector<events::Outcome> outcomes(events.size());
+  std::vector<Incoming> batch;
+  std::vector<std::size_t> positions;  // batch[i] is events[positions[i]]
+  batch.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto incoming = decode(events[i]);
+    if (!incoming) {
+      outcomes[i] = events::outcome_for(incoming.error(), consumer_name);
+      continue;
+    }
+    batch.push_back(std::move(incoming).value());
+    positions.push_back(i);
+  }
+  const auto applied = events::apply_batch_or_replay(
+      pool_, batch.size(),
+      [&](pg::Transaction& tx, std::size_t first, std::size_t count) {
+        return apply(tx, std::span<const Incoming>(batch).subspan(first, count), time_zone_);
+      },
+      consumer_name,
+      [&](const core::Error& error) {
+        ConsumerMetrics::get().replays.Increment();
+        spdlog::warn("ranking batch of {} replayed event by event: {}", batch.size(), error.message);
+      });
+  for (std::size_t i = 0; i < applied.size(); ++i) outcomes[positions[i]] = applied[i];
+  return outcomes;
+}
+
+}  // namespace paypipe::ranking_updater

@@ -1,0 +1,145 @@
+#include "ranking_updater/ranking_rules.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace paypipe::ranking_updater {
+
+namespace {
+
+constexpr int default_limit = 10;
+constexpr int max_limit = 100;
+
+core::Error invalid(const std::string& code, const std::string& message) {
+  return core::make_error(core::ErrorCategory::invalid_input, code, message);
+}
+
+int digits(std::string_view text) {
+  int value = 0;
+  for (const char c : text) value = value * 10 + (c - '0');
+  return value;
+}
+
+}  // namespace
+
+std::map<std::string, SalesDelta> order_sales(const contracts::OrderCompleted& order) {
+  std::map<std::string, SalesDelta> sales;
+  for (const auto& item : order.items) {
+    auto& delta = sales[item.product_id];
+    delta.units += item.quantity;
+    delta.revenue += item.quantity * item.unit_price;
+    delta.orders = 1;  // two lines of one product are still one order of it
+  }
+  return sales;
+}
+
+SalesDeltas aggregate(std::span<const DatedOrder> orders) {
+  SalesDeltas deltas;
+  for (const auto& dated : orders) {
+    for (const auto& [product, delta] : order_sales(*dated.order)) {
+      for (auto* total : {&deltas.all_time[product], &deltas.daily[{dated.day, product}]}) {
+        total->units += delta.units;
+        total->orders += delta.orders;
+        total->revenue += delta.revenue;
+      }
+    }
+  }
+  return deltas;
+}
+
+bool sells_before(const SalesEntry& a, const SalesEntry& b) {
+  if (a.units != b.units) return a.units > b.units;
+  return a.product_id < b.product_id;
+}
+
+std::vector<RankedSales> rank_sales(std::vector<SalesEntry> entries) {
+  std::sort(entries.begin(), entries.end(), sells_before);
+  std::vector<RankedSales> ranked;
+  ranked.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const bool tied = i > 0 && entries[i].units == entries[i - 1].units;
+    ranked.push_back(RankedSales{tied ? ranked.back().rank : static_cast<int>(i) + 1, std::move(entries[i])});
+  }
+  return ranked;
+}
+
+std::int64_t sell_out_ms(const SoldOutSale& sale) {
+  return std::max<std::int64_t>(0, core::to_unix_ms(sale.sold_out_at) - core::to_unix_ms(sale.sale_opens_at));
+}
+
+bool sold_out_before(const SoldOutSale& a, const SoldOutSale& b) {
+  const auto da = sell_out_ms(a), db = sell_out_ms(b);
+  if (da != db) return da < db;
+  if (a.sold_out_at != b.sold_out_at) return a.sold_out_at < b.sold_out_at;
+  return a.product_id < b.product_id;
+}
+
+std::vector<RankedSoldOut> rank_sold_out(std::vector<SoldOutSale> sales) {
+  std::sort(sales.begin(), sales.end(), sold_out_before);
+  std::vector<RankedSoldOut> ranked;
+  ranked.reserve(sales.size());
+  for (std::size_t i = 0; i < sales.size(); ++i) {
+    const bool tied = i > 0 && sell_out_ms(sales[i]) == sell_out_ms(sales[i - 1]);
+    ranked.push_back(RankedSoldOut{tied ? ranked.back().rank : static_cast<int>(i) + 1, std::move(sales[i])});
+  }
+  return ranked;
+}
+
+std::vector<SoldOutSale> merge_sold_out(std::span<const SoldOutSale> sales) {
+  std::map<std::pair<std::string, std::int64_t>, SoldOutSale> by_sale;
+  for (const auto& sale : sales) {
+    const auto key = std::make_pair(sale.product_id, core::to_unix_ms(sale.sale_opens_at));
+    const auto [it, inserted] = by_sale.emplace(key, sale);
+    if (!inserted && sale.sold_out_at < it->second.sold_out_at) it->second = sale;
+  }
+  std::vector<SoldOutSale> merged;
+  merged.reserve(by_sale.size());
+  for (auto& [key, sale] : by_sale) merged.push_back(std::move(sale));
+  return merged;
+}
+
+bool valid_date(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+  for (const std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  const int year = digits(text.substr(0, 4)), month = digits(text.substr(5, 2)), day = digits(text.substr(8, 2));
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  static constexpr int days_in[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= days_in[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+core::Result<int> parse_limit(const std::map<std::string, std::string>& query) {
+  const auto it = query.find("limit");
+  if (it == query.end()) return default_limit;
+  int value = 0;
+  const auto& text = it->second;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > max_limit) {
+    return invalid("bad-limit", "limit must be an integer from 1 to " + std::to_string(max_limit));
+  }
+  return value;
+}
+
+core::Result<ProductsQuery> parse_products_query(const std::map<std::string, std::string>& query) {
+  ProductsQuery q;
+  if (const auto it = query.find("window"); it != query.end()) {
+    if (it->second == "all") {
+      q.window = ProductsQuery::Window::all;
+    } else if (it->second != "day") {
+      return invalid("bad-window", "window must be day or all");
+    }
+  }
+  if (const auto it = query.find("date"); it != query.end()) {
+    if (q.window != ProductsQuery::Window::day) return invalid("bad-date", "date applies to window=day only");
+    if (!valid_date(it->second)) return invalid("bad-date", "date must be a calendar date YYYY-MM-DD");
+    q.date = it->second;
+  }
+  auto limit = parse_limit(query);
+  if (!limit) return limit.error();
+  q.limit = *limit;
+  return q;
+}
+
+}  // namespace paypipe::ranking_updater
