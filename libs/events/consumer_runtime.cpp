@@ -497,15 +497,28 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   // Sends the dead letter and waits for Kafka's acknowledgement; retries until it
   // succeeds or the runtime stops (then returns false and the record stays unfinished).
   bool publish_dead_letter_blocking(const Item& item, const Outcome& outcome) {
-    for (int attempt = 1;; ++attempt) {
-      const auto status = producer->send_and_wait(dead_letter_of(item, outcome), milliseconds(35000));
-      if (status) return true;
-      spdlog::error("group {}: dead-letter publish failed (attempt {}): {}", group, attempt, status.error().message);
-      if (stop_requested) return false;
-      interruptible_sleep(std::min(milliseconds(200 * attempt), milliseconds(5000)));
-      if (stop_requested) return false;
-    }
+    static const RetryPolicy until_sent{0, milliseconds(200), 2.0, milliseconds(5000)};
+    ConsumerWaitClock clock{*this};
+    const auto status = retry(
+        until_sent, stop_requested,
+        [&] {
+          return Attempt<void>::again_on_any_error(
+              producer->send_and_wait(dead_letter_of(item, outcome), milliseconds(35000)));
+        },
+        [&](const RetryEvent& e) {
+          spdlog::error("group {}: dead-letter publish failed (attempt {}): {}", group, e.attempt, e.error.message);
+        },
+        clock);
+    return status.ok();
   }
+
+  // retry()'s waits on the consumer, so a stop (which wakes it) ends them at once.
+  struct ConsumerWaitClock final : RetryClock {
+    explicit ConsumerWaitClock(Impl& runtime) : runtime(runtime) {}
+    Clock::time_point now() override { return Clock::now(); }
+    void sleep(milliseconds duration, const StopFlag&) override { runtime.interruptible_sleep(duration); }
+    Impl& runtime;
+  };
 
   void interruptible_sleep(milliseconds duration) {
     const auto until = Clock::now() + duration;

@@ -13,6 +13,7 @@
 #include "core/json.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
+#include "events/retry.hpp"
 #include "events/schemas.hpp"
 
 namespace paypipe::events {
@@ -355,30 +356,35 @@ void OutboxRelay::beat() { heartbeat_ = std::chrono::steady_clock::now().time_si
 
 void OutboxRelay::loop() {
   std::optional<pg::Connection> connection;
-  auto backoff = std::chrono::milliseconds(100);
+  // PostgreSQL away: reconnect for as long as it lasts, 100 ms x2 capped at 5 s.
+  static const RetryPolicy reconnect{0, std::chrono::milliseconds(100), 2.0, std::chrono::milliseconds(5000)};
   while (!stop_) {
     beat();
     if (!connection || !connection->healthy()) {
       connection.reset();
-      auto fresh = pg::Connection::connect(connect_);
-      // The relay's deletes need no flush of their own: one lost in a crash only
-      // republishes rows that consumers deduplicate, and the writers' commits (whose
-      // fsync carries these records too) no longer queue behind a second fsync per pass.
-      if (fresh && fresh->listen(channel_) && fresh->exec("SET synchronous_commit = off")) {
-        connection.emplace(std::move(fresh).value());
-        backoff = std::chrono::milliseconds(100);
-      } else {
-        spdlog::warn("outbox relay: cannot connect to PostgreSQL: {}",
-                     fresh ? "LISTEN or SET failed" : fresh.error().message);
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-        continue;
-      }
+      auto fresh = retry(
+          reconnect, stop_,
+          [&]() -> Attempt<pg::Connection> {
+            beat();
+            auto opened = pg::Connection::connect(connect_);
+            if (!opened) return Attempt<pg::Connection>::again(opened.error());
+            // The relay's deletes need no flush of their own: one lost in a crash only
+            // republishes rows that consumers deduplicate, and the writers' commits (whose
+            // fsync carries these records too) no longer queue behind a second fsync per pass.
+            if (!opened->listen(channel_) || !opened->exec("SET synchronous_commit = off")) {
+              return Attempt<pg::Connection>::again(
+                  core::make_error(core::ErrorCategory::unavailable, "outbox-listen", "LISTEN or SET failed"));
+            }
+            return std::move(opened).value();
+          },
+          [](const RetryEvent& e) { spdlog::warn("outbox relay: cannot connect to PostgreSQL: {}", e.error.message); });
+      if (!fresh) continue;  // stopping
+      connection.emplace(std::move(fresh).value());
     }
     auto published = publish_once(*connection);
     if (!published) {
       spdlog::warn("outbox relay: {}", published.error().message);
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      steady_retry_clock().sleep(std::chrono::milliseconds(200), stop_);
       continue;
     }
     if (*published == settings_.batch_size) continue;  // more rows are waiting

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <thread>
+#include <algorithm>
+
+#include "events/retry.hpp"
 
 namespace paypipe::events {
 
@@ -95,21 +97,26 @@ core::Error TransactionalProducer::error_of(rd_kafka_error_t* error, std::string
   return core::make_error(core::ErrorCategory::internal, "kafka-txn-fatal", text);
 }
 
+core::Status TransactionalProducer::until_done(std::string_view context, milliseconds timeout, milliseconds pause,
+                                               const std::function<rd_kafka_error_t*(int timeout_ms)>& call) {
+  const auto deadline = Clock::now() + timeout;
+  return retry(RetryPolicy::constant(0, pause, std::max(timeout, milliseconds(1))), never_stop(), [&]() -> Attempt<void> {
+    ErrorPtr error(call(remaining_ms(deadline)));
+    if (!error) return core::Status{};
+    // A retriable error leaves the producer as it was (error_of changes state only for fatal ones).
+    const bool retriable = rd_kafka_error_is_retriable(error.get());
+    auto failure = error_of(error.get(), context);
+    return retriable ? Attempt<void>::again(std::move(failure)) : Attempt<void>::give_up(std::move(failure));
+  });
+}
+
 core::Status TransactionalProducer::init(std::chrono::milliseconds timeout) {
   if (initialised_) return {};
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    ErrorPtr error(rd_kafka_init_transactions(handle_.get(), remaining_ms(deadline)));
-    if (!error) {
-      initialised_ = true;
-      return {};
-    }
-    // Retriable: the coordinator is not there yet, or an old transaction is finishing.
-    if (!rd_kafka_error_is_retriable(error.get()) || Clock::now() >= deadline) {
-      return error_of(error.get(), "init transactions");
-    }
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+  // Retriable: the coordinator is not there yet, or an old transaction is finishing.
+  auto status = until_done("init transactions", timeout, milliseconds(100),
+                           [&](int left) { return rd_kafka_init_transactions(handle_.get(), left); });
+  if (status) initialised_ = true;
+  return status;
 }
 
 core::Status TransactionalProducer::begin() {
@@ -166,45 +173,25 @@ core::Status TransactionalProducer::send_offsets(const KafkaConsumer& consumer,
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = offset;
   }
   const auto metadata = consumer.group_metadata();
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    // Retried with the identical offsets and metadata, as librdkafka asks.
-    ErrorPtr error(rd_kafka_send_offsets_to_transaction(handle_.get(), list.get(), metadata.get(), remaining_ms(deadline)));
-    if (!error) return {};
-    if (!rd_kafka_error_is_retriable(error.get()) || Clock::now() >= deadline) {
-      return error_of(error.get(), "send offsets to transaction");
-    }
-    std::this_thread::sleep_for(milliseconds(50));
-  }
+  // Retried with the identical offsets and metadata, as librdkafka asks.
+  return until_done("send offsets to transaction", timeout, milliseconds(50), [&](int left) {
+    return rd_kafka_send_offsets_to_transaction(handle_.get(), list.get(), metadata.get(), left);
+  });
 }
 
 core::Status TransactionalProducer::commit(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    ErrorPtr error(rd_kafka_commit_transaction(handle_.get(), remaining_ms(deadline)));
-    if (!error) {
-      in_transaction_ = false;
-      return {};
-    }
-    // Retriable (a timeout): the commit goes on in the background; calling again resumes it.
-    if (!rd_kafka_error_is_retriable(error.get()) || Clock::now() >= deadline) {
-      return error_of(error.get(), "commit transaction");
-    }
-  }
+  // Retriable (a timeout): the commit goes on in the background; calling again resumes it.
+  auto status = until_done("commit transaction", timeout, milliseconds(0),
+                           [&](int left) { return rd_kafka_commit_transaction(handle_.get(), left); });
+  if (status) in_transaction_ = false;
+  return status;
 }
 
 core::Status TransactionalProducer::abort(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    ErrorPtr error(rd_kafka_abort_transaction(handle_.get(), remaining_ms(deadline)));
-    if (!error) {
-      in_transaction_ = false;
-      return {};
-    }
-    if (!rd_kafka_error_is_retriable(error.get()) || Clock::now() >= deadline) {
-      return error_of(error.get(), "abort transaction");
-    }
-  }
+  auto status = until_done("abort transaction", timeout, milliseconds(0),
+                           [&](int left) { return rd_kafka_abort_transaction(handle_.get(), left); });
+  if (status) in_transaction_ = false;
+  return status;
 }
 
 }  // namespace paypipe::events

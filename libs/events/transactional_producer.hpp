@@ -26,6 +26,7 @@
 // meant to be shared between threads.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -81,6 +82,10 @@ class TransactionalProducer {
  private:
   TransactionalProducer(KafkaOptions options, TransactionalSettings settings);
   core::Error error_of(rd_kafka_error_t* error, std::string_view context);
+  // Calls `call` (given the milliseconds left) again after `pause` while librdkafka calls
+  // its error retriable, until `timeout`: what its transactional calls ask of a caller.
+  core::Status until_done(std::string_view context, std::chrono::milliseconds timeout, std::chrono::milliseconds pause,
+                          const std::function<rd_kafka_error_t*(int timeout_ms)>& call);
 
   KafkaOptions options_;
   TransactionalSettings settings_;

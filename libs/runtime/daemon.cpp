@@ -16,6 +16,7 @@
 #include "core/metrics.hpp"
 #include "events/admin.hpp"
 #include "events/migrations.hpp"
+#include "events/retry.hpp"
 #include "http/server.hpp"
 #include "pg/migrate.hpp"
 #include "runtime/build_info.hpp"
@@ -90,16 +91,14 @@ std::vector<core::EmbeddedFile> with_event_tables(std::span<const core::Embedded
 std::unique_ptr<pg::Pool> open_database(const CommonConfig& config, std::span<const core::EmbeddedFile> migrations) {
   auto pool = std::make_unique<pg::Pool>(config.database);
   // PostgreSQL may still be starting (a pod next to it, a restart): wait up to 30 s.
-  for (int attempt = 1;; ++attempt) {
-    auto lease = pool->acquire();
-    if (lease) {
-      must(pg::migrate(**lease, config.database.connect.schema, migrations), "migrations");
-      return pool;
-    }
-    if (attempt == 30) fail_startup("PostgreSQL", lease.error());
-    spdlog::warn("PostgreSQL not reachable yet ({}), retrying", lease.error().message);
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
+  static const auto thirty_seconds = events::RetryPolicy::constant(30, std::chrono::seconds(1));
+  auto lease = events::retry(
+      thirty_seconds, events::never_stop(),
+      [&] { return events::Attempt<pg::Pool::Lease>::again_on_any_error(pool->acquire()); },
+      [](const events::RetryEvent& e) { spdlog::warn("PostgreSQL not reachable yet ({}), retrying", e.error.message); });
+  if (!lease) fail_startup("PostgreSQL", lease.error());
+  must(pg::migrate(**lease, config.database.connect.schema, migrations), "migrations");
+  return pool;
 }
 
 std::unique_ptr<events::Producer> open_producer(const CommonConfig& config) {

@@ -241,8 +241,7 @@ core::Status Retrier::commit_transaction(std::chrono::milliseconds timeout) {
 void Retrier::roll_back(const core::Error& error) {
   Metrics::get().transaction_failures.Increment();
   ++failures_in_a_row_;
-  const auto backoff = std::min<milliseconds>(settings_.max_backoff,
-                                              milliseconds(200) * (1 << std::min(failures_in_a_row_ - 1, 10)));
+  const auto backoff = settings_.rollback_backoff.delay(failures_in_a_row_);
   spdlog::error("dlq-retrier: batch rolled back ({}), reading it again in {} ms", error.message, backoff.count());
   // Each partition of the batch goes back to its first record of the batch and waits.
   const auto until = core::now_ms() + backoff;

@@ -51,7 +51,8 @@ struct RetrierSettings {
   events::TransactionalSettings transactional;
   std::size_t batch_size = 500;            // dead letters per Kafka transaction at most
   std::chrono::milliseconds init_timeout{60000};
-  std::chrono::milliseconds max_backoff{10000};
+  // The wait before a rolled-back batch is read again, by failures in a row: 200 ms x2 capped at 10 s.
+  events::RetryPolicy rollback_backoff{0, std::chrono::milliseconds(200), 2.0, std::chrono::milliseconds(10000)};
   // Called on the retrier's thread after a fatal Kafka error; the loop has stopped.
   std::function<void(const core::Error&)> on_fatal;
 };

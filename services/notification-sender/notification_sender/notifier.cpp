@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <set>
-#include <thread>
 
 #include "core/metrics.hpp"
 #include "core/uuid.hpp"
+#include "events/retry.hpp"
 #include "notification_sender/messages.hpp"
 #include "notification_sender/telegram.hpp"
 
@@ -330,13 +330,12 @@ void Notifier::write(std::vector<JobPtr>& jobs) {
   std::vector<LogEntry> entries;
   entries.reserve(jobs.size());
   for (const auto& job : jobs) entries.push_back(job->entry);
-  core::Status written = core::make_error(core::ErrorCategory::internal, "unset", "");
   // Twice: a connection dropped between two batches should not cost an event a retry.
-  for (int attempt = 0; attempt < 2 && !written; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(milliseconds(50));
-    if (auto lease = pool_.acquire(); !lease) written = lease.error();
-    else written = record(**lease, entries);
-  }
+  static const auto twice = events::RetryPolicy::constant(2, milliseconds(50));
+  const auto written = events::retry(twice, events::never_stop(), [&] {
+    auto lease = pool_.acquire();
+    return events::Attempt<void>::again_on_any_error(lease ? record(**lease, entries) : core::Status(lease.error()));
+  });
   auto& metrics = Metrics::get();
   if (!written) {
     metrics.log_write_failures.Increment();

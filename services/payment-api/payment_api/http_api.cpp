@@ -2,6 +2,7 @@
 
 #include "auth/http_auth.hpp"
 #include "core/uuid.hpp"
+#include "events/retry.hpp"
 #include "payment_api/http_codecs.hpp"
 #include "payment_api/payment_store.hpp"
 
@@ -74,20 +75,22 @@ void PaymentApi::add_routes(http::Router& router) {
     }
     auto parsed = parse_deposit_request(request);
     if (!parsed) return http::error_response(parsed.error());
-    core::Result<Deposit> result = core::make_error(core::ErrorCategory::internal, "unset", "");
     // Two concurrent deposits with one key: the loser hits the unique index, then replays.
-    for (int attempt = 0; attempt < 2; ++attempt) {
+    static const auto twice = events::RetryPolicy::constant(2, std::chrono::milliseconds(0));
+    const auto result = events::retry(twice, events::never_stop(), [&]() -> events::Attempt<Deposit> {
       auto lease = pool_.acquire();
-      if (!lease) return http::error_response(lease.error());
+      if (!lease) return events::Attempt<Deposit>::give_up(lease.error());
       auto tx = pg::Transaction::begin(**lease);
-      if (!tx) return http::error_response(tx.error());
-      result = deposit(*tx, parsed->user_id, parsed->amount, parsed->idempotency_key, currency_);
-      if (result) {
-        if (auto s = tx->commit(); !s) return http::error_response(s.error());
-        break;
+      if (!tx) return events::Attempt<Deposit>::give_up(tx.error());
+      auto made = deposit(*tx, parsed->user_id, parsed->amount, parsed->idempotency_key, currency_);
+      if (!made) {
+        const bool lost_the_race = made.error().code == "unique-violation:wallet_entries_deposit_key";
+        return lost_the_race ? events::Attempt<Deposit>::again(made.error())
+                             : events::Attempt<Deposit>::give_up(made.error());
       }
-      if (result.error().code != "unique-violation:wallet_entries_deposit_key") break;
-    }
+      if (auto s = tx->commit(); !s) return events::Attempt<Deposit>::give_up(s.error());
+      return std::move(made).value();
+    });
     if (!result) return http::error_response(result.error());
     auto response = http::Response::json(201, deposit_json(*result));
     if (result->replayed) response.headers.push_back({"Idempotent-Replayed", "true"});

@@ -24,7 +24,7 @@ RetrierSettings settings_with(std::chrono::milliseconds delay) {
   s.consumer.topics = {"^dlq\\..+"};
   s.transactional = {testing::unique_name("dlq-retrier"), 10000ms, 1ms};
   s.batch_size = 50;
-  s.max_backoff = 500ms;
+  s.rollback_backoff.max_delay = 500ms;
   s.on_fatal = [](const core::Error& e) { FAIL_CHECK("fatal: " << e.message); };
   return s;
 }
