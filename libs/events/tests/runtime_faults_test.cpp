@@ -8,9 +8,11 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/metrics.hpp"
+#include "events/consumer.hpp"
 #include "events/consumer_runtime.hpp"
 #include "helpers.hpp"
 
@@ -40,6 +42,31 @@ double metric(const std::string& name, const std::string& group) {
   if (at == std::string::npos) return 0;
   return std::stod(text.substr(at + needle.size() + 1));
 }
+
+// The partitions of `group` that have a consumer_lag series in the metrics exposition.
+std::set<std::string> lag_series(const std::string& group) {
+  std::set<std::string> partitions;
+  std::istringstream lines(core::metrics::serialize());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("consumer_lag{", 0) != 0 || line.find("group=\"" + group + "\"") == std::string::npos) continue;
+    const auto at = line.find("partition=\"");
+    if (at == std::string::npos) continue;
+    const auto from = at + std::string("partition=\"").size();
+    partitions.insert(line.substr(from, line.find('"', from) - from));
+  }
+  return partitions;
+}
+
+// Records what a plain group member owns.
+struct Assignment : events::RebalanceListener {
+  std::set<int> partitions;
+  void on_assigned(const std::vector<events::TopicPartition>& added) override {
+    for (const auto& p : added) partitions.insert(p.partition);
+  }
+  void on_revoking(const std::vector<events::TopicPartition>& going, bool) override {
+    for (const auto& p : going) partitions.erase(p.partition);
+  }
+};
 
 }  // namespace
 
@@ -273,4 +300,48 @@ TEST_CASE("a member joining while jobs run: an abandoned job makes no effect, ea
     // Two jobs of one record overlap only while the old one is abandoned: it then makes no effect.
     if (most > 1) CHECK(effects[id] == 1);
   }
+}
+
+TEST_CASE("a revoked partition's consumer_lag series goes: no stale value from an old owner") {
+  testing::KafkaFixture kafka({"payment.completed"}, 2);
+  for (int i = 0; i < 20; ++i) kafka.send(kafka.payment_completed(core::new_uuid_v7(), i));
+  kafka.flush();
+  auto settings = settings_for("lag-revoke");
+  settings.subscribe_retry_topic = false;
+  auto runtime = events::ConsumerRuntime::batch(kafka.options, settings, *kafka.producer,
+                                                [](std::span<const events::ConsumedEvent> batch) {
+                                                  return std::vector<events::Outcome>(batch.size(), events::Outcome::ok());
+                                                });
+  REQUIRE(runtime.ok());
+  REQUIRE((*runtime)->start().ok());
+  // Alone in the group: both partitions are its own and reported.
+  REQUIRE(testing::eventually([] { return lag_series("lag-revoke").size() == 2; }, 30s, 100ms));
+
+  // A second member takes one partition over; it exports no lag of its own here, so a
+  // series left for its partition could only be the first member's stale value.
+  Assignment taken;
+  events::ConsumerSettings member;
+  member.group = "lag-revoke";
+  member.topics = {"payment.completed"};
+  auto second = events::KafkaConsumer::create(kafka.options, member, &taken);
+  REQUIRE(second.ok());
+  REQUIRE((*second)->subscribe().ok());
+  const bool moved = testing::eventually(
+      [&] {
+        (void)(*second)->poll(100ms);
+        return taken.partitions.size() == 1;
+      },
+      30s, 10ms);
+  REQUIRE(moved);
+  const auto theirs = std::to_string(*taken.partitions.begin());
+  const bool gone = testing::eventually(
+      [&] {
+        (void)(*second)->poll(100ms);
+        return lag_series("lag-revoke").count(theirs) == 0;
+      },
+      15s, 10ms);
+  INFO("partition " << theirs << " moved to the second member");
+  CHECK(gone);
+  CHECK(lag_series("lag-revoke").size() == 1);  // the partition it kept is still reported
+  (*runtime)->stop();
 }
