@@ -210,6 +210,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       // timeout is run again by the next owner (and sees `abandoned` here).
       if (!lost) store(p);
       offsets.revoke(p);
+      forget_lag(p);
     }
   }
 
@@ -779,16 +780,24 @@ struct ConsumerRuntime::Impl : RebalanceListener {
 
   // ---------------------------------------------------------------- the thread
 
+  prometheus::Labels lag_labels(const TopicPartition& tp) const {
+    return {{"group", group}, {"topic", tp.topic}, {"partition", std::to_string(tp.partition)}};
+  }
+
   void report_lag() {
     const auto now = Clock::now();
     if (now < next_lag_report) return;
     next_lag_report = now + std::chrono::seconds(5);
     for (const auto& tp : offsets.partitions()) {
-      if (const auto lag = consumer->lag(tp)) {
-        metrics.lag.Add({{"group", group}, {"topic", tp.topic}, {"partition", std::to_string(tp.partition)}})
-            .Set(static_cast<double>(*lag));
-      }
+      if (const auto lag = consumer->lag(tp)) metrics.lag.Add(lag_labels(tp)).Set(static_cast<double>(*lag));
     }
+  }
+
+  // A partition's lag is its owner's to report: the series goes with the partition, or
+  // the old owner's last value outlives it (and keeps a max-across-pods alert firing).
+  void forget_lag(const TopicPartition& tp) {
+    const auto labels = lag_labels(tp);
+    if (metrics.lag.Has(labels)) metrics.lag.Remove(&metrics.lag.Add(labels));
   }
 
   void run() {
