@@ -153,9 +153,4 @@ void add_health_routes(http::Router& router, const Readiness& readiness);
 std::optional<int> common_subcommand(int argc, char** argv, const CommonConfig& config,
                                      std::span<const core::EmbeddedFile> migrations);
 
-// A daemon that only serves /healthz, /readyz and /metrics (with its schema migrated):
-// the start of a service whose work is not built yet.
-int serve_health_only(int argc, char** argv, const std::string& service,
-                      std::span<const core::EmbeddedFile> service_migrations);
-
 }  // namespace paypipe::runtime
