@@ -6,10 +6,13 @@
 //     auto env = core::Env::from_process();
 //     auto config = my_service::Config::read(env);
 //     runtime::start_logging(config.common, env);   // reports bad config and exits 2
-//     ... build the parts (runtime::open_database, runtime::open_producer, ...) ...
-//     ... start them, then: const int code = stop.wait(); ... stop them in order ...
+//     ... runtime::common_subcommand(...) ...
+//     return my_service::build_service(config, migrations)->run(stop);
 //   }
 //
+// build_service() opens the parts with the helpers below (runtime::open_database,
+// runtime::open_producer, ...) and declares them on a runtime::Service
+// (runtime/service.hpp), which starts them, wires the probes and stops them.
 // Start-up failures (database unreachable, bad Kafka settings, durability refused) are
 // logged and end the process with code 1; Kubernetes restarts it.
 

@@ -80,12 +80,6 @@ class Service {
     parts_.push_back(std::shared_ptr<void>(std::move(part)));
     return reference;
   }
-  template <typename T>
-  T& own(std::shared_ptr<T> part) {
-    T& reference = *part;
-    parts_.push_back(std::shared_ptr<void>(std::move(part)));
-    return reference;
-  }
   template <typename T, typename... Args>
   T& make(Args&&... args) {
     return own(std::make_unique<T>(std::forward<Args>(args)...));
@@ -114,7 +108,8 @@ class Service {
   // Appended to the "listening on" line, in parentheses (e.g. "days in Asia/Seoul").
   void set_listening_note(std::string note) { listening_note_ = std::move(note); }
 
-  // The stop plan, in the order it runs (StopPlan).
+  // The stop plan, in the order it runs (StopPlan). It also runs after a failed start,
+  // so each step must be safe on a part that never started.
   void add_stop(std::string name, unsigned share, StopPlan::TimedStep step);
   void add_stop(std::string name, std::function<void()> step);
   // Stop answering HTTP, letting requests in flight finish within the step's bound.
