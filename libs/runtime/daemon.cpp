@@ -276,26 +276,4 @@ std::optional<int> common_subcommand(int argc, char** argv, const CommonConfig& 
   return std::nullopt;  // the service may know it
 }
 
-int serve_health_only(int argc, char** argv, const std::string& service,
-                      std::span<const core::EmbeddedFile> service_migrations) {
-  StopSignal stop_signal;
-  auto env = core::Env::from_process();
-  const auto config = CommonConfig::read(env, service);
-  start_logging(config, env);
-  const auto migrations = with_event_tables(service_migrations);
-  if (auto code = common_subcommand(argc, argv, config, migrations)) return *code;
-  auto database = open_database(config, migrations);
-  auto producer = open_producer(config);
-  Readiness readiness;
-  add_standard_checks(readiness, *database, migrations, *producer);
-  http::Router router;
-  add_health_routes(router, readiness);
-  http::Server server(config.http, std::move(router));
-  must(server.start(), "HTTP server");
-  spdlog::info("{} listening on {}:{}", service, config.http.address, server.port());
-  const int exit_code = stop_signal.wait();
-  server.stop(config.shutdown_timeout / 2);
-  return exit_code;
-}
-
 }  // namespace paypipe::runtime

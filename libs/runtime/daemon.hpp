@@ -6,10 +6,13 @@
 //     auto env = core::Env::from_process();
 //     auto config = my_service::Config::read(env);
 //     runtime::start_logging(config.common, env);   // reports bad config and exits 2
-//     ... build the parts (runtime::open_database, runtime::open_producer, ...) ...
-//     ... start them, then: const int code = stop.wait(); ... stop them in order ...
+//     ... runtime::common_subcommand(...) ...
+//     return my_service::build_service(config, migrations)->run(stop);
 //   }
 //
+// build_service() opens the parts with the helpers below (runtime::open_database,
+// runtime::open_producer, ...) and declares them on a runtime::Service
+// (runtime/service.hpp), which starts them, wires the probes and stops them.
 // Start-up failures (database unreachable, bad Kafka settings, durability refused) are
 // logged and end the process with code 1; Kubernetes restarts it.
 
@@ -152,10 +155,5 @@ void add_health_routes(http::Router& router, const Readiness& readiness);
 //   version        print the version and the git commit (runtime/build_info.hpp)
 std::optional<int> common_subcommand(int argc, char** argv, const CommonConfig& config,
                                      std::span<const core::EmbeddedFile> migrations);
-
-// A daemon that only serves /healthz, /readyz and /metrics (with its schema migrated):
-// the start of a service whose work is not built yet.
-int serve_health_only(int argc, char** argv, const std::string& service,
-                      std::span<const core::EmbeddedFile> service_migrations);
 
 }  // namespace paypipe::runtime

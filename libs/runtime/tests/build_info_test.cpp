@@ -23,7 +23,7 @@ std::string build_info_series() {
 }  // namespace
 
 // First in this file: the registry is process-wide, so this must run before anything
-// registers the gauge directly. Every daemon's main.cpp serves /metrics through
+// registers the gauge directly. Every daemon (runtime::Service) serves /metrics through
 // add_health_routes, which is what makes the gauge appear on every daemon.
 TEST_CASE("GET /metrics of add_health_routes carries paypipe_build_info") {
   runtime::Readiness readiness;

@@ -1,4 +1,4 @@
-// data-platform-forwarder's real parts (config, forwarder, delivery log, consumer
+// data-platform-forwarder as its daemon builds it (config, forwarder, delivery log, consumer
 // runtime) against the real broker and PostgreSQL, with the in-process fake analytics
 // webhook as the outside world.
 #include <catch2/catch.hpp>
@@ -21,6 +21,7 @@
 #include "data_platform_forwarder/forwarder.hpp"
 #include "data_platform_forwarder/http_api.hpp"
 #include "data_platform_forwarder/schema.hpp"
+#include "data_platform_forwarder/service.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -40,10 +41,8 @@ struct Forwarding {
   testing::FakeAnalytics webhook;
   Config config;
   std::unique_ptr<pg::Pool> pool;
-  std::unique_ptr<events::Producer> producer;
-  std::unique_ptr<http::Client> client;
-  std::unique_ptr<Forwarder> forwarder;
-  std::unique_ptr<events::ConsumerRuntime> consumer;
+  std::unique_ptr<events::Producer> producer;  // publishes the test's events
+  std::unique_ptr<runtime::Service> service;     // the daemon's own build_service()
 
   explicit Forwarding(std::map<std::string, std::string> extra = {}) {
     auto topics = consumed_topics();
@@ -55,6 +54,9 @@ struct Forwarding {
         {"PAYPIPE_PG_DSN", testing::stack().pg_dsn},
         {"PAYPIPE_PG_SCHEMA", schema},
         {"PAYPIPE_TOPIC_PREFIX", prefix},
+        {"PAYPIPE_PROFILE", "local"},  // topics of one replica
+        {"PAYPIPE_HTTP_ADDRESS", "127.0.0.1"},
+        {"PAYPIPE_HTTP_PORT", "0"},
         {"PAYPIPE_WEBHOOK_URL", webhook.url()},
         {"PAYPIPE_WEBHOOK_AUTHORIZATION", secret},
         {"PAYPIPE_WEBHOOK_TIMEOUT_MS", "2000"},
@@ -66,23 +68,18 @@ struct Forwarding {
     core::Env variables(env);
     config = Config::read(variables);
     REQUIRE(variables.finish().ok());
-    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
+    const auto migrations = runtime::with_event_tables(schema::embedded_files());
+    REQUIRE(pg::migrate(connection, schema, migrations).ok());
     pool = std::make_unique<pg::Pool>(config.common.database);
     auto created = events::Producer::create(kafka);
     REQUIRE(created.ok());
     producer = std::move(created).value();
-    client = std::make_unique<http::Client>(config.client_options());
-    forwarder = std::make_unique<Forwarder>(config, *pool, *client);
-    auto runtime = events::ConsumerRuntime::concurrent(kafka, config.consumer, *producer, forwarder->handler());
-    REQUIRE(runtime.ok());
-    consumer = std::move(runtime).value();
-    REQUIRE(consumer->start().ok());
+    service = build_service(config, migrations);
+    REQUIRE(service->start().ok());
   }
 
   ~Forwarding() {
-    consumer->stop(10s);
-    forwarder->stop();
-    client.reset();
+    service.reset();  // its stop plan
     (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
   }
 

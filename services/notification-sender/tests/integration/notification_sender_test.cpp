@@ -1,5 +1,6 @@
-// notification-sender's real parts (config, notifier, log, consumer runtime) against the
-// real broker and PostgreSQL, with the in-process fake Telegram as the outside world.
+// notification-sender as its daemon builds it (config, notifier, log, consumer runtime)
+// against the real broker and PostgreSQL, with the in-process fake Telegram as the
+// outside world.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "notification_sender/http_api.hpp"
 #include "notification_sender/notifier.hpp"
 #include "notification_sender/schema.hpp"
+#include "notification_sender/service.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -30,8 +32,8 @@ namespace {
 
 const std::string group = "notification-sender";
 
-// One notification-sender, built from its configuration as main.cpp builds it, on a
-// fresh topic prefix and schema.
+// One notification-sender, the daemon's own build_service() from its configuration, on a
+// fresh topic prefix and schema; `producer` publishes the test's events.
 struct Sender {
   std::string prefix = testing::unique_name("n") + ".";
   std::string schema = testing::unique_name("notify");
@@ -41,9 +43,7 @@ struct Sender {
   Config config;
   std::unique_ptr<pg::Pool> pool;
   std::unique_ptr<events::Producer> producer;
-  std::unique_ptr<http::Client> client;
-  std::unique_ptr<Notifier> notifier;
-  std::unique_ptr<events::ConsumerRuntime> consumer;
+  std::unique_ptr<runtime::Service> service;
 
   explicit Sender(std::map<std::string, std::string> extra = {}) {
     std::vector<std::string> topics = notified_types();
@@ -55,6 +55,9 @@ struct Sender {
         {"PAYPIPE_PG_DSN", testing::stack().pg_dsn},
         {"PAYPIPE_PG_SCHEMA", schema},
         {"PAYPIPE_TOPIC_PREFIX", prefix},
+        {"PAYPIPE_PROFILE", "local"},  // topics of one replica
+        {"PAYPIPE_HTTP_ADDRESS", "127.0.0.1"},
+        {"PAYPIPE_HTTP_PORT", "0"},
         {"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
         {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
         {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "10"},
@@ -81,22 +84,15 @@ struct Sender {
   }
 
   void start() {
-    client = std::make_unique<http::Client>(config.client_options());
-    notifier = std::make_unique<Notifier>(config, *pool, *client);
-    auto runtime = events::ConsumerRuntime::concurrent(kafka, config.consumer, *producer, notifier->handler());
-    REQUIRE(runtime.ok());
-    consumer = std::move(runtime).value();
-    REQUIRE(consumer->start().ok());
+    service = build_service(config, runtime::with_event_tables(schema::embedded_files()));
+    REQUIRE(service->start().ok());
   }
 
-  // main.cpp's order.
+  // The daemon's stop plan.
   void stop() {
-    if (!consumer) return;
-    consumer->stop(10s);
-    notifier->stop();
-    client.reset();
-    consumer.reset();
-    notifier.reset();
+    if (!service) return;
+    service->stop();
+    service.reset();
   }
 
   events::Event payment(const std::string& user, std::string order_id = core::new_uuid_v7()) {
