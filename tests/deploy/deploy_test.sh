@@ -353,6 +353,15 @@ yaml.safe_dump({"global": {"imageRegistry": "registry.example.com"}, "paypipe": 
     [[ -z $(doc "$file" HorizontalPodAutoscaler "$release-ranking-updater") ]] || fail "ranking-updater has both an HPA and a ScaledObject"
     grep -q 'replicas:' <<<"$(doc "$file" Deployment "$release-ranking-updater")" && fail "the scaled Deployment sets replicas"
     check "$file" production "keda"
+    # The brokers' CA for KEDA's scaler: from kafka.tls's Secret, or its ConfigMap.
+    file=$(render production keda-tls --set services.ranking-updater.autoscaling.enabled=false \
+             --set services.ranking-updater.keda.enabled=true --set kafka.tls.secretName=paypipe-kafka-tls)
+    grep -B1 -A1 'parameter: ca$' <<<"$(doc "$file" TriggerAuthentication "$release-ranking-updater-kafka")" \
+      | grep -q 'name: "paypipe-kafka-tls"' || fail "KEDA's scaler does not get the CA of kafka.tls.secretName"
+    file=$(render production keda-tls-cm --set services.ranking-updater.autoscaling.enabled=false \
+             --set services.ranking-updater.keda.enabled=true --set kafka.tls.configMapName=kafka-ca)
+    grep -A3 'configMapTargetRef:' <<<"$(doc "$file" TriggerAuthentication "$release-ranking-updater-kafka")" \
+      | grep -q 'name: "kafka-ca"' || fail "KEDA's scaler does not get the CA of kafka.tls.configMapName"
     grep -q '^kind: ScaledObject' "$(render production keda-off)" && fail "a ScaledObject without keda.enabled"
     expect_failure "KEDA and the HPA for one service" "keda.enabled and autoscaling.enabled exclude each other" \
       "$helm" template "$release" "$chart" -f "$(values_file production)" --set services.ranking-updater.keda.enabled=true
