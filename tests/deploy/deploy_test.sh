@@ -316,7 +316,22 @@ yaml.safe_dump({"global": {"imageRegistry": "registry.example.com"}, "paypipe": 
     expect_failure "postgres.tls and a DSN with its own sslrootcert" "already sets sslrootcert" \
       "$helm" template "$release" "$chart" -f "$(values_file production)" \
       --set 'postgres.dsn=postgresql://paypipe@pg/paypipe?sslmode=verify-full&sslrootcert=/x.crt'
-    echo "ok  postgres.tls: root certificate (and client certificate) mounted from a Secret, named in every DSN"
+    # libpq takes the DSNs the chart writes (an unknown parameter would fail before any
+    # connection), and reads its PG* variables (extraEnv) from the daemon's environment:
+    # the daemons read only PAYPIPE_* themselves but leave the rest of the environment be.
+    pg_try() {  # pg_try <dsn> [VAR=value...]: payment-api's `migrate` against an unreachable server
+      env -i PATH=/usr/bin:/bin PAYPIPE_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 PAYPIPE_CURRENCY=KRW \
+        PAYPIPE_PG_DSN="$1" "${@:2}" timeout 30 "$build/bin/payment-api" migrate 2>&1 || true
+    }
+    for dsn in 'postgresql://paypipe@127.0.0.1:1/paypipe?sslmode=verify-full&sslrootcert=/etc/paypipe/postgres-tls/ca.crt' \
+               'host=127.0.0.1 port=1 dbname=paypipe sslmode=verify-full sslcert=/etc/paypipe/postgres-tls/tls.crt sslkey=/etc/paypipe/postgres-tls/tls.key sslrootcert=/etc/paypipe/postgres-tls/ca.crt'; do
+      output=$(pg_try "$dsn")
+      grep -q 'cannot connect to PostgreSQL' <<<"$output" && ! grep -qi 'invalid' <<<"$output" \
+        || fail "libpq does not take the DSN form the chart writes ($dsn):"$'\n'"$output"
+    done
+    grep -q 'invalid sslmode value: \\"bogus\\"' <<<"$(pg_try 'postgresql://paypipe@127.0.0.1:1/paypipe' PGSSLMODE=bogus)" \
+      || fail "a PG* variable in the daemon's environment does not reach libpq"
+    echo "ok  postgres.tls: root certificate (and client certificate) mounted from a Secret, named in every DSN; libpq takes both DSN forms and its PG* variables"
     # kafka.tls: the files in every Kafka client: daemons, hook Jobs, kafka-exporter.
     file=$(render production kafka-tls --set kafka.tls.secretName=paypipe-kafka-tls \
              --set kafka.tls.certKey=tls.crt --set kafka.tls.keyKey=tls.key)
