@@ -377,6 +377,11 @@ yaml.safe_dump({"global": {"imageRegistry": "registry.example.com"}, "paypipe": 
              --set services.ranking-updater.keda.enabled=true --set kafka.tls.configMapName=kafka-ca)
     grep -A3 'configMapTargetRef:' <<<"$(doc "$file" TriggerAuthentication "$release-ranking-updater-kafka")" \
       | grep -q 'name: "kafka-ca"' || fail "KEDA's scaler does not get the CA of kafka.tls.configMapName"
+    # Scaled to zero by KEDA: its absence is no alert, the others' still are.
+    file=$(render production keda-zero --set services.ranking-updater.autoscaling.enabled=false \
+             --set services.ranking-updater.keda.enabled=true --set services.ranking-updater.keda.minReplicas=0)
+    grep -q 'absent(up{namespace="paypipe", job="ranking-updater"})' "$file" && fail "PaypipeTargetAbsent for a service KEDA scales to zero"
+    [[ $(grep -c 'absent(up{' "$file") == 7 ]] || fail "PaypipeTargetAbsent lost other jobs beside the one scaled to zero"
     grep -q '^kind: ScaledObject' "$(render production keda-off)" && fail "a ScaledObject without keda.enabled"
     expect_failure "KEDA and the HPA for one service" "keda.enabled and autoscaling.enabled exclude each other" \
       "$helm" template "$release" "$chart" -f "$(values_file production)" --set services.ranking-updater.keda.enabled=true
