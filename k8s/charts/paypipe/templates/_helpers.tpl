@@ -271,7 +271,7 @@ PAYPIPE_RETRY_DELAYS: {{ join ";" $pairs | quote }}
 {{- end }}
 {{- end }}
 {{- range $key, $value := $svc.env }}
-{{- if not (hasPrefix "PAYPIPE_" $key) }}{{ fail (printf "services.%s.env.%s: the daemons read PAYPIPE_* variables only" $name $key) }}{{ end }}
+{{- if not (hasPrefix "PAYPIPE_" $key) }}{{ fail (printf "services.%s.env.%s: the daemons read PAYPIPE_* variables only (a library's own, e.g. libpq's PG*: extraEnv)" $name $key) }}{{ end }}
 {{- if regexMatch "(?i)(PASSWORD|TOKEN|SECRET|AUTHORIZATION)" $key }}{{ fail (printf "services.%s.env.%s looks like a credential: use secretEnv and a Secret" $name $key) }}{{ end }}
 {{ $key }}: {{ $value | toString | quote }}
 {{- end }}
