@@ -162,6 +162,7 @@ hash=$(cd "$src" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-16)
 check_dir="$tools/kubecheck-$hash"
 if [[ -f "$check_dir/.complete" && -x "$check_dir/kubecheck" ]]; then
   step "kubecheck: cached in $check_dir" >&2
+  touch "$check_dir"  # in use: kept by the clean-up below
 else
   step "kubecheck: building into $check_dir (k8s.io/api from the Go module proxy; about a minute the first time)" >&2
   started=$SECONDS
@@ -171,8 +172,10 @@ else
       || die "building kubecheck failed (see above)"
   touch "$check_dir/.complete"
   step "kubecheck: built in $((SECONDS - started)) s" >&2
-  # Older builds of kubecheck are dead weight once the sources moved on.
-  find "$tools" -maxdepth 1 -name 'kubecheck-*' ! -name "kubecheck-$hash" -exec rm -rf {} + 2>/dev/null || true
+  # Builds of other sources are dead weight once no checkout uses them; but worktrees of
+  # one cache build different sources side by side, so only those unused for a week go
+  # (removing another's build made its running deploy tests fail).
+  find "$tools" -maxdepth 1 -name 'kubecheck-*' ! -name "kubecheck-$hash" -mtime +7 -exec rm -rf {} + 2>/dev/null || true
 fi
 
 # promtool, from k8s/tools/promtool (which pins the Prometheus module), with the version

@@ -14,6 +14,9 @@
 #                                          docs/operations.md lists every metric and alert
 #   deploy_test.sh dashboard               the Grafana dashboard ConfigMap: sidecar label,
 #                                          valid JSON, every queried metric exported
+#   deploy_test.sh chart-values            image.digest, serviceAccount, global (as a subchart),
+#                                          extraEnv/extraVolumes/extraVolumeMounts, topology
+#                                          spread, postgres.tls, kafka.tls, KEDA, kafka-exporter
 #   deploy_test.sh negative                the checks above do catch broken input
 #
 # <profile> is local or production (k8s/values-<profile>.yaml). Needs PAYPIPE_SOURCE_DIR,
@@ -186,10 +189,16 @@ case "$step" in
     rm -rf "$dir" && mkdir -p "$dir"
     "${monitoring[@]}" extract-rules "$file" "$dir/paypipe-rules.yaml"
     "$promtool" check rules "$dir/paypipe-rules.yaml" || fail "promtool check rules"
+    # Without kafka-exporter the lag alert reads the consumers' own consumer_lag
+    # (self-reported-lag.test.yaml), and the exporter's alerts are not rendered.
+    file=$(render production rules-self-reported --set kafkaExporter.enabled=false)
+    "${monitoring[@]}" extract-rules "$file" "$dir/paypipe-rules-self-reported.yaml"
+    "$promtool" check rules "$dir/paypipe-rules-self-reported.yaml" || fail "promtool check rules (no exporter)"
+    grep -q 'kafka_' "$dir/paypipe-rules-self-reported.yaml" && fail "kafkaExporter.enabled=false still renders rules on its metrics"
     cp "$src"/tests/deploy/testdata/rules/*.test.yaml "$dir/"
     "$promtool" test rules "$dir"/*.test.yaml || fail "promtool test rules (tests/deploy/testdata/rules)"
     "${monitoring[@]}" coverage "$dir/paypipe-rules.yaml" "$dir"/*.test.yaml
-    "${monitoring[@]}" metrics --rules "$dir/paypipe-rules.yaml"
+    "${monitoring[@]}" metrics --rules "$dir/paypipe-rules.yaml" --rules "$dir/paypipe-rules-self-reported.yaml"
     "${monitoring[@]}" docs "$src/docs/operations.md" "$dir/paypipe-rules.yaml"
     ;;
   dashboard)
@@ -203,6 +212,195 @@ case "$step" in
     file=$(render production dashboard-off --set dashboard.enabled=false)
     ! grep -q 'grafana_dashboard' "$file" || fail "dashboard.enabled=false still renders the dashboard"
     echo "ok  dashboard.labels reach the ConfigMap; dashboard.enabled=false renders none"
+    ;;
+  chart-values)
+    # The values that fit the chart to a real cluster (issue 15, item 5), each rendered,
+    # validated, and where it changes pods, held to the policy.
+    check() { "$kubecheck" validate "$1" >/dev/null && "$kubecheck" policy --release "$release" --profile "$2" \
+                --services "$services" --source-dir "$src" "$1" >/dev/null || fail "$3: kubecheck validate/policy"; }
+    digest=sha256:$(printf '%064d' 7)
+    # image.digest: repository@digest everywhere the image runs; the tag no more.
+    file=$(render production digest --set image.digest="$digest")
+    [[ $(grep -c "image: registry.example.com/paypipe/paypipe@$digest" "$file") -ge 10 ]] \
+      || fail "image.digest does not reach every daemon and hook container"
+    grep -q 'image: registry.example.com/paypipe/paypipe:' "$file" && fail "image.digest set but a tag is still used"
+    check "$file" production "image.digest"
+    expect_failure "image.digest that is no sha256 digest" "digest" \
+      "$helm" template "$release" "$chart" -f "$(values_file production)" --set image.digest=latest
+    echo "ok  image.digest: every paypipe container runs repository@sha256:..."
+    # serviceAccount: created (production) with its annotations, no token, used by the
+    # daemons; an existing one by name is used by the hook Jobs too.
+    file=$(render production sa --set-string 'serviceAccount.annotations.iam\.gke\.io/gcp-service-account=paypipe@p.iam.gserviceaccount.com')
+    sa=$(doc "$file" ServiceAccount "$release-paypipe")
+    grep -q 'iam.gke.io/gcp-service-account: paypipe@p.iam.gserviceaccount.com' <<<"$sa" || fail "serviceAccount.annotations not on the ServiceAccount"
+    grep -q 'automountServiceAccountToken: false' <<<"$sa" || fail "the ServiceAccount mounts an API token"
+    for svc in ${services//,/ }; do
+      grep -q "serviceAccountName: $release-paypipe" <<<"$(doc "$file" Deployment "$release-$svc")" \
+        || fail "$svc does not run as the ServiceAccount $release-paypipe"
+    done
+    grep -q serviceAccountName <<<"$(doc "$file" Job "$release-migrate")" && fail "a hook Job names the ServiceAccount created after it"
+    check "$file" production "serviceAccount.create"
+    file=$(render production sa-existing --set serviceAccount.create=false --set serviceAccount.name=workload)
+    grep -q '^kind: ServiceAccount' "$file" && fail "serviceAccount.create=false renders a ServiceAccount"
+    [[ $(grep -c 'serviceAccountName: workload' "$file") == 9 ]] || fail "the existing ServiceAccount is not used by the 7 daemons and 2 hook Jobs"
+    grep -q serviceAccountName "$(render local sa-none)" && fail "no serviceAccount values, yet a serviceAccountName"
+    echo "ok  serviceAccount: created with its annotations and no token, or an existing one by name (hook Jobs too)"
+    # global: accepted by the schema, as a subchart gets it from its parent; and the chart
+    # rendered as a dependency of another chart, with the production values under its name.
+    render production global --set global.imageRegistry=registry.example.com --set global.anything.nested=1 >/dev/null
+    parent="$out/parent-chart"
+    rm -rf "$parent" && mkdir -p "$parent/charts"
+    cp -r "$chart" "$parent/charts/paypipe"
+    printf 'apiVersion: v2\nname: platform\nversion: 1.0.0\ndependencies:\n  - name: paypipe\n    version: "*"\n' >"$parent/Chart.yaml"
+    "${PAYPIPE_PYTHON:-python3}" -c 'import sys, yaml
+values = yaml.safe_load(open(sys.argv[1]))
+yaml.safe_dump({"global": {"imageRegistry": "registry.example.com"}, "paypipe": values}, open(sys.argv[2], "w"))' \
+      "$(values_file production)" "$parent/values.yaml"
+    "$helm" template "$release" "$parent" --namespace paypipe >"$out/subchart.yaml" || fail "the chart as a subchart does not render"
+    check "$out/subchart.yaml" production "as a subchart"
+    echo "ok  global: accepted; the chart renders and validates as a subchart of another chart"
+    # extraEnv, extraVolumes, extraVolumeMounts: global, then per service, in the daemon
+    # and its migrate container alike (the policy compares the two).
+    file=$(render production extras \
+      --set-json 'extraEnv=[{"name":"PGSSLCRL","value":"/etc/ssl/corp/crl.pem"}]' \
+      --set-json 'extraVolumes=[{"name":"corp-ca","secret":{"secretName":"corp-ca"}}]' \
+      --set-json 'extraVolumeMounts=[{"name":"corp-ca","mountPath":"/etc/ssl/corp","readOnly":true}]' \
+      --set-json 'services.payment-api.extraEnv=[{"name":"PAYPIPE_HTTP_WORKERS","value":"8"}]' \
+      --set-json 'services.payment-api.extraVolumes=[{"name":"spool","emptyDir":{"sizeLimit":"16Mi"}}]' \
+      --set-json 'services.payment-api.extraVolumeMounts=[{"name":"spool","mountPath":"/var/spool/paypipe"}]')
+    dep=$(doc "$file" Deployment "$release-payment-api")
+    for want in 'name: PGSSLCRL' 'name: PAYPIPE_HTTP_WORKERS' 'mountPath: /etc/ssl/corp' 'mountPath: /var/spool/paypipe' \
+                'secretName: corp-ca' 'name: spool'; do
+      grep -q "$want" <<<"$dep" || fail "payment-api lacks $want (extraEnv/extraVolumes/extraVolumeMounts)"
+    done
+    dep=$(doc "$file" Deployment "$release-order-processor")
+    grep -q 'name: PGSSLCRL' <<<"$dep" && grep -q 'mountPath: /etc/ssl/corp' <<<"$dep" || fail "order-processor lacks the global extras"
+    grep -q 'PAYPIPE_HTTP_WORKERS\|/var/spool/paypipe' <<<"$dep" && fail "payment-api's own extras reached order-processor"
+    job=$(doc "$file" Job "$release-migrate")
+    [[ $(grep -c 'mountPath: /etc/ssl/corp' <<<"$job") == 7 ]] || fail "the migrate containers do not mount the global extra volume"
+    [[ $(grep -c 'name: corp-ca$' <<<"$job") == 8 ]] || fail "the migrate pod has not exactly one corp-ca volume (7 mounts + 1 volume)"
+    check "$file" production "extras"
+    "$kubecheck" check-config --bin-dir "$build/bin" "$file" >/dev/null || fail "check-config with extraEnv"
+    echo "ok  extraEnv/extraVolumes/extraVolumeMounts: global to every daemon, per service to its own, migrate containers alike"
+    # Topology spread per component: a constraint without a labelSelector gets the
+    # service's own; one with a labelSelector keeps it.
+    file=$(render production spread)
+    grep -A8 'topologySpreadConstraints:' <<<"$(doc "$file" Deployment "$release-ranking-updater")" \
+      | grep -q 'app.kubernetes.io/component: ranking-updater' || fail "ranking-updater's spread constraint does not select its own pods"
+    file=$(render production spread-own --set-json \
+      'services.payment-api.topologySpreadConstraints=[{"maxSkew":2,"topologyKey":"kubernetes.io/hostname","whenUnsatisfiable":"DoNotSchedule","labelSelector":{"matchLabels":{"tier":"api"}}}]')
+    dep=$(doc "$file" Deployment "$release-payment-api")
+    grep -q 'topologyKey: kubernetes.io/hostname' <<<"$dep" && grep -q 'tier: api' <<<"$dep" \
+      || fail "services.payment-api.topologySpreadConstraints did not replace the default with its own selector"
+    check "$file" production "topologySpreadConstraints"
+    echo "ok  topologySpreadConstraints: per service, the service's own selector unless one is given"
+    # postgres.tls: the production example's root certificate, mounted and named in the DSN.
+    file=$(render production pg-tls)
+    want='PAYPIPE_PG_DSN: "postgresql://paypipe@postgres.example.internal:5432/paypipe?sslmode=verify-full&sslrootcert=/etc/paypipe/postgres-tls/ca.crt"'
+    for svc in ${services//,/ }; do
+      grep -qF "$want" <<<"$(doc "$file" ConfigMap "$release-$svc")" || fail "$svc's DSN does not name the mounted root certificate"
+      dep=$(doc "$file" Deployment "$release-$svc")
+      grep -q 'mountPath: /etc/paypipe/postgres-tls' <<<"$dep" && grep -q 'secretName: paypipe-postgres-ca' <<<"$dep" \
+        || fail "$svc does not mount the Secret paypipe-postgres-ca"
+    done
+    [[ $(grep -c 'mountPath: /etc/paypipe/postgres-tls' <<<"$(doc "$file" Job "$release-migrate")") == 7 ]] \
+      || fail "the migrate containers do not mount the PostgreSQL root certificate"
+    file=$(render production pg-tls-client --set postgres.tls.certKey=tls.crt --set postgres.tls.keyKey=tls.key \
+             --set 'postgres.dsn=host=pg.internal dbname=paypipe user=paypipe sslmode=verify-full')
+    grep -qF 'PAYPIPE_PG_DSN: "host=pg.internal dbname=paypipe user=paypipe sslmode=verify-full sslcert=/etc/paypipe/postgres-tls/tls.crt sslkey=/etc/paypipe/postgres-tls/tls.key sslrootcert=/etc/paypipe/postgres-tls/ca.crt"' "$file" \
+      || fail "postgres.tls client certificate and key are not in a key=value DSN"
+    check "$file" production "postgres.tls"
+    expect_failure "postgres.tls key in a ConfigMap" "belongs in a Secret" \
+      "$helm" template "$release" "$chart" -f "$(values_file production)" --set postgres.tls.secretName= \
+      --set postgres.tls.configMapName=pg-ca --set postgres.tls.keyKey=tls.key
+    expect_failure "postgres.tls and a DSN with its own sslrootcert" "already sets sslrootcert" \
+      "$helm" template "$release" "$chart" -f "$(values_file production)" \
+      --set 'postgres.dsn=postgresql://paypipe@pg/paypipe?sslmode=verify-full&sslrootcert=/x.crt'
+    # libpq takes the DSNs the chart writes (an unknown parameter would fail before any
+    # connection), and reads its PG* variables (extraEnv) from the daemon's environment:
+    # the daemons read only PAYPIPE_* themselves but leave the rest of the environment be.
+    pg_try() {  # pg_try <dsn> [VAR=value...]: payment-api's `migrate` against an unreachable server
+      env -i PATH=/usr/bin:/bin PAYPIPE_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 PAYPIPE_CURRENCY=KRW \
+        PAYPIPE_PG_DSN="$1" "${@:2}" timeout 30 "$build/bin/payment-api" migrate 2>&1 || true
+    }
+    for dsn in 'postgresql://paypipe@127.0.0.1:1/paypipe?sslmode=verify-full&sslrootcert=/etc/paypipe/postgres-tls/ca.crt' \
+               'host=127.0.0.1 port=1 dbname=paypipe sslmode=verify-full sslcert=/etc/paypipe/postgres-tls/tls.crt sslkey=/etc/paypipe/postgres-tls/tls.key sslrootcert=/etc/paypipe/postgres-tls/ca.crt'; do
+      output=$(pg_try "$dsn")
+      grep -q 'cannot connect to PostgreSQL' <<<"$output" && ! grep -qi 'invalid' <<<"$output" \
+        || fail "libpq does not take the DSN form the chart writes ($dsn):"$'\n'"$output"
+    done
+    grep -q 'invalid sslmode value: \\"bogus\\"' <<<"$(pg_try 'postgresql://paypipe@127.0.0.1:1/paypipe' PGSSLMODE=bogus)" \
+      || fail "a PG* variable in the daemon's environment does not reach libpq"
+    echo "ok  postgres.tls: root certificate (and client certificate) mounted from a Secret, named in every DSN; libpq takes both DSN forms and its PG* variables"
+    # kafka.tls: the files in every Kafka client: daemons, hook Jobs, kafka-exporter.
+    file=$(render production kafka-tls --set kafka.tls.secretName=paypipe-kafka-tls \
+             --set kafka.tls.certKey=tls.crt --set kafka.tls.keyKey=tls.key)
+    want='ssl.ca.location=/etc/paypipe/kafka-tls/ca.crt;ssl.certificate.location=/etc/paypipe/kafka-tls/tls.crt;ssl.endpoint.identification.algorithm=https;ssl.key.location=/etc/paypipe/kafka-tls/tls.key'
+    [[ $(grep -c "PAYPIPE_KAFKA_PROPERTIES: .*$want" "$file") == 7 ]] || fail "the daemons' librdkafka properties do not name the kafka.tls files"
+    [[ $(grep -c 'mountPath: /etc/paypipe/kafka-tls' <<<"$(doc "$file" Job "$release-topics")") == 3 ]] \
+      || fail "the topics Job's three containers do not mount kafka.tls"
+    exporter=$(doc "$file" Deployment "$release-kafka-exporter")
+    for want in -- '--tls.enabled' '--tls.ca-file=/etc/paypipe/kafka-tls/ca.crt' '--tls.cert-file=/etc/paypipe/kafka-tls/tls.crt' \
+                '--tls.key-file=/etc/paypipe/kafka-tls/tls.key' 'mountPath: /etc/paypipe/kafka-tls'; do
+      [[ $want == -- ]] && continue
+      grep -qF -- "$want" <<<"$exporter" || fail "kafka-exporter lacks $want"
+    done
+    check "$file" production "kafka.tls"
+    expect_failure "kafka.tls without TLS" "kafka.tls needs kafka.securityProtocol SSL or SASL_SSL" \
+      "$helm" template "$release" "$chart" -f "$(values_file local)" --set kafka.tls.secretName=x
+    echo "ok  kafka.tls: CA, client certificate and key mounted into the daemons, the hook Jobs and kafka-exporter"
+    # KEDA: a ScaledObject on the group's lag instead of the CPU HPA, with the daemon's
+    # own Kafka credentials; the two exclude each other.
+    file=$(render production keda --set services.ranking-updater.autoscaling.enabled=false \
+             --set services.ranking-updater.keda.enabled=true --set services.ranking-updater.keda.lagThreshold=500 \
+             --set topicPrefix=prod.)
+    so=$(doc "$file" ScaledObject "$release-ranking-updater")
+    for want in 'apiVersion: keda.sh/v1alpha1' 'name: paypipe-ranking-updater' 'type: kafka' \
+                'bootstrapServers: "kafka-0.kafka.example.internal:9093,kafka-1.kafka.example.internal:9093,kafka-2.kafka.example.internal:9093"' \
+                'consumerGroup: "prod.ranking-updater"' 'lagThreshold: "500"' 'sasl: "scram_sha512"' 'tls: enable' \
+                'name: paypipe-ranking-updater-kafka' 'maxReplicaCount: 3'; do
+      grep -qF "$want" <<<"$so" || fail "the ScaledObject lacks $want"
+    done
+    ta=$(doc "$file" TriggerAuthentication "$release-ranking-updater-kafka")
+    grep -A2 'parameter: username' <<<"$ta" | grep -q 'name: "paypipe-kafka-ranking-updater"' \
+      && grep -A2 'parameter: password' <<<"$ta" | grep -q 'name: "paypipe-kafka-ranking-updater"' \
+      || fail "the TriggerAuthentication does not use ranking-updater's own Kafka credentials"
+    [[ -z $(doc "$file" HorizontalPodAutoscaler "$release-ranking-updater") ]] || fail "ranking-updater has both an HPA and a ScaledObject"
+    grep -q 'replicas:' <<<"$(doc "$file" Deployment "$release-ranking-updater")" && fail "the scaled Deployment sets replicas"
+    check "$file" production "keda"
+    # The brokers' CA for KEDA's scaler: from kafka.tls's Secret, or its ConfigMap.
+    file=$(render production keda-tls --set services.ranking-updater.autoscaling.enabled=false \
+             --set services.ranking-updater.keda.enabled=true --set kafka.tls.secretName=paypipe-kafka-tls)
+    grep -B1 -A1 'parameter: ca$' <<<"$(doc "$file" TriggerAuthentication "$release-ranking-updater-kafka")" \
+      | grep -q 'name: "paypipe-kafka-tls"' || fail "KEDA's scaler does not get the CA of kafka.tls.secretName"
+    file=$(render production keda-tls-cm --set services.ranking-updater.autoscaling.enabled=false \
+             --set services.ranking-updater.keda.enabled=true --set kafka.tls.configMapName=kafka-ca)
+    grep -A3 'configMapTargetRef:' <<<"$(doc "$file" TriggerAuthentication "$release-ranking-updater-kafka")" \
+      | grep -q 'name: "kafka-ca"' || fail "KEDA's scaler does not get the CA of kafka.tls.configMapName"
+    # Scaled to zero by KEDA: its absence is no alert, the others' still are.
+    file=$(render production keda-zero --set services.ranking-updater.autoscaling.enabled=false \
+             --set services.ranking-updater.keda.enabled=true --set services.ranking-updater.keda.minReplicas=0)
+    grep -q 'absent(up{namespace="paypipe", job="ranking-updater"})' "$file" && fail "PaypipeTargetAbsent for a service KEDA scales to zero"
+    [[ $(grep -c 'absent(up{' "$file") == 7 ]] || fail "PaypipeTargetAbsent lost other jobs beside the one scaled to zero"
+    grep -q '^kind: ScaledObject' "$(render production keda-off)" && fail "a ScaledObject without keda.enabled"
+    expect_failure "KEDA and the HPA for one service" "keda.enabled and autoscaling.enabled exclude each other" \
+      "$helm" template "$release" "$chart" -f "$(values_file production)" --set services.ranking-updater.keda.enabled=true
+    expect_failure "KEDA on dlq-retrier (no runtime consumer group)" "only a consumer" \
+      "$helm" template "$release" "$chart" -f "$(values_file production)" --set services.dlq-retrier.autoscaling.enabled=false \
+      --set services.dlq-retrier.keda.enabled=true
+    echo "ok  keda: a ScaledObject on the consumer group's lag with the daemon's credentials, never beside an HPA"
+    # kafka-exporter: production only, with the super user's credentials from the Secret.
+    file=$(render production exporter)
+    exporter=$(doc "$file" Deployment "$release-kafka-exporter")
+    for want in '--group.filter=^(coupon-issuer|data-platform-forwarder|dlq-retrier|notification-sender|order-processor|payment-api|ranking-updater)$' \
+                '--sasl.mechanism=scram-sha512' '$(KAFKA_SASL_PASSWORD)' 'name: "paypipe-kafka-sasl"'; do
+      grep -qF -- "$want" <<<"$exporter" || fail "kafka-exporter lacks $want"
+    done
+    grep -q 'jobLabel: app.kubernetes.io/component' <<<"$(doc "$file" ServiceMonitor "$release-kafka-exporter")" \
+      || fail "kafka-exporter's ServiceMonitor does not make job=\"kafka-exporter\""
+    [[ -n $(doc "$file" NetworkPolicy "$release-kafka-exporter") ]] || fail "kafka-exporter has no NetworkPolicy"
+    grep -q 'kafka-exporter' "$(render local exporter-local)" && fail "values-local renders kafka-exporter"
+    echo "ok  kafkaExporter: Deployment, Service, ServiceMonitor and NetworkPolicy with the daemons' Kafka settings"
     ;;
   negative)
     data="$src/tests/deploy/testdata"
@@ -230,6 +428,14 @@ case "$step" in
       "$kubecheck" validate "$data/dangling-references.yaml"
     expect_failure "ServiceMonitor field misspelt" 'unknown field "spec.endpoints\[0\].intervall"' \
       "$kubecheck" validate "$data/servicemonitor-typo.yaml"
+    expect_failure "ScaledObject field misspelt" 'unknown field "spec.maxReplicas"' \
+      "$kubecheck" validate "$data/keda-typo.yaml"
+    expect_failure "ScaledObject beside an HPA" "KEDA makes its own HPA, the two would fight" \
+      "$kubecheck" validate "$data/keda-conflicts.yaml"
+    expect_failure "kafka trigger threshold that is no number" 'lagThreshold "lots" is not a positive integer' \
+      "$kubecheck" validate "$data/keda-conflicts.yaml"
+    expect_failure "ScaledObject naming no rendered TriggerAuthentication" 'TriggerAuthentication "worker-kafka", which the chart does not render' \
+      "$kubecheck" validate "$data/keda-conflicts.yaml"
     # The policy: each rule catches its own mistake.
     for rule in "no readinessProbe" "runAsNonRoot must be true" "runAsUser must be set to a non-zero uid" \
                 "readOnlyRootFilesystem must be true" "does not come from a secretKeyRef" \
@@ -264,6 +470,12 @@ case "$step" in
     file=$(render local negative-unknown-variable --set services.payment-api.env.PAYPIPE_PAYMENT_BATCH_SIZ=8)
     expect_failure "misspelt PAYPIPE_ variable" "PAYPIPE_PAYMENT_BATCH_SIZ: unknown variable" \
       "$kubecheck" check-config --bin-dir "$build/bin" "$file"
+    file=$(render local negative-extra-env --set-json 'services.payment-api.extraEnv=[{"name":"HTTP_PROXY","value":"http://proxy:3128"}]')
+    expect_failure "policy: a variable neither PAYPIPE_ nor libpq's" "variable HTTP_PROXY does not start with PAYPIPE_" \
+      "$kubecheck" policy --release "$release" --profile local --services "$services" --source-dir "$src" "$file"
+    file=$(render local negative-extra-env-typo --set-json 'extraEnv=[{"name":"PAYPIPE_HTTP_WORKRS","value":"8"}]')
+    expect_failure "misspelt PAYPIPE_ variable through extraEnv" "PAYPIPE_HTTP_WORKRS: unknown variable" \
+      "$kubecheck" check-config --bin-dir "$build/bin" "$file"
     file=$(render local negative-bad-value --set services.payment-api.env.PAYPIPE_PAYMENT_WORKERS=lots)
     expect_failure "bad value" "PAYPIPE_PAYMENT_WORKERS: must be an integer" \
       "$kubecheck" check-config --bin-dir "$build/bin" "$file"
@@ -286,6 +498,6 @@ case "$step" in
       "${monitoring[@]}" coverage "$dir/unknown-metric-rules.yaml" "$dir/wrong-expectation.test.yaml"
     ;;
   *)
-    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | auth-currency | rules | dashboard | negative)"
+    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | auth-currency | rules | dashboard | chart-values | negative)"
     ;;
 esac

@@ -5,7 +5,8 @@ match the chart's names and the binaries' real subcommands"). Asserts that:
   * every object a kubectl command names (deploy/paypipe-x, svc/..., job/..., hpa/...,
     pdb/...) is rendered by the chart with release "paypipe" (production and local
     values), and every `-c <container>` of the migrate Job is one of its containers;
-  * every Secret it creates or reads is one the chart references (values.yaml secretRefs);
+  * every Secret it creates or reads is one the chart references (values.yaml secretRefs,
+    or a Secret the production rendering mounts);
   * every `kubectl exec ... -- <binary> <words...>` runs a binary of the image, and each
     subcommand word is a string literal in that binary's own sources (so a renamed or
     missing subcommand fails here);
@@ -110,6 +111,8 @@ for cmd in commands:
 values = read(os.path.join(src, "k8s/charts/paypipe/values.yaml"))
 secret_refs = re.search(r"^secretRefs:\n((?:  .*\n)+)", values, re.M).group(1)
 secret_names = set(re.findall(r"name: ([a-z0-9-]+)", secret_refs))
+# and those the production example mounts as files (postgres.tls, kafka.tls, auth.jwks)
+secret_names |= set(re.findall(r"secretName: \"?(paypipe-[a-z0-9-]+)", rendered["production"]))
 for name in set(re.findall(r"secret(?: generic)? (paypipe-[a-z0-9-]+)", runbook)):
     checked += 1
     if name not in secret_names:

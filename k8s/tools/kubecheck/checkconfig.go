@@ -34,6 +34,10 @@ func CheckConfig(objects []*Object, binDir string, p *Problems) int {
 				p.Add(o, "container %s: %v", c.Name, err)
 				continue
 			}
+			if isExternalProgram(bin) {
+				fmt.Printf("--  %-34s %-26s %s is not ours (flags, no PAYPIPE_* configuration): not run\n", o.Ref(), c.Name, bin)
+				continue
+			}
 			exe := filepath.Join(binDir, bin)
 			if _, err := os.Stat(exe); err != nil {
 				p.Add(o, "container %s runs %s, which is not built in %s (build the daemons and paypipe-admin first)", c.Name, bin, binDir)

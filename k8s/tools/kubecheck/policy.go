@@ -36,20 +36,46 @@ var secretName = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|TOKEN|SECRET|AUTHORIZA
 
 // Values that look like credentials wherever they appear in plain text.
 var secretValues = []*regexp.Regexp{
-	regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]+:[^@/\s]+@`),                       // user:password@ in a URL or DSN
-	regexp.MustCompile(`(?i)\bpassword\s*=`),                                                    // libpq key=value password, sasl.password=
-	regexp.MustCompile(`(?i)sasl\.(username|password|oauthbearer\.client\.secret)\s*=`),       // librdkafka credentials inline
-	regexp.MustCompile(`(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}`),                                // an Authorization header value
-	regexp.MustCompile(`\b[0-9]{6,12}:[A-Za-z0-9_-]{30,}\b`),                                     // a Telegram bot token
+	regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:\s]+:[^@/\s]+@`),                 // user:password@ in a URL or DSN
+	regexp.MustCompile(`(?i)\bpassword\s*=`),                                            // libpq key=value password, sasl.password=
+	regexp.MustCompile(`(?i)sasl\.(username|password|oauthbearer\.client\.secret)\s*=`), // librdkafka credentials inline
+	regexp.MustCompile(`(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}`),                         // an Authorization header value
+	regexp.MustCompile(`\b[0-9]{6,12}:[A-Za-z0-9_-]{30,}\b`),                            // a Telegram bot token
 	regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`),
 }
+
+// Programs of other projects the chart may deploy beside the daemons, by the Deployment
+// name after "<release>-": the binary they run. They follow the pod rules (non-root,
+// read-only, credentials from Secrets) but take flags, not PAYPIPE_* variables, and serve
+// their own probes; checkConfig leaves them out.
+var externalComponents = map[string]string{"kafka-exporter": "kafka_exporter"}
+
+func isExternalProgram(bin string) bool {
+	for _, b := range externalComponents {
+		if b == bin {
+			return true
+		}
+	}
+	return false
+}
+
+// Variables of the libraries inside the daemons, beside PAYPIPE_*: libpq's PG* (e.g.
+// PGSSLMODE through extraEnv).
+var libraryVariable = regexp.MustCompile(`^PG[A-Z]+$`)
 
 func Policy(objects []*Object, opt PolicyOptions, p *Problems) {
 	deployments := map[string]*Object{}
 	for _, o := range objects {
-		if o.Kind() == "Deployment" {
-			deployments[o.Name()] = o
+		if o.Kind() != "Deployment" {
+			continue
 		}
+		if bin, ok := externalComponents[strings.TrimPrefix(o.Name(), opt.Release+"-")]; ok {
+			if got, _ := binaryOf(&podTemplate(o).Spec.Containers[0]); got != bin {
+				p.Add(o, "its first container runs %q, expected %q", got, bin)
+			}
+			continue
+		}
+		deployments[o.Name()] = o
 	}
 	// The rendering holds exactly the enabled services, named <release>-<service>, each
 	// running its own binary: the runbook's `deploy/<release>-<service>` depends on it.
@@ -351,8 +377,11 @@ func podRules(o *Object, objects []*Object, opt PolicyOptions, p *Problems) {
 			p.Add(o, "%s: %v", where, err)
 			continue
 		}
+		if bin, _ := binaryOf(&c); isExternalProgram(bin) {
+			continue
+		}
 		for _, name := range sortedKeys(env) {
-			if !strings.HasPrefix(name, "PAYPIPE_") {
+			if !strings.HasPrefix(name, "PAYPIPE_") && !libraryVariable.MatchString(name) {
 				p.Add(o, "%s: variable %s does not start with PAYPIPE_ (the daemons read nothing else)", where, name)
 			}
 		}
@@ -429,6 +458,11 @@ func deploymentRules(d *Object, objects []*Object, opt PolicyOptions, p *Problem
 			if v.Spec.Selector != nil && labels.SelectorFromSet(v.Spec.Selector.MatchLabels).Matches(labels.Set(t.Labels)) {
 				pdb = true
 			}
+		case *ScaledObject:
+			// KEDA makes the HPA from it (validate checks the two exclude each other).
+			if v.Spec.ScaleTargetRef != nil && v.Spec.ScaleTargetRef.Name == d.Name() {
+				hpa = true
+			}
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			if v.Spec.ScaleTargetRef.Name == d.Name() {
 				hpa = true
@@ -447,7 +481,7 @@ func deploymentRules(d *Object, objects []*Object, opt PolicyOptions, p *Problem
 		p.Add(d, "no PodDisruptionBudget selects its pods")
 	}
 	if opt.Profile == "production" && !hpa {
-		p.Add(d, "no HorizontalPodAutoscaler in the production profile")
+		p.Add(d, "no HorizontalPodAutoscaler (nor KEDA ScaledObject) in the production profile")
 	}
 }
 
@@ -660,7 +694,7 @@ func alertRules(objects []*Object, opt PolicyOptions, p *Problems) {
 				}
 				for _, m := range refs {
 					name := m[1]
-					if isPromKeyword(name) || strings.HasPrefix(name, "kube_") || name == "up" {
+					if isPromKeyword(name) || strings.HasPrefix(name, "kube_") || name == "up" || kafkaExporterMetrics[name] {
 						continue
 					}
 					base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count"), "_sum")
@@ -671,6 +705,13 @@ func alertRules(objects []*Object, opt PolicyOptions, p *Problems) {
 			}
 		}
 	}
+}
+
+// The series of danielqsj/kafka-exporter (kafka_exporter.go, namespace "kafka") the rules may read.
+var kafkaExporterMetrics = map[string]bool{
+	"kafka_consumergroup_lag": true, "kafka_consumergroup_lag_sum": true, "kafka_consumergroup_members": true,
+	"kafka_consumergroup_current_offset": true, "kafka_consumergroup_current_offset_sum": true,
+	"kafka_topic_partition_current_offset": true, "kafka_topic_partitions": true, "kafka_brokers": true,
 }
 
 func isPromKeyword(s string) bool {

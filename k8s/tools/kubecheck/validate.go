@@ -81,6 +81,10 @@ func Validate(objects []*Object, p *Problems) {
 			validateServiceMonitor(o, v, objects, p)
 		case *monitoringv1.PrometheusRule:
 			validatePrometheusRule(o, v, p)
+		case *ScaledObject:
+			validateScaledObject(o, v, objects, p)
+		case *TriggerAuthentication:
+			validateTriggerAuthentication(o, v, p)
 		}
 	}
 }

@@ -31,8 +31,110 @@ app.kubernetes.io/component: {{ $name }}
 app.kubernetes.io/component: {{ $name }}
 {{- end -}}
 
+{{/* The image reference: repository@sha256:... when image.digest is set (the tag is then ignored). */}}
 {{- define "paypipe.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $i := .Values.image -}}
+{{- if $i.digest -}}
+{{- if not (regexMatch "^sha256:[0-9a-f]{64}$" $i.digest) -}}{{- fail (printf "image.digest %q is not sha256:<64 hex digits>" $i.digest) -}}{{- end -}}
+{{- printf "%s@%s" $i.repository $i.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $i.repository (default .Chart.AppVersion $i.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The ServiceAccount of the daemons' pods: serviceAccount.name, or <release>-paypipe when the
+chart creates it; "" leaves the namespace's default. The API token is never mounted
+(automountServiceAccountToken: false): the account is for cloud workload identity, whose
+webhooks or metadata servers work without it.
+*/}}
+{{- define "paypipe.serviceAccountName" -}}
+{{- $sa := .Values.serviceAccount -}}
+{{- if $sa.create -}}
+{{- $sa.name | default (include "paypipe.fullname" (list . "paypipe")) -}}
+{{- else -}}
+{{- $sa.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The hook Jobs run before install, when a ServiceAccount the chart creates does not exist
+yet: they use serviceAccount.name only when it names an existing account (create: false).
+*/}}
+{{- define "paypipe.hookServiceAccountName" -}}
+{{- if not .Values.serviceAccount.create -}}{{- .Values.serviceAccount.name -}}{{- end -}}
+{{- end -}}
+
+{{/*
+The consumer group of a service (events::consumer_groups(): the service's name, after the
+topic prefix). (list $ "ranking-updater")
+*/}}
+{{- define "paypipe.consumerGroup" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- printf "%s%s" $root.Values.topicPrefix $name -}}
+{{- end -}}
+
+{{/*
+Files mounted from a Secret or a ConfigMap for a TLS client (postgres.tls, kafka.tls):
+"key -> path" of the keys that are set, as YAML. (list <tls block> "rootCertKey" "certKey" "keyKey")
+*/}}
+{{- define "paypipe.tlsFiles" -}}
+{{- $tls := index . 0 -}}
+{{- $files := dict -}}
+{{- range $field := rest . -}}
+{{- with index $tls $field -}}{{- $_ := set $files $field (printf "%s/%s" (trimSuffix "/" $tls.mountPath) .) -}}{{- end -}}
+{{- end -}}
+{{- toYaml $files -}}
+{{- end -}}
+
+{{/* "true" when a TLS block (postgres.tls, kafka.tls) mounts anything; fails on a bad one. (list <block> <values path>) */}}
+{{- define "paypipe.tlsEnabled" -}}
+{{- $tls := index . 0 -}}{{- $where := index . 1 -}}
+{{- if and $tls.secretName $tls.configMapName -}}{{- fail (printf "%s: set secretName or configMapName, not both" $where) -}}{{- end -}}
+{{- if and $tls.configMapName (or $tls.certKey $tls.keyKey) -}}{{- fail (printf "%s: a private key belongs in a Secret (secretName), not a ConfigMap" $where) -}}{{- end -}}
+{{- if or $tls.secretName $tls.configMapName -}}true{{- end -}}
+{{- end -}}
+
+{{/* The volume of a TLS block: read-only files, 0440 (libpq refuses a key readable by others). (list <block> "volume-name") */}}
+{{- define "paypipe.tlsVolume" -}}
+{{- $tls := index . 0 -}}
+- name: {{ index . 1 }}
+  {{- if $tls.secretName }}
+  secret:
+    secretName: {{ $tls.secretName | quote }}
+    defaultMode: 288  # 0440
+  {{- else }}
+  configMap:
+    name: {{ $tls.configMapName | quote }}
+    defaultMode: 288  # 0440
+  {{- end }}
+{{- end -}}
+
+{{/*
+The volumes and mounts every daemon pod gets besides /tmp and the JWKS: the PostgreSQL and
+Kafka TLS files, then extraVolumes / extraVolumeMounts (global, then the service's).
+(list $ "payment-api") -> YAML {volumes: [...], mounts: [...]}
+*/}}
+{{- define "paypipe.podFiles" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- $svc := index $root.Values.services $name -}}
+{{- $volumes := list -}}{{- $mounts := list -}}
+{{- range $block := list (list $root.Values.postgres.tls "postgres.tls" "postgres-tls") (list $root.Values.kafka.tls "kafka.tls" "kafka-tls") -}}
+{{- if include "paypipe.tlsEnabled" (list (index $block 0) (index $block 1)) -}}
+{{- $volumes = concat $volumes (include "paypipe.tlsVolume" (list (index $block 0) (index $block 2)) | fromYamlArray) -}}
+{{- $mounts = append $mounts (dict "name" (index $block 2) "mountPath" (index $block 0).mountPath "readOnly" true) -}}
+{{- end -}}
+{{- end -}}
+{{- $volumes = concat $volumes ($root.Values.extraVolumes | default list) ($svc.extraVolumes | default list) -}}
+{{- $mounts = concat $mounts ($root.Values.extraVolumeMounts | default list) ($svc.extraVolumeMounts | default list) -}}
+{{- toYaml (dict "volumes" $volumes "mounts" $mounts) -}}
+{{- end -}}
+
+{{/* extraEnv of a service's containers: the global list, then the service's. (list $ "payment-api") */}}
+{{- define "paypipe.extraEnv" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- $env := concat ($root.Values.extraEnv | default list) ((index $root.Values.services $name).extraEnv | default list) -}}
+{{- with $env }}{{ toYaml . }}{{ end -}}
 {{- end -}}
 
 {{/* The services that are deployed, in a stable order. */}}
@@ -82,6 +184,13 @@ a margin for the process to exit before SIGKILL.
 {{- if hasPrefix "SASL_" $k.securityProtocol -}}
 {{- $_ := set $props "sasl.mechanism" $k.saslMechanism -}}
 {{- end -}}
+{{- if include "paypipe.tlsEnabled" (list $k.tls "kafka.tls") -}}
+{{- if not (has $k.securityProtocol (list "SSL" "SASL_SSL")) -}}{{- fail "kafka.tls needs kafka.securityProtocol SSL or SASL_SSL" -}}{{- end -}}
+{{- $files := include "paypipe.tlsFiles" (list $k.tls "caKey" "certKey" "keyKey") | fromYaml -}}
+{{- range $field, $prop := dict "caKey" "ssl.ca.location" "certKey" "ssl.certificate.location" "keyKey" "ssl.key.location" -}}
+{{- with index $files $field -}}{{- $_ := set $props $prop . -}}{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- $pairs := list -}}
 {{- range $key := keys $props | sortAlpha -}}
 {{- $value := index $props $key -}}
@@ -116,6 +225,7 @@ ConfigMaps exist). (list $ "payment-api")
 {{- $svc := include "paypipe.service" (list $root $name) | fromYaml -}}
 {{- $dsn := (($svc.postgres | default dict).dsn) | default $root.Values.postgres.dsn -}}
 {{- if not $dsn -}}{{- fail (printf "services.%s: no PostgreSQL DSN (set postgres.dsn or services.%s.postgres.dsn)" $name $name) -}}{{- end -}}
+{{- $dsn = include "paypipe.postgresDsn" (list $root $dsn) -}}
 PAYPIPE_PROFILE: {{ $root.Values.profile | quote }}
 PAYPIPE_HTTP_PORT: {{ $root.Values.httpPort | toString | quote }}
 PAYPIPE_LOG_LEVEL: {{ $root.Values.log.level | quote }}
@@ -161,7 +271,7 @@ PAYPIPE_RETRY_DELAYS: {{ join ";" $pairs | quote }}
 {{- end }}
 {{- end }}
 {{- range $key, $value := $svc.env }}
-{{- if not (hasPrefix "PAYPIPE_" $key) }}{{ fail (printf "services.%s.env.%s: the daemons read PAYPIPE_* variables only" $name $key) }}{{ end }}
+{{- if not (hasPrefix "PAYPIPE_" $key) }}{{ fail (printf "services.%s.env.%s: the daemons read PAYPIPE_* variables only (a library's own, e.g. libpq's PG*: extraEnv)" $name $key) }}{{ end }}
 {{- if regexMatch "(?i)(PASSWORD|TOKEN|SECRET|AUTHORIZATION)" $key }}{{ fail (printf "services.%s.env.%s looks like a credential: use secretEnv and a Secret" $name $key) }}{{ end }}
 {{ $key }}: {{ $value | toString | quote }}
 {{- end }}
@@ -319,4 +429,69 @@ true
     name: {{ $j.configMapName | default (include "paypipe.fullname" (list . "jwks")) | quote }}
     items: [{key: {{ $j.key | quote }}, path: {{ $j.key | quote }}}]
   {{- end }}
+{{- end -}}
+
+{{/*
+A DSN with the files of postgres.tls added (sslrootcert, sslcert, sslkey), as URI query
+parameters or key=value words, so that sslmode=verify-full finds the server's root
+certificate in the mounted Secret or ConfigMap. (list $ "postgresql://...")
+*/}}
+{{- define "paypipe.postgresDsn" -}}
+{{- $root := index . 0 -}}{{- $dsn := index . 1 -}}
+{{- $tls := $root.Values.postgres.tls -}}
+{{- if include "paypipe.tlsEnabled" (list $tls "postgres.tls") -}}
+{{- $files := include "paypipe.tlsFiles" (list $tls "rootCertKey" "certKey" "keyKey") | fromYaml -}}
+{{- $uri := or (hasPrefix "postgresql://" $dsn) (hasPrefix "postgres://" $dsn) -}}
+{{- range $field, $param := dict "rootCertKey" "sslrootcert" "certKey" "sslcert" "keyKey" "sslkey" -}}
+{{- with index $files $field -}}
+{{- if contains (printf "%s=" $param) $dsn -}}{{- fail (printf "postgres.tls.%s: the DSN already sets %s" $field $param) -}}{{- end -}}
+{{- if $uri -}}
+{{- $dsn = printf "%s%s%s=%s" $dsn (ternary "&" "?" (contains "?" $dsn)) $param . -}}
+{{- else -}}
+{{- $dsn = printf "%s %s=%s" $dsn $param . -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $dsn -}}
+{{- end -}}
+
+{{/* paypipe-admin's mount of kafka.tls (the hook Jobs), or nothing. */}}
+{{- define "paypipe.kafkaTlsMounts" -}}
+{{- if include "paypipe.tlsEnabled" (list .Values.kafka.tls "kafka.tls") -}}
+volumeMounts:
+  - name: kafka-tls
+    mountPath: {{ .Values.kafka.tls.mountPath }}
+    readOnly: true
+{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when services.<name>.keda.enabled: a KEDA ScaledObject scales the service on its
+consumer group's lag instead of the CPU HPA. Fails when both are on, or on a service with
+no consumer group of the runtime. (list $ "ranking-updater")
+*/}}
+{{- define "paypipe.keda" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- $svc := include "paypipe.service" (list $root $name) | fromYaml -}}
+{{- if ($svc.keda | default dict).enabled -}}
+{{- if not $svc.consumer -}}{{- fail (printf "services.%s.keda: only a consumer (consumer: true) has a group whose lag can scale it" $name) -}}{{- end -}}
+{{- if $svc.autoscaling.enabled -}}{{- fail (printf "services.%s: keda.enabled and autoscaling.enabled exclude each other (KEDA makes its own HPA); turn autoscaling off for it" $name) -}}{{- end -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* The Kafka exporter's labels: not app.kubernetes.io/name paypipe, so that the daemons' ServiceMonitor and NetworkPolicies leave it alone. */}}
+{{- define "paypipe.kafkaExporterSelectorLabels" -}}
+app.kubernetes.io/name: kafka-exporter
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: kafka-exporter
+{{- end -}}
+
+{{- define "paypipe.kafkaExporterLabels" -}}
+{{ include "paypipe.kafkaExporterSelectorLabels" . }}
+app.kubernetes.io/part-of: paypipe
+app.kubernetes.io/version: {{ .Values.kafkaExporter.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
