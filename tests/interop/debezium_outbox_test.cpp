@@ -1,0 +1,319 @@
+// The outbox published by Debezium instead of our relay (issue 15): Kafka Connect
+// standalone runs Debezium's PostgreSQL connector with the outbox EventRouter as
+// deploy/debezium/outbox-connector.properties configures it, on an outbox table that
+// payment-api's code writes (append_to_outbox), and our consumer runtime must decode
+// every record it produces, dead-lettering none. The jars come from Maven Central
+// through scripts/bootstrap.sh; PostgreSQL runs with wal_level=logical (scripts/stack.py).
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <sstream>
+
+#include "core/json.hpp"
+#include "core/time.hpp"
+#include "core/trace.hpp"
+#include "core/uuid.hpp"
+#include "events/consumer_runtime.hpp"
+#include "events/migrations.hpp"
+#include "events/outbox.hpp"
+#include "events/producer.hpp"
+#include "pg/migrate.hpp"
+#include "support/daemon.hpp"
+#include "support/stack.hpp"
+
+using namespace paypipe;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The versions scripts/bootstrap.sh fetches (debezium_jars_dir in scripts/lib.sh).
+constexpr const char* debezium_version = "3.6.1.Final";
+constexpr const char* connect_version = "3.9.1";
+
+fs::path connect_jars() {
+  fs::path cache;
+  if (const char* dir = std::getenv("PAYPIPE_CACHE")) {
+    cache = dir;
+  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME")) {
+    cache = fs::path(xdg) / "paypipe";
+  } else {
+    cache = fs::path(std::getenv("HOME")) / ".cache" / "paypipe";
+  }
+  return cache / (std::string("debezium-") + debezium_version + "-connect-" + connect_version);
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Kafka Connect standalone as a child process; killed (and the slot dropped by the
+// caller) if the test ends early.
+class ConnectStandalone {
+ public:
+  ConnectStandalone(const fs::path& dir, const fs::path& worker, const fs::path& connector, const fs::path& log) {
+    const std::string classpath = (connect_jars() / "*").string();
+    const std::string log4j = "-Dlog4j.configuration=file:" + (dir / "log4j.properties").string();
+    std::ofstream(dir / "log4j.properties") << "log4j.rootLogger=INFO, file\n"
+                                               "log4j.appender.file=org.apache.log4j.ConsoleAppender\n"
+                                               "log4j.appender.file.layout=org.apache.log4j.PatternLayout\n"
+                                               "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n";
+    std::vector<std::string> args{"java",
+                                  "-Xmx384m",
+                                  "-XX:+UseSerialGC",
+                                  "-XX:TieredStopAtLevel=1",  // starts faster; the load here is small
+                                  log4j,
+                                  "-cp",
+                                  classpath,
+                                  "org.apache.kafka.connect.cli.ConnectStandalone",
+                                  worker.string(),
+                                  connector.string()};
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+      }
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp("java", argv.data());
+      _exit(127);
+    }
+  }
+  ~ConnectStandalone() {
+    if (pid_ > 0) stop(0s);
+  }
+  bool running() { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+  // SIGTERM (the connector drops its slot), SIGKILL after `grace`.
+  void stop(std::chrono::milliseconds grace) {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    while (waitpid(pid_, nullptr, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+        break;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+events::Event payment_completed(int amount) {
+  core::json::Writer w;
+  const std::string order_id = core::new_uuid_v7();
+  w.begin_object()
+      .field("paymentId", core::new_uuid_v7())
+      .field("orderId", order_id)
+      .field("userId", "user-1")
+      .field("amount", amount)
+      .field("currency", "KRW")
+      .field("completedAt", core::now_rfc3339())
+      .end_object();
+  return events::make_event("payment.completed", "/paypipe/payment-api", order_id, w.take());
+}
+
+events::Event payment_failed(const std::string& order_id) {
+  core::json::Writer w;
+  w.begin_object()
+      .field("paymentId", core::new_uuid_v7())
+      .field("orderId", order_id)
+      .field("userId", "user-2")
+      .field("amount", 5000)
+      .field("currency", "KRW")
+      .field("reason", "INSUFFICIENT_FUNDS")
+      .field("failedAt", core::now_rfc3339())
+      .end_object();
+  return events::make_event("payment.failed", "/paypipe/payment-api", order_id, w.take());
+}
+
+std::string string_member(const core::json::Document& doc, const char* name) {
+  const auto it = doc.FindMember(name);
+  return it == doc.MemberEnd() || !it->value.IsString() ? std::string{} : it->value.GetString();
+}
+
+}  // namespace
+
+TEST_CASE("Debezium's outbox EventRouter publishes records our consumer decodes; nothing is dead-lettered") {
+  const fs::path jars = connect_jars();
+  INFO("Kafka Connect and Debezium jars in " << jars.string() << " (scripts/bootstrap.sh fetches them)");
+  REQUIRE(fs::exists(jars / ".complete"));
+
+  // payment-api's outbox, in a schema of its own; its topics under a fresh prefix.
+  const std::string name = testing::unique_name("dbz");
+  const std::string schema = name + "_payment_api";
+  const std::string prefix = name + ".";
+  const std::string group = "interop";
+  auto options = testing::kafka_options(prefix);
+  testing::create_topics(options, {"payment.completed", "payment.failed", "dlq." + group}, 3);
+  pg::Connection connection = testing::connect(schema);
+  REQUIRE(pg::migrate(connection, schema, events::migrations::embedded_files()).ok());
+  auto server = connection.exec("SELECT host(inet_server_addr()), inet_server_port(), current_database(), current_user");
+  REQUIRE(server.ok());
+  REQUIRE(server->size() == 1);
+
+  const fs::path dir = fs::temp_directory_path() / name;
+  fs::create_directories(dir);
+  const fs::path log_dir = fs::path(testing::build_dir()) / "test-logs" / "interop";
+  fs::create_directories(log_dir);
+  std::ofstream(dir / "worker.properties") << "bootstrap.servers=" << testing::stack().kafka_bootstrap << "\n"
+                                           << "key.converter=org.apache.kafka.connect.storage.StringConverter\n"
+                                           << "value.converter=org.apache.kafka.connect.storage.StringConverter\n"
+                                           << "offset.storage.file.filename=" << (dir / "offsets").string() << "\n"
+                                           << "offset.flush.interval.ms=1000\n"
+                                           << "listeners=http://127.0.0.1:0\n";
+  // The documented connector configuration, with only its per-deployment lines overridden
+  // (a later key wins in a properties file).
+  std::ofstream(dir / "outbox.properties")
+      << read_file(fs::path(testing::source_dir()) / "deploy/debezium/outbox-connector.properties") << "\n"
+      << "# tests/interop overrides\n"
+      << "database.hostname=" << server->str(0, 0) << "\n"
+      << "database.port=" << server->str(0, 1) << "\n"
+      << "database.dbname=" << server->str(0, 2) << "\n"
+      << "database.user=" << server->str(0, 3) << "\n"
+      << "table.include.list=" << schema << ".outbox\n"
+      << "slot.name=" << name << "\n"
+      << "publication.name=" << name << "\n"
+      << "topic.prefix=" << name << "\n"
+      << "transforms.outbox.route.topic.replacement=" << prefix << "${routedByValue}\n"
+      << "slot.drop.on.stop=true\n";
+
+  ConnectStandalone connect(dir, dir / "worker.properties", dir / "outbox.properties", log_dir / (name + ".log"));
+  INFO("Kafka Connect's log: " << (log_dir / (name + ".log")).string());
+  // Streaming once the connector holds its slot: rows committed from then on are read.
+  REQUIRE(testing::eventually(
+      [&] {
+        REQUIRE(connect.running());
+        return testing::query_integer(connection, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
+                                                      name + "' AND active") == 1;
+      },
+      150s, 200ms));
+
+  // What payment-api writes: completed payments, a failed one, one of them inside a trace.
+  std::vector<events::Event> written;
+  for (int round = 0; round < 3; ++round) {
+    auto tx = pg::Transaction::begin(connection);
+    REQUIRE(tx.ok());
+    for (int i = 0; i < 5; ++i) {
+      written.push_back(payment_completed(1000 * round + i));
+      REQUIRE(events::append_to_outbox(*tx, written.back(), "payment").ok());
+    }
+    REQUIRE(tx->commit().ok());
+  }
+  {
+    core::TraceScope trace(core::TraceContext::generate());
+    written.push_back(payment_failed(written.front().key));  // same key as the first: same partition
+    REQUIRE(!written.back().traceparent.empty());
+    auto tx = pg::Transaction::begin(connection);
+    REQUIRE(tx.ok());
+    REQUIRE(events::append_to_outbox(*tx, written.back(), "payment").ok());
+    REQUIRE(tx->commit().ok());
+  }
+  // What our relay does to the rows meanwhile: counts a failed attempt, deletes what it
+  // published. The EventRouter skips updates (warns) and deletes: no record, no tombstone.
+  REQUIRE(connection.exec("UPDATE outbox SET attempts = attempts + 1").ok());
+  REQUIRE(connection.exec("DELETE FROM outbox").ok());
+  // A last event after them: once it arrives, the update and the delete were read too.
+  {
+    auto tx = pg::Transaction::begin(connection);
+    REQUIRE(tx.ok());
+    written.push_back(payment_completed(7));
+    REQUIRE(events::append_to_outbox(*tx, written.back(), "payment").ok());
+    REQUIRE(tx->commit().ok());
+  }
+
+  // Our consumer runtime, as every service runs it: decode, validate the schema, handle.
+  auto producer = events::Producer::create(options);
+  REQUIRE(producer.ok());
+  events::RuntimeSettings settings;
+  settings.consumer.group = group;
+  settings.consumer.topics = {"payment.completed", "payment.failed"};
+  settings.subscribe_retry_topic = false;
+  settings.batch_size = 10;
+  std::mutex mutex;
+  std::map<std::string, events::ConsumedEvent> consumed;
+  std::vector<std::string> order_of_first_key;
+  auto runtime = events::ConsumerRuntime::batch(options, settings, **producer,
+                                                [&](std::span<const events::ConsumedEvent> batch) {
+                                                  std::lock_guard lock(mutex);
+                                                  for (const auto& e : batch) {
+                                                    consumed.emplace(e.event.id, e);
+                                                    if (e.event.key == written.front().key) {
+                                                      order_of_first_key.push_back(e.event.id);
+                                                    }
+                                                  }
+                                                  return std::vector<events::Outcome>(batch.size(),
+                                                                                      events::Outcome::ok());
+                                                });
+  REQUIRE(runtime.ok());
+  REQUIRE((*runtime)->start().ok());
+  const bool all_arrived = testing::eventually(
+      [&] {
+        std::lock_guard lock(mutex);
+        return consumed.size() >= written.size();
+      },
+      90s, 100ms);
+  (*runtime)->stop();
+  connect.stop(30s);
+  // The slot is gone with the connector (slot.drop.on.stop); if it is not, drop it here.
+  (void)connection.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 "
+                        "AND NOT active",
+                        name);
+  (void)connection.exec("DROP PUBLICATION IF EXISTS " + name);
+
+  const auto dead = testing::read_topic(options, options.topic("dlq." + group), 1, 3s);
+  CHECK(dead.empty());  // nothing undecodable, nothing schema-invalid
+  REQUIRE(all_arrived);
+
+  // Every event once, with the attributes the relay would have sent.
+  const auto completed = testing::read_topic(options, options.topic("payment.completed"), written.size(), 5s);
+  CHECK(completed.size() == written.size() - 1);  // no extra record for the update or the delete
+  std::lock_guard lock(mutex);
+  CHECK(consumed.size() == written.size());
+  for (const auto& sent : written) {
+    INFO("event " << sent.id << " " << sent.type);
+    const auto it = consumed.find(sent.id);
+    REQUIRE(it != consumed.end());
+    const auto& got = it->second.event;
+    CHECK(it->second.topic == options.topic(sent.type));
+    CHECK(got.type == sent.type);
+    CHECK(got.source == sent.source);
+    CHECK(got.time == sent.time);
+    CHECK(got.dataschema == sent.dataschema);
+    CHECK(got.traceparent == sent.traceparent);
+    CHECK(got.key == sent.key);
+    auto sent_data = core::json::parse(sent.data);
+    auto got_data = core::json::parse(got.data);
+    REQUIRE(sent_data.ok());
+    REQUIRE(got_data.ok());
+    CHECK(string_member(*got_data, "paymentId") == string_member(*sent_data, "paymentId"));
+    CHECK(*got_data == *sent_data);
+  }
+  // One key's events in the order they were written.
+  CHECK(order_of_first_key == std::vector<std::string>{written.front().id, written[15].id});
+
+  (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
+  fs::remove_all(dir);
+}
