@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -121,6 +122,12 @@ class ConnectStandalone {
   pid_t pid_ = -1;
 };
 
+// Runs at scope exit, on failure too.
+struct AtExit {
+  std::function<void()> run;
+  ~AtExit() { run(); }
+};
+
 events::Event payment_completed(int amount) {
   core::json::Writer w;
   const std::string order_id = core::new_uuid_v7();
@@ -176,6 +183,17 @@ TEST_CASE("Debezium's outbox EventRouter publishes records our consumer decodes;
 
   const fs::path dir = fs::temp_directory_path() / name;
   fs::create_directories(dir);
+  // After Connect is gone (declared before it): a killed connector leaves its slot, which
+  // would hold WAL back for the rest of the run.
+  AtExit cleanup{[&] {
+    (void)connection.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                          "WHERE slot_name = $1 AND NOT active",
+                          name);
+    (void)connection.exec("DROP PUBLICATION IF EXISTS " + name);
+    (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  }};
   const fs::path log_dir = fs::path(testing::build_dir()) / "test-logs" / "interop";
   fs::create_directories(log_dir);
   std::ofstream(dir / "worker.properties") << "bootstrap.servers=" << testing::stack().kafka_bootstrap << "\n"
@@ -277,11 +295,6 @@ TEST_CASE("Debezium's outbox EventRouter publishes records our consumer decodes;
       90s, 100ms);
   (*runtime)->stop();
   connect.stop(30s);
-  // The slot is gone with the connector (slot.drop.on.stop); if it is not, drop it here.
-  (void)connection.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 "
-                        "AND NOT active",
-                        name);
-  (void)connection.exec("DROP PUBLICATION IF EXISTS " + name);
 
   const auto dead = testing::read_topic(options, options.topic("dlq." + group), 1, 3s);
   CHECK(dead.empty());  // nothing undecodable, nothing schema-invalid
@@ -313,7 +326,4 @@ TEST_CASE("Debezium's outbox EventRouter publishes records our consumer decodes;
   }
   // One key's events in the order they were written.
   CHECK(order_of_first_key == std::vector<std::string>{written.front().id, written[15].id});
-
-  (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
-  fs::remove_all(dir);
 }
