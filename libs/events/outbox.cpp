@@ -147,6 +147,10 @@ OutboxRelay::~OutboxRelay() {
 void OutboxRelay::start() {
   running_ = true;
   beat();
+  if (!settings_.enabled) {
+    spdlog::info("outbox relay of schema {} is off: another publisher owns the outbox", settings_.schema);
+    return;
+  }
   thread_ = std::thread([this] { run(); });
 }
 
