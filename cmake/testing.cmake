@@ -3,6 +3,7 @@
 #   integration  the real Kafka broker and PostgreSQL of the shared `stack` fixture
 #   e2e          daemons started as processes against the shared stack
 #   faults       private stacks (three brokers, restarts); started by the test itself
+#   interop      tools that are not ours (Debezium on Kafka Connect) against the shared stack
 #
 # The `stack` fixture starts one single-broker stack for the whole ctest run
 # (scripts/stack.py) and stops it at the end; tests find it through PAYPIPE_STACK_ENV.

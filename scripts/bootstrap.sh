@@ -83,6 +83,28 @@ else
   step "Kafka $kafka_version jars: $(find "$jars" -name '*.jar' | wc -l) jars ready"
 fi
 
+# Kafka Connect (standalone worker) and Debezium's PostgreSQL connector from Maven Central,
+# for the interop test that publishes an outbox with Debezium (tests/interop). Connect
+# matches the broker's version; Connect 4.x needs Kafka 4's jars and is not fetched here.
+debezium_version=${DEBEZIUM_VERSION:-3.6.1.Final}
+connect_version=$kafka_version
+if [[ $connect_version == 4.* ]]; then connect_version=3.9.1; fi
+connect_jars=$(debezium_jars_dir "$debezium_version" "$connect_version")
+if [[ -f "$connect_jars/.complete" ]]; then
+  step "Debezium $debezium_version on Kafka Connect $connect_version: cached in $connect_jars"
+else
+  step "Debezium $debezium_version on Kafka Connect $connect_version: fetching from Maven Central (about 20 s, 36 MB)"
+  rm -rf "$connect_jars.partial"
+  mkdir -p "$connect_jars.partial"
+  mvn -B -q -f "$root/deploy/debezium/pom.xml" \
+      -Dkafka.version="$connect_version" -Ddebezium.version="$debezium_version" \
+      dependency:copy-dependencies -DoutputDirectory="$connect_jars.partial" -DincludeScope=runtime
+  touch "$connect_jars.partial/.complete"
+  rm -rf "$connect_jars"
+  mv "$connect_jars.partial" "$connect_jars"
+  step "Debezium $debezium_version: $(find "$connect_jars" -name '*.jar' | wc -l) jars ready"
+fi
+
 # schemathesis (PyPI, pinned) for the HTTP API conformance tests (tests/schemathesis):
 # a venv of Debian's python3 (python3-venv) in the cache directory, made once per pin.
 # Hypothesis is pinned too: schemathesis 3.x breaks on Hypothesis after 6.131.14.

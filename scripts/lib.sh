@@ -5,6 +5,8 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 cache_dir() { printf '%s' "${PAYPIPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/paypipe}"; }
 kafka_jars_dir() { printf '%s/kafka-%s' "$(cache_dir)" "$1"; }
+# Debezium's connector with the Kafka Connect worker it runs in: debezium_jars_dir DEBEZIUM CONNECT
+debezium_jars_dir() { printf '%s/debezium-%s-connect-%s' "$(cache_dir)" "$1" "$2"; }
 
 # Configure and build into $1 (default build/) with Ninja and ccache: every target, or
 # only those named in BUILD_TARGETS (space-separated; run-local.sh needs only its daemons).

@@ -348,6 +348,9 @@ listen_addresses = '127.0.0.1'
 port = {self.state['port']}
 unix_socket_directories = '{self.state['root']}'
 max_connections = 300
+# logical is a superset of replica: Debezium's PostgreSQL connector (tests/interop) reads
+# the outbox through a logical replication slot; the default 10 senders and slots suffice.
+wal_level = logical
 logging_collector = off
 log_min_messages = warning
 """)

@@ -83,9 +83,13 @@ core::Result<pg::Connection::Statement> outbox_insert(std::span<const Event> eve
     headers.push_back(headers_json(event));
   }
   return pg::Connection::Statement{
-      "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers) "
-      "SELECT id, $1, key, type, payload::jsonb, headers::jsonb "
-      "FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e(id, key, type, payload, headers)",
+      // The ce_* columns repeat `headers` for Debezium's outbox router, which reads columns only.
+      "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, "
+      "                    ce_source, ce_time, ce_dataschema, traceparent) "
+      "SELECT id, $1, key, type, payload::jsonb, h, h->>'ce_source', h->>'ce_time', h->>'ce_dataschema', "
+      "       h->>'traceparent' "
+      "FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e(id, key, type, payload, headers), "
+      "     LATERAL (SELECT e.headers::jsonb AS h) AS parsed",
       {pg::to_param(aggregate_type), pg::to_param(ids), pg::to_param(keys), pg::to_param(types),
        pg::to_param(payloads), pg::to_param(headers)}};
 }
@@ -144,6 +148,10 @@ OutboxRelay::~OutboxRelay() {
 void OutboxRelay::start() {
   running_ = true;
   beat();
+  if (!settings_.enabled) {
+    spdlog::info("outbox relay of schema {} is off: another publisher owns the outbox", settings_.schema);
+    return;
+  }
   thread_ = std::thread([this] { run(); });
 }
 

@@ -59,6 +59,9 @@ struct RelaySettings {
   // acknowledged (Kafka works; this row does not) is set aside. A row Kafka refuses
   // for good (too large, topic missing, not authorised) is set aside at once.
   int set_aside_after = 3;
+  // false while another publisher (Debezium, docs/operations.md) owns the outbox: start()
+  // runs no loop and the relay reports itself healthy, so the daemon's checks still pass.
+  bool enabled = true;
 };
 
 // One outbox row set aside by the relay, for operators (paypipe-admin outbox ...).
@@ -91,6 +94,7 @@ class OutboxRelay {
   // at least every ack_timeout while it publishes): an old one means it is stuck.
   bool running() const { return running_; }
   std::chrono::steady_clock::time_point heartbeat() const {
+    if (!settings_.enabled) return std::chrono::steady_clock::now();  // off: nothing to be stuck on
     return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(heartbeat_.load()));
   }
 

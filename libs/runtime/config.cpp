@@ -47,6 +47,7 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
   c.outbox_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_OUTBOX_BATCH_SIZE", 500, 1, 10000));
   c.outbox_poll_interval =
       env.millis("PAYPIPE_OUTBOX_POLL_INTERVAL_MS", milliseconds(1000), milliseconds(10), milliseconds(60000));
+  c.outbox_relay = env.choice("PAYPIPE_OUTBOX_RELAY", "on", {"on", "off"}) == "on";
   return c;
 }
 
@@ -55,6 +56,7 @@ events::RelaySettings CommonConfig::relay_settings() const {
   s.schema = database.connect.schema;
   s.batch_size = outbox_batch_size;
   s.poll_interval = outbox_poll_interval;
+  s.enabled = outbox_relay;
   return s;
 }
 

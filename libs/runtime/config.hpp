@@ -20,6 +20,8 @@
 //                                   not gone round for this long (default 600000: twice
 //                                   librdkafka's max.poll.interval.ms)
 //   PAYPIPE_OUTBOX_BATCH_SIZE / _POLL_INTERVAL_MS
+//   PAYPIPE_OUTBOX_RELAY            on | off (default on); off while Debezium publishes the
+//                                   outbox instead (docs/operations.md)
 //   PAYPIPE_CONSUMER_BATCH_SIZE / _BATCH_LINGER_MS / _MAX_IN_FLIGHT
 //   PAYPIPE_RETRY_MAX_ATTEMPTS / _INITIAL_DELAY_MS / _MULTIPLIER_PERCENT / _MAX_DELAY_MS
 //   PAYPIPE_CURRENCY                the currency of prices, orders and wallets (read_currency;
@@ -49,6 +51,7 @@ struct CommonConfig {
   std::chrono::milliseconds watchdog_timeout{600000};
   std::size_t outbox_batch_size = 500;
   std::chrono::milliseconds outbox_poll_interval{1000};
+  bool outbox_relay = true;
 
   static CommonConfig read(core::Env& env, std::string service);
 

@@ -64,6 +64,22 @@ TEST_CASE("outbox rows are published exactly once with two relays running, then 
   CHECK(decoded->dataschema == "urn:paypipe:schema:payment.completed:1");
 }
 
+TEST_CASE("a relay turned off (Debezium publishes) publishes nothing and still reports itself healthy") {
+  OutboxFixture f;
+  events::RelaySettings settings{f.schema, 50, 20ms, 10s};
+  settings.enabled = false;
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, settings);
+  relay.start();
+  f.write(3);  // the commit would wake a running relay at once
+  // Absence can only be watched for a while: 25 poll intervals.
+  CHECK_FALSE(testing::eventually(
+      [&] { return testing::query_integer(f.connection, "SELECT count(*) FROM outbox") != 3; }, 500ms));
+  CHECK(relay.running());
+  CHECK(std::chrono::steady_clock::now() - relay.heartbeat() < 1s);
+  relay.stop();
+  CHECK(testing::read_topic(f.options, f.options.topic("payment.completed"), 1, 1s).empty());
+}
+
 TEST_CASE("an invalid event never reaches the outbox") {
   OutboxFixture f;
   auto tx = pg::Transaction::begin(f.connection);

@@ -53,6 +53,24 @@ TEST_CASE("consumer settings take the service's defaults and the environment's o
   CHECK(s.infrastructure_backoff.max_delay == std::chrono::milliseconds(2000));
 }
 
+TEST_CASE("the outbox relay runs unless PAYPIPE_OUTBOX_RELAY=off hands the outbox to Debezium") {
+  auto defaults = base_env();
+  const auto on = runtime::CommonConfig::read(defaults, "payment-api");
+  REQUIRE(defaults.finish().ok());
+  CHECK(on.relay_settings().enabled);
+
+  auto off_env = base_env({{"PAYPIPE_OUTBOX_RELAY", "off"}});
+  const auto off = runtime::CommonConfig::read(off_env, "payment-api");
+  REQUIRE(off_env.finish().ok());
+  CHECK_FALSE(off.relay_settings().enabled);
+
+  auto bad = base_env({{"PAYPIPE_OUTBOX_RELAY", "false"}});
+  runtime::CommonConfig::read(bad, "payment-api");
+  const auto status = bad.finish();
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().message.find("PAYPIPE_OUTBOX_RELAY") != std::string::npos);
+}
+
 TEST_CASE("missing and bad variables are all reported, secrets never echoed") {
   core::Env env({{"PAYPIPE_HTTP_PORT", "http"}, {"PAYPIPE_PG_PASSWORD", "hunter2"}, {"PAYPIPE_PG_SCHEMA", "Bad-Name"}});
   runtime::CommonConfig::read(env, "svc");
