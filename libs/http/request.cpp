@@ -48,13 +48,13 @@ core::Result<std::string> plain_id_param(const Request& request, const std::stri
 std::optional<std::string_view> QueryReader::raw(const std::string& name) {
   read_.insert(name);
   const auto it = query_.find(name);
-  if (it == query_.end() || it->second.empty()) return std::nullopt;
+  if (it == query_.end()) return std::nullopt;
   return std::string_view(it->second);
 }
 
 std::optional<std::string> QueryReader::text(const std::string& name, std::size_t max_size) {
   const auto value = raw(name);
-  if (!value) return std::nullopt;
+  if (!value || value->empty()) return std::nullopt;
   if (value->size() > max_size) {
     fail(name + " must be at most " + std::to_string(max_size) + " characters");
     return std::nullopt;
@@ -64,7 +64,7 @@ std::optional<std::string> QueryReader::text(const std::string& name, std::size_
 
 std::optional<std::string> QueryReader::plain_id(const std::string& name) {
   const auto value = raw(name);
-  if (!value) return std::nullopt;
+  if (!value || value->empty()) return std::nullopt;
   if (!is_plain_id(*value)) {
     fail(name + " must be 1-64 characters of [A-Za-z0-9_.:-]");
     return std::nullopt;
@@ -86,12 +86,16 @@ int QueryReader::limit(PageLimits limits) {
 PageQuery QueryReader::page(PageLimits limits) {
   PageQuery page;
   page.limit = limit(limits);
-  auto cursor = raw("cursor");
-  if (const auto after = raw("after"); !cursor) cursor = after;  // deprecated alias
+  std::string name = "cursor";
+  auto cursor = raw(name);
+  if (const auto after = raw("after"); !cursor && after) {  // the deprecated alias
+    cursor = after;
+    name = "after";
+  }
   if (cursor) {
     const auto value = parse_integer(*cursor);
     if (value && *value >= 0) page.cursor = *value;
-    else fail("cursor must be the nextCursor of a previous page");
+    else fail(name + " must be the nextCursor of a previous page");
   }
   return page;
 }

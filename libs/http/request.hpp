@@ -54,7 +54,8 @@ class QueryReader {
   std::optional<std::string> text(const std::string& name, std::size_t max_size = 256);
   // A plain id (is_plain_id).
   std::optional<std::string> plain_id(const std::string& name);
-  // limit (1..limits.max, default limits.fallback) and cursor (or its deprecated alias after).
+  // limit (1..limits.max, default limits.fallback) and cursor (or its deprecated alias
+  // after); unlike filters, an empty limit or cursor is an error, not "absent".
   PageQuery page(PageLimits limits = {});
   // Only the limit, for lists that are not paged (top-N rankings).
   int limit(PageLimits limits = {});

@@ -82,7 +82,7 @@ TEST_CASE("every problem of a query is named in one bad-query error") {
 
 TEST_CASE("limits outside the range, negative cursors and junk are refused") {
   for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
-           {"limit", "0"}, {"limit", "1x"}, {"limit", "-1"}, {"cursor", "-3"}, {"after", "1.5"}}) {
+           {"limit", "0"}, {"limit", "1x"}, {"limit", "-1"}, {"limit", ""}, {"cursor", "-3"}, {"cursor", ""}, {"after", "1.5"}}) {
     const std::map<std::string, std::string> query{{name, value}};
     http::QueryReader reader(query);
     reader.page();
