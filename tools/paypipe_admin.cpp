@@ -21,6 +21,15 @@
 // PAYPIPE_PG_DSN, PAYPIPE_PG_PASSWORD and the schema from --schema or PAYPIPE_PG_SCHEMA
 // (in a daemon's pod: that daemon's schema).
 //   paypipe-admin acls print|apply [--principal-format 'User:paypipe-{service}']
+//   paypipe-admin groups describe GROUP
+//   paypipe-admin groups reset-offsets GROUP --to-earliest | --to-latest | --to-datetime ISO
+//                 | --partition N --offset O  [--topic T]
+//
+// `groups` reads a consumer group (GROUP as the daemons name it; the topic prefix is
+// added): its members and each partition's committed offset, high watermark and lag.
+// `reset-offsets` moves the committed offsets and refuses while the group has members
+// (scale the daemon to zero first); --topic narrows it (and is required with
+// --partition).
 //
 // `acls` derives every daemon's Kafka ACLs from events::service_access() (what each
 // writes and reads), one principal per daemon; `apply` creates them (as a super user).
@@ -39,6 +48,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <string>
 #include <thread>
@@ -47,6 +57,7 @@
 #include "auth/sign.hpp"
 #include "core/env.hpp"
 #include "core/log.hpp"
+#include "core/time.hpp"
 #include "events/admin.hpp"
 #include "events/outbox.hpp"
 #include "pg/pg.hpp"
@@ -65,7 +76,10 @@ constexpr const char* usage_text =
     "       paypipe-admin jwks --key FILE [--kid KID]\n"
     "       paypipe-admin outbox list [--schema S] [--limit N]\n"
     "       paypipe-admin outbox requeue [--schema S] [--all | ID ...]\n"
-    "       paypipe-admin acls print|apply [--principal-format 'User:paypipe-{service}']\n";
+    "       paypipe-admin acls print|apply [--principal-format 'User:paypipe-{service}']\n"
+    "       paypipe-admin groups describe GROUP\n"
+    "       paypipe-admin groups reset-offsets GROUP --to-earliest | --to-latest | --to-datetime ISO\n"
+    "                     | --partition N --offset O  [--topic T]\n";
 
 int usage(const std::string& problem = {}) {
   if (!problem.empty()) std::cerr << "paypipe-admin: " << problem << "\n";
@@ -229,6 +243,46 @@ int acls(const std::string& sub, const std::string& format, events::Admin& admin
   return 0;
 }
 
+int groups_describe(events::Admin& admin, const std::string& group, std::chrono::milliseconds timeout) {
+  auto described = admin.describe_group(group, timeout);
+  if (!described) {
+    std::cerr << described.error().message << "\n";
+    return 1;
+  }
+  std::cout << "group " << described->group << " (" << described->state << "), " << described->members.size()
+            << " member(s)\n";
+  for (const auto& m : described->members) {
+    std::cout << "  member " << m.client_id << " " << m.host << ":";
+    for (const auto& p : m.assignment) std::cout << " " << p;
+    std::cout << "\n";
+  }
+  std::printf("%-48s %9s %12s %12s %10s\n", "topic", "partition", "committed", "end", "lag");
+  std::int64_t total = 0;
+  for (const auto& p : described->partitions) {
+    std::printf("%-48s %9d %12s %12lld %10lld\n", p.topic.c_str(), p.partition,
+                p.committed < 0 ? "-" : std::to_string(p.committed).c_str(), static_cast<long long>(p.high),
+                static_cast<long long>(p.lag()));
+    total += p.lag();
+  }
+  std::cout << "total lag " << total << "\n";
+  return 0;
+}
+
+int groups_reset(events::Admin& admin, const std::string& group, const events::OffsetReset& reset,
+                 std::chrono::milliseconds timeout) {
+  auto moved = admin.reset_group_offsets(group, reset, timeout);
+  if (!moved) {
+    std::cerr << moved.error().message << " (" << moved.error().code << ")\n";
+    return 1;
+  }
+  std::printf("%-48s %9s %12s %12s\n", "topic", "partition", "was", "now");
+  for (const auto& m : *moved) {
+    std::printf("%-48s %9d %12s %12lld\n", m.topic.c_str(), m.partition,
+                m.before < 0 ? "-" : std::to_string(m.before).c_str(), static_cast<long long>(m.after));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -295,8 +349,38 @@ int main(int argc, char** argv) {
         });
   }
 
+  std::string group, reset_topic, reset_time;
+  int reset_partition = -1;
+  long long reset_offset = -1;
+  bool to_earliest = false, to_latest = false;
+  auto* groups = app.add_subcommand("groups", "a consumer group's lag, or moving its offsets")->require_subcommand(1);
+  auto* groups_describe_cmd = groups->add_subcommand("describe", "members, committed offsets and lag per partition");
+  groups_describe_cmd->add_option("group", group, "the group, as the daemons name it")->required();
+  auto* reset_cmd = groups->add_subcommand("reset-offsets", "move the committed offsets (no members allowed)");
+  reset_cmd->add_option("group", group, "the group, as the daemons name it")->required();
+  auto* earliest_flag = reset_cmd->add_flag("--to-earliest", to_earliest, "the first offset still kept");
+  auto* latest_flag = reset_cmd->add_flag("--to-latest", to_latest, "the end: skip everything not read yet");
+  auto* time_option = reset_cmd->add_option("--to-datetime", reset_time, "the first record at or after this RFC 3339 time")
+                          ->check([](const std::string& text) -> std::string {
+                            return core::parse_rfc3339(text) ? "" : "not an RFC 3339 time (2027-01-15T08:00:00Z)";
+                          });
+  auto* partition_option = reset_cmd->add_option("--partition", reset_partition, "with --offset: this partition")
+                               ->check(CLI::Range(0, 100000));
+  auto* offset_option = reset_cmd->add_option("--offset", reset_offset, "with --partition: this offset")
+                            ->check(CLI::Range(0LL, std::numeric_limits<long long>::max()));
+  partition_option->needs(offset_option);
+  offset_option->needs(partition_option);
+  auto* topic_option = reset_cmd->add_option("--topic", reset_topic, "only this topic (required with --partition)");
+  partition_option->needs(topic_option);
+  earliest_flag->excludes(latest_flag)->excludes(time_option)->excludes(partition_option);
+  latest_flag->excludes(time_option)->excludes(partition_option);
+  time_option->excludes(partition_option);
+
   try {
     app.parse(argc, argv);
+    if (reset_cmd->parsed() && !to_earliest && !to_latest && time_option->count() == 0 && partition_option->count() == 0) {
+      throw CLI::ValidationError("reset-offsets", "say where: --to-earliest, --to-latest, --to-datetime or --partition/--offset");
+    }
   } catch (const CLI::CallForHelp&) {
     std::cout << usage_text;
     return 0;
@@ -348,6 +432,23 @@ int main(int argc, char** argv) {
   if (acls_cmd->parsed()) {
     const std::string sub = acls_cmd->get_subcommands().front()->get_name();
     return acls(sub, principal_format, **admin, kafka.topic_prefix);
+  }
+
+  if (groups_describe_cmd->parsed()) return groups_describe(**admin, kafka.topic(group), timeout);
+  if (reset_cmd->parsed()) {
+    events::OffsetReset reset;
+    if (to_latest) reset.to = events::OffsetReset::To::latest;
+    if (time_option->count() > 0) {
+      reset.to = events::OffsetReset::To::time;
+      reset.timestamp_ms = core::to_unix_ms(*core::parse_rfc3339(reset_time));
+    }
+    if (partition_option->count() > 0) {
+      reset.to = events::OffsetReset::To::offset;
+      reset.partition = reset_partition;
+      reset.offset = reset_offset;
+    }
+    if (topic_option->count() > 0) reset.topic = kafka.topic(reset_topic);
+    return groups_reset(**admin, kafka.topic(group), reset, timeout);
   }
 
   if (topics_create->parsed()) {

@@ -42,12 +42,21 @@ expect 2 "token without --sub" usage -- token --key "$tmp/key.pem" --iss i --aud
 expect 2 "token with an unknown flag" usage -- token --key "$tmp/key.pem" --sub u --iss i --aud a --tll 5
 expect 2 "token with a non-numeric ttl" usage -- token --key "$tmp/key.pem" --sub u --iss i --aud a --ttl 1h
 expect 2 "keygen with an unknown algorithm" usage -- keygen --out "$tmp/key.pem" --alg HS512
+expect 2 "groups describe without a group" usage -- groups describe
+expect 2 "reset-offsets without a target" usage -- groups reset-offsets payment-api
+expect 2 "reset-offsets to two targets" usage -- groups reset-offsets payment-api --to-earliest --to-latest
+expect 2 "reset-offsets to a partition without an offset" usage -- groups reset-offsets payment-api --topic t --partition 1
+expect 2 "reset-offsets to a partition without a topic" usage -- groups reset-offsets payment-api --partition 1 --offset 5
+expect 2 "reset-offsets to a time that is not one" usage -- groups reset-offsets payment-api --to-datetime yesterday
 expect 0 "help" - -- --help
 
 # The documented forms parse (then stop at the empty environment: exit 2 naming it).
 expect 2 "topics create, as the Job runs it" env -- topics create --partitions 3 --replication 1 --min-insync 1
 expect 2 "wait-for-kafka, as the Job runs it" env -- wait-for-kafka --timeout-ms 120000
 expect 2 "acls apply, as the Job runs it" env -- acls apply --principal-format 'User:paypipe-{service}'
+expect 2 "groups describe" env -- groups describe notification-sender
+expect 2 "groups reset-offsets to a time" env -- groups reset-offsets notification-sender --to-datetime 2027-01-15T08:00:00Z
+expect 2 "groups reset-offsets past a record" env -- groups reset-offsets notification-sender --topic payment.completed --partition 2 --offset 4712
 expect 2 "outbox requeue with ids" env -- outbox requeue --schema payment_api id1 id2
 
 # Offline commands run for real.
