@@ -27,7 +27,7 @@ packages=(
   # build
   g++ cmake ninja-build ccache pkg-config make
   # libraries (Debian bookworm): Boost 1.81 for Beast/Asio coroutines, the rest as listed in DESIGN.md
-  librdkafka-dev libboost1.81-dev rapidjson-dev libpq-dev libfmt-dev catch2 libspdlog-dev
+  librdkafka-dev libboost1.81-dev libcli11-dev rapidjson-dev libpq-dev libfmt-dev catch2 libspdlog-dev
   prometheus-cpp-dev libssl-dev zlib1g-dev
   # fuzzing: clang with libFuzzer and the sanitizer runtimes (scripts/fuzz.sh, part of the suite)
   clang libclang-rt-14-dev

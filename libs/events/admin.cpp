@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "events/dead_letter.hpp"
 #include "events/producer.hpp"
@@ -238,6 +239,165 @@ core::Status Admin::create_acls(const std::vector<Acl>& acls, std::chrono::milli
   }
   if (!failures.empty()) return core::make_error(core::ErrorCategory::unavailable, "kafka-create-acls", failures);
   return {};
+}
+
+namespace {
+
+core::Error unknown_group(const std::string& group) {
+  return core::make_error(core::ErrorCategory::not_found, "unknown-group", "the broker knows no group " + group);
+}
+
+// The first error of a group result or of one of its partitions, as text.
+std::string group_result_failures(const rd_kafka_group_result_t* result) {
+  if (const auto* e = rd_kafka_group_result_error(result)) return rd_kafka_error_string(e);
+  std::string failures;
+  if (const auto* list = rd_kafka_group_result_partitions(result)) {
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& p = list->elems[i];
+      if (p.err) {
+        failures += (failures.empty() ? "" : "; ") + std::string(p.topic) + "[" + std::to_string(p.partition) +
+                    "]: " + rd_kafka_err2str(p.err);
+      }
+    }
+  }
+  return failures;
+}
+
+}  // namespace
+
+core::Result<GroupDescription> Admin::describe_group(const std::string& group, std::chrono::milliseconds timeout) {
+  GroupDescription description;
+  description.group = group;
+  {
+    const char* groups[] = {group.c_str()};
+    auto options = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout);
+    rd_kafka_DescribeConsumerGroups(handle_.get(), groups, 1, options.get(), queue_.get());
+    auto event = wait_result(queue_.get(), RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, timeout);
+    if (!event) return event.error();
+    size_t count = 0;
+    const auto** described =
+        rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(event->get()), &count);
+    if (count != 1) return core::make_error(core::ErrorCategory::internal, "kafka-admin", "no description of " + group);
+    if (const auto* e = rd_kafka_ConsumerGroupDescription_error(described[0])) {
+      if (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) return unknown_group(group);
+      return core::make_error(core::ErrorCategory::unavailable, "kafka-describe-group",
+                              group + ": " + rd_kafka_error_string(e));
+    }
+    description.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(described[0]));
+    const auto members = rd_kafka_ConsumerGroupDescription_member_count(described[0]);
+    for (size_t i = 0; i < members; ++i) {
+      const auto* m = rd_kafka_ConsumerGroupDescription_member(described[0], i);
+      GroupMember member{rd_kafka_MemberDescription_client_id(m), rd_kafka_MemberDescription_host(m), {}};
+      if (const auto* list = rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m))) {
+        for (int j = 0; j < list->cnt; ++j) {
+          member.assignment.push_back(std::string(list->elems[j].topic) + "[" + std::to_string(list->elems[j].partition) + "]");
+        }
+      }
+      description.members.push_back(std::move(member));
+    }
+  }
+  {
+    auto* request = rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), nullptr);  // every committed partition
+    auto options = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout);
+    rd_kafka_ListConsumerGroupOffsets(handle_.get(), &request, 1, options.get(), queue_.get());
+    rd_kafka_ListConsumerGroupOffsets_destroy(request);
+    auto event = wait_result(queue_.get(), RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, timeout);
+    if (!event) return event.error();
+    size_t count = 0;
+    const auto** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
+        rd_kafka_event_ListConsumerGroupOffsets_result(event->get()), &count);
+    if (count != 1) return core::make_error(core::ErrorCategory::internal, "kafka-admin", "no offsets of " + group);
+    if (auto failures = group_result_failures(groups[0]); !failures.empty()) {
+      return core::make_error(core::ErrorCategory::unavailable, "kafka-group-offsets", group + ": " + failures);
+    }
+    const auto* list = rd_kafka_group_result_partitions(groups[0]);
+    for (int i = 0; list != nullptr && i < list->cnt; ++i) {
+      PartitionLag lag;
+      lag.topic = list->elems[i].topic;
+      lag.partition = list->elems[i].partition;
+      lag.committed = list->elems[i].offset;  // negative: nothing committed
+      const auto err = rd_kafka_query_watermark_offsets(handle_.get(), lag.topic.c_str(), lag.partition, &lag.low,
+                                                        &lag.high, static_cast<int>(timeout.count()));
+      if (err) return kafka_error(err, "watermarks of " + lag.topic + "[" + std::to_string(lag.partition) + "]");
+      description.partitions.push_back(std::move(lag));
+    }
+  }
+  std::sort(description.partitions.begin(), description.partitions.end(),
+            [](const PartitionLag& a, const PartitionLag& b) { return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition); });
+  if (description.members.empty() && description.partitions.empty() && description.state == "Dead") {
+    return unknown_group(group);
+  }
+  return description;
+}
+
+core::Result<std::vector<CommittedOffset>> Admin::reset_group_offsets(const std::string& group, const OffsetReset& reset,
+                                                                      std::chrono::milliseconds timeout) {
+  if (reset.to == OffsetReset::To::offset && (!reset.topic || reset.partition < 0 || reset.offset < 0)) {
+    return core::make_error(core::ErrorCategory::invalid_input, "bad-reset",
+                            "an exact offset needs a topic, a partition and an offset >= 0");
+  }
+  auto described = describe_group(group, timeout);
+  if (!described && described.error().category != core::ErrorCategory::not_found) return described.error();
+  if (described && !described->members.empty()) {
+    return core::make_error(core::ErrorCategory::conflict, "group-has-members",
+                            group + " has " + std::to_string(described->members.size()) +
+                                " member(s): stop its consumers first, or they overwrite the new offsets");
+  }
+  std::vector<CommittedOffset> moves;
+  if (reset.to == OffsetReset::To::offset) {
+    CommittedOffset move{*reset.topic, reset.partition, -1, reset.offset};
+    for (const auto& p : described ? described->partitions : std::vector<PartitionLag>{}) {
+      if (p.topic == move.topic && p.partition == move.partition) move.before = p.committed;
+    }
+    moves.push_back(move);
+  } else if (described) {
+    for (const auto& p : described->partitions) {
+      if (!reset.topic || *reset.topic == p.topic) moves.push_back({p.topic, p.partition, p.committed, -1});
+    }
+  }
+  if (moves.empty()) {
+    return core::make_error(core::ErrorCategory::not_found, "no-committed-offsets",
+                            group + " has no committed offsets" + (reset.topic ? " on " + *reset.topic : std::string()));
+  }
+
+  if (reset.to == OffsetReset::To::time) {
+    PartitionListPtr query(rd_kafka_topic_partition_list_new(static_cast<int>(moves.size())));
+    for (const auto& m : moves) {
+      rd_kafka_topic_partition_list_add(query.get(), m.topic.c_str(), m.partition)->offset = reset.timestamp_ms;
+    }
+    if (const auto err = rd_kafka_offsets_for_times(handle_.get(), query.get(), static_cast<int>(timeout.count()))) {
+      return kafka_error(err, "offsets for the time");
+    }
+    for (int i = 0; i < query->cnt; ++i) moves[static_cast<size_t>(i)].after = query->elems[i].offset;
+  }
+  for (auto& m : moves) {
+    if (reset.to == OffsetReset::To::offset) continue;
+    std::int64_t low = 0, high = 0;
+    const auto err = rd_kafka_query_watermark_offsets(handle_.get(), m.topic.c_str(), m.partition, &low, &high,
+                                                      static_cast<int>(timeout.count()));
+    if (err) return kafka_error(err, "watermarks of " + m.topic + "[" + std::to_string(m.partition) + "]");
+    if (reset.to == OffsetReset::To::earliest) m.after = low;
+    if (reset.to == OffsetReset::To::latest) m.after = high;
+    if (reset.to == OffsetReset::To::time && m.after < 0) m.after = high;  // nothing at or after it: the end
+  }
+
+  PartitionListPtr offsets(rd_kafka_topic_partition_list_new(static_cast<int>(moves.size())));
+  for (const auto& m : moves) rd_kafka_topic_partition_list_add(offsets.get(), m.topic.c_str(), m.partition)->offset = m.after;
+  auto* request = rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), offsets.get());
+  auto options = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout);
+  rd_kafka_AlterConsumerGroupOffsets(handle_.get(), &request, 1, options.get(), queue_.get());
+  rd_kafka_AlterConsumerGroupOffsets_destroy(request);
+  auto event = wait_result(queue_.get(), RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, timeout);
+  if (!event) return event.error();
+  size_t count = 0;
+  const auto** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(
+      rd_kafka_event_AlterConsumerGroupOffsets_result(event->get()), &count);
+  if (count != 1) return core::make_error(core::ErrorCategory::internal, "kafka-admin", "no answer for " + group);
+  if (auto failures = group_result_failures(groups[0]); !failures.empty()) {
+    // UNKNOWN_MEMBER_ID / REBALANCE_IN_PROGRESS: a consumer joined meanwhile.
+    return core::make_error(core::ErrorCategory::conflict, "kafka-reset-offsets", group + ": " + failures);
+  }
+  return moves;
 }
 
 }  // namespace paypipe::events

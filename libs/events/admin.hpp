@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,47 @@ struct TopicInfo {
   int partitions = 0;
   int replication = 0;   // replicas of partition 0
   int min_insync = 0;    // min.insync.replicas (0 if unknown)
+};
+
+// A consumer group as the broker sees it: its members and, per partition it has a
+// committed offset on, how far behind the end of the partition that offset is.
+struct GroupMember {
+  std::string client_id;
+  std::string host;
+  std::vector<std::string> assignment;  // "topic[partition]"
+};
+
+struct PartitionLag {
+  std::string topic;
+  int partition = 0;
+  std::int64_t committed = -1;  // the next offset the group will read
+  std::int64_t low = 0;         // the partition's first offset still kept
+  std::int64_t high = 0;        // its high watermark (the next offset to be written)
+  std::int64_t lag() const { return committed < 0 ? high - low : high - committed; }
+};
+
+struct GroupDescription {
+  std::string group;
+  std::string state;  // Stable, Empty, PreparingRebalance, ...
+  std::vector<GroupMember> members;
+  std::vector<PartitionLag> partitions;  // sorted by topic, partition
+};
+
+// Where `reset_group_offsets` moves a group's committed offsets.
+struct OffsetReset {
+  enum class To { earliest, latest, time, offset };
+  To to = To::earliest;
+  std::int64_t timestamp_ms = 0;  // To::time: the first record at or after it (the end if none)
+  std::int64_t offset = 0;        // To::offset, with `partition`
+  int partition = -1;             // To::offset: this partition only
+  std::optional<std::string> topic;  // only this topic's partitions (required with To::offset)
+};
+
+struct CommittedOffset {
+  std::string topic;
+  int partition = 0;
+  std::int64_t before = -1;
+  std::int64_t after = -1;
 };
 
 // The catalogue of the system's topics: every business topic, and retry./dlq. per group.
@@ -55,6 +97,16 @@ class Admin {
   // (invalid_input) before anything is sent; filter them out with can_create().
   core::Status create_acls(const std::vector<Acl>& acls, std::chrono::milliseconds timeout);
   static bool can_create(const Acl& acl) { return acl.resource != AclResource::transactional_id; }
+
+  // `group` is the full group id (prefix included). not_found when the broker knows
+  // nothing of it (no members, no committed offsets).
+  core::Result<GroupDescription> describe_group(const std::string& group, std::chrono::milliseconds timeout);
+  // Moves the committed offsets of the partitions the group has committed on (narrowed
+  // by reset.topic; with To::offset, that topic's partition, committed or not). Refuses
+  // (conflict, "group-has-members") while the group has members: a running consumer
+  // would overwrite the new offsets with its own. Returns each partition's move.
+  core::Result<std::vector<CommittedOffset>> reset_group_offsets(const std::string& group, const OffsetReset& reset,
+                                                                 std::chrono::milliseconds timeout);
 
  private:
   Admin() = default;

@@ -4,6 +4,7 @@
 
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -15,6 +16,7 @@ namespace paypipe::http {
 
 using namespace detail;
 namespace ssl = boost::asio::ssl;
+namespace urls = boost::urls;
 using core::ErrorCategory;
 using core::make_error;
 
@@ -34,38 +36,33 @@ namespace {
 
 struct Url {
   bool tls = false;
-  std::string host;
+  std::string host;       // for the resolver and TLS: "example.com", "::1" (no brackets)
   std::string port;
-  std::string target;
-  std::string key() const { return (tls ? "https://" : "http://") + host + ":" + port; }
+  std::string authority;  // for the Host header and the pool: "example.com:8443", "[::1]:8080"
+  std::string target;     // "/path?query"
+  std::string key() const { return (tls ? "https://" : "http://") + authority; }
 };
 
 core::Result<Url> parse_url(std::string_view text) {
+  auto bad = [](const std::string& why) { return make_error(ErrorCategory::invalid_input, "bad-url", why); };
+  const auto parsed = urls::parse_uri(text);
+  if (!parsed) return bad("not a URL: " + parsed.error().message());
   Url url;
-  std::string_view rest;
-  if (text.substr(0, 7) == "http://") {
-    rest = text.substr(7);
-  } else if (text.substr(0, 8) == "https://") {
+  if (parsed->scheme_id() == urls::scheme::https) {
     url.tls = true;
-    rest = text.substr(8);
-  } else {
-    return make_error(ErrorCategory::invalid_input, "bad-url", "URL must start with http:// or https://");
+  } else if (parsed->scheme_id() != urls::scheme::http) {
+    return bad("URL must start with http:// or https://");
   }
-  const auto slash = rest.find('/');
-  const auto authority = rest.substr(0, slash);
-  url.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
-    return make_error(ErrorCategory::invalid_input, "bad-url", "URL needs a host (and no user info)");
+  if (!parsed->has_authority() || parsed->encoded_host().empty() || parsed->has_userinfo()) {
+    return bad("URL needs a host (and no user info)");
   }
-  const auto colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
-    url.host = std::string(authority.substr(0, colon));
-    url.port = std::string(authority.substr(colon + 1));
-  } else {
-    url.host = std::string(authority);
-    url.port = url.tls ? "443" : "80";
-  }
-  if (url.host.empty() || url.port.empty()) return make_error(ErrorCategory::invalid_input, "bad-url", "bad host");
+  url.host = parsed->host_type() == urls::host_type::ipv6 ? parsed->host_ipv6_address().to_string()
+                                                          : parsed->host_address();
+  url.port = parsed->has_port() ? std::string(parsed->port()) : (url.tls ? "443" : "80");
+  if (url.port.empty()) return bad("empty port");
+  url.authority = parsed->encoded_host_and_port();
+  url.target = parsed->encoded_target();
+  if (url.target.empty() || url.target.front() != '/') url.target.insert(0, "/");
   return url;
 }
 
@@ -200,7 +197,7 @@ struct Client::Impl {
     if (message.method() == bh::verb::unknown) {
       co_return make_error(ErrorCategory::invalid_input, "bad-method", "unknown HTTP method " + request.method);
     }
-    message.set(bh::field::host, url->host);
+    message.set(bh::field::host, url->authority);
     message.set(bh::field::user_agent, options.user_agent);
     for (const auto& h : request.headers) message.set(h.name, h.value);
     message.body() = std::move(request.body);

@@ -3,9 +3,15 @@
 #include <algorithm>
 #include <cctype>
 
+#include <boost/url/encode.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
 #include "core/json.hpp"
 
 namespace paypipe::http {
+
+namespace urls = boost::urls;
 
 namespace {
 
@@ -17,13 +23,6 @@ bool iequals(std::string_view a, std::string_view b) {
     }
   }
   return true;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -133,61 +132,25 @@ const char* reason_phrase(int status) {
 }
 
 std::optional<std::string> url_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  const auto escaped = urls::make_pct_string_view(text);
+  if (!escaped) return std::nullopt;
+  urls::encoding_opts options;
+  options.space_as_plus = plus_is_space;
+  return escaped->decode(options);
 }
 
-std::string url_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : text) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 0xF]);
-    }
-  }
-  return out;
-}
+std::string url_encode(std::string_view text) { return urls::encode(text, urls::unreserved_chars); }
+
+std::string_view raw_path(std::string_view target) { return target.substr(0, target.find('?')); }
 
 bool parse_target(std::string_view target, std::string& path, std::map<std::string, std::string>& query) {
-  if (target.empty() || target.front() != '/') return false;
-  const auto question = target.find('?');
-  auto decoded = url_decode(target.substr(0, question), false);
-  if (!decoded) return false;
-  path = std::move(*decoded);
+  const auto parsed = urls::parse_origin_form(target);
+  if (!parsed) return false;
+  path = parsed->path();
   query.clear();
-  if (question == std::string_view::npos) return true;
-  std::string_view rest = target.substr(question + 1);
-  while (!rest.empty()) {
-    const auto amp = rest.find('&');
-    const auto pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    auto key = url_decode(pair.substr(0, eq), true);
-    auto value = eq == std::string_view::npos ? std::optional<std::string>("") : url_decode(pair.substr(eq + 1), true);
-    if (!key || !value) return false;
-    query[std::move(*key)] = std::move(*value);
+  for (const auto& param : parsed->params()) {
+    if (param.key.empty() && !param.has_value) continue;  // "a=1&&b=2"
+    query[param.key] = param.value;
   }
   return true;
 }

@@ -22,7 +22,7 @@ struct Header {
 struct Request {
   std::string method;  // upper case: GET, POST, ...
   std::string target;  // as sent: path and query
-  std::string path;    // percent-decoded
+  std::string path;    // percent-decoded, for messages; routing splits the target's raw path
   std::map<std::string, std::string> query;        // percent-decoded; last value wins
   std::vector<Header> headers;
   std::string body;
@@ -68,7 +68,12 @@ const char* reason_phrase(int status);
 std::optional<std::string> url_decode(std::string_view text, bool plus_is_space);
 std::string url_encode(std::string_view text);
 
-// Splits "path?query" into the decoded path and the query map; nullopt if malformed.
+// The path of an origin-form target as sent, escapes kept: "/v1/a%2Fb?x=1" -> "/v1/a%2Fb".
+// The router splits this and decodes each segment after, so "%2F" stays in its segment.
+std::string_view raw_path(std::string_view target);
+
+// Splits "path?query" into the decoded path and the query map (Boost.URL's origin-form
+// grammar); false if malformed.
 bool parse_target(std::string_view target, std::string& path, std::map<std::string, std::string>& query);
 
 // Constant-time equality for secrets (admin tokens), so timing reveals nothing.

@@ -38,11 +38,17 @@ Router& Router::add_async(std::string method, std::string pattern, AsyncHandler 
   return *this;
 }
 
-Router::Match Router::match(std::string_view method, std::string_view path) const {
+Router::Match Router::match(std::string_view method, std::string_view raw_path) const {
   Match result;
   result.status = 404;
-  if (path.empty() || path.front() != '/') return result;
-  const auto segments = split_path(path);
+  if (raw_path.empty() || raw_path.front() != '/') return result;
+  // Split first, decode each segment after: "/v1/items/a%2Fb" has three segments.
+  auto segments = split_path(raw_path);
+  for (auto& segment : segments) {
+    auto decoded = url_decode(segment, false);
+    if (!decoded) return result;
+    segment = std::move(*decoded);
+  }
   std::set<std::string> allowed;
   for (const auto& route : routes_) {
     if (route.segments.size() != segments.size()) continue;

@@ -43,7 +43,9 @@ class Router {
   Router& post(std::string pattern, Handler handler) { return add("POST", std::move(pattern), std::move(handler)); }
   Router& del(std::string pattern, Handler handler) { return add("DELETE", std::move(pattern), std::move(handler)); }
 
-  Match match(std::string_view method, std::string_view path) const;
+  // `raw_path` as sent (escapes kept, see raw_path()): split on '/', then each segment
+  // decoded, so a parameter may hold an escaped slash.
+  Match match(std::string_view method, std::string_view raw_path) const;
   const std::vector<Route>& routes() const { return routes_; }
 
  private:

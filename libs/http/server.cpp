@@ -278,7 +278,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, std::shared_ptr<
     if (!parse_target(request.target, request.path, request.query)) {
       response = problem(400, "bad-target", "malformed request target");
     } else {
-      auto match = router.match(request.method, request.path);
+      auto match = router.match(request.method, raw_path(request.target));
       if (match.route == nullptr) {
         response = route_response(request, match);
       } else {

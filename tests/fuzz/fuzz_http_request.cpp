@@ -43,7 +43,7 @@ const auth::Authenticator& authenticator() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto request = http::parse_request(std::string_view(reinterpret_cast<const char*>(data), size), 8 * 1024, 16 * 1024);
   if (!request) return 0;
-  auto match = router().match(request->method, request->path);
+  auto match = router().match(request->method, http::raw_path(request->target));
   if (match.route == nullptr) return 0;
   request->path_params = match.params;
   (void)http::require_bearer(*request, "token");

@@ -20,6 +20,20 @@ TEST_CASE("router matches literal and parameter segments") {
   CHECK(m.params.at("userId") == "u1");
 }
 
+TEST_CASE("router splits the path as sent and decodes each segment after") {
+  http::Router router;
+  router.get("/v1/items/{id}", ok).get("/v1/items/{id}/parts", ok);
+  auto m = router.match("GET", "/v1/items/a%2Fb");
+  REQUIRE(m.route != nullptr);
+  CHECK(m.route->pattern == "/v1/items/{id}");
+  CHECK(m.params.at("id") == "a/b");
+  m = router.match("GET", "/v1/items/a%2Fb/parts");
+  REQUIRE(m.route != nullptr);
+  CHECK(m.params.at("id") == "a/b");
+  CHECK(router.match("GET", "/v1/%69tems/x").route != nullptr);  // unreserved escapes match literally
+  CHECK(router.match("GET", "/v1/items/a+b").params.at("id") == "a+b");  // '+' is no space in a path
+}
+
 TEST_CASE("router answers 404 for unknown paths and 405 with Allow for wrong methods") {
   http::Router router;
   router.get("/v1/payments/{id}", ok).post("/v1/payments", ok).del("/v1/payments/{id}", ok);

@@ -37,6 +37,7 @@ http::Router test_router() {
   router.post("/echo", [](const http::Request& r) { return http::Response::text(200, r.body); });
   router.get("/throw", [](const http::Request&) -> http::Response { throw std::runtime_error("boom"); });
   router.get("/trace", [](const http::Request& r) { return http::Response::text(200, r.trace.trace_id); });
+  router.get("/host", [](const http::Request& r) { return http::Response::text(200, std::string(r.header("host").value_or(""))); });
   router.add_async("GET", "/async", [](http::Request, http::Responder respond) {
     std::thread([respond] {
       std::this_thread::sleep_for(20ms);
@@ -92,6 +93,45 @@ TEST_CASE("server answers routes, params, queries, 404 and 405 over keep-alive")
   REQUIRE(wrong.ok());
   CHECK(wrong->status == 405);
   CHECK(wrong->header("allow") == "POST");
+}
+
+TEST_CASE("the server routes on the path as sent: an escaped slash stays inside its segment") {
+  http::Server server(test_options(), test_router());
+  REQUIRE(server.start().ok());
+  http::Client client;
+  const auto base = "http://127.0.0.1:" + std::to_string(server.port());
+  auto r = client.send({"GET", base + "/hello/a%2Fb", {}, "", {}});
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  CHECK(r->body == R"({"hello":"a/b","q":""})");
+  // A broken escape is a bad target (our client would not even send it).
+  const int fd = connect_raw(server.port());
+  const std::string raw = "GET /hello/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  REQUIRE(::write(fd, raw.data(), raw.size()) == static_cast<ssize_t>(raw.size()));
+  CHECK(read_all(fd).rfind("HTTP/1.1 400", 0) == 0);
+  ::close(fd);
+}
+
+TEST_CASE("the client reaches an IPv6 literal and names it in the Host header") {
+  auto options = test_options();
+  options.address = "::1";
+  http::Server server(options, test_router());
+  REQUIRE(server.start().ok());
+  http::Client client;
+  const auto authority = "[::1]:" + std::to_string(server.port());
+  auto r = client.send({"GET", "http://" + authority + "/host", {}, "", {}});
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  CHECK(r->body == authority);
+}
+
+TEST_CASE("the client refuses URLs it cannot use") {
+  http::Client client;
+  for (const auto* url : {"ftp://example.com/", "http://user@127.0.0.1:1/", "http://", "not a url", "http://[::1/"}) {
+    auto r = client.send({"GET", url, {}, "", {}});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "bad-url");
+  }
 }
 
 TEST_CASE("server turns handler exceptions and dropped responders into 500s") {

@@ -6,6 +6,7 @@
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
+#include "http/request.hpp"
 #include "runtime/daemon.hpp"
 #include "coupon_issuer/http_codecs.hpp"
 
@@ -191,8 +192,7 @@ void CouponApi::produce(const PendingRequest& pending, const http::Responder& re
 }
 
 void CouponApi::add_routes(http::Router& router) {
-  router.post("/v1/coupons", [this](const http::Request& request) {
-    if (auto auth = http::require_bearer(request, admin_token_); !auth) return http::error_response(auth.error());
+  router.post("/v1/coupons", http::admin_only(admin_token_, [this](const http::Request& request) {
     auto coupon = parse_new_coupon(request);
     if (!coupon) return http::error_response(coupon.error());
     auto lease = pool_.acquire();
@@ -203,7 +203,7 @@ void CouponApi::add_routes(http::Router& router) {
     auto response = http::Response::json(201, coupon_json(*created));
     response.headers.push_back({"Location", "/v1/coupons/" + created->id});
     return response;
-  });
+  }));
 
   router.get("/v1/coupons/{couponId}", auth::user_route(authenticator_, [this](const http::Request& request,
                                                                                const auth::Claims&) {

@@ -2,14 +2,10 @@
 
 #include "auth/http_auth.hpp"
 
-#include <cctype>
-#include <charconv>
-
 #include "contracts/common.hpp"
 #include "core/json.hpp"
 #include "core/time.hpp"
-#include "core/uuid.hpp"
-#include "http/router.hpp"
+#include "http/request.hpp"
 
 namespace paypipe::coupon_issuer {
 
@@ -17,19 +13,6 @@ namespace {
 
 constexpr std::int64_t max_stock = 100'000'000;
 constexpr core::json::TextRule name_rule{1, 200, false};
-
-core::Error invalid(const std::string& code, const std::string& message) {
-  return core::make_error(core::ErrorCategory::invalid_input, code, message);
-}
-
-bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (const char c : id) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -49,27 +32,18 @@ core::Result<NewCoupon> parse_new_coupon(const http::Request& request) {
 }
 
 core::Result<std::string> uuid_param(const http::Request& request, const std::string& name) {
-  std::string id(request.param(name));
-  if (!core::is_uuid(id)) return invalid("bad-" + name, name + " must be a UUID");
-  for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return id;
+  return http::uuid_param(request, name, "bad-" + name);
 }
 
 core::Result<std::string> user_param(const http::Request& request) {
-  const std::string user(request.param("userId"));
-  if (!valid_id(user)) return invalid("bad-userId", "userId may contain only letters, digits and _ - . : (1 to 64)");
-  return user;
+  return http::plain_id_param(request, "userId", "bad-userId");
 }
 
 core::Result<std::int64_t> limit_param(const http::Request& request, std::int64_t fallback, std::int64_t max) {
-  const auto text = request.query_param("limit");
-  if (!text) return fallback;
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size() || value < 1 || value > max) {
-    return invalid("bad-limit", "limit must be an integer from 1 to " + std::to_string(max));
-  }
-  return value;
+  http::QueryReader in(request);
+  const auto limit = in.limit({static_cast<int>(fallback), static_cast<int>(max)});
+  if (auto status = in.status(); !status) return status.error();
+  return limit;
 }
 
 core::Result<IssueRequest> parse_issue_request(const http::Request& request, std::string_view subject) {

@@ -1,20 +1,11 @@
 #include "data_platform_forwarder/http_api.hpp"
 
-#include <charconv>
-
 #include "core/json.hpp"
-#include "core/uuid.hpp"
+#include "http/request.hpp"
 
 namespace paypipe::data_platform_forwarder {
 
 namespace {
-
-std::optional<std::int64_t> parse_integer(std::string_view text) {
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 void write_delivery(core::json::Writer& w, const Delivery& d) {
   w.begin_object()
@@ -34,24 +25,16 @@ void write_delivery(core::json::Writer& w, const Delivery& d) {
 }  // namespace
 
 core::Result<ListQuery> parse_list_query(const http::Request& request) {
+  http::QueryReader in(request);
   ListQuery q;
-  std::string problems;
-  auto problem = [&](const std::string& text) { problems += (problems.empty() ? "" : "; ") + text; };
-  if (const auto status = request.query_param("status")) {
-    if (auto parsed = parse_status(*status)) q.status = parsed;
-    else problem("status must be one of PUBLISHED, IN_PROGRESS, COMPLETED, FAILED, DEAD_LETTER");
+  if (const auto status = in.text("status")) {
+    q.status = parse_status(*status);
+    if (!q.status) in.fail("status must be one of PUBLISHED, IN_PROGRESS, COMPLETED, FAILED, DEAD_LETTER");
   }
-  if (const auto limit = request.query_param("limit")) {
-    const auto value = parse_integer(*limit);
-    if (value && *value >= 1 && *value <= 500) q.limit = static_cast<int>(*value);
-    else problem("limit must be an integer from 1 to 500");
-  }
-  if (const auto after = request.query_param("after")) {
-    const auto value = parse_integer(*after);
-    if (value && *value >= 0) q.after = *value;
-    else problem("after must be a cursor from a previous page");
-  }
-  if (!problems.empty()) return core::make_error(core::ErrorCategory::invalid_input, "bad-query", problems);
+  const auto page = in.page();
+  q.limit = page.limit;
+  q.after = page.cursor.value_or(0);
+  if (auto status = in.status(); !status) return status.error();
   return q;
 }
 
@@ -66,7 +49,7 @@ std::string page_json(const DeliveryPage& page) {
   w.begin_object().begin_array("items");
   for (const auto& d : page.items) write_delivery(w, d);
   w.end_array();
-  w.field("next", page.next_after ? std::optional<std::string>(std::to_string(*page.next_after)) : std::nullopt);
+  http::write_next_cursor(w, page.next_after, /*legacy_next=*/true);
   w.end_object();
   return w.take();
 }
@@ -82,18 +65,15 @@ void DeliveryApi::add_routes(http::Router& router) {
     return http::Response::json(200, page_json(*page));
   });
   router.get("/v1/deliveries/{eventId}", [this](const http::Request& request) {
-    const std::string id(request.param("eventId"));
-    if (!core::is_uuid(id)) {
-      return http::error_response(
-          core::make_error(core::ErrorCategory::invalid_input, "bad-event-id", "eventId must be a UUID"));
-    }
+    auto id = http::uuid_param(request, "eventId", "bad-event-id");
+    if (!id) return http::error_response(id.error());
     auto lease = pool_.acquire();
     if (!lease) return http::error_response(lease.error());
-    auto found = find_delivery(**lease, id);
+    auto found = find_delivery(**lease, *id);
     if (!found) return http::error_response(found.error());
     if (!*found) {
       return http::error_response(
-          core::make_error(core::ErrorCategory::not_found, "delivery-not-found", "no delivery of event " + id));
+          core::make_error(core::ErrorCategory::not_found, "delivery-not-found", "no delivery of event " + *id));
     }
     return http::Response::json(200, delivery_json(**found));
   });

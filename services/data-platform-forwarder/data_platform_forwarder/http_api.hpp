@@ -1,8 +1,8 @@
 #pragma once
 // data-platform-forwarder's HTTP endpoints (besides /healthz, /readyz, /metrics):
-//   GET /v1/deliveries?status=&limit=&after=   the delivery log, oldest first; status one
-//       of PUBLISHED, IN_PROGRESS, COMPLETED, FAILED, DEAD_LETTER; `after` is the previous
-//       page's "next"; limit 1..500 (default 50)
+//   GET /v1/deliveries?status=&limit=&cursor=  the delivery log, oldest first; status one
+//       of PUBLISHED, IN_PROGRESS, COMPLETED, FAILED, DEAD_LETTER; `cursor` is the previous
+//       page's "nextCursor" (`after` and "next" the deprecated names); limit 1..500 (default 50)
 //   GET /v1/deliveries/{eventId}               one event's delivery
 
 #include <optional>

@@ -1,10 +1,10 @@
 #include "dlq_retrier/cli.hpp"
 
+#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <iomanip>
 #include <iostream>
-#include <set>
 #include <sstream>
 
 #include "core/time.hpp"
@@ -70,29 +70,37 @@ std::string bytes_for_humans(const std::optional<std::string>& bytes) {
 }  // namespace
 
 core::Result<CliArguments> parse_cli(const std::vector<std::string>& args) {
-  static const std::set<std::string> with_value{"--group", "--topic", "--error-class", "--status", "--limit", "--cursor"};
-  static const std::set<std::string> switches{"--json"};
+  CLI::App app{"parked-record operations", "dlq-retrier parked"};
+  app.require_subcommand(1);
   CliArguments parsed;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto& a = args[i];
-    if (a.rfind("--", 0) == 0) {
-      if (switches.count(a)) {
-        parsed.flags[a] = "";
-      } else if (with_value.count(a)) {
-        if (i + 1 >= args.size()) {
-          return core::make_error(core::ErrorCategory::invalid_input, "usage", a + " needs a value");
-        }
-        parsed.flags[a] = args[++i];
-      } else {
-        return core::make_error(core::ErrorCategory::invalid_input, "usage", "unknown option " + a);
-      }
-    } else if (parsed.command.empty()) {
-      parsed.command = a;
-    } else {
-      parsed.positional.push_back(a);
-    }
+  std::map<std::string, std::string> values;  // stable addresses for CLI11 to fill
+  std::vector<std::pair<std::string, CLI::Option*>> value_options;
+  bool json = false;
+  auto value = [&](CLI::App* command, const std::string& flag) {
+    value_options.emplace_back(flag, command->add_option(flag, values[flag]));
+  };
+  auto* list = app.add_subcommand("list", "list parked records");
+  for (const auto* flag : {"--group", "--topic", "--error-class", "--status", "--limit", "--cursor"}) value(list, flag);
+  auto* show = app.add_subcommand("show", "one record, with its value and headers");
+  auto* replay = app.add_subcommand("replay", "send a record (or a group's) back to its retry topic");
+  value(replay, "--group");
+  auto* purge = app.add_subcommand("purge", "mark a record purged")->alias("delete");
+  for (auto* command : {show, replay, purge}) command->add_option("id", parsed.positional, "a parked id");
+  for (auto* command : {list, show, replay, purge}) command->add_flag("--json", json, "the HTTP API's JSON");
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    return core::make_error(core::ErrorCategory::invalid_input, "help", "");
+  } catch (const CLI::ParseError& e) {
+    return core::make_error(core::ErrorCategory::invalid_input, "usage", e.what());
   }
-  if (parsed.command.empty()) return core::make_error(core::ErrorCategory::invalid_input, "usage", "no command");
+  parsed.command = app.get_subcommands().front()->get_name();
+  for (const auto& [flag, option] : value_options) {
+    if (option->count() > 0) parsed.flags[flag] = values[flag];
+  }
+  if (json) parsed.flags["--json"] = "";
   return parsed;
 }
 
@@ -155,6 +163,10 @@ std::optional<int> parked_subcommand(int argc, char** argv, const Config& config
   // The operator reads tables on stdout; keep the library chatter to warnings.
   spdlog::set_level(spdlog::level::warn);
   auto args = parse_cli(std::vector<std::string>(argv + 2, argv + argc));
+  if (!args && args.error().code == "help") {
+    std::cout << usage_text;
+    return 0;
+  }
   if (!args) return usage(args.error().message);
   const bool json = args->flags.count("--json") > 0;
   const auto& cmd = args->command;

@@ -1,16 +1,10 @@
 #include "dlq_retrier/http_api.hpp"
 
+#include "http/request.hpp"
+
 namespace paypipe::dlq_retrier {
 
 namespace {
-
-// Wraps a handler with the admin check, so no route can forget it.
-http::Handler admin_only(std::string token, std::function<http::Response(const http::Request&)> handler) {
-  return [token = std::move(token), handler = std::move(handler)](const http::Request& request) {
-    if (auto allowed = http::require_bearer(request, token); !allowed) return http::error_response(allowed.error());
-    return handler(request);
-  };
-}
 
 http::Response record_response(const core::Result<ParkedRecord>& record) {
   if (!record) return http::error_response(record.error());
@@ -20,7 +14,7 @@ http::Response record_response(const core::Result<ParkedRecord>& record) {
 }  // namespace
 
 void add_parked_routes(http::Router& router, ParkedOperations& operations, std::string admin_token) {
-  router.get("/v1/parked", admin_only(admin_token, [&operations](const http::Request& request) {
+  router.get("/v1/parked", http::admin_only(admin_token, [&operations](const http::Request& request) {
                auto query = parse_parked_query(request.query);
                if (!query) return http::error_response(query.error());
                auto page = operations.list(*query);
@@ -28,19 +22,19 @@ void add_parked_routes(http::Router& router, ParkedOperations& operations, std::
                return http::Response::json(200, page_json(*page));
              }));
 
-  router.get("/v1/parked/{id}", admin_only(admin_token, [&operations](const http::Request& request) {
+  router.get("/v1/parked/{id}", http::admin_only(admin_token, [&operations](const http::Request& request) {
                auto id = parse_parked_id(request.param("id"));
                if (!id) return http::error_response(id.error());
                return record_response(operations.get(*id));
              }));
 
-  router.post("/v1/parked/{id}/replay", admin_only(admin_token, [&operations](const http::Request& request) {
+  router.post("/v1/parked/{id}/replay", http::admin_only(admin_token, [&operations](const http::Request& request) {
                 auto id = parse_parked_id(request.param("id"));
                 if (!id) return http::error_response(id.error());
                 return record_response(operations.replay(*id));
               }));
 
-  router.post("/v1/parked/replay", admin_only(admin_token, [&operations](const http::Request& request) {
+  router.post("/v1/parked/replay", http::admin_only(admin_token, [&operations](const http::Request& request) {
                 const auto group = request.query_param("group");
                 if (!group || group->empty()) {
                   return http::error_response(core::make_error(core::ErrorCategory::invalid_input, "missing-group",
@@ -51,7 +45,7 @@ void add_parked_routes(http::Router& router, ParkedOperations& operations, std::
                 return http::Response::json(200, replay_group_json(std::string(*group), *replayed));
               }));
 
-  router.del("/v1/parked/{id}", admin_only(admin_token, [&operations](const http::Request& request) {
+  router.del("/v1/parked/{id}", http::admin_only(admin_token, [&operations](const http::Request& request) {
                auto id = parse_parked_id(request.param("id"));
                if (!id) return http::error_response(id.error());
                return record_response(operations.purge(*id));

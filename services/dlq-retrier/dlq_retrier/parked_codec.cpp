@@ -5,6 +5,7 @@
 #include "core/json.hpp"
 #include "core/time.hpp"
 #include "events/dead_letter.hpp"
+#include "http/request.hpp"
 
 namespace paypipe::dlq_retrier {
 
@@ -189,52 +190,25 @@ core::Result<std::int64_t> parse_parked_id(std::string_view text) {
 }
 
 core::Result<ParkedQuery> parse_parked_query(const std::map<std::string, std::string>& params) {
+  http::QueryReader in(params);
   ParkedQuery q;
-  std::vector<std::string> errors;
-  auto text = [&](const char* name) -> std::optional<std::string> {
-    const auto it = params.find(name);
-    if (it == params.end() || it->second.empty()) return std::nullopt;
-    if (it->second.size() > 256) {
-      errors.push_back(std::string(name) + ": at most 256 characters");
-      return std::nullopt;
-    }
-    return it->second;
-  };
-  q.group = text("group");
-  q.topic = text("topic");
-  q.error_class = text("errorClass");
-  if (auto s = text("status")) {
+  q.group = in.text("group");
+  q.topic = in.text("topic");
+  q.error_class = in.text("errorClass");
+  if (auto s = in.text("status")) {
     if (*s == "ALL") {
       q.status.reset();
     } else if (*s == status::parked || *s == status::replayed || *s == status::purged) {
       q.status = *s;
     } else {
-      errors.push_back("status: one of PARKED, REPLAYED, PURGED, ALL");
+      in.fail("status must be one of PARKED, REPLAYED, PURGED, ALL");
     }
   }
-  if (auto l = text("limit")) {
-    const auto n = parse_positive(*l);
-    if (!n || *n > static_cast<std::int64_t>(max_page_size)) {
-      errors.push_back("limit: an integer from 1 to " + std::to_string(max_page_size));
-    } else {
-      q.limit = static_cast<std::size_t>(*n);
-    }
-  }
-  if (auto c = text("cursor")) {
-    if (const auto n = parse_positive(*c)) q.after_id = *n;
-    else errors.push_back("cursor: use the nextCursor of the previous page");
-  }
-  for (const auto& [name, value] : params) {
-    if (name != "group" && name != "topic" && name != "errorClass" && name != "status" && name != "limit" &&
-        name != "cursor") {
-      errors.push_back(name + ": unknown parameter");
-    }
-  }
-  if (!errors.empty()) {
-    std::string message;
-    for (const auto& e : errors) message += (message.empty() ? "" : "; ") + e;
-    return core::make_error(core::ErrorCategory::invalid_input, "bad-query", message);
-  }
+  const auto page = in.page({50, static_cast<int>(max_page_size)});
+  q.limit = static_cast<std::size_t>(page.limit);
+  q.after_id = page.cursor.value_or(0);
+  in.refuse_unread();
+  if (auto status = in.status(); !status) return status.error();
   return q;
 }
 
@@ -247,8 +221,7 @@ std::string page_json(const ParkedPage& page) {
     w.end_object();
   }
   w.end_array();
-  if (page.next_after_id) w.field("nextCursor", std::to_string(*page.next_after_id));
-  else w.key("nextCursor").null();
+  http::write_next_cursor(w, page.next_after_id);
   return w.end_object().take();
 }
 

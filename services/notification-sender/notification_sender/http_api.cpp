@@ -1,51 +1,18 @@
 #include "notification_sender/http_api.hpp"
 
-#include <charconv>
-
 #include "core/json.hpp"
+#include "http/request.hpp"
 
 namespace paypipe::notification_sender {
 
-namespace {
-
-std::optional<std::int64_t> parse_integer(std::string_view text) {
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-bool is_id(std::string_view text) {
-  if (text.empty() || text.size() > 64) return false;
-  for (const char c : text) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '.' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 core::Result<ListQuery> parse_list_query(const http::Request& request) {
+  http::QueryReader in(request);
   ListQuery q;
-  std::string problems;
-  auto problem = [&](const std::string& text) { problems += (problems.empty() ? "" : "; ") + text; };
-  if (const auto user = request.query_param("userId")) {
-    if (is_id(*user)) q.user_id = std::string(*user);
-    else problem("userId must be 1-64 characters of [A-Za-z0-9_.:-]");
-  }
-  if (const auto limit = request.query_param("limit")) {
-    const auto value = parse_integer(*limit);
-    if (value && *value >= 1 && *value <= 500) q.limit = static_cast<int>(*value);
-    else problem("limit must be an integer from 1 to 500");
-  }
-  if (const auto after = request.query_param("after")) {
-    const auto value = parse_integer(*after);
-    if (value && *value >= 0) q.after = *value;
-    else problem("after must be a cursor from a previous page");
-  }
-  if (!problems.empty()) return core::make_error(core::ErrorCategory::invalid_input, "bad-query", problems);
+  q.user_id = in.plain_id("userId");
+  const auto page = in.page();
+  q.limit = page.limit;
+  q.after = page.cursor.value_or(0);
+  if (auto status = in.status(); !status) return status.error();
   return q;
 }
 
@@ -68,7 +35,7 @@ std::string page_json(const LogPage& page) {
     w.field("telegramMessageId", e.telegram_message_id).field("sentAt", e.sent_at).end_object();
   }
   w.end_array();
-  w.field("next", page.next_after ? std::optional<std::string>(std::to_string(*page.next_after)) : std::nullopt);
+  http::write_next_cursor(w, page.next_after, /*legacy_next=*/true);
   w.end_object();
   return w.take();
 }

@@ -1,7 +1,8 @@
 #pragma once
 // notification-sender's HTTP endpoints (besides /healthz, /readyz, /metrics):
-//   GET /v1/notifications?userId=&limit=&after=   the log, oldest first; `after` is the
-//       cursor of the previous page ("next" in its answer), limit 1..500 (default 50)
+//   GET /v1/notifications?userId=&limit=&cursor=   the log, oldest first; `cursor` is the
+//       previous page's "nextCursor" (http::QueryReader; `after` and "next" are the
+//       deprecated names), limit 1..500 (default 50)
 
 #include <optional>
 #include <string>

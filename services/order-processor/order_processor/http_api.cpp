@@ -1,5 +1,6 @@
 #include "order_processor/http_api.hpp"
 
+#include "http/request.hpp"
 #include "order_processor/http_codecs.hpp"
 
 namespace paypipe::order_processor {
@@ -56,7 +57,7 @@ void OrderApi::process(std::vector<Job>& jobs) {
 }
 
 void OrderApi::add_routes(http::Router& router) {
-  router.post("/v1/products", [this](const http::Request& r) { return create_product(r); });
+  router.post("/v1/products", http::admin_only(admin_token_, [this](const http::Request& r) { return create_product(r); }));
   router.get("/v1/products/{productId}",
              auth::user_route(authenticator_, [this](const http::Request& r, const auth::Claims&) { return get_product(r); }));
   router.add_async("POST", "/v1/orders",
@@ -74,12 +75,12 @@ void OrderApi::add_routes(http::Router& router) {
               auth::user_route(
                   authenticator_, [this](const http::Request& r, const auth::Claims& who) { return cancel(r, who); },
                   limiter_));
-  router.post("/v1/orders/{orderId}/fulfilment", [this](const http::Request& r) { return advance(r); });
-  router.post("/v1/admin/expiry-sweeps", [this](const http::Request& r) { return sweep(r); });
+  router.post("/v1/orders/{orderId}/fulfilment",
+              http::admin_only(admin_token_, [this](const http::Request& r) { return advance(r); }));
+  router.post("/v1/admin/expiry-sweeps", http::admin_only(admin_token_, [this](const http::Request&) { return sweep(); }));
 }
 
 http::Response OrderApi::create_product(const http::Request& request) {
-  if (auto allowed = http::require_bearer(request, admin_token_); !allowed) return http::error_response(allowed.error());
   auto spec = parse_product_spec(request);
   if (!spec) return http::error_response(spec.error());
   auto lease = pool_.acquire();
@@ -158,7 +159,6 @@ http::Response OrderApi::cancel(const http::Request& request, const auth::Claims
 }
 
 http::Response OrderApi::advance(const http::Request& request) {
-  if (auto allowed = http::require_bearer(request, admin_token_); !allowed) return http::error_response(allowed.error());
   auto id = order_id_param(request);
   if (!id) return http::error_response(id.error());
   auto target = parse_fulfilment_request(request);
@@ -166,8 +166,7 @@ http::Response OrderApi::advance(const http::Request& request) {
   return change_order(pool_, *id, nullptr, [&](const Order& order) { return decide_fulfilment(order, *target); });
 }
 
-http::Response OrderApi::sweep(const http::Request& request) {
-  if (auto allowed = http::require_bearer(request, admin_token_); !allowed) return http::error_response(allowed.error());
+http::Response OrderApi::sweep() {
   auto expired = sweeper_.sweep_now();
   if (!expired) return http::error_response(expired.error());
   return http::Response::json(200, sweep_json(*expired));

@@ -48,7 +48,7 @@ class OrderApi {
   http::Response get_order(const http::Request& request, const auth::Claims& who);
   http::Response cancel(const http::Request& request, const auth::Claims& who);
   http::Response advance(const http::Request& request);
-  http::Response sweep(const http::Request& request);
+  http::Response sweep();
 
   pg::Pool& pool_;
   ExpirySweeper& sweeper_;

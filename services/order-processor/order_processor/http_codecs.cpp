@@ -2,28 +2,16 @@
 
 #include "auth/http_auth.hpp"
 
-#include <cctype>
 #include <set>
 
 #include "core/json.hpp"
-#include "core/uuid.hpp"
-#include "http/router.hpp"
+#include "http/request.hpp"
 
 namespace paypipe::order_processor {
 
 namespace {
 
 constexpr std::int64_t max_stock = 1'000'000'000;
-
-bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (const char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '-' || c == '.' || c == ':';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 core::Error invalid(std::string code, std::string message) {
   return core::make_error(core::ErrorCategory::invalid_input, std::move(code), std::move(message));
@@ -166,16 +154,11 @@ std::string sweep_json(std::size_t expired) {
 }
 
 core::Result<std::string> order_id_param(const http::Request& request) {
-  std::string id(request.param("orderId"));
-  if (!core::is_uuid(id)) return invalid("bad-order-id", "orderId must be a UUID");
-  for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return id;
+  return http::uuid_param(request, "orderId", "bad-order-id");
 }
 
 core::Result<std::string> product_id_param(const http::Request& request) {
-  std::string id(request.param("productId"));
-  if (!valid_id(id)) return invalid("bad-product-id", "productId may contain only letters, digits and _ - . : (1 to 64)");
-  return id;
+  return http::plain_id_param(request, "productId", "bad-product-id");
 }
 
 }  // namespace paypipe::order_processor

@@ -3,6 +3,7 @@
 #include "auth/http_auth.hpp"
 #include "core/uuid.hpp"
 #include "events/retry.hpp"
+#include "http/request.hpp"
 #include "payment_api/http_codecs.hpp"
 #include "payment_api/payment_store.hpp"
 
@@ -52,19 +53,16 @@ void PaymentApi::add_routes(http::Router& router) {
 
   router.get("/v1/payments/{paymentId}", auth::user_route(authenticator_, [this](const http::Request& request,
                                                                                   const auth::Claims& who) {
-    const std::string id(request.param("paymentId"));
-    if (!core::is_uuid(id)) {
-      return http::error_response(core::make_error(core::ErrorCategory::invalid_input, "bad-payment-id",
-                                                   "paymentId must be a UUID"));
-    }
+    const auto id = http::uuid_param(request, "paymentId", "bad-payment-id");
+    if (!id) return http::error_response(id.error());
     auto lease = pool_.acquire();
     if (!lease) return http::error_response(lease.error());
-    auto payment = find_payment(**lease, id);
+    auto payment = find_payment(**lease, *id);
     if (!payment) return http::error_response(payment.error());
     // Another user's payment answers exactly as a missing one.
     if (!*payment || (*payment)->user_id != who.subject) {
       return http::error_response(
-          core::make_error(core::ErrorCategory::not_found, "payment-not-found", "no payment " + id));
+          core::make_error(core::ErrorCategory::not_found, "payment-not-found", "no payment " + *id));
     }
     return http::Response::json(200, payment_json(**payment));
   }));

@@ -2,23 +2,13 @@
 
 #include "auth/http_auth.hpp"
 #include "core/json.hpp"
-#include "http/router.hpp"
+#include "http/request.hpp"
 
 namespace paypipe::payment_api {
 
 namespace {
 
 constexpr std::int64_t max_deposit = 10'000'000'000;
-
-bool valid_user_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (const char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '-' || c == '.' || c == ':';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 http::Response problem(int status, std::string code, std::string detail,
                        std::vector<std::pair<std::string, std::string>> extensions = {}) {
@@ -118,7 +108,7 @@ core::Result<DepositRequest> parse_deposit_request(const http::Request& request)
   if (!doc) return doc.error();
   core::json::Reader in(*doc);
   DepositRequest deposit{user_id, in.integer("amount", 1, max_deposit), {}};
-  if (!valid_user_id(user_id)) in.fail("userId", "may contain only letters, digits and _ - . : (1 to 64)");
+  if (!http::is_plain_id(user_id)) in.fail("userId", "may contain only letters, digits and _ - . : (1 to 64)");
   auto key = idempotency_key(request);
   if (!key) in.fail("Idempotency-Key", key.error().message);
   if (auto status = in.status(); !status) return status.error();

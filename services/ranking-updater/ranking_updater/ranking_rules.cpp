@@ -1,7 +1,8 @@
 #include "ranking_updater/ranking_rules.hpp"
 
 #include <algorithm>
-#include <charconv>
+
+#include "http/request.hpp"
 
 namespace paypipe::ranking_updater {
 
@@ -111,15 +112,10 @@ bool valid_date(std::string_view text) {
 }
 
 core::Result<int> parse_limit(const std::map<std::string, std::string>& query) {
-  const auto it = query.find("limit");
-  if (it == query.end()) return default_limit;
-  int value = 0;
-  const auto& text = it->second;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > max_limit) {
-    return invalid("bad-limit", "limit must be an integer from 1 to " + std::to_string(max_limit));
-  }
-  return value;
+  http::QueryReader in(query);
+  const int limit = in.limit({default_limit, max_limit});
+  if (auto status = in.status(); !status) return status.error();
+  return limit;
 }
 
 core::Result<ProductsQuery> parse_products_query(const std::map<std::string, std::string>& query) {

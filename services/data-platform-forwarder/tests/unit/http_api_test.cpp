@@ -36,6 +36,9 @@ TEST_CASE("the deliveries query takes a status, a limit and a cursor") {
   CHECK(bad.error().message.find("status") != std::string::npos);
   CHECK(bad.error().message.find("limit") != std::string::npos);
   CHECK(bad.error().message.find("after") != std::string::npos);
+  auto current = parse_list_query(get({{"cursor", "11"}}));  // the one dialect; `after` is its deprecated alias
+  REQUIRE(current.ok());
+  CHECK(current->after == 11);
 }
 
 TEST_CASE("a delivery shows its state, attempts and last error") {
@@ -57,6 +60,7 @@ TEST_CASE("a delivery shows its state, attempts and last error") {
   CHECK(item["lastHttpStatus"].GetInt() == 503);
   CHECK(item["completedAt"].IsNull());
   CHECK((*doc)["next"].IsNull());
+  CHECK((*doc)["nextCursor"].IsNull());
 }
 
 TEST_CASE("the OpenAPI document lists exactly the routes the forwarder serves") {

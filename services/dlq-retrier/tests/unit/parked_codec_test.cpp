@@ -145,6 +145,18 @@ TEST_CASE("the CLI parses its arguments and prints tables an operator can read")
   CHECK_FALSE(parse_cli({"list", "--group"}).ok());
   CHECK_FALSE(parse_cli({"list", "--colour", "red"}).ok());
   CHECK_FALSE(parse_cli({}).ok());
+  // Bad command lines are usage errors (exit 2), never a default.
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"lsit"}, {"show", "--jsn"}, {"replay", "--group"}, {"list", "extra"}, {"list", "--limit"}}) {
+    const auto refused = parse_cli(bad);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == "usage");
+  }
+  auto purge = parse_cli({"delete", "7", "--json"});  // the older name of purge
+  REQUIRE(purge.ok());
+  CHECK(purge->command == "purge");
+  CHECK(purge->positional == std::vector<std::string>{"7"});
+  CHECK(parse_cli({"list", "--help"}).error().code == "help");
 
   const auto table = format_table(ParkedPage{{sample()}, 42});
   CHECK(table.find("ID") == 0);

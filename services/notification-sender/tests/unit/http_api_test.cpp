@@ -39,6 +39,9 @@ TEST_CASE("the list query takes a user, a limit of 1 to 500 and a cursor") {
   CHECK(bad.error().message.find("limit") != std::string::npos);
   CHECK(bad.error().message.find("after") != std::string::npos);
   CHECK_FALSE(parse_list_query(get({{"limit", "ten"}})).ok());
+  auto current = parse_list_query(get({{"cursor", "43"}}));  // the one dialect; `after` is its deprecated alias
+  REQUIRE(current.ok());
+  CHECK(current->after == 43);
 }
 
 TEST_CASE("a page lists its entries and the cursor of the next page") {
@@ -61,9 +64,11 @@ TEST_CASE("a page lists its entries and the cursor of the next page") {
   CHECK(std::string(item["paymentId"].GetString()) == e.payment_id);
   CHECK_FALSE(item.HasMember("orderId"));
   CHECK(item["telegramMessageId"].GetInt64() == 5);
-  CHECK(std::string((*doc)["next"].GetString()) == "17");
+  CHECK(std::string((*doc)["nextCursor"].GetString()) == "17");
+  CHECK(std::string((*doc)["next"].GetString()) == "17");  // deprecated
   auto last = core::json::parse(page_json(LogPage{{}, std::nullopt}));
   REQUIRE(last.ok());
+  CHECK((*last)["nextCursor"].IsNull());
   CHECK((*last)["next"].IsNull());
 }
 
