@@ -1027,7 +1027,8 @@ def render(results: dict, command: str) -> str:
     real = results.get("pgbench_real")
     if real:
         lines += [
-            f"| payment-api's real statements per request (captured with pg_stat_statements): payment + relay pass | "
+            f"| payment-api's real statements per request (captured with pg_stat_statements): a payment, and a relay "
+            f"pass per as many payments as payment-api's relay took per pass | "
             f"16 | {fmt(real['per_request_16'])} |",
             f"| the same | 32 | {fmt(real['per_request_32'])} |",
             f"| payment-api's real statements batched, {real['batch_size']} payments per transaction (payments/s) | "
