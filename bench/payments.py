@@ -1085,7 +1085,7 @@ def render(results: dict, command: str) -> str:
             lines.append(f"| {phase} | " + " | ".join(f"{per[g]:,.0f}" if g in per else "-" for g in groups) + " |")
     for key, title in (("statements_unbatched", "batching off"), ("statements_batched", "batching on")):
         if results.get(key):
-            first, *rest = statement_lines(results[key])
+            first = statement_lines(results[key])[0]
             lines += ["", f"### Statements per batch, {title} (pg_stat_statements)", "", first, "",
                       "| statement | per batch | per payment |", "|---|---|---|"]
             lines += [f"| {r['meaning']} ({r['role']}) | {r['per_batch']:g} | {r['per_payment']:g} |"
