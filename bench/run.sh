@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Every benchmark in one run: installs the benchmark tools (wrk, perf, ...), builds,
 # then runs
-#   bench/payments.py       pgbench ceiling, payment-api closed and open loop, payment ->
-#                           Telegram latency, readiness and memory of every daemon, perf
-#                           profiles (about 8 minutes; the payments section of docs/performance.md)
+#   bench/payments.py       pgbench ceilings (the three-statement shape, and payment-api's own
+#                           statements captured with pg_stat_statements, per request and
+#                           batched), payment-api closed and open loop, CPU per payment of each
+#                           process, statements per batch, payment -> Telegram latency,
+#                           readiness and memory of every daemon, perf profiles, issue 18's
+#                           targets (about 9 minutes; the payments section of docs/performance.md)
 #   bench/coupons/bench.py  coupon decisions/s and ranking events/s per consumer batch size
 #                           (about 3 minutes; the coupons section)
 # Each starts its own stack and daemons, prints every figure as JSON and rewrites its
