@@ -74,20 +74,7 @@ void PaymentApi::add_routes(http::Router& router) {
     }
     auto parsed = parse_deposit_request(request);
     if (!parsed) return http::error_response(parsed.error());
-    core::Result<Deposit> result = core::make_error(core::ErrorCategory::internal, "unset", "");
-    // Two concurrent deposits with one key: the loser hits the unique index, then replays.
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      auto lease = pool_.acquire();
-      if (!lease) return http::error_response(lease.error());
-      auto tx = pg::Transaction::begin(**lease);
-      if (!tx) return http::error_response(tx.error());
-      result = deposit(*tx, parsed->user_id, parsed->amount, parsed->idempotency_key, currency_);
-      if (result) {
-        if (auto s = tx->commit(); !s) return http::error_response(s.error());
-        break;
-      }
-      if (result.error().code != "unique-violation:wallet_entries_deposit_key") break;
-    }
+    auto result = record_deposit(pool_, parsed->user_id, parsed->amount, parsed->idempotency_key, currency_);
     if (!result) return http::error_response(result.error());
     auto response = http::Response::json(201, deposit_json(*result));
     if (result->replayed) response.headers.push_back({"Idempotent-Replayed", "true"});
