@@ -2,6 +2,7 @@
 
 #include "contracts/payment_completed.hpp"
 #include "contracts/payment_failed.hpp"
+#include "contracts/payment_refunded.hpp"
 
 namespace paypipe::payment_api {
 
@@ -24,6 +25,12 @@ std::optional<events::Event> payment_event(const Decision& decision, std::string
   }
   return event_of(contracts::PaymentFailed{p.id, p.order_id, p.user_id, p.amount, p.currency, "INSUFFICIENT_FUNDS",
                                            p.created_at},
+                  source);
+}
+
+events::Event refunded_event(const StoredPayment& payment, std::string_view source, const std::string& refunded_at) {
+  return event_of(contracts::PaymentRefunded{payment.id, payment.order_id, payment.user_id, payment.amount,
+                                             payment.currency, refunded_at},
                   source);
 }
 

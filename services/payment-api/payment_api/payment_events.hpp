@@ -1,6 +1,6 @@
 #pragma once
-// The events payment-api announces, decided from a Decision alone: pure code, no
-// database (unit-tested in tests/unit/payment_events_test.cpp). They are the contract
+// The events payment-api announces, decided from a Decision or a refund alone: pure
+// code, no database (unit-tested in tests/unit/payment_events_test.cpp). They are the contract
 // with order-processor and the notifiers; payment_store.cpp only writes them.
 
 #include <optional>
@@ -17,5 +17,9 @@ namespace paypipe::payment_api {
 // writes nothing and announces nothing.
 std::optional<events::Event> payment_event(const Decision& decision, std::string_view source,
                                            const core::TraceContext& trace);
+
+// payment.refunded for `payment` (as stored, just refunded) at `refunded_at`, from
+// `source`, keyed by the order id, in the current trace.
+events::Event refunded_event(const StoredPayment& payment, std::string_view source, const std::string& refunded_at);
 
 }  // namespace paypipe::payment_api

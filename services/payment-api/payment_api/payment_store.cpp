@@ -5,6 +5,7 @@
 
 #include "core/uuid.hpp"
 #include "events/outbox.hpp"
+#include "payment_api/payment_events.hpp"
 
 namespace paypipe::payment_api {
 
@@ -201,6 +202,35 @@ core::Result<Deposit> record_deposit(pg::Pool& pool, const std::string& user_id,
     if (!pg::is_unique_violation(result.error(), "wallet_entries_deposit_key")) break;
   }
   return result;
+}
+
+core::Result<bool> refund(pg::Transaction& tx, const std::string& payment_id, std::string_view source) {
+  auto refunded = tx.exec(
+      "UPDATE payments SET status = 'REFUNDED', refunded_at = now() WHERE id = $1 AND status = 'COMPLETED' "
+      "RETURNING user_id, amount, currency, order_id::text",
+      payment_id);
+  if (!refunded) return refunded.error();
+  if (refunded->empty()) return false;
+  StoredPayment payment;
+  payment.id = payment_id;
+  payment.user_id = refunded->str(0, 0);
+  payment.amount = refunded->integer(0, 1);
+  payment.currency = refunded->str(0, 2);
+  payment.order_id = refunded->str(0, 3);
+  auto balance = tx.exec(
+      "INSERT INTO wallets (user_id, balance) VALUES ($1, $2) "
+      "ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance, updated_at = now() "
+      "RETURNING balance",
+      payment.user_id, payment.amount);
+  if (!balance) return balance.error();
+  auto entry = tx.exec("INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
+                       "VALUES ($1, $2, 'REFUND', $3, $4, $5)",
+                       core::new_uuid_v7(), payment.user_id, payment.amount, payment_id, balance->integer(0, 0));
+  if (!entry) return entry.error();
+  if (auto s = events::append_to_outbox(tx, refunded_event(payment, source, core::now_rfc3339()), "payment"); !s) {
+    return s.error();
+  }
+  return true;
 }
 
 core::Result<std::optional<Wallet>> find_wallet(pg::Connection& connection, const std::string& user_id) {

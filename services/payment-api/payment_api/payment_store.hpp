@@ -58,6 +58,12 @@ core::Result<Deposit> deposit(pg::Transaction& tx, const std::string& user_id, s
 core::Result<Deposit> record_deposit(pg::Pool& pool, const std::string& user_id, std::int64_t amount,
                                      const std::string& idempotency_key, const std::string& currency);
 
+// payment.refund-requested: refunds a COMPLETED payment once: it becomes REFUNDED, the
+// wallet is credited with a REFUND ledger entry, and payment.refunded (refunded_event,
+// from `source`) goes to the outbox. A payment not found or not COMPLETED (refunded
+// already) changes nothing: false.
+core::Result<bool> refund(pg::Transaction& tx, const std::string& payment_id, std::string_view source);
+
 struct Wallet {
   std::string user_id;
   std::int64_t balance = 0;

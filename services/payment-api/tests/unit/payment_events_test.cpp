@@ -4,6 +4,7 @@
 
 #include "contracts/payment_completed.hpp"
 #include "contracts/payment_failed.hpp"
+#include "contracts/payment_refunded.hpp"
 #include "events/schemas.hpp"
 
 using namespace paypipe;
@@ -61,4 +62,20 @@ TEST_CASE("refusals and replays announce nothing") {
                              Verdict::not_payable, Verdict::currency_mismatch}) {
     CHECK_FALSE(payment_event(decided(verdict, "COMPLETED"), source, core::TraceContext::generate()));
   }
+}
+
+TEST_CASE("a refund announces payment.refunded keyed by the order, with the amount returned") {
+  const auto payment = *decided(Verdict::charge, "REFUNDED").previous;
+  const auto e = refunded_event(payment, source, "2027-01-16T09:00:00.000Z");
+  CHECK(e.type == contracts::PaymentRefunded::type);
+  CHECK(events::SchemaRegistry::builtin().validate(e.type, e.data).ok());
+  CHECK(e.source == source);
+  CHECK(e.key == order_id);
+  auto data = contracts::decode_payment_refunded(e.data);
+  REQUIRE(data.ok());
+  CHECK(data->payment_id == payment.id);
+  CHECK(data->user_id == "alice");
+  CHECK(data->amount == 3000);
+  CHECK(data->currency == "KRW");
+  CHECK(data->refunded_at == "2027-01-16T09:00:00.000Z");
 }
