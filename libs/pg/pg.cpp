@@ -182,64 +182,6 @@ core::Status Connection::execute_script(std::string_view sql) {
   return {};
 }
 
-core::Result<std::vector<core::Result<Rows>>> Connection::exec_pipeline(std::span<const Statement> statements) {
-  PGconn* conn = conn_.get();
-  if (PQenterPipelineMode(conn) != 1) {
-    return make_error(ErrorCategory::unavailable, "pg-pipeline", "cannot enter pipeline mode");
-  }
-  std::vector<std::string> texts;
-  texts.reserve(statements.size());
-  for (const auto& statement : statements) {
-    texts.emplace_back(statement.sql);
-    std::vector<const char*> values;
-    values.reserve(statement.params.size());
-    for (const auto& p : statement.params) values.push_back(p ? p->c_str() : nullptr);
-    if (PQsendQueryParams(conn, texts.back().c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                          nullptr, nullptr, 0) != 1) {
-      auto error = error_of(nullptr);
-      PQexitPipelineMode(conn);
-      return error;
-    }
-  }
-  if (PQpipelineSync(conn) != 1) {
-    auto error = error_of(nullptr);
-    return error;
-  }
-  std::vector<core::Result<Rows>> results;
-  results.reserve(statements.size());
-  // Each statement yields its result then a NULL; the sync yields PGRES_PIPELINE_SYNC.
-  while (results.size() < statements.size()) {
-    PGresult* raw = PQgetResult(conn);
-    if (raw == nullptr) {
-      if (PQstatus(conn) != CONNECTION_OK) return error_of(nullptr);
-      continue;  // end of one statement's results
-    }
-    Rows rows(raw);
-    const auto status = PQresultStatus(raw);
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-      results.emplace_back(std::move(rows));
-    } else if (status == PGRES_PIPELINE_ABORTED) {
-      results.emplace_back(make_error(ErrorCategory::unavailable, "pg-pipeline-aborted",
-                                      "skipped: an earlier statement in the pipeline failed"));
-    } else {
-      results.emplace_back(error_of(raw));
-    }
-  }
-  // Drain to the sync point, then leave pipeline mode.
-  for (;;) {
-    PGresult* raw = PQgetResult(conn);
-    if (raw == nullptr) {
-      if (PQstatus(conn) != CONNECTION_OK) return error_of(nullptr);
-      continue;
-    }
-    const bool sync = PQresultStatus(raw) == PGRES_PIPELINE_SYNC;
-    PQclear(raw);
-    if (sync) break;
-  }
-  PQexitPipelineMode(conn);
-  return results;
-}
-
 core::Status Connection::listen(std::string_view channel) {
   if (!is_simple_identifier(channel)) {
     return make_error(ErrorCategory::invalid_input, "bad-channel", "channel name must match [a-z_][a-z0-9_]*");
@@ -324,6 +266,190 @@ core::Status Transaction::rollback() {
   auto r = connection_->exec("ROLLBACK");
   if (!r) return r.error();
   return {};
+}
+
+Pipeline::Pipeline(Connection& connection, Mode mode, Transaction* owner, std::string begin_sql)
+    : connection_(&connection), mode_(mode), owner_(owner), begin_sql_(std::move(begin_sql)) {}
+
+Pipeline Pipeline::begin(Connection& connection, std::string_view isolation) {
+  return Pipeline(connection, Mode::own, nullptr,
+                  isolation.empty() ? std::string("BEGIN") : "BEGIN ISOLATION LEVEL " + std::string(isolation));
+}
+
+Pipeline Pipeline::within(Transaction& tx) { return Pipeline(tx.connection(), Mode::within, &tx, {}); }
+
+Pipeline Pipeline::autocommit(Connection& connection) { return Pipeline(connection, Mode::autocommit, nullptr, {}); }
+
+Pipeline::Pipeline(Pipeline&& other) noexcept
+    : connection_(other.connection_),
+      mode_(other.mode_),
+      owner_(other.owner_),
+      begin_sql_(std::move(other.begin_sql_)),
+      state_(other.state_),
+      queued_(std::move(other.queued_)),
+      results_(std::move(other.results_)),
+      after_commit_(std::move(other.after_commit_)) {
+  other.state_ = State::done;
+}
+
+Pipeline::~Pipeline() {
+  // Nothing sent, nothing to undo; the other modes have no transaction of their own.
+  if (mode_ == Mode::own && state_ != State::done && begin_sql_.empty()) (void)connection_->exec("ROLLBACK");
+}
+
+Pipeline::Handle Pipeline::add(Connection::Statement statement) {
+  queued_.push_back(Queued{std::string(statement.sql), std::move(statement.params)});
+  results_.emplace_back();
+  return Handle(results_.size() - 1);
+}
+
+const Rows& Pipeline::rows(Handle handle) const {
+  static const Rows none;
+  return ran(handle) ? *results_[handle.index_] : none;
+}
+
+void Pipeline::savepoint(std::string_view name) { (void)add("SAVEPOINT " + std::string(name)); }
+
+void Pipeline::release(std::string_view name) { (void)add("RELEASE SAVEPOINT " + std::string(name)); }
+
+core::Status Pipeline::rollback_to(std::string_view name) {
+  if (state_ == State::done) return refusal();
+  // A savepoint still in the queue: what was queued after it is simply never sent.
+  const std::string savepoint = "SAVEPOINT " + std::string(name);
+  for (std::size_t i = queued_.size(); i-- > 0;) {
+    if (queued_[i].sql == savepoint) {
+      queued_.resize(i + 1);
+      return {};
+    }
+  }
+  queued_.clear();
+  auto undone = connection_->exec("ROLLBACK TO " + savepoint);
+  if (!undone) return undone.error();
+  state_ = State::open;
+  return {};
+}
+
+void Pipeline::after_commit(std::function<void()> hook) {
+  if (mode_ == Mode::within) {
+    owner_->after_commit(std::move(hook));
+  } else if (mode_ == Mode::own) {
+    after_commit_.push_back(std::move(hook));
+  }
+}
+
+core::Status Pipeline::refusal() const {
+  return state_ == State::failed
+             ? make_error(ErrorCategory::internal, "pg-transaction-aborted",
+                          "a statement of this transaction failed; roll back (to a savepoint) first")
+             : make_error(ErrorCategory::internal, "pg-transaction-closed", "this transaction is over");
+}
+
+core::Status Pipeline::flush() {
+  if (state_ != State::open) {
+    queued_.clear();
+    return refusal();
+  }
+  if (queued_.empty()) return {};
+  return send(false);
+}
+
+core::Status Pipeline::commit() {
+  if (mode_ != Mode::own) {
+    return make_error(ErrorCategory::internal, "pg-pipeline-not-owner",
+                      "this pipeline has no transaction of its own to commit");
+  }
+  if (state_ != State::open) return refusal();
+  if (auto sent = send(true); !sent) return sent;
+  state_ = State::done;
+  for (auto& hook : after_commit_) hook();
+  after_commit_.clear();
+  return {};
+}
+
+core::Status Pipeline::send(bool commit) {
+  PGconn* conn = connection_->conn_.get();
+  const std::size_t first = results_.size() - queued_.size();
+  const bool with_begin = !begin_sql_.empty();
+  auto fail = [this](core::Error error) -> core::Status {
+    queued_.clear();
+    begin_sql_.clear();  // BEGIN may have run: the destructor rolls back
+    // Autocommit: the server ended the batch's implicit transaction, nothing stays aborted.
+    if (mode_ != Mode::autocommit) state_ = State::failed;
+    return error;
+  };
+  if (PQenterPipelineMode(conn) != 1) {
+    return fail(make_error(ErrorCategory::unavailable, "pg-pipeline", "cannot enter pipeline mode"));
+  }
+  std::vector<const char*> values;
+  auto send_one = [&](const std::string& sql, const std::vector<Param>& params) {
+    values.clear();
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    return PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                             nullptr, 0) == 1;
+  };
+  static const std::string commit_sql = "COMMIT";
+  static const std::vector<Param> no_params;
+  bool sent = !with_begin || send_one(begin_sql_, no_params);
+  for (std::size_t i = 0; sent && i < queued_.size(); ++i) sent = send_one(queued_[i].sql, queued_[i].params);
+  if (sent && commit) sent = send_one(commit_sql, no_params);
+  if (!sent || PQpipelineSync(conn) != 1) {
+    auto error = connection_->error_of(nullptr);
+    PQexitPipelineMode(conn);
+    return fail(std::move(error));
+  }
+  // Answers in order: each statement's result then a NULL; the sync's last.
+  const std::size_t expected = queued_.size() + (with_begin ? 1 : 0) + (commit ? 1 : 0);
+  std::optional<core::Error> first_error;
+  std::string commit_answer;
+  for (std::size_t answered = 0; answered < expected;) {
+    PGresult* raw = PQgetResult(conn);
+    if (raw == nullptr) {
+      if (PQstatus(conn) != CONNECTION_OK) return fail(connection_->error_of(nullptr));
+      continue;  // the end of one statement's results
+    }
+    Rows rows(raw);
+    const auto status = PQresultStatus(raw);
+    const std::size_t at = answered++;
+    if (status == PGRES_PIPELINE_ABORTED) continue;  // skipped after the first error
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      if (!first_error) first_error = connection_->error_of(raw);
+      continue;
+    }
+    if (with_begin && at == 0) continue;  // BEGIN
+    const std::size_t statement = with_begin ? at - 1 : at;
+    if (statement < queued_.size()) {
+      results_[first + statement] = std::move(rows);
+    } else {
+      commit_answer = std::string(rows.command());
+    }
+  }
+  for (;;) {  // to the sync point
+    PGresult* raw = PQgetResult(conn);
+    if (raw == nullptr) {
+      if (PQstatus(conn) != CONNECTION_OK) return fail(connection_->error_of(nullptr));
+      continue;
+    }
+    const bool sync = PQresultStatus(raw) == PGRES_PIPELINE_SYNC;
+    PQclear(raw);
+    if (sync) break;
+  }
+  PQexitPipelineMode(conn);
+  if (with_begin) begin_sql_.clear();
+  queued_.clear();
+  if (first_error) return fail(std::move(*first_error));
+  // COMMIT of a transaction that had failed answers "ROLLBACK", not an error.
+  if (commit && commit_answer == "ROLLBACK") {
+    state_ = State::done;
+    return make_error(ErrorCategory::unavailable, "pg-commit-failed",
+                      "the transaction had failed and was rolled back at COMMIT; retry");
+  }
+  return {};
+}
+
+bool is_unique_violation(const core::Error& error, std::string_view constraint) {
+  constexpr std::string_view prefix = "unique-violation:";
+  return error.category == ErrorCategory::conflict && error.code.size() == prefix.size() + constraint.size() &&
+         error.code.starts_with(prefix) && error.code.ends_with(constraint);
 }
 
 }  // namespace paypipe::pg

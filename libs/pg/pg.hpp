@@ -7,7 +7,8 @@
 //
 // Errors come back as core::Error: connection loss, serialization failures, deadlocks
 // and shutdowns are `unavailable` (retryable); unique and check violations are
-// `conflict` with code "unique-violation:<constraint>"; the rest is `internal`.
+// `conflict` with code "unique-violation:<constraint>" (test with is_unique_violation);
+// the rest is `internal`.
 // Nothing here throws.
 //
 // Threading: a Connection is used by one thread at a time; the Pool is thread-safe.
@@ -16,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -113,17 +115,12 @@ class Connection {
   // embedded migration files: it takes no parameters.
   core::Status execute_script(std::string_view sql);
 
-  // Sends every statement in one round trip (libpq pipeline mode) and reads the
-  // results in order. A failing statement makes the server skip the rest up to the
-  // end of the pipeline; their slots then hold `aborted` errors, and a transaction
-  // block opened in the pipeline is left aborted: the caller rolls it back. The
-  // returned vector always has one entry per statement; the outer error is for a
-  // broken connection.
+  // A statement with its parameters, queued in a Pipeline. `sql` is borrowed (a
+  // literal or a static string); the Pipeline copies it when it is queued.
   struct Statement {
     std::string_view sql;
     std::vector<Param> params;
   };
-  core::Result<std::vector<core::Result<Rows>>> exec_pipeline(std::span<const Statement> statements);
 
   // LISTEN on a channel (an identifier of [a-z0-9_]).
   core::Status listen(std::string_view channel);
@@ -133,9 +130,13 @@ class Connection {
   core::Result<bool> wait_for_notification(std::chrono::milliseconds timeout, int also_wake_fd = -1);
 
   bool healthy() const;
+  // The server process serving this connection (pg_terminate_backend in tests).
+  int backend_pid() const { return PQbackendPID(conn_.get()); }
+  // For libs/pg itself (the pool's liveness probe); services use the calls above.
   PGconn* native() { return conn_.get(); }
 
  private:
+  friend class Pipeline;
   explicit Connection(PGconn* conn) : conn_(conn) {}
   core::Error error_of(const PGresult* result) const;
 
@@ -174,6 +175,114 @@ class Transaction {
   bool open_ = true;
   std::vector<std::function<void()>> after_commit_;
 };
+
+// A transaction whose statements travel in batches, one network round trip per batch
+// (libpq pipeline mode). add() queues a statement and returns a Handle on its result;
+// flush() sends what is queued and reads every answer; commit() sends the rest with
+// COMMIT. BEGIN travels with the first batch. Dropped before a successful commit(),
+// the transaction is rolled back.
+//
+// Errors: the first statement of a batch that fails makes the server skip the rest of
+// that batch. flush() (or commit()) reports that statement's error, once; the
+// transaction is then aborted and every later flush() or commit() is refused without
+// a round trip ("pg-transaction-aborted"), until rollback_to() a savepoint queued
+// before the failure. A broken connection is reported the same way.
+//
+// Results: rows(handle) once the batch that carried the statement was sent. A
+// statement that failed or was skipped has no rows; one that succeeded keeps its rows
+// even when a later statement of its batch failed (how a caller tells why it failed).
+//
+// Two more ways to batch, neither with BEGIN nor a rollback of its own:
+//   within(tx)     inside a Transaction someone else owns (a consumer runtime's): the
+//                  commit or rollback stays the Transaction's;
+//   autocommit(c)  outside any transaction block: each batch commits on its own
+//                  (PostgreSQL's implicit transaction of a pipeline), for reads that
+//                  lock nothing. A failed batch leaves nothing to undo and refuses
+//                  nothing after it; after_commit() hooks never run.
+class Pipeline {
+ public:
+  // One queued statement's result.
+  class Handle {
+   public:
+    Handle() = default;
+
+   private:
+    friend class Pipeline;
+    explicit Handle(std::size_t index) : index_(index) {}
+    std::size_t index_ = static_cast<std::size_t>(-1);
+  };
+
+  static Pipeline begin(Connection& connection, std::string_view isolation = {});
+  static Pipeline within(Transaction& tx);
+  static Pipeline autocommit(Connection& connection);
+  Pipeline(Pipeline&& other) noexcept;
+  Pipeline& operator=(Pipeline&&) = delete;
+  ~Pipeline();
+
+  template <typename... Args>
+  Handle add(std::string_view sql, const Args&... args) {
+    std::vector<Param> params;
+    params.reserve(sizeof...(Args));
+    (params.push_back(to_param(args)), ...);
+    return add(Connection::Statement{sql, std::move(params)});
+  }
+  Handle add(Connection::Statement statement);
+
+  // Sends what is queued in one round trip; the first error of the batch, if any.
+  core::Status flush();
+  // One statement whose rows decide what comes next: queued, then flushed with
+  // whatever was queued before it.
+  template <typename... Args>
+  core::Result<Rows> exec(std::string_view sql, const Args&... args) {
+    const auto handle = add(sql, args...);
+    if (auto sent = flush(); !sent) return sent.error();
+    return std::move(*results_[handle.index_]);
+  }
+  // True once the statement ran: its batch was sent and it neither failed nor was skipped.
+  bool ran(Handle handle) const { return handle.index_ < results_.size() && results_[handle.index_].has_value(); }
+  // Its rows; none unless ran().
+  const Rows& rows(Handle handle) const;
+
+  // Savepoints isolate one item of a batch: savepoint() and release() are queued;
+  // rollback_to() drops what is queued and returns the transaction to the savepoint at
+  // once (one round trip), clearing an earlier failure.
+  void savepoint(std::string_view name);
+  void release(std::string_view name);
+  core::Status rollback_to(std::string_view name);
+
+  // Runs `hook` after a successful COMMIT (never after a rollback).
+  void after_commit(std::function<void()> hook);
+  // Sends what is queued with COMMIT. Only a Pipeline made by begin() commits.
+  core::Status commit();
+
+ private:
+  struct Queued {
+    std::string sql;
+    std::vector<Param> params;
+  };
+  enum class Mode { own, within, autocommit };
+  enum class State { open, failed, done };
+
+  Pipeline(Connection& connection, Mode mode, Transaction* owner, std::string begin_sql);
+  // Sends BEGIN if not sent yet, the queue, and COMMIT when `commit`, in one round trip.
+  core::Status send(bool commit);
+  core::Status refusal() const;
+
+  Connection* connection_;
+  Mode mode_;
+  Transaction* owner_;     // within(): the transaction that commits
+  std::string begin_sql_;  // own: until BEGIN is sent
+  State state_ = State::open;
+  std::vector<Queued> queued_;
+  // By handle index (a deque: rows() references stay valid); nullopt until the
+  // statement ran. The last queued_.size() are not sent yet.
+  std::deque<std::optional<Rows>> results_;
+  std::vector<std::function<void()>> after_commit_;
+};
+
+// Typed checks on errors from this library.
+// True for a unique violation of `constraint` (another transaction inserted the key).
+bool is_unique_violation(const core::Error& error, std::string_view constraint);
 
 // An SQL expression formatting a timestamptz column as RFC 3339 UTC with milliseconds,
 // the form core::parse_rfc3339 reads: rfc3339_sql("created_at").

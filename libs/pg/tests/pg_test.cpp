@@ -5,22 +5,12 @@
 #include "pg/migrate.hpp"
 #include "pg/pool.hpp"
 #include "support/stack.hpp"
+#include "scratch_schema.hpp"
 
 using namespace paypipe;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct Schema {
-  std::string name = testing::unique_name("pgtest");
-  pg::Connection connection = testing::connect(name);
-  Schema() {
-    REQUIRE(connection.exec("CREATE SCHEMA " + name).ok());
-  }
-  ~Schema() { (void)connection.exec("DROP SCHEMA " + name + " CASCADE"); }
-};
-
-}  // namespace
+using Schema = testing::ScratchSchema;
 
 TEST_CASE("parameters travel separately from SQL, including hostile text and NULL") {
   Schema schema;
@@ -82,40 +72,6 @@ TEST_CASE("a failed transaction reports its COMMIT as an error") {
   REQUIRE(tx.ok());
   CHECK_FALSE(tx->exec("SELECT 1/0").ok());
   CHECK_FALSE(tx->commit().ok());
-}
-
-TEST_CASE("pipeline mode runs many statements in one round trip and reports each") {
-  Schema schema;
-  auto& c = schema.connection;
-  REQUIRE(c.exec("CREATE TABLE p (n int PRIMARY KEY)").ok());
-  std::vector<pg::Connection::Statement> statements{
-      {"BEGIN", {}},
-      {"INSERT INTO p VALUES ($1)", {pg::to_param(1)}},
-      {"INSERT INTO p VALUES ($1) RETURNING n * 10", {pg::to_param(2)}},
-      {"COMMIT", {}},
-  };
-  auto results = c.exec_pipeline(statements);
-  REQUIRE(results.ok());
-  REQUIRE(results->size() == 4);
-  REQUIRE((*results)[2].ok());
-  CHECK((*results)[2]->integer(0, 0) == 20);
-  CHECK(testing::query_integer(c, "SELECT count(*) FROM p") == 2);
-
-  std::vector<pg::Connection::Statement> failing{
-      {"BEGIN", {}},
-      {"INSERT INTO p VALUES ($1)", {pg::to_param(1)}},  // duplicate
-      {"INSERT INTO p VALUES ($1)", {pg::to_param(3)}},
-      {"COMMIT", {}},
-  };
-  auto failed = c.exec_pipeline(failing);
-  REQUIRE(failed.ok());
-  CHECK((*failed)[1].error().category == core::ErrorCategory::conflict);
-  CHECK((*failed)[2].error().code == "pg-pipeline-aborted");
-  CHECK(PQtransactionStatus(c.native()) == PQTRANS_INERROR);
-  REQUIRE(c.exec("ROLLBACK").ok());
-  CHECK(testing::query_integer(c, "SELECT count(*) FROM p") == 2);
-  // The connection is usable afterwards.
-  CHECK(c.exec("SELECT 1").ok());
 }
 
 TEST_CASE("LISTEN wakes on NOTIFY and times out otherwise") {

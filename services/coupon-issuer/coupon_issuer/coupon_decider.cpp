@@ -5,14 +5,13 @@
 #include <cctype>
 #include <set>
 
-#include "contracts/coupon_issued.hpp"
-#include "contracts/coupon_rejected.hpp"
 #include "contracts/coupon_requested.hpp"
 #include "core/metrics.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
 #include "events/idempotency.hpp"
 #include "events/outbox.hpp"
+#include "coupon_issuer/coupon_events.hpp"
 #include "coupon_issuer/coupon_rules.hpp"
 
 namespace paypipe::coupon_issuer {
@@ -170,20 +169,13 @@ core::Status write(pg::Transaction& tx, std::span<const Decided> decided, const 
     // Each outcome continues the trace of the HTTP request that asked for it.
     const auto parent = core::TraceContext::parse(d.incoming->traceparent);
     core::TraceScope scope(parent ? parent->child() : core::TraceContext::generate());
+    announcements.push_back(outcome_event(q, d.verdict, d.issued_coupon_id, book, source, now));
     if (issued) {
-      const auto& coupon = book.coupons.at(q.coupon_id);
       i_id.push_back(d.issued_coupon_id);
       i_coupon.push_back(q.coupon_id);
       i_user.push_back(q.user_id);
       i_request.push_back(q.request_id);
       touched.insert(q.coupon_id);
-      const contracts::CouponIssued data{q.request_id, q.coupon_id,     q.user_id,
-                                         d.issued_coupon_id, coupon.name, coupon.discount,
-                                         coupon.valid_until_text, now};
-      announcements.push_back(events::make_event("coupon.issued", source, q.user_id, contracts::encode(data)));
-    } else {
-      const contracts::CouponRejected data{q.request_id, q.coupon_id, q.user_id, reason_of(d.verdict), now};
-      announcements.push_back(events::make_event("coupon.rejected", source, q.user_id, contracts::encode(data)));
     }
   }
   if (!i_id.empty()) {

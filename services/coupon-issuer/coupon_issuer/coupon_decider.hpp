@@ -16,7 +16,8 @@
 //      hold them, and which requests are already decided: three set-based statements;
 //   3. decide every request in order with the pure decide() (coupon_rules.hpp);
 //   4. write issued coupons, remaining stock, every request's outcome and the
-//      coupon.issued / coupon.rejected events (outbox) with set-based statements, commit.
+//      coupon.issued / coupon.rejected events (outcome_event, coupon_events.hpp; the
+//      outbox) with set-based statements, commit.
 // If the batch fails for a reason other than an unavailable database, it is replayed
 // with a savepoint per event, so one bad event never holds the others back.
 //

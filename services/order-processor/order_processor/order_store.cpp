@@ -5,22 +5,17 @@
 #include <map>
 #include <set>
 
-#include "contracts/order_cancelled.hpp"
-#include "contracts/order_completed.hpp"
-#include "contracts/order_created.hpp"
-#include "contracts/payment_refund_requested.hpp"
 #include "contracts/product_sold_out.hpp"
 #include "core/json.hpp"
 #include "core/metrics.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
 #include "events/outbox.hpp"
+#include "order_processor/order_effects.hpp"
 
 namespace paypipe::order_processor {
 
 namespace {
-
-using Statement = pg::Connection::Statement;
 
 struct StoreMetrics {
   prometheus::Counter& created;
@@ -100,28 +95,6 @@ core::Result<std::optional<Order>> one_order(const core::Result<pg::Rows>& rows)
   return std::optional<Order>{std::move(order).value()};
 }
 
-// The first real error of a pipeline (statements skipped after it only say "aborted").
-core::Status first_error(const std::vector<core::Result<pg::Rows>>& results) {
-  for (const auto& r : results) {
-    if (!r && r.error().code != "pg-pipeline-aborted") return r.error();
-  }
-  for (const auto& r : results) {
-    if (!r) return r.error();
-  }
-  return {};
-}
-
-core::Result<std::vector<core::Result<pg::Rows>>> run(pg::Connection& connection, const std::vector<Statement>& statements) {
-  auto results = connection.exec_pipeline(statements);
-  if (!results) return results.error();
-  if (auto s = first_error(*results); !s) return s.error();
-  return results;
-}
-
-void roll_back(pg::Connection& connection) {
-  if (PQtransactionStatus(connection.native()) != PQTRANS_IDLE) (void)connection.exec("ROLLBACK");
-}
-
 // Per product, the quantity the orders hold; a std::map keeps the product ids sorted.
 std::map<std::string, std::int64_t> quantities(const std::vector<const Order*>& orders) {
   std::map<std::string, std::int64_t> by_product;
@@ -132,28 +105,30 @@ std::map<std::string, std::int64_t> quantities(const std::vector<const Order*>& 
 }
 
 // Locks the products in id order, then moves `by_product` out of `held`, into `sold`
-// when `sell` (a paid order) or back to available (a released hold).
-void move_held(std::vector<Statement>& statements, const std::map<std::string, std::int64_t>& by_product, bool sell) {
+// (a paid order) or back to available (a released hold).
+void move_held(pg::Pipeline& pipeline, const std::map<std::string, std::int64_t>& by_product, StockMove move) {
+  if (move == StockMove::none) return;
   std::vector<std::string> ids, counts;
   for (const auto& [id, quantity] : by_product) {
     ids.push_back(id);
     counts.push_back(std::to_string(quantity));
   }
-  statements.push_back({"SELECT id FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", {pg::to_param(ids)}});
-  statements.push_back(
-      {sell ? "UPDATE products p SET held = p.held - m.q, sold = p.sold + m.q, updated_at = now() "
-              "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id"
-            : "UPDATE products p SET held = p.held - m.q, updated_at = now() "
-              "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id",
-       {pg::to_param(ids), pg::to_param(counts)}});
+  pipeline.add("SELECT id FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", ids);
+  pipeline.add(move == StockMove::sell ? "UPDATE products p SET held = p.held - m.q, sold = p.sold + m.q, updated_at = now() "
+                                         "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id"
+                                       : "UPDATE products p SET held = p.held - m.q, updated_at = now() "
+                                         "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id",
+               ids, counts);
 }
 
-events::Event order_event(std::string type, const std::string& key, std::string data) {
-  return events::make_event(std::move(type), std::string(event_source), key, std::move(data));
-}
-
-contracts::OrderCancelled cancelled_data(const Order& order, const std::string& reason, const std::string& at) {
-  return contracts::OrderCancelled{order.id, order.user_id, reason, order.items, order.total_amount, order.currency, at};
+// Queues the outbox insert of `announcements` (validated first: an invalid event queues nothing).
+core::Status queue_outbox(pg::Pipeline& pipeline, std::span<const events::Event> announcements,
+                          std::string_view aggregate_type) {
+  if (announcements.empty()) return {};
+  auto insert = events::outbox_insert(announcements, aggregate_type);
+  if (!insert) return insert.error();
+  pipeline.add(std::move(insert).value());
+  return {};
 }
 
 }  // namespace
@@ -216,22 +191,50 @@ core::Status read_view(pg::Connection& connection, std::span<const OrderRequest>
       keys.push_back(*request.idempotency_key);
     }
   }
-  std::vector<Statement> reads{{products_sql, {pg::to_param(std::vector<std::string>(ids.begin(), ids.end()))}}};
-  if (!keys.empty()) reads.push_back({by_key_sql, {pg::to_param(users), pg::to_param(keys)}});
-  auto read = run(connection, reads);
-  if (!read) return read.error();
-  const auto& products = *(*read)[0];
-  for (int i = 0; i < products.size(); ++i) view.products.emplace(products.str(i, 0), product_from(products, i));
-  if (!keys.empty()) {
-    const auto& earlier = *(*read)[1];
-    for (int i = 0; i < earlier.size(); ++i) {
-      auto order = order_from(earlier, i);
-      if (!order) return order.error();
-      view.by_key.emplace(std::pair{order->user_id, earlier.str(i, 12)}, std::move(order).value());
-    }
+  auto pipeline = pg::Pipeline::autocommit(connection);
+  const auto products = pipeline.add(products_sql, std::vector<std::string>(ids.begin(), ids.end()));
+  const auto earlier = keys.empty() ? pg::Pipeline::Handle{} : pipeline.add(by_key_sql, users, keys);
+  if (auto read = pipeline.flush(); !read) return read.error();
+  const auto& product_rows = pipeline.rows(products);
+  for (int i = 0; i < product_rows.size(); ++i) {
+    view.products.emplace(product_rows.str(i, 0), product_from(product_rows, i));
+  }
+  const auto& earlier_rows = pipeline.rows(earlier);
+  for (int i = 0; i < earlier_rows.size(); ++i) {
+    auto order = order_from(earlier_rows, i);
+    if (!order) return order.error();
+    view.by_key.emplace(std::pair{order->user_id, earlier_rows.str(i, 12)}, std::move(order).value());
   }
   return {};
 }
+
+// The placed orders and their items as column arrays, for set-based inserts.
+struct OrderColumns {
+  std::vector<std::string> id, user, status, fulfilment, total, currency, expires, key, at;
+  std::vector<std::string> item_order, item_line, item_product, item_quantity, item_price;
+  std::map<std::string, std::int64_t> hold;  // per product, sorted by id
+
+  void add(const Order& order, const std::optional<std::string>& idempotency_key) {
+    id.push_back(order.id);
+    user.push_back(order.user_id);
+    status.emplace_back(to_string(order.status));
+    fulfilment.push_back(order.fulfilment);
+    total.push_back(std::to_string(order.total_amount));
+    currency.push_back(order.currency);
+    expires.push_back(order.expires_at);
+    key.push_back(idempotency_key.value_or(""));  // keys are never empty: "" stands for none
+    at.push_back(order.created_at);
+    for (std::size_t line = 0; line < order.items.size(); ++line) {
+      const auto& item = order.items[line];
+      hold[item.product_id] += item.quantity;
+      item_order.push_back(order.id);
+      item_line.push_back(std::to_string(line + 1));
+      item_product.push_back(item.product_id);
+      item_quantity.push_back(std::to_string(item.quantity));
+      item_price.push_back(std::to_string(item.unit_price));
+    }
+  }
+};
 
 // The write of a placement, one pipelined round trip ending in COMMIT: lock the
 // products in id order, hold every order's stock with one conditional UPDATE, insert
@@ -242,92 +245,53 @@ core::Status read_view(pg::Connection& connection, std::span<const OrderRequest>
 core::Status write_orders(pg::Connection& connection, const std::vector<const Placement*>& placed,
                           std::span<const OrderRequest> requests, std::span<const core::TraceContext> traces,
                           const std::vector<std::size_t>& request_of) {
-  std::map<std::string, std::int64_t> hold;
-  std::vector<std::string> o_id, o_user, o_status, o_fulfilment, o_total, o_currency, o_expires, o_key, o_at;
-  std::vector<std::string> i_order, i_line, i_product, i_quantity, i_price;
+  OrderColumns columns;
   std::vector<events::Event> announcements;
   for (std::size_t n = 0; n < placed.size(); ++n) {
     const auto& order = placed[n]->order;
-    const auto& request = requests[request_of[n]];
     // CREATED -> PENDING_PAYMENT happens inside this transaction: CREATED is never stored.
     if (auto ok = walk(OrderStatus::created, std::vector{order.status}); !ok) return ok.error();
-    o_id.push_back(order.id);
-    o_user.push_back(order.user_id);
-    o_status.push_back(std::string(to_string(order.status)));
-    o_fulfilment.push_back(order.fulfilment);
-    o_total.push_back(std::to_string(order.total_amount));
-    o_currency.push_back(order.currency);
-    o_expires.push_back(order.expires_at);
-    o_key.push_back(request.idempotency_key.value_or(""));  // keys are never empty: "" stands for none
-    o_at.push_back(order.created_at);
-    for (std::size_t line = 0; line < order.items.size(); ++line) {
-      const auto& item = order.items[line];
-      hold[item.product_id] += item.quantity;
-      i_order.push_back(order.id);
-      i_line.push_back(std::to_string(line + 1));
-      i_product.push_back(item.product_id);
-      i_quantity.push_back(std::to_string(item.quantity));
-      i_price.push_back(std::to_string(item.unit_price));
-    }
+    columns.add(order, requests[request_of[n]].idempotency_key);
     core::TraceScope scope(traces[request_of[n]]);
-    announcements.push_back(order_event(
-        "order.created", order.id,
-        contracts::encode(contracts::OrderCreated{order.id, order.user_id, order.items, order.total_amount,
-                                                  order.currency, order.fulfilment, order.expires_at,
-                                                  order.created_at})));
+    announcements.push_back(created_event(order));
   }
-  std::vector<std::string> h_id, h_quantity;
-  for (const auto& [id, quantity] : hold) {
-    h_id.push_back(id);
-    h_quantity.push_back(std::to_string(quantity));
+  std::vector<std::string> hold_id, hold_quantity;
+  for (const auto& [id, quantity] : columns.hold) {
+    hold_id.push_back(id);
+    hold_quantity.push_back(std::to_string(quantity));
   }
-  auto outbox = events::outbox_insert(announcements, "order");
-  if (!outbox) return outbox.error();
 
-  const std::vector<Statement> statements{
-      {"BEGIN", {}},
-      {"SELECT id FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", {pg::to_param(h_id)}},
-      {"WITH held AS ("
-       "  UPDATE products p SET held = p.held + w.q, updated_at = now() "
-       "  FROM unnest($1::text[], $2::bigint[]) AS w(id, q) "
-       "  WHERE p.id = w.id AND p.total_stock - p.held - p.sold >= w.q RETURNING p.id) "
-       "INSERT INTO orders (id, user_id, status, fulfilment, total_amount, currency, expires_at, idempotency_key, "
-       "created_at, updated_at) "
-       "SELECT o.id, o.user_id, o.status, o.fulfilment, o.total, o.currency, o.expires_at, NULLIF(o.key, ''), "
-       "o.created_at, o.created_at "
-       "FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::timestamptz[], "
-       "$10::text[], $11::timestamptz[]) "
-       "AS o(id, user_id, status, fulfilment, total, currency, expires_at, key, created_at) "
-       "WHERE (SELECT count(*) FROM held) = cardinality($1::text[])",
-       {pg::to_param(h_id), pg::to_param(h_quantity), pg::to_param(o_id), pg::to_param(o_user),
-        pg::to_param(o_status), pg::to_param(o_fulfilment), pg::to_param(o_total), pg::to_param(o_currency),
-        pg::to_param(o_expires), pg::to_param(o_key), pg::to_param(o_at)}},
-      {"INSERT INTO order_items (order_id, line, product_id, quantity, unit_price) "
-       "SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])",
-       {pg::to_param(i_order), pg::to_param(i_line), pg::to_param(i_product), pg::to_param(i_quantity),
-        pg::to_param(i_price)}},
-      std::move(outbox).value(),
-      {"COMMIT", {}},
-  };
-  auto results = connection.exec_pipeline(statements);
-  if (!results) {
-    roll_back(connection);
-    return results.error();
+  auto pipeline = pg::Pipeline::begin(connection);
+  pipeline.add("SELECT id FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", hold_id);
+  const auto inserted = pipeline.add(
+      "WITH held AS ("
+      "  UPDATE products p SET held = p.held + w.q, updated_at = now() "
+      "  FROM unnest($1::text[], $2::bigint[]) AS w(id, q) "
+      "  WHERE p.id = w.id AND p.total_stock - p.held - p.sold >= w.q RETURNING p.id) "
+      "INSERT INTO orders (id, user_id, status, fulfilment, total_amount, currency, expires_at, idempotency_key, "
+      "created_at, updated_at) "
+      "SELECT o.id, o.user_id, o.status, o.fulfilment, o.total, o.currency, o.expires_at, NULLIF(o.key, ''), "
+      "o.created_at, o.created_at "
+      "FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::timestamptz[], "
+      "$10::text[], $11::timestamptz[]) "
+      "AS o(id, user_id, status, fulfilment, total, currency, expires_at, key, created_at) "
+      "WHERE (SELECT count(*) FROM held) = cardinality($1::text[])",
+      hold_id, hold_quantity, columns.id, columns.user, columns.status, columns.fulfilment, columns.total,
+      columns.currency, columns.expires, columns.key, columns.at);
+  pipeline.add("INSERT INTO order_items (order_id, line, product_id, quantity, unit_price) "
+               "SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])",
+               columns.item_order, columns.item_line, columns.item_product, columns.item_quantity,
+               columns.item_price);
+  if (auto queued = queue_outbox(pipeline, announcements, "order"); !queued) return queued;
+  pipeline.after_commit([] { events::notify_outbox_committed(); });
+  if (auto committed = pipeline.commit(); !committed) {
+    // No order row inserted: a hold failed, and the items' foreign key aborted the rest.
+    if (pipeline.ran(inserted) && pipeline.rows(inserted).affected() == 0) {
+      return core::make_error(core::ErrorCategory::conflict, "out-of-stock",
+                              "not enough stock: another order took it first");
+    }
+    return committed;
   }
-  const auto& inserted = (*results)[2];
-  if (inserted && inserted->affected() == 0) {
-    roll_back(connection);
-    return core::make_error(core::ErrorCategory::conflict, "out-of-stock",
-                            "not enough stock: another order took it first");
-  }
-  if (auto s = first_error(*results); !s) {
-    roll_back(connection);
-    return s.error();
-  }
-  if ((*results)[5]->command() == "ROLLBACK") {
-    return core::make_error(core::ErrorCategory::unavailable, "commit-failed", "the commit failed; retry");
-  }
-  events::notify_outbox_committed();
   StoreMetrics::get().created.Increment(static_cast<double>(placed.size()));
   return {};
 }
@@ -396,7 +360,7 @@ std::vector<core::Result<PlacedOrder>> place_orders(pg::Connection& connection, 
   if (requests.size() == 1) {
     // Two requests racing with one Idempotency-Key: the loser hits the unique
     // constraint, then its second read finds the winner's order and replays it.
-    if (error.code == "unique-violation:orders_idempotency_key") {
+    if (pg::is_unique_violation(error, "orders_idempotency_key")) {
       if (auto again = place_together(connection, requests, traces, settings, now, error)) results = std::move(*again);
     }
     if (results.empty()) results.emplace_back(error);
@@ -424,89 +388,42 @@ core::Result<PlacedOrder> place_order(pg::Connection& connection, const OrderReq
 core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, const Decision& decision,
                                    const std::optional<PaymentRef>& payment, core::SystemTime now) {
   if (decision.effect == Effect::none) return order;
-  auto final_status = walk(order.status, decision.path);
-  if (!final_status) return final_status.error();
-  Order after = order;
-  after.status = *final_status;
-  after.updated_at = core::format_rfc3339(now);
-  const bool records_payment = decision.effect == Effect::complete || decision.effect == Effect::request_refund;
-  if (records_payment) {
-    if (!payment) {
-      return core::make_error(core::ErrorCategory::internal, "payment-missing", "a payment is needed to complete or refund");
-    }
-    after.payment_id = payment->payment_id;
-  }
-  if (decision.effect == Effect::cancel) after.cancel_reason = decision.reason;
+  auto change = change_for(order, decision, payment, now);
+  if (!change) return change.error();
+  const Order& after = change->after;
 
-  std::vector<Statement> statements{
-      {"UPDATE orders SET status = $2, payment_id = $3, cancel_reason = $4, updated_at = $5 WHERE id = $1",
-       {pg::to_param(after.id), pg::to_param(to_string(after.status)), pg::to_param(after.payment_id),
-        pg::to_param(after.cancel_reason), pg::to_param(after.updated_at)}}};
-  std::vector<events::Event> announcements;
-  std::size_t sold_out_query = 0;
-  switch (decision.effect) {
-    case Effect::complete: {
-      move_held(statements, quantities({&order}), true);
-      std::vector<std::string> ids;
-      for (const auto& item : order.items) ids.push_back(item.product_id);
-      // sold_out_at goes from NULL to a time once, under the product's lock: one
-      // product.sold-out per product, whatever order sells its last unit.
-      static const std::string sold_out_sql =
-          "UPDATE products SET sold_out_at = $2 WHERE id = ANY($1::text[]) AND sold_out_at IS NULL "
-          "AND sold >= total_stock RETURNING id, name, total_stock, " +
-          pg::rfc3339_sql("sale_opens_at") + ", " + pg::rfc3339_sql("sold_out_at");
-      statements.push_back({sold_out_sql, {pg::to_param(ids), pg::to_param(after.updated_at)}});
-      sold_out_query = statements.size() - 1;
-      announcements.push_back(order_event(
-          "order.completed", order.id,
-          contracts::encode(contracts::OrderCompleted{order.id, order.user_id, order.items, order.total_amount,
-                                                      order.currency, order.fulfilment, payment->payment_id,
-                                                      after.updated_at})));
-      break;
-    }
-    case Effect::cancel:
-      move_held(statements, quantities({&order}), false);
-      announcements.push_back(
-          order_event("order.cancelled", order.id, contracts::encode(cancelled_data(order, decision.reason, after.updated_at))));
-      break;
-    case Effect::request_refund:
-      announcements.push_back(order_event(
-          "payment.refund-requested", order.id,
-          contracts::encode(contracts::PaymentRefundRequested{payment->payment_id, order.id, order.user_id,
-                                                              payment->amount, payment->currency, decision.reason,
-                                                              after.updated_at})));
-      break;
-    case Effect::mark_refunded:
-    case Effect::advance:
-    case Effect::none:
-      break;
+  auto pipeline = pg::Pipeline::within(tx);
+  pipeline.add("UPDATE orders SET status = $2, payment_id = $3, cancel_reason = $4, updated_at = $5 WHERE id = $1",
+               after.id, std::string(to_string(after.status)), after.payment_id, after.cancel_reason,
+               after.updated_at);
+  move_held(pipeline, quantities({&order}), change->stock);
+  pg::Pipeline::Handle sold_out;
+  if (change->stock == StockMove::sell) {
+    std::vector<std::string> ids;
+    for (const auto& item : order.items) ids.push_back(item.product_id);
+    // sold_out_at goes from NULL to a time once, under the product's lock: one
+    // product.sold-out per product, whatever order sells its last unit.
+    static const std::string sold_out_sql =
+        "UPDATE products SET sold_out_at = $2 WHERE id = ANY($1::text[]) AND sold_out_at IS NULL "
+        "AND sold >= total_stock RETURNING id, name, total_stock, " +
+        pg::rfc3339_sql("sale_opens_at") + ", " + pg::rfc3339_sql("sold_out_at");
+    sold_out = pipeline.add(sold_out_sql, ids, after.updated_at);
   }
-  if (!announcements.empty()) {
-    auto outbox = events::outbox_insert(announcements, "order");
-    if (!outbox) return outbox.error();
-    statements.push_back(std::move(outbox).value());
-  }
-  auto results = run(tx.connection(), statements);
-  if (!results) return results.error();
+  if (auto queued = queue_outbox(pipeline, change->events, "order"); !queued) return queued.error();
+  if (auto written = pipeline.flush(); !written) return written.error();
 
-  if (sold_out_query != 0) {
-    const auto& sold_out = *(*results)[sold_out_query];
-    std::vector<events::Event> products;
-    for (int i = 0; i < sold_out.size(); ++i) {
-      const contracts::ProductSoldOut data{sold_out.str(i, 0), sold_out.str(i, 1), sold_out.integer(i, 2),
-                                           sold_out.str(i, 3), sold_out.str(i, 4)};
-      products.push_back(order_event("product.sold-out", data.product_id, contracts::encode(data)));
-      spdlog::info("product {} sold out", data.product_id);
+  const auto& rows = pipeline.rows(sold_out);
+  if (!rows.empty()) {
+    std::vector<contracts::ProductSoldOut> products;
+    for (int i = 0; i < rows.size(); ++i) {
+      products.push_back({rows.str(i, 0), rows.str(i, 1), rows.integer(i, 2), rows.str(i, 3), rows.str(i, 4)});
+      spdlog::info("product {} sold out", products.back().product_id);
     }
-    if (!products.empty()) {
-      auto outbox = events::outbox_insert(products, "product");
-      if (!outbox) return outbox.error();
-      auto inserted = tx.connection().exec_params(outbox->sql, outbox->params);
-      if (!inserted) return inserted.error();
-      StoreMetrics::get().sold_out.Increment(static_cast<double>(products.size()));
-    }
+    if (auto queued = queue_outbox(pipeline, sold_out_events(products), "product"); !queued) return queued.error();
+    if (auto written = pipeline.flush(); !written) return written.error();
+    StoreMetrics::get().sold_out.Increment(static_cast<double>(products.size()));
   }
-  tx.after_commit([] { events::notify_outbox_committed(); });
+  pipeline.after_commit([] { events::notify_outbox_committed(); });
   return after;
 }
 
@@ -516,46 +433,41 @@ core::Result<std::size_t> expire_batch(pg::Connection& connection, core::SystemT
       "SELECT " + order_columns +
       " FROM orders o WHERE o.status = 'PENDING_PAYMENT' AND o.expires_at <= $1 "
       "ORDER BY o.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED";
-  auto tx = pg::Transaction::begin(connection);
-  if (!tx) return tx.error();
-  auto due = tx->exec(due_sql, core::format_rfc3339(deadline), static_cast<std::int64_t>(limit));
+  auto pipeline = pg::Pipeline::begin(connection);
+  auto due = pipeline.exec(due_sql, core::format_rfc3339(deadline), static_cast<std::int64_t>(limit));
   if (!due) return due.error();
-  if (due->empty()) return std::size_t{0};
 
-  const auto at = core::format_rfc3339(now);
-  std::vector<Order> orders;
-  std::vector<std::string> ids;
+  std::vector<Order> expiring;
+  std::vector<std::string> ids, statuses, reasons;
   std::vector<events::Event> announcements;
   for (int i = 0; i < due->size(); ++i) {
     auto order = order_from(*due, i);
     if (!order) return order.error();
     const auto decision = decide_expiry(*order);
-    if (decision.effect != Effect::cancel) {  // cannot happen: the query took PENDING_PAYMENT orders only
-      spdlog::error("expiry of order {} refused: {}", order->id, decision.note);
+    auto change = change_for(*order, decision, std::nullopt, now);
+    if (!change || change->stock != StockMove::release) {  // cannot happen: the query took PENDING_PAYMENT orders only
+      spdlog::error("expiry of order {} refused: {}", order->id, change ? decision.note : change.error().message);
       continue;
     }
-    ids.push_back(order->id);
-    announcements.push_back(order_event("order.cancelled", order->id,
-                                        contracts::encode(cancelled_data(*order, decision.reason, at))));
-    orders.push_back(std::move(order).value());
+    ids.push_back(change->after.id);
+    statuses.emplace_back(to_string(change->after.status));
+    reasons.push_back(change->after.cancel_reason.value_or(""));
+    for (auto& event : change->events) announcements.push_back(std::move(event));
+    expiring.push_back(std::move(order).value());
   }
-  if (orders.empty()) return std::size_t{0};
-  std::vector<const Order*> expiring;
-  for (const auto& o : orders) expiring.push_back(&o);
+  if (expiring.empty()) return std::size_t{0};
+  std::vector<const Order*> released;
+  for (const auto& o : expiring) released.push_back(&o);
 
-  std::vector<Statement> statements{
-      {"UPDATE orders SET status = $2, cancel_reason = $3, updated_at = $4 WHERE id = ANY($1::uuid[])",
-       {pg::to_param(ids), pg::to_param(to_string(OrderStatus::expired)), pg::to_param("EXPIRED"), pg::to_param(at)}}};
-  move_held(statements, quantities(expiring), false);
-  auto outbox = events::outbox_insert(announcements, "order");
-  if (!outbox) return outbox.error();
-  statements.push_back(std::move(outbox).value());
-  auto results = run(tx->connection(), statements);
-  if (!results) return results.error();
-  tx->after_commit([] { events::notify_outbox_committed(); });
-  if (auto s = tx->commit(); !s) return s.error();
-  StoreMetrics::get().expired.Increment(static_cast<double>(orders.size()));
-  return orders.size();
+  pipeline.add("UPDATE orders o SET status = v.status, cancel_reason = v.reason, updated_at = $4 "
+               "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, status, reason) WHERE o.id = v.id",
+               ids, statuses, reasons, core::format_rfc3339(now));
+  move_held(pipeline, quantities(released), StockMove::release);
+  if (auto queued = queue_outbox(pipeline, announcements, "order"); !queued) return queued.error();
+  pipeline.after_commit([] { events::notify_outbox_committed(); });
+  if (auto committed = pipeline.commit(); !committed) return committed.error();
+  StoreMetrics::get().expired.Increment(static_cast<double>(expiring.size()));
+  return expiring.size();
 }
 
 }  // namespace paypipe::order_processor

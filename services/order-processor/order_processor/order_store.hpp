@@ -1,7 +1,9 @@
 #pragma once
 // order-processor's SQL: products and their stock, orders, their status changes with
-// the stock and the events that go with them, and the expiry sweep. Every write that
-// announces something appends its events to the outbox in the same transaction.
+// the stock and the events that go with them, and the expiry sweep. What to write and
+// which events to announce is decided before, in pure code (order_rules.hpp,
+// order_effects.hpp); the store writes it, appending the events to the outbox in the
+// same transaction. Multi-statement writes are pg::Pipelines: one round trip per batch.
 //
 // Locking, so that nothing deadlocks and nothing oversells:
 //   * product rows are always locked in product-id order (SELECT ... ORDER BY id FOR
@@ -19,11 +21,10 @@
 #include "core/time.hpp"
 #include "core/trace.hpp"
 #include "pg/pg.hpp"
+#include "order_processor/order_effects.hpp"
 #include "order_processor/order_rules.hpp"
 
 namespace paypipe::order_processor {
-
-inline constexpr std::string_view event_source = "/paypipe/order-processor";
 
 // POST /v1/products. `created` is false when the same product already existed (then
 // nothing changed); a product with the same id and other values is a conflict.
@@ -65,17 +66,10 @@ core::Result<std::optional<Order>> find_order(pg::Connection& connection, const 
 // The order, locked until the end of `tx`.
 core::Result<std::optional<Order>> lock_order(pg::Transaction& tx, const std::string& order_id);
 
-// The payment an event is about: completing an order records it, a refund returns it.
-struct PaymentRef {
-  std::string payment_id;
-  std::int64_t amount = 0;
-  std::string currency;
-};
-
-// Writes `decision` for `order` (locked in `tx`): the new status, the stock effect
-// (a hold becomes a sale, or is released) and the events (order.completed with
-// product.sold-out for every product whose last unit this sold, order.cancelled,
-// payment.refund-requested). Returns the order as it now is. Effect::none writes nothing.
+// Writes `decision` for `order` (locked in `tx`) as change_for (order_effects.hpp)
+// decides it: the new status, the stock effect and the events, then product.sold-out
+// for every product whose last unit this sold. One round trip (plus one when a product
+// sells out). Returns the order as it now is. Effect::none writes nothing.
 core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, const Decision& decision,
                                    const std::optional<PaymentRef>& payment, core::SystemTime now);
 

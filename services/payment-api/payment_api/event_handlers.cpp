@@ -5,10 +5,7 @@
 #include "contracts/order_cancelled.hpp"
 #include "contracts/order_created.hpp"
 #include "contracts/payment_refund_requested.hpp"
-#include "contracts/payment_refunded.hpp"
-#include "core/time.hpp"
-#include "core/uuid.hpp"
-#include "events/outbox.hpp"
+#include "payment_api/payment_store.hpp"
 
 namespace paypipe::payment_api {
 
@@ -37,34 +34,10 @@ core::Status on_order_cancelled(pg::Transaction& tx, const contracts::OrderCance
 }
 
 core::Status on_refund_requested(pg::Transaction& tx, const contracts::PaymentRefundRequested& request) {
-  auto refunded = tx.exec(
-      "UPDATE payments SET status = 'REFUNDED', refunded_at = now() WHERE id = $1 AND status = 'COMPLETED' "
-      "RETURNING user_id, amount, currency, order_id::text",
-      request.payment_id);
+  auto refunded = refund(tx, request.payment_id, "/paypipe/payment-api");
   if (!refunded) return refunded.error();
-  if (refunded->empty()) {
-    spdlog::info("refund of payment {} skipped: not found or not completed", request.payment_id);
-    return {};
-  }
-  const auto user_id = refunded->str(0, 0);
-  const auto amount = refunded->integer(0, 1);
-  auto balance = tx.exec(
-      "INSERT INTO wallets (user_id, balance) VALUES ($1, $2) "
-      "ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance, updated_at = now() "
-      "RETURNING balance",
-      user_id, amount);
-  if (!balance) return balance.error();
-  if (auto s = check(tx.exec("INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
-                             "VALUES ($1, $2, 'REFUND', $3, $4, $5)",
-                             core::new_uuid_v7(), user_id, amount, request.payment_id, balance->integer(0, 0)));
-      !s) {
-    return s;
-  }
-  const contracts::PaymentRefunded data{request.payment_id, refunded->str(0, 3), user_id, amount, refunded->str(0, 2),
-                                        core::now_rfc3339()};
-  return events::append_to_outbox(
-      tx, events::make_event("payment.refunded", "/paypipe/payment-api", data.order_id, contracts::encode(data)),
-      "payment");
+  if (!*refunded) spdlog::info("refund of payment {} skipped: not found or not completed", request.payment_id);
+  return {};
 }
 
 template <typename T>

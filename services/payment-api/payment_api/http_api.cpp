@@ -2,7 +2,6 @@
 
 #include "auth/http_auth.hpp"
 #include "core/uuid.hpp"
-#include "events/retry.hpp"
 #include "http/request.hpp"
 #include "payment_api/http_codecs.hpp"
 #include "payment_api/payment_store.hpp"
@@ -73,22 +72,7 @@ void PaymentApi::add_routes(http::Router& router) {
     }
     auto parsed = parse_deposit_request(request);
     if (!parsed) return http::error_response(parsed.error());
-    // Two concurrent deposits with one key: the loser hits the unique index, then replays.
-    static const auto twice = events::RetryPolicy::constant(2, std::chrono::milliseconds(0));
-    const auto result = events::retry(twice, events::never_stop(), [&]() -> events::Attempt<Deposit> {
-      auto lease = pool_.acquire();
-      if (!lease) return events::Attempt<Deposit>::give_up(lease.error());
-      auto tx = pg::Transaction::begin(**lease);
-      if (!tx) return events::Attempt<Deposit>::give_up(tx.error());
-      auto made = deposit(*tx, parsed->user_id, parsed->amount, parsed->idempotency_key, currency_);
-      if (!made) {
-        const bool lost_the_race = made.error().code == "unique-violation:wallet_entries_deposit_key";
-        return lost_the_race ? events::Attempt<Deposit>::again(made.error())
-                             : events::Attempt<Deposit>::give_up(made.error());
-      }
-      if (auto s = tx->commit(); !s) return events::Attempt<Deposit>::give_up(s.error());
-      return std::move(made).value();
-    });
+    auto result = record_deposit(pool_, parsed->user_id, parsed->amount, parsed->idempotency_key, currency_);
     if (!result) return http::error_response(result.error());
     auto response = http::Response::json(201, deposit_json(*result));
     if (result->replayed) response.headers.push_back({"Idempotent-Replayed", "true"});

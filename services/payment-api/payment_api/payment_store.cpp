@@ -5,6 +5,8 @@
 
 #include "core/uuid.hpp"
 #include "events/outbox.hpp"
+#include "events/retry.hpp"
+#include "payment_api/payment_events.hpp"
 
 namespace paypipe::payment_api {
 
@@ -22,7 +24,7 @@ StoredPayment payment_from(const pg::Rows& rows, int row) {
 
 }  // namespace
 
-std::vector<pg::Connection::Statement> read_statements(std::span<const PaymentRequest> requests) {
+LedgerReads queue_reads(pg::Pipeline& pipeline, std::span<const PaymentRequest> requests) {
   std::vector<std::string> users, keys, orders, wallet_users;
   std::set<std::string> seen_users;
   for (const auto& r : requests) {
@@ -37,40 +39,37 @@ std::vector<pg::Connection::Statement> read_statements(std::span<const PaymentRe
   static const std::string by_key = "SELECT " + payment_columns +
                                     " FROM payments WHERE (user_id, idempotency_key) IN "
                                     "(SELECT * FROM unnest($1::text[], $2::text[]))";
-  return {
-      {"SELECT order_id::text, user_id, amount, currency, status, (extract(epoch FROM expires_at) * 1000)::bigint "
-       "FROM payable_orders WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE",
-       {pg::to_param(orders)}},
-      {"SELECT user_id, balance, currency FROM wallets WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE",
-       {pg::to_param(wallet_users)}},
-      {by_key, {pg::to_param(users), pg::to_param(keys)}},
-  };
+  LedgerReads reads;
+  reads.orders = pipeline.add(
+      "SELECT order_id::text, user_id, amount, currency, status, (extract(epoch FROM expires_at) * 1000)::bigint "
+      "FROM payable_orders WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE",
+      orders);
+  reads.wallets = pipeline.add(
+      "SELECT user_id, balance, currency FROM wallets WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE",
+      wallet_users);
+  reads.payments = pipeline.add(by_key, users, keys);
+  return reads;
 }
 
-core::Status fill_view(std::span<const core::Result<pg::Rows>> results, LedgerView& view) {
-  for (const auto& r : results) {
-    if (!r) return r.error();
-  }
-  const auto& payments = *results[2];
+void fill_view(const pg::Pipeline& pipeline, const LedgerReads& reads, LedgerView& view) {
+  const auto& payments = pipeline.rows(reads.payments);
   for (int i = 0; i < payments.size(); ++i) {
     view.payments_by_key[LedgerView::key_of(payments.str(i, 2), payments.str(i, 9))] = payment_from(payments, i);
   }
-  const auto& orders = *results[0];
+  const auto& orders = pipeline.rows(reads.orders);
   for (int i = 0; i < orders.size(); ++i) {
     view.orders[orders.str(i, 0)] = PayableOrder{orders.str(i, 0), orders.str(i, 1), orders.integer(i, 2),
                                                  orders.str(i, 3), orders.str(i, 4),
                                                  core::from_unix_ms(orders.integer(i, 5))};
   }
-  const auto& wallets = *results[1];
+  const auto& wallets = pipeline.rows(reads.wallets);
   for (int i = 0; i < wallets.size(); ++i) {
     view.balances[wallets.str(i, 0)] = wallets.integer(i, 1);
     view.wallet_currencies[wallets.str(i, 0)] = wallets.str(i, 2);
   }
-  return {};
 }
 
-core::Result<std::vector<pg::Connection::Statement>> write_statements(std::span<const Decided> decided,
-                                                                      const LedgerView& view) {
+core::Status queue_writes(pg::Pipeline& pipeline, std::span<const Decided> decided, const LedgerView& view) {
   std::vector<std::string> p_id, p_order, p_user, p_amount, p_currency, p_status, p_reason, p_key, p_print, p_at;
   std::vector<std::string> e_id, e_user, e_amount, e_payment, e_offset;
   std::map<std::string, std::int64_t> deltas;  // per user: the sum of this batch's charges
@@ -104,18 +103,22 @@ core::Result<std::vector<pg::Connection::Statement>> write_statements(std::span<
     }
     if (d.event) announcements.push_back(*d.event);
   }
-  std::vector<pg::Connection::Statement> statements;
-  if (p_id.empty()) return statements;
-  statements.push_back(
-      {"INSERT INTO payments (id, order_id, user_id, amount, currency, status, failure_reason, idempotency_key, "
-       "request_fingerprint, created_at) "
-       "SELECT id, order_id, user_id, amount, currency, status, NULLIF(reason, ''), key, print, at "
-       "FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], "
-       "$8::text[], $9::text[], $10::timestamptz[]) "
-       "AS p(id, order_id, user_id, amount, currency, status, reason, key, print, at)",
-       {pg::to_param(p_id), pg::to_param(p_order), pg::to_param(p_user), pg::to_param(p_amount),
-        pg::to_param(p_currency), pg::to_param(p_status), pg::to_param(p_reason), pg::to_param(p_key),
-        pg::to_param(p_print), pg::to_param(p_at)}});
+  if (p_id.empty()) return {};
+  // Validated before anything is queued: an invalid event leaves the pipeline as it was.
+  std::optional<pg::Connection::Statement> outbox;
+  if (!announcements.empty()) {
+    auto insert = events::outbox_insert(announcements, "payment");
+    if (!insert) return insert.error();
+    outbox = std::move(insert).value();
+  }
+  pipeline.add(
+      "INSERT INTO payments (id, order_id, user_id, amount, currency, status, failure_reason, idempotency_key, "
+      "request_fingerprint, created_at) "
+      "SELECT id, order_id, user_id, amount, currency, status, NULLIF(reason, ''), key, print, at "
+      "FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], "
+      "$8::text[], $9::text[], $10::timestamptz[]) "
+      "AS p(id, order_id, user_id, amount, currency, status, reason, key, print, at)",
+      p_id, p_order, p_user, p_amount, p_currency, p_status, p_reason, p_key, p_print, p_at);
   if (!e_id.empty()) {
     // A relative update, never `SET balance = <what we read>`: only the wallets that
     // existed were locked by the read; one created since (a first deposit committing
@@ -127,32 +130,26 @@ core::Result<std::vector<pg::Connection::Statement>> write_statements(std::span<
       w_user.push_back(user);
       w_delta.push_back(std::to_string(delta));
     }
-    statements.push_back({"UPDATE wallets w SET balance = w.balance + v.delta, updated_at = now() "
-                          "FROM unnest($1::text[], $2::bigint[]) AS v(user_id, delta) WHERE w.user_id = v.user_id",
-                          {pg::to_param(w_user), pg::to_param(w_delta)}});
-    statements.push_back(
-        {"INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
-         "SELECT e.id, e.user_id, 'PAYMENT', e.amount, e.payment_id, "
-         "coalesce((SELECT balance FROM wallets w WHERE w.user_id = e.user_id), 0) + e.balance_offset "
-         "FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::bigint[]) "
-         "AS e(id, user_id, amount, payment_id, balance_offset)",
-         {pg::to_param(e_id), pg::to_param(e_user), pg::to_param(e_amount), pg::to_param(e_payment),
-          pg::to_param(e_offset)}});
+    pipeline.add("UPDATE wallets w SET balance = w.balance + v.delta, updated_at = now() "
+                 "FROM unnest($1::text[], $2::bigint[]) AS v(user_id, delta) WHERE w.user_id = v.user_id",
+                 w_user, w_delta);
+    pipeline.add("INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
+                 "SELECT e.id, e.user_id, 'PAYMENT', e.amount, e.payment_id, "
+                 "coalesce((SELECT balance FROM wallets w WHERE w.user_id = e.user_id), 0) + e.balance_offset "
+                 "FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::bigint[]) "
+                 "AS e(id, user_id, amount, payment_id, balance_offset)",
+                 e_id, e_user, e_amount, e_payment, e_offset);
   }
   std::vector<std::string> o_id, o_status;
   for (const auto& order : touched_orders) {
     o_id.push_back(order);
     o_status.push_back(view.orders.at(order).status);
   }
-  statements.push_back({"UPDATE payable_orders o SET status = v.status, updated_at = now() "
-                        "FROM unnest($1::uuid[], $2::text[]) AS v(order_id, status) WHERE o.order_id = v.order_id",
-                        {pg::to_param(o_id), pg::to_param(o_status)}});
-  if (!announcements.empty()) {
-    auto outbox = events::outbox_insert(announcements, "payment");
-    if (!outbox) return outbox.error();
-    statements.push_back(std::move(outbox).value());
-  }
-  return statements;
+  pipeline.add("UPDATE payable_orders o SET status = v.status, updated_at = now() "
+               "FROM unnest($1::uuid[], $2::text[]) AS v(order_id, status) WHERE o.order_id = v.order_id",
+               o_id, o_status);
+  if (outbox) pipeline.add(std::move(*outbox));
+  return {};
 }
 
 core::Result<Deposit> deposit(pg::Transaction& tx, const std::string& user_id, std::int64_t amount,
@@ -187,6 +184,55 @@ core::Result<Deposit> deposit(pg::Transaction& tx, const std::string& user_id, s
   if (!entry) return entry.error();
   result.created_at = entry->str(0, 0);
   return result;
+}
+
+core::Result<Deposit> record_deposit(pg::Pool& pool, const std::string& user_id, std::int64_t amount,
+                                     const std::string& idempotency_key, const std::string& currency) {
+  // Two concurrent deposits with one key: the loser hits the unique index, then replays.
+  static const auto twice = events::RetryPolicy::constant(2, std::chrono::milliseconds(0));
+  return events::retry(twice, events::never_stop(), [&]() -> events::Attempt<Deposit> {
+    auto lease = pool.acquire();
+    if (!lease) return events::Attempt<Deposit>::give_up(lease.error());
+    auto tx = pg::Transaction::begin(**lease);
+    if (!tx) return events::Attempt<Deposit>::give_up(tx.error());
+    auto made = deposit(*tx, user_id, amount, idempotency_key, currency);
+    if (!made) {
+      return pg::is_unique_violation(made.error(), "wallet_entries_deposit_key")
+                 ? events::Attempt<Deposit>::again(made.error())
+                 : events::Attempt<Deposit>::give_up(made.error());
+    }
+    if (auto s = tx->commit(); !s) return events::Attempt<Deposit>::give_up(s.error());
+    return std::move(made).value();
+  });
+}
+
+core::Result<bool> refund(pg::Transaction& tx, const std::string& payment_id, std::string_view source) {
+  auto refunded = tx.exec(
+      "UPDATE payments SET status = 'REFUNDED', refunded_at = now() WHERE id = $1 AND status = 'COMPLETED' "
+      "RETURNING user_id, amount, currency, order_id::text",
+      payment_id);
+  if (!refunded) return refunded.error();
+  if (refunded->empty()) return false;
+  StoredPayment payment;
+  payment.id = payment_id;
+  payment.user_id = refunded->str(0, 0);
+  payment.amount = refunded->integer(0, 1);
+  payment.currency = refunded->str(0, 2);
+  payment.order_id = refunded->str(0, 3);
+  auto balance = tx.exec(
+      "INSERT INTO wallets (user_id, balance) VALUES ($1, $2) "
+      "ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance, updated_at = now() "
+      "RETURNING balance",
+      payment.user_id, payment.amount);
+  if (!balance) return balance.error();
+  auto entry = tx.exec("INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
+                       "VALUES ($1, $2, 'REFUND', $3, $4, $5)",
+                       core::new_uuid_v7(), payment.user_id, payment.amount, payment_id, balance->integer(0, 0));
+  if (!entry) return entry.error();
+  if (auto s = events::append_to_outbox(tx, refunded_event(payment, source, core::now_rfc3339()), "payment"); !s) {
+    return s.error();
+  }
+  return true;
 }
 
 core::Result<std::optional<Wallet>> find_wallet(pg::Connection& connection, const std::string& user_id) {

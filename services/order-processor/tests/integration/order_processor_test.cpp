@@ -487,7 +487,7 @@ TEST_CASE("a redelivery after a crash anywhere in the handler leaves exactly one
     const auto event = OrdersFixture::consumed("payment.completed", f.paid(order, core::new_uuid_v7()), event_id);
     {
       auto doomed = testing::connect(f.schema);
-      const auto pid = PQbackendPID(doomed.native());
+      const auto pid = doomed.backend_pid();
       auto tx = pg::Transaction::begin(doomed);
       REQUIRE(tx.ok());
       REQUIRE(events::mark_processed(*tx, "order-processor", event_id).ok());

@@ -229,16 +229,16 @@ TEST_CASE("a transaction cut off between its statements leaves no partial paymen
   {
     auto crashing = testing::connect(f.schema);
     const std::vector<PaymentRequest> requests{{o, "frank", "crash"}};
-    auto reads = read_statements(requests);
-    reads.insert(reads.begin(), {"BEGIN", {}});
-    auto read = crashing.exec_pipeline(reads);
-    REQUIRE(read.ok());
-    REQUIRE(crashing.exec("UPDATE wallets SET balance = balance - 1000 WHERE user_id = 'frank'").ok());
-    REQUIRE(crashing.exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, idempotency_key, "
+    auto pipeline = pg::Pipeline::begin(crashing);
+    (void)queue_reads(pipeline, requests);
+    REQUIRE(pipeline.flush().ok());
+    REQUIRE(pipeline.exec("UPDATE wallets SET balance = balance - 1000 WHERE user_id = 'frank'").ok());
+    REQUIRE(pipeline.exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, idempotency_key, "
                           "request_fingerprint) VALUES ($1, $2, 'frank', 1000, 'KRW', 'COMPLETED', 'crash', 'x')",
                           core::new_uuid_v7(), o)
                 .ok());
-    // The process dies here: the connection closes without COMMIT.
+    // The process dies here: its connection ends without COMMIT (nor ROLLBACK).
+    REQUIRE(f.connection.exec("SELECT pg_terminate_backend($1)", crashing.backend_pid()).ok());
   }
   CHECK(f.balance("frank") == 10000);
   CHECK(f.count("SELECT count(*) FROM payments") == 0);
