@@ -5,6 +5,7 @@
 
 #include "events/consumer_runtime.hpp"
 #include "helpers.hpp"
+#include "support/metrics.hpp"
 
 using namespace paypipe;
 using namespace std::chrono_literals;
@@ -163,4 +164,21 @@ TEST_CASE("a window that stays full pauses the partitions, and every record is h
     INFO(id);
     CHECK(times == 1);
   }
+}
+
+TEST_CASE("librdkafka's statistics reach the metrics of a producer and a consumer talking to a real broker") {
+  testing::KafkaFixture kafka({"payment.completed"});
+  auto options = kafka.options;
+  options.statistics_interval = 100ms;
+  auto producer = events::Producer::create(options);
+  REQUIRE(producer.ok());
+  REQUIRE((*producer)->send_event(kafka.payment_completed(core::new_uuid_v7()), nullptr).ok());
+  REQUIRE((*producer)->flush(10s).ok());
+  CHECK(testing::eventually([] { return testing::metric_value("rdkafka_sent_messages_total").value_or(0) >= 1; }, 10s));
+  CHECK(testing::metric_value("rdkafka_broker_rtt_p99_seconds").has_value());
+  // A consumer serves its statistics while it polls, joining its group included.
+  const auto records = testing::read_topic(options, options.topic("payment.completed"), 1, 15s);
+  CHECK(records.size() == 1);
+  CHECK(testing::metric_value("rdkafka_consumer_fetch_queue_messages").has_value());
+  CHECK(testing::metric_value("rdkafka_received_messages_total").has_value());
 }
