@@ -101,6 +101,7 @@ core::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(const KafkaOp
 KafkaConsumer::~KafkaConsumer() {
   close();
   queue_.reset();
+  if (handle_) forget_statistics(rd_kafka_name(handle_.get()));
   handle_.reset();
   if (wake_read_ >= 0) ::close(wake_read_);
   if (wake_write_ >= 0) ::close(wake_write_);

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "core/json.hpp"
 #include "core/metrics.hpp"
@@ -21,10 +22,13 @@ struct StatisticsMetrics {
   prometheus::Family<prometheus::Gauge>& outbuf;
   prometheus::Family<prometheus::Gauge>& waitresp;
   prometheus::Family<prometheus::Gauge>& fetch_queue;
-  // librdkafka reports totals; the counters advance by the difference since the last
-  // document of the same client.
+  // Under mutex: librdkafka reports totals, the counters advance by the difference since
+  // the last document of the same client; the brokers each client has series for; the
+  // clients closed (names are never reused within a process).
   std::mutex mutex;
   std::map<std::string, std::pair<double, double>> last_totals;
+  std::map<std::string, std::set<std::string>> brokers_of;
+  std::set<std::string> forgotten;
 
   static StatisticsMetrics& get() {
     auto& r = core::metrics::registry();
@@ -37,6 +41,8 @@ struct StatisticsMetrics {
         prometheus::BuildGauge().Name("rdkafka_broker_outbuf_requests").Help("Requests waiting to be sent to the broker (librdkafka outbuf_cnt)").Register(r),
         prometheus::BuildGauge().Name("rdkafka_broker_waitresp_requests").Help("Requests sent to the broker and not answered yet (librdkafka waitresp_cnt)").Register(r),
         prometheus::BuildGauge().Name("rdkafka_consumer_fetch_queue_messages").Help("Records fetched and not yet consumed, over the consumer's partitions (librdkafka fetchq_cnt)").Register(r),
+        {},
+        {},
         {},
         {},
     };
@@ -82,10 +88,11 @@ core::Status record_statistics(std::string_view json) {
   auto& m = StatisticsMetrics::get();
   const std::string client = (*doc)["name"].GetString();
   const prometheus::Labels labels{{"client", client}};
+  std::lock_guard lock(m.mutex);
+  if (m.forgotten.count(client)) return {};  // a last document from a client being closed
   m.queue_messages.Add(labels).Set(number(*doc, "msg_cnt"));
   m.queue_bytes.Add(labels).Set(number(*doc, "msg_size"));
   {
-    std::lock_guard lock(m.mutex);
     auto& [sent, received] = m.last_totals[client];
     const double sent_now = number(*doc, "txmsgs");
     const double received_now = number(*doc, "rxmsgs");
@@ -100,7 +107,9 @@ core::Status record_statistics(std::string_view json) {
     for (const auto& broker : brokers->value.GetObject()) {
       const double node = number(broker.value, "nodeid");
       if (node < 0) continue;  // a bootstrap address, not a broker yet
-      const prometheus::Labels per_broker{{"client", client}, {"broker", std::to_string(static_cast<long>(node))}};
+      const std::string id = std::to_string(static_cast<long>(node));
+      const prometheus::Labels per_broker{{"client", client}, {"broker", id}};
+      m.brokers_of[client].insert(id);
       const auto rtt = broker.value.FindMember("rtt");
       if (rtt != broker.value.MemberEnd()) m.rtt_p99.Add(per_broker).Set(number(rtt->value, "p99") / 1e6);  // µs
       m.outbuf.Add(per_broker).Set(number(broker.value, "outbuf_cnt"));
@@ -123,6 +132,25 @@ core::Status record_statistics(std::string_view json) {
     m.fetch_queue.Add(labels).Set(fetch_queue);
   }
   return {};
+}
+
+void forget_statistics(std::string_view name) {
+  auto& m = StatisticsMetrics::get();
+  const std::string client(name);
+  const prometheus::Labels labels{{"client", client}};
+  std::lock_guard lock(m.mutex);
+  m.forgotten.insert(client);
+  auto remove = [](auto& family, const prometheus::Labels& l) {
+    if (family.Has(l)) family.Remove(&family.Add(l));
+  };
+  for (auto* family : {&m.queue_messages, &m.queue_bytes, &m.fetch_queue}) remove(*family, labels);
+  for (auto* family : {&m.sent, &m.received}) remove(*family, labels);
+  for (const auto& broker : m.brokers_of[client]) {
+    const prometheus::Labels per_broker{{"client", client}, {"broker", broker}};
+    for (auto* family : {&m.rtt_p99, &m.outbuf, &m.waitresp}) remove(*family, per_broker);
+  }
+  m.brokers_of.erase(client);
+  m.last_totals.erase(client);
 }
 
 }  // namespace paypipe::events

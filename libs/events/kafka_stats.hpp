@@ -10,7 +10,8 @@
 //   rdkafka_broker_waitresp_requests{broker}         brokers.*.waitresp_cnt: sent, unanswered
 //   rdkafka_consumer_fetch_queue_messages            fetchq_cnt summed over the partitions
 // `broker` is the broker's node id (bootstrap entries, id -1, are left out); partitions
-// are summed so the series stay few.
+// are summed so the series stay few. A client's series go when it is closed
+// (forget_statistics), so a replaced client leaves no stale value behind.
 
 #include <string_view>
 
@@ -27,5 +28,9 @@ core::Status enable_statistics(rd_kafka_conf_t* conf, const KafkaOptions& option
 // Maps one statistics document to the metrics above; a document that does not parse is
 // an error and changes nothing.
 core::Status record_statistics(std::string_view json);
+
+// Removes the series of the client named `client` (rd_kafka_name) and ignores its later
+// documents: call when the client is closed.
+void forget_statistics(std::string_view client);
 
 }  // namespace paypipe::events

@@ -75,6 +75,7 @@ Producer::~Producer() {
   stopping_ = true;
   if (poller_.joinable()) poller_.join();
   if (handle_) rd_kafka_poll(handle_.get(), 0);  // last delivery reports
+  if (handle_) forget_statistics(rd_kafka_name(handle_.get()));
 }
 
 std::string Producer::config(const char* name) const { return conf_get(conf_copy_.get(), name); }

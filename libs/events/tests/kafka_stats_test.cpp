@@ -65,6 +65,15 @@ TEST_CASE("a consumer's statistics become per-client, per-broker and summed-part
   REQUIRE(events::record_statistics(consumer_document(0, 1000, 0)).ok());
   CHECK(value("rdkafka_received_messages_total", client) == 1000);
   CHECK(value("rdkafka_consumer_fetch_queue_messages", client) == 5);
+
+  // Closed: its series go, and a late document does not bring them back.
+  events::forget_statistics("stats-test#consumer-7");
+  REQUIRE(events::record_statistics(consumer_document(0, 1200, 0)).ok());
+  for (const char* name : {"rdkafka_queue_messages", "rdkafka_received_messages_total",
+                           "rdkafka_consumer_fetch_queue_messages"}) {
+    CHECK_FALSE(testing::metric_value(name, client).has_value());
+  }
+  CHECK_FALSE(testing::metric_value("rdkafka_broker_rtt_p99_seconds", broker).has_value());
 }
 
 TEST_CASE("a producer's statistics have no fetch queue; a bad document changes nothing") {
