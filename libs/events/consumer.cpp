@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "events/kafka_stats.hpp"
 #include "events/producer.hpp"
 
 namespace paypipe::events {
@@ -72,6 +73,7 @@ core::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(const KafkaOp
                         });
   if (!conf) return conf.error();
   rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaConsumer::on_rebalance);
+  if (auto statistics = enable_statistics(conf->get(), options); !statistics) return statistics.error();
   rd_kafka_conf_set_opaque(conf->get(), consumer.get());
   route_logs(conf->get());
   char error[512];
@@ -99,6 +101,7 @@ core::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(const KafkaOp
 KafkaConsumer::~KafkaConsumer() {
   close();
   queue_.reset();
+  if (handle_) forget_statistics(rd_kafka_name(handle_.get()));
   handle_.reset();
   if (wake_read_ >= 0) ::close(wake_read_);
   if (wake_write_ >= 0) ::close(wake_write_);

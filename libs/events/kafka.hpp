@@ -4,6 +4,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <map>
@@ -26,6 +27,9 @@ struct KafkaOptions {
   std::string client_id = "paypipe";
   // Prepended to every topic and group name: lets tests share one broker.
   std::string topic_prefix;
+  // librdkafka's statistics for producers and consumers, mapped to metrics
+  // (events/kafka_stats.hpp); 0 turns them off.
+  std::chrono::milliseconds statistics_interval{15000};
 
   std::string topic(std::string_view name) const { return topic_prefix + std::string(name); }
 };

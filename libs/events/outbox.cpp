@@ -38,6 +38,22 @@ struct RelayMetrics {
   }
 };
 
+// Registered when a relay starts publishing: a service whose relay is off (another
+// publisher owns the outbox, and deletes rows on its own schedule) exports no backlog.
+struct BacklogMetrics {
+  prometheus::Gauge& pending_rows;
+  prometheus::Gauge& oldest_age;
+
+  static BacklogMetrics& get() {
+    auto& r = core::metrics::registry();
+    static BacklogMetrics m{
+        prometheus::BuildGauge().Name("outbox_pending_rows").Help("Outbox rows waiting to be published (not set aside), measured in the table").Register(r).Add({}),
+        prometheus::BuildGauge().Name("outbox_oldest_age_seconds").Help("Age of the oldest outbox row waiting to be published; 0 when none waits").Register(r).Add({}),
+    };
+    return m;
+  }
+};
+
 std::string headers_json(const Event& event) {
   core::json::Writer w;
   w.begin_object().field(header::source, event.source).field(header::time, event.time);
@@ -153,11 +169,14 @@ void OutboxRelay::start() {
     return;
   }
   thread_ = std::thread([this] { run(); });
+  (void)BacklogMetrics::get();
+  backlog_thread_ = std::thread([this] { measure_backlog_until_stopped(); });
 }
 
 void OutboxRelay::stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  if (backlog_thread_.joinable()) backlog_thread_.join();
   running_ = false;
 }
 
@@ -337,6 +356,45 @@ core::Result<std::int64_t> requeue_set_aside(pg::Connection& connection, const s
   if (!rows) return rows.error();
   if (rows->affected() > 0) notify_outbox_committed();
   return rows->affected();
+}
+
+core::Result<OutboxBacklog> measure_backlog(pg::Connection& connection, std::int64_t exact_up_to) {
+  // Both walk outbox_pending_idx: the count stops at the bound, the age reads one entry.
+  auto rows = connection.exec(
+      "SELECT (SELECT count(*) FROM (SELECT 1 FROM outbox WHERE set_aside_at IS NULL LIMIT $1) AS bounded), "
+      "       (SELECT reltuples::bigint FROM pg_class WHERE oid = 'outbox'::regclass), "
+      "       coalesce((extract(epoch FROM clock_timestamp() - "
+      "                 (SELECT created_at FROM outbox WHERE set_aside_at IS NULL ORDER BY seq LIMIT 1)) "
+      "                 * 1000)::bigint, 0)",
+      exact_up_to);
+  if (!rows) return rows.error();
+  OutboxBacklog backlog;
+  backlog.pending_rows = rows->integer(0, 0);
+  if (backlog.pending_rows >= exact_up_to) backlog.pending_rows = std::max(backlog.pending_rows, rows->integer(0, 1));
+  backlog.oldest_age_seconds = static_cast<double>(std::max<std::int64_t>(0, rows->integer(0, 2))) / 1000.0;
+  return backlog;
+}
+
+void OutboxRelay::measure_backlog_until_stopped() {
+  pthread_setname_np(pthread_self(), "outbox-backlog");
+  auto& metrics = BacklogMetrics::get();
+  std::optional<pg::Connection> connection;
+  while (!stop_) {
+    if (!connection || !connection->healthy()) {
+      connection.reset();
+      // PostgreSQL away: the gauges keep their last values; the relay's own checks report it.
+      if (auto opened = pg::Connection::connect(connect_)) connection.emplace(std::move(opened).value());
+    }
+    if (connection) {
+      if (auto backlog = measure_backlog(*connection)) {
+        metrics.pending_rows.Set(static_cast<double>(backlog->pending_rows));
+        metrics.oldest_age.Set(backlog->oldest_age_seconds);
+      } else {
+        spdlog::warn("outbox: cannot measure the backlog: {}", backlog.error().message);
+      }
+    }
+    steady_retry_clock().sleep(settings_.backlog_interval, stop_);
+  }
 }
 
 bool OutboxRelay::drain_wake_pipe() {

@@ -24,6 +24,11 @@
 // A row that keeps failing while the others flow, or that Kafka refuses for good, is
 // set aside with its reason (set_aside_at, last_error; metric outbox_set_aside_total)
 // and no longer holds anything back: one bad row does not stall the relay.
+//
+// The backlog is measured from the table itself, so it keeps rising when Kafka is down
+// and nothing gets published: while the relay runs, a thread of its own (with its own
+// connection, so the publishing loop never waits for it) sets outbox_pending_rows and
+// outbox_oldest_age_seconds (rows not set aside) every backlog_interval.
 
 #include <atomic>
 #include <chrono>
@@ -62,7 +67,19 @@ struct RelaySettings {
   // false while another publisher (Debezium, docs/operations.md) owns the outbox: start()
   // runs no loop and the relay reports itself healthy, so the daemon's checks still pass.
   bool enabled = true;
+  // How often the backlog gauges are measured (two index scans, the count bounded).
+  std::chrono::milliseconds backlog_interval{5000};
 };
+
+// The outbox's backlog in the schema `connection` uses: rows waiting to be published
+// (not set aside) and the age of the oldest. Counted exactly up to `exact_up_to` rows;
+// beyond, PostgreSQL's estimate of the table's rows (a backlog that large is an outage
+// whichever the exact number).
+struct OutboxBacklog {
+  std::int64_t pending_rows = 0;
+  double oldest_age_seconds = 0;
+};
+core::Result<OutboxBacklog> measure_backlog(pg::Connection& connection, std::int64_t exact_up_to = 100000);
 
 // One outbox row set aside by the relay, for operators (paypipe-admin outbox ...).
 struct SetAsideRow {
@@ -106,6 +123,7 @@ class OutboxRelay {
  private:
   void run();
   void loop();
+  void measure_backlog_until_stopped();
   void beat();
   void wake();
   bool drain_wake_pipe();
@@ -122,6 +140,7 @@ class OutboxRelay {
   int wake_read_ = -1;
   int wake_write_ = -1;
   std::thread thread_;
+  std::thread backlog_thread_;
 };
 
 }  // namespace paypipe::events

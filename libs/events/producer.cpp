@@ -4,6 +4,7 @@
 
 #include <future>
 
+#include "events/kafka_stats.hpp"
 #include "events/schemas.hpp"
 
 namespace paypipe::events {
@@ -46,6 +47,7 @@ core::Result<std::unique_ptr<Producer>> Producer::create(const KafkaOptions& opt
   if (!conf) return conf.error();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::on_delivery_report);
   rd_kafka_conf_set_error_cb(conf->get(), &Producer::on_error);
+  if (auto statistics = enable_statistics(conf->get(), options); !statistics) return statistics.error();
   rd_kafka_conf_set_opaque(conf->get(), producer.get());
   route_logs(conf->get());
   producer->conf_copy_.reset(rd_kafka_conf_dup(conf->get()));
@@ -73,6 +75,7 @@ Producer::~Producer() {
   stopping_ = true;
   if (poller_.joinable()) poller_.join();
   if (handle_) rd_kafka_poll(handle_.get(), 0);  // last delivery reports
+  if (handle_) forget_statistics(rd_kafka_name(handle_.get()));
 }
 
 std::string Producer::config(const char* name) const { return conf_get(conf_copy_.get(), name); }

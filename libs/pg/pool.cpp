@@ -2,6 +2,11 @@
 
 #include <poll.h>
 
+#include <map>
+#include <memory>
+
+#include "core/metrics.hpp"
+
 namespace paypipe::pg {
 
 namespace {
@@ -28,7 +33,38 @@ bool idle_connection_alive(Connection& connection) {
 
 }  // namespace
 
-Pool::Pool(PoolOptions options) : options_(std::move(options)) {}
+struct PoolMetrics {
+  prometheus::Gauge& size;
+  prometheus::Gauge& in_use;
+  prometheus::Counter& waits;
+  prometheus::Histogram& wait_seconds;
+  prometheus::Counter& timeouts;
+
+  static PoolMetrics& of(const std::string& pool) {
+    auto& r = core::metrics::registry();
+    static auto& size = prometheus::BuildGauge().Name("pg_pool_size").Help("PostgreSQL connections the pool may open").Register(r);
+    static auto& in_use = prometheus::BuildGauge().Name("pg_pool_connections_in_use").Help("PostgreSQL connections handed out by the pool now").Register(r);
+    static auto& waits = prometheus::BuildCounter().Name("pg_pool_acquire_waits_total").Help("Acquisitions that found no PostgreSQL connection free and waited").Register(r);
+    static auto& wait_seconds = prometheus::BuildHistogram().Name("pg_pool_acquire_wait_seconds").Help("How long the acquisitions that waited waited, timed out or not").Register(r);
+    static auto& timeouts = prometheus::BuildCounter().Name("pg_pool_acquire_timeouts_total").Help("Acquisitions that got no PostgreSQL connection within the acquire timeout").Register(r);
+    static std::mutex mutex;
+    static std::map<std::string, std::unique_ptr<PoolMetrics>> by_pool;
+    std::lock_guard lock(mutex);
+    auto& metrics = by_pool[pool];
+    if (!metrics) {
+      const prometheus::Labels labels{{"pool", pool}};
+      metrics.reset(new PoolMetrics{size.Add(labels), in_use.Add(labels), waits.Add(labels),
+                                    wait_seconds.Add(labels, core::metrics::latency_buckets()), timeouts.Add(labels)});
+    }
+    return *metrics;
+  }
+};
+
+Pool::Pool(PoolOptions options) : options_(std::move(options)), metrics_(PoolMetrics::of(options_.name)) {
+  metrics_.size.Increment(static_cast<double>(options_.size));
+}
+
+Pool::~Pool() { metrics_.size.Decrement(static_cast<double>(options_.size)); }
 
 Pool::Lease::~Lease() {
   if (connection_ && pool_) pool_->give_back(std::move(*connection_), generation_);
@@ -53,6 +89,7 @@ void Pool::drop_stale_idle() {
 void Pool::give_back(Connection connection, std::uint64_t generation) {
   const bool healthy = connection.healthy();
   const bool reusable = healthy && PQtransactionStatus(connection.native()) == PQTRANS_IDLE;
+  metrics_.in_use.Decrement();
   std::lock_guard lock(mutex_);
   if (!healthy && generation == generation_) {
     // The server this connection reached is gone (restart, failover, network): so are
@@ -70,11 +107,28 @@ void Pool::give_back(Connection connection, std::uint64_t generation) {
 
 core::Result<Pool::Lease> Pool::acquire() {
   std::unique_lock lock(mutex_);
-  const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + options_.acquire_timeout;
+  bool waited = false;
+  // Once per acquisition that waited, whatever its outcome.
+  auto record_wait = [&] {
+    if (!waited) return;
+    waited = false;
+    metrics_.waits.Increment();
+    metrics_.wait_seconds.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  };
+  auto hand_out = [&](Connection connection, std::uint64_t generation) {
+    record_wait();
+    metrics_.in_use.Increment();
+    return Lease(this, std::move(connection), generation);
+  };
   for (;;) {
     while (idle_.empty() && open_ >= options_.size) {
+      waited = true;
       if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
           open_ >= options_.size) {
+        record_wait();
+        metrics_.timeouts.Increment();
         return core::make_error(core::ErrorCategory::unavailable, "pg-pool-exhausted",
                                 "no PostgreSQL connection free within the acquire timeout");
       }
@@ -83,7 +137,7 @@ core::Result<Pool::Lease> Pool::acquire() {
     Idle idle = std::move(idle_.front());
     idle_.pop_front();
     if (idle.generation == generation_ && idle_connection_alive(idle.connection)) {
-      return Lease(this, std::move(idle.connection), idle.generation);
+      return hand_out(std::move(idle.connection), idle.generation);
     }
     // Known broken: never handed out. Its siblings of the same generation are suspect.
     --open_;
@@ -98,9 +152,10 @@ core::Result<Pool::Lease> Pool::acquire() {
     lock.lock();
     --open_;
     available_.notify_one();
+    record_wait();
     return connection.error();
   }
-  return Lease(this, std::move(connection).value(), generation);
+  return hand_out(std::move(connection).value(), generation);
 }
 
 core::Status Pool::transact(const std::function<core::Status(Transaction&)>& fn) {

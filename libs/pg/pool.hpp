@@ -13,6 +13,11 @@
 //    opened before it is dropped (they went to the same server, which is gone), and the
 //    next callers get fresh ones;
 //  - ping() retries once on a fresh connection when its first one turns out dead.
+//
+// Metrics (core::metrics' registry, label `pool` = PoolOptions::name; pools of one name
+// add up): pg_pool_size, pg_pool_connections_in_use, pg_pool_acquire_waits_total and
+// pg_pool_acquire_wait_seconds (acquisitions that found no connection free, and how long
+// they waited), pg_pool_acquire_timeouts_total.
 
 #include <condition_variable>
 #include <cstdint>
@@ -29,11 +34,15 @@ struct PoolOptions {
   ConnectOptions connect;
   std::size_t size = 8;
   std::chrono::milliseconds acquire_timeout{5000};
+  std::string name = "main";  // the metrics' `pool` label
 };
+
+struct PoolMetrics;
 
 class Pool {
  public:
   explicit Pool(PoolOptions options);
+  ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
@@ -78,6 +87,7 @@ class Pool {
   void drop_stale_idle();
 
   PoolOptions options_;
+  PoolMetrics& metrics_;
   std::mutex mutex_;
   std::condition_variable available_;
   std::deque<Idle> idle_;

@@ -27,6 +27,8 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
   }
   c.kafka.topic_prefix = env.text("PAYPIPE_TOPIC_PREFIX", "");
   c.kafka.client_id = c.service;
+  c.kafka.statistics_interval =
+      env.millis("PAYPIPE_KAFKA_STATISTICS_INTERVAL_MS", milliseconds(15000), milliseconds(0), milliseconds(3600000));
 
   c.database.connect.dsn = env.required_text("PAYPIPE_PG_DSN");
   c.database.connect.password = env.secret("PAYPIPE_PG_PASSWORD");

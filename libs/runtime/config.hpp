@@ -10,6 +10,8 @@
 //   PAYPIPE_KAFKA_BOOTSTRAP_SERVERS required
 //   PAYPIPE_KAFKA_PROPERTIES        extra librdkafka properties, "key=value;key=value"
 //   PAYPIPE_KAFKA_SASL_USERNAME / _SASL_PASSWORD   from a Secret
+//   PAYPIPE_KAFKA_STATISTICS_INTERVAL_MS   librdkafka statistics of producers and consumers
+//                                   mapped to rdkafka_* metrics (default 15000; 0: off)
 //   PAYPIPE_TOPIC_PREFIX            prepended to every topic and group (tests)
 //   PAYPIPE_PG_DSN                  required, libpq URI
 //   PAYPIPE_PG_PASSWORD             from a Secret

@@ -7,6 +7,7 @@
 #include "events/outbox.hpp"
 #include "helpers.hpp"
 #include "pg/migrate.hpp"
+#include "support/metrics.hpp"
 
 using namespace paypipe;
 using namespace std::chrono_literals;
@@ -249,4 +250,49 @@ TEST_CASE("a row for a topic that does not exist is set aside, the rest flows, i
   const auto ids = published_ids(f, others.size() + 2);
   CHECK(ids.count(behind) == 1);
   for (const auto& id : others) CHECK(ids.count(id) == 1);
+}
+
+TEST_CASE("with Kafka down the backlog gauges show the rows waiting and their growing age; 0 once published") {
+  OutboxFixture f;
+  auto backlog = [](const char* name) { return testing::metric_value(name).value_or(-1); };
+  // No broker listens on port 1: nothing is ever acknowledged.
+  auto options = testing::kafka_options(f.prefix);
+  options.bootstrap_servers = "127.0.0.1:1";
+  auto unreachable = events::Producer::create(options, events::ProducerSettings{2ms, 1000ms, 1024, nullptr});
+  REQUIRE(unreachable.ok());
+  events::RelaySettings settings{f.schema, 50, 100ms, 2s};
+  settings.backlog_interval = 50ms;
+  {
+    events::OutboxRelay stuck(testing::pg_options(f.schema), **unreachable, settings);
+    stuck.start();
+    f.write(3);
+    REQUIRE(testing::eventually([&] { return backlog("outbox_pending_rows") == 3; }, 10s));
+    const double age = backlog("outbox_oldest_age_seconds");
+    CHECK(age >= 0);
+    CHECK(testing::eventually([&] { return backlog("outbox_oldest_age_seconds") >= age + 0.5; }, 10s));
+    CHECK(backlog("outbox_pending_rows") == 3);
+  }
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, settings);
+  relay.start();
+  CHECK(testing::eventually(
+      [&] { return backlog("outbox_pending_rows") == 0 && backlog("outbox_oldest_age_seconds") == 0; }, 30s));
+  relay.stop();
+}
+
+TEST_CASE("the backlog is counted exactly up to its bound, estimated beyond") {
+  OutboxFixture f;
+  f.write(5);
+  REQUIRE(f.connection.exec("ANALYZE outbox").ok());
+  auto exact = events::measure_backlog(f.connection);
+  REQUIRE(exact.ok());
+  CHECK(exact->pending_rows == 5);
+  CHECK(exact->oldest_age_seconds >= 0);
+  auto bounded = events::measure_backlog(f.connection, 2);
+  REQUIRE(bounded.ok());
+  CHECK(bounded->pending_rows == 5);  // the bound reached: the table's estimate, from ANALYZE
+  REQUIRE(f.connection.exec("UPDATE outbox SET set_aside_at = now()").ok());
+  auto aside = events::measure_backlog(f.connection);
+  REQUIRE(aside.ok());
+  CHECK(aside->pending_rows == 0);
+  CHECK(aside->oldest_age_seconds == 0);
 }

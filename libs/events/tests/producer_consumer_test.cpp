@@ -5,6 +5,7 @@
 
 #include "events/consumer_runtime.hpp"
 #include "helpers.hpp"
+#include "support/metrics.hpp"
 
 using namespace paypipe;
 using namespace std::chrono_literals;
@@ -163,4 +164,37 @@ TEST_CASE("a window that stays full pauses the partitions, and every record is h
     INFO(id);
     CHECK(times == 1);
   }
+}
+
+TEST_CASE("librdkafka's statistics reach the metrics of a producer and a consumer talking to a real broker") {
+  testing::KafkaFixture kafka({"payment.completed"});
+  auto options = kafka.options;
+  options.statistics_interval = 100ms;
+  {
+    auto producer = events::Producer::create(options);
+    REQUIRE(producer.ok());
+    REQUIRE((*producer)->send_event(kafka.payment_completed(core::new_uuid_v7()), nullptr).ok());
+    REQUIRE((*producer)->flush(10s).ok());
+    CHECK(testing::eventually([] { return testing::metric_value("rdkafka_sent_messages_total").value_or(0) >= 1; },
+                              10s));
+    CHECK(testing::metric_value("rdkafka_broker_rtt_p99_seconds").value_or(-1) >= 0);
+  }
+  // A closed client's series go.
+  CHECK_FALSE(testing::metric_value("rdkafka_sent_messages_total").has_value());
+
+  // A consumer serves its statistics while it polls.
+  events::ConsumerSettings settings;
+  settings.group = testing::unique_name("stats");
+  settings.topics = {"payment.completed"};
+  auto consumer = events::KafkaConsumer::create(options, settings, nullptr);
+  REQUIRE(consumer.ok());
+  REQUIRE((*consumer)->subscribe().ok());
+  std::size_t records = 0;
+  CHECK(testing::eventually(
+      [&] {
+        if ((*consumer)->poll(100ms)) ++records;
+        return records == 1 && testing::metric_value("rdkafka_received_messages_total").value_or(0) >= 1;
+      },
+      20s, 0ms));
+  CHECK(testing::metric_value("rdkafka_consumer_fetch_queue_messages").has_value());
 }
