@@ -11,7 +11,6 @@
 #include "contracts/payment_refund_requested.hpp"
 #include "contracts/product_sold_out.hpp"
 #include "core/json.hpp"
-#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
@@ -532,7 +531,7 @@ core::Result<std::size_t> expire_batch(pg::Connection& connection, core::SystemT
     if (!order) return order.error();
     const auto decision = decide_expiry(*order);
     if (decision.effect != Effect::cancel) {  // cannot happen: the query took PENDING_PAYMENT orders only
-      core::log::error({{core::log::key::order_id, order->id}}, "order expiry refused: {}", decision.note);
+      spdlog::error("expiry of order {} refused: {}", order->id, decision.note);
       continue;
     }
     ids.push_back(order->id);

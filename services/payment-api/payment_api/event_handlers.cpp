@@ -6,7 +6,6 @@
 #include "contracts/order_created.hpp"
 #include "contracts/payment_refund_requested.hpp"
 #include "contracts/payment_refunded.hpp"
-#include "core/log.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
 #include "events/outbox.hpp"
@@ -44,7 +43,7 @@ core::Status on_refund_requested(pg::Transaction& tx, const contracts::PaymentRe
       request.payment_id);
   if (!refunded) return refunded.error();
   if (refunded->empty()) {
-    core::log::info({{core::log::key::payment_id, request.payment_id}}, "refund skipped: not found or not completed");
+    spdlog::info("refund of payment {} skipped: not found or not completed", request.payment_id);
     return {};
   }
   const auto user_id = refunded->str(0, 0);
