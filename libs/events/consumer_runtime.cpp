@@ -13,6 +13,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "core/trace.hpp"
@@ -25,6 +26,7 @@ namespace paypipe::events {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+namespace lk = core::log::key;  // the log field names
 
 namespace {
 
@@ -245,8 +247,9 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     const auto offset = offsets.committable(tp);
     if (!offset) return;
     if (auto s = consumer->store_offset(tp, *offset); !s) {
-      spdlog::warn("group {}: cannot store offset {} of {}[{}]: {}", consumer->group_id(), *offset, tp.topic,
-                   tp.partition, s.error().message);
+      core::log::warn({{lk::group, consumer->group_id()}, {lk::topic, tp.topic}, {lk::partition, tp.partition},
+                       {lk::offset, *offset}},
+                      "cannot store offset: {}", s.error().message);
       return;
     }
     offsets.stored(tp, *offset);
@@ -275,7 +278,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
 
   void count_dead_letter(const Outcome& outcome) {
     metrics.dead_letters.Add({{"group", group}, {"error_class", outcome.error_class}}).Increment();
-    spdlog::warn("group {}: dead-lettering a record: {}: {}", group, outcome.error_class, outcome.message);
+    core::log::warn({{lk::group, group}}, "dead-lettering a record: {}: {}", outcome.error_class, outcome.message);
   }
 
   // ---------------------------------------------------------------- infrastructure stalls
@@ -295,9 +298,10 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     publish_stalls();
     infrastructure_retries->Increment();
     if (item.infrastructure_tries == 1 || item.infrastructure_tries % 20 == 0) {
-      spdlog::warn("group {}: {}[{}] stops at offset {} until the infrastructure is back (try {}): {}: {}", group,
-                   tp.topic, tp.partition, item.record.offset, item.infrastructure_tries, outcome.error_class,
-                   outcome.message);
+      core::log::warn({{lk::group, group}, {lk::topic, tp.topic}, {lk::partition, tp.partition},
+                       {lk::offset, item.record.offset}},
+                      "partition stops at this offset until the infrastructure is back (try {}): {}: {}",
+                      item.infrastructure_tries, outcome.error_class, outcome.message);
     }
     return settings.infrastructure_backoff.delay(item.infrastructure_tries);
   }
@@ -313,7 +317,8 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     if (--it->second.records > 0) return false;
     stalls.erase(it);
     publish_stalls();
-    spdlog::info("group {}: {}[{}] goes on: the infrastructure is back", group, tp.topic, tp.partition);
+    core::log::info({{lk::group, group}, {lk::topic, tp.topic}, {lk::partition, tp.partition}},
+                    "partition goes on: the infrastructure is back");
     return true;
   }
 
@@ -479,17 +484,19 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       // One trace per batch: the first event's, so a batch of one is fully traced.
       auto trace = core::TraceContext::parse(events.front().event.traceparent);
       core::TraceScope scope(trace ? trace->child() : core::TraceContext::generate());
+      const core::log::Scope fields({{lk::group, group}});
       try {
         outcomes = batch_handler(events);
       } catch (const std::exception& e) {
-        spdlog::error("group {}: handler threw: {}", group, e.what());
+        spdlog::error("handler threw: {}", e.what());
         outcomes.assign(events.size(), Outcome::retry("paypipe.events.HandlerException", e.what()));
       }
     }
     metrics.handler_seconds.Add({{"group", group}}, core::metrics::latency_buckets())
         .Observe(std::chrono::duration<double>(Clock::now() - started).count());
     if (outcomes.size() != events.size()) {
-      spdlog::error("group {}: handler returned {} outcomes for {} events", group, outcomes.size(), events.size());
+      core::log::error({{lk::group, group}}, "handler returned {} outcomes for {} events", outcomes.size(),
+                       events.size());
       outcomes.assign(events.size(), Outcome::retry("paypipe.events.HandlerContract", "wrong number of outcomes"));
     }
     return outcomes;
@@ -507,7 +514,8 @@ struct ConsumerRuntime::Impl : RebalanceListener {
               producer->send_and_wait(dead_letter_of(item, outcome), milliseconds(35000)));
         },
         [&](const RetryEvent& e) {
-          spdlog::error("group {}: dead-letter publish failed (attempt {}): {}", group, e.attempt, e.error.message);
+          core::log::error({{lk::group, group}}, "dead-letter publish failed (attempt {}): {}", e.attempt,
+                           e.error.message);
         },
         clock);
     return status.ok();
@@ -632,6 +640,9 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     item->decoded->last_try = !settings.retry.allows_another(item->tries);
     auto trace = core::TraceContext::parse(item->decoded->event.traceparent);
     core::TraceScope scope(trace ? trace->child() : core::TraceContext::generate());
+    const core::log::Scope fields({{lk::group, group}, {lk::topic, item->record.topic},
+                                   {lk::partition, item->record.partition}, {lk::offset, item->record.offset},
+                                   {lk::event_id, item->decoded->event.id}, {lk::event_type, item->decoded->event.type}});
     auto* histogram = &metrics.handler_seconds.Add({{"group", group}}, core::metrics::latency_buckets());
     auto done = [sink = sink, item, histogram, started = Clock::now()](Outcome outcome) {
       histogram->Observe(std::chrono::duration<double>(Clock::now() - started).count());
@@ -640,7 +651,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     try {
       async_handler(*item->decoded, std::move(done));
     } catch (const std::exception& e) {
-      spdlog::error("group {}: handler threw: {}", group, e.what());
+      spdlog::error("handler threw: {}", e.what());
       sink->push(Completion{item, Outcome::retry("paypipe.events.HandlerException", e.what()), false, {}});
     }
   }
@@ -661,7 +672,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
         if (c.dead_letter_status) {
           finish_in_lane(c.item, "dead_lettered");
         } else {
-          spdlog::error("group {}: dead-letter publish failed: {}", group, c.dead_letter_status.error().message);
+          core::log::error({{lk::group, group}}, "dead-letter publish failed: {}", c.dead_letter_status.error().message);
           backoff(c.item, milliseconds(1000));  // try the dead letter again
         }
         continue;
@@ -809,10 +820,10 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       for (const auto& item : carried) release(*item);  // never started: redelivered
       carried.clear();
       for (const auto& tp : offsets.partitions()) store(tp);
-      if (auto s = consumer->commit(); !s) spdlog::warn("group {}: final commit: {}", group, s.error().message);
+      if (auto s = consumer->commit(); !s) core::log::warn({{lk::group, group}}, "final commit: {}", s.error().message);
       consumer->close();
     } catch (const std::exception& e) {
-      spdlog::critical("group {}: consumer loop failed: {}", group, e.what());
+      core::log::write(spdlog::level::critical, {{lk::group, group}}, "consumer loop failed: {}", e.what());
     }
     stalls.clear();
     publish_stalls();

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/json.hpp"
+#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "events/retry.hpp"
@@ -244,14 +245,16 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
             metrics.lag.Observe(static_cast<double>(core::to_unix_ms(core::now_ms()) - created_ms) / 1000.0);
           } else {
             metrics.failed.Increment();
-            spdlog::warn("outbox: event {} not acknowledged: {}", id, delivery.status.error().message);
+            core::log::warn({{core::log::key::event_id, id}}, "outbox: event not acknowledged: {}",
+                            delivery.status.error().message);
           }
           if (--acks->pending == 0) acks->done.notify_all();
         });
     if (!status) {
       std::lock_guard lock(acks->mutex);
       --acks->pending;
-      spdlog::warn("outbox: cannot queue event {}: {}", event.id, status.error().message);
+      core::log::warn({{core::log::key::event_id, event.id}, {core::log::key::event_type, event.type}},
+                      "outbox: cannot queue event: {}", status.error().message);
       if (status.error().category == core::ErrorCategory::unavailable) break;  // queue full: the rest next pass
       // Refused before it left (e.g. too large): this row's failure, not the relay's.
       acks->outcome[static_cast<std::size_t>(i)] = status;
@@ -325,8 +328,8 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
     metrics.set_aside.Increment(static_cast<double>(aside.size()));
     for (std::size_t f = 0; f < failed_ids.size(); ++f) {
       if (std::find(aside.begin(), aside.end(), failed_ids[f]) != aside.end()) {
-        spdlog::error("outbox: event {} set aside after {} attempt(s): {}", failed_ids[f], failed_attempts[f],
-                      failed_reasons[f]);
+        core::log::error({{core::log::key::event_id, failed_ids[f]}}, "outbox: event set aside after {} attempt(s): {}",
+                         failed_attempts[f], failed_reasons[f]);
       }
     }
   }

@@ -78,6 +78,19 @@ Response problem_response(const Problem& problem) {
   return response;
 }
 
+void attach_trace(Response& response, const core::TraceContext& trace) {
+  if (trace.trace_id.empty()) return;
+  response.headers.push_back({"traceparent", trace.traceparent()});
+  // Problem bodies are JSON objects we serialised; the id is hex, so it needs no escaping.
+  auto& body = response.body;
+  if (response.content_type != "application/problem+json" || body.size() < 2 || body.front() != '{' ||
+      body.back() != '}' || body.find("\"traceId\"") != std::string::npos) {
+    return;
+  }
+  const bool empty_object = body.find_first_not_of(" \t\r\n", 1) == body.size() - 1;
+  body.insert(body.size() - 1, std::string(empty_object ? "" : ",") + "\"traceId\":\"" + trace.trace_id + "\"");
+}
+
 Problem problem_for(const core::Error& error) {
   using core::ErrorCategory;
   int status = 500;

@@ -58,6 +58,11 @@ struct Problem {
 
 Response problem_response(const Problem& problem);
 
+// What the server adds to every answer so a caller can quote the trace to an operator:
+// a `traceparent` header (the request's trace, continued with the server's span) and,
+// in a problem+json body, a `traceId` member.
+void attach_trace(Response& response, const core::TraceContext& trace);
+
 // The one mapping from an Error to an HTTP status and problem body.
 Problem problem_for(const core::Error& error);
 inline Response error_response(const core::Error& error) { return problem_response(problem_for(error)); }

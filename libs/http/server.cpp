@@ -263,6 +263,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, std::shared_ptr<
         answer = problem(400, "bad-request", "malformed HTTP request: " + ec.message());
       }
       if (answer) {
+        attach_trace(*answer, core::TraceContext::generate());
         (void)co_await write(stream, std::move(*answer), 11, false);
       }
       break;
@@ -273,6 +274,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, std::shared_ptr<
     const unsigned version = message.version();
     const bool client_keep_alive = message.keep_alive();
     Request request = to_request(message);
+    const auto trace = request.trace;
     Response response;
     std::string route_label = "unmatched";
     if (!parse_target(request.target, request.path, request.query)) {
@@ -288,6 +290,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, std::shared_ptr<
         response = co_await async_handle(*match.route, std::move(request), asio::use_awaitable);
       }
     }
+    attach_trace(response, trace);
     const int status = response.status;
     const bool keep_alive = client_keep_alive && !stopping && served + 1 < options.max_requests_per_connection;
     const bool written = co_await write(stream, std::move(response), version, keep_alive);

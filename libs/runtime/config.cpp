@@ -43,6 +43,7 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
 
   c.log_level = env.choice("PAYPIPE_LOG_LEVEL", "info", {"trace", "debug", "info", "warn", "error", "off"});
   c.log_json = env.choice("PAYPIPE_LOG_FORMAT", "json", {"json", "text"}) == "json";
+  c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
   c.shutdown_timeout = env.millis("PAYPIPE_SHUTDOWN_TIMEOUT_MS", milliseconds(20000), milliseconds(100), milliseconds(600000));
   c.watchdog_timeout =
       env.millis("PAYPIPE_WATCHDOG_TIMEOUT_MS", milliseconds(600000), milliseconds(1000), milliseconds(86400000));

@@ -17,6 +17,8 @@
 //   PAYPIPE_PG_PASSWORD             from a Secret
 //   PAYPIPE_PG_SCHEMA / _POOL_SIZE  the service's schema (default: its name) and pool size
 //   PAYPIPE_LOG_LEVEL / _FORMAT     info | debug | ...; json | text
+//   PAYPIPE_ADMIN_TOKEN             from a Secret: the bearer token of admin routes
+//                                   (PUT /v1/admin/log-level); unset refuses them all
 //   PAYPIPE_SHUTDOWN_TIMEOUT_MS     bound on a graceful stop (default 20000)
 //   PAYPIPE_WATCHDOG_TIMEOUT_MS     /healthz fails when a loop (consumer, outbox relay) has
 //                                   not gone round for this long (default 600000: twice
@@ -49,6 +51,7 @@ struct CommonConfig {
   pg::PoolOptions database;
   std::string log_level = "info";
   bool log_json = true;
+  std::string admin_token;  // secret
   std::chrono::milliseconds shutdown_timeout{20000};
   std::chrono::milliseconds watchdog_timeout{600000};
   std::size_t outbox_batch_size = 500;

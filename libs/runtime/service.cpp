@@ -5,7 +5,32 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/json.hpp"
+#include "core/log.hpp"
+
 namespace paypipe::runtime {
+
+void add_admin_routes(http::Router& router, std::string admin_token) {
+  router.add("PUT", "/v1/admin/log-level", [token = std::move(admin_token)](const http::Request& request) {
+    if (auto allowed = http::require_bearer(request, token); !allowed) return http::error_response(allowed.error());
+    auto body = http::json_body(request);
+    if (!body) return http::error_response(body.error());
+    if (!body->IsObject()) {
+      return http::error_response(
+          core::make_error(core::ErrorCategory::invalid_input, "invalid-body", "the body must be a JSON object"));
+    }
+    core::json::Reader reader(*body);
+    const auto wanted = reader.one_of("level", {"trace", "debug", "info", "warn", "error", "critical", "off"});
+    if (auto status = reader.status(); !status) return http::error_response(status.error());
+    auto previous = core::log::set_level(wanted);
+    if (!previous) return http::error_response(previous.error());
+    // At warn, so the change shows at every level but off.
+    spdlog::warn("log level changed from {} to {} through the admin route", *previous, wanted);
+    core::json::Writer w;
+    w.begin_object().field("previous", *previous).field("level", wanted).end_object();
+    return http::Response::json(200, w.take());
+  });
+}
 
 void StopPlan::add(std::string name, unsigned share, TimedStep step) {
   steps_.push_back({std::move(name), share, std::move(step)});
@@ -82,6 +107,7 @@ core::Status Service::start() {
     }
   }
   add_health_routes(router_, readiness_, liveness_);
+  add_admin_routes(router_, config_.admin_token);
   server_ = std::make_unique<http::Server>(config_.http, std::move(router_));
   if (auto status = server_->start(); !status) {
     failed_step_ = "HTTP server";

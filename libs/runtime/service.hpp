@@ -14,7 +14,8 @@
 //   service->add_stop("outbox relay", [&relay] { relay.stop(); });
 //
 // start() runs the start steps in the order added, then starts the HTTP server (the
-// router with the service's routes and /healthz, /readyz, /metrics) and logs
+// router with the service's routes, /healthz, /readyz, /metrics and the admin routes
+// of add_admin_routes) and logs
 // "<service> listening on <address>:<port>". stop() runs the stop plan (StopPlan below)
 // within config.shutdown_timeout. Parts are destroyed in the reverse order of adding.
 
@@ -65,6 +66,11 @@ class StopPlan {
   };
   std::vector<Step> steps_;
 };
+
+// The admin routes every daemon serves (proto/http/common.yaml), behind
+// "Authorization: Bearer <PAYPIPE_ADMIN_TOKEN>" (401 without, 403 wrong or unset):
+//   PUT /v1/admin/log-level {"level":"debug"} -> 200 {"previous":"info","level":"debug"}
+void add_admin_routes(http::Router& router, std::string admin_token);
 
 class Service {
  public:

@@ -155,7 +155,8 @@ for cmd in commands:
             problems.append(f"`{cmd}`: no port-forward to port {port} before it")
             continue
         service = forward[0]
-        routes = re.findall(r'"(/v1/[^"]*)"', sources(f"services/{service}/**/*.[ch]pp"))
+        # Its own routes, and those libs/runtime gives every daemon (/v1/admin/log-level).
+        routes = re.findall(r'"(/v1/[^"]*)"', sources(f"services/{service}/**/*.[ch]pp") + sources("libs/runtime/*.cpp"))
         pattern = lambda r: "^" + re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(r)) + "$"
         if not any(re.match(pattern(r), path.replace("<id>", "x")) for r in routes):
             problem(("route", service, path), f"`{cmd}`: {path} is not a route of {service} ({routes or 'none yet'})")

@@ -117,3 +117,53 @@ TEST_CASE("a daemon with a bad configuration names every problem and exits 2") {
   CHECK(text.find("PAYPIPE_HTTP_WORKERS: must be an integer") != std::string::npos);
   CHECK(text.find("PAYPIPE_PAYMENT_BATCH_SIZ: unknown variable") != std::string::npos);
 }
+
+TEST_CASE("payment-api returns the trace to its callers, logs JSON fields, and takes a new log level at run time") {
+  testing::System system;
+  testing::Daemon api(system, "payment-api", {{"PAYPIPE_ADMIN_TOKEN", "adm-e2e"}, {"PAYPIPE_LOG_FORMAT", "json"}});
+  api.wait_ready();
+  const std::string trace_id = "0af7651916cd43dd8448eb211c80319c";
+  const http::Header traceparent{"traceparent", "00-" + trace_id + "-b7ad6b7169203331-01"};
+
+  // A problem answer names the caller's trace in its header and its body.
+  auto missing = api.get("/v1/payments/0190a6b2-7c3e-7abc-8def-0123456789ab", {testing::bearer("a"), traceparent});
+  REQUIRE(missing.ok());
+  CHECK(missing->status == 404);
+  const auto answered = missing->header("traceparent");
+  REQUIRE(answered);
+  CHECK(answered->substr(3, 32) == trace_id);
+  auto problem = core::json::parse(missing->body);
+  REQUIRE(problem.ok());
+  REQUIRE(problem->HasMember("traceId"));
+  CHECK(std::string((*problem)["traceId"].GetString()) == trace_id);
+
+  const http::Header json{"content-type", "application/json"};
+  auto anonymous = api.request("PUT", "/v1/admin/log-level", R"({"level":"debug"})", {json});
+  REQUIRE(anonymous.ok());
+  CHECK(anonymous->status == 401);
+  auto changed = api.request("PUT", "/v1/admin/log-level", R"({"level":"debug"})",
+                             {json, {"Authorization", "Bearer adm-e2e"}, traceparent});
+  REQUIRE(changed.ok());
+  CHECK(changed->status == 200);
+  CHECK(changed->body == R"({"previous":"info","level":"debug"})");
+  CHECK(api.stop() == 0);
+
+  // Every line is one JSON object; the change was logged with the request's trace.
+  std::ifstream log(api.log_path());
+  std::string line;
+  bool seen = false;
+  while (std::getline(log, line)) {
+    if (line.empty() || line.front() != '{') continue;  // librdkafka's own stderr, if any
+    auto entry = core::json::parse(line);
+    INFO(line);
+    REQUIRE(entry.ok());
+    CHECK(std::string((*entry)["service"].GetString()) == "payment-api");
+    const std::string msg = (*entry)["msg"].GetString();
+    if (msg.find("log level changed") == std::string::npos) continue;
+    seen = true;
+    REQUIRE(entry->HasMember("trace_id"));
+    CHECK(std::string((*entry)["trace_id"].GetString()) == trace_id);
+    CHECK(entry->HasMember("span_id"));
+  }
+  CHECK(seen);
+}

@@ -97,20 +97,27 @@ TEST_CASE("every admin endpoint refuses a missing token with 401 and a wrong one
       {&retrier, "POST", "/v1/parked/replay", "/v1/parked/replay?group=payment-api", ""},
       {&retrier, "DELETE", "/v1/parked/{id}", "/v1/parked/1", ""},
       {&payments, "POST", "/v1/wallets/{userId}/deposits", "/v1/wallets/adm-u/deposits", R"({"amount":1})", 401},
+      // common.yaml: every daemon's (libs/runtime), tried on each of these four.
+      {&orders, "PUT", "/v1/admin/log-level", "/v1/admin/log-level", R"({"level":"info"})"},
+      {&coupons, "PUT", "/v1/admin/log-level", "/v1/admin/log-level", R"({"level":"info"})"},
+      {&retrier, "PUT", "/v1/admin/log-level", "/v1/admin/log-level", R"({"level":"info"})"},
+      {&payments, "PUT", "/v1/admin/log-level", "/v1/admin/log-level", R"({"level":"info"})"},
   };
 
   // The list above is every admin route the specs declare.
   std::set<std::string> declared;
   for (const auto* spec : {"order-processor.yaml", "coupon-issuer.yaml", "dlq-retrier.yaml", "payment-api.yaml",
-                           "notification-sender.yaml", "ranking-updater.yaml", "data-platform-forwarder.yaml"}) {
+                           "notification-sender.yaml", "ranking-updater.yaml", "data-platform-forwarder.yaml",
+                           "common.yaml"}) {
     for (const auto& r : admin_routes_in(spec)) declared.insert(std::string(spec) + " " + r);
   }
   std::set<std::string> tested;
   for (const auto& r : routes) {
-    const std::string spec = r.daemon == &orders     ? "order-processor.yaml"
-                             : r.daemon == &coupons  ? "coupon-issuer.yaml"
-                             : r.daemon == &payments ? "payment-api.yaml"
-                                                     : "dlq-retrier.yaml";
+    const std::string spec = r.route == "/v1/admin/log-level" ? "common.yaml"
+                             : r.daemon == &orders              ? "order-processor.yaml"
+                             : r.daemon == &coupons             ? "coupon-issuer.yaml"
+                             : r.daemon == &payments            ? "payment-api.yaml"
+                                                                : "dlq-retrier.yaml";
     tested.insert(spec + " " + r.method + " " + r.route);
   }
   CHECK(tested == declared);

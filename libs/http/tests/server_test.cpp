@@ -161,6 +161,58 @@ TEST_CASE("server continues the caller's trace") {
   CHECK(r->body == "4bf92f3577b34da6a3ce929d0e0e4736");
 }
 
+TEST_CASE("every answer names its trace: traceparent header, and traceId in problem bodies") {
+  http::Server server(test_options(), test_router());
+  REQUIRE(server.start().ok());
+  http::Client client;
+  const auto base = "http://127.0.0.1:" + std::to_string(server.port());
+  const std::string caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+  auto continued = client.send({"GET", base + "/hello/x", {{"traceparent", caller}}, "", {}});
+  REQUIRE(continued.ok());
+  const auto header = continued->header("traceparent");
+  REQUIRE(header);
+  const auto answered = core::TraceContext::parse(*header);
+  REQUIRE(answered);
+  CHECK(answered->trace_id == "4bf92f3577b34da6a3ce929d0e0e4736");
+  CHECK(answered->span_id != "00f067aa0ba902b7");  // the server's own span
+
+  auto fresh = client.send({"GET", base + "/nope", {}, "", {}});  // no caller trace: a new one
+  REQUIRE(fresh.ok());
+  CHECK(fresh->status == 404);
+  const auto fresh_header = fresh->header("traceparent");
+  REQUIRE(fresh_header);
+  const auto fresh_trace = core::TraceContext::parse(*fresh_header);
+  REQUIRE(fresh_trace);
+  auto body = core::json::parse(fresh->body);
+  REQUIRE(body);
+  REQUIRE(body->HasMember("traceId"));
+  CHECK(std::string((*body)["traceId"].GetString()) == fresh_trace->trace_id);
+  CHECK((*body)["status"].GetInt() == 404);
+
+  auto thrown = client.send({"GET", base + "/throw", {{"traceparent", caller}}, "", {}});
+  REQUIRE(thrown.ok());
+  CHECK(thrown->status == 500);
+  CHECK(thrown->body.find("\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\"") != std::string::npos);
+}
+
+TEST_CASE("attach_trace adds traceId to a problem body once and leaves other bodies alone") {
+  const auto trace = core::TraceContext::generate();
+  auto problem = http::problem_response({400, "about:blank", "Bad Request", "bad", "bad", {}});
+  http::attach_trace(problem, trace);
+  http::attach_trace(problem, trace);
+  auto parsed = core::json::parse(problem.body);
+  REQUIRE(parsed);
+  CHECK(std::string((*parsed)["traceId"].GetString()) == trace.trace_id);
+  CHECK(problem.body.find("traceId") == problem.body.rfind("traceId"));
+  auto empty = http::Response{400, "application/problem+json", "{}", {}};
+  http::attach_trace(empty, trace);
+  CHECK(empty.body == "{\"traceId\":\"" + trace.trace_id + "\"}");
+  auto plain = http::Response::json(200, "{\"a\":1}");
+  http::attach_trace(plain, trace);
+  CHECK(plain.body == "{\"a\":1}");
+}
+
 TEST_CASE("an over-limit body gets 413 without being read") {
   http::Server server(test_options(), test_router());
   REQUIRE(server.start().ok());

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/log.hpp"
 #include "http/client.hpp"
 
 using namespace paypipe;
@@ -134,4 +135,46 @@ TEST_CASE("a failed start step names itself and stops what started") {
     CHECK(status.error().message == "no broker");
   }  // the destructor runs the stop plan
   CHECK(events == std::vector<std::string>{"start relay", "stop relay"});
+}
+
+TEST_CASE("PUT /v1/admin/log-level changes the level with the admin token, and only with it") {
+  runtime::CommonConfig config;
+  config.service = "test-daemon";
+  config.http.address = "127.0.0.1";
+  config.http.port = 0;
+  config.admin_token = "s3cret-admin";
+  spdlog::set_level(spdlog::level::info);
+  runtime::Service service(config);
+  service.add_stop_http(1);
+  REQUIRE(service.start().ok());
+  http::Client client;
+  const auto url = "http://127.0.0.1:" + std::to_string(service.port()) + "/v1/admin/log-level";
+  const std::string body = R"({"level":"debug"})";
+  const http::Header json{"content-type", "application/json"};
+
+  auto anonymous = client.send({"PUT", url, {json}, body, 5s});
+  REQUIRE(anonymous.ok());
+  CHECK(anonymous->status == 401);
+  auto wrong = client.send({"PUT", url, {json, {"authorization", "Bearer nope"}}, body, 5s});
+  REQUIRE(wrong.ok());
+  CHECK(wrong->status == 403);
+  CHECK(spdlog::get_level() == spdlog::level::info);
+
+  const http::Header admin{"authorization", "Bearer s3cret-admin"};
+  auto bad = client.send({"PUT", url, {json, admin}, R"({"level":"loud"})", 5s});
+  REQUIRE(bad.ok());
+  CHECK(bad->status == 400);
+  CHECK(spdlog::get_level() == spdlog::level::info);
+
+  auto changed = client.send({"PUT", url, {json, admin}, body, 5s});
+  REQUIRE(changed.ok());
+  CHECK(changed->status == 200);
+  CHECK(changed->body == R"({"previous":"info","level":"debug"})");
+  CHECK(spdlog::get_level() == spdlog::level::debug);
+  CHECK(core::log::current_level() == "debug");
+
+  auto back = client.send({"PUT", url, {json, admin}, R"({"level":"info"})", 5s});
+  REQUIRE(back.ok());
+  CHECK(back->body == R"({"previous":"debug","level":"info"})");
+  service.stop();
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/uuid.hpp"
 
@@ -173,8 +174,8 @@ void Forwarder::start(std::vector<JobPtr>& all) {
         metrics.claims.Add({{"result", "taken_over"}}).Increment();
         metrics.possible_duplicates.Increment();
         core::TraceScope scope(job->trace);
-        spdlog::warn("event {}: took over the expired claim of {}; it may have delivered already", job->start.event_id,
-                     claim.holder);
+        core::log::warn({{core::log::key::event_id, job->start.event_id}},
+                        "took over the expired claim of {}; it may have delivered already", claim.holder);
         break;
       }
       case TryClaim::State::claimed:
@@ -220,8 +221,8 @@ void Forwarder::on_answer(const JobPtr& job, const core::Result<http::ClientResp
     metrics.failures.Add({{"reason", job->verdict.reason}}).Increment();
     core::TraceScope scope(job->trace);
     // The URL is never logged: it may carry credentials of its own.
-    spdlog::warn("webhook try {} for event {} failed: {}", job->attempt, job->start.event_id,
-                 job->verdict.outcome.message);
+    core::log::warn({{core::log::key::event_id, job->start.event_id}}, "webhook try {} failed: {}", job->attempt,
+                    job->verdict.outcome.message);
   }
   if (!end_queue_.push(job)) {
     // Stopping: the row keeps IN_PROGRESS; the record, not committed, is redelivered.

@@ -4,10 +4,13 @@
 
 #include <algorithm>
 
+#include "core/log.hpp"
 #include "dlq_retrier/metrics.hpp"
 #include "dlq_retrier/parked_store.hpp"
 
 namespace paypipe::dlq_retrier {
+
+namespace lk = core::log::key;  // the log field names
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -107,7 +110,8 @@ void Retrier::resume_ready() {
       // A partition is never resumed before its consumer position is back at the
       // waiting record: resuming past it would skip it.
       if (auto s = consumer_->seek(tp, w.offset); !s) {
-        spdlog::warn("cannot seek {}[{}] back to {}: {}", tp.topic, tp.partition, w.offset, s.error().message);
+        core::log::warn({{lk::topic, tp.topic}, {lk::partition, tp.partition}, {lk::offset, w.offset}},
+                        "cannot seek back to the waiting record: {}", s.error().message);
         ++it;
         continue;
       }
@@ -161,7 +165,8 @@ void Retrier::wait_at(const events::TopicPartition& tp, std::int64_t offset, cor
   if (auto s = consumer_->seek(tp, offset); s) {
     w.seeked = true;
   } else {
-    spdlog::warn("cannot seek {}[{}] back to {}: {} (retrying)", tp.topic, tp.partition, offset, s.error().message);
+    core::log::warn({{lk::topic, tp.topic}, {lk::partition, tp.partition}, {lk::offset, offset}},
+                    "cannot seek back to the waiting record: {} (retrying)", s.error().message);
   }
   waiting_[tp] = w;
 }
@@ -188,8 +193,9 @@ void Retrier::flush(std::chrono::milliseconds timeout) {
     }
     for (const auto& p : inserted) {
       metrics.parked.Add({{"group", p.group}, {"reason", p.reason}}).Increment();
-      spdlog::warn("parked {}[{}]@{} of group {} as {} (id {}): {}", p.dlq_topic, p.dlq_partition, p.dlq_offset,
-                   p.group, p.reason, p.id, p.reason_detail);
+      core::log::warn({{lk::topic, p.dlq_topic}, {lk::partition, p.dlq_partition}, {lk::offset, p.dlq_offset},
+                       {lk::group, p.group}},
+                      "parked as {} (id {}): {}", p.reason, p.id, p.reason_detail);
     }
   }
   // 2. The republished records and the offsets, in one transaction.

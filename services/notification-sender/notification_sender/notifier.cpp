@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/uuid.hpp"
 #include "events/retry.hpp"
@@ -222,8 +223,8 @@ void Notifier::check(std::vector<JobPtr>& jobs) {
         metrics.claims.Add({{"result", "taken_over"}}).Increment();
         metrics.possible_duplicates.Increment();
         core::TraceScope scope(job->trace);
-        spdlog::warn("event {}: took over the expired claim of {}; it may have sent the message already",
-                     job->entry.event_id, c.holder);
+        core::log::warn({{core::log::key::event_id, job->entry.event_id}},
+                        "took over the expired claim of {}; it may have sent the message already", c.holder);
         break;
       }
       case Claim::State::claimed:
@@ -314,7 +315,8 @@ void Notifier::on_answer(const JobPtr& job, const core::Result<http::ClientRespo
   {
     core::TraceScope scope(job->trace);
     // The message names the status and Telegram's description, never the URL (it holds the token).
-    spdlog::warn("sendMessage for event {} failed: {}", job->entry.event_id, verdict.outcome.message);
+    core::log::warn({{core::log::key::event_id, job->entry.event_id}}, "sendMessage failed: {}",
+                    verdict.outcome.message);
   }
   job->done(std::move(verdict.outcome));
 }

@@ -5,6 +5,7 @@
 #include "contracts/payment_completed.hpp"
 #include "contracts/payment_failed.hpp"
 #include "contracts/payment_refunded.hpp"
+#include "core/log.hpp"
 #include "core/trace.hpp"
 #include "order_processor/order_store.hpp"
 
@@ -26,12 +27,13 @@ core::Result<Order> order_of(pg::Transaction& tx, const std::string& order_id, s
 core::Status apply(pg::Transaction& tx, const Order& order, const Decision& decision,
                    const std::optional<PaymentRef>& payment, std::string_view event_type) {
   if (decision.effect == Effect::none) {
-    spdlog::info("{} for order {} changes nothing: {}", event_type, order.id, decision.note);
+    core::log::info({{core::log::key::order_id, order.id}}, "{} changes nothing: {}", event_type, decision.note);
     return {};
   }
   auto after = apply_decision(tx, order, decision, payment, core::now_ms());
   if (!after) return after.error();
-  spdlog::info("order {}: {} -> {} ({})", order.id, to_string(order.status), to_string(after->status), event_type);
+  core::log::info({{core::log::key::order_id, order.id}}, "order {} -> {} ({})", to_string(order.status),
+                  to_string(after->status), event_type);
   return {};
 }
 

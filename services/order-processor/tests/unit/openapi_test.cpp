@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/daemon.hpp"
+#include "runtime/service.hpp"
 #include "order_processor/expiry_sweeper.hpp"
 #include "order_processor/http_api.hpp"
 #include "support/daemon.hpp"
@@ -32,12 +33,13 @@ TEST_CASE("proto/http/order-processor.yaml documents exactly order-processor's r
   CHECK(testing::openapi_routes(spec("order-processor.yaml")) == served);
 }
 
-TEST_CASE("proto/http/common.yaml documents the health routes every daemon serves") {
+TEST_CASE("proto/http/common.yaml documents the health and admin routes every daemon serves") {
   runtime::Readiness readiness;
   http::Router router;
   runtime::add_health_routes(router, readiness);
+  runtime::add_admin_routes(router, "");
   std::set<std::string> served;
   for (const auto& route : router.routes()) served.insert(route.method + " " + route.pattern);
-  CHECK(served.size() == 3);
+  CHECK(served.size() == 4);
   CHECK(testing::openapi_routes(spec("common.yaml")) == served);
 }
