@@ -17,6 +17,12 @@ bool is_tool_variable(std::string_view name) {
 
 }  // namespace
 
+std::string format_decimal(double value) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
+}
+
 Env Env::from_process() {
   std::map<std::string, std::string> variables;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
@@ -42,6 +48,10 @@ bool Env::has(std::string_view name) const { return variables_.count(std::string
 
 void Env::fail(std::string_view name, std::string message) {
   errors_.push_back(std::string(name) + ": " + std::move(message));
+}
+
+void Env::warn(std::string_view name, std::string message) {
+  warnings_.push_back(std::string(name) + ": " + std::move(message));
 }
 
 std::string Env::text(std::string_view name, std::string default_value) {
@@ -83,6 +93,23 @@ std::int64_t Env::integer(std::string_view name, std::int64_t default_value, std
 std::chrono::milliseconds Env::millis(std::string_view name, std::chrono::milliseconds default_value,
                                       std::chrono::milliseconds min, std::chrono::milliseconds max) {
   return std::chrono::milliseconds(integer(name, default_value.count(), min.count(), max.count()));
+}
+
+double Env::decimal(std::string_view name, double default_value, double min, double max) {
+  const auto* value = lookup(name);
+  if (value == nullptr) return default_value;
+  double number = 0;
+  const auto* end = value->data() + value->size();
+  const auto [ptr, ec] = std::from_chars(value->data(), end, number, std::chars_format::fixed);
+  if (ec != std::errc() || ptr != end) {
+    fail(name, "must be a decimal number such as 1.5, got \"" + *value + "\"");
+    return default_value;
+  }
+  if (number < min || number > max) {
+    fail(name, "must be between " + format_decimal(min) + " and " + format_decimal(max) + ", got " + *value);
+    return default_value;
+  }
+  return number;
 }
 
 bool Env::flag(std::string_view name, bool default_value) {

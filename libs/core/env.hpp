@@ -35,6 +35,8 @@ class Env {
   std::int64_t integer(std::string_view name, std::int64_t default_value, std::int64_t min, std::int64_t max);
   std::chrono::milliseconds millis(std::string_view name, std::chrono::milliseconds default_value,
                                    std::chrono::milliseconds min, std::chrono::milliseconds max);
+  // A decimal number such as "1.5".
+  double decimal(std::string_view name, double default_value, double min, double max);
   bool flag(std::string_view name, bool default_value);
   std::string choice(std::string_view name, std::string default_value, std::initializer_list<std::string_view> allowed);
   // "key=value;key=value" (for librdkafka properties and similar maps).
@@ -46,6 +48,10 @@ class Env {
 
   // Records an error found by a rule across several variables.
   void fail(std::string_view name, std::string message);
+  // Records something to tell the operator that is not an error (a deprecated variable
+  // still honoured); the daemon logs each at start (runtime::start_logging).
+  void warn(std::string_view name, std::string message);
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
   // Every error so far, plus every PAYPIPE_ variable that no getter read. A tool run
   // inside a daemon's pod (paypipe-admin) sees the daemon's variables: it passes
@@ -58,6 +64,10 @@ class Env {
   std::map<std::string, std::string> variables_;
   std::set<std::string, std::less<>> read_;
   std::vector<std::string> errors_;
+  std::vector<std::string> warnings_;
 };
+
+// The shortest text that reads back as `value` ("2", "1.5"): how decimals are echoed.
+std::string format_decimal(double value);
 
 }  // namespace paypipe::core

@@ -7,6 +7,11 @@
 // Retry-After. The data-platform forwarder's policy (5 attempts, 1 s x2 capped at 8 s)
 // waits 1, 2, 4, 8 s. Tests pass zero delays.
 //
+// Configuration speaks Spring's terms, which count RETRIES after the first attempt:
+// fixed_backoff(1 s, 3) is Spring's FixedBackOff(1000, 3), 4 attempts in all;
+// exponential_backoff(4, 1 s, 2.0, 8 s) is ExponentialBackOffWithMaxRetries(4) with
+// those intervals, the forwarder's policy above (runtime/retry_config.hpp).
+//
 // retry(policy, stop, fn) is the one blocking retry loop: it calls fn until fn succeeds,
 // fails for good, the policy allows no more, or `stop` is set (a wait ends within
 // RetryClock::stop_check of it). What it returns is fn's last result. Who retries on
@@ -42,6 +47,21 @@ struct RetryPolicy {
     return give_up_after.count() > 0 && elapsed >= give_up_after;
   }
 
+  // Retries after the first attempt (Spring's count); -1 for no limit.
+  int max_retries() const { return max_attempts == 0 ? -1 : max_attempts - 1; }
+  // The same wait (multiplier 1) or a growing one.
+  bool fixed() const { return multiplier == 1.0; }
+
+  // Spring's FixedBackOff(interval, maxAttempts): `max_retries` retries, `interval` apart.
+  static RetryPolicy fixed_backoff(std::chrono::milliseconds interval, int max_retries) {
+    return RetryPolicy{max_retries + 1, interval, 1.0, interval};
+  }
+  // Spring's ExponentialBackOffWithMaxRetries(maxRetries) with initialInterval,
+  // multiplier and maxInterval.
+  static RetryPolicy exponential_backoff(int max_retries, std::chrono::milliseconds initial_interval,
+                                         double multiplier, std::chrono::milliseconds max_interval) {
+    return RetryPolicy{max_retries + 1, initial_interval, multiplier, max_interval};
+  }
   static RetryPolicy none() { return RetryPolicy{1, std::chrono::milliseconds(0), 1.0, std::chrono::milliseconds(0)}; }
   // The same wait before every retry.
   static RetryPolicy constant(int max_attempts, std::chrono::milliseconds wait,

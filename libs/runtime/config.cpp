@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/retry_config.hpp"
+
 namespace paypipe::runtime {
 
 using std::chrono::milliseconds;
@@ -74,14 +76,7 @@ events::RuntimeSettings read_consumer_settings(core::Env& env, const std::string
   s.batch_linger = env.millis("PAYPIPE_CONSUMER_BATCH_LINGER_MS", defaults.batch_linger, milliseconds(0), milliseconds(10000));
   s.max_in_flight = static_cast<std::size_t>(
       env.integer("PAYPIPE_CONSUMER_MAX_IN_FLIGHT", static_cast<std::int64_t>(defaults.max_in_flight), 1, 100000));
-  s.retry.max_attempts = static_cast<int>(env.integer("PAYPIPE_RETRY_MAX_ATTEMPTS", defaults.retry.max_attempts, 1, 100));
-  s.retry.initial_delay =
-      env.millis("PAYPIPE_RETRY_INITIAL_DELAY_MS", defaults.retry.initial_delay, milliseconds(0), milliseconds(600000));
-  s.retry.multiplier =
-      static_cast<double>(env.integer("PAYPIPE_RETRY_MULTIPLIER_PERCENT",
-                                      static_cast<std::int64_t>(defaults.retry.multiplier * 100), 100, 1000)) /
-      100.0;
-  s.retry.max_delay = env.millis("PAYPIPE_RETRY_MAX_DELAY_MS", defaults.retry.max_delay, milliseconds(0), milliseconds(3600000));
+  s.retry = read_retry_policy(env, consumer_retry_variables, defaults.retry);
   // How long a revoke waits for jobs of the departing partitions (they are told they
   // are abandoned first); a job still running then is run again by the next owner.
   s.revoke_drain_timeout = env.millis("PAYPIPE_CONSUMER_REVOKE_DRAIN_TIMEOUT_MS", s.revoke_drain_timeout,

@@ -27,7 +27,9 @@
 //   PAYPIPE_OUTBOX_RELAY            on | off (default on); off while Debezium publishes the
 //                                   outbox instead (docs/operations.md)
 //   PAYPIPE_CONSUMER_BATCH_SIZE / _BATCH_LINGER_MS / _MAX_IN_FLIGHT
-//   PAYPIPE_RETRY_MAX_ATTEMPTS / _INITIAL_DELAY_MS / _MULTIPLIER_PERCENT / _MAX_DELAY_MS
+//   PAYPIPE_RETRY_BACKOFF / _MAX_RETRIES / _INTERVAL_MS / _MULTIPLIER / _MAX_INTERVAL_MS
+//                                   in-process retries in Spring's terms (runtime/retry_config.hpp);
+//                                   default FixedBackOff(1000 ms, 3 retries) as the Spring services had
 //   PAYPIPE_CURRENCY                the currency of prices, orders and wallets (read_currency;
 //                                   payment-api and order-processor only)
 
@@ -68,7 +70,8 @@ struct ConsumerDefaults {
   std::size_t batch_size = 100;
   std::chrono::milliseconds batch_linger{2};
   std::size_t max_in_flight = 256;
-  events::RetryPolicy retry;
+  // Spring's DefaultErrorHandler with FixedBackOff(1000, 3), the Spring services' setting.
+  events::RetryPolicy retry = events::RetryPolicy::fixed_backoff(std::chrono::milliseconds(1000), 3);
 };
 
 // PAYPIPE_CURRENCY (default KRW): the one currency of prices, orders and wallets, read

@@ -68,6 +68,7 @@ void start_logging(const CommonConfig& config, const core::Env& env) {
   ::mallopt(M_ARENA_MAX, 2);
   (void)core::log::init(config.service, config.log_level, config.log_json ? core::log::Format::json
                                                                           : core::log::Format::text);
+  for (const auto& warning : env.warnings()) spdlog::warn("configuration: {}", warning);
   if (auto status = env.finish(); !status) {
     spdlog::critical("{}", status.error().message);
     std::fprintf(stderr, "%s: %s\n", config.service.c_str(), status.error().message.c_str());

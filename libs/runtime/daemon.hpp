@@ -45,8 +45,8 @@ class StopSignal {
   static void request_stop(int exit_code);
 };
 
-// Initialises the process (logging; at most two malloc arenas); if `env` holds
-// configuration errors, prints them and exits 2.
+// Initialises the process (logging; at most two malloc arenas), logs `env`'s warnings
+// (deprecated variables); if `env` holds configuration errors, prints them and exits 2.
 void start_logging(const CommonConfig& config, const core::Env& env);
 
 [[noreturn]] void fail_startup(std::string_view what, const core::Error& error);

@@ -6,6 +6,8 @@
 #                                          decoded into its Kubernetes API type
 #   deploy_test.sh policy <profile>        the chart's rules on the rendered objects
 #   deploy_test.sh check-config <profile>  each daemon's check-config with the rendered env
+#   deploy_test.sh retry                   retry settings in Spring's terms reach each daemon,
+#                                          which accepts them; wrong combinations are refused
 #   deploy_test.sh auth-currency           PAYPIPE_CURRENCY, the JWKS mount and the
 #                                          NetworkPolicies land where they should
 #   deploy_test.sh rules                   the PrometheusRule (production values) checked and
@@ -105,6 +107,51 @@ case "$step" in
     [[ $grace == 63 ]] || fail "payment-api's terminationGracePeriodSeconds is '$grace', expected 63 (12 + ceil(45.5) + 5)"
     grep -q 'PAYPIPE_SHUTDOWN_TIMEOUT_MS: "45500"' "$file" || fail "PAYPIPE_SHUTDOWN_TIMEOUT_MS 45500 is not rendered"
     echo "ok  terminationGracePeriodSeconds follows PAYPIPE_SHUTDOWN_TIMEOUT_MS (63 s for 45500 ms)"
+    ;;
+  retry)
+    # Retries in Spring's terms: the chart's defaults are the Spring services' (FixedBackOff(1000, 3)
+    # in process; 3 re-deliveries 5 minutes apart), the forwarder's own exponential policy merges
+    # over them, and no deprecated attempts-in-all variable is rendered.
+    file=$(render production retry-defaults --set-json 'retry={"backoff":"fixed","maxRetries":3,"intervalMs":1000}' \
+             --set-json 'dlqRetrier={"maxRetries":3,"backoff":"fixed","intervalMs":300000,"multiplier":null,"maxIntervalMs":null}')
+    for svc in payment-api order-processor coupon-issuer notification-sender ranking-updater; do
+      cm=$(doc "$file" ConfigMap "$release-$svc")
+      for want in 'PAYPIPE_RETRY_BACKOFF: "fixed"' 'PAYPIPE_RETRY_MAX_RETRIES: "3"' 'PAYPIPE_RETRY_INTERVAL_MS: "1000"'; do
+        grep -qF "$want" <<<"$cm" || fail "$svc's ConfigMap lacks $want"
+      done
+      grep -q 'PAYPIPE_RETRY_MULTIPLIER\|PAYPIPE_RETRY_MAX_INTERVAL_MS' <<<"$cm" \
+        && fail "$svc got an exponential-only setting under a fixed backoff"
+    done
+    cm=$(doc "$file" ConfigMap "$release-data-platform-forwarder")
+    for want in 'PAYPIPE_RETRY_BACKOFF: "exponential"' 'PAYPIPE_RETRY_MAX_RETRIES: "4"' 'PAYPIPE_RETRY_INTERVAL_MS: "1000"'; do
+      grep -qF "$want" <<<"$cm" || fail "data-platform-forwarder's ConfigMap lacks $want"
+    done
+    cm=$(doc "$file" ConfigMap "$release-dlq-retrier")
+    for want in 'PAYPIPE_RETRIER_BACKOFF: "fixed"' 'PAYPIPE_RETRIER_MAX_RETRIES: "3"' 'PAYPIPE_RETRIER_INTERVAL_MS: "300000"'; do
+      grep -qF "$want" <<<"$cm" || fail "dlq-retrier's ConfigMap lacks $want"
+    done
+    grep -q 'PAYPIPE_RETRY_' <<<"$cm" && fail "dlq-retrier got a consumer's PAYPIPE_RETRY_* (or a deprecated name)"
+    grep -qE 'PAYPIPE_RETRY_(MAX_ATTEMPTS|INITIAL_DELAY_MS|MULTIPLIER_PERCENT|MAX_DELAY_MS|DELAY_MS|DELAYS)\b' "$file" \
+      && fail "a deprecated retry variable is rendered"
+    "$kubecheck" check-config --bin-dir "$build/bin" "$file" >/dev/null || fail "check-config with the Spring defaults"
+    echo "ok  retries: FixedBackOff(1000, 3) for the consumers, the forwarder's exponential 4, dlq-retrier 3 x 5 min"
+    # Exponential with its multiplier and cap, and dlq-retrier's per-group intervals.
+    file=$(render production retry-exponential --set retry.backoff=exponential --set-json retry.multiplier=1.5 \
+             --set retry.maxIntervalMs=30000 --set dlqRetrier.groupIntervalsMs.notification-sender=60000)
+    cm=$(doc "$file" ConfigMap "$release-ranking-updater")
+    for want in 'PAYPIPE_RETRY_BACKOFF: "exponential"' 'PAYPIPE_RETRY_MULTIPLIER: "1.5"' 'PAYPIPE_RETRY_MAX_INTERVAL_MS: "30000"'; do
+      grep -qF "$want" <<<"$cm" || fail "ranking-updater's ConfigMap lacks $want"
+    done
+    grep -qF 'PAYPIPE_RETRIER_GROUP_INTERVALS: "notification-sender=60000"' <(doc "$file" ConfigMap "$release-dlq-retrier") \
+      || fail "dlqRetrier.groupIntervalsMs is not rendered as PAYPIPE_RETRIER_GROUP_INTERVALS"
+    "$kubecheck" check-config --bin-dir "$build/bin" "$file" >/dev/null || fail "check-config with an exponential backoff"
+    echo "ok  retries: exponential settings and group intervals reach the daemons, which accept them"
+    # A multiplier under a fixed backoff: the chart refuses it by name; an old key: the schema does.
+    expect_failure "a multiplier with a fixed backoff" "services.notification-sender.retry: multiplier and maxIntervalMs need backoff: exponential" \
+      "$helm" template "$release" "$chart" -f "$(values_file production)" --set retry.backoff=fixed \
+      --set services.notification-sender.retry.multiplier=2
+    expect_failure "the old retry.maxAttempts key" "maxAttempts" \
+      "$helm" template "$release" "$chart" -f "$(values_file production)" --set retry.maxAttempts=3
     ;;
   auth-currency)
     # PAYPIPE_CURRENCY: one value for payment-api and order-processor, nowhere else.
@@ -498,6 +545,6 @@ yaml.safe_dump({"global": {"imageRegistry": "registry.example.com"}, "paypipe": 
       "${monitoring[@]}" coverage "$dir/unknown-metric-rules.yaml" "$dir/wrong-expectation.test.yaml"
     ;;
   *)
-    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | auth-currency | rules | dashboard | chart-values | negative)"
+    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | retry | auth-currency | rules | dashboard | chart-values | negative)"
     ;;
 esac

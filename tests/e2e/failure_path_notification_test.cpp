@@ -1,8 +1,8 @@
 // The failure path end to end: notification-sender and dlq-retrier as processes against
 // the fake Telegram, payment events published to Kafka directly. Each scenario asserts
 // what reaches Telegram, dlq.notification-sender, retry.notification-sender and the
-// parked store. notification-sender makes one attempt in process
-// (PAYPIPE_RETRY_MAX_ATTEMPTS=1), so every failure takes the dlq -> retry path.
+// parked store. notification-sender makes no retry in process
+// (PAYPIPE_RETRY_MAX_RETRIES=0), so every failure takes the dlq -> retry path.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -43,7 +43,7 @@ std::map<std::string, std::string> sender_env(const testing::FakeTelegram& teleg
                                          {"PAYPIPE_TELEGRAM_CHAT_IDS", chat_ids()},
                                          {"PAYPIPE_TELEGRAM_TIMEOUT_MS", "500"},
                                          {"PAYPIPE_NOTIFY_DEFAULT_LOCALE", "en"},
-                                         {"PAYPIPE_RETRY_MAX_ATTEMPTS", "1"}};
+                                         {"PAYPIPE_RETRY_MAX_RETRIES", "0"}};
   for (auto& [k, v] : extra) env[k] = v;
   return env;
 }
@@ -235,8 +235,9 @@ TEST_CASE("poison records (bad JSON, wrong schema) are parked at once with their
 TEST_CASE("1,000 payment events with Telegram failing 10 % at random: every one delivered exactly once in the end") {
   auto b = behaviour();
   b.fail_rate = 0.1;
-  // Eight deliveries in all before parking: a record fails all of them with probability 1e-8.
-  Pipeline p(b, {{"PAYPIPE_RETRY_MAX_ATTEMPTS", "8"}}, 300);
+  // Seven re-deliveries, eight deliveries in all before parking: a record fails all of
+  // them with probability 1e-8.
+  Pipeline p(b, {{"PAYPIPE_RETRIER_MAX_RETRIES", "7"}}, 300);
   TopicReader dlq(p.system.kafka(), p.topic("dlq." + group));
   std::set<std::string> payment_ids;
   for (int i = 0; i < 1000; ++i) {

@@ -29,11 +29,11 @@ namespace paypipe::testing::failure_path {
 inline const std::string admin_token = "e2e-admin-token";
 inline std::vector<http::Header> admin() { return {{"Authorization", "Bearer " + admin_token}}; }
 
-// dlq-retrier with a short schedule: `delay_ms` before every retry, 3 attempts.
+// dlq-retrier with a short schedule: `delay_ms` before each of 2 re-deliveries (3 deliveries in all).
 inline std::map<std::string, std::string> retrier_env(int delay_ms, std::map<std::string, std::string> extra = {}) {
   std::map<std::string, std::string> env{{"PAYPIPE_ADMIN_TOKEN", admin_token},
-                                         {"PAYPIPE_RETRY_DELAY_MS", std::to_string(delay_ms)},
-                                         {"PAYPIPE_RETRY_MAX_ATTEMPTS", "3"},
+                                         {"PAYPIPE_RETRIER_INTERVAL_MS", std::to_string(delay_ms)},
+                                         {"PAYPIPE_RETRIER_MAX_RETRIES", "2"},
                                          {"PAYPIPE_KAFKA_PROPERTIES", "topic.metadata.refresh.interval.ms=1000"}};
   for (auto& [k, v] : extra) env[k] = v;
   return env;

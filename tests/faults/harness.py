@@ -347,7 +347,7 @@ class System:
                         "PAYPIPE_WEBHOOK_CONNECT_TIMEOUT_MS": "1000"})
         if name == "dlq-retrier":
             # Retries a few seconds apart, enough of them to outlast the faults.
-            env.update({"PAYPIPE_RETRY_DELAY_MS": "2000", "PAYPIPE_RETRY_MAX_ATTEMPTS": "6"})
+            env.update({"PAYPIPE_RETRIER_INTERVAL_MS": "2000", "PAYPIPE_RETRIER_MAX_RETRIES": "5"})
             if instance > 1:  # one transactional.id per instance, as a StatefulSet's ordinal gives
                 env["PAYPIPE_RETRIER_TRANSACTIONAL_ID"] = f"dlq-retrier-{instance}"
         env.update(self.extra_env.get("*", {}))

@@ -94,7 +94,7 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
   testing::Daemon orders(system, "order-processor", common);
   testing::Daemon coupons(system, "coupon-issuer", common);
   testing::Daemon retrier(system, "dlq-retrier",
-                          with({{"PAYPIPE_ADMIN_TOKEN", secrets.admin}, {"PAYPIPE_RETRY_DELAY_MS", "200"},
+                          with({{"PAYPIPE_ADMIN_TOKEN", secrets.admin}, {"PAYPIPE_RETRIER_INTERVAL_MS", "200"},
                                 {"PAYPIPE_KAFKA_PROPERTIES", "topic.metadata.refresh.interval.ms=1000"}}));
   testing::Daemon notify(system, "notification-sender",
                          with({{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
@@ -102,14 +102,14 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
                                {"PAYPIPE_TELEGRAM_CHAT_IDS", "1001=1001"},  // the payment below
                                {"PAYPIPE_TELEGRAM_TIMEOUT_MS", "500"},
                                {"PAYPIPE_NOTIFY_DEFAULT_LOCALE", "en"},
-                               {"PAYPIPE_RETRY_MAX_ATTEMPTS", "2"},
-                               {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "10"}}));
+                               {"PAYPIPE_RETRY_MAX_RETRIES", "1"},
+                               {"PAYPIPE_RETRY_INTERVAL_MS", "10"}}));
   testing::Daemon forwarder(system, "data-platform-forwarder",
                             with({{"PAYPIPE_WEBHOOK_URL", analytics.url()},
                                   {"PAYPIPE_WEBHOOK_AUTHORIZATION", secrets.webhook},
                                   {"PAYPIPE_WEBHOOK_TIMEOUT_MS", "500"},
-                                  {"PAYPIPE_RETRY_MAX_ATTEMPTS", "2"},
-                                  {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "10"}}));
+                                  {"PAYPIPE_RETRY_MAX_RETRIES", "1"},
+                                  {"PAYPIPE_RETRY_INTERVAL_MS", "10"}}));
   testing::Daemon rankings(system, "ranking-updater", with({}));
   std::vector<testing::Daemon*> all{&payments, &orders, &coupons, &retrier, &notify, &forwarder, &rankings};
   for (auto* d : all) d->wait_ready();

@@ -47,3 +47,20 @@ TEST_CASE("a tool may ignore variables meant for others but not bad values") {
   CHECK(status.error().message.find("PAYPIPE_OTHER") == std::string::npos);
   CHECK(status.error().message.find("PAYPIPE_N") != std::string::npos);
 }
+
+TEST_CASE("Env reads decimals and keeps warnings apart from errors") {
+  Env env({{"PAYPIPE_X", "1.5"}, {"PAYPIPE_WHOLE", "2"}, {"PAYPIPE_BAD", "two"}, {"PAYPIPE_HIGH", "11.0"}});
+  CHECK(env.decimal("PAYPIPE_X", 1.0, 1.0, 10.0) == 1.5);
+  CHECK(env.decimal("PAYPIPE_WHOLE", 1.0, 1.0, 10.0) == 2.0);
+  CHECK(env.decimal("PAYPIPE_MISSING", 1.25, 1.0, 10.0) == 1.25);
+  CHECK(env.decimal("PAYPIPE_BAD", 1.0, 1.0, 10.0) == 1.0);
+  CHECK(env.decimal("PAYPIPE_HIGH", 1.0, 1.0, 10.0) == 1.0);
+  env.warn("PAYPIPE_OLD", "deprecated");
+  REQUIRE(env.warnings() == std::vector<std::string>{"PAYPIPE_OLD: deprecated"});
+  const auto status = env.finish();
+  REQUIRE_FALSE(status.ok());
+  const auto& m = status.error().message;
+  CHECK(m.find("PAYPIPE_BAD: must be a decimal number such as 1.5, got \"two\"") != std::string::npos);
+  CHECK(m.find("PAYPIPE_HIGH: must be between 1 and 10, got 11.0") != std::string::npos);
+  CHECK(m.find("PAYPIPE_OLD") == std::string::npos);
+}

@@ -36,17 +36,20 @@ TEST_CASE("common config has production defaults and maps every variable") {
 
 TEST_CASE("consumer settings take the service's defaults and the environment's overrides") {
   auto env = base_env({{"PAYPIPE_CONSUMER_BATCH_SIZE", "50"},
-                       {"PAYPIPE_RETRY_MAX_ATTEMPTS", "5"},
+                       {"PAYPIPE_RETRY_MAX_RETRIES", "5"},
                        {"PAYPIPE_CONSUMER_REVOKE_DRAIN_TIMEOUT_MS", "30000"},
                        {"PAYPIPE_CONSUMER_INFRA_BACKOFF_MAX_MS", "2000"}});
   runtime::ConsumerDefaults defaults;
-  defaults.retry = events::RetryPolicy{3, std::chrono::milliseconds(1000), 2.0, std::chrono::milliseconds(8000)};
+  defaults.retry = events::RetryPolicy::exponential_backoff(2, std::chrono::milliseconds(1000), 2.0,
+                                                             std::chrono::milliseconds(8000));
   const auto s = runtime::read_consumer_settings(env, "data-platform-forwarder", {"payment.completed"}, defaults);
   runtime::CommonConfig::read(env, "x");
   REQUIRE(env.finish().ok());
   CHECK(s.batch_size == 50);
-  CHECK(s.retry.max_attempts == 5);
+  CHECK(s.retry.max_retries() == 5);
+  CHECK(s.retry.max_attempts == 6);
   CHECK(s.retry.initial_delay == std::chrono::milliseconds(1000));
+  CHECK(s.retry.multiplier == 2.0);
   CHECK(s.consumer.group == "data-platform-forwarder");
   CHECK(s.revoke_drain_timeout == std::chrono::milliseconds(30000));
   CHECK(s.infrastructure_backoff.initial_delay == std::chrono::milliseconds(100));

@@ -28,7 +28,8 @@ Config Config::read(core::Env& env) {
   c.common = runtime::CommonConfig::read(env, "data-platform-forwarder");
   runtime::ConsumerDefaults defaults;
   defaults.max_in_flight = 256;
-  defaults.retry = events::RetryPolicy{5, milliseconds(1000), 2.0, milliseconds(8000)};
+  // The design's webhook backoff: 1, 2, 4, 8 s, i.e. ExponentialBackOffWithMaxRetries(4).
+  defaults.retry = events::RetryPolicy::exponential_backoff(4, milliseconds(1000), 2.0, milliseconds(8000));
   c.consumer = runtime::read_consumer_settings(env, "data-platform-forwarder", consumed_topics(), defaults);
 
   c.webhook.url = env.required_text("PAYPIPE_WEBHOOK_URL");

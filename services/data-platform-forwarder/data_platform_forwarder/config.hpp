@@ -14,7 +14,8 @@
 //                                       webhook timeout + 5 s: 25000); must exceed
 //                                       PAYPIPE_WEBHOOK_TIMEOUT_MS
 // and the consumer settings: PAYPIPE_CONSUMER_MAX_IN_FLIGHT (default 256) and
-// PAYPIPE_RETRY_* (default 5 tries waiting 1 s, 2 s, 4 s, 8 s; tests use milliseconds).
+// PAYPIPE_RETRY_* (default exponential, 4 retries after the first try waiting 1 s, 2 s, 4 s, 8 s;
+// tests use milliseconds).
 
 #include <string>
 #include <vector>

@@ -2,26 +2,44 @@
 
 #include "events/admin.hpp"
 #include "events/dead_letter.hpp"
+#include "runtime/retry_config.hpp"
 
 namespace paypipe::dlq_retrier {
 
 using std::chrono::milliseconds;
 
+namespace {
+
+constexpr const char* group_intervals_variable = "PAYPIPE_RETRIER_GROUP_INTERVALS";
+constexpr const char* deprecated_group_delays_variable = "PAYPIPE_RETRY_DELAYS";
+
+std::map<std::string, milliseconds, std::less<>> read_group_intervals(core::Env& env) {
+  std::string name = group_intervals_variable;
+  if (env.has(deprecated_group_delays_variable)) {
+    if (env.has(group_intervals_variable)) {
+      (void)env.text(deprecated_group_delays_variable, "");
+      env.fail(deprecated_group_delays_variable,
+               std::string("deprecated alias of ") + group_intervals_variable + ": set only " + group_intervals_variable);
+    } else {
+      name = deprecated_group_delays_variable;
+      env.warn(name, std::string("deprecated: read as ") + group_intervals_variable);
+    }
+  }
+  auto intervals = parse_group_intervals(env.properties(name));
+  if (!intervals) {
+    env.fail(name, intervals.error().message);
+    return {};
+  }
+  return std::move(intervals).value();
+}
+
+}  // namespace
+
 Config Config::read(core::Env& env) {
   Config c;
   c.common = runtime::CommonConfig::read(env, "dlq-retrier");
-  c.schedule.max_attempts = static_cast<int>(env.integer("PAYPIPE_RETRY_MAX_ATTEMPTS", 3, 1, 100));
-  c.schedule.backoff.initial_delay =
-      env.millis("PAYPIPE_RETRY_DELAY_MS", milliseconds(300000), milliseconds(0), milliseconds(86400000));
-  c.schedule.backoff.multiplier =
-      static_cast<double>(env.integer("PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT", 100, 100, 1000)) / 100.0;
-  c.schedule.backoff.max_delay =
-      env.millis("PAYPIPE_RETRY_MAX_DELAY_MS", milliseconds(3600000), milliseconds(0), milliseconds(86400000));
-  if (auto delays = parse_group_delays(env.properties("PAYPIPE_RETRY_DELAYS")); delays) {
-    c.schedule.group_delays = std::move(delays).value();
-  } else {
-    env.fail("PAYPIPE_RETRY_DELAYS", delays.error().message);
-  }
+  c.schedule.backoff = runtime::read_retry_policy(env, runtime::redelivery_variables, c.schedule.backoff);
+  c.schedule.group_intervals = read_group_intervals(env);
   c.transactional_id = env.text("PAYPIPE_RETRIER_TRANSACTIONAL_ID", "");
   c.batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_RETRIER_BATCH_SIZE", 500, 1, 10000));
   c.transaction_timeout = env.millis("PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS", milliseconds(30000),

@@ -1,10 +1,16 @@
 #pragma once
-// dlq-retrier's configuration: the common settings plus
-//   PAYPIPE_RETRY_MAX_ATTEMPTS        deliveries in all before a record is parked (default 3)
-//   PAYPIPE_RETRY_DELAY_MS            wait after a failure before republishing (default 300000)
-//   PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT  growth of the wait per attempt (default 100: the same wait)
-//   PAYPIPE_RETRY_MAX_DELAY_MS        cap of the wait (default 3600000)
-//   PAYPIPE_RETRY_DELAYS              per-group waits, "notification-sender=5000;data-platform-forwarder=60000"
+// dlq-retrier's configuration: the common settings plus its re-delivery schedule, in
+// Spring's terms (runtime/retry_config.hpp; default: every 5 minutes, 3 times, as the
+// Spring services' scheduled processFailedMessages() did)
+//   PAYPIPE_RETRIER_MAX_RETRIES       re-deliveries after the original delivery, then parked (default 3)
+//   PAYPIPE_RETRIER_BACKOFF           fixed (default) | exponential
+//   PAYPIPE_RETRIER_INTERVAL_MS       wait after a failure before republishing (default 300000)
+//   PAYPIPE_RETRIER_MULTIPLIER        exponential only: growth of the wait per delivery (default 2.0)
+//   PAYPIPE_RETRIER_MAX_INTERVAL_MS   exponential only: cap of the wait (default 3600000)
+//   PAYPIPE_RETRIER_GROUP_INTERVALS   per-group intervals, "notification-sender=5000;data-platform-forwarder=60000"
+// (deprecated aliases, still read with a warning: PAYPIPE_RETRY_MAX_ATTEMPTS, deliveries in
+// all = MAX_RETRIES + 1; PAYPIPE_RETRY_DELAY_MS; PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT;
+// PAYPIPE_RETRY_MAX_DELAY_MS; PAYPIPE_RETRY_DELAYS)
 //   PAYPIPE_RETRIER_TRANSACTIONAL_ID  Kafka transactional.id. Unset (the default): <topic prefix>dlq-retrier-<n>,
 //                                     n the producer slot claimed in PostgreSQL at start
 //                                     (src/producer_slot.hpp), which a replacement of a killed

@@ -83,8 +83,10 @@ Decision decide(const events::ConsumedRecord& dead_letter, const events::KafkaOp
   }
   if (schedule.exhausted(info->attempt)) {
     return Park{parked_record_of(dead_letter, std::move(group), reason::exhausted,
-                                 "attempt " + std::to_string(info->attempt) + " of " +
-                                     std::to_string(schedule.max_attempts) + " failed: " + info->error_class)};
+                                 "delivery " + std::to_string(info->attempt) + " of " +
+                                     std::to_string(schedule.max_deliveries()) + " (" +
+                                     std::to_string(schedule.backoff.max_retries()) +
+                                     " re-deliveries) failed: " + info->error_class)};
   }
   // read_dead_letter checked failed-at.
   const auto due = *core::parse_rfc3339(info->failed_at) + schedule.delay(group, info->attempt);

@@ -4,7 +4,7 @@
 //
 //   not one of ours (read_dead_letter fails)       -> park (FOREIGN, with the reason)
 //   failure-kind fatal                              -> park (FATAL)
-//   attempt >= max attempts                         -> park (EXHAUSTED)
+//   attempt > max re-deliveries (the last one)      -> park (EXHAUSTED)
 //   failed-at + delay(group, attempt) still ahead   -> wait until then
 //   otherwise                                       -> republish to retry.<group> as attempt + 1
 //                                                      (same key, value and headers)

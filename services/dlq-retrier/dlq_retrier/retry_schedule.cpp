@@ -6,11 +6,15 @@ namespace paypipe::dlq_retrier {
 
 std::chrono::milliseconds RetrySchedule::delay(std::string_view group, int failed_attempt) const {
   auto policy = backoff;
-  if (const auto it = group_delays.find(group); it != group_delays.end()) policy.initial_delay = it->second;
+  if (const auto it = group_intervals.find(group); it != group_intervals.end()) {
+    // A fixed backoff's cap is its interval: the group's own interval replaces both.
+    if (policy.fixed()) policy.max_delay = it->second;
+    policy.initial_delay = it->second;
+  }
   return policy.delay(std::max(1, failed_attempt));
 }
 
-core::Result<std::map<std::string, std::chrono::milliseconds, std::less<>>> parse_group_delays(
+core::Result<std::map<std::string, std::chrono::milliseconds, std::less<>>> parse_group_intervals(
     const std::map<std::string, std::string>& entries) {
   constexpr std::int64_t max_ms = 24LL * 3600 * 1000;
   std::map<std::string, std::chrono::milliseconds, std::less<>> delays;
@@ -25,7 +29,7 @@ core::Result<std::map<std::string, std::chrono::milliseconds, std::less<>>> pars
     }
     delays[group] = std::chrono::milliseconds(value);
   }
-  if (!errors.empty()) return core::make_error(core::ErrorCategory::invalid_input, "bad-retry-delays", errors);
+  if (!errors.empty()) return core::make_error(core::ErrorCategory::invalid_input, "bad-group-intervals", errors);
   return delays;
 }
 

@@ -28,7 +28,6 @@ Config Config::read(core::Env& env) {
   c.common = runtime::CommonConfig::read(env, "notification-sender");
   runtime::ConsumerDefaults defaults;
   defaults.max_in_flight = 256;
-  defaults.retry = events::RetryPolicy{3, milliseconds(1000), 2.0, milliseconds(8000)};
   c.consumer = runtime::read_consumer_settings(env, "notification-sender", consumed_topics(), defaults);
 
   c.telegram.base_url = env.text("PAYPIPE_TELEGRAM_BASE_URL", c.telegram.base_url);

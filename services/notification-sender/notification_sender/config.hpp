@@ -21,7 +21,7 @@
 //                                      PAYPIPE_TELEGRAM_TIMEOUT_MS (a call starts only
 //                                      while its lease covers its timeout)
 // and the consumer settings (PAYPIPE_CONSUMER_*: the send window is
-// PAYPIPE_CONSUMER_MAX_IN_FLIGHT, default 256; PAYPIPE_RETRY_*: 3 attempts, 1 s x2).
+// PAYPIPE_CONSUMER_MAX_IN_FLIGHT, default 256; PAYPIPE_RETRY_*: FixedBackOff(1000 ms, 3 retries)).
 
 #include <string>
 #include <vector>

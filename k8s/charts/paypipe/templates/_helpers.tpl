@@ -247,11 +247,7 @@ PAYPIPE_JWT_AUDIENCE: {{ $a.audience | quote }}
 {{- end }}
 {{- if $svc.consumer }}
 {{- $retry := mustMergeOverwrite (deepCopy $root.Values.retry) ($svc.retry | default dict) }}
-{{- range $key, $var := dict "maxAttempts" "PAYPIPE_RETRY_MAX_ATTEMPTS" "initialDelayMs" "PAYPIPE_RETRY_INITIAL_DELAY_MS" "multiplierPercent" "PAYPIPE_RETRY_MULTIPLIER_PERCENT" "maxDelayMs" "PAYPIPE_RETRY_MAX_DELAY_MS" }}
-{{- if not (kindIs "invalid" (index $retry $key)) }}
-{{ $var }}: {{ index $retry $key | int64 | toString | quote }}
-{{- end }}
-{{- end }}
+{{- include "paypipe.retryEnv" (list "PAYPIPE_RETRY_" $retry (printf "services.%s.retry" $name)) }}
 {{- range $key, $var := dict "batchSize" "PAYPIPE_CONSUMER_BATCH_SIZE" "batchLingerMs" "PAYPIPE_CONSUMER_BATCH_LINGER_MS" "maxInFlight" "PAYPIPE_CONSUMER_MAX_IN_FLIGHT" }}
 {{- if not (kindIs "invalid" (index $root.Values.consumer $key)) }}
 {{ $var }}: {{ index $root.Values.consumer $key | int64 | toString | quote }}
@@ -260,14 +256,11 @@ PAYPIPE_JWT_AUDIENCE: {{ $a.audience | quote }}
 {{- end }}
 {{- if and (eq $name "dlq-retrier") $root.Values.dlqRetrier.enabled }}
 {{- $d := $root.Values.dlqRetrier }}
-PAYPIPE_RETRY_MAX_ATTEMPTS: {{ $d.maxAttempts | int64 | toString | quote }}
-PAYPIPE_RETRY_DELAY_MS: {{ $d.delayMs | int64 | toString | quote }}
-PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT: {{ $d.delayMultiplierPercent | int64 | toString | quote }}
-PAYPIPE_RETRY_MAX_DELAY_MS: {{ $d.maxDelayMs | int64 | toString | quote }}
-{{- with $d.groupDelaysMs }}
+{{- include "paypipe.retryEnv" (list "PAYPIPE_RETRIER_" $d "dlqRetrier") }}
+{{- with $d.groupIntervalsMs }}
 {{- $pairs := list }}
 {{- range $group, $ms := . }}{{ $pairs = append $pairs (printf "%s=%d" $group (int64 $ms)) }}{{ end }}
-PAYPIPE_RETRY_DELAYS: {{ join ";" $pairs | quote }}
+PAYPIPE_RETRIER_GROUP_INTERVALS: {{ join ";" $pairs | quote }}
 {{- end }}
 {{- end }}
 {{- range $key, $value := $svc.env }}
@@ -495,3 +488,28 @@ app.kubernetes.io/version: {{ .Values.kafkaExporter.image.tag | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
+
+{{/*
+Retry settings in Spring's terms (libs/runtime/retry_config.hpp), for a consumer's
+in-process retries (prefix PAYPIPE_RETRY_) or dlq-retrier's re-deliveries
+(PAYPIPE_RETRIER_). Arguments: (list <prefix> <block> <path for errors>); a null value is
+left to the daemon's default. A fixed backoff has no multiplier or maximum interval: the
+daemon refuses them, so the chart does too, naming the value.
+*/}}
+{{- define "paypipe.retryEnv" }}
+{{- $prefix := index . 0 }}{{ $r := index . 1 }}{{ $path := index . 2 }}
+{{- if and (eq (toString $r.backoff) "fixed") (or (not (kindIs "invalid" $r.multiplier)) (not (kindIs "invalid" $r.maxIntervalMs))) }}
+{{- fail (printf "%s: multiplier and maxIntervalMs need backoff: exponential (a fixed backoff waits intervalMs every time)" $path) }}
+{{- end }}
+{{- with $r.backoff }}
+{{ $prefix }}BACKOFF: {{ . | quote }}
+{{- end }}
+{{- range $key, $suffix := dict "maxRetries" "MAX_RETRIES" "intervalMs" "INTERVAL_MS" "maxIntervalMs" "MAX_INTERVAL_MS" }}
+{{- if not (kindIs "invalid" (index $r $key)) }}
+{{ $prefix }}{{ $suffix }}: {{ index $r $key | int64 | toString | quote }}
+{{- end }}
+{{- end }}
+{{- if not (kindIs "invalid" $r.multiplier) }}
+{{ $prefix }}MULTIPLIER: {{ $r.multiplier | float64 | toString | quote }}
+{{- end }}
+{{- end }}

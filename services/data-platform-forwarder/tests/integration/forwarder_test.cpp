@@ -61,8 +61,8 @@ struct Forwarding {
         {"PAYPIPE_WEBHOOK_AUTHORIZATION", secret},
         {"PAYPIPE_WEBHOOK_TIMEOUT_MS", "2000"},
         // The production policy (5 tries, x2, capped) in milliseconds: 10, 20, 40, 80.
-        {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "10"},
-        {"PAYPIPE_RETRY_MAX_DELAY_MS", "80"},
+        {"PAYPIPE_RETRY_INTERVAL_MS", "10"},
+        {"PAYPIPE_RETRY_MAX_INTERVAL_MS", "80"},
     };
     for (auto& [k, v] : extra) env[k] = v;
     core::Env variables(env);
@@ -199,7 +199,7 @@ TEST_CASE("the webhook down longer than the backoff: DEAD_LETTER and the DLQ, th
 }
 
 TEST_CASE("while one key waits out its backoff, other keys and partitions keep flowing") {
-  Forwarding f({{"PAYPIPE_RETRY_INITIAL_DELAY_MS", "2000"}, {"PAYPIPE_RETRY_MAX_DELAY_MS", "8000"}});
+  Forwarding f({{"PAYPIPE_RETRY_INTERVAL_MS", "2000"}, {"PAYPIPE_RETRY_MAX_INTERVAL_MS", "8000"}});
   const auto stuck = f.payment();
   f.webhook.set({.fail_keys = {{stuck.id, 1}}, .status = 503});
   const auto stuck_partition = f.publish(stuck);

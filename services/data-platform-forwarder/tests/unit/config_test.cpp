@@ -30,6 +30,7 @@ TEST_CASE("the forwarder's defaults: retries 1 s, 2 s, 4 s, 8 s, then the dead l
   CHECK(!c.claim_owner.empty());
   CHECK(c.consumer.consumer.group == "data-platform-forwarder");
   CHECK(c.consumer.consumer.topics == std::vector<std::string>{"payment.completed", "order.completed"});
+  CHECK(c.consumer.retry.max_retries() == 4);  // ExponentialBackOffWithMaxRetries(4): 5 tries in all
   CHECK(c.consumer.retry.max_attempts == 5);
   CHECK(c.consumer.retry.delay(1) == 1000ms);
   CHECK(c.consumer.retry.delay(2) == 2000ms);
@@ -47,8 +48,8 @@ TEST_CASE("every forwarder variable reaches its field; tests can use millisecond
                       {"PAYPIPE_FORWARDER_CLAIM_LEASE_MS", "5000"},
                       {"PAYPIPE_FORWARDER_DB_WORKERS", "1"},
                       {"PAYPIPE_FORWARDER_DB_BATCH_SIZE", "32"},
-                      {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "10"},
-                      {"PAYPIPE_RETRY_MAX_DELAY_MS", "80"},
+                      {"PAYPIPE_RETRY_INTERVAL_MS", "10"},
+                      {"PAYPIPE_RETRY_MAX_INTERVAL_MS", "80"},
                       {"PAYPIPE_CONSUMER_MAX_IN_FLIGHT", "64"}}));
   const auto c = Config::read(env);
   REQUIRE(env.finish().ok());

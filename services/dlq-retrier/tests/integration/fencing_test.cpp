@@ -27,8 +27,8 @@ std::map<std::string, std::string> retrier_env(const std::string& hostname) {
   // a transaction aborted by that timeout cannot pass for one aborted by fencing; a short
   // session, so that the killed member's dlq partitions move on soon.
   return {{"HOSTNAME", hostname},
-          {"PAYPIPE_RETRY_DELAY_MS", "1000"},
-          {"PAYPIPE_RETRY_MAX_ATTEMPTS", "3"},
+          {"PAYPIPE_RETRIER_INTERVAL_MS", "1000"},
+          {"PAYPIPE_RETRIER_MAX_RETRIES", "2"},
           {"PAYPIPE_RETRIER_BATCH_SIZE", "100"},
           {"PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS", "120000"},
           {"PAYPIPE_KAFKA_PROPERTIES", "topic.metadata.refresh.interval.ms=1000;session.timeout.ms=6000"}};

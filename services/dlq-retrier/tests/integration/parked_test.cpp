@@ -15,8 +15,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Parks one dead letter of `group` at dlq offset `offset`, as the retrier would.
-ParkedRecord park(testing::RetrierFixture& f, const std::string& group, std::int64_t offset, int attempt = 3,
+// Parks one dead letter of `group` at dlq offset `offset`, as the retrier would. The
+// default schedule allows 3 re-deliveries: delivery 4 is the last.
+ParkedRecord park(testing::RetrierFixture& f, const std::string& group, std::int64_t offset, int attempt = 4,
                   events::Outcome outcome = events::Outcome::retry("paypipe.test.Down", "down")) {
   const auto out = f.dead_letter(group, "key-" + std::to_string(offset), attempt, core::now_ms(), std::move(outcome));
   events::ConsumedRecord dead;

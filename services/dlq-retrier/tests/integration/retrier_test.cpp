@@ -18,8 +18,7 @@ namespace {
 
 RetrierSettings settings_with(std::chrono::milliseconds delay) {
   RetrierSettings s;
-  s.schedule.max_attempts = 3;
-  s.schedule.backoff = events::RetryPolicy{3, delay, 1.0, delay};
+  s.schedule.backoff = events::RetryPolicy::fixed_backoff(delay, 2);  // 3 deliveries in all
   s.consumer.group = "dlq-retrier";
   s.consumer.topics = {"^dlq\\..+"};
   s.transactional = {testing::unique_name("dlq-retrier"), 10000ms, 1ms};

@@ -17,11 +17,14 @@ core::Env env_with(std::map<std::string, std::string> extra = {}) {
 }
 }  // namespace
 
-TEST_CASE("dlq-retrier's defaults: 3 attempts, 5 minutes, a transactional id from a producer slot") {
+TEST_CASE("dlq-retrier's defaults: 3 re-deliveries 5 minutes apart, a transactional id from a producer slot") {
   auto env = env_with({{"PAYPIPE_TOPIC_PREFIX", "staging."}});
   const auto c = Config::read(env);
   REQUIRE(env.finish().ok());
-  CHECK(c.schedule.max_attempts == 3);
+  CHECK(env.warnings().empty());
+  CHECK(c.schedule.backoff.max_retries() == 3);
+  CHECK(c.schedule.max_deliveries() == 4);
+  CHECK(c.schedule.backoff.fixed());
   CHECK(c.schedule.delay("notification-sender", 1) == 300000ms);
   CHECK(c.schedule.delay("notification-sender", 3) == 300000ms);
   CHECK(c.transactional_id.empty());  // main claims a slot
@@ -37,18 +40,23 @@ TEST_CASE("dlq-retrier's defaults: 3 attempts, 5 minutes, a transactional id fro
 }
 
 TEST_CASE("every dlq-retrier variable reaches its field") {
-  auto env = env_with({{"PAYPIPE_RETRY_MAX_ATTEMPTS", "5"},
-                       {"PAYPIPE_RETRY_DELAY_MS", "1000"},
-                       {"PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT", "200"},
-                       {"PAYPIPE_RETRY_MAX_DELAY_MS", "3000"},
-                       {"PAYPIPE_RETRY_DELAYS", "notification-sender=50;data-platform-forwarder=60000"},
+  auto env = env_with({{"PAYPIPE_RETRIER_MAX_RETRIES", "4"},
+                       {"PAYPIPE_RETRIER_BACKOFF", "exponential"},
+                       {"PAYPIPE_RETRIER_INTERVAL_MS", "1000"},
+                       {"PAYPIPE_RETRIER_MULTIPLIER", "2.0"},
+                       {"PAYPIPE_RETRIER_MAX_INTERVAL_MS", "3000"},
+                       {"PAYPIPE_RETRIER_GROUP_INTERVALS", "notification-sender=50;data-platform-forwarder=60000"},
                        {"PAYPIPE_RETRIER_TRANSACTIONAL_ID", "dlq-retrier-0"},
                        {"PAYPIPE_RETRIER_BATCH_SIZE", "20"},
                        {"PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS", "15000"},
                        {"PAYPIPE_ADMIN_TOKEN", "s3cret"}});
   const auto c = Config::read(env);
   REQUIRE(env.finish().ok());
-  CHECK(c.schedule.max_attempts == 5);
+  CHECK(env.warnings().empty());
+  CHECK(c.schedule.backoff.max_retries() == 4);
+  CHECK(c.schedule.max_deliveries() == 5);
+  CHECK(c.schedule.exhausted(5));
+  CHECK_FALSE(c.schedule.exhausted(4));
   CHECK(c.schedule.delay("ranking-updater", 1) == 1000ms);
   CHECK(c.schedule.delay("ranking-updater", 2) == 2000ms);
   CHECK(c.schedule.delay("ranking-updater", 4) == 3000ms);
@@ -60,16 +68,46 @@ TEST_CASE("every dlq-retrier variable reaches its field") {
   CHECK(c.admin_token == "s3cret");
 }
 
+TEST_CASE("the deprecated PAYPIPE_RETRY_* of dlq-retrier keep a deployment's schedule, with warnings") {
+  // What the chart rendered before (values-production.yaml): 3 deliveries in all,
+  // 5 min x2 up to 1 h, notification-sender after 1 min.
+  auto env = env_with({{"PAYPIPE_RETRY_MAX_ATTEMPTS", "3"},
+                       {"PAYPIPE_RETRY_DELAY_MS", "300000"},
+                       {"PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT", "200"},
+                       {"PAYPIPE_RETRY_MAX_DELAY_MS", "3600000"},
+                       {"PAYPIPE_RETRY_DELAYS", "notification-sender=60000"}});
+  const auto c = Config::read(env);
+  REQUIRE(env.finish().ok());
+  CHECK(c.schedule.max_deliveries() == 3);
+  CHECK(c.schedule.exhausted(3));
+  CHECK_FALSE(c.schedule.exhausted(2));
+  CHECK(c.schedule.delay("ranking-updater", 2) == 600000ms);
+  CHECK(c.schedule.delay("notification-sender", 1) == 60000ms);
+  std::string warnings;
+  for (const auto& w : env.warnings()) warnings += w + "\n";
+  CHECK(warnings.find("PAYPIPE_RETRY_MAX_ATTEMPTS: deprecated (it counts attempts in all, the first included): 3 is "
+                      "read as PAYPIPE_RETRIER_MAX_RETRIES=2") != std::string::npos);
+  CHECK(warnings.find("PAYPIPE_RETRY_DELAYS: deprecated: read as PAYPIPE_RETRIER_GROUP_INTERVALS") !=
+        std::string::npos);
+  CHECK(warnings.find("PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT: deprecated: 200 is read as "
+                      "PAYPIPE_RETRIER_MULTIPLIER=2") != std::string::npos);
+}
+
 TEST_CASE("bad dlq-retrier variables are all reported, by name, secrets unechoed") {
-  auto env = env_with({{"PAYPIPE_RETRY_MAX_ATTEMPTS", "0"},
-                       {"PAYPIPE_RETRY_DELAYS", "notification-sender=soon"},
+  auto env = env_with({{"PAYPIPE_RETRIER_MAX_RETRIES", "-1"},
+                       {"PAYPIPE_RETRIER_GROUP_INTERVALS", "notification-sender=soon"},
                        {"PAYPIPE_RETRIER_BATCH_SIZE", "many"},
+                       {"PAYPIPE_RETRIER_MULTIPLIER", "2"},
+                       {"PAYPIPE_RETRY_DELAYS", "notification-sender=1"},
                        {"PAYPIPE_RETRY_DELAY_MSS", "5"}});
   (void)Config::read(env);
   const auto status = env.finish();
   REQUIRE_FALSE(status.ok());
-  for (const auto* name : {"PAYPIPE_RETRY_MAX_ATTEMPTS", "PAYPIPE_RETRY_DELAYS", "PAYPIPE_RETRIER_BATCH_SIZE",
+  for (const auto* text : {"PAYPIPE_RETRIER_MAX_RETRIES: must be between 0 and 100",
+                           "PAYPIPE_RETRIER_GROUP_INTERVALS: notification-sender=soon",
+                           "PAYPIPE_RETRIER_BATCH_SIZE", "PAYPIPE_RETRIER_MULTIPLIER: only with PAYPIPE_RETRIER_BACKOFF=exponential",
+                           "PAYPIPE_RETRY_DELAYS: deprecated alias of PAYPIPE_RETRIER_GROUP_INTERVALS",
                            "PAYPIPE_RETRY_DELAY_MSS"}) {
-    CHECK(status.error().message.find(name) != std::string::npos);
+    CHECK(status.error().message.find(text) != std::string::npos);
   }
 }

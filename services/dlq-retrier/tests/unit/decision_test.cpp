@@ -45,9 +45,8 @@ events::ConsumedRecord dead_letter(int attempt, core::SystemTime failed_at,
 
 RetrySchedule schedule() {
   RetrySchedule s;
-  s.max_attempts = 3;
-  s.backoff = events::RetryPolicy{3, 1000ms, 2.0, 3000ms};
-  s.group_delays["data-platform-forwarder"] = 10000ms;
+  s.backoff = events::RetryPolicy::exponential_backoff(2, 1000ms, 2.0, 3000ms);  // 3 deliveries in all
+  s.group_intervals["data-platform-forwarder"] = 10000ms;
   return s;
 }
 
@@ -69,6 +68,26 @@ TEST_CASE("the delay grows per attempt, is capped, and a group may have its own"
   CHECK(s.delay("data-platform-forwarder", 1) == 3000ms);  // its own initial delay, still capped
   CHECK(s.exhausted(3));
   CHECK_FALSE(s.exhausted(2));
+}
+
+TEST_CASE("the default schedule is the Spring services': 3 re-deliveries, 5 minutes apart, then parked") {
+  const RetrySchedule s;
+  CHECK(s.backoff.max_retries() == 3);
+  CHECK(s.max_deliveries() == 4);
+  for (int delivery = 1; delivery <= 3; ++delivery) {
+    CHECK(s.delay("notification-sender", delivery) == 300000ms);
+    CHECK_FALSE(s.exhausted(delivery));
+  }
+  CHECK(s.exhausted(4));
+}
+
+TEST_CASE("a group's own interval under a fixed backoff is its wait, longer or shorter than the default") {
+  RetrySchedule s;
+  s.group_intervals["data-platform-forwarder"] = 600000ms;
+  s.group_intervals["notification-sender"] = 60000ms;
+  CHECK(s.delay("data-platform-forwarder", 2) == 600000ms);
+  CHECK(s.delay("notification-sender", 3) == 60000ms);
+  CHECK(s.delay("ranking-updater", 1) == 300000ms);
 }
 
 TEST_CASE("a retryable dead letter waits until failed-at + delay, then goes to retry.<group> as attempt + 1") {
@@ -101,7 +120,7 @@ TEST_CASE("the last allowed attempt and fatal failures are parked at once, with 
   REQUIRE(std::holds_alternative<Park>(exhausted));
   const auto& p = std::get<Park>(exhausted).record;
   CHECK(p.reason == reason::exhausted);
-  CHECK(p.reason_detail == "attempt 3 of 3 failed: paypipe.test.Down");
+  CHECK(p.reason_detail == "delivery 3 of 3 (2 re-deliveries) failed: paypipe.test.Down");
   CHECK(p.group == "notification-sender");
   CHECK(p.original_topic == "t1.payment.completed");
   CHECK(p.original_partition == 2);
@@ -161,10 +180,10 @@ TEST_CASE("a replay is the parked record with attempt 1, to its group's retry to
 }
 
 TEST_CASE("group delays are parsed with every bad entry named") {
-  auto ok = parse_group_delays({{"notification-sender", "5000"}, {"x", "0"}});
+  auto ok = parse_group_intervals({{"notification-sender", "5000"}, {"x", "0"}});
   REQUIRE(ok.ok());
   CHECK(ok->at("notification-sender") == 5000ms);
-  auto bad = parse_group_delays({{"a", "soon"}, {"b", "-1"}, {"c", "5"}});
+  auto bad = parse_group_intervals({{"a", "soon"}, {"b", "-1"}, {"c", "5"}});
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("a=soon") != std::string::npos);
   CHECK(bad.error().message.find("b=-1") != std::string::npos);

@@ -60,8 +60,7 @@ struct Sender {
         {"PAYPIPE_HTTP_PORT", "0"},
         {"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
         {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
-        {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "10"},
-        {"PAYPIPE_RETRY_MAX_DELAY_MS", "50"},
+        {"PAYPIPE_RETRY_INTERVAL_MS", "10"},
         // The users these tests send to; a user without a chat gets no message.
         {"PAYPIPE_TELEGRAM_CHAT_IDS", "bob=1002,carol=1003,dave=1004,erin=1005,frank=1006,ivan=1009"},
     };
@@ -206,13 +205,13 @@ TEST_CASE("Telegram answering 500 sends the record to dlq.notification-sender af
   CHECK(info->group == group);
   CHECK(info->kind == events::Outcome::Kind::retryable);
   CHECK(info->attempt == 1);
-  CHECK(s.telegram.attempts() == 3);  // the default policy: three tries in process
+  CHECK(s.telegram.attempts() == 4);  // the default FixedBackOff(1000, 3): the first try and three retries
   CHECK(s.telegram.delivered().empty());
   CHECK(s.logged(event.id) == 0);
 }
 
 TEST_CASE("a Telegram stalled past the timeout sends the record to the DLQ; the retry delivers it once") {
-  Sender s({{"PAYPIPE_TELEGRAM_TIMEOUT_MS", "300"}, {"PAYPIPE_RETRY_MAX_ATTEMPTS", "2"}});
+  Sender s({{"PAYPIPE_TELEGRAM_TIMEOUT_MS", "300"}, {"PAYPIPE_RETRY_MAX_RETRIES", "1"}});
   s.telegram.set({.mode = "stall", .stall = 1500ms});
   const auto event = s.payment("carol");
   s.publish(event);

@@ -35,7 +35,10 @@ TEST_CASE("the defaults: Telegram's API, 30 s, Korean, unmapped users skipped, a
   CHECK(c.consumer.consumer.group == "notification-sender");
   CHECK(c.consumer.consumer.topics == notified_types());
   CHECK(c.consumer.max_in_flight == 256);
-  CHECK(c.consumer.retry.max_attempts == 3);
+  // The Spring services' DefaultErrorHandler: FixedBackOff(1000, 3), 4 tries in all.
+  CHECK(c.consumer.retry.max_retries() == 3);
+  CHECK(c.consumer.retry.max_attempts == 4);
+  CHECK(c.consumer.retry.fixed());
   CHECK(c.consumer.retry.initial_delay == 1000ms);
   CHECK(c.common.database.connect.schema == "notification_sender");
   // Keep-alive connections for the whole window: no reconnect per message.
@@ -58,8 +61,8 @@ TEST_CASE("every notification variable reaches its field") {
                       {"PAYPIPE_NOTIFY_DB_WORKERS", "3"},
                       {"PAYPIPE_NOTIFY_DB_BATCH_SIZE", "64"},
                       {"PAYPIPE_CONSUMER_MAX_IN_FLIGHT", "512"},
-                      {"PAYPIPE_RETRY_MAX_ATTEMPTS", "5"},
-                      {"PAYPIPE_RETRY_INITIAL_DELAY_MS", "0"}}));
+                      {"PAYPIPE_RETRY_MAX_RETRIES", "5"},
+                      {"PAYPIPE_RETRY_INTERVAL_MS", "0"}}));
   const auto c = Config::read(env);
   REQUIRE(env.finish().ok());
   CHECK(c.telegram.base_url == "http://127.0.0.1:8443");  // trailing slash dropped
@@ -78,7 +81,7 @@ TEST_CASE("every notification variable reaches its field") {
   CHECK(c.common.database.size == 2 * 3 + 4);
   CHECK(c.consumer.max_in_flight == 512);
   CHECK(c.client_options().max_idle_per_host == 512);
-  CHECK(c.consumer.retry.max_attempts == 5);
+  CHECK(c.consumer.retry.max_retries() == 5);
   CHECK(c.consumer.retry.initial_delay == 0ms);
 }
 
