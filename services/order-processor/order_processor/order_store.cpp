@@ -6,6 +6,7 @@
 #include <set>
 
 #include "contracts/product_sold_out.hpp"
+#include "core/log.hpp"
 #include "core/json.hpp"
 #include "core/metrics.hpp"
 #include "core/trace.hpp"
@@ -446,7 +447,8 @@ core::Result<std::size_t> expire_batch(pg::Connection& connection, core::SystemT
     const auto decision = decide_expiry(*order);
     auto change = change_for(*order, decision, std::nullopt, now);
     if (!change || change->stock != StockMove::release) {  // cannot happen: the query took PENDING_PAYMENT orders only
-      spdlog::error("expiry of order {} refused: {}", order->id, change ? decision.note : change.error().message);
+      core::log::error({{core::log::key::order_id, order->id}}, "order expiry refused: {}",
+                       change ? decision.note : change.error().message);
       continue;
     }
     ids.push_back(change->after.id);

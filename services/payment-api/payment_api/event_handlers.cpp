@@ -1,10 +1,9 @@
 #include "payment_api/event_handlers.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include "contracts/order_cancelled.hpp"
 #include "contracts/order_created.hpp"
 #include "contracts/payment_refund_requested.hpp"
+#include "core/log.hpp"
 #include "payment_api/payment_store.hpp"
 
 namespace paypipe::payment_api {
@@ -36,7 +35,9 @@ core::Status on_order_cancelled(pg::Transaction& tx, const contracts::OrderCance
 core::Status on_refund_requested(pg::Transaction& tx, const contracts::PaymentRefundRequested& request) {
   auto refunded = refund(tx, request.payment_id, "/paypipe/payment-api");
   if (!refunded) return refunded.error();
-  if (!*refunded) spdlog::info("refund of payment {} skipped: not found or not completed", request.payment_id);
+  if (!*refunded) {
+    core::log::info({{core::log::key::payment_id, request.payment_id}}, "refund skipped: not found or not completed");
+  }
   return {};
 }
 
