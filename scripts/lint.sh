@@ -110,7 +110,8 @@ printf '%s\0' "${selected[@]}" | xargs -0 -n 1 -P "$jobs" "${tidy[@]}" >"$log" 2
 # clang-tidy prints "N warnings generated." for the system headers it filtered: noise.
 grep -vE '^[0-9]+ warnings? (and [0-9]+ errors? )?generated\.$|^Suppressed [0-9]+ warnings|^Use -header-filter|^Use -system-headers' \
   "$log" || true
+warnings=$(grep -cE ': warning: .*\[[a-z]' "$log" || true)
 if (( status != 0 )); then
   die "clang-tidy found errors (above)"
 fi
-step "clang-tidy: clean"
+step "clang-tidy: no errors; $warnings warning(s) above"
