@@ -4,6 +4,7 @@
 
 #include "pg/migrate.hpp"
 #include "pg/pool.hpp"
+#include "support/fresh_schema.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -11,13 +12,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Schema {
-  std::string name = testing::unique_name("pgtest");
-  pg::Connection connection = testing::connect(name);
-  Schema() {
-    REQUIRE(connection.exec("CREATE SCHEMA " + name).ok());
-  }
-  ~Schema() { (void)connection.exec("DROP SCHEMA " + name + " CASCADE"); }
+struct Schema : testing::FreshSchema {
+  Schema() : FreshSchema("pgtest") {}
 };
 
 }  // namespace
@@ -120,12 +116,12 @@ TEST_CASE("pipeline mode runs many statements in one round trip and reports each
 
 TEST_CASE("LISTEN wakes on NOTIFY and times out otherwise") {
   Schema schema;
-  auto listener = testing::connect(schema.name);
-  REQUIRE(listener.listen("chan_" + schema.name).ok());
+  auto listener = testing::connect(schema.schema);
+  REQUIRE(listener.listen("chan_" + schema.schema).ok());
   auto quiet = listener.wait_for_notification(50ms);
   REQUIRE(quiet.ok());
   CHECK_FALSE(*quiet);
-  REQUIRE(schema.connection.exec("SELECT pg_notify($1, '')", "chan_" + schema.name).ok());
+  REQUIRE(schema.connection.exec("SELECT pg_notify($1, '')", "chan_" + schema.schema).ok());
   auto woke = listener.wait_for_notification(2000ms);
   REQUIRE(woke.ok());
   CHECK(*woke);
@@ -160,7 +156,7 @@ TEST_CASE("migrations apply once, in order, even from concurrent replicas") {
 TEST_CASE("the pool bounds connections and replaces broken ones") {
   Schema schema;
   pg::PoolOptions options;
-  options.connect = testing::pg_options(schema.name);
+  options.connect = testing::pg_options(schema.schema);
   options.size = 2;
   options.acquire_timeout = 200ms;
   pg::Pool pool(options);

@@ -4,23 +4,23 @@
 #include <catch2/catch.hpp>
 
 #include <future>
-#include <mutex>
 #include <set>
 
 #include "contracts/order_completed.hpp"
 #include "contracts/payment_completed.hpp"
 #include "core/json.hpp"
 #include "core/uuid.hpp"
-#include "events/dead_letter.hpp"
-#include "events/producer.hpp"
-#include "fakes/fake_analytics.hpp"
-#include "http/client.hpp"
-#include "pg/migrate.hpp"
-#include "runtime/daemon.hpp"
 #include "data_platform_forwarder/config.hpp"
 #include "data_platform_forwarder/forwarder.hpp"
 #include "data_platform_forwarder/http_api.hpp"
 #include "data_platform_forwarder/schema.hpp"
+#include "events/dead_letter.hpp"
+#include "events/producer.hpp"
+#include "fakes/fake_analytics.hpp"
+#include "http/client.hpp"
+#include "runtime/daemon.hpp"
+#include "support/fresh_schema.hpp"
+#include "support/outcomes.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -32,11 +32,9 @@ namespace {
 const std::string group = "data-platform-forwarder";
 const std::string secret = "Bearer analytics-secret";
 
-struct Forwarding {
+struct Forwarding : testing::FreshSchema {
   std::string prefix = testing::unique_name("f") + ".";
-  std::string schema = testing::unique_name("forward");
   events::KafkaOptions kafka = testing::kafka_options(prefix);
-  pg::Connection connection = testing::connect(schema);
   testing::FakeAnalytics webhook;
   Config config;
   std::unique_ptr<pg::Pool> pool;
@@ -45,7 +43,8 @@ struct Forwarding {
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<events::ConsumerRuntime> consumer;
 
-  explicit Forwarding(std::map<std::string, std::string> extra = {}) {
+  explicit Forwarding(std::map<std::string, std::string> extra = {})
+      : FreshSchema("forward", runtime::with_event_tables(schema::embedded_files())) {
     auto topics = consumed_topics();
     topics.push_back(events::retry_topic(group));
     topics.push_back(events::dlq_topic(group));
@@ -66,7 +65,6 @@ struct Forwarding {
     core::Env variables(env);
     config = Config::read(variables);
     REQUIRE(variables.finish().ok());
-    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
     pool = std::make_unique<pg::Pool>(config.common.database);
     auto created = events::Producer::create(kafka);
     REQUIRE(created.ok());
@@ -83,7 +81,6 @@ struct Forwarding {
     consumer->stop(10s);
     forwarder->stop();
     client.reset();
-    (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
   }
 
   events::Event payment(std::string order_id = core::new_uuid_v7()) {
@@ -291,28 +288,9 @@ TEST_CASE("a 429 waits for Retry-After before the next try") {
 // Config, Forwarder and HTTP client; one database) get the same record at once.
 namespace {
 
-struct Collected {
-  std::mutex mutex;
-  std::vector<events::Outcome> list;
-  events::OutcomeCallback callback() {
-    return [this](events::Outcome o) {
-      std::lock_guard lock(mutex);
-      list.push_back(std::move(o));
-    };
-  }
-  std::size_t size() {
-    std::lock_guard lock(mutex);
-    return list.size();
-  }
-  std::vector<events::Outcome> all() {
-    std::lock_guard lock(mutex);
-    return list;
-  }
-};
+using Collected = testing::Outcomes;
 
-struct TwoForwarders {
-  std::string schema = testing::unique_name("forward");
-  pg::Connection connection = testing::connect(schema);
+struct TwoForwarders : testing::FreshSchema {
   testing::FakeAnalytics webhook;
   std::map<std::string, std::string> env;
   std::unique_ptr<pg::Pool> pool;
@@ -323,13 +301,12 @@ struct TwoForwarders {
   };
   std::vector<std::unique_ptr<Runner>> runners;
 
-  TwoForwarders() {
+  TwoForwarders() : FreshSchema("forward", runtime::with_event_tables(schema::embedded_files())) {
     env = {{"PAYPIPE_KAFKA_BOOTSTRAP_SERVERS", testing::stack().kafka_bootstrap},
            {"PAYPIPE_PG_DSN", testing::stack().pg_dsn},
            {"PAYPIPE_PG_SCHEMA", schema},
            {"PAYPIPE_WEBHOOK_URL", webhook.url()},
            {"PAYPIPE_WEBHOOK_TIMEOUT_MS", "5000"}};
-    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
     for (int i = 0; i < 2; ++i) {
       auto r = std::make_unique<Runner>();
       core::Env variables(env);
@@ -347,8 +324,6 @@ struct TwoForwarders {
       r->forwarder.reset();
       r->client.reset();
     }
-    pool.reset();
-    (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
   }
 
   Forwarder& operator[](int i) { return *runners.at(static_cast<std::size_t>(i))->forwarder; }
