@@ -31,6 +31,9 @@ packages=(
   prometheus-cpp-dev libssl-dev zlib1g-dev
   # fuzzing: clang with libFuzzer and the sanitizer runtimes (scripts/fuzz.sh, part of the suite)
   clang libclang-rt-14-dev
+  # style kept by tools (scripts/lint.sh, scripts/format.sh): bookworm's newest LLVM, 19,
+  # is the first there with cppcoreguidelines-avoid-capturing-lambda-coroutines
+  clang-tidy-19 clang-format-19
   # local stack: PostgreSQL server, a JDK for the Kafka broker, Maven to fetch it, kcat to probe it
   postgresql postgresql-contrib openjdk-17-jre-headless maven kcat python3 util-linux procps curl
   # the deploy tests read rendered YAML (tests/deploy/monitoring_check.py)

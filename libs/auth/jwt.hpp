@@ -20,7 +20,7 @@
 
 #include "core/error.hpp"
 
-typedef struct evp_pkey_st EVP_PKEY;  // NOLINT: OpenSSL's own forward declaration
+typedef struct evp_pkey_st EVP_PKEY;  // OpenSSL's own declaration, word for word: no OpenSSL header here
 
 namespace paypipe::auth {
 

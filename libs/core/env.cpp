@@ -55,8 +55,8 @@ void Env::warn(std::string_view name, std::string message) {
 }
 
 std::string Env::text(std::string_view name, std::string default_value) {
-  const auto* value = lookup(name);
-  return value ? *value : std::move(default_value);
+  if (const auto* value = lookup(name)) return *value;
+  return default_value;
 }
 
 std::string Env::required_text(std::string_view name) {
@@ -69,8 +69,8 @@ std::string Env::required_text(std::string_view name) {
 }
 
 std::string Env::secret(std::string_view name, std::string default_value) {
-  const auto* value = lookup(name);
-  return value ? *value : std::move(default_value);
+  if (const auto* value = lookup(name)) return *value;
+  return default_value;
 }
 
 std::int64_t Env::integer(std::string_view name, std::int64_t default_value, std::int64_t min, std::int64_t max) {

@@ -59,8 +59,8 @@ class [[nodiscard]] Result {
  public:
   // Empty results hold an internal error; Asio's co_spawn needs this constructor.
   Result() : state_(Error{ErrorCategory::internal, "empty-result", "no value was produced"}) {}
-  Result(T value) : state_(std::move(value)) {}             // NOLINT(google-explicit-constructor)
-  Result(Error error) : state_(std::move(error)) {}         // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}             // implicit, as std::expected's: `return value;`
+  Result(Error error) : state_(std::move(error)) {}         // and `return error;` build a Result
 
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -84,7 +84,7 @@ class [[nodiscard]] Result {
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT(google-explicit-constructor)
+  Status(Error error) : error_(std::move(error)), failed_(true) {}  // implicit: `return error;`
 
   bool ok() const { return !failed_; }
   explicit operator bool() const { return ok(); }

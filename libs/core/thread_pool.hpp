@@ -15,7 +15,7 @@ namespace paypipe::core {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(std::size_t threads, std::string name = "worker");
+  explicit ThreadPool(std::size_t threads, const std::string& name = "worker");
   ~ThreadPool();  // runs what is queued, then joins
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

@@ -30,8 +30,8 @@ std::string new_uuid_v7() {
   }
   const std::uint64_t r1 = thread_rng()();
   const std::uint64_t r2 = thread_rng()();
-  for (int i = 0; i < 2; ++i) bytes[static_cast<std::size_t>(6 + i)] = static_cast<std::uint8_t>(r1 >> (8 * i));
-  for (int i = 0; i < 8; ++i) bytes[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(r2 >> (8 * i));
+  for (std::size_t i = 0; i < 2; ++i) bytes[6 + i] = static_cast<std::uint8_t>(r1 >> (8 * i));
+  for (std::size_t i = 0; i < 8; ++i) bytes[8 + i] = static_cast<std::uint8_t>(r2 >> (8 * i));
   bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0F) | 0x70);  // version 7
   bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant
 

@@ -29,7 +29,8 @@ TEST_CASE("dlq-retrier killed with SIGKILL mid-batch and restarted: nothing lost
     const auto failed_at = i < 220 ? start - 1000ms : start - 500ms + std::chrono::milliseconds((i - 220) * 15);
     auto record = dead_letter(system, group, "order-" + std::to_string(i), last_attempt ? 3 : 1, failed_at);
     if (!last_attempt) expected_ids.insert(*events::find_header(record.headers, "ce_id"));
-    REQUIRE(producer->send(std::move(record), nullptr).ok());
+    const auto sent = producer->send(std::move(record), nullptr);
+    REQUIRE(sent.ok());
   }
   REQUIRE(producer->flush(10s).ok());
   REQUIRE(expected_ids.size() == 400);

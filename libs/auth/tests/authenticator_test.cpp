@@ -62,6 +62,7 @@ TEST_CASE("settings: HS256 only in the local profile; issuer and audience requir
                    {"PAYPIPE_JWT_AUDIENCE", "a"}, {"PAYPIPE_JWT_LEEWAY_SECONDS", "5"}});
     const auto settings = Settings::read(env, /*local_profile=*/true);
     CHECK(env.finish().ok());
+    CHECK(settings.hs256_secret == std::string(40, 'x'));
     CHECK(settings.leeway == std::chrono::seconds(5));
     CHECK(settings.configured());
   }
@@ -80,6 +81,20 @@ TEST_CASE("settings: HS256 only in the local profile; issuer and audience requir
     CHECK_FALSE(settings.configured());
     CHECK(settings.leeway == std::chrono::seconds(30));
   }
+}
+
+TEST_CASE("settings: every PAYPIPE_JWT_ variable reaches its field") {
+  core::Env env({{"PAYPIPE_JWT_JWKS_FILE", "/etc/paypipe/jwks/jwks.json"},
+                 {"PAYPIPE_JWT_ISSUER", "https://id.example.com"},
+                 {"PAYPIPE_JWT_AUDIENCE", "paypipe"},
+                 {"PAYPIPE_JWT_LEEWAY_SECONDS", "10"}});
+  const auto settings = Settings::read(env, /*local_profile=*/false);
+  REQUIRE(env.finish().ok());
+  CHECK(settings.jwks_file == "/etc/paypipe/jwks/jwks.json");
+  CHECK(settings.issuer == "https://id.example.com");
+  CHECK(settings.audience == "paypipe");
+  CHECK(settings.leeway == std::chrono::seconds(10));
+  CHECK(settings.configured());
 }
 
 TEST_CASE("rate limit settings: per user, burst, 0 = off") {

@@ -10,18 +10,7 @@
 using namespace paypipe;
 using namespace std::chrono_literals;
 
-namespace {
-
-events::RuntimeSettings settings_for(const std::string& group) {
-  events::RuntimeSettings s;
-  s.consumer.group = group;
-  s.consumer.topics = {"payment.completed"};
-  s.batch_size = 10;
-  s.retry = events::RetryPolicy{3, 10ms, 2.0, 50ms};
-  return s;
-}
-
-}  // namespace
+using testing::settings_for;
 
 TEST_CASE("undecodable and schema-invalid records go to the DLQ with their reason; the records behind them are processed") {
   testing::KafkaFixture kafka({"payment.completed", "retry.poison", "dlq.poison"}, 1);

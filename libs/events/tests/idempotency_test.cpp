@@ -4,23 +4,21 @@
 #include "events/idempotency.hpp"
 #include "events/migrations.hpp"
 #include "helpers.hpp"
-#include "pg/migrate.hpp"
+#include "support/fresh_schema.hpp"
 
 using namespace paypipe;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct LedgerFixture : testing::KafkaFixture {
-  std::string schema = testing::unique_name("ledger");
-  pg::Connection connection = testing::connect(schema);
+struct LedgerFixture : testing::KafkaFixture, testing::FreshSchema {
   pg::Pool pool{pg::PoolOptions{testing::pg_options(schema), 4, 5000ms}};
 
-  LedgerFixture() : KafkaFixture({"payment.completed", "retry.ledger", "dlq.ledger"}) {
-    REQUIRE(pg::migrate(connection, schema, events::migrations::embedded_files()).ok());
+  LedgerFixture()
+      : KafkaFixture({"payment.completed", "retry.ledger", "dlq.ledger"}),
+        FreshSchema("ledger", events::migrations::embedded_files()) {
     REQUIRE(connection.exec("CREATE TABLE ledger (event_id uuid, amount bigint)").ok());
   }
-  ~LedgerFixture() { (void)connection.exec("DROP SCHEMA " + schema + " CASCADE"); }
 
   // The effect: one ledger row per event; a negative amount is refused (fatal).
   static core::Status apply(pg::Transaction& tx, const events::ConsumedEvent& e) {

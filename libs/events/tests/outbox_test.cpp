@@ -8,19 +8,15 @@
 #include "helpers.hpp"
 #include "pg/migrate.hpp"
 #include "support/metrics.hpp"
+#include "support/fresh_schema.hpp"
 
 using namespace paypipe;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct OutboxFixture : testing::KafkaFixture {
-  std::string schema = testing::unique_name("outbox");
-  pg::Connection connection = testing::connect(schema);
-  OutboxFixture() : KafkaFixture({"payment.completed"}) {
-    REQUIRE(pg::migrate(connection, schema, events::migrations::embedded_files()).ok());
-  }
-  ~OutboxFixture() { (void)connection.exec("DROP SCHEMA " + schema + " CASCADE"); }
+struct OutboxFixture : testing::KafkaFixture, testing::FreshSchema {
+  OutboxFixture() : KafkaFixture({"payment.completed"}), FreshSchema("outbox", events::migrations::embedded_files()) {}
 
   std::vector<events::Event> write(int count) {
     std::vector<events::Event> written;

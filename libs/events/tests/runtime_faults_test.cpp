@@ -21,12 +21,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The infrastructure backoff quick too: these tests wait it out many times.
 events::RuntimeSettings settings_for(const std::string& group) {
-  events::RuntimeSettings s;
-  s.consumer.group = group;
-  s.consumer.topics = {"payment.completed"};
-  s.batch_size = 10;
-  s.retry = events::RetryPolicy{3, 10ms, 2.0, 50ms};
+  auto s = testing::settings_for(group);
   s.infrastructure_backoff = events::RetryPolicy{0, 10ms, 2.0, 50ms};
   return s;
 }

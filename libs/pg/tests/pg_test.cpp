@@ -4,13 +4,19 @@
 
 #include "pg/migrate.hpp"
 #include "pg/pool.hpp"
+#include "support/fresh_schema.hpp"
 #include "support/stack.hpp"
-#include "scratch_schema.hpp"
 
 using namespace paypipe;
 using namespace std::chrono_literals;
 
-using Schema = testing::ScratchSchema;
+namespace {
+
+struct Schema : testing::FreshSchema {
+  Schema() : FreshSchema("pgtest") {}
+};
+
+}  // namespace
 
 TEST_CASE("parameters travel separately from SQL, including hostile text and NULL") {
   Schema schema;
@@ -76,12 +82,12 @@ TEST_CASE("a failed transaction reports its COMMIT as an error") {
 
 TEST_CASE("LISTEN wakes on NOTIFY and times out otherwise") {
   Schema schema;
-  auto listener = testing::connect(schema.name);
-  REQUIRE(listener.listen("chan_" + schema.name).ok());
+  auto listener = testing::connect(schema.schema);
+  REQUIRE(listener.listen("chan_" + schema.schema).ok());
   auto quiet = listener.wait_for_notification(50ms);
   REQUIRE(quiet.ok());
   CHECK_FALSE(*quiet);
-  REQUIRE(schema.connection.exec("SELECT pg_notify($1, '')", "chan_" + schema.name).ok());
+  REQUIRE(schema.connection.exec("SELECT pg_notify($1, '')", "chan_" + schema.schema).ok());
   auto woke = listener.wait_for_notification(2000ms);
   REQUIRE(woke.ok());
   CHECK(*woke);
@@ -116,7 +122,7 @@ TEST_CASE("migrations apply once, in order, even from concurrent replicas") {
 TEST_CASE("the pool bounds connections and replaces broken ones") {
   Schema schema;
   pg::PoolOptions options;
-  options.connect = testing::pg_options(schema.name);
+  options.connect = testing::pg_options(schema.schema);
   options.size = 2;
   options.acquire_timeout = 200ms;
   pg::Pool pool(options);

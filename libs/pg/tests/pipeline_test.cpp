@@ -3,17 +3,17 @@
 #include <catch2/catch.hpp>
 
 #include "pg/pg.hpp"
-#include "scratch_schema.hpp"
+#include "support/fresh_schema.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
 
 namespace {
 
-struct Table : testing::ScratchSchema {
+struct Table : testing::FreshSchema {
   // A second connection: what other transactions see.
-  pg::Connection observer = testing::connect(name);
-  Table() { REQUIRE(connection.exec("CREATE TABLE p (n int CONSTRAINT p_n_key PRIMARY KEY)").ok()); }
+  pg::Connection observer = testing::connect(schema);
+  Table() : FreshSchema("pgtest") { REQUIRE(connection.exec("CREATE TABLE p (n int CONSTRAINT p_n_key PRIMARY KEY)").ok()); }
   std::int64_t visible() { return testing::query_integer(observer, "SELECT count(*) FROM p"); }
 };
 

@@ -16,21 +16,19 @@ SendGate::SendGate(std::chrono::milliseconds max_closure)
 SendGate::~SendGate() { stop(); }
 
 void SendGate::submit(Task task) {
-  enum class Action { run, wait, cancel } action;
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) {
-      action = Action::cancel;  // not sent: the record is redelivered after the restart
-    } else if (!waiting_.empty() || Clock::now() < closed_until_) {
-      waiting_.push_back(std::move(task));
-      action = Action::wait;
-    } else {
-      action = Action::run;
-    }
+  // Each branch unlocks before it runs, cancels or wakes; the task is moved in one only.
+  std::unique_lock lock(mutex_);
+  if (stopping_) {
+    lock.unlock();
+    if (task.cancel) task.cancel();  // not sent: the record is redelivered after the restart
+  } else if (!waiting_.empty() || Clock::now() < closed_until_) {
+    waiting_.push_back(std::move(task));
+    lock.unlock();
+    wake_.notify_one();
+  } else {
+    lock.unlock();
+    task.run();
   }
-  if (action == Action::wait) wake_.notify_one();
-  else if (action == Action::run) task.run();
-  else if (task.cancel) task.cancel();
 }
 
 void SendGate::close_for(std::chrono::milliseconds wait) {

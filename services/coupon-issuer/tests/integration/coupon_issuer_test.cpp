@@ -11,16 +11,16 @@
 #include "core/json.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
-#include "events/outbox.hpp"
-#include "http/client.hpp"
-#include "http/server.hpp"
-#include "pg/migrate.hpp"
-#include "runtime/daemon.hpp"
 #include "coupon_issuer/coupon_decider.hpp"
 #include "coupon_issuer/coupon_store.hpp"
 #include "coupon_issuer/http_api.hpp"
 #include "coupon_issuer/schema.hpp"
+#include "events/outbox.hpp"
+#include "http/client.hpp"
+#include "http/server.hpp"
+#include "runtime/daemon.hpp"
 #include "support/daemon.hpp"
+#include "support/fresh_schema.hpp"
 #include "support/identity.hpp"
 #include "support/stack.hpp"
 
@@ -30,22 +30,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct CouponsFixture {
-  std::string schema = testing::unique_name("coupons");
-  pg::Connection connection = testing::connect(schema);
+struct CouponsFixture : testing::FreshSchema {
   pg::Pool pool{pg::PoolOptions{testing::pg_options(schema), 8, 5000ms}};
   events::KafkaOptions kafka = testing::kafka_options(testing::unique_name("coupons") + ".");
   std::unique_ptr<events::Producer> producer;
   CouponDecider decider{pool, "/paypipe/coupon-issuer"};
 
-  CouponsFixture() {
-    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
+  CouponsFixture() : FreshSchema("coupons", runtime::with_event_tables(schema::embedded_files())) {
     testing::create_topics(kafka, {"coupon.requested", "coupon.issued", "coupon.rejected", "dlq.coupon-issuer"});
     auto p = events::Producer::create(kafka);
     REQUIRE(p.ok());
     producer = std::move(p).value();
   }
-  ~CouponsFixture() { (void)connection.exec("DROP SCHEMA " + schema + " CASCADE"); }
 
   std::string coupon(std::int64_t stock, core::SystemTime from = core::now_ms() - 1h,
                      core::SystemTime until = core::now_ms() + 1h) {

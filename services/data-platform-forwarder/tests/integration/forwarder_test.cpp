@@ -4,24 +4,24 @@
 #include <catch2/catch.hpp>
 
 #include <future>
-#include <mutex>
 #include <set>
 
 #include "contracts/order_completed.hpp"
 #include "contracts/payment_completed.hpp"
 #include "core/json.hpp"
 #include "core/uuid.hpp"
-#include "events/dead_letter.hpp"
-#include "events/producer.hpp"
-#include "fakes/fake_analytics.hpp"
-#include "http/client.hpp"
-#include "pg/migrate.hpp"
-#include "runtime/daemon.hpp"
 #include "data_platform_forwarder/config.hpp"
 #include "data_platform_forwarder/forwarder.hpp"
 #include "data_platform_forwarder/http_api.hpp"
 #include "data_platform_forwarder/schema.hpp"
 #include "data_platform_forwarder/service.hpp"
+#include "events/dead_letter.hpp"
+#include "events/producer.hpp"
+#include "fakes/fake_analytics.hpp"
+#include "http/client.hpp"
+#include "runtime/daemon.hpp"
+#include "support/fresh_schema.hpp"
+#include "support/outcomes.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -33,18 +33,17 @@ namespace {
 const std::string group = "data-platform-forwarder";
 const std::string secret = "Bearer analytics-secret";
 
-struct Forwarding {
+struct Forwarding : testing::FreshSchema {
   std::string prefix = testing::unique_name("f") + ".";
-  std::string schema = testing::unique_name("forward");
   events::KafkaOptions kafka = testing::kafka_options(prefix);
-  pg::Connection connection = testing::connect(schema);
   testing::FakeAnalytics webhook;
   Config config;
   std::unique_ptr<pg::Pool> pool;
   std::unique_ptr<events::Producer> producer;  // publishes the test's events
   std::unique_ptr<runtime::Service> service;     // the daemon's own build_service()
 
-  explicit Forwarding(std::map<std::string, std::string> extra = {}) {
+  explicit Forwarding(std::map<std::string, std::string> extra = {})
+      : FreshSchema("forward", runtime::with_event_tables(schema::embedded_files())) {
     auto topics = consumed_topics();
     topics.push_back(events::retry_topic(group));
     topics.push_back(events::dlq_topic(group));
@@ -69,7 +68,6 @@ struct Forwarding {
     config = Config::read(variables);
     REQUIRE(variables.finish().ok());
     const auto migrations = runtime::with_event_tables(schema::embedded_files());
-    REQUIRE(pg::migrate(connection, schema, migrations).ok());
     pool = std::make_unique<pg::Pool>(config.common.database);
     auto created = events::Producer::create(kafka);
     REQUIRE(created.ok());
@@ -80,7 +78,6 @@ struct Forwarding {
 
   ~Forwarding() {
     service.reset();  // its stop plan
-    (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
   }
 
   events::Event payment(std::string order_id = core::new_uuid_v7()) {
@@ -288,28 +285,9 @@ TEST_CASE("a 429 waits for Retry-After before the next try") {
 // Config, Forwarder and HTTP client; one database) get the same record at once.
 namespace {
 
-struct Collected {
-  std::mutex mutex;
-  std::vector<events::Outcome> list;
-  events::OutcomeCallback callback() {
-    return [this](events::Outcome o) {
-      std::lock_guard lock(mutex);
-      list.push_back(std::move(o));
-    };
-  }
-  std::size_t size() {
-    std::lock_guard lock(mutex);
-    return list.size();
-  }
-  std::vector<events::Outcome> all() {
-    std::lock_guard lock(mutex);
-    return list;
-  }
-};
+using Collected = testing::Outcomes;
 
-struct TwoForwarders {
-  std::string schema = testing::unique_name("forward");
-  pg::Connection connection = testing::connect(schema);
+struct TwoForwarders : testing::FreshSchema {
   testing::FakeAnalytics webhook;
   std::map<std::string, std::string> env;
   std::unique_ptr<pg::Pool> pool;
@@ -320,13 +298,12 @@ struct TwoForwarders {
   };
   std::vector<std::unique_ptr<Runner>> runners;
 
-  TwoForwarders() {
+  TwoForwarders() : FreshSchema("forward", runtime::with_event_tables(schema::embedded_files())) {
     env = {{"PAYPIPE_KAFKA_BOOTSTRAP_SERVERS", testing::stack().kafka_bootstrap},
            {"PAYPIPE_PG_DSN", testing::stack().pg_dsn},
            {"PAYPIPE_PG_SCHEMA", schema},
            {"PAYPIPE_WEBHOOK_URL", webhook.url()},
            {"PAYPIPE_WEBHOOK_TIMEOUT_MS", "5000"}};
-    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
     for (int i = 0; i < 2; ++i) {
       auto r = std::make_unique<Runner>();
       core::Env variables(env);
@@ -344,8 +321,6 @@ struct TwoForwarders {
       r->forwarder.reset();
       r->client.reset();
     }
-    pool.reset();
-    (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
   }
 
   Forwarder& operator[](int i) { return *runners.at(static_cast<std::size_t>(i))->forwarder; }

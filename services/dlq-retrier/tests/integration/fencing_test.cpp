@@ -69,7 +69,8 @@ TEST_CASE("dlq-retrier killed mid-transaction: a replacement under another hostn
   for (int i = 0; i < 4000; ++i) {
     auto record = dead_letter(system, group, "order-" + std::to_string(i));
     expected.insert(*events::find_header(record.headers, "ce_id"));
-    REQUIRE(producer->send(std::move(record), nullptr).ok());
+    const auto sent = producer->send(std::move(record), nullptr);
+    REQUIRE(sent.ok());
   }
   REQUIRE(producer->flush(10s).ok());
 
@@ -148,7 +149,8 @@ TEST_CASE("dlq-retrier whose slot connection is lost: a replica that takes the s
   for (int i = 0; i < 60; ++i) {
     auto record = dead_letter(system, group, "order-" + std::to_string(i));
     expected.insert(*events::find_header(record.headers, "ce_id"));
-    REQUIRE(producer->send(std::move(record), nullptr).ok());
+    const auto sent = producer->send(std::move(record), nullptr);
+    REQUIRE(sent.ok());
   }
   REQUIRE(producer->flush(10s).ok());
   REQUIRE(testing::eventually([&] { return !first.running(); }, 30s));

@@ -9,35 +9,32 @@
 
 #include "core/time.hpp"
 #include "core/uuid.hpp"
-#include "events/dead_letter.hpp"
-#include "events/producer.hpp"
-#include "pg/migrate.hpp"
-#include "runtime/daemon.hpp"
 #include "dlq_retrier/parked_store.hpp"
 #include "dlq_retrier/schema.hpp"
+#include "events/dead_letter.hpp"
+#include "events/producer.hpp"
+#include "runtime/daemon.hpp"
+#include "support/fresh_schema.hpp"
 #include "support/stack.hpp"
 
 namespace paypipe::testing {
 
-struct RetrierFixture {
+struct RetrierFixture : FreshSchema {
   std::string prefix = unique_name("dlq") + ".";
   events::KafkaOptions options = kafka_options(prefix);
-  std::string schema = unique_name("dlq_retrier");
-  pg::Connection connection = connect(schema);
   pg::Pool pool{pg::PoolOptions{pg_options(schema), 4, std::chrono::milliseconds(5000)}};
   std::unique_ptr<events::Producer> producer;
 
-  explicit RetrierFixture(const std::vector<std::string>& groups, int partitions = 3) {
+  explicit RetrierFixture(const std::vector<std::string>& groups, int partitions = 3)
+      : FreshSchema("dlq_retrier", runtime::with_event_tables(dlq_retrier::schema::embedded_files())) {
     std::vector<std::string> topics;
     for (const auto& g : groups) {
       topics.push_back(events::dlq_topic(g));
       topics.push_back(events::retry_topic(g));
     }
     create_topics(options, topics, partitions);
-    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(dlq_retrier::schema::embedded_files())).ok());
     producer = events::Producer::create(options).value();
   }
-  ~RetrierFixture() { (void)connection.exec("DROP SCHEMA " + schema + " CASCADE"); }
 
   // A dead letter of `group`, as the runtime writes it for a record of payment.completed
   // that failed on delivery `attempt` at `failed_at`.
@@ -61,7 +58,9 @@ struct RetrierFixture {
   events::Delivery send(events::OutgoingRecord record) {
     auto promise = std::make_shared<std::promise<events::Delivery>>();
     auto future = promise->get_future();
-    REQUIRE(producer->send(std::move(record), [promise](const events::Delivery& d) { promise->set_value(d); }).ok());
+    const auto sent = producer->send(std::move(record),
+                                     [promise](const events::Delivery& d) { promise->set_value(d); });
+    REQUIRE(sent.ok());
     REQUIRE(future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     auto delivery = future.get();
     REQUIRE(delivery.status.ok());

@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <mutex>
 #include <set>
 
 #include "contracts/payment_completed.hpp"
@@ -15,13 +14,14 @@
 #include "events/producer.hpp"
 #include "fakes/fake_telegram.hpp"
 #include "http/client.hpp"
-#include "pg/migrate.hpp"
-#include "runtime/daemon.hpp"
 #include "notification_sender/config.hpp"
 #include "notification_sender/http_api.hpp"
 #include "notification_sender/notifier.hpp"
 #include "notification_sender/schema.hpp"
 #include "notification_sender/service.hpp"
+#include "runtime/daemon.hpp"
+#include "support/fresh_schema.hpp"
+#include "support/outcomes.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -34,18 +34,17 @@ const std::string group = "notification-sender";
 
 // One notification-sender, the daemon's own build_service() from its configuration, on a
 // fresh topic prefix and schema; `producer` publishes the test's events.
-struct Sender {
+struct Sender : testing::FreshSchema {
   std::string prefix = testing::unique_name("n") + ".";
-  std::string schema = testing::unique_name("notify");
   events::KafkaOptions kafka = testing::kafka_options(prefix);
-  pg::Connection connection = testing::connect(schema);
   testing::FakeTelegram telegram;
   Config config;
   std::unique_ptr<pg::Pool> pool;
   std::unique_ptr<events::Producer> producer;
   std::unique_ptr<runtime::Service> service;
 
-  explicit Sender(std::map<std::string, std::string> extra = {}) {
+  explicit Sender(std::map<std::string, std::string> extra = {})
+      : FreshSchema("notify", runtime::with_event_tables(schema::embedded_files())) {
     std::vector<std::string> topics = notified_types();
     topics.push_back(events::retry_topic(group));
     topics.push_back(events::dlq_topic(group));
@@ -68,8 +67,6 @@ struct Sender {
     core::Env variables(env);
     config = Config::read(variables);
     REQUIRE(variables.finish().ok());
-    const auto migrations = runtime::with_event_tables(schema::embedded_files());
-    REQUIRE(pg::migrate(connection, schema, migrations).ok());
     pool = std::make_unique<pg::Pool>(config.common.database);
     auto created = events::Producer::create(kafka);
     REQUIRE(created.ok());
@@ -77,10 +74,7 @@ struct Sender {
     start();
   }
 
-  ~Sender() {
-    stop();
-    (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
-  }
+  ~Sender() { stop(); }
 
   void start() {
     service = build_service(config, runtime::with_event_tables(schema::embedded_files()));
@@ -346,33 +340,15 @@ struct Runner {
   }
 };
 
-struct Outcomes {
-  std::mutex mutex;
-  std::vector<events::Outcome> list;
-  events::OutcomeCallback callback() {
-    return [this](events::Outcome o) {
-      std::lock_guard lock(mutex);
-      list.push_back(std::move(o));
-    };
-  }
-  std::size_t size() {
-    std::lock_guard lock(mutex);
-    return list.size();
-  }
-  std::vector<events::Outcome> all() {
-    std::lock_guard lock(mutex);
-    return list;
-  }
-};
+using testing::Outcomes;
 
-struct TwoRunners {
-  std::string schema = testing::unique_name("notify");
-  pg::Connection connection = testing::connect(schema);
+struct TwoRunners : testing::FreshSchema {
   testing::FakeTelegram telegram;
   std::unique_ptr<pg::Pool> pool;
   std::map<std::string, std::string> env;
 
-  explicit TwoRunners(std::map<std::string, std::string> extra = {}) {
+  explicit TwoRunners(std::map<std::string, std::string> extra = {})
+      : FreshSchema("notify", runtime::with_event_tables(schema::embedded_files())) {
     env = {
         {"PAYPIPE_KAFKA_BOOTSTRAP_SERVERS", testing::stack().kafka_bootstrap},
         {"PAYPIPE_PG_DSN", testing::stack().pg_dsn},
@@ -383,15 +359,10 @@ struct TwoRunners {
         {"PAYPIPE_TELEGRAM_CHAT_IDS", "judy=2010,kim=2011,liam=2012,mia=2013,nora=2014,oscar=2015"},
     };
     for (auto& [k, v] : extra) env[k] = v;
-    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
     core::Env variables(env);
     const auto config = Config::read(variables);
     REQUIRE(variables.finish().ok());
     pool = std::make_unique<pg::Pool>(config.common.database);
-  }
-  ~TwoRunners() {
-    pool.reset();
-    (void)connection.exec("DROP SCHEMA " + schema + " CASCADE");
   }
 
   static events::ConsumedEvent consumed(const events::Event& event) {

@@ -18,13 +18,13 @@
 #include "core/uuid.hpp"
 #include "events/idempotency.hpp"
 #include "events/outbox.hpp"
-#include "pg/migrate.hpp"
-#include "runtime/daemon.hpp"
 #include "order_processor/event_handlers.hpp"
 #include "order_processor/expiry_sweeper.hpp"
 #include "order_processor/http_api.hpp"
 #include "order_processor/order_store.hpp"
 #include "order_processor/schema.hpp"
+#include "runtime/daemon.hpp"
+#include "support/fresh_schema.hpp"
 #include "support/identity.hpp"
 #include "support/stack.hpp"
 
@@ -34,16 +34,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct OrdersFixture {
-  std::string schema = testing::unique_name("orders");
-  pg::Connection connection = testing::connect(schema);
+struct OrdersFixture : testing::FreshSchema {
   pg::Pool pool{pg::PoolOptions{testing::pg_options(schema), 40, 30000ms}};
   OrderSettings settings{10min, "KRW"};
 
-  OrdersFixture() {
-    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
-  }
-  ~OrdersFixture() { (void)connection.exec("DROP SCHEMA " + schema + " CASCADE"); }
+  OrdersFixture() : FreshSchema("orders", runtime::with_event_tables(schema::embedded_files())) {}
 
   void product(const std::string& id, std::int64_t total, std::int64_t price = 1000) {
     auto written = create_product(connection, ProductSpec{id, "Product " + id, price, total, core::now_ms() - 1h}, "KRW");

@@ -15,13 +15,13 @@
 #include "core/uuid.hpp"
 #include "events/idempotency.hpp"
 #include "events/outbox.hpp"
-#include "pg/migrate.hpp"
-#include "runtime/daemon.hpp"
 #include "payment_api/event_handlers.hpp"
 #include "payment_api/health.hpp"
 #include "payment_api/payment_processor.hpp"
 #include "payment_api/payment_store.hpp"
 #include "payment_api/schema.hpp"
+#include "runtime/daemon.hpp"
+#include "support/fresh_schema.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -30,16 +30,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct PaymentsFixture {
-  std::string schema = testing::unique_name("payments");
-  pg::Connection connection = testing::connect(schema);
+struct PaymentsFixture : testing::FreshSchema {
   pg::Pool pool{pg::PoolOptions{testing::pg_options(schema), 8, 5000ms}};
   PaymentProcessor processor{pool, "/paypipe/payment-api"};
 
-  PaymentsFixture() {
-    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
-  }
-  ~PaymentsFixture() { (void)connection.exec("DROP SCHEMA " + schema + " CASCADE"); }
+  PaymentsFixture() : FreshSchema("payments", runtime::with_event_tables(schema::embedded_files())) {}
 
   core::Status apply(const std::string& type, const std::string& data, std::string id = core::new_uuid_v7()) {
     events::Event e;

@@ -11,12 +11,12 @@
 #include "core/json.hpp"
 #include "core/metrics.hpp"
 #include "core/uuid.hpp"
-#include "pg/migrate.hpp"
-#include "runtime/daemon.hpp"
 #include "ranking_updater/http_api.hpp"
 #include "ranking_updater/ranking_consumer.hpp"
 #include "ranking_updater/ranking_store.hpp"
 #include "ranking_updater/schema.hpp"
+#include "runtime/daemon.hpp"
+#include "support/fresh_schema.hpp"
 #include "support/stack.hpp"
 
 using namespace paypipe;
@@ -37,9 +37,7 @@ double records_finished(const std::string& group) {
   return total;
 }
 
-struct RankingsFixture {
-  std::string schema = testing::unique_name("rankings");
-  pg::Connection connection = testing::connect(schema);
+struct RankingsFixture : testing::FreshSchema {
   pg::Pool pool{pg::PoolOptions{testing::pg_options(schema), 4, 5000ms}};
   events::KafkaOptions kafka = testing::kafka_options(testing::unique_name("rankings") + ".");
   std::string group = testing::unique_name("ranking-updater");
@@ -48,8 +46,7 @@ struct RankingsFixture {
   RankingApi api{pool, "Asia/Seoul"};
   http::Router router;
 
-  RankingsFixture() {
-    REQUIRE(pg::migrate(connection, schema, runtime::with_event_tables(schema::embedded_files())).ok());
+  RankingsFixture() : FreshSchema("rankings", runtime::with_event_tables(schema::embedded_files())) {
     REQUIRE(check_time_zone(connection, "Asia/Seoul").ok());
     testing::create_topics(kafka, {"order.completed", "product.sold-out", "dlq." + group});
     auto p = events::Producer::create(kafka);
@@ -57,7 +54,6 @@ struct RankingsFixture {
     producer = std::move(p).value();
     api.add_routes(router);
   }
-  ~RankingsFixture() { (void)connection.exec("DROP SCHEMA " + schema + " CASCADE"); }
 
   void publish(const std::vector<events::Event>& events) {
     std::atomic<int> failed{0};
