@@ -4,8 +4,11 @@
 // content-type, plus ce_dataschema and W3C traceparent. The record key is the
 // aggregate id (order id, payment's order id, coupon id), which orders events per key.
 
+#include <concepts>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "core/error.hpp"
 #include "events/kafka.hpp"
@@ -38,6 +41,21 @@ inline constexpr const char* traceparent = "traceparent";
 // Creates an event with a new UUIDv7 id, the current time, the current trace and the
 // newest schema version of its type.
 Event make_event(std::string type, std::string source, std::string key, std::string data);
+
+// What libs/contracts gives each event type: its ce_type, its decoder and (found by
+// argument-dependent lookup) its encoder.
+template <typename C>
+concept EventContract = requires(const C& data, std::string_view json) {
+  { C::type } -> std::convertible_to<std::string_view>;
+  { C::decode(json) } -> std::same_as<core::Result<C>>;
+  { encode(data) } -> std::convertible_to<std::string>;
+};
+
+// make_event for a contract: the type and the encoding come from the contract.
+template <EventContract C>
+Event make_event(std::string source, std::string key, const C& data) {
+  return make_event(std::string(C::type), std::move(source), std::move(key), encode(data));
+}
 
 KafkaHeaders to_headers(const Event& event);
 

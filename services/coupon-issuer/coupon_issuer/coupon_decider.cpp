@@ -11,7 +11,8 @@
 #include "core/metrics.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
-#include "events/idempotency.hpp"
+#include "events/decoded_batch.hpp"
+#include "events/dispatch.hpp"
 #include "events/outbox.hpp"
 #include "coupon_issuer/coupon_rules.hpp"
 
@@ -52,16 +53,17 @@ std::string lower(std::string text) {
 }
 
 core::Result<Incoming> decode(const events::ConsumedEvent& consumed) {
-  auto data = contracts::decode_coupon_requested(consumed.event.data);
-  if (!data) return data.error();
-  const auto at = core::parse_rfc3339(data->requested_at);
-  if (!at) {
-    return core::make_error(core::ErrorCategory::invalid_input, "bad-requested-at",
-                            "requestedAt is not an RFC 3339 time: " + data->requested_at);
-  }
-  return Incoming{lower(consumed.event.id),
-                  CouponRequest{lower(data->request_id), lower(data->coupon_id), data->user_id, *at},
-                  data->requested_at, consumed.event.traceparent};
+  return events::dispatch<contracts::CouponRequested>(
+      consumed.event, consumer_name, [&](const contracts::CouponRequested& data) -> core::Result<Incoming> {
+        const auto at = core::parse_rfc3339(data.requested_at);
+        if (!at) {
+          return core::make_error(core::ErrorCategory::invalid_input, "bad-requested-at",
+                                  "requestedAt is not an RFC 3339 time: " + data.requested_at);
+        }
+        return Incoming{lower(consumed.event.id),
+                        CouponRequest{lower(data.request_id), lower(data.coupon_id), data.user_id, *at},
+                        data.requested_at, consumed.event.traceparent};
+      });
 }
 
 core::Status ok_or(const core::Result<pg::Rows>& rows) {
@@ -180,10 +182,10 @@ core::Status write(pg::Transaction& tx, std::span<const Decided> decided, const 
       const contracts::CouponIssued data{q.request_id, q.coupon_id,     q.user_id,
                                          d.issued_coupon_id, coupon.name, coupon.discount,
                                          coupon.valid_until_text, now};
-      announcements.push_back(events::make_event("coupon.issued", source, q.user_id, contracts::encode(data)));
+      announcements.push_back(events::make_event(source, q.user_id, data));
     } else {
       const contracts::CouponRejected data{q.request_id, q.coupon_id, q.user_id, reason_of(d.verdict), now};
-      announcements.push_back(events::make_event("coupon.rejected", source, q.user_id, contracts::encode(data)));
+      announcements.push_back(events::make_event(source, q.user_id, data));
     }
   }
   if (!i_id.empty()) {
@@ -258,6 +260,10 @@ core::Status apply(pg::Transaction& tx, std::span<const Incoming> batch, const s
   return {};
 }
 
+void count_replay(const core::Error& error, std::size_t batch_size) {
+  DeciderMetrics::get().replays.Increment();
+  spdlog::warn("coupon batch of {} replayed event by event: {}", batch_size, error.message);
+}
 
 }  // namespace
 
@@ -268,31 +274,10 @@ events::BatchHandler CouponDecider::handler() {
 }
 
 std::vector<events::Outcome> CouponDecider::handle(std::span<const events::ConsumedEvent> events) {
-  std::vector<events::Outcome> outcomes(events.size());
-  std::vector<Incoming> batch;
-  std::vector<std::size_t> positions;  // batch[i] is events[positions[i]]
-  batch.reserve(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    auto incoming = decode(events[i]);
-    if (!incoming) {
-      outcomes[i] = events::outcome_for(incoming.error(), consumer_name);
-      continue;
-    }
-    batch.push_back(std::move(incoming).value());
-    positions.push_back(i);
-  }
-  const auto applied = events::apply_batch_or_replay(
-      pool_, batch.size(),
-      [&](pg::Transaction& tx, std::size_t first, std::size_t count) {
-        return apply(tx, std::span<const Incoming>(batch).subspan(first, count), source_);
-      },
-      consumer_name,
-      [&](const core::Error& error) {
-        DeciderMetrics::get().replays.Increment();
-        spdlog::warn("coupon batch of {} replayed event by event: {}", batch.size(), error.message);
-      });
-  for (std::size_t i = 0; i < applied.size(); ++i) outcomes[positions[i]] = applied[i];
-  return outcomes;
+  return events::apply_decoded_batch<Incoming>(
+      pool_, events,
+      {decode, [this](pg::Transaction& tx, std::span<const Incoming> batch) { return apply(tx, batch, source_); },
+       count_replay, std::string(consumer_name)});
 }
 
 }  // namespace paypipe::coupon_issuer

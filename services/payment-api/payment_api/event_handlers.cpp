@@ -8,6 +8,7 @@
 #include "contracts/payment_refunded.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
+#include "events/dispatch.hpp"
 #include "events/outbox.hpp"
 
 namespace paypipe::payment_api {
@@ -19,7 +20,7 @@ core::Status check(const core::Result<pg::Rows>& rows) {
   return {};
 }
 
-core::Status on_order_created(pg::Transaction& tx, const contracts::OrderCreated& order) {
+core::Status on_event(pg::Transaction& tx, const contracts::OrderCreated& order) {
   // A cancellation seen first left a CANCELLED row: it stays cancelled.
   return check(tx.exec(
       "INSERT INTO payable_orders (order_id, user_id, amount, currency, status, expires_at) "
@@ -27,7 +28,7 @@ core::Status on_order_created(pg::Transaction& tx, const contracts::OrderCreated
       order.order_id, order.user_id, order.total_amount, order.currency, order.expires_at));
 }
 
-core::Status on_order_cancelled(pg::Transaction& tx, const contracts::OrderCancelled& order) {
+core::Status on_event(pg::Transaction& tx, const contracts::OrderCancelled& order) {
   return check(tx.exec(
       "INSERT INTO payable_orders (order_id, user_id, amount, currency, status, expires_at) "
       "VALUES ($1, $2, $3, $4, 'CANCELLED', $5) "
@@ -36,7 +37,7 @@ core::Status on_order_cancelled(pg::Transaction& tx, const contracts::OrderCance
       order.order_id, order.user_id, order.total_amount, order.currency, order.cancelled_at));
 }
 
-core::Status on_refund_requested(pg::Transaction& tx, const contracts::PaymentRefundRequested& request) {
+core::Status on_event(pg::Transaction& tx, const contracts::PaymentRefundRequested& request) {
   auto refunded = tx.exec(
       "UPDATE payments SET status = 'REFUNDED', refunded_at = now() WHERE id = $1 AND status = 'COMPLETED' "
       "RETURNING user_id, amount, currency, order_id::text",
@@ -63,27 +64,15 @@ core::Status on_refund_requested(pg::Transaction& tx, const contracts::PaymentRe
   const contracts::PaymentRefunded data{request.payment_id, refunded->str(0, 3), user_id, amount, refunded->str(0, 2),
                                         core::now_rfc3339()};
   return events::append_to_outbox(
-      tx, events::make_event("payment.refunded", "/paypipe/payment-api", data.order_id, contracts::encode(data)),
+      tx, events::make_event("/paypipe/payment-api", data.order_id, data),
       "payment");
 }
-
-template <typename T>
-core::Status with(core::Result<T> decoded, core::Status (*apply)(pg::Transaction&, const T&), pg::Transaction& tx) {
-  if (!decoded) return decoded.error();
-  return apply(tx, *decoded);
-}
-
 }  // namespace
 
 core::Status apply_event(pg::Transaction& tx, const events::ConsumedEvent& consumed) {
   const auto& e = consumed.event;
-  if (e.type == "order.created") return with(contracts::decode_order_created(e.data), on_order_created, tx);
-  if (e.type == "order.cancelled") return with(contracts::decode_order_cancelled(e.data), on_order_cancelled, tx);
-  if (e.type == "payment.refund-requested") {
-    return with(contracts::decode_payment_refund_requested(e.data), on_refund_requested, tx);
-  }
-  return core::make_error(core::ErrorCategory::invalid_input, "unexpected-event-type",
-                          "payment-api does not handle " + e.type);
+  return events::dispatch<contracts::OrderCreated, contracts::OrderCancelled, contracts::PaymentRefundRequested>(
+      e, "payment-api", [&](const auto& data) { return on_event(tx, data); });
 }
 
 }  // namespace paypipe::payment_api
