@@ -18,7 +18,7 @@ struct CouponIssued;
 core::Result<CouponIssued> decode_coupon_issued(std::string_view json);
 
 struct CouponIssued {
-  static constexpr std::string_view type = "coupon.issued";
+  static constexpr std::string_view type = "dev.paypipe.coupon.issued.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_coupon_issued;
   std::string request_id;

@@ -18,7 +18,7 @@ struct CouponRejected;
 core::Result<CouponRejected> decode_coupon_rejected(std::string_view json);
 
 struct CouponRejected {
-  static constexpr std::string_view type = "coupon.rejected";
+  static constexpr std::string_view type = "dev.paypipe.coupon.rejected.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_coupon_rejected;
   std::string request_id;

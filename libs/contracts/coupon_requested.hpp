@@ -18,7 +18,7 @@ struct CouponRequested;
 core::Result<CouponRequested> decode_coupon_requested(std::string_view json);
 
 struct CouponRequested {
-  static constexpr std::string_view type = "coupon.requested";
+  static constexpr std::string_view type = "dev.paypipe.coupon.requested.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_coupon_requested;
   std::string request_id;

@@ -18,7 +18,7 @@ struct OrderCancelled;
 core::Result<OrderCancelled> decode_order_cancelled(std::string_view json);
 
 struct OrderCancelled {
-  static constexpr std::string_view type = "order.cancelled";
+  static constexpr std::string_view type = "dev.paypipe.order.cancelled.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_order_cancelled;
   std::string order_id;

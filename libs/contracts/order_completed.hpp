@@ -18,7 +18,7 @@ struct OrderCompleted;
 core::Result<OrderCompleted> decode_order_completed(std::string_view json);
 
 struct OrderCompleted {
-  static constexpr std::string_view type = "order.completed";
+  static constexpr std::string_view type = "dev.paypipe.order.completed.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_order_completed;
   std::string order_id;

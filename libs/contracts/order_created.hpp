@@ -18,7 +18,7 @@ struct OrderCreated;
 core::Result<OrderCreated> decode_order_created(std::string_view json);
 
 struct OrderCreated {
-  static constexpr std::string_view type = "order.created";
+  static constexpr std::string_view type = "dev.paypipe.order.created.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_order_created;
   std::string order_id;

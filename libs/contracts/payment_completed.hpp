@@ -18,7 +18,7 @@ struct PaymentCompleted;
 core::Result<PaymentCompleted> decode_payment_completed(std::string_view json);
 
 struct PaymentCompleted {
-  static constexpr std::string_view type = "payment.completed";
+  static constexpr std::string_view type = "dev.paypipe.payment.completed.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_payment_completed;
   std::string payment_id;

@@ -18,7 +18,7 @@ struct PaymentFailed;
 core::Result<PaymentFailed> decode_payment_failed(std::string_view json);
 
 struct PaymentFailed {
-  static constexpr std::string_view type = "payment.failed";
+  static constexpr std::string_view type = "dev.paypipe.payment.failed.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_payment_failed;
   std::string payment_id;

@@ -18,7 +18,7 @@ struct PaymentRefundRequested;
 core::Result<PaymentRefundRequested> decode_payment_refund_requested(std::string_view json);
 
 struct PaymentRefundRequested {
-  static constexpr std::string_view type = "payment.refund-requested";
+  static constexpr std::string_view type = "dev.paypipe.payment.refund-requested.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_payment_refund_requested;
   std::string payment_id;

@@ -18,7 +18,7 @@ struct PaymentRefunded;
 core::Result<PaymentRefunded> decode_payment_refunded(std::string_view json);
 
 struct PaymentRefunded {
-  static constexpr std::string_view type = "payment.refunded";
+  static constexpr std::string_view type = "dev.paypipe.payment.refunded.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_payment_refunded;
   std::string payment_id;

@@ -18,7 +18,7 @@ struct ProductSoldOut;
 core::Result<ProductSoldOut> decode_product_sold_out(std::string_view json);
 
 struct ProductSoldOut {
-  static constexpr std::string_view type = "product.sold-out";
+  static constexpr std::string_view type = "dev.paypipe.product.sold-out.v1";
   // Its decoder, so that events::dispatch finds it from the type alone.
   static constexpr auto decode = &decode_product_sold_out;
   std::string product_id;

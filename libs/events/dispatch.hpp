@@ -13,6 +13,9 @@
 // EventSet<Contracts...> names the set once where a consumer needs it twice (its
 // types for the topics it subscribes to, and its dispatch).
 //
+// A type named the old way ("payment.completed", events/event_types.hpp) reaches the
+// handler of its current name, like in from_record.
+//
 // Every handler returns the same type R, which holds either a value or a core::Error
 // (core::Status, core::Result<T>). What is not handled comes back as an error, both
 // invalid_input, so events::outcome_for makes them fatal (dead letter, with the reason
@@ -34,6 +37,7 @@
 
 #include "core/error.hpp"
 #include "events/envelope.hpp"  // EventContract
+#include "events/event_types.hpp"
 
 namespace paypipe::events {
 
@@ -84,8 +88,9 @@ struct EventSet {
 
     R result = core::make_error(core::ErrorCategory::invalid_input, "unexpected-event-type",
                                 std::string(consumer) + " does not handle " + event.type);
+    const std::string type = current_type(event.type);  // an old name is handled like the new one
     auto try_one = [&]<EventContract C>() {
-      if (event.type != C::type) return false;
+      if (type != C::type) return false;
       auto decoded = C::decode(event.data);
       if (!decoded) {
         result = core::make_error(core::ErrorCategory::invalid_input, "undecodable-event",

@@ -13,6 +13,7 @@
 #include "core/json.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
+#include "events/event_types.hpp"
 #include "events/schemas.hpp"
 
 namespace paypipe::events {
@@ -208,7 +209,7 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
       ++acks->pending;
     }
     auto status = producer_.send(
-        OutgoingRecord{producer_.options().topic(event.type), event.key, event.data, to_headers(event)},
+        OutgoingRecord{producer_.options().topic(topic_of(event.type)), event.key, event.data, to_headers(event)},
         [acks, i, id = event.id, created_ms, &metrics](const Delivery& delivery) {
           std::lock_guard lock(acks->mutex);
           acks->outcome[static_cast<std::size_t>(i)] = delivery.status;
