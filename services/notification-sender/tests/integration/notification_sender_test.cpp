@@ -46,7 +46,7 @@ struct Sender {
   std::unique_ptr<events::ConsumerRuntime> consumer;
 
   explicit Sender(std::map<std::string, std::string> extra = {}) {
-    std::vector<std::string> topics = notified_types();
+    std::vector<std::string> topics = consumed_topics();
     topics.push_back(events::retry_topic(group));
     topics.push_back(events::dlq_topic(group));
     testing::create_topics(kafka, topics, 3);
