@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct CouponIssued;
+// invalid_input naming every bad field.
+core::Result<CouponIssued> decode_coupon_issued(std::string_view json);
+
 struct CouponIssued {
-  static constexpr std::string_view type = "coupon.issued";
+  static constexpr std::string_view type = "dev.paypipe.coupon.issued.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_coupon_issued;
   std::string request_id;
   std::string coupon_id;
   std::string user_id;
@@ -26,7 +32,5 @@ struct CouponIssued {
 };
 
 std::string encode(const CouponIssued& data);
-// invalid_input naming every bad field.
-core::Result<CouponIssued> decode_coupon_issued(std::string_view json);
 
 }  // namespace paypipe::contracts

@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct CouponRejected;
+// invalid_input naming every bad field.
+core::Result<CouponRejected> decode_coupon_rejected(std::string_view json);
+
 struct CouponRejected {
-  static constexpr std::string_view type = "coupon.rejected";
+  static constexpr std::string_view type = "dev.paypipe.coupon.rejected.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_coupon_rejected;
   std::string request_id;
   std::string coupon_id;
   std::string user_id;
@@ -23,7 +29,5 @@ struct CouponRejected {
 };
 
 std::string encode(const CouponRejected& data);
-// invalid_input naming every bad field.
-core::Result<CouponRejected> decode_coupon_rejected(std::string_view json);
 
 }  // namespace paypipe::contracts

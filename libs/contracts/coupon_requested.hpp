@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct CouponRequested;
+// invalid_input naming every bad field.
+core::Result<CouponRequested> decode_coupon_requested(std::string_view json);
+
 struct CouponRequested {
-  static constexpr std::string_view type = "coupon.requested";
+  static constexpr std::string_view type = "dev.paypipe.coupon.requested.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_coupon_requested;
   std::string request_id;
   std::string coupon_id;
   std::string user_id;
@@ -22,7 +28,5 @@ struct CouponRequested {
 };
 
 std::string encode(const CouponRequested& data);
-// invalid_input naming every bad field.
-core::Result<CouponRequested> decode_coupon_requested(std::string_view json);
 
 }  // namespace paypipe::contracts

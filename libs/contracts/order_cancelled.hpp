@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct OrderCancelled;
+// invalid_input naming every bad field.
+core::Result<OrderCancelled> decode_order_cancelled(std::string_view json);
+
 struct OrderCancelled {
-  static constexpr std::string_view type = "order.cancelled";
+  static constexpr std::string_view type = "dev.paypipe.order.cancelled.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_order_cancelled;
   std::string order_id;
   std::string user_id;
   std::string reason;  // PAYMENT_FAILED | EXPIRED | USER_CANCELLED
@@ -25,7 +31,5 @@ struct OrderCancelled {
 };
 
 std::string encode(const OrderCancelled& data);
-// invalid_input naming every bad field.
-core::Result<OrderCancelled> decode_order_cancelled(std::string_view json);
 
 }  // namespace paypipe::contracts

@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct OrderCompleted;
+// invalid_input naming every bad field.
+core::Result<OrderCompleted> decode_order_completed(std::string_view json);
+
 struct OrderCompleted {
-  static constexpr std::string_view type = "order.completed";
+  static constexpr std::string_view type = "dev.paypipe.order.completed.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_order_completed;
   std::string order_id;
   std::string user_id;
   std::vector<OrderItem> items;
@@ -26,7 +32,5 @@ struct OrderCompleted {
 };
 
 std::string encode(const OrderCompleted& data);
-// invalid_input naming every bad field.
-core::Result<OrderCompleted> decode_order_completed(std::string_view json);
 
 }  // namespace paypipe::contracts

@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct OrderCreated;
+// invalid_input naming every bad field.
+core::Result<OrderCreated> decode_order_created(std::string_view json);
+
 struct OrderCreated {
-  static constexpr std::string_view type = "order.created";
+  static constexpr std::string_view type = "dev.paypipe.order.created.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_order_created;
   std::string order_id;
   std::string user_id;
   std::vector<OrderItem> items;
@@ -26,7 +32,5 @@ struct OrderCreated {
 };
 
 std::string encode(const OrderCreated& data);
-// invalid_input naming every bad field.
-core::Result<OrderCreated> decode_order_created(std::string_view json);
 
 }  // namespace paypipe::contracts

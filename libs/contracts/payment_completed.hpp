@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct PaymentCompleted;
+// invalid_input naming every bad field.
+core::Result<PaymentCompleted> decode_payment_completed(std::string_view json);
+
 struct PaymentCompleted {
-  static constexpr std::string_view type = "payment.completed";
+  static constexpr std::string_view type = "dev.paypipe.payment.completed.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_payment_completed;
   std::string payment_id;
   std::string order_id;
   std::string user_id;
@@ -24,7 +30,5 @@ struct PaymentCompleted {
 };
 
 std::string encode(const PaymentCompleted& data);
-// invalid_input naming every bad field.
-core::Result<PaymentCompleted> decode_payment_completed(std::string_view json);
 
 }  // namespace paypipe::contracts

@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct PaymentFailed;
+// invalid_input naming every bad field.
+core::Result<PaymentFailed> decode_payment_failed(std::string_view json);
+
 struct PaymentFailed {
-  static constexpr std::string_view type = "payment.failed";
+  static constexpr std::string_view type = "dev.paypipe.payment.failed.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_payment_failed;
   std::string payment_id;
   std::string order_id;
   std::string user_id;
@@ -25,7 +31,5 @@ struct PaymentFailed {
 };
 
 std::string encode(const PaymentFailed& data);
-// invalid_input naming every bad field.
-core::Result<PaymentFailed> decode_payment_failed(std::string_view json);
 
 }  // namespace paypipe::contracts

@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct PaymentRefundRequested;
+// invalid_input naming every bad field.
+core::Result<PaymentRefundRequested> decode_payment_refund_requested(std::string_view json);
+
 struct PaymentRefundRequested {
-  static constexpr std::string_view type = "payment.refund-requested";
+  static constexpr std::string_view type = "dev.paypipe.payment.refund-requested.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_payment_refund_requested;
   std::string payment_id;
   std::string order_id;
   std::string user_id;
@@ -25,7 +31,5 @@ struct PaymentRefundRequested {
 };
 
 std::string encode(const PaymentRefundRequested& data);
-// invalid_input naming every bad field.
-core::Result<PaymentRefundRequested> decode_payment_refund_requested(std::string_view json);
 
 }  // namespace paypipe::contracts

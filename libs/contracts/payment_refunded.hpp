@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct PaymentRefunded;
+// invalid_input naming every bad field.
+core::Result<PaymentRefunded> decode_payment_refunded(std::string_view json);
+
 struct PaymentRefunded {
-  static constexpr std::string_view type = "payment.refunded";
+  static constexpr std::string_view type = "dev.paypipe.payment.refunded.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_payment_refunded;
   std::string payment_id;
   std::string order_id;
   std::string user_id;
@@ -24,7 +30,5 @@ struct PaymentRefunded {
 };
 
 std::string encode(const PaymentRefunded& data);
-// invalid_input naming every bad field.
-core::Result<PaymentRefunded> decode_payment_refunded(std::string_view json);
 
 }  // namespace paypipe::contracts

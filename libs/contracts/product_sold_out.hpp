@@ -13,8 +13,14 @@
 
 namespace paypipe::contracts {
 
+struct ProductSoldOut;
+// invalid_input naming every bad field.
+core::Result<ProductSoldOut> decode_product_sold_out(std::string_view json);
+
 struct ProductSoldOut {
-  static constexpr std::string_view type = "product.sold-out";
+  static constexpr std::string_view type = "dev.paypipe.product.sold-out.v1";
+  // Its decoder, so that events::dispatch finds it from the type alone.
+  static constexpr auto decode = &decode_product_sold_out;
   std::string product_id;
   std::optional<std::string> name;
   std::int64_t total_stock = 0;
@@ -23,7 +29,5 @@ struct ProductSoldOut {
 };
 
 std::string encode(const ProductSoldOut& data);
-// invalid_input naming every bad field.
-core::Result<ProductSoldOut> decode_product_sold_out(std::string_view json);
 
 }  // namespace paypipe::contracts

@@ -3,6 +3,7 @@
 #include "core/time.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
+#include "events/event_types.hpp"
 #include "events/schemas.hpp"
 
 namespace paypipe::events {
@@ -10,12 +11,10 @@ namespace paypipe::events {
 Event make_event(std::string type, std::string source, std::string key, std::string data) {
   Event event;
   event.id = core::new_uuid_v7();
-  event.type = std::move(type);
+  event.type = current_type(type);
   event.source = std::move(source);
   event.time = core::now_rfc3339();
-  if (const int version = SchemaRegistry::builtin().latest_version(event.type); version > 0) {
-    event.dataschema = SchemaRegistry::dataschema(event.type, version);
-  }
+  if (SchemaRegistry::builtin().knows(event.type)) event.dataschema = dataschema_of(event.type);
   const auto& trace = core::current_trace();
   if (!trace.trace_id.empty()) event.traceparent = trace.child().traceparent();
   event.key = std::move(key);
@@ -54,7 +53,7 @@ core::Result<Event> from_record(const std::optional<std::string>& key, const std
   };
   Event event;
   event.id = required(header::id);
-  event.type = required(header::type);
+  event.type = current_type(required(header::type));
   event.source = required(header::source);
   event.time = required(header::time);
   const std::string specversion = required(header::specversion);

@@ -4,8 +4,11 @@
 // content-type, plus ce_dataschema and W3C traceparent. The record key is the
 // aggregate id (order id, payment's order id, coupon id), which orders events per key.
 
+#include <concepts>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "core/error.hpp"
 #include "events/kafka.hpp"
@@ -14,10 +17,10 @@ namespace paypipe::events {
 
 struct Event {
   std::string id;           // ce_id: a UUID, the idempotency key downstream
-  std::string type;         // ce_type, e.g. "payment.completed"; also the topic name
+  std::string type;         // ce_type, e.g. "dev.paypipe.payment.completed.v1"; topic_of(type) is its topic
   std::string source;       // ce_source, e.g. "/paypipe/payment-api"
   std::string time;         // ce_time, RFC 3339
-  std::string dataschema;   // ce_dataschema, e.g. "urn:paypipe:schema:payment.completed:1"; may be empty
+  std::string dataschema;   // ce_dataschema, the schema file's URL (events/event_types.hpp); may be empty
   std::string traceparent;  // W3C; may be empty
   std::string key;          // Kafka record key
   std::string data;         // the JSON document
@@ -36,12 +39,30 @@ inline constexpr const char* traceparent = "traceparent";
 }  // namespace header
 
 // Creates an event with a new UUIDv7 id, the current time, the current trace and the
-// newest schema version of its type.
+// URL of its type's schema. A type named the old way ("payment.completed") is written
+// in its current name (current_type).
 Event make_event(std::string type, std::string source, std::string key, std::string data);
+
+// What libs/contracts gives each event type: its ce_type, its decoder and (found by
+// argument-dependent lookup) its encoder.
+template <typename C>
+concept EventContract = requires(const C& data, std::string_view json) {
+  { C::type } -> std::convertible_to<std::string_view>;
+  { C::decode(json) } -> std::same_as<core::Result<C>>;
+  { encode(data) } -> std::convertible_to<std::string>;
+};
+
+// make_event for a contract: the type and the encoding come from the contract.
+template <EventContract C>
+Event make_event(std::string source, std::string key, const C& data) {
+  return make_event(std::string(C::type), std::move(source), std::move(key), encode(data));
+}
 
 KafkaHeaders to_headers(const Event& event);
 
-// Decodes the CloudEvents attributes from a record's headers. The error (invalid_input,
+// Decodes the CloudEvents attributes from a record's headers; a ce_type named the old
+// way comes back in its current name (current_type), so consumers accept both during a
+// rolling upgrade. The error (invalid_input,
 // code "undecodable") names what is missing or wrong; the data is not parsed here
 // (schema validation does that).
 core::Result<Event> from_record(const std::optional<std::string>& key, const std::string& value,

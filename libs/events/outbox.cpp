@@ -14,6 +14,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
+#include "events/event_types.hpp"
 #include "events/retry.hpp"
 #include "events/schemas.hpp"
 
@@ -237,7 +238,7 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
       ++acks->pending;
     }
     auto status = producer_.send(
-        OutgoingRecord{producer_.options().topic(event.type), event.key, event.data, to_headers(event)},
+        OutgoingRecord{producer_.options().topic(topic_of(event.type)), event.key, event.data, to_headers(event)},
         [acks, i, id = event.id, created_ms, &metrics](const Delivery& delivery) {
           std::lock_guard lock(acks->mutex);
           acks->outcome[static_cast<std::size_t>(i)] = delivery.status;

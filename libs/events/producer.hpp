@@ -63,7 +63,7 @@ class Producer {
   // send() and wait for the broker's acknowledgement (or the timeout).
   core::Status send_and_wait(OutgoingRecord record, std::chrono::milliseconds timeout);
 
-  // Validates the event against its schema, then sends it to options.topic(event.type)
+  // Validates the event against its schema, then sends it to options.topic(topic_of(event.type))
   // with the CloudEvents headers.
   core::Status send_event(const Event& event, DeliveryCallback on_delivery);
 

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <stdexcept>
 
+#include "events/event_types.hpp"
+
 namespace paypipe::events {
 
 // Generated from proto/events/*.json by cmake/embed.cmake.
@@ -85,28 +87,49 @@ core::Result<std::shared_ptr<SchemaRegistry>> SchemaRegistry::from_files(std::sp
   return registry;
 }
 
-bool SchemaRegistry::knows(std::string_view type) const { return schemas_.find(type) != schemas_.end(); }
+namespace {
+
+// The schema file a type names: "dev.paypipe.<name>.v<N>" -> (<name>, N); a bare name -> (name, `version`).
+std::pair<std::string, int> schema_of(std::string_view type, int version) {
+  if (auto parsed = parse_type(type)) return {std::move(parsed->name), parsed->version};
+  return {std::string(type), version};
+}
+
+}  // namespace
+
+bool SchemaRegistry::knows(std::string_view type) const {
+  const auto [name, version] = schema_of(type, 0);
+  const auto it = schemas_.find(name);
+  return it != schemas_.end() && (version == 0 || it->second.count(version) > 0);
+}
 
 int SchemaRegistry::latest_version(std::string_view type) const {
-  const auto it = schemas_.find(type);
+  const auto it = schemas_.find(schema_of(type, 0).first);
   return it == schemas_.end() ? 0 : it->second.rbegin()->first;
 }
 
-std::string SchemaRegistry::dataschema(std::string_view type, int version) {
-  return "urn:paypipe:schema:" + std::string(type) + ":" + std::to_string(version);
-}
-
 int SchemaRegistry::version_of(std::string_view dataschema) {
-  const auto colon = dataschema.rfind(':');
-  if (colon == std::string_view::npos) return 0;
+  // ".../<name>.v<N>.json", or "urn:paypipe:schema:<name>:<N>".
+  std::string_view digits;
+  if (dataschema.ends_with(".json")) {
+    const auto stem = dataschema.substr(0, dataschema.size() - 5);
+    const auto dot_v = stem.rfind(".v");
+    if (dot_v == std::string_view::npos) return 0;
+    digits = stem.substr(dot_v + 2);
+  } else {
+    const auto colon = dataschema.rfind(':');
+    if (colon == std::string_view::npos) return 0;
+    digits = dataschema.substr(colon + 1);
+  }
   int version = 0;
-  const auto* end = dataschema.data() + dataschema.size();
-  if (std::from_chars(dataschema.data() + colon + 1, end, version).ptr != end) return 0;
+  const auto* end = digits.data() + digits.size();
+  if (digits.empty() || std::from_chars(digits.data(), end, version).ptr != end) return 0;
   return version;
 }
 
-core::Status SchemaRegistry::validate(std::string_view type, std::string_view data, int version) const {
-  const auto it = schemas_.find(type);
+core::Status SchemaRegistry::validate(std::string_view type, std::string_view data, int requested) const {
+  const auto [name, version] = schema_of(type, requested);
+  const auto it = schemas_.find(name);
   if (it == schemas_.end()) {
     return core::make_error(core::ErrorCategory::invalid_input, "unknown-event-type",
                             "no schema for event type " + std::string(type));

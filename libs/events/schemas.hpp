@@ -21,16 +21,17 @@ class SchemaRegistry {
   // Files named "<type>.v<version>.json"; a malformed schema is a start-up error.
   static core::Result<std::shared_ptr<SchemaRegistry>> from_files(std::span<const core::EmbeddedFile> files);
 
-  // Validates `data` against the schema of `type` at `version` (0 = the newest).
+  // A type is "dev.paypipe.<name>.v<N>" (events/event_types.hpp), which names the file
+  // <name>.v<N>.json; a bare "<name>" (tests, tools) means its newest version.
+  // Validates `data` against the schema of `type` (`version`, when not 0, for a bare name).
   // invalid_input with code "schema-invalid" naming the failing keyword and the JSON
   // pointers of the document and the schema; or "unknown-event-type".
   core::Status validate(std::string_view type, std::string_view data, int version = 0) const;
 
   bool knows(std::string_view type) const;
   int latest_version(std::string_view type) const;
-  // "urn:paypipe:schema:<type>:<version>", the value of ce_dataschema.
-  static std::string dataschema(std::string_view type, int version);
-  // The version in a ce_dataschema value, or 0.
+  // The version in a ce_dataschema value (".../<name>.v<N>.json", or the URN
+  // "urn:paypipe:schema:<name>:<N>" of records written before the CloudEvents naming), or 0.
   static int version_of(std::string_view dataschema);
 
   ~SchemaRegistry();
@@ -38,7 +39,7 @@ class SchemaRegistry {
 
  private:
   struct Schema;
-  std::map<std::string, std::map<int, std::unique_ptr<Schema>>, std::less<>> schemas_;
+  std::map<std::string, std::map<int, std::unique_ptr<Schema>>, std::less<>> schemas_;  // by <name>
 };
 
 }  // namespace paypipe::events

@@ -50,7 +50,7 @@ TEST_CASE("undecodable and schema-invalid records go to the DLQ with their reaso
   const auto second = events::read_dead_letter(dead[1].headers);
   REQUIRE(second.ok());
   CHECK(second->error_class == "paypipe.events.SchemaViolation");
-  CHECK(second->message.find("payment.completed data fails") != std::string::npos);
+  CHECK(second->message.find("dev.paypipe.payment.completed.v1 data fails") != std::string::npos);
   CHECK(*events::find_header(dead[1].headers, "ce_id") == invalid.id);  // original headers kept
 }
 

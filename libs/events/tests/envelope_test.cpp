@@ -11,7 +11,8 @@ TEST_CASE("an event round-trips through Kafka headers") {
   core::TraceScope scope(core::TraceContext::generate());
   auto event = events::make_event("payment.completed", "/paypipe/payment-api", "order-1", R"({"a":1})");
   CHECK(core::is_uuid(event.id));
-  CHECK(event.dataschema == "urn:paypipe:schema:payment.completed:1");
+  CHECK(event.type == "dev.paypipe.payment.completed.v1");
+  CHECK(event.dataschema == "https://paypipe.dev/schemas/events/payment.completed.v1.json");
   CHECK(core::TraceContext::parse(event.traceparent)->trace_id == core::current_trace().trace_id);
   const auto headers = events::to_headers(event);
   auto decoded = events::from_record(std::string("order-1"), event.data, headers);

@@ -58,7 +58,7 @@ TEST_CASE("outbox rows are published exactly once with two relays running, then 
   auto decoded = events::from_record(records[0].key, records[0].value, records[0].headers);
   REQUIRE(decoded.ok());
   CHECK(decoded->source == "/paypipe/test");
-  CHECK(decoded->dataschema == "urn:paypipe:schema:payment.completed:1");
+  CHECK(decoded->dataschema == "https://paypipe.dev/schemas/events/payment.completed.v1.json");
 }
 
 TEST_CASE("a relay turned off (Debezium publishes) publishes nothing and still reports itself healthy") {

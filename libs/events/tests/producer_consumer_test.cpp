@@ -38,7 +38,7 @@ TEST_CASE("events published with the producer are consumed once each, in order p
       per_key[e.event.key].push_back((*doc)["amount"].GetInt64());
       seen.insert(e.event.id);
       CHECK(e.attempt == 1);
-      CHECK(e.event.type == "payment.completed");
+      CHECK(e.event.type == "dev.paypipe.payment.completed.v1");
     }
     return std::vector<events::Outcome>(batch.size(), events::Outcome::ok());
   };

@@ -46,10 +46,22 @@ TEST_CASE("schema violations name the keyword and the place") {
   CHECK(registry.validate("payment.completed", "{}", 7).error().code == "unknown-schema-version");
 }
 
-TEST_CASE("dataschema URNs carry the version") {
-  CHECK(SchemaRegistry::dataschema("order.created", 2) == "urn:paypipe:schema:order.created:2");
+TEST_CASE("dataschema values carry the version: the schema file's URL, or the URN of older records") {
+  CHECK(SchemaRegistry::version_of("https://paypipe.dev/schemas/events/order.created.v2.json") == 2);
   CHECK(SchemaRegistry::version_of("urn:paypipe:schema:order.created:2") == 2);
   CHECK(SchemaRegistry::version_of("garbage") == 0);
+  CHECK(SchemaRegistry::version_of("https://paypipe.dev/schemas/events/order.created.json") == 0);
+}
+
+TEST_CASE("a type of the CloudEvents form names its schema file and version") {
+  const auto& registry = SchemaRegistry::builtin();
+  CHECK(registry.validate("dev.paypipe.payment.completed.v1",
+                          R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
+                              "userId":"user-1","amount":15000,"currency":"KRW","completedAt":"2026-11-23T06:53:00.123Z"})")
+            .ok());
+  CHECK(registry.validate("dev.paypipe.payment.completed.v1", "{}").error().code == "schema-invalid");
+  CHECK(registry.validate("dev.paypipe.payment.completed.v7", "{}").error().code == "unknown-schema-version");
+  CHECK(registry.validate("dev.paypipe.no.such.v1", "{}").error().code == "unknown-event-type");
 }
 
 TEST_CASE("validation is safe from many threads at once") {

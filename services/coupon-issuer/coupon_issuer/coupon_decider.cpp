@@ -9,7 +9,8 @@
 #include "core/metrics.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
-#include "events/idempotency.hpp"
+#include "events/decoded_batch.hpp"
+#include "events/dispatch.hpp"
 #include "events/outbox.hpp"
 #include "coupon_issuer/coupon_events.hpp"
 #include "coupon_issuer/coupon_rules.hpp"
@@ -51,16 +52,17 @@ std::string lower(std::string text) {
 }
 
 core::Result<Incoming> decode(const events::ConsumedEvent& consumed) {
-  auto data = contracts::decode_coupon_requested(consumed.event.data);
-  if (!data) return data.error();
-  const auto at = core::parse_rfc3339(data->requested_at);
-  if (!at) {
-    return core::make_error(core::ErrorCategory::invalid_input, "bad-requested-at",
-                            "requestedAt is not an RFC 3339 time: " + data->requested_at);
-  }
-  return Incoming{lower(consumed.event.id),
-                  CouponRequest{lower(data->request_id), lower(data->coupon_id), data->user_id, *at},
-                  data->requested_at, consumed.event.traceparent};
+  return events::dispatch<contracts::CouponRequested>(
+      consumed.event, consumer_name, [&](const contracts::CouponRequested& data) -> core::Result<Incoming> {
+        const auto at = core::parse_rfc3339(data.requested_at);
+        if (!at) {
+          return core::make_error(core::ErrorCategory::invalid_input, "bad-requested-at",
+                                  "requestedAt is not an RFC 3339 time: " + data.requested_at);
+        }
+        return Incoming{lower(consumed.event.id),
+                        CouponRequest{lower(data.request_id), lower(data.coupon_id), data.user_id, *at},
+                        data.requested_at, consumed.event.traceparent};
+      });
 }
 
 core::Status ok_or(const core::Result<pg::Rows>& rows) {
@@ -250,6 +252,10 @@ core::Status apply(pg::Transaction& tx, std::span<const Incoming> batch, const s
   return {};
 }
 
+void count_replay(const core::Error& error, std::size_t batch_size) {
+  DeciderMetrics::get().replays.Increment();
+  spdlog::warn("coupon batch of {} replayed event by event: {}", batch_size, error.message);
+}
 
 }  // namespace
 
@@ -260,31 +266,10 @@ events::BatchHandler CouponDecider::handler() {
 }
 
 std::vector<events::Outcome> CouponDecider::handle(std::span<const events::ConsumedEvent> events) {
-  std::vector<events::Outcome> outcomes(events.size());
-  std::vector<Incoming> batch;
-  std::vector<std::size_t> positions;  // batch[i] is events[positions[i]]
-  batch.reserve(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    auto incoming = decode(events[i]);
-    if (!incoming) {
-      outcomes[i] = events::outcome_for(incoming.error(), consumer_name);
-      continue;
-    }
-    batch.push_back(std::move(incoming).value());
-    positions.push_back(i);
-  }
-  const auto applied = events::apply_batch_or_replay(
-      pool_, batch.size(),
-      [&](pg::Transaction& tx, std::size_t first, std::size_t count) {
-        return apply(tx, std::span<const Incoming>(batch).subspan(first, count), source_);
-      },
-      consumer_name,
-      [&](const core::Error& error) {
-        DeciderMetrics::get().replays.Increment();
-        spdlog::warn("coupon batch of {} replayed event by event: {}", batch.size(), error.message);
-      });
-  for (std::size_t i = 0; i < applied.size(); ++i) outcomes[positions[i]] = applied[i];
-  return outcomes;
+  return events::apply_decoded_batch<Incoming>(
+      pool_, events,
+      {decode, [this](pg::Transaction& tx, std::span<const Incoming> batch) { return apply(tx, batch, source_); },
+       count_replay, std::string(consumer_name)});
 }
 
 }  // namespace paypipe::coupon_issuer

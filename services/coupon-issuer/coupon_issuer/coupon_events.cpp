@@ -9,7 +9,7 @@ namespace {
 
 template <typename Data>
 events::Event event_of(const Data& data, std::string_view source) {
-  return events::make_event(std::string(Data::type), std::string(source), data.user_id, contracts::encode(data));
+  return events::make_event(std::string(source), data.user_id, data);
 }
 
 }  // namespace

@@ -158,7 +158,7 @@ void CouponApi::produce(const PendingRequest& pending, const http::Responder& re
   const contracts::CouponRequested data{pending.request_id, pending.coupon_id, pending.user_id, pending.requested_at};
   // Keyed by coupon id: every request for one coupon lands in one partition and is
   // decided in arrival order by one consumer, with no lock.
-  const auto event = events::make_event("coupon.requested", source, pending.coupon_id, contracts::encode(data));
+  const auto event = events::make_event(source, pending.coupon_id, data);
   auto sent = producer_->send_event(event, [this, pending, respond](const events::Delivery& delivery) {
     // On the producer's poll thread: hand over, never block here.
     if (!delivery.status && delivery.possibly_persisted) {

@@ -8,12 +8,15 @@
 //   Idempotency-Key: {event id}                        (the same on every try and redelivery)
 //   traceparent: {the event's W3C trace}               (when it has one)
 //
-//   {"specversion":"1.0","id":"...","type":"payment.completed","source":"/paypipe/payment-api",
-//    "time":"...","datacontenttype":"application/json","dataschema":"urn:paypipe:schema:...",
+//   {"specversion":"1.0","id":"...","type":"dev.paypipe.payment.completed.v1","source":"/paypipe/payment-api",
+//    "time":"...","datacontenttype":"application/json",
+//    "dataschema":"https://paypipe.dev/schemas/events/payment.completed.v1.json",
 //    "partitionkey":"<record key>","data":{...the event's data...}}
 //
 // That is the event in CloudEvents 1.0 JSON structured mode (partitionkey is the
-// CloudEvents Kafka extension; dataschema only when the event names one).
+// CloudEvents Kafka extension; dataschema only when the event names one). Records written
+// before the CloudEvents naming (type "payment.completed") are sent with their current
+// name: the consumer runtime decodes them through events::current_type.
 //
 // Answers: 2xx delivered; 5xx, 408, 429 (honouring Retry-After up to the cap), a timeout or a
 // connection error retry; any other status is fatal (the same request would be refused

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/uuid.hpp"
+#include "events/event_types.hpp"
 
 namespace paypipe::notification_sender {
 
@@ -21,7 +22,11 @@ std::string process_owner() {
 
 }  // namespace
 
-std::vector<std::string> consumed_topics() { return notified_types(); }
+std::vector<std::string> consumed_topics() {
+  std::vector<std::string> topics;
+  for (const auto& type : notified_types()) topics.push_back(events::topic_of(type));
+  return topics;
+}
 
 Config Config::read(core::Env& env) {
   Config c;

@@ -7,6 +7,7 @@
 #include "contracts/order_cancelled.hpp"
 #include "contracts/payment_completed.hpp"
 #include "contracts/payment_failed.hpp"
+#include "events/dispatch.hpp"
 
 namespace paypipe::notification_sender {
 
@@ -21,19 +22,19 @@ struct Template {
 // One template per event type and language. Plain text: we send no parse_mode, so
 // nothing in a value can turn into markup.
 constexpr Template templates[] = {
-    {"payment.completed",
+    {contracts::PaymentCompleted::type,
      "[paypipe] 결제가 완료되었습니다.\n금액: {amount}\n주문번호: {orderId}\n결제번호: {paymentId}",
      "[paypipe] Payment completed.\nAmount: {amount}\nOrder: {orderId}\nPayment: {paymentId}"},
-    {"payment.failed",
+    {contracts::PaymentFailed::type,
      "[paypipe] 결제에 실패했습니다: {reason}\n금액: {amount}\n주문번호: {orderId}\n결제번호: {paymentId}",
      "[paypipe] Payment failed: {reason}\nAmount: {amount}\nOrder: {orderId}\nPayment: {paymentId}"},
-    {"order.cancelled",
+    {contracts::OrderCancelled::type,
      "[paypipe] 주문이 취소되었습니다: {reason}\n금액: {amount}\n주문번호: {orderId}",
      "[paypipe] Order cancelled: {reason}\nAmount: {amount}\nOrder: {orderId}"},
-    {"coupon.issued",
+    {contracts::CouponIssued::type,
      "[paypipe] 쿠폰이 발급되었습니다: {couponName}\n할인: {discount}\n유효기간: {validUntil}\n요청번호: {requestId}",
      "[paypipe] Coupon issued: {couponName}\nDiscount: {discount}\nValid until: {validUntil}\nRequest: {requestId}"},
-    {"coupon.rejected",
+    {contracts::CouponRejected::type,
      "[paypipe] 쿠폰을 발급하지 못했습니다: {reason}\n쿠폰: {couponId}\n요청번호: {requestId}",
      "[paypipe] Coupon not issued: {reason}\nCoupon: {couponId}\nRequest: {requestId}"},
 };
@@ -83,10 +84,9 @@ Notice base(const events::Event& event, std::string user_id) {
   return n;
 }
 
-core::Error undecodable(const events::Event& event, const core::Error& error) {
-  return core::make_error(core::ErrorCategory::invalid_input, "undecodable-event",
-                          event.type + " data does not decode: " + error.message);
-}
+// The event types with a message, which are the topics notification-sender consumes.
+using Notified = events::EventSet<contracts::PaymentCompleted, contracts::PaymentFailed, contracts::OrderCancelled,
+                                  contracts::CouponIssued, contracts::CouponRejected>;
 
 }  // namespace
 
@@ -99,65 +99,54 @@ std::optional<Locale> parse_locale(std::string_view text) {
 }
 
 const std::vector<std::string>& notified_types() {
-  static const std::vector<std::string> types{"payment.completed", "payment.failed", "order.cancelled", "coupon.issued",
-                                              "coupon.rejected"};
+  static const std::vector<std::string> types = Notified::types();
   return types;
 }
 
 core::Result<Notice> notice_from(const events::Event& event) {
-  if (event.type == "payment.completed") {
-    auto d = contracts::decode_payment_completed(event.data);
-    if (!d) return undecodable(event, d.error());
-    auto n = base(event, d->user_id);
-    n.payment_id = d->payment_id;
-    n.order_id = d->order_id;
-    n.amount = d->amount;
-    n.currency = d->currency;
-    return n;
-  }
-  if (event.type == "payment.failed") {
-    auto d = contracts::decode_payment_failed(event.data);
-    if (!d) return undecodable(event, d.error());
-    auto n = base(event, d->user_id);
-    n.payment_id = d->payment_id;
-    n.order_id = d->order_id;
-    n.amount = d->amount;
-    n.currency = d->currency;
-    n.reason = d->reason;
-    return n;
-  }
-  if (event.type == "order.cancelled") {
-    auto d = contracts::decode_order_cancelled(event.data);
-    if (!d) return undecodable(event, d.error());
-    auto n = base(event, d->user_id);
-    n.order_id = d->order_id;
-    n.amount = d->total_amount;
-    n.currency = d->currency;
-    n.reason = d->reason;
-    return n;
-  }
-  if (event.type == "coupon.issued") {
-    auto d = contracts::decode_coupon_issued(event.data);
-    if (!d) return undecodable(event, d.error());
-    auto n = base(event, d->user_id);
-    n.request_id = d->request_id;
-    n.coupon_id = d->coupon_id;
-    n.coupon_name = d->coupon_name.value_or(d->coupon_id);
-    n.amount = d->discount;
-    n.valid_until = d->valid_until.value_or("");
-    return n;
-  }
-  if (event.type == "coupon.rejected") {
-    auto d = contracts::decode_coupon_rejected(event.data);
-    if (!d) return undecodable(event, d.error());
-    auto n = base(event, d->user_id);
-    n.request_id = d->request_id;
-    n.coupon_id = d->coupon_id;
-    n.reason = d->reason;
-    return n;
-  }
-  return core::make_error(core::ErrorCategory::invalid_input, "unknown-event-type",
-                          "notification-sender has no message for " + event.type);
+  return Notified::dispatch(
+      event, "notification-sender",
+      [&](const contracts::PaymentCompleted& d) -> core::Result<Notice> {
+        auto n = base(event, d.user_id);
+        n.payment_id = d.payment_id;
+        n.order_id = d.order_id;
+        n.amount = d.amount;
+        n.currency = d.currency;
+        return n;
+      },
+      [&](const contracts::PaymentFailed& d) -> core::Result<Notice> {
+        auto n = base(event, d.user_id);
+        n.payment_id = d.payment_id;
+        n.order_id = d.order_id;
+        n.amount = d.amount;
+        n.currency = d.currency;
+        n.reason = d.reason;
+        return n;
+      },
+      [&](const contracts::OrderCancelled& d) -> core::Result<Notice> {
+        auto n = base(event, d.user_id);
+        n.order_id = d.order_id;
+        n.amount = d.total_amount;
+        n.currency = d.currency;
+        n.reason = d.reason;
+        return n;
+      },
+      [&](const contracts::CouponIssued& d) -> core::Result<Notice> {
+        auto n = base(event, d.user_id);
+        n.request_id = d.request_id;
+        n.coupon_id = d.coupon_id;
+        n.coupon_name = d.coupon_name.value_or(d.coupon_id);
+        n.amount = d.discount;
+        n.valid_until = d.valid_until.value_or("");
+        return n;
+      },
+      [&](const contracts::CouponRejected& d) -> core::Result<Notice> {
+        auto n = base(event, d.user_id);
+        n.request_id = d.request_id;
+        n.coupon_id = d.coupon_id;
+        n.reason = d.reason;
+        return n;
+      });
 }
 
 std::string fill(std::string_view text, const std::vector<std::pair<std::string_view, std::string>>& values) {

@@ -21,12 +21,13 @@ enum class Locale { ko, en };
 const char* to_string(Locale locale);
 std::optional<Locale> parse_locale(std::string_view text);
 
-// The event types notification-sender turns into messages (the topics it consumes).
+// The event types notification-sender turns into messages (their topics, events::topic_of,
+// are the ones it consumes).
 const std::vector<std::string>& notified_types();
 
 struct Notice {
   std::string event_id;
-  std::string type;  // the event type, e.g. "payment.completed"
+  std::string type;  // the event type, e.g. "dev.paypipe.payment.completed.v1"
   std::string user_id;
   std::string payment_id;  // empty where the event has none
   std::string order_id;

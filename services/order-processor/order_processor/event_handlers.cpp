@@ -7,6 +7,7 @@
 #include "contracts/payment_refunded.hpp"
 #include "core/log.hpp"
 #include "core/trace.hpp"
+#include "events/dispatch.hpp"
 #include "order_processor/order_store.hpp"
 
 namespace paypipe::order_processor {
@@ -37,31 +38,24 @@ core::Status apply(pg::Transaction& tx, const Order& order, const Decision& deci
   return {};
 }
 
-core::Status on_payment_completed(pg::Transaction& tx, const contracts::PaymentCompleted& payment) {
-  auto order = order_of(tx, payment.order_id, "payment.completed");
+core::Status on_event(pg::Transaction& tx, const contracts::PaymentCompleted& payment) {
+  auto order = order_of(tx, payment.order_id, contracts::PaymentCompleted::type);
   if (!order) return order.error();
   return apply(tx, *order, decide_payment_completed(*order, payment.payment_id),
-               PaymentRef{payment.payment_id, payment.amount, payment.currency}, "payment.completed");
+               PaymentRef{payment.payment_id, payment.amount, payment.currency}, contracts::PaymentCompleted::type);
 }
 
-core::Status on_payment_failed(pg::Transaction& tx, const contracts::PaymentFailed& payment) {
-  auto order = order_of(tx, payment.order_id, "payment.failed");
+core::Status on_event(pg::Transaction& tx, const contracts::PaymentFailed& payment) {
+  auto order = order_of(tx, payment.order_id, contracts::PaymentFailed::type);
   if (!order) return order.error();
-  return apply(tx, *order, decide_payment_failed(*order), std::nullopt, "payment.failed");
+  return apply(tx, *order, decide_payment_failed(*order), std::nullopt, contracts::PaymentFailed::type);
 }
 
-core::Status on_payment_refunded(pg::Transaction& tx, const contracts::PaymentRefunded& refund) {
-  auto order = order_of(tx, refund.order_id, "payment.refunded");
+core::Status on_event(pg::Transaction& tx, const contracts::PaymentRefunded& refund) {
+  auto order = order_of(tx, refund.order_id, contracts::PaymentRefunded::type);
   if (!order) return order.error();
-  return apply(tx, *order, decide_payment_refunded(*order), std::nullopt, "payment.refunded");
+  return apply(tx, *order, decide_payment_refunded(*order), std::nullopt, contracts::PaymentRefunded::type);
 }
-
-template <typename T>
-core::Status with(core::Result<T> decoded, core::Status (*handle)(pg::Transaction&, const T&), pg::Transaction& tx) {
-  if (!decoded) return decoded.error();
-  return handle(tx, *decoded);
-}
-
 }  // namespace
 
 core::Status apply_event(pg::Transaction& tx, const events::ConsumedEvent& consumed) {
@@ -69,11 +63,8 @@ core::Status apply_event(pg::Transaction& tx, const events::ConsumedEvent& consu
   // The runtime traces a batch as its first event; each event's effects carry its own trace.
   auto trace = core::TraceContext::parse(e.traceparent);
   core::TraceScope scope(trace ? trace->child() : core::current_trace());
-  if (e.type == "payment.completed") return with(contracts::decode_payment_completed(e.data), on_payment_completed, tx);
-  if (e.type == "payment.failed") return with(contracts::decode_payment_failed(e.data), on_payment_failed, tx);
-  if (e.type == "payment.refunded") return with(contracts::decode_payment_refunded(e.data), on_payment_refunded, tx);
-  return core::make_error(core::ErrorCategory::invalid_input, "unexpected-event-type",
-                          "order-processor does not handle " + e.type);
+  return events::dispatch<contracts::PaymentCompleted, contracts::PaymentFailed, contracts::PaymentRefunded>(
+      e, "order-processor", [&](const auto& data) { return on_event(tx, data); });
 }
 
 }  // namespace paypipe::order_processor

@@ -11,7 +11,7 @@ namespace {
 
 template <typename Data>
 events::Event event_of(const std::string& key, const Data& data) {
-  return events::make_event(std::string(Data::type), std::string(event_source), key, contracts::encode(data));
+  return events::make_event(std::string(event_source), key, data);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "contracts/order_created.hpp"
 #include "contracts/payment_refund_requested.hpp"
 #include "core/log.hpp"
+#include "events/dispatch.hpp"
 #include "payment_api/payment_store.hpp"
 
 namespace paypipe::payment_api {
@@ -15,7 +16,7 @@ core::Status check(const core::Result<pg::Rows>& rows) {
   return {};
 }
 
-core::Status on_order_created(pg::Transaction& tx, const contracts::OrderCreated& order) {
+core::Status on_event(pg::Transaction& tx, const contracts::OrderCreated& order) {
   // A cancellation seen first left a CANCELLED row: it stays cancelled.
   return check(tx.exec(
       "INSERT INTO payable_orders (order_id, user_id, amount, currency, status, expires_at) "
@@ -23,7 +24,7 @@ core::Status on_order_created(pg::Transaction& tx, const contracts::OrderCreated
       order.order_id, order.user_id, order.total_amount, order.currency, order.expires_at));
 }
 
-core::Status on_order_cancelled(pg::Transaction& tx, const contracts::OrderCancelled& order) {
+core::Status on_event(pg::Transaction& tx, const contracts::OrderCancelled& order) {
   return check(tx.exec(
       "INSERT INTO payable_orders (order_id, user_id, amount, currency, status, expires_at) "
       "VALUES ($1, $2, $3, $4, 'CANCELLED', $5) "
@@ -32,7 +33,7 @@ core::Status on_order_cancelled(pg::Transaction& tx, const contracts::OrderCance
       order.order_id, order.user_id, order.total_amount, order.currency, order.cancelled_at));
 }
 
-core::Status on_refund_requested(pg::Transaction& tx, const contracts::PaymentRefundRequested& request) {
+core::Status on_event(pg::Transaction& tx, const contracts::PaymentRefundRequested& request) {
   auto refunded = refund(tx, request.payment_id, "/paypipe/payment-api");
   if (!refunded) return refunded.error();
   if (!*refunded) {
@@ -41,23 +42,12 @@ core::Status on_refund_requested(pg::Transaction& tx, const contracts::PaymentRe
   return {};
 }
 
-template <typename T>
-core::Status with(core::Result<T> decoded, core::Status (*apply)(pg::Transaction&, const T&), pg::Transaction& tx) {
-  if (!decoded) return decoded.error();
-  return apply(tx, *decoded);
-}
-
 }  // namespace
 
 core::Status apply_event(pg::Transaction& tx, const events::ConsumedEvent& consumed) {
   const auto& e = consumed.event;
-  if (e.type == "order.created") return with(contracts::decode_order_created(e.data), on_order_created, tx);
-  if (e.type == "order.cancelled") return with(contracts::decode_order_cancelled(e.data), on_order_cancelled, tx);
-  if (e.type == "payment.refund-requested") {
-    return with(contracts::decode_payment_refund_requested(e.data), on_refund_requested, tx);
-  }
-  return core::make_error(core::ErrorCategory::invalid_input, "unexpected-event-type",
-                          "payment-api does not handle " + e.type);
+  return events::dispatch<contracts::OrderCreated, contracts::OrderCancelled, contracts::PaymentRefundRequested>(
+      e, "payment-api", [&](const auto& data) { return on_event(tx, data); });
 }
 
 }  // namespace paypipe::payment_api

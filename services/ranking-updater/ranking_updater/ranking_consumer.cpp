@@ -9,7 +9,8 @@
 #include "contracts/order_completed.hpp"
 #include "contracts/product_sold_out.hpp"
 #include "core/metrics.hpp"
-#include "events/idempotency.hpp"
+#include "events/decoded_batch.hpp"
+#include "events/dispatch.hpp"
 #include "ranking_updater/ranking_store.hpp"
 
 namespace paypipe::ranking_updater {
@@ -44,23 +45,18 @@ std::string lower(std::string text) {
 
 core::Result<Incoming> decode(const events::ConsumedEvent& consumed) {
   const auto& e = consumed.event;
-  if (e.type == "order.completed") {
-    auto order = contracts::decode_order_completed(e.data);
-    if (!order) return order.error();
-    return Incoming{lower(e.id), std::move(order).value()};
-  }
-  if (e.type == "product.sold-out") {
-    auto sold = contracts::decode_product_sold_out(e.data);
-    if (!sold) return sold.error();
-    const auto opens = core::parse_rfc3339(sold->sale_opens_at);
-    const auto out = core::parse_rfc3339(sold->sold_out_at);
-    if (!opens || !out) {
-      return core::make_error(core::ErrorCategory::invalid_input, "bad-time", "saleOpensAt and soldOutAt must be RFC 3339");
-    }
-    return Incoming{lower(e.id), SoldOutSale{sold->product_id, sold->name, sold->total_stock, *opens, *out}};
-  }
-  return core::make_error(core::ErrorCategory::invalid_input, "unexpected-event-type",
-                          "ranking-updater does not handle " + e.type);
+  return events::dispatch<contracts::OrderCompleted, contracts::ProductSoldOut>(
+      e, consumer_name,
+      [&](const contracts::OrderCompleted& order) -> core::Result<Incoming> { return Incoming{lower(e.id), order}; },
+      [&](const contracts::ProductSoldOut& sold) -> core::Result<Incoming> {
+        const auto opens = core::parse_rfc3339(sold.sale_opens_at);
+        const auto out = core::parse_rfc3339(sold.sold_out_at);
+        if (!opens || !out) {
+          return core::make_error(core::ErrorCategory::invalid_input, "bad-time",
+                                  "saleOpensAt and soldOutAt must be RFC 3339");
+        }
+        return Incoming{lower(e.id), SoldOutSale{sold.product_id, sold.name, sold.total_stock, *opens, *out}};
+      });
 }
 
 core::Status apply(pg::Transaction& tx, std::span<const Incoming> batch, const std::string& zone) {
@@ -97,12 +93,16 @@ core::Status apply(pg::Transaction& tx, std::span<const Incoming> batch, const s
   }
   tx.after_commit([orders = orders.size(), sold = sold_out.size()] {
     auto& m = ConsumerMetrics::get();
-    if (orders) m.events.Add({{"type", "order.completed"}}).Increment(static_cast<double>(orders));
-    if (sold) m.events.Add({{"type", "product.sold-out"}}).Increment(static_cast<double>(sold));
+    if (orders) m.events.Add({{"type", std::string(contracts::OrderCompleted::type)}}).Increment(static_cast<double>(orders));
+    if (sold) m.events.Add({{"type", std::string(contracts::ProductSoldOut::type)}}).Increment(static_cast<double>(sold));
   });
   return {};
 }
 
+void count_replay(const core::Error& error, std::size_t batch_size) {
+  ConsumerMetrics::get().replays.Increment();
+  spdlog::warn("ranking batch of {} replayed event by event: {}", batch_size, error.message);
+}
 
 }  // namespace
 
@@ -114,31 +114,10 @@ events::BatchHandler RankingConsumer::handler() {
 }
 
 std::vector<events::Outcome> RankingConsumer::handle(std::span<const events::ConsumedEvent> events) {
-  std::vector<events::Outcome> outcomes(events.size());
-  std::vector<Incoming> batch;
-  std::vector<std::size_t> positions;  // batch[i] is events[positions[i]]
-  batch.reserve(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    auto incoming = decode(events[i]);
-    if (!incoming) {
-      outcomes[i] = events::outcome_for(incoming.error(), consumer_name);
-      continue;
-    }
-    batch.push_back(std::move(incoming).value());
-    positions.push_back(i);
-  }
-  const auto applied = events::apply_batch_or_replay(
-      pool_, batch.size(),
-      [&](pg::Transaction& tx, std::size_t first, std::size_t count) {
-        return apply(tx, std::span<const Incoming>(batch).subspan(first, count), time_zone_);
-      },
-      consumer_name,
-      [&](const core::Error& error) {
-        ConsumerMetrics::get().replays.Increment();
-        spdlog::warn("ranking batch of {} replayed event by event: {}", batch.size(), error.message);
-      });
-  for (std::size_t i = 0; i < applied.size(); ++i) outcomes[positions[i]] = applied[i];
-  return outcomes;
+  return events::apply_decoded_batch<Incoming>(
+      pool_, events,
+      {decode, [this](pg::Transaction& tx, std::span<const Incoming> batch) { return apply(tx, batch, time_zone_); },
+       count_replay, std::string(consumer_name)});
 }
 
 }  // namespace paypipe::ranking_updater

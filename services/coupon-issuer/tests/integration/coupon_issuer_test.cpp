@@ -118,8 +118,8 @@ TEST_CASE("the same user asking ten times gets one coupon and nine ALREADY_ISSUE
   CHECK(f.remaining(c) == 4);
   // The first request in arrival order is the one that won.
   CHECK(f.count("SELECT count(*) FROM issued_coupons WHERE request_id = '" + ids.front() + "'") == 1);
-  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'coupon.issued'") == 1);
-  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'coupon.rejected'") == 9);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'dev.paypipe.coupon.issued.v1'") == 1);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'dev.paypipe.coupon.rejected.v1'") == 9);
 }
 
 TEST_CASE("requests outside the window are EXPIRED, for unknown coupons NOT_FOUND, and nothing is issued") {
@@ -138,7 +138,7 @@ TEST_CASE("requests outside the window are EXPIRED, for unknown coupons NOT_FOUN
   CHECK(f.with_reason(unknown, "NOT_FOUND") == 4);
   CHECK(f.count("SELECT count(*) FROM issued_coupons") == 0);
   CHECK(f.remaining(expired) == 10);
-  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'coupon.rejected'") == 9);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'dev.paypipe.coupon.rejected.v1'") == 9);
 }
 
 TEST_CASE("a batch of many users for a small stock issues exactly the stock, first come first served") {

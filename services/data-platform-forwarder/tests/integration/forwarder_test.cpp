@@ -148,7 +148,8 @@ TEST_CASE("the webhook fails 3 times then succeeds: delivered once, COMPLETED wi
   REQUIRE(body.ok());
   CHECK(std::string((*body)["id"].GetString()) == event.id);
   CHECK(std::string((*body)["specversion"].GetString()) == "1.0");
-  CHECK(std::string((*body)["type"].GetString()) == "payment.completed");
+  // The webhook gets the CloudEvents name (docs/operations.md, "Event names across an upgrade").
+  CHECK(std::string((*body)["type"].GetString()) == "dev.paypipe.payment.completed.v1");
   CHECK(std::string((*body)["data"]["orderId"].GetString()) == event.key);
   CHECK(testing::query_integer(f.connection, "SELECT count(*) FROM deliveries WHERE completed_at IS NOT NULL") == 1);
   auto one = f.get("/v1/deliveries/" + event.id);

@@ -14,10 +14,10 @@ namespace {
 events::Event sample() {
   events::Event e;
   e.id = "0190a6b2-7c3e-7abc-8def-00000000000a";
-  e.type = "payment.completed";
+  e.type = "dev.paypipe.payment.completed.v1";
   e.source = "/paypipe/payment-api";
   e.time = "2027-01-15T08:00:00.123Z";
-  e.dataschema = "urn:paypipe:schema:payment.completed:1";
+  e.dataschema = "https://paypipe.dev/schemas/events/payment.completed.v1.json";
   e.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   e.key = "0190a6b2-7c3e-7abc-8def-00000000000b";
   e.data = R"({"paymentId":"p","amount":3000})";
@@ -35,11 +35,11 @@ TEST_CASE("the body is the event in CloudEvents JSON structured mode, with its d
   REQUIRE(doc.ok());
   CHECK(std::string((*doc)["specversion"].GetString()) == "1.0");
   CHECK(std::string((*doc)["id"].GetString()) == sample().id);
-  CHECK(std::string((*doc)["type"].GetString()) == "payment.completed");
+  CHECK(std::string((*doc)["type"].GetString()) == "dev.paypipe.payment.completed.v1");
   CHECK(std::string((*doc)["source"].GetString()) == "/paypipe/payment-api");
   CHECK(std::string((*doc)["time"].GetString()) == "2027-01-15T08:00:00.123Z");
   CHECK(std::string((*doc)["datacontenttype"].GetString()) == "application/json");
-  CHECK(std::string((*doc)["dataschema"].GetString()) == "urn:paypipe:schema:payment.completed:1");
+  CHECK(std::string((*doc)["dataschema"].GetString()) == "https://paypipe.dev/schemas/events/payment.completed.v1.json");
   CHECK(std::string((*doc)["partitionkey"].GetString()) == sample().key);
   REQUIRE((*doc)["data"].IsObject());
   CHECK((*doc)["data"]["amount"].GetInt64() == 3000);

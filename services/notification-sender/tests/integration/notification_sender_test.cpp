@@ -45,7 +45,7 @@ struct Sender : testing::FreshSchema {
 
   explicit Sender(std::map<std::string, std::string> extra = {})
       : FreshSchema("notify", runtime::with_event_tables(schema::embedded_files())) {
-    std::vector<std::string> topics = notified_types();
+    std::vector<std::string> topics = consumed_topics();
     topics.push_back(events::retry_topic(group));
     topics.push_back(events::dlq_topic(group));
     testing::create_topics(kafka, topics, 3);

@@ -33,7 +33,9 @@ TEST_CASE("the defaults: Telegram's API, 30 s, Korean, unmapped users skipped, a
   CHECK(c.recipients.unmapped == UnmappedUsers::skip);
   CHECK_FALSE(c.recipients.chat_for("123456789").has_value());
   CHECK(c.consumer.consumer.group == "notification-sender");
-  CHECK(c.consumer.consumer.topics == notified_types());
+  // The topics of the notified types: their bare names.
+  CHECK(c.consumer.consumer.topics == std::vector<std::string>{"payment.completed", "payment.failed", "order.cancelled",
+                                                               "coupon.issued", "coupon.rejected"});
   CHECK(c.consumer.max_in_flight == 256);
   // The Spring services' DefaultErrorHandler: FixedBackOff(1000, 3), 4 tries in all.
   CHECK(c.consumer.retry.max_retries() == 3);

@@ -87,7 +87,7 @@ TEST_CASE("messages render in Korean and English with their ids") {
   CHECK(en == "[paypipe] Payment completed.\nAmount: KRW 3,000\nOrder: " + order_id + "\nPayment: " + payment_id);
 
   Notice failed = paid;
-  failed.type = "payment.failed";
+  failed.type = contracts::PaymentFailed::type;
   failed.reason = "INSUFFICIENT_FUNDS";
   CHECK(render(failed, Locale::ko).find("잔액 부족") != std::string::npos);
   CHECK(render(failed, Locale::en).find("insufficient funds") != std::string::npos);
@@ -95,7 +95,7 @@ TEST_CASE("messages render in Korean and English with their ids") {
   CHECK(render(failed, Locale::en).find("SOMETHING_NEW") != std::string::npos);
 
   Notice coupon;
-  coupon.type = "coupon.issued";
+  coupon.type = contracts::CouponIssued::type;
   coupon.request_id = request_id;
   coupon.coupon_name = "Welcome";
   coupon.amount = 12000;

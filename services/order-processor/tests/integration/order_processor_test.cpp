@@ -16,6 +16,7 @@
 #include "contracts/product_sold_out.hpp"
 #include "core/json.hpp"
 #include "core/uuid.hpp"
+#include "events/event_types.hpp"
 #include "events/idempotency.hpp"
 #include "events/outbox.hpp"
 #include "order_processor/event_handlers.hpp"
@@ -91,8 +92,9 @@ struct OrdersFixture : testing::FreshSchema {
     return std::string(to_string((*order)->status));
   }
   std::int64_t count(const std::string& sql) { return testing::query_integer(connection, sql); }
+  // `type` as an event's name ("order.completed"): the outbox holds its current name.
   std::int64_t outbox(const std::string& type) {
-    return count("SELECT count(*) FROM outbox WHERE type = '" + type + "'");
+    return count("SELECT count(*) FROM outbox WHERE type = '" + events::current_type(type) + "'");
   }
   std::int64_t stock(const std::string& product, const std::string& column) {
     return count("SELECT " + column + " FROM products WHERE id = '" + product + "'");
@@ -152,7 +154,7 @@ TEST_CASE("placing an order holds its stock, stores it PENDING_PAYMENT and annou
   CHECK((*stored)->items == order.items);
   CHECK((*stored)->expires_at == order.expires_at);
 
-  auto row = f.connection.exec("SELECT aggregateid, payload::text FROM outbox WHERE type = 'order.created'");
+  auto row = f.connection.exec("SELECT aggregateid, payload::text FROM outbox WHERE type = 'dev.paypipe.order.created.v1'");
   REQUIRE(row.ok());
   REQUIRE(row->size() == 1);
   CHECK(row->str(0, 0) == order.id);
@@ -417,7 +419,7 @@ TEST_CASE("payment.completed fulfils a warehouse order once, however often it is
   CHECK(f.outbox("payment.refund-requested") == 0);
 
   auto row = f.connection.exec("SELECT payload->>'paymentId', payload->>'userId', (payload->>'totalAmount')::bigint "
-                               "FROM outbox WHERE type = 'order.completed'");
+                               "FROM outbox WHERE type = 'dev.paypipe.order.completed.v1'");
   REQUIRE(row.ok());
   CHECK(row->str(0, 0) == payment);
   CHECK(row->str(0, 1) == "alice");
@@ -530,7 +532,7 @@ TEST_CASE("product.sold-out is emitted once per product, by whichever payment se
   CHECK(f.stock("rare", "sold") == 6);
   CHECK(f.outbox("order.completed") == 6);
   REQUIRE(f.outbox("product.sold-out") == 1);
-  auto row = f.connection.exec("SELECT aggregateid, aggregatetype, payload::text FROM outbox WHERE type = 'product.sold-out'");
+  auto row = f.connection.exec("SELECT aggregateid, aggregatetype, payload::text FROM outbox WHERE type = 'dev.paypipe.product.sold-out.v1'");
   REQUIRE(row.ok());
   CHECK(row->str(0, 0) == "rare");
   CHECK(row->str(0, 1) == "product");
@@ -574,7 +576,7 @@ TEST_CASE("a payment for a cancelled or expired order is refunded: the saga's or
   CHECK(f.stock("seat", "sold") == 0);
   CHECK(f.outbox("order.completed") == 0);
   REQUIRE(f.outbox("payment.refund-requested") == 2);
-  auto rows = f.connection.exec("SELECT aggregateid, payload::text FROM outbox WHERE type = 'payment.refund-requested'");
+  auto rows = f.connection.exec("SELECT aggregateid, payload::text FROM outbox WHERE type = 'dev.paypipe.payment.refund-requested.v1'");
   REQUIRE(rows.ok());
   for (int i = 0; i < rows->size(); ++i) {
     auto request = contracts::decode_payment_refund_requested(rows->str(i, 1));
@@ -629,7 +631,7 @@ TEST_CASE("two sweepers at once expire every due order exactly once and release 
   CHECK(expired == 150);
   CHECK(f.count("SELECT count(*) FROM orders WHERE status = 'EXPIRED' AND cancel_reason = 'EXPIRED'") == 150);
   CHECK(f.outbox("order.cancelled") == 150);
-  CHECK(f.count("SELECT count(DISTINCT aggregateid) FROM outbox WHERE type = 'order.cancelled'") == 150);
+  CHECK(f.count("SELECT count(DISTINCT aggregateid) FROM outbox WHERE type = 'dev.paypipe.order.cancelled.v1'") == 150);
   CHECK(f.stock("seat", "held") == 1);
   CHECK(f.stock("poster", "held") == 0);
   CHECK(f.status(later.id) == "PENDING_PAYMENT");

@@ -109,8 +109,8 @@ TEST_CASE("one batch mixing good and failing requests gives each its own answer 
   CHECK(f.balance("bob") == 100);
   CHECK(f.count("SELECT count(*) FROM payments WHERE status = 'COMPLETED'") == 2);
   CHECK(f.count("SELECT count(*) FROM payments WHERE status = 'FAILED'") == 1);
-  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'payment.completed'") == 2);
-  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'payment.failed'") == 1);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'dev.paypipe.payment.completed.v1'") == 2);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'dev.paypipe.payment.failed.v1'") == 1);
   // The ledger explains every balance.
   CHECK(f.ledger_disagreements() == 0);
 }
@@ -384,7 +384,7 @@ TEST_CASE("a refund request credits the wallet once and announces payment.refund
   REQUIRE(f.apply("payment.refund-requested", contracts::encode(request)).ok());  // a second request, new event id
   CHECK(f.balance("jack") == 5000);
   CHECK(f.count("SELECT count(*) FROM payments WHERE status = 'REFUNDED'") == 1);
-  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'payment.refunded'") == 1);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'dev.paypipe.payment.refunded.v1'") == 1);
   CHECK(f.count("SELECT count(*) FROM wallet_entries WHERE kind = 'REFUND'") == 1);
 }
 
