@@ -204,7 +204,8 @@ core::Status read_view(pg::Connection& connection, std::span<const OrderRequest>
   for (int i = 0; i < earlier_rows.size(); ++i) {
     auto order = order_from(earlier_rows, i);
     if (!order) return order.error();
-    view.by_key.emplace(std::pair{order->user_id, earlier_rows.str(i, 12)}, std::move(order).value());
+    auto key = std::pair{order->user_id, earlier_rows.str(i, 12)};  // before the order moves
+    view.by_key.emplace(std::move(key), std::move(order).value());
   }
   return {};
 }
