@@ -9,8 +9,8 @@
 #
 # PAYPIPE_FORMAT_SCOPE (for --check):
 #   changed-lines   only the lines changed since the merge-base with the base branch
-#                   (committed or not): the default until the whole tree is formatted
-#   all             every file
+#                   (committed or not)
+#   all             every file (the default)
 # PAYPIPE_FORMAT_BASE: the base branch (default origin/main, else main).
 # CLANG_FORMAT, GIT_CLANG_FORMAT: the binaries (default clang-format-19, git-clang-format-19).
 set -euo pipefail
@@ -19,9 +19,8 @@ cd "$root"
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-# The tree is not formatted as a whole yet: after the one bulk `scripts/format.sh`
-# commit, change this default to `all`.
-default_scope=changed-lines
+# The whole tree is formatted (one bulk commit): every file is checked.
+default_scope=all
 scope=${PAYPIPE_FORMAT_SCOPE:-$default_scope}
 clang_format=${CLANG_FORMAT:-clang-format-19}
 git_clang_format=${GIT_CLANG_FORMAT:-git-clang-format-19}

@@ -125,8 +125,8 @@ int token_command(const TokenArgs& args) {
   if (!key) return 2;
   const auto now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  auth::TokenSpec spec{args.sub, args.iss, args.aud, args.scope, now, now + args.ttl,
-                       args.has_not_before ? now + args.not_before : 0};
+  auth::TokenSpec spec{
+      args.sub, args.iss, args.aud, args.scope, now, now + args.ttl, args.has_not_before ? now + args.not_before : 0};
   if (!auth::valid_subject(spec.subject)) return usage("--sub is a user id: letters, digits, _ - . :");
   if (spec.issuer.empty() || spec.audience.empty()) return usage("--iss and --aud must not be empty");
   auto token = key->sign(auth::claims_json(spec));
@@ -296,9 +296,10 @@ int main(int argc, char** argv) {
   auto* topics_create = topics->add_subcommand("create", "create every topic of the system that does not exist yet");
   topics_create->add_option("--partitions", partitions, "partitions per topic")->check(CLI::Range(1, 100000));
   topics_create->add_option("--replication", replication, "replicas per partition")->check(CLI::Range(1, 100));
-  auto* min_insync_option =
-      topics_create->add_option("--min-insync", min_insync, "min.insync.replicas (default 2, or 1 below 3 replicas)")
-          ->check(CLI::Range(1, 100));
+  auto* min_insync_option = topics_create
+                                ->add_option("--min-insync", min_insync,
+                                             "min.insync.replicas (default 2, or 1 below 3 replicas)")
+                                ->check(CLI::Range(1, 100));
   auto* topics_list = topics->add_subcommand("list", "list the broker's topics");
   auto* topics_describe = topics->add_subcommand("describe", "partitions, replication and min.insync of ours");
 
@@ -308,7 +309,8 @@ int main(int argc, char** argv) {
 
   TokenArgs token;
   auto* token_cmd = app.add_subcommand("token", "mint a bearer JWT for tests and demos");
-  token_cmd->add_option("--key", token.key.path, "PEM private key, or with --hs256 the shared secret's file")->required();
+  token_cmd->add_option("--key", token.key.path, "PEM private key, or with --hs256 the shared secret's file")
+      ->required();
   token_cmd->add_flag("--hs256", token.key.hs256, "--key holds an HS256 shared secret");
   token_cmd->add_option("--kid", token.key.kid, "key id (default local-1)");
   token_cmd->add_option("--sub", token.sub, "the user")->required();
@@ -316,8 +318,8 @@ int main(int argc, char** argv) {
   token_cmd->add_option("--aud", token.aud, "audience")->required();
   token_cmd->add_option("--scope", token.scope, "space-separated scopes");
   token_cmd->add_option("--ttl", token.ttl, "seconds until exp (negative: already expired)");
-  auto* not_before_option =
-      token_cmd->add_option("--not-before", token.not_before, "seconds from now until nbf (negative: in the past)");
+  auto* not_before_option = token_cmd->add_option("--not-before", token.not_before,
+                                                  "seconds from now until nbf (negative: in the past)");
 
   std::string keygen_out, keygen_alg = "RS256";
   auto* keygen = app.add_subcommand("keygen", "write a fresh private key");
@@ -341,7 +343,8 @@ int main(int argc, char** argv) {
 
   std::string principal_format = "User:paypipe-{service}";
   auto* acls_cmd = app.add_subcommand("acls", "every daemon's Kafka ACLs")->require_subcommand(1);
-  for (auto* sub : {acls_cmd->add_subcommand("print", "print them"), acls_cmd->add_subcommand("apply", "create them")}) {
+  for (auto* sub :
+       {acls_cmd->add_subcommand("print", "print them"), acls_cmd->add_subcommand("apply", "create them")}) {
     sub->add_option("--principal-format", principal_format, "one principal per daemon")
         ->check([](const std::string& format) -> std::string {
           if (format.rfind("User:", 0) == 0 && format.find("{service}") != std::string::npos) return "";
@@ -360,7 +363,8 @@ int main(int argc, char** argv) {
   reset_cmd->add_option("group", group, "the group, as the daemons name it")->required();
   auto* earliest_flag = reset_cmd->add_flag("--to-earliest", to_earliest, "the first offset still kept");
   auto* latest_flag = reset_cmd->add_flag("--to-latest", to_latest, "the end: skip everything not read yet");
-  auto* time_option = reset_cmd->add_option("--to-datetime", reset_time, "the first record at or after this RFC 3339 time")
+  auto* time_option = reset_cmd
+                          ->add_option("--to-datetime", reset_time, "the first record at or after this RFC 3339 time")
                           ->check([](const std::string& text) -> std::string {
                             return core::parse_rfc3339(text) ? "" : "not an RFC 3339 time (2027-01-15T08:00:00Z)";
                           });
@@ -378,8 +382,10 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-    if (reset_cmd->parsed() && !to_earliest && !to_latest && time_option->count() == 0 && partition_option->count() == 0) {
-      throw CLI::ValidationError("reset-offsets", "say where: --to-earliest, --to-latest, --to-datetime or --partition/--offset");
+    if (reset_cmd->parsed() && !to_earliest && !to_latest && time_option->count() == 0 &&
+        partition_option->count() == 0) {
+      throw CLI::ValidationError("reset-offsets",
+                                 "say where: --to-earliest, --to-latest, --to-datetime or --partition/--offset");
     }
   } catch (const CLI::CallForHelp&) {
     std::cout << usage_text;
@@ -485,7 +491,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::printf("%-48s %10s %11s %10s\n", "topic", "partitions", "replication", "min.insync");
-    for (const auto& i : *infos) std::printf("%-48s %10d %11d %10d\n", i.name.c_str(), i.partitions, i.replication, i.min_insync);
+    for (const auto& i : *infos)
+      std::printf("%-48s %10d %11d %10d\n", i.name.c_str(), i.partitions, i.replication, i.min_insync);
     return 0;
   }
   return usage();

@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   settings.issuer = "https://id.bench";
   settings.audience = "paypipe";
   const auto authenticator = auth::Authenticator::create(settings).value();
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   const auto claims = auth::claims_json({"user-42", settings.issuer, settings.audience, "", now, now + 3600, 0});
   const auto rs_token = rsa.sign(claims).value();
   const auto es_token = ec.sign(claims).value();

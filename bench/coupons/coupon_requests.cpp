@@ -66,10 +66,11 @@ int main(int argc, char** argv) {
   for (long i = 0; i < count; ++i) {
     const auto& coupon = coupons[static_cast<std::size_t>(i) % coupons.size()];
     const contracts::CouponRequested data{core::new_uuid_v7(), coupon, "u" + std::to_string(i), core::now_rfc3339()};
-    auto sent = (*producer)->send_event(events::make_event("coupon.requested", "/bench", coupon, contracts::encode(data)),
-                                        [&failed](const events::Delivery& d) {
-                                          if (!d.status) ++failed;
-                                        });
+    auto sent = (*producer)->send_event(
+        events::make_event("coupon.requested", "/bench", coupon, contracts::encode(data)),
+        [&failed](const events::Delivery& d) {
+          if (!d.status) ++failed;
+        });
     if (!sent) {
       std::cerr << sent.error().message << "\n";
       return 1;

@@ -149,9 +149,7 @@ http::ClientRequest payment_request(const Options& o, const Order& order) {
   if (const auto it = bearer_by_user.find(order.user_id); it != bearer_by_user.end()) {
     headers.push_back({"Authorization", it->second});
   }
-  return http::ClientRequest{"POST",
-                             o.url + "/v1/payments",
-                             std::move(headers),
+  return http::ClientRequest{"POST", o.url + "/v1/payments", std::move(headers),
                              "{\"orderId\":\"" + order.order_id + "\",\"userId\":\"" + order.user_id + "\"}",
                              std::chrono::milliseconds(30000)};
 }
@@ -239,20 +237,20 @@ int main(int argc, char** argv) {
     const auto interval = std::chrono::duration<double>(1.0 / o.rate);
     std::size_t sent_count = 0;
     for (;;) {
-      const auto due = started + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(sent_count));
+      const auto due = started +
+                       std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(sent_count));
       if (due >= deadline) break;
       const auto index = next.fetch_add(1);
       if (index >= orders.size()) break;
       std::this_thread::sleep_until(due);
       ++outstanding;
-      clients[sent_count % clients.size()]->async_send(payment_request(o, orders[index]),
-                                                       [&, due](core::Result<http::ClientResponse> r) {
-                                                         const double ms =
-                                                             std::chrono::duration<double, std::milli>(Clock::now() - due).count();
-                                                         if (r) recorder.add(ms, r->status, r->body);
-                                                         else recorder.error(r.error());
-                                                         --outstanding;
-                                                       });
+      clients[sent_count % clients.size()]->async_send(
+          payment_request(o, orders[index]), [&, due](core::Result<http::ClientResponse> r) {
+            const double ms = std::chrono::duration<double, std::milli>(Clock::now() - due).count();
+            if (r) recorder.add(ms, r->status, r->body);
+            else recorder.error(r.error());
+            --outstanding;
+          });
       ++sent_count;
     }
     while (outstanding > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -36,7 +36,8 @@ Settings Settings::read(core::Env& env, bool local_profile) {
   }
   if (s.configured()) {
     if (s.issuer.empty()) env.fail("PAYPIPE_JWT_ISSUER", "is required with PAYPIPE_JWT_JWKS_FILE or an HS256 secret");
-    if (s.audience.empty()) env.fail("PAYPIPE_JWT_AUDIENCE", "is required with PAYPIPE_JWT_JWKS_FILE or an HS256 secret");
+    if (s.audience.empty())
+      env.fail("PAYPIPE_JWT_AUDIENCE", "is required with PAYPIPE_JWT_JWKS_FILE or an HS256 secret");
   }
   return s;
 }
@@ -56,7 +57,7 @@ core::Result<std::shared_ptr<Authenticator>> Authenticator::create(Settings sett
 }
 
 core::Status Authenticator::load() const {
-  struct stat st {};
+  struct stat st{};
   if (::stat(settings_.jwks_file.c_str(), &st) != 0) {
     return core::make_error(core::ErrorCategory::unavailable, "jwks-unreadable",
                             "cannot read the JWKS file " + settings_.jwks_file);
@@ -87,7 +88,7 @@ void Authenticator::maybe_reload() const {
   if (!next_check_ns_.compare_exchange_strong(due, now + std::chrono::nanoseconds(settings_.reload_interval).count())) {
     return;
   }
-  struct stat st {};
+  struct stat st{};
   if (::stat(settings_.jwks_file.c_str(), &st) != 0) {
     spdlog::warn("JWKS file {} cannot be read; keeping the {} keys loaded before", settings_.jwks_file, key_count());
     return;

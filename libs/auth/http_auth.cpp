@@ -41,7 +41,8 @@ http::Handler user_route(std::shared_ptr<const Authenticator> authenticator, Use
     auto claims = authenticate(request, *authenticator);
     if (!claims) return http::error_response(claims.error());
     if (limiter) {
-      if (const auto d = limiter->acquire(claims->subject); !d.allowed) return http::rate_limited_response(d.retry_after);
+      if (const auto d = limiter->acquire(claims->subject); !d.allowed)
+        return http::rate_limited_response(d.retry_after);
     }
     return handler(request, *claims);
   };
@@ -66,8 +67,8 @@ http::AsyncHandler async_user_route(std::shared_ptr<const Authenticator> authent
   };
 }
 
-core::Status require_service(const http::Request& request, const Authenticator& authenticator,
-                             std::string_view scope, std::string_view admin_token) {
+core::Status require_service(const http::Request& request, const Authenticator& authenticator, std::string_view scope,
+                             std::string_view admin_token) {
   const auto token = bearer_token(request);
   if (!token) {
     return core::make_error(core::ErrorCategory::unauthenticated, "missing-token",

@@ -35,8 +35,8 @@ http::AsyncHandler async_user_route(std::shared_ptr<const Authenticator> authent
 
 // A service credential: a valid token carrying `scope`, or the admin token (compared in
 // constant time). A valid end-user token without the scope is forbidden (403).
-core::Status require_service(const http::Request& request, const Authenticator& authenticator,
-                             std::string_view scope, std::string_view admin_token);
+core::Status require_service(const http::Request& request, const Authenticator& authenticator, std::string_view scope,
+                             std::string_view admin_token);
 
 // The 404 for another user's resource, worded like the resource's own "not found".
 inline core::Error not_yours(std::string code, std::string message) {

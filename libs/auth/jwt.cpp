@@ -210,16 +210,20 @@ const char* to_string(Algorithm alg) {
 
 core::Result<KeySet> KeySet::parse(std::string_view jwks_json) {
   auto doc = core::json::parse(jwks_json);
-  if (!doc) return core::make_error(core::ErrorCategory::invalid_input, "bad-jwks", "the JWKS is not JSON: " + doc.error().message);
+  if (!doc)
+    return core::make_error(core::ErrorCategory::invalid_input, "bad-jwks",
+                            "the JWKS is not JSON: " + doc.error().message);
   if (!doc->IsObject() || !doc->HasMember("keys") || !(*doc)["keys"].IsArray()) {
-    return core::make_error(core::ErrorCategory::invalid_input, "bad-jwks", "the JWKS must be an object with a \"keys\" array");
+    return core::make_error(core::ErrorCategory::invalid_input, "bad-jwks",
+                            "the JWKS must be an object with a \"keys\" array");
   }
   KeySet set;
   const auto& keys = (*doc)["keys"];
   for (rapidjson::SizeType i = 0; i < keys.Size(); ++i) {
     const auto& jwk = keys[i];
     const std::string where = "JWKS key " + std::to_string(i);
-    if (!jwk.IsObject()) return core::make_error(core::ErrorCategory::invalid_input, "bad-jwks", where + " is not an object");
+    if (!jwk.IsObject())
+      return core::make_error(core::ErrorCategory::invalid_input, "bad-jwks", where + " is not an object");
     const auto kty = member_text(jwk, "kty").value_or("");
     if (const auto use = member_text(jwk, "use"); use && *use != "sig") continue;
     Key key;
@@ -358,7 +362,8 @@ core::Result<Claims> verify(std::string_view token, const KeySet& keys, const Ex
     if (it->value.IsString()) {
       audience_ok = expect.audience == it->value.GetString();
     } else if (it->value.IsArray()) {
-      for (const auto& a : it->value.GetArray()) audience_ok = audience_ok || (a.IsString() && expect.audience == a.GetString());
+      for (const auto& a : it->value.GetArray())
+        audience_ok = audience_ok || (a.IsString() && expect.audience == a.GetString());
     }
   }
   if (!audience_ok) return invalid("the token is not meant for this audience");

@@ -32,9 +32,7 @@ Reader::Reader(const Value& object, std::string path, std::vector<std::string>* 
 
 std::string Reader::where(const char* name) const { return path_.empty() ? name : path_ + "." + name; }
 
-void Reader::fail(const std::string& field, const std::string& message) {
-  errors_->push_back(field + ": " + message);
-}
+void Reader::fail(const std::string& field, const std::string& message) { errors_->push_back(field + ": " + message); }
 
 bool Reader::has(const char* name) const {
   if (!object_->IsObject()) return false;
@@ -54,8 +52,8 @@ const Value* Reader::field(const char* name, bool required) {
 
 bool Reader::check_text(const char* name, std::string_view value, TextRule rule) {
   if (value.size() < rule.min_length || value.size() > rule.max_length) {
-    fail(where(name), "must be " + std::to_string(rule.min_length) + " to " + std::to_string(rule.max_length) +
-                          " characters");
+    fail(where(name),
+         "must be " + std::to_string(rule.min_length) + " to " + std::to_string(rule.max_length) + " characters");
     return false;
   }
   if (rule.id_charset) {

@@ -73,7 +73,8 @@ class JsonFormatter final : public spdlog::formatter {
 // \r \t and \u00XX escapes, so one log line stays one line.
 void append_text_value(std::string_view value, spdlog::memory_buf_t& dest) {
   const bool bare = !value.empty() && value.find_first_of(" \"\\=") == std::string_view::npos &&
-                    std::none_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+                    std::none_of(value.begin(), value.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x20; });
   if (bare) {
     dest.append(value.data(), value.data() + value.size());
     return;
@@ -147,7 +148,8 @@ Status init(std::string_view service, std::string_view level, Format format) {
     return make_error(ErrorCategory::invalid_input, "bad-log-level", "unknown log level: " + std::string(level));
   }
   // Not through spdlog's registry helpers: init may run again (tests) with the same name.
-  auto logger = std::make_shared<spdlog::logger>(std::string(service), std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>(std::string(service),
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_formatter(make_formatter(service, format));
   logger->set_level(parsed);
   logger->flush_on(spdlog::level::warn);
@@ -167,8 +169,9 @@ std::string current_level() {
 Result<std::string> set_level(std::string_view level) {
   const auto parsed = spdlog::level::from_str(std::string(level));
   if (parsed == spdlog::level::off && level != "off") {
-    return make_error(ErrorCategory::invalid_input, "bad-log-level",
-                      "unknown log level: \"" + std::string(level) + "\" (trace, debug, info, warn, error, critical, off)");
+    return make_error(
+        ErrorCategory::invalid_input, "bad-log-level",
+        "unknown log level: \"" + std::string(level) + "\" (trace, debug, info, warn, error, critical, off)");
   }
   auto previous = current_level();
   spdlog::default_logger_raw()->set_level(parsed);

@@ -42,8 +42,8 @@ bool digits(std::string_view text, std::size_t pos, std::size_t count, int& out)
 std::optional<SystemTime> parse_rfc3339(std::string_view text) {
   int y, mo, d, h, mi, s;
   if (!digits(text, 0, 4, y) || text.size() < 20 || text[4] != '-' || !digits(text, 5, 2, mo) || text[7] != '-' ||
-      !digits(text, 8, 2, d) || (text[10] != 'T' && text[10] != 't') || !digits(text, 11, 2, h) ||
-      text[13] != ':' || !digits(text, 14, 2, mi) || text[16] != ':' || !digits(text, 17, 2, s)) {
+      !digits(text, 8, 2, d) || (text[10] != 'T' && text[10] != 't') || !digits(text, 11, 2, h) || text[13] != ':' ||
+      !digits(text, 14, 2, mi) || text[16] != ':' || !digits(text, 17, 2, s)) {
     return std::nullopt;
   }
   std::size_t pos = 19;

@@ -31,9 +31,7 @@ bool all_zero(std::string_view text) { return text.find_first_not_of('0') == std
 
 }  // namespace
 
-std::string TraceContext::traceparent() const {
-  return "00-" + trace_id + "-" + span_id + (sampled ? "-01" : "-00");
-}
+std::string TraceContext::traceparent() const { return "00-" + trace_id + "-" + span_id + (sampled ? "-01" : "-00"); }
 
 TraceContext TraceContext::child() const { return TraceContext{trace_id, random_hex(16), sampled}; }
 

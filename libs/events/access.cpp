@@ -43,7 +43,8 @@ std::vector<Acl> all_acls(const std::function<std::string(const std::string&)>& 
     for (const auto& t : s.produces) {
       add(acls, AclResource::topic, AclPattern::literal, prefix + t, {write, describe, describe_configs}, principal);
     }
-    for (const auto& t : s.consumes) add(acls, AclResource::topic, AclPattern::literal, prefix + t, {read, describe}, principal);
+    for (const auto& t : s.consumes)
+      add(acls, AclResource::topic, AclPattern::literal, prefix + t, {read, describe}, principal);
     if (s.consumer_runtime) {
       add(acls, AclResource::topic, AclPattern::literal, prefix + retry_topic(s.service), {read, describe}, principal);
       add(acls, AclResource::topic, AclPattern::literal, prefix + dlq_topic(s.service),
@@ -51,7 +52,8 @@ std::vector<Acl> all_acls(const std::function<std::string(const std::string&)>& 
       add(acls, AclResource::group, AclPattern::literal, prefix + s.service, {read, describe}, principal);
     }
     if (s.service == "dlq-retrier") {
-      add(acls, AclResource::topic, AclPattern::prefixed, prefix + "dlq.", {read, describe, describe_configs}, principal);
+      add(acls, AclResource::topic, AclPattern::prefixed, prefix + "dlq.", {read, describe, describe_configs},
+          principal);
       add(acls, AclResource::topic, AclPattern::prefixed, prefix + "retry.", {write, describe, describe_configs},
           principal);
       add(acls, AclResource::group, AclPattern::literal, prefix + "dlq-retrier", {read, describe}, principal);

@@ -10,9 +10,9 @@
 namespace paypipe::events {
 
 std::vector<std::string> business_topics() {
-  return {"order.created",    "order.completed",          "order.cancelled",  "payment.completed",
-          "payment.failed",   "payment.refund-requested", "payment.refunded", "coupon.requested",
-          "coupon.issued",    "coupon.rejected",          "product.sold-out"};
+  return {"order.created",  "order.completed",          "order.cancelled",  "payment.completed",
+          "payment.failed", "payment.refund-requested", "payment.refunded", "coupon.requested",
+          "coupon.issued",  "coupon.rejected",          "product.sold-out"};
 }
 
 std::vector<std::string> consumer_groups() {
@@ -44,7 +44,8 @@ AdminOptionsPtr admin_options(rd_kafka_t* handle, rd_kafka_admin_op_t op, std::c
 core::Result<EventPtr> wait_result(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
                                    std::chrono::milliseconds timeout) {
   EventPtr event(rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 2000));
-  if (!event) return core::make_error(core::ErrorCategory::unavailable, "kafka-admin-timeout", "admin request timed out");
+  if (!event)
+    return core::make_error(core::ErrorCategory::unavailable, "kafka-admin-timeout", "admin request timed out");
   if (rd_kafka_event_type(event.get()) != type) {
     return core::make_error(core::ErrorCategory::internal, "kafka-admin", "unexpected admin result");
   }
@@ -169,7 +170,8 @@ core::Result<std::vector<TopicInfo>> Admin::describe(const std::vector<std::stri
   if (infos.empty()) return infos;
 
   std::vector<rd_kafka_ConfigResource_t*> resources;
-  for (const auto& info : infos) resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, info.name.c_str()));
+  for (const auto& info : infos)
+    resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, info.name.c_str()));
   auto options = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
   rd_kafka_DescribeConfigs(handle_.get(), resources.data(), resources.size(), options.get(), queue_.get());
   rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
@@ -208,8 +210,8 @@ core::Status Admin::create_acls(const std::vector<Acl>& acls, std::chrono::milli
     const auto restype = acl.resource == AclResource::topic   ? RD_KAFKA_RESOURCE_TOPIC
                          : acl.resource == AclResource::group ? RD_KAFKA_RESOURCE_GROUP
                                                               : RD_KAFKA_RESOURCE_BROKER;
-    const auto pattern =
-        acl.pattern == AclPattern::prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED : RD_KAFKA_RESOURCE_PATTERN_LITERAL;
+    const auto pattern = acl.pattern == AclPattern::prefixed ? RD_KAFKA_RESOURCE_PATTERN_PREFIXED
+                                                             : RD_KAFKA_RESOURCE_PATTERN_LITERAL;
     static const rd_kafka_AclOperation_t operations[] = {
         RD_KAFKA_ACL_OPERATION_READ, RD_KAFKA_ACL_OPERATION_WRITE, RD_KAFKA_ACL_OPERATION_DESCRIBE,
         RD_KAFKA_ACL_OPERATION_DESCRIBE_CONFIGS, RD_KAFKA_ACL_OPERATION_IDEMPOTENT_WRITE};
@@ -275,8 +277,8 @@ core::Result<GroupDescription> Admin::describe_group(const std::string& group, s
     auto event = wait_result(queue_.get(), RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, timeout);
     if (!event) return event.error();
     size_t count = 0;
-    const auto** described =
-        rd_kafka_DescribeConsumerGroups_result_groups(rd_kafka_event_DescribeConsumerGroups_result(event->get()), &count);
+    const auto** described = rd_kafka_DescribeConsumerGroups_result_groups(
+        rd_kafka_event_DescribeConsumerGroups_result(event->get()), &count);
     if (count != 1) return core::make_error(core::ErrorCategory::internal, "kafka-admin", "no description of " + group);
     if (const auto* e = rd_kafka_ConsumerGroupDescription_error(described[0])) {
       if (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) return unknown_group(group);
@@ -290,7 +292,8 @@ core::Result<GroupDescription> Admin::describe_group(const std::string& group, s
       GroupMember member{rd_kafka_MemberDescription_client_id(m), rd_kafka_MemberDescription_host(m), {}};
       if (const auto* list = rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m))) {
         for (int j = 0; j < list->cnt; ++j) {
-          member.assignment.push_back(std::string(list->elems[j].topic) + "[" + std::to_string(list->elems[j].partition) + "]");
+          member.assignment.push_back(std::string(list->elems[j].topic) + "[" +
+                                      std::to_string(list->elems[j].partition) + "]");
         }
       }
       description.members.push_back(std::move(member));
@@ -323,14 +326,17 @@ core::Result<GroupDescription> Admin::describe_group(const std::string& group, s
     }
   }
   std::sort(description.partitions.begin(), description.partitions.end(),
-            [](const PartitionLag& a, const PartitionLag& b) { return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition); });
+            [](const PartitionLag& a, const PartitionLag& b) {
+              return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+            });
   if (description.members.empty() && description.partitions.empty() && description.state == "Dead") {
     return unknown_group(group);
   }
   return description;
 }
 
-core::Result<std::vector<CommittedOffset>> Admin::reset_group_offsets(const std::string& group, const OffsetReset& reset,
+core::Result<std::vector<CommittedOffset>> Admin::reset_group_offsets(const std::string& group,
+                                                                      const OffsetReset& reset,
                                                                       std::chrono::milliseconds timeout) {
   if (reset.to == OffsetReset::To::offset && (!reset.topic || reset.partition < 0 || reset.offset < 0)) {
     return core::make_error(core::ErrorCategory::invalid_input, "bad-reset",
@@ -356,8 +362,9 @@ core::Result<std::vector<CommittedOffset>> Admin::reset_group_offsets(const std:
     }
   }
   if (moves.empty()) {
-    return core::make_error(core::ErrorCategory::not_found, "no-committed-offsets",
-                            group + " has no committed offsets" + (reset.topic ? " on " + *reset.topic : std::string()));
+    return core::make_error(
+        core::ErrorCategory::not_found, "no-committed-offsets",
+        group + " has no committed offsets" + (reset.topic ? " on " + *reset.topic : std::string()));
   }
 
   if (reset.to == OffsetReset::To::time) {
@@ -382,7 +389,8 @@ core::Result<std::vector<CommittedOffset>> Admin::reset_group_offsets(const std:
   }
 
   PartitionListPtr offsets(rd_kafka_topic_partition_list_new(static_cast<int>(moves.size())));
-  for (const auto& m : moves) rd_kafka_topic_partition_list_add(offsets.get(), m.topic.c_str(), m.partition)->offset = m.after;
+  for (const auto& m : moves)
+    rd_kafka_topic_partition_list_add(offsets.get(), m.topic.c_str(), m.partition)->offset = m.after;
   auto* request = rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), offsets.get());
   auto options = admin_options(handle_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout);
   rd_kafka_AlterConsumerGroupOffsets(handle_.get(), &request, 1, options.get(), queue_.get());

@@ -43,15 +43,28 @@ struct RuntimeMetrics {
   static RuntimeMetrics& get() {
     auto& r = core::metrics::registry();
     static RuntimeMetrics m{
-        prometheus::BuildCounter().Name("consumer_records_total").Help("Records finished, by group and outcome").Register(r),
-        prometheus::BuildCounter().Name("consumer_retries_total").Help("In-process retries of retryable failures").Register(r),
-        prometheus::BuildCounter().Name("consumer_dead_letters_total").Help("Records sent to dlq.<group>, by error class").Register(r),
-        prometheus::BuildHistogram().Name("consumer_handler_duration_seconds").Help("Handler time per call (a batch in batch mode)").Register(r),
+        prometheus::BuildCounter()
+            .Name("consumer_records_total")
+            .Help("Records finished, by group and outcome")
+            .Register(r),
+        prometheus::BuildCounter()
+            .Name("consumer_retries_total")
+            .Help("In-process retries of retryable failures")
+            .Register(r),
+        prometheus::BuildCounter()
+            .Name("consumer_dead_letters_total")
+            .Help("Records sent to dlq.<group>, by error class")
+            .Register(r),
+        prometheus::BuildHistogram()
+            .Name("consumer_handler_duration_seconds")
+            .Help("Handler time per call (a batch in batch mode)")
+            .Register(r),
         prometheus::BuildGauge().Name("consumer_in_flight").Help("Records polled and not yet finished").Register(r),
         prometheus::BuildGauge().Name("consumer_lag").Help("High watermark minus position, per partition").Register(r),
         prometheus::BuildCounter()
             .Name("consumer_infrastructure_retries_total")
-            .Help("In-place retries of records whose handler failed on the infrastructure (database or broker unavailable)")
+            .Help("In-place retries of records whose handler failed on the infrastructure (database or broker "
+                  "unavailable)")
             .Register(r),
         prometheus::BuildGauge()
             .Name("consumer_stalled_partitions")
@@ -237,8 +250,14 @@ struct ConsumerRuntime::Impl : RebalanceListener {
       item.decode_failure = Outcome::fail("paypipe.events.SchemaViolation", valid.error().message);
       return;
     }
-    item.decoded = ConsumedEvent{std::move(event).value(), item.record.topic, item.record.partition,
-                                 item.record.offset, attempt_of(item.record.headers), 1, false, item.abandoned};
+    item.decoded = ConsumedEvent{std::move(event).value(),
+                                 item.record.topic,
+                                 item.record.partition,
+                                 item.record.offset,
+                                 attempt_of(item.record.headers),
+                                 1,
+                                 false,
+                                 item.abandoned};
   }
 
   bool current(const Item& item) const { return offsets.current(item.record.topic_partition(), item.epoch); }
@@ -247,7 +266,9 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     const auto offset = offsets.committable(tp);
     if (!offset) return;
     if (auto s = consumer->store_offset(tp, *offset); !s) {
-      core::log::warn({{lk::group, consumer->group_id()}, {lk::topic, tp.topic}, {lk::partition, tp.partition},
+      core::log::warn({{lk::group, consumer->group_id()},
+                       {lk::topic, tp.topic},
+                       {lk::partition, tp.partition},
                        {lk::offset, *offset}},
                       "cannot store offset: {}", s.error().message);
       return;
@@ -298,10 +319,10 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     publish_stalls();
     infrastructure_retries->Increment();
     if (item.infrastructure_tries == 1 || item.infrastructure_tries % 20 == 0) {
-      core::log::warn({{lk::group, group}, {lk::topic, tp.topic}, {lk::partition, tp.partition},
-                       {lk::offset, item.record.offset}},
-                      "partition stops at this offset until the infrastructure is back (try {}): {}: {}",
-                      item.infrastructure_tries, outcome.error_class, outcome.message);
+      core::log::warn(
+          {{lk::group, group}, {lk::topic, tp.topic}, {lk::partition, tp.partition}, {lk::offset, item.record.offset}},
+          "partition stops at this offset until the infrastructure is back (try {}): {}: {}", item.infrastructure_tries,
+          outcome.error_class, outcome.message);
     }
     return settings.infrastructure_backoff.delay(item.infrastructure_tries);
   }
@@ -640,9 +661,12 @@ struct ConsumerRuntime::Impl : RebalanceListener {
     item->decoded->last_try = !settings.retry.allows_another(item->tries);
     auto trace = core::TraceContext::parse(item->decoded->event.traceparent);
     core::TraceScope scope(trace ? trace->child() : core::TraceContext::generate());
-    const core::log::Scope fields({{lk::group, group}, {lk::topic, item->record.topic},
-                                   {lk::partition, item->record.partition}, {lk::offset, item->record.offset},
-                                   {lk::event_id, item->decoded->event.id}, {lk::event_type, item->decoded->event.type}});
+    const core::log::Scope fields({{lk::group, group},
+                                   {lk::topic, item->record.topic},
+                                   {lk::partition, item->record.partition},
+                                   {lk::offset, item->record.offset},
+                                   {lk::event_id, item->decoded->event.id},
+                                   {lk::event_type, item->decoded->event.type}});
     auto* histogram = &metrics.handler_seconds.Add({{"group", group}}, core::metrics::latency_buckets());
     auto done = [sink = sink, item, histogram, started = Clock::now()](Outcome outcome) {
       histogram->Observe(std::chrono::duration<double>(Clock::now() - started).count());
@@ -672,7 +696,8 @@ struct ConsumerRuntime::Impl : RebalanceListener {
         if (c.dead_letter_status) {
           finish_in_lane(c.item, "dead_lettered");
         } else {
-          core::log::error({{lk::group, group}}, "dead-letter publish failed: {}", c.dead_letter_status.error().message);
+          core::log::error({{lk::group, group}}, "dead-letter publish failed: {}",
+                           c.dead_letter_status.error().message);
           backoff(c.item, milliseconds(1000));  // try the dead letter again
         }
         continue;
@@ -870,8 +895,8 @@ core::Result<std::unique_ptr<ConsumerRuntime>> ConsumerRuntime::batch(const Kafk
 }
 
 core::Result<std::unique_ptr<ConsumerRuntime>> ConsumerRuntime::concurrent(const KafkaOptions& options,
-                                                                           RuntimeSettings settings,
-                                                                           Producer& producer, AsyncHandler handler) {
+                                                                           RuntimeSettings settings, Producer& producer,
+                                                                           AsyncHandler handler) {
   auto impl = make_impl(options, std::move(settings), producer);
   if (!impl) return impl.error();
   (*impl)->mode = Mode::concurrent;

@@ -24,12 +24,8 @@ Event make_event(std::string type, std::string source, std::string key, std::str
 
 KafkaHeaders to_headers(const Event& event) {
   KafkaHeaders headers{
-      {header::id, event.id},
-      {header::type, event.type},
-      {header::source, event.source},
-      {header::time, event.time},
-      {header::specversion, "1.0"},
-      {header::content_type, "application/json"},
+      {header::id, event.id},     {header::type, event.type},   {header::source, event.source},
+      {header::time, event.time}, {header::specversion, "1.0"}, {header::content_type, "application/json"},
   };
   if (!event.dataschema.empty()) headers.push_back({header::dataschema, event.dataschema});
   if (!event.traceparent.empty()) headers.push_back({header::traceparent, event.traceparent});

@@ -83,8 +83,9 @@ std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consume
       // The infrastructure failed, not the event: commit nothing, so no later event is
       // applied before it (the runtime retries the batch in place).
       if (outcomes[i].kind == Outcome::Kind::infrastructure) return all(events.size(), outcomes[i]);
-      core::log::warn({{core::log::key::event_id, events[i].event.id}, {core::log::key::event_type, events[i].event.type}},
-                      "{}: event failed: {}", consumer, status.error().message);
+      core::log::warn(
+          {{core::log::key::event_id, events[i].event.id}, {core::log::key::event_type, events[i].event.type}},
+          "{}: event failed: {}", consumer, status.error().message);
       if (auto s = tx->rollback_to("event"); !s) return all(events.size(), outcome_for(s.error(), component));
     }
   }

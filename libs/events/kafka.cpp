@@ -35,19 +35,12 @@ core::Error kafka_error(rd_kafka_resp_err_t err, std::string_view context) {
   ErrorCategory category = ErrorCategory::unavailable;  // brokers down, timeouts: retry later
   switch (err) {
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR__INVALID_ARG:
-      category = ErrorCategory::invalid_input;
-      break;
+    case RD_KAFKA_RESP_ERR__INVALID_ARG: category = ErrorCategory::invalid_input; break;
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-      category = ErrorCategory::forbidden;
-      break;
-    case RD_KAFKA_RESP_ERR__FATAL:
-      category = ErrorCategory::internal;
-      break;
-    default:
-      break;
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED: category = ErrorCategory::forbidden; break;
+    case RD_KAFKA_RESP_ERR__FATAL: category = ErrorCategory::internal; break;
+    default: break;
   }
   return core::make_error(category, std::string("kafka-") + rd_kafka_err2name(err),
                           std::string(context) + ": " + rd_kafka_err2str(err));

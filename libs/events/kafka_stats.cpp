@@ -33,14 +33,38 @@ struct StatisticsMetrics {
   static StatisticsMetrics& get() {
     auto& r = core::metrics::registry();
     static StatisticsMetrics m{
-        prometheus::BuildGauge().Name("rdkafka_queue_messages").Help("Records waiting in the Kafka client's queues (librdkafka msg_cnt)").Register(r),
-        prometheus::BuildGauge().Name("rdkafka_queue_bytes").Help("Bytes of the records waiting in the Kafka client's queues (librdkafka msg_size)").Register(r),
-        prometheus::BuildCounter().Name("rdkafka_sent_messages_total").Help("Records the Kafka client sent to brokers (librdkafka txmsgs)").Register(r),
-        prometheus::BuildCounter().Name("rdkafka_received_messages_total").Help("Records the Kafka client received from brokers (librdkafka rxmsgs)").Register(r),
-        prometheus::BuildGauge().Name("rdkafka_broker_rtt_p99_seconds").Help("Broker round-trip time, 99th percentile over the last statistics interval").Register(r),
-        prometheus::BuildGauge().Name("rdkafka_broker_outbuf_requests").Help("Requests waiting to be sent to the broker (librdkafka outbuf_cnt)").Register(r),
-        prometheus::BuildGauge().Name("rdkafka_broker_waitresp_requests").Help("Requests sent to the broker and not answered yet (librdkafka waitresp_cnt)").Register(r),
-        prometheus::BuildGauge().Name("rdkafka_consumer_fetch_queue_messages").Help("Records fetched and not yet consumed, over the consumer's partitions (librdkafka fetchq_cnt)").Register(r),
+        prometheus::BuildGauge()
+            .Name("rdkafka_queue_messages")
+            .Help("Records waiting in the Kafka client's queues (librdkafka msg_cnt)")
+            .Register(r),
+        prometheus::BuildGauge()
+            .Name("rdkafka_queue_bytes")
+            .Help("Bytes of the records waiting in the Kafka client's queues (librdkafka msg_size)")
+            .Register(r),
+        prometheus::BuildCounter()
+            .Name("rdkafka_sent_messages_total")
+            .Help("Records the Kafka client sent to brokers (librdkafka txmsgs)")
+            .Register(r),
+        prometheus::BuildCounter()
+            .Name("rdkafka_received_messages_total")
+            .Help("Records the Kafka client received from brokers (librdkafka rxmsgs)")
+            .Register(r),
+        prometheus::BuildGauge()
+            .Name("rdkafka_broker_rtt_p99_seconds")
+            .Help("Broker round-trip time, 99th percentile over the last statistics interval")
+            .Register(r),
+        prometheus::BuildGauge()
+            .Name("rdkafka_broker_outbuf_requests")
+            .Help("Requests waiting to be sent to the broker (librdkafka outbuf_cnt)")
+            .Register(r),
+        prometheus::BuildGauge()
+            .Name("rdkafka_broker_waitresp_requests")
+            .Help("Requests sent to the broker and not answered yet (librdkafka waitresp_cnt)")
+            .Register(r),
+        prometheus::BuildGauge()
+            .Name("rdkafka_consumer_fetch_queue_messages")
+            .Help("Records fetched and not yet consumed, over the consumer's partitions (librdkafka fetchq_cnt)")
+            .Register(r),
         {},
         {},
         {},

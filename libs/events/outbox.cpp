@@ -31,10 +31,26 @@ struct RelayMetrics {
   static RelayMetrics& get() {
     auto& r = core::metrics::registry();
     static RelayMetrics m{
-        prometheus::BuildCounter().Name("outbox_published_total").Help("Outbox rows published and acknowledged").Register(r).Add({}),
-        prometheus::BuildCounter().Name("outbox_publish_failures_total").Help("Outbox rows Kafka did not acknowledge (retried)").Register(r).Add({}),
-        prometheus::BuildCounter().Name("outbox_set_aside_total").Help("Outbox rows set aside: Kafka refused them or kept failing them while other rows went through").Register(r).Add({}),
-        prometheus::BuildHistogram().Name("outbox_relay_lag_seconds").Help("From the outbox insert to Kafka's acknowledgement").Register(r).Add({}, core::metrics::latency_buckets()),
+        prometheus::BuildCounter()
+            .Name("outbox_published_total")
+            .Help("Outbox rows published and acknowledged")
+            .Register(r)
+            .Add({}),
+        prometheus::BuildCounter()
+            .Name("outbox_publish_failures_total")
+            .Help("Outbox rows Kafka did not acknowledge (retried)")
+            .Register(r)
+            .Add({}),
+        prometheus::BuildCounter()
+            .Name("outbox_set_aside_total")
+            .Help("Outbox rows set aside: Kafka refused them or kept failing them while other rows went through")
+            .Register(r)
+            .Add({}),
+        prometheus::BuildHistogram()
+            .Name("outbox_relay_lag_seconds")
+            .Help("From the outbox insert to Kafka's acknowledgement")
+            .Register(r)
+            .Add({}, core::metrics::latency_buckets()),
     };
     return m;
   }
@@ -49,8 +65,16 @@ struct BacklogMetrics {
   static BacklogMetrics& get() {
     auto& r = core::metrics::registry();
     static BacklogMetrics m{
-        prometheus::BuildGauge().Name("outbox_pending_rows").Help("Outbox rows waiting to be published (not set aside), measured in the table").Register(r).Add({}),
-        prometheus::BuildGauge().Name("outbox_oldest_age_seconds").Help("Age of the oldest outbox row waiting to be published; 0 when none waits").Register(r).Add({}),
+        prometheus::BuildGauge()
+            .Name("outbox_pending_rows")
+            .Help("Outbox rows waiting to be published (not set aside), measured in the table")
+            .Register(r)
+            .Add({}),
+        prometheus::BuildGauge()
+            .Name("outbox_oldest_age_seconds")
+            .Help("Age of the oldest outbox row waiting to be published; 0 when none waits")
+            .Register(r)
+            .Add({}),
     };
     return m;
   }
@@ -70,10 +94,10 @@ bool refused_for_good(const core::Error& error) {
   if (error.category == core::ErrorCategory::invalid_input || error.category == core::ErrorCategory::forbidden) {
     return true;
   }
-  static const std::set<std::string> codes{"kafka-_UNKNOWN_TOPIC", "kafka-UNKNOWN_TOPIC_OR_PART",
-                                           "kafka-_UNKNOWN_PARTITION", "kafka-MSG_SIZE_TOO_LARGE",
+  static const std::set<std::string> codes{"kafka-_UNKNOWN_TOPIC",        "kafka-UNKNOWN_TOPIC_OR_PART",
+                                           "kafka-_UNKNOWN_PARTITION",    "kafka-MSG_SIZE_TOO_LARGE",
                                            "kafka-RECORD_LIST_TOO_LARGE", "kafka-INVALID_RECORD",
-                                           "kafka-_MSG_SIZE_TOO_LARGE", "kafka-TOPIC_EXCEPTION"};
+                                           "kafka-_MSG_SIZE_TOO_LARGE",   "kafka-TOPIC_EXCEPTION"};
   return codes.count(error.code) > 0;
 }
 
@@ -108,8 +132,8 @@ core::Result<pg::Connection::Statement> outbox_insert(std::span<const Event> eve
       "       h->>'traceparent' "
       "FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e(id, key, type, payload, headers), "
       "     LATERAL (SELECT e.headers::jsonb AS h) AS parsed",
-      {pg::to_param(aggregate_type), pg::to_param(ids), pg::to_param(keys), pg::to_param(types),
-       pg::to_param(payloads), pg::to_param(headers)}};
+      {pg::to_param(aggregate_type), pg::to_param(ids), pg::to_param(keys), pg::to_param(types), pg::to_param(payloads),
+       pg::to_param(headers)}};
 }
 
 core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::string_view aggregate_type) {
@@ -309,8 +333,7 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
     const bool kafka_works = !acked.empty();
     std::vector<std::string> attempts, flags;
     for (std::size_t f = 0; f < failed_ids.size(); ++f) {
-      const bool set_aside =
-          failed_permanent[f] || (kafka_works && failed_attempts[f] >= settings_.set_aside_after);
+      const bool set_aside = failed_permanent[f] || (kafka_works && failed_attempts[f] >= settings_.set_aside_after);
       attempts.push_back(std::to_string(failed_attempts[f]));
       flags.push_back(set_aside ? "true" : "false");
       if (set_aside) aside.push_back(failed_ids[f]);
@@ -345,18 +368,19 @@ core::Result<std::vector<SetAsideRow>> list_set_aside(pg::Connection& connection
   if (!rows) return rows.error();
   std::vector<SetAsideRow> out;
   for (int i = 0; i < rows->size(); ++i) {
-    out.push_back(SetAsideRow{rows->str(i, 0), rows->str(i, 1), rows->str(i, 2), rows->integer(i, 3),
-                              rows->str(i, 4), rows->str(i, 5)});
+    out.push_back(SetAsideRow{rows->str(i, 0), rows->str(i, 1), rows->str(i, 2), rows->integer(i, 3), rows->str(i, 4),
+                              rows->str(i, 5)});
   }
   return out;
 }
 
 core::Result<std::int64_t> requeue_set_aside(pg::Connection& connection, const std::vector<std::string>& ids) {
-  auto rows = ids.empty()
-                  ? connection.exec("UPDATE outbox SET set_aside_at = NULL, attempts = 0 WHERE set_aside_at IS NOT NULL")
-                  : connection.exec("UPDATE outbox SET set_aside_at = NULL, attempts = 0 "
-                                    "WHERE set_aside_at IS NOT NULL AND id = ANY($1::uuid[])",
-                                    ids);
+  auto rows = ids.empty() ? connection.exec(
+                                "UPDATE outbox SET set_aside_at = NULL, attempts = 0 WHERE set_aside_at IS NOT NULL")
+                          : connection.exec(
+                                "UPDATE outbox SET set_aside_at = NULL, attempts = 0 "
+                                "WHERE set_aside_at IS NOT NULL AND id = ANY($1::uuid[])",
+                                ids);
   if (!rows) return rows.error();
   if (rows->affected() > 0) notify_outbox_committed();
   return rows->affected();

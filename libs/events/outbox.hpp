@@ -34,8 +34,8 @@
 #include <chrono>
 #include <span>
 #include <string>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "events/envelope.hpp"
 #include "events/producer.hpp"

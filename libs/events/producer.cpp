@@ -91,8 +91,8 @@ void Producer::on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message
   if (message->err) {
     delivery.status = kafka_error(message->err, "delivery to " + delivery.topic);
     // librdkafka knows whether the record ever left for the broker.
-    delivery.possibly_persisted =
-        rd_kafka_message_status(const_cast<rd_kafka_message_t*>(message)) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+    delivery.possibly_persisted = rd_kafka_message_status(const_cast<rd_kafka_message_t*>(message)) !=
+                                  RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
   }
   (*callback)(delivery);
 }
@@ -102,9 +102,9 @@ void Producer::on_error(rd_kafka_t* handle, int err, const char* reason, void* o
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
     char detail[512];
     const auto original = rd_kafka_fatal_error(handle, detail, sizeof detail);
-    const auto error = core::make_error(core::ErrorCategory::internal, "kafka-fatal",
-                                        std::string("fatal producer error ") + rd_kafka_err2name(original) + ": " +
-                                            detail);
+    const auto error = core::make_error(
+        core::ErrorCategory::internal, "kafka-fatal",
+        std::string("fatal producer error ") + rd_kafka_err2name(original) + ": " + detail);
     spdlog::critical("{}", error.message);
     self->failed_ = true;
     if (self->settings_.on_fatal) self->settings_.on_fatal(error);
@@ -129,8 +129,7 @@ core::Status Producer::send(OutgoingRecord record, DeliveryCallback on_delivery)
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   for (;;) {
     const auto err = rd_kafka_producev(
-        handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
-        RD_KAFKA_V_KEY(key, key_size),
+        handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_KEY(key, key_size),
         RD_KAFKA_V_VALUE(record.value.data(), record.value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -148,8 +147,7 @@ core::Status Producer::send(OutgoingRecord record, DeliveryCallback on_delivery)
 core::Status Producer::send_and_wait(OutgoingRecord record, std::chrono::milliseconds timeout) {
   auto promise = std::make_shared<std::promise<core::Status>>();
   auto future = promise->get_future();
-  if (auto status = send(std::move(record), [promise](const Delivery& d) { promise->set_value(d.status); });
-      !status) {
+  if (auto status = send(std::move(record), [promise](const Delivery& d) { promise->set_value(d.status); }); !status) {
     return status;
   }
   if (future.wait_for(timeout) != std::future_status::ready) {

@@ -38,8 +38,7 @@ struct RetryPolicy {
   std::chrono::milliseconds give_up_after{0};
 
   // The wait before retry `retry` (1-based).
-  std::chrono::milliseconds delay(int retry,
-                                  std::optional<std::chrono::milliseconds> retry_after = std::nullopt) const;
+  std::chrono::milliseconds delay(int retry, std::optional<std::chrono::milliseconds> retry_after = std::nullopt) const;
   // True if after `attempts_made` attempts another one is allowed (time aside).
   bool allows_another(int attempts_made) const { return max_attempts == 0 || attempts_made < max_attempts; }
   // True if `elapsed` since the first attempt leaves no time for another.
@@ -58,8 +57,8 @@ struct RetryPolicy {
   }
   // Spring's ExponentialBackOffWithMaxRetries(maxRetries) with initialInterval,
   // multiplier and maxInterval.
-  static RetryPolicy exponential_backoff(int max_retries, std::chrono::milliseconds initial_interval,
-                                         double multiplier, std::chrono::milliseconds max_interval) {
+  static RetryPolicy exponential_backoff(int max_retries, std::chrono::milliseconds initial_interval, double multiplier,
+                                         std::chrono::milliseconds max_interval) {
     return RetryPolicy{max_retries + 1, initial_interval, multiplier, max_interval};
   }
   static RetryPolicy none() { return RetryPolicy{1, std::chrono::milliseconds(0), 1.0, std::chrono::milliseconds(0)}; }
@@ -100,7 +99,9 @@ struct Attempt {
   bool retryable = false;
   std::optional<std::chrono::milliseconds> retry_after;  // a downstream's floor for the wait
 
-  Attempt(ResultOf<T> r) : result(std::move(r)), retryable(!result.ok() && result.error().retryable()) {}  // NOLINT(google-explicit-constructor)
+  Attempt(ResultOf<T> r)
+      : result(std::move(r)),
+        retryable(!result.ok() && result.error().retryable()) {}  // NOLINT(google-explicit-constructor)
   template <typename U = T, typename = std::enable_if_t<!std::is_void_v<U> && std::is_same_v<U, T>>>
   Attempt(U value) : result(std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Attempt(core::Error error) : Attempt(ResultOf<T>(std::move(error))) {}  // NOLINT(google-explicit-constructor)

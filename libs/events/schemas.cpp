@@ -8,8 +8,8 @@
 #include <atomic>
 #include <charconv>
 #include <cstdint>
-#include <unordered_map>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "events/event_types.hpp"
 
@@ -78,11 +78,12 @@ core::Result<std::shared_ptr<SchemaRegistry>> SchemaRegistry::from_files(std::sp
     rapidjson::Document document;
     document.Parse(file.content.data(), file.content.size());
     if (document.HasParseError()) {
-      return core::make_error(core::ErrorCategory::internal, "bad-schema",
-                              "schema " + std::string(name) + ": " + rapidjson::GetParseError_En(document.GetParseError()));
+      return core::make_error(
+          core::ErrorCategory::internal, "bad-schema",
+          "schema " + std::string(name) + ": " + rapidjson::GetParseError_En(document.GetParseError()));
     }
-    registry->schemas_[std::string(name.substr(0, dot_v))][version] =
-        std::make_unique<Schema>(std::string(file.content));
+    registry->schemas_[std::string(name.substr(0, dot_v))][version] = std::make_unique<Schema>(
+        std::string(file.content));
   }
   return registry;
 }

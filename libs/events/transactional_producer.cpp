@@ -25,7 +25,8 @@ int remaining_ms(Clock::time_point deadline) {
 
 void on_error(rd_kafka_t*, int err, const char* reason, void*) {
   // Fatal errors also come back from the transactional calls, where they are handled.
-  spdlog::warn("Kafka transactional producer: {} ({})", reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+  spdlog::warn("Kafka transactional producer: {} ({})", reason,
+               rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
 }
 
 }  // namespace
@@ -85,7 +86,8 @@ TransactionalProducer::~TransactionalProducer() {
 std::string TransactionalProducer::config(const char* name) const { return conf_get(conf_copy_.get(), name); }
 
 core::Error TransactionalProducer::error_of(rd_kafka_error_t* error, std::string_view context) {
-  const std::string text = std::string(context) + ": " + rd_kafka_error_name(error) + ": " + rd_kafka_error_string(error);
+  const std::string text = std::string(context) + ": " + rd_kafka_error_name(error) + ": " +
+                           rd_kafka_error_string(error);
   if (rd_kafka_error_txn_requires_abort(error)) {
     return core::make_error(core::ErrorCategory::unavailable, "kafka-txn-abort", text);
   }
@@ -100,14 +102,15 @@ core::Error TransactionalProducer::error_of(rd_kafka_error_t* error, std::string
 core::Status TransactionalProducer::until_done(std::string_view context, milliseconds timeout, milliseconds pause,
                                                const std::function<rd_kafka_error_t*(int timeout_ms)>& call) {
   const auto deadline = Clock::now() + timeout;
-  return retry(RetryPolicy::constant(0, pause, std::max(timeout, milliseconds(1))), never_stop(), [&]() -> Attempt<void> {
-    ErrorPtr error(call(remaining_ms(deadline)));
-    if (!error) return core::Status{};
-    // A retriable error leaves the producer as it was (error_of changes state only for fatal ones).
-    const bool retriable = rd_kafka_error_is_retriable(error.get());
-    auto failure = error_of(error.get(), context);
-    return retriable ? Attempt<void>::again(std::move(failure)) : Attempt<void>::give_up(std::move(failure));
-  });
+  return retry(
+      RetryPolicy::constant(0, pause, std::max(timeout, milliseconds(1))), never_stop(), [&]() -> Attempt<void> {
+        ErrorPtr error(call(remaining_ms(deadline)));
+        if (!error) return core::Status{};
+        // A retriable error leaves the producer as it was (error_of changes state only for fatal ones).
+        const bool retriable = rd_kafka_error_is_retriable(error.get());
+        auto failure = error_of(error.get(), context);
+        return retriable ? Attempt<void>::again(std::move(failure)) : Attempt<void>::give_up(std::move(failure));
+      });
 }
 
 core::Status TransactionalProducer::init(std::chrono::milliseconds timeout) {
@@ -142,11 +145,10 @@ core::Status TransactionalProducer::send(const OutgoingRecord& record) {
   const std::size_t key_size = record.key ? record.key->size() : 0;
   const auto deadline = Clock::now() + std::chrono::seconds(5);
   for (;;) {
-    const auto err = rd_kafka_producev(handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()),
-                                       RD_KAFKA_V_KEY(key, key_size),
-                                       RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
-                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers.get()),
-                                       RD_KAFKA_V_END);
+    const auto err = rd_kafka_producev(
+        handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_KEY(key, key_size),
+        RD_KAFKA_V_VALUE(const_cast<char*>(record.value.data()), record.value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       (void)headers.release();  // librdkafka owns the headers on success
       return {};

@@ -22,8 +22,7 @@ using core::make_error;
 
 std::optional<std::string_view> ClientResponse::header(std::string_view name) const {
   for (const auto& h : headers) {
-    if (h.name.size() == name.size() &&
-        std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
+    if (h.name.size() == name.size() && std::equal(h.name.begin(), h.name.end(), name.begin(), [](char a, char b) {
           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
         })) {
       return std::string_view(h.value);
@@ -144,7 +143,8 @@ struct Client::Impl {
       auto [hec] = co_await connection.secure->async_handshake(ssl::stream_base::client, use_tuple);
       if (hec) {
         co_return make_error(ErrorCategory::unavailable, "http-connect",
-                             "TLS handshake with " + url.key() + (hec == beast::error::timeout ? " timed out" : " failed: " + hec.message()));
+                             "TLS handshake with " + url.key() +
+                                 (hec == beast::error::timeout ? " timed out" : " failed: " + hec.message()));
       }
     }
     co_return connection;
@@ -156,8 +156,7 @@ struct Client::Impl {
   };
 
   template <typename Stream>
-  asio::awaitable<Exchanged> exchange(Stream& stream, beast::flat_buffer& buffer,
-                                      bh::request<bh::string_body>& message,
+  asio::awaitable<Exchanged> exchange(Stream& stream, beast::flat_buffer& buffer, bh::request<bh::string_body>& message,
                                       bh::response_parser<bh::string_body>& parser) {
     auto [wec, wn] = co_await bh::async_write(stream, message, use_tuple);
     if (wec) co_return Exchanged{wec, wn};
@@ -276,7 +275,8 @@ void Client::async_send(ClientRequest request, std::function<void(core::Result<C
 core::Result<ClientResponse> Client::send(ClientRequest request) {
   auto promise = std::make_shared<std::promise<core::Result<ClientResponse>>>();
   auto future = promise->get_future();
-  async_send(std::move(request), [promise](core::Result<ClientResponse> result) { promise->set_value(std::move(result)); });
+  async_send(std::move(request),
+             [promise](core::Result<ClientResponse> result) { promise->set_value(std::move(result)); });
   try {
     return future.get();
   } catch (const std::future_error&) {

@@ -68,9 +68,9 @@ Response problem_response(const Problem& problem) {
   Response response{problem.status, "application/problem+json", w.take(), {}};
   // RFC 6750: a 401 names the scheme; a token that was sent but refused says so.
   if (problem.status == 401) {
-    response.headers.push_back(
-        {"WWW-Authenticate", problem.code == "invalid-token" ? R"(Bearer realm="paypipe", error="invalid_token")"
-                                                              : R"(Bearer realm="paypipe")"});
+    response.headers.push_back({"WWW-Authenticate", problem.code == "invalid-token"
+                                                        ? R"(Bearer realm="paypipe", error="invalid_token")"
+                                                        : R"(Bearer realm="paypipe")"});
   }
   // A 503 is always "try again": say when, so clients and load balancers back off
   // instead of hammering a daemon that waits out PostgreSQL or Kafka.

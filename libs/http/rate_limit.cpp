@@ -37,11 +37,13 @@ RateLimiter::Decision RateLimiter::acquire(std::string_view key, Clock::time_poi
 }
 
 Response rate_limited_response(std::chrono::seconds retry_after) {
-  auto response = problem_response(Problem{429, "https://paypipe.dev/problems/rate-limited", reason_phrase(429),
-                                           "too many writes from this user; retry after " +
-                                               std::to_string(retry_after.count()) + " s",
-                                           "rate-limited",
-                                           {}});
+  auto response = problem_response(
+      Problem{429,
+              "https://paypipe.dev/problems/rate-limited",
+              reason_phrase(429),
+              "too many writes from this user; retry after " + std::to_string(retry_after.count()) + " s",
+              "rate-limited",
+              {}});
   response.headers.push_back({"Retry-After", std::to_string(retry_after.count())});
   return response;
 }

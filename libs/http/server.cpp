@@ -27,20 +27,19 @@ struct ServerMetrics {
   prometheus::Gauge& connections;
 
   static ServerMetrics& get() {
-    static ServerMetrics metrics{
-        prometheus::BuildCounter()
-            .Name("http_server_requests_total")
-            .Help("HTTP requests answered, by route and status")
-            .Register(core::metrics::registry()),
-        prometheus::BuildHistogram()
-            .Name("http_server_request_duration_seconds")
-            .Help("Time from a request's headers read to its answer written")
-            .Register(core::metrics::registry()),
-        prometheus::BuildGauge()
-            .Name("http_server_open_connections")
-            .Help("Open HTTP connections")
-            .Register(core::metrics::registry())
-            .Add({})};
+    static ServerMetrics metrics{prometheus::BuildCounter()
+                                     .Name("http_server_requests_total")
+                                     .Help("HTTP requests answered, by route and status")
+                                     .Register(core::metrics::registry()),
+                                 prometheus::BuildHistogram()
+                                     .Name("http_server_request_duration_seconds")
+                                     .Help("Time from a request's headers read to its answer written")
+                                     .Register(core::metrics::registry()),
+                                 prometheus::BuildGauge()
+                                     .Name("http_server_open_connections")
+                                     .Help("Open HTTP connections")
+                                     .Register(core::metrics::registry())
+                                     .Add({})};
     return metrics;
   }
 };
@@ -191,7 +190,7 @@ asio::awaitable<void> Server::Impl::accept_loop() {
 }
 
 asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, Response response, unsigned version,
-                                           bool keep_alive) {
+                                          bool keep_alive) {
   auto message = to_message(std::move(response), version, keep_alive);
   stream.expires_after(options.write_timeout);
   auto [ec, n] = co_await bh::async_write(stream, message, use_tuple);
@@ -325,9 +324,9 @@ core::Status Server::start() {
   if (!ec) impl.acceptor.bind(endpoint, ec);
   if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return core::make_error(core::ErrorCategory::unavailable, "listen-failed",
-                            "cannot listen on " + impl.options.address + ":" + std::to_string(impl.options.port) +
-                                ": " + ec.message());
+    return core::make_error(
+        core::ErrorCategory::unavailable, "listen-failed",
+        "cannot listen on " + impl.options.address + ":" + std::to_string(impl.options.port) + ": " + ec.message());
   }
   impl.bound_port = impl.acceptor.local_endpoint().port();
   impl.work.emplace(impl.ioc.get_executor());

@@ -54,8 +54,7 @@ std::int64_t Rows::affected() const {
 std::string_view Rows::command() const { return result_ ? PQcmdStatus(result_.get()) : ""; }
 
 std::string_view Rows::text(int row, int column) const {
-  return {PQgetvalue(result_.get(), row, column),
-          static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};
+  return {PQgetvalue(result_.get(), row, column), static_cast<std::size_t>(PQgetlength(result_.get(), row, column))};
 }
 
 std::optional<std::string> Rows::optional_str(int row, int column) const {
@@ -77,8 +76,8 @@ std::optional<std::int64_t> Rows::optional_integer(int row, int column) const {
 
 std::string Rows::bytes(int row, int column) const {
   std::size_t length = 0;
-  unsigned char* raw =
-      PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(result_.get(), row, column)), &length);
+  unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(result_.get(), row, column)),
+                                       &length);
   if (raw == nullptr) return {};
   std::string out(reinterpret_cast<const char*>(raw), length);
   PQfreemem(raw);
@@ -150,8 +149,9 @@ core::Error Connection::error_of(const PGresult* result) const {
   }
   if (sqlstate == "23505" || sqlstate == "23514" || sqlstate == "23503" || sqlstate == "23P01") {
     const char* constraint = result ? PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME) : nullptr;
-    const char* kind = sqlstate == "23505" ? "unique-violation:" : sqlstate == "23514" ? "check-violation:"
-                                                                   : "constraint-violation:";
+    const char* kind = sqlstate == "23505"   ? "unique-violation:"
+                       : sqlstate == "23514" ? "check-violation:"
+                                             : "constraint-violation:";
     return make_error(ErrorCategory::conflict, kind + std::string(constraint ? constraint : ""), message);
   }
   if (sqlstate == "22P02" || sqlstate == "22003" || sqlstate == "22001") {

@@ -42,11 +42,24 @@ struct PoolMetrics {
 
   static PoolMetrics& of(const std::string& pool) {
     auto& r = core::metrics::registry();
-    static auto& size = prometheus::BuildGauge().Name("pg_pool_size").Help("PostgreSQL connections the pool may open").Register(r);
-    static auto& in_use = prometheus::BuildGauge().Name("pg_pool_connections_in_use").Help("PostgreSQL connections handed out by the pool now").Register(r);
-    static auto& waits = prometheus::BuildCounter().Name("pg_pool_acquire_waits_total").Help("Acquisitions that found no PostgreSQL connection free and waited").Register(r);
-    static auto& wait_seconds = prometheus::BuildHistogram().Name("pg_pool_acquire_wait_seconds").Help("How long the acquisitions that waited waited, timed out or not").Register(r);
-    static auto& timeouts = prometheus::BuildCounter().Name("pg_pool_acquire_timeouts_total").Help("Acquisitions that got no PostgreSQL connection within the acquire timeout").Register(r);
+    static auto& size =
+        prometheus::BuildGauge().Name("pg_pool_size").Help("PostgreSQL connections the pool may open").Register(r);
+    static auto& in_use = prometheus::BuildGauge()
+                              .Name("pg_pool_connections_in_use")
+                              .Help("PostgreSQL connections handed out by the pool now")
+                              .Register(r);
+    static auto& waits = prometheus::BuildCounter()
+                             .Name("pg_pool_acquire_waits_total")
+                             .Help("Acquisitions that found no PostgreSQL connection free and waited")
+                             .Register(r);
+    static auto& wait_seconds = prometheus::BuildHistogram()
+                                    .Name("pg_pool_acquire_wait_seconds")
+                                    .Help("How long the acquisitions that waited waited, timed out or not")
+                                    .Register(r);
+    static auto& timeouts = prometheus::BuildCounter()
+                                .Name("pg_pool_acquire_timeouts_total")
+                                .Help("Acquisitions that got no PostgreSQL connection within the acquire timeout")
+                                .Register(r);
     static std::mutex mutex;
     static std::map<std::string, std::unique_ptr<PoolMetrics>> by_pool;
     std::lock_guard lock(mutex);
@@ -125,8 +138,7 @@ core::Result<Pool::Lease> Pool::acquire() {
   for (;;) {
     while (idle_.empty() && open_ >= options_.size) {
       waited = true;
-      if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-          open_ >= options_.size) {
+      if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() && open_ >= options_.size) {
         record_wait();
         metrics_.timeouts.Increment();
         return core::make_error(core::ErrorCategory::unavailable, "pg-pool-exhausted",

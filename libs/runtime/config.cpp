@@ -18,8 +18,10 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
   c.http.io_threads = static_cast<int>(env.integer("PAYPIPE_HTTP_IO_THREADS", 1, 1, 64));
   c.http.worker_threads = static_cast<int>(env.integer("PAYPIPE_HTTP_WORKERS", 4, 1, 256));
   c.http.body_limit = static_cast<std::size_t>(env.integer("PAYPIPE_HTTP_BODY_LIMIT_BYTES", 64 * 1024, 1024, 16 << 20));
-  c.http.read_timeout = env.millis("PAYPIPE_HTTP_READ_TIMEOUT_MS", milliseconds(10000), milliseconds(100), milliseconds(600000));
-  c.http.idle_timeout = env.millis("PAYPIPE_HTTP_IDLE_TIMEOUT_MS", milliseconds(60000), milliseconds(100), milliseconds(3600000));
+  c.http.read_timeout = env.millis("PAYPIPE_HTTP_READ_TIMEOUT_MS", milliseconds(10000), milliseconds(100),
+                                   milliseconds(600000));
+  c.http.idle_timeout = env.millis("PAYPIPE_HTTP_IDLE_TIMEOUT_MS", milliseconds(60000), milliseconds(100),
+                                   milliseconds(3600000));
 
   c.kafka.bootstrap_servers = env.required_text("PAYPIPE_KAFKA_BOOTSTRAP_SERVERS");
   c.kafka.properties = env.properties("PAYPIPE_KAFKA_PROPERTIES");
@@ -29,8 +31,8 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
   }
   c.kafka.topic_prefix = env.text("PAYPIPE_TOPIC_PREFIX", "");
   c.kafka.client_id = c.service;
-  c.kafka.statistics_interval =
-      env.millis("PAYPIPE_KAFKA_STATISTICS_INTERVAL_MS", milliseconds(15000), milliseconds(0), milliseconds(3600000));
+  c.kafka.statistics_interval = env.millis("PAYPIPE_KAFKA_STATISTICS_INTERVAL_MS", milliseconds(15000), milliseconds(0),
+                                           milliseconds(3600000));
 
   c.database.connect.dsn = env.required_text("PAYPIPE_PG_DSN");
   c.database.connect.password = env.secret("PAYPIPE_PG_PASSWORD");
@@ -46,12 +48,13 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
   c.log_level = env.choice("PAYPIPE_LOG_LEVEL", "info", {"trace", "debug", "info", "warn", "error", "off"});
   c.log_json = env.choice("PAYPIPE_LOG_FORMAT", "json", {"json", "text"}) == "json";
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
-  c.shutdown_timeout = env.millis("PAYPIPE_SHUTDOWN_TIMEOUT_MS", milliseconds(20000), milliseconds(100), milliseconds(600000));
-  c.watchdog_timeout =
-      env.millis("PAYPIPE_WATCHDOG_TIMEOUT_MS", milliseconds(600000), milliseconds(1000), milliseconds(86400000));
+  c.shutdown_timeout = env.millis("PAYPIPE_SHUTDOWN_TIMEOUT_MS", milliseconds(20000), milliseconds(100),
+                                  milliseconds(600000));
+  c.watchdog_timeout = env.millis("PAYPIPE_WATCHDOG_TIMEOUT_MS", milliseconds(600000), milliseconds(1000),
+                                  milliseconds(86400000));
   c.outbox_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_OUTBOX_BATCH_SIZE", 500, 1, 10000));
-  c.outbox_poll_interval =
-      env.millis("PAYPIPE_OUTBOX_POLL_INTERVAL_MS", milliseconds(1000), milliseconds(10), milliseconds(60000));
+  c.outbox_poll_interval = env.millis("PAYPIPE_OUTBOX_POLL_INTERVAL_MS", milliseconds(1000), milliseconds(10),
+                                      milliseconds(60000));
   c.outbox_relay = env.choice("PAYPIPE_OUTBOX_RELAY", "on", {"on", "off"}) == "on";
   return c;
 }
@@ -73,7 +76,8 @@ events::RuntimeSettings read_consumer_settings(core::Env& env, const std::string
   s.component = group;
   s.batch_size = static_cast<std::size_t>(
       env.integer("PAYPIPE_CONSUMER_BATCH_SIZE", static_cast<std::int64_t>(defaults.batch_size), 1, 10000));
-  s.batch_linger = env.millis("PAYPIPE_CONSUMER_BATCH_LINGER_MS", defaults.batch_linger, milliseconds(0), milliseconds(10000));
+  s.batch_linger = env.millis("PAYPIPE_CONSUMER_BATCH_LINGER_MS", defaults.batch_linger, milliseconds(0),
+                              milliseconds(10000));
   s.max_in_flight = static_cast<std::size_t>(
       env.integer("PAYPIPE_CONSUMER_MAX_IN_FLIGHT", static_cast<std::int64_t>(defaults.max_in_flight), 1, 100000));
   s.retry = read_retry_policy(env, consumer_retry_variables, defaults.retry);
@@ -82,11 +86,12 @@ events::RuntimeSettings read_consumer_settings(core::Env& env, const std::string
   s.revoke_drain_timeout = env.millis("PAYPIPE_CONSUMER_REVOKE_DRAIN_TIMEOUT_MS", s.revoke_drain_timeout,
                                       milliseconds(0), milliseconds(300000));
   // The wait between in-place retries of an infrastructure failure (x2 up to the cap).
-  s.infrastructure_backoff.initial_delay =
-      env.millis("PAYPIPE_CONSUMER_INFRA_BACKOFF_MS", s.infrastructure_backoff.initial_delay, milliseconds(1),
-                 milliseconds(60000));
+  s.infrastructure_backoff.initial_delay = env.millis("PAYPIPE_CONSUMER_INFRA_BACKOFF_MS",
+                                                      s.infrastructure_backoff.initial_delay, milliseconds(1),
+                                                      milliseconds(60000));
   s.infrastructure_backoff.max_delay = env.millis("PAYPIPE_CONSUMER_INFRA_BACKOFF_MAX_MS",
-                                                  s.infrastructure_backoff.max_delay, milliseconds(1), milliseconds(300000));
+                                                  s.infrastructure_backoff.max_delay, milliseconds(1),
+                                                  milliseconds(300000));
   return s;
 }
 

@@ -66,8 +66,8 @@ void start_logging(const CommonConfig& config, const core::Env& env) {
   // arena keeps freed memory: with a dozen worker threads that doubled payment-api's
   // resident memory under load. Two arenas are enough for two cores' worth of work.
   ::mallopt(M_ARENA_MAX, 2);
-  (void)core::log::init(config.service, config.log_level, config.log_json ? core::log::Format::json
-                                                                          : core::log::Format::text);
+  (void)core::log::init(config.service, config.log_level,
+                        config.log_json ? core::log::Format::json : core::log::Format::text);
   for (const auto& warning : env.warnings()) spdlog::warn("configuration: {}", warning);
   if (auto status = env.finish(); !status) {
     spdlog::critical("{}", status.error().message);
@@ -96,7 +96,9 @@ std::unique_ptr<pg::Pool> open_database(const CommonConfig& config, std::span<co
   auto lease = events::retry(
       thirty_seconds, events::never_stop(),
       [&] { return events::Attempt<pg::Pool::Lease>::again_on_any_error(pool->acquire()); },
-      [](const events::RetryEvent& e) { spdlog::warn("PostgreSQL not reachable yet ({}), retrying", e.error.message); });
+      [](const events::RetryEvent& e) {
+        spdlog::warn("PostgreSQL not reachable yet ({}), retrying", e.error.message);
+      });
   if (!lease) fail_startup("PostgreSQL", lease.error());
   must(pg::migrate(**lease, config.database.connect.schema, migrations), "migrations");
   return pool;
@@ -127,7 +129,8 @@ core::Status check_durability(const CommonConfig& config, const events::Producer
       problems.push_back("topic " + name + " does not exist (run paypipe-admin topics create)");
       continue;
     }
-    if (it->replication < 3) problems.push_back("topic " + name + " has replication " + std::to_string(it->replication));
+    if (it->replication < 3)
+      problems.push_back("topic " + name + " has replication " + std::to_string(it->replication));
     if (it->min_insync < 2) {
       problems.push_back("topic " + name + " has min.insync.replicas " + std::to_string(it->min_insync));
     }
@@ -172,8 +175,7 @@ std::vector<std::string> HealthChecks::failing() const {
 
 void watch_loop(Readiness& readiness, Liveness& liveness, const std::string& name, LoopSignals signals,
                 std::chrono::milliseconds stuck_after) {
-  liveness.add(name, [name, running = signals.running, heartbeat = signals.heartbeat,
-                      stuck_after]() -> core::Status {
+  liveness.add(name, [name, running = signals.running, heartbeat = signals.heartbeat, stuck_after]() -> core::Status {
     if (running && !running()) {
       return core::make_error(core::ErrorCategory::unavailable, name + "-stopped", "the " + name + " loop stopped");
     }

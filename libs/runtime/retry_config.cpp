@@ -40,9 +40,9 @@ events::RetryPolicy read_retry_policy(core::Env& env, const RetryVariables& v, c
   if (use_alias(env, v.old_max_attempts, retries_name)) {
     const auto attempts = static_cast<int>(env.integer(v.old_max_attempts, retries + 1, 1, 100));
     retries = attempts - 1;
-    env.warn(v.old_max_attempts, "deprecated (it counts attempts in all, the first included): " +
-                                     std::to_string(attempts) + " is read as " + retries_name + "=" +
-                                     std::to_string(retries) + ", retries after the first attempt");
+    env.warn(v.old_max_attempts,
+             "deprecated (it counts attempts in all, the first included): " + std::to_string(attempts) +
+                 " is read as " + retries_name + "=" + std::to_string(retries) + ", retries after the first attempt");
     deprecated = true;
   } else {
     retries = static_cast<int>(env.integer(retries_name, retries, 0, 100));
@@ -61,9 +61,8 @@ events::RetryPolicy read_retry_policy(core::Env& env, const RetryVariables& v, c
   const bool old_multiplier = use_alias(env, v.old_multiplier_percent, multiplier_name);
   const auto percent = old_multiplier ? env.integer(v.old_multiplier_percent, 100, 100, 1000) : 100;
   const bool exponential_by_default = !defaults.fixed() || percent > 100;
-  const bool exponential =
-      env.choice(backoff_name, exponential_by_default ? "exponential" : "fixed", {"fixed", "exponential"}) ==
-      "exponential";
+  const bool exponential = env.choice(backoff_name, exponential_by_default ? "exponential" : "fixed",
+                                      {"fixed", "exponential"}) == "exponential";
 
   events::RetryPolicy policy;
   if (!exponential) {
@@ -85,9 +84,8 @@ events::RetryPolicy read_retry_policy(core::Env& env, const RetryVariables& v, c
     double multiplier = defaults.fixed() ? v.exponential_multiplier : defaults.multiplier;
     if (old_multiplier) {
       multiplier = static_cast<double>(percent) / 100.0;
-      env.warn(v.old_multiplier_percent,
-               "deprecated: " + std::to_string(percent) + " is read as " + multiplier_name + "=" +
-                   core::format_decimal(multiplier));
+      env.warn(v.old_multiplier_percent, "deprecated: " + std::to_string(percent) + " is read as " + multiplier_name +
+                                             "=" + core::format_decimal(multiplier));
       deprecated = true;
     } else {
       multiplier = env.decimal(multiplier_name, multiplier, 1.0, 10.0);

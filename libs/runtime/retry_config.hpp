@@ -45,18 +45,26 @@ struct RetryVariables {
 };
 
 // A consumer's in-process retries.
-inline constexpr RetryVariables consumer_retry_variables{
-    "PAYPIPE_RETRY_", std::chrono::milliseconds(600000), std::chrono::milliseconds(3600000), 2.0,
-    std::chrono::milliseconds(8000),
-    "PAYPIPE_RETRY_MAX_ATTEMPTS", "PAYPIPE_RETRY_INITIAL_DELAY_MS", "PAYPIPE_RETRY_MULTIPLIER_PERCENT",
-    "PAYPIPE_RETRY_MAX_DELAY_MS"};
+inline constexpr RetryVariables consumer_retry_variables{"PAYPIPE_RETRY_",
+                                                         std::chrono::milliseconds(600000),
+                                                         std::chrono::milliseconds(3600000),
+                                                         2.0,
+                                                         std::chrono::milliseconds(8000),
+                                                         "PAYPIPE_RETRY_MAX_ATTEMPTS",
+                                                         "PAYPIPE_RETRY_INITIAL_DELAY_MS",
+                                                         "PAYPIPE_RETRY_MULTIPLIER_PERCENT",
+                                                         "PAYPIPE_RETRY_MAX_DELAY_MS"};
 
 // dlq-retrier's re-deliveries through retry.<group>.
-inline constexpr RetryVariables redelivery_variables{
-    "PAYPIPE_RETRIER_", std::chrono::milliseconds(86400000), std::chrono::milliseconds(86400000), 2.0,
-    std::chrono::milliseconds(3600000),
-    "PAYPIPE_RETRY_MAX_ATTEMPTS", "PAYPIPE_RETRY_DELAY_MS",         "PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT",
-    "PAYPIPE_RETRY_MAX_DELAY_MS"};
+inline constexpr RetryVariables redelivery_variables{"PAYPIPE_RETRIER_",
+                                                     std::chrono::milliseconds(86400000),
+                                                     std::chrono::milliseconds(86400000),
+                                                     2.0,
+                                                     std::chrono::milliseconds(3600000),
+                                                     "PAYPIPE_RETRY_MAX_ATTEMPTS",
+                                                     "PAYPIPE_RETRY_DELAY_MS",
+                                                     "PAYPIPE_RETRY_DELAY_MULTIPLIER_PERCENT",
+                                                     "PAYPIPE_RETRY_MAX_DELAY_MS"};
 
 // The policy from the environment, `defaults` for what is not set (their multiplier
 // decides the default backoff: 1 is fixed). Errors and warnings go to `env`.

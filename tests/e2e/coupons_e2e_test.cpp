@@ -38,7 +38,8 @@ std::string create_coupon(testing::Daemon& issuer, std::int64_t stock, core::Sys
 }
 
 std::string ask(testing::Daemon& issuer, const std::string& coupon, const std::string& user) {
-  auto answer = issuer.post("/v1/coupons/" + coupon + "/issue", R"({"userId":")" + user + R"("})", {testing::bearer(user)});
+  auto answer = issuer.post("/v1/coupons/" + coupon + "/issue", R"({"userId":")" + user + R"("})",
+                            {testing::bearer(user)});
   REQUIRE(answer.ok());
   REQUIRE(answer->status == 202);
   return field(answer->body, "statusUrl");
@@ -60,7 +61,8 @@ TEST_CASE("5,000 users racing for 100 coupons through the HTTP API: exactly 100 
       http::Client client;
       for (int u = t; u < users; u += threads) {
         const auto user = "user-" + std::to_string(u);
-        auto r = client.send({"POST", issuer.url("/v1/coupons/" + coupon + "/issue"),
+        auto r = client.send({"POST",
+                              issuer.url("/v1/coupons/" + coupon + "/issue"),
                               {{"Content-Type", "application/json"}, testing::bearer(user)},
                               R"({"userId":")" + user + R"("})",
                               10s});
@@ -74,7 +76,9 @@ TEST_CASE("5,000 users racing for 100 coupons through the HTTP API: exactly 100 
 
   auto db = testing::connect(system.schema("coupon-issuer"));
   REQUIRE(testing::eventually(
-      [&] { return testing::query_integer(db, "SELECT count(*) FROM coupon_requests WHERE status <> 'PENDING'") == users; },
+      [&] {
+        return testing::query_integer(db, "SELECT count(*) FROM coupon_requests WHERE status <> 'PENDING'") == users;
+      },
       60s, 100ms));
   CHECK(testing::query_integer(db, "SELECT count(*) FROM coupon_requests") == users);
   CHECK(testing::query_integer(db, "SELECT count(*) FROM coupon_requests WHERE status = 'ISSUED'") == 100);

@@ -29,16 +29,21 @@ TEST_CASE("ranking-updater turns completed orders and sell-outs into rankings ov
   std::vector<events::Event> events;
   for (int i = 0; i < 30; ++i) {
     const auto order_id = core::new_uuid_v7();
-    const contracts::OrderCompleted order{order_id, "u" + std::to_string(i),
+    const contracts::OrderCompleted order{order_id,
+                                          "u" + std::to_string(i),
                                           {{"gold", 3, 100}, {"silver", 2, 100}, {"bronze", 1, 100}},
-                                          600, "KRW", "WAREHOUSE", core::new_uuid_v7(), "2027-01-15T01:00:00Z"};
+                                          600,
+                                          "KRW",
+                                          "WAREHOUSE",
+                                          core::new_uuid_v7(),
+                                          "2027-01-15T01:00:00Z"};
     events.push_back(events::make_event("order.completed", "/e2e", order_id, contracts::encode(order)));
     if (i % 5 == 0) events.push_back(events.back());
   }
   for (const auto& [product, seconds] : std::vector<std::pair<std::string, int>>{{"slow", 600}, {"fast", 5}}) {
-    const contracts::ProductSoldOut sold{product, std::nullopt, 10, "2027-01-15T01:00:00Z",
-                                         core::format_rfc3339(*core::parse_rfc3339("2027-01-15T01:00:00Z") +
-                                                              std::chrono::seconds(seconds))};
+    const contracts::ProductSoldOut sold{
+        product, std::nullopt, 10, "2027-01-15T01:00:00Z",
+        core::format_rfc3339(*core::parse_rfc3339("2027-01-15T01:00:00Z") + std::chrono::seconds(seconds))};
     events.push_back(events::make_event("product.sold-out", "/e2e", product, contracts::encode(sold)));
   }
   for (const auto& e : events) REQUIRE((*producer)->send_event(e, [](const events::Delivery&) {}).ok());

@@ -198,7 +198,8 @@ TEST_CASE("Telegram fails always: parked after 3 attempts; replayed over HTTP af
   CHECK(parked_count(*p.retrier, group) == 0);
 }
 
-TEST_CASE("poison records (bad JSON, wrong schema) are parked at once with their reason; the records behind them go on") {
+TEST_CASE(
+    "poison records (bad JSON, wrong schema) are parked at once with their reason; the records behind them go on") {
   // A 10 s retry delay: parking at once means well before it.
   Pipeline p(behaviour("ok"), {}, 10000);
   const auto good = payment("1004");
@@ -211,7 +212,8 @@ TEST_CASE("poison records (bad JSON, wrong schema) are parked at once with their
   const auto sent_at = std::chrono::steady_clock::now();
   // Same key, so the same partition: the good one is behind the two poison records.
   for (const auto* e : {&bad_json, &wrong_schema}) {
-    REQUIRE(p.producer->send_and_wait({p.topic("payment.completed"), e->key, e->data, events::to_headers(*e)}, 10s).ok());
+    REQUIRE(
+        p.producer->send_and_wait({p.topic("payment.completed"), e->key, e->data, events::to_headers(*e)}, 10s).ok());
   }
   p.publish(good);
   p.flush();

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <map>
 #include <random>
-#include <thread>
 #include <set>
+#include <thread>
 
 #include "failure_path_support.hpp"
 
@@ -40,9 +40,9 @@ TEST_CASE("dlq-retrier killed with SIGKILL mid-batch and restarted: nothing lost
   auto uncommitted = system.kafka();
   uncommitted.properties["isolation.level"] = "read_uncommitted";
   TopicReader raw(uncommitted, system.kafka().topic(events::retry_topic(group)));
-  testing::Daemon retrier(system, "dlq-retrier",
-                          retrier_env(500, {{"PAYPIPE_RETRIER_BATCH_SIZE", "5"},
-                                            {"PAYPIPE_KAFKA_PROPERTIES", "session.timeout.ms=6000"}}));
+  testing::Daemon retrier(
+      system, "dlq-retrier",
+      retrier_env(500, {{"PAYPIPE_RETRIER_BATCH_SIZE", "5"}, {"PAYPIPE_KAFKA_PROPERTIES", "session.timeout.ms=6000"}}));
   TopicReader retry(system.kafka(), system.kafka().topic(events::retry_topic(group)));
   retrier.wait_ready();
   // A kill right when a commit becomes visible would land in the quiet start of the next
@@ -118,8 +118,12 @@ TEST_CASE("an operator lists, inspects, replays and purges parked records over H
       retrier.get("/v1/parked?group=" + group + "&limit=10&cursor=" + page["nextCursor"].GetString(), admin())->body);
   CHECK(second["items"].Size() == 3);
   CHECK(second["nextCursor"].IsNull());
-  CHECK(json_of(retrier.get("/v1/parked?errorClass=paypipe.data-platform-forwarder.WebhookUnavailable&topic=payment.completed",
-                            admin())->body)["items"].Size() == 5);
+  CHECK(json_of(
+            retrier
+                .get("/v1/parked?errorClass=paypipe.data-platform-forwarder.WebhookUnavailable&topic=payment.completed",
+                     admin())
+                ->body)["items"]
+            .Size() == 5);
   CHECK(json_of(retrier.get("/v1/parked?group=notification-sender", admin())->body)["items"].Size() == 0);
   const auto id = page["items"][0]["id"].GetInt64();
   auto detail = json_of(retrier.get("/v1/parked/" + std::to_string(id), admin())->body);
@@ -146,7 +150,8 @@ TEST_CASE("an operator lists, inspects, replays and purges parked records over H
   CHECK(json_of(listed.out)["items"].Size() == 5);
   const auto shown = run_cli(system, {"parked", "show", std::to_string(id)});
   CHECK(shown.exit_code == 0);
-  CHECK(shown.out.find("kafka_dlt-exception-fqcn: paypipe.data-platform-forwarder.WebhookUnavailable") != std::string::npos);
+  CHECK(shown.out.find("kafka_dlt-exception-fqcn: paypipe.data-platform-forwarder.WebhookUnavailable") !=
+        std::string::npos);
   CHECK(run_cli(system, {"parked", "show", "999999"}).exit_code == 1);
   CHECK(run_cli(system, {"parked", "frobnicate"}).exit_code == 2);
 

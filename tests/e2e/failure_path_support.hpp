@@ -43,7 +43,8 @@ inline std::map<std::string, std::string> retrier_env(int delay_ms, std::map<std
 // `attempt` at `failed_at`, written as events::ConsumerRuntime writes it.
 inline events::OutgoingRecord dead_letter(const System& system, const std::string& group, const std::string& key,
                                           int attempt, core::SystemTime failed_at,
-                                          events::Outcome outcome = events::Outcome::retry("paypipe.test.Down", "down")) {
+                                          events::Outcome outcome = events::Outcome::retry("paypipe.test.Down",
+                                                                                           "down")) {
   events::ConsumedRecord original;
   original.topic = system.kafka().topic("payment.completed");
   original.partition = 0;
@@ -84,7 +85,8 @@ class TopicReader {
   }
 
   // Polls until `count` records were seen in all, or `duration` passed.
-  const std::vector<events::ConsumedRecord>& poll_for(std::chrono::milliseconds duration, std::size_t count = SIZE_MAX) {
+  const std::vector<events::ConsumedRecord>& poll_for(std::chrono::milliseconds duration,
+                                                      std::size_t count = SIZE_MAX) {
     const auto deadline = std::chrono::steady_clock::now() + duration;
     while (seen_.size() < count && std::chrono::steady_clock::now() < deadline) {
       if (auto r = consumer_->poll(std::chrono::milliseconds(50))) seen_.push_back(std::move(*r));
@@ -133,7 +135,8 @@ inline CliResult run_cli(const System& system, const std::vector<std::string>& a
   REQUIRE(rc == 0);
   CliResult result;
   char buffer[4096];
-  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) result.out.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;)
+    result.out.append(buffer, static_cast<std::size_t>(n));
   ::close(fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);

@@ -90,8 +90,9 @@ TEST_CASE("1,000 payments through payment-api each produce exactly one Telegram 
     const auto order_id = core::new_uuid_v7();
     const auto user = "user-" + std::to_string(i % users);
     orders.emplace_back(order_id, user);
-    const contracts::OrderCreated order{order_id, user, {{"seat-" + std::to_string(i), 1, 1000}}, 1000, "KRW",
-                                        "SHIPPING", core::format_rfc3339(core::now_ms() + 30min), core::now_rfc3339()};
+    const contracts::OrderCreated order{
+        order_id, user,       {{"seat-" + std::to_string(i), 1, 1000}},     1000,
+        "KRW",    "SHIPPING", core::format_rfc3339(core::now_ms() + 30min), core::now_rfc3339()};
     REQUIRE((*producer)
                 ->send({system.kafka().topic("order.created"), order_id, contracts::encode(order),
                         events::to_headers(events::make_event("order.created", "/test", order_id, ""))},
@@ -108,7 +109,8 @@ TEST_CASE("1,000 payments through payment-api each produce exactly one Telegram 
   }
   auto projection = testing::connect(system.schema("payment-api"));
   REQUIRE(testing::eventually(
-      [&] { return testing::query_integer(projection, "SELECT count(*) FROM payable_orders") == payments; }, 30s, 50ms));
+      [&] { return testing::query_integer(projection, "SELECT count(*) FROM payable_orders") == payments; }, 30s,
+      50ms));
 
   // Pay from a few threads at once.
   std::mutex mutex;
@@ -122,10 +124,12 @@ TEST_CASE("1,000 payments through payment-api each produce exactly one Telegram 
       http::Client client;
       for (int i = t; i < payments; i += threads) {
         const auto& [order_id, user] = orders[i];
-        auto paid = client.send({"POST", api.url("/v1/payments"),
-                                 {{"Content-Type", "application/json"}, {"Idempotency-Key", "pay-" + order_id},
-                                  testing::bearer(user)},
-                                 R"({"orderId":")" + order_id + R"(","userId":")" + user + R"("})", std::nullopt});
+        auto paid = client.send(
+            {"POST",
+             api.url("/v1/payments"),
+             {{"Content-Type", "application/json"}, {"Idempotency-Key", "pay-" + order_id}, testing::bearer(user)},
+             R"({"orderId":")" + order_id + R"(","userId":")" + user + R"("})",
+             std::nullopt});
         if (!paid || paid->status != 201) {
           ++refused;
           continue;
@@ -214,8 +218,8 @@ TEST_CASE("notification-sender throughput and latency, events straight from Kafk
     REQUIRE((*producer)->send_event(event, nullptr).ok());
   }
   REQUIRE((*producer)->flush(30s).ok());
-  REQUIRE(testing::eventually([&] { return telegram.delivered().size() >= static_cast<std::size_t>(total); }, 300s,
-                              50ms));
+  REQUIRE(
+      testing::eventually([&] { return telegram.delivered().size() >= static_cast<std::size_t>(total); }, 300s, 50ms));
   const auto messages = telegram.delivered();
   std::vector<std::int64_t> latencies;
   std::int64_t last = 0;
@@ -227,14 +231,14 @@ TEST_CASE("notification-sender throughput and latency, events straight from Kafk
     }
     last = std::max(last, m.received_unix_ms);
   }
-  const auto first = std::min_element(published_at.begin(), published_at.end(),
-                                      [](const auto& a, const auto& b) { return a.second < b.second; })
-                         ->second;
+  const auto first = std::min_element(published_at.begin(), published_at.end(), [](const auto& a, const auto& b) {
+                       return a.second < b.second;
+                     })->second;
   const double took = static_cast<double>(last - first) / 1000.0;
-  WARN("offered " << rate << "/s for " << seconds << " s, Telegram answering in " << delay_ms << " ms: "
-                  << messages.size() << " messages in " << took << " s = " << static_cast<double>(total) / took
-                  << "/s; publish -> Telegram p50 " << percentile(latencies, 0.5) << " ms, p99 "
-                  << percentile(latencies, 0.99) << " ms, max " << percentile(latencies, 1.0) << " ms; RSS "
-                  << sender.rss_kib() / 1024 << " MiB");
+  WARN("offered " << rate << "/s for " << seconds << " s, Telegram answering in " << delay_ms
+                  << " ms: " << messages.size() << " messages in " << took
+                  << " s = " << static_cast<double>(total) / took << "/s; publish -> Telegram p50 "
+                  << percentile(latencies, 0.5) << " ms, p99 " << percentile(latencies, 0.99) << " ms, max "
+                  << percentile(latencies, 1.0) << " ms; RSS " << sender.rss_kib() / 1024 << " MiB");
   CHECK(messages.size() == static_cast<std::size_t>(total));
 }

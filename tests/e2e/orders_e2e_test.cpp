@@ -61,8 +61,8 @@ struct Shop {
 
   void product(const std::string& id, std::int64_t price, std::int64_t stock) {
     const auto body = R"({"productId":")" + id + R"(","name":"Product )" + id + R"(","unitPrice":)" +
-                      std::to_string(price) + R"(,"totalStock":)" + std::to_string(stock) +
-                      R"(,"saleOpensAt":")" + core::format_rfc3339(core::now_ms() - 1h) + "\"}";
+                      std::to_string(price) + R"(,"totalStock":)" + std::to_string(stock) + R"(,"saleOpensAt":")" +
+                      core::format_rfc3339(core::now_ms() - 1h) + "\"}";
     auto r = orders.post("/v1/products", body, admin());
     REQUIRE(r.ok());
     INFO(r->body);
@@ -73,8 +73,8 @@ struct Shop {
   std::string place(const std::string& user, const std::string& product, std::int64_t quantity, std::int64_t price,
                     const std::string& fulfilment) {
     const auto body = R"({"userId":")" + user + R"(","items":[{"productId":")" + product + R"(","quantity":)" +
-                      std::to_string(quantity) + R"(,"unitPrice":)" + std::to_string(price) +
-                      R"(}],"fulfilment":")" + fulfilment + "\"}";
+                      std::to_string(quantity) + R"(,"unitPrice":)" + std::to_string(price) + R"(}],"fulfilment":")" +
+                      fulfilment + "\"}";
     auto r = orders.post("/v1/orders", body, {testing::bearer(user)});
     REQUIRE(r.ok());
     INFO(r->body);
@@ -239,7 +239,8 @@ TEST_CASE("an unpaid order expires on its own and its stock is sold again") {
   shop.product("ticket", 700, 1);
   const auto order_id = shop.place("dave", "ticket", 1, 700, "WAREHOUSE");
   auto sold_out = shop.orders.post(
-      "/v1/orders", R"({"userId":"erin","items":[{"productId":"ticket","quantity":1,"unitPrice":700}],"fulfilment":"WAREHOUSE"})",
+      "/v1/orders",
+      R"({"userId":"erin","items":[{"productId":"ticket","quantity":1,"unitPrice":700}],"fulfilment":"WAREHOUSE"})",
       {testing::bearer("erin")});
   REQUIRE(sold_out.ok());
   CHECK(sold_out->status == 409);
@@ -324,8 +325,8 @@ TEST_CASE("the same payment.completed delivered twice (same ce_id), and once mor
   const auto order_id = shop.place("gina", "mug", 2, 900, "WAREHOUSE");
   auto producer = events::Producer::create(shop.system.kafka());
   REQUIRE(producer.ok());
-  const auto data = contracts::encode(contracts::PaymentCompleted{core::new_uuid_v7(), order_id, "gina", 1800, "KRW",
-                                                                  core::now_rfc3339()});
+  const auto data = contracts::encode(
+      contracts::PaymentCompleted{core::new_uuid_v7(), order_id, "gina", 1800, "KRW", core::now_rfc3339()});
   const auto event = events::make_event("payment.completed", "/test/payment-api", order_id, data);
   const auto topic = shop.system.kafka().topic("payment.completed");
   for (int i = 0; i < 2; ++i) {
@@ -338,8 +339,8 @@ TEST_CASE("the same payment.completed delivered twice (same ce_id), and once mor
 
   // Two distinct event ids were recorded: the third delivery was handled too.
   auto db = testing::connect(shop.system.schema("order-processor"));
-  REQUIRE(testing::eventually(
-      [&] { return testing::query_integer(db, "SELECT count(*) FROM processed_events") == 2; }, 20s));
+  REQUIRE(testing::eventually([&] { return testing::query_integer(db, "SELECT count(*) FROM processed_events") == 2; },
+                              20s));
   CHECK(shop.status(order_id) == "COMPLETED");
   CHECK(shop.stock("mug", "sold") == 2);
   CHECK(shop.stock("mug", "held") == 0);
@@ -358,7 +359,8 @@ TEST_CASE("order-processor refuses bad input with problem+json and a bad configu
   CHECK(bad->body.find("userId") != std::string::npos);
   CHECK(bad->body.find("fulfilment") != std::string::npos);
   auto missing = shop.orders.post(
-      "/v1/orders", R"({"userId":"a","items":[{"productId":"nope","quantity":1,"unitPrice":1}],"fulfilment":"SHIPPING"})", {a});
+      "/v1/orders",
+      R"({"userId":"a","items":[{"productId":"nope","quantity":1,"unitPrice":1}],"fulfilment":"SHIPPING"})", {a});
   REQUIRE(missing.ok());
   CHECK(missing->status == 404);
   CHECK(missing->body.find("nope") != std::string::npos);

@@ -36,11 +36,18 @@ TEST_CASE("payment-api takes a deposit and a payment and announces it on Kafka w
   auto producer = events::Producer::create(system.kafka());
   REQUIRE(producer.ok());
   const auto order_id = core::new_uuid_v7();
-  const contracts::OrderCreated order{order_id, "alice", {{"seat-1", 1, 3000}}, 3000, "KRW", "SHIPPING",
-                                      core::format_rfc3339(core::now_ms() + 10min), core::now_rfc3339()};
-  REQUIRE((*producer)->send_and_wait({system.kafka().topic("order.created"), order_id, contracts::encode(order),
-                                      events::to_headers(events::make_event("order.created", "/test", order_id, ""))},
-                                     10s)
+  const contracts::OrderCreated order{order_id,
+                                      "alice",
+                                      {{"seat-1", 1, 3000}},
+                                      3000,
+                                      "KRW",
+                                      "SHIPPING",
+                                      core::format_rfc3339(core::now_ms() + 10min),
+                                      core::now_rfc3339()};
+  REQUIRE((*producer)
+              ->send_and_wait({system.kafka().topic("order.created"), order_id, contracts::encode(order),
+                               events::to_headers(events::make_event("order.created", "/test", order_id, ""))},
+                              10s)
               .ok());
 
   const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -49,7 +56,8 @@ TEST_CASE("payment-api takes a deposit and a payment and announces it on Kafka w
   REQUIRE(testing::eventually(
       [&] {
         paid = api.post("/v1/payments", body,
-                        {{"Idempotency-Key", "p1"}, {"traceparent", "00-" + trace_id + "-00f067aa0ba902b7-01"},
+                        {{"Idempotency-Key", "p1"},
+                         {"traceparent", "00-" + trace_id + "-00f067aa0ba902b7-01"},
                          testing::bearer("alice")});
         return paid.ok() && paid->status != 404;  // 404 until the projection has the order
       },

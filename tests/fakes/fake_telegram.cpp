@@ -32,7 +32,8 @@ struct FakeTelegram::Impl {
     auto doc = core::json::parse(body);
     if (!doc || !doc->IsObject() || !doc->HasMember("chat_id") || !doc->HasMember("text") ||
         !(*doc)["text"].IsString()) {
-      return http::Response::json(400, R"({"ok":false,"error_code":400,"description":"Bad Request: message text is empty"})");
+      return http::Response::json(
+          400, R"({"ok":false,"error_code":400,"description":"Bad Request: message text is empty"})");
     }
     const auto& chat = (*doc)["chat_id"];
     const std::string chat_id = chat.IsString() ? chat.GetString() : std::to_string(chat.GetInt64());
@@ -58,8 +59,8 @@ struct FakeTelegram::Impl {
     if (behaviour.mode == "rate_limit" || limit_now) {
       auto r = http::Response::json(
           429, "{\"ok\":false,\"error_code\":429,\"description\":\"Too Many Requests: retry after " +
-                   std::to_string(behaviour.retry_after_seconds) + "\",\"parameters\":{\"retry_after\":" +
-                   std::to_string(behaviour.retry_after_seconds) + "}}");
+                   std::to_string(behaviour.retry_after_seconds) +
+                   "\",\"parameters\":{\"retry_after\":" + std::to_string(behaviour.retry_after_seconds) + "}}");
       r.headers.push_back({"Retry-After", std::to_string(behaviour.retry_after_seconds)});
       return r;
     }
@@ -76,7 +77,8 @@ struct FakeTelegram::Impl {
   }
 };
 
-FakeTelegram::FakeTelegram(std::string token, std::uint16_t port) : token_(std::move(token)), impl_(std::make_unique<Impl>()) {
+FakeTelegram::FakeTelegram(std::string token, std::uint16_t port)
+    : token_(std::move(token)), impl_(std::make_unique<Impl>()) {
   http::Router router;
   auto* impl = impl_.get();
   const std::string expected = token_;
@@ -96,7 +98,8 @@ FakeTelegram::FakeTelegram(std::string token, std::uint16_t port) : token_(std::
     if (d.HasMember("failFirst") && d["failFirst"].IsInt()) b.fail_first = d["failFirst"].GetInt();
     if (d.HasMember("failRate") && d["failRate"].IsNumber()) b.fail_rate = d["failRate"].GetDouble();
     if (d.HasMember("status") && d["status"].IsInt()) b.status = d["status"].GetInt();
-    if (d.HasMember("retryAfterSeconds") && d["retryAfterSeconds"].IsInt()) b.retry_after_seconds = d["retryAfterSeconds"].GetInt();
+    if (d.HasMember("retryAfterSeconds") && d["retryAfterSeconds"].IsInt())
+      b.retry_after_seconds = d["retryAfterSeconds"].GetInt();
     if (d.HasMember("delayMs") && d["delayMs"].IsInt()) b.delay = std::chrono::milliseconds(d["delayMs"].GetInt());
     if (d.HasMember("stallMs") && d["stallMs"].IsInt()) b.stall = std::chrono::milliseconds(d["stallMs"].GetInt());
     if (d.HasMember("rateLimitFirst") && d["rateLimitFirst"].IsInt()) b.rate_limit_first = d["rateLimitFirst"].GetInt();
@@ -118,7 +121,11 @@ FakeTelegram::FakeTelegram(std::string token, std::uint16_t port) : token_(std::
     w.begin_array();
     std::lock_guard lock(impl->mutex);
     for (const auto& m : impl->messages) {
-      w.begin_object().field("chatId", m.chat_id).field("text", m.text).field("receivedAt", m.received_unix_ms).end_object();
+      w.begin_object()
+          .field("chatId", m.chat_id)
+          .field("text", m.text)
+          .field("receivedAt", m.received_unix_ms)
+          .end_object();
     }
     w.end_array();
     return http::Response::json(200, w.take());

@@ -28,10 +28,21 @@ std::vector<std::string> split(std::string_view bytes) {
   return parts;
 }
 
-const char* const header_names[] = {"ce_id", "ce_type", "ce_source", "ce_time", "ce_specversion", "content-type",
-                                    "ce_dataschema", "traceparent", "attempt", "failed-at",
-                                    "kafka_dlt-original-topic", "kafka_dlt-original-partition",
-                                    "kafka_dlt-original-offset", "kafka_dlt-original-consumer-group", "failure-kind"};
+const char* const header_names[] = {"ce_id",
+                                    "ce_type",
+                                    "ce_source",
+                                    "ce_time",
+                                    "ce_specversion",
+                                    "content-type",
+                                    "ce_dataschema",
+                                    "traceparent",
+                                    "attempt",
+                                    "failed-at",
+                                    "kafka_dlt-original-topic",
+                                    "kafka_dlt-original-partition",
+                                    "kafka_dlt-original-offset",
+                                    "kafka_dlt-original-consumer-group",
+                                    "failure-kind"};
 
 }  // namespace
 

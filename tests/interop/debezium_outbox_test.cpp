@@ -19,11 +19,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <map>
 #include <mutex>
-#include <thread>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "core/json.hpp"
 #include "core/time.hpp"
@@ -127,7 +127,6 @@ class ConnectStandalone {
   pid_t pid_ = -1;
 };
 
-
 // Debezium on Kafka Connect standalone, publishing the outbox of `schema` with the
 // documented connector configuration (deploy/debezium/outbox-connector.properties), only
 // its per-deployment lines overridden (a later key wins in a properties file). Its slot,
@@ -141,7 +140,8 @@ class DebeziumOutbox {
     const fs::path log_dir = fs::path(testing::build_dir()) / "test-logs" / "interop";
     fs::create_directories(log_dir);
     log_ = log_dir / (name_ + ".log");
-    auto server = connection.exec("SELECT host(inet_server_addr()), inet_server_port(), current_database(), current_user");
+    auto server = connection.exec(
+        "SELECT host(inet_server_addr()), inet_server_port(), current_database(), current_user");
     REQUIRE(server.ok());
     REQUIRE(server->size() == 1);
     std::ofstream(dir_ / "worker.properties") << "bootstrap.servers=" << testing::stack().kafka_bootstrap << "\n"
@@ -167,9 +167,10 @@ class DebeziumOutbox {
   }
   ~DebeziumOutbox() {
     stop();
-    (void)connection_.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                           "WHERE slot_name = $1 AND NOT active",
-                           name_);
+    (void)connection_.exec(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+        "WHERE slot_name = $1 AND NOT active",
+        name_);
     (void)connection_.exec("DROP PUBLICATION IF EXISTS " + name_);
     std::error_code ignored;
     fs::remove_all(dir_, ignored);
@@ -313,19 +314,17 @@ TEST_CASE("Debezium's outbox EventRouter publishes records our consumer decodes;
   std::mutex mutex;
   std::map<std::string, events::ConsumedEvent> consumed;
   std::vector<std::string> order_of_first_key;
-  auto runtime = events::ConsumerRuntime::batch(options, settings, **producer,
-                                                [&](std::span<const events::ConsumedEvent> batch) {
-                                                  std::lock_guard lock(mutex);
-                                                  for (const auto& e : batch) {
-                                                    consumed.emplace(e.event.id, e);
-                                                    if (e.event.key == written.front().key &&
-                                                        e.event.type == "payment.completed") {
-                                                      order_of_first_key.push_back(e.event.id);
-                                                    }
-                                                  }
-                                                  return std::vector<events::Outcome>(batch.size(),
-                                                                                      events::Outcome::ok());
-                                                });
+  auto runtime = events::ConsumerRuntime::batch(
+      options, settings, **producer, [&](std::span<const events::ConsumedEvent> batch) {
+        std::lock_guard lock(mutex);
+        for (const auto& e : batch) {
+          consumed.emplace(e.event.id, e);
+          if (e.event.key == written.front().key && e.event.type == "payment.completed") {
+            order_of_first_key.push_back(e.event.id);
+          }
+        }
+        return std::vector<events::Outcome>(batch.size(), events::Outcome::ok());
+      });
   REQUIRE(runtime.ok());
   REQUIRE((*runtime)->start().ok());
   const bool all_arrived = testing::eventually(
@@ -369,7 +368,9 @@ TEST_CASE("Debezium's outbox EventRouter publishes records our consumer decodes;
   CHECK(order_of_first_key == std::vector<std::string>{written.front().id, written.back().id});
 }
 
-TEST_CASE("payment-api with PAYPIPE_OUTBOX_RELAY=off: Debezium publishes its outbox and order-processor completes the order") {
+TEST_CASE(
+    "payment-api with PAYPIPE_OUTBOX_RELAY=off: Debezium publishes its outbox and order-processor completes the "
+    "order") {
   require_jars();
   const std::string admin_token = "interop-admin-token";
   testing::System system;  // every topic, dlq.order-processor among them
@@ -385,7 +386,8 @@ TEST_CASE("payment-api with PAYPIPE_OUTBOX_RELAY=off: Debezium publishes its out
   const std::vector<http::Header> admin{{"Authorization", "Bearer " + admin_token}};
   auto product = orders.post("/v1/products",
                              R"({"productId":"concert:A","name":"Concert A","unitPrice":30000,"totalStock":10,)"
-                             R"("saleOpensAt":")" + core::format_rfc3339(core::now_ms() - 1h) + "\"}",
+                             R"("saleOpensAt":")" +
+                                 core::format_rfc3339(core::now_ms() - 1h) + "\"}",
                              admin);
   REQUIRE(product.ok());
   REQUIRE(product->status == 201);

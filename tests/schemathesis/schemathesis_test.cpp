@@ -30,7 +30,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-
 // The venv scripts/bootstrap.sh made: $(cache_dir)/schemathesis-<version> (scripts/lib.sh).
 std::string schemathesis_binary() {
   std::string cache;
@@ -51,7 +50,8 @@ struct Run {
 };
 
 Run run(const std::vector<std::string>& args, const std::string& log_path) {
-  std::vector<std::string> env_strings{"PATH=/usr/bin:/bin", "HOME=" + std::filesystem::path(log_path).parent_path().string(),
+  std::vector<std::string> env_strings{"PATH=/usr/bin:/bin",
+                                       "HOME=" + std::filesystem::path(log_path).parent_path().string(),
                                        "SCHEMATHESIS_TELEMETRY=false", "NO_COLOR=1", "LANG=C.UTF-8"};
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
@@ -106,18 +106,19 @@ TEST_CASE("every service answers as its OpenAPI says (schemathesis)") {
   add("order-processor", user_facing);
   add("coupon-issuer", user_facing);
   add("dlq-retrier", admin);
-  add("notification-sender", {{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
-                              {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()}});
+  add("notification-sender",
+      {{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()}, {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()}});
   add("data-platform-forwarder", {{"PAYPIPE_WEBHOOK_URL", analytics.url()}});
   add("ranking-updater", {});
   for (auto& [service, daemon] : daemons) daemon->wait_ready();
 
   // A product to order, so that generated orders sometimes reach the database.
   auto& orders = *daemons[1].second;
-  auto product = orders.post("/v1/products",
-                             R"({"productId":"st-1","name":"schemathesis","unitPrice":100,"totalStock":1000000,"saleOpensAt":")" +
-                                 core::format_rfc3339(core::now_ms() - 1h) + "\"}",
-                             {{"Authorization", "Bearer " + admin_token}});
+  auto product = orders.post(
+      "/v1/products",
+      R"({"productId":"st-1","name":"schemathesis","unitPrice":100,"totalStock":1000000,"saleOpensAt":")" +
+          core::format_rfc3339(core::now_ms() - 1h) + "\"}",
+      {{"Authorization", "Bearer " + admin_token}});
   REQUIRE(product.ok());
   REQUIRE(product->status == 201);
 
@@ -129,16 +130,15 @@ TEST_CASE("every service answers as its OpenAPI says (schemathesis)") {
     for (const bool authenticated : {true, false}) {
       const std::string log = system.log_dir() + "/schemathesis-" + spec + (authenticated ? "" : ".anonymous") + ".log";
       const auto started = std::chrono::steady_clock::now();
-      std::vector<std::string> args{st, "run", testing::source_dir() + "/proto/http/" + spec,
-                                    "--base-url=" + daemon->url(),
-                                    "--checks=not_a_server_error,status_code_conformance,content_type_conformance,"
-                                    "response_schema_conformance",
-                                    "--data-generation-method=all",
+      std::vector<std::string> args{
+          st, "run", testing::source_dir() + "/proto/http/" + spec, "--base-url=" + daemon->url(),
+          "--checks=not_a_server_error,status_code_conformance,content_type_conformance,"
+          "response_schema_conformance",
+          "--data-generation-method=all",
                                     // Without a token every answer is a 401: fewer examples say as much.
-                                    std::string("--hypothesis-max-examples=") +
-                                        (examples ? examples : (authenticated ? "100" : "20")),
-                                    "--hypothesis-derandomize",
-                                    "--hypothesis-suppress-health-check=all", "--request-timeout=10000", "--no-color"};
+          std::string("--hypothesis-max-examples=") + (examples ? examples : (authenticated ? "100" : "20")),
+          "--hypothesis-derandomize", "--hypothesis-suppress-health-check=all", "--request-timeout=10000",
+          "--no-color"};
       if (authenticated) args.push_back("--header=Authorization: Bearer " + user_token);
       const auto result = run(args, log);
       const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);

@@ -47,7 +47,10 @@ std::set<std::string> admin_routes_in(const std::string& spec) {
   std::string line;
   bool in_paths = false;
   while (std::getline(lines, line)) {
-    if (line == "paths:") { in_paths = true; continue; }
+    if (line == "paths:") {
+      in_paths = true;
+      continue;
+    }
     if (in_paths && !line.empty() && line[0] != ' ' && line[0] != '#') in_paths = false;
     if (!in_paths) continue;
     if (line.size() > 2 && line.rfind("  /", 0) == 0 && line.back() == ':') {
@@ -106,18 +109,18 @@ TEST_CASE("every admin endpoint refuses a missing token with 401 and a wrong one
 
   // The list above is every admin route the specs declare.
   std::set<std::string> declared;
-  for (const auto* spec : {"order-processor.yaml", "coupon-issuer.yaml", "dlq-retrier.yaml", "payment-api.yaml",
-                           "notification-sender.yaml", "ranking-updater.yaml", "data-platform-forwarder.yaml",
-                           "common.yaml"}) {
+  for (const auto* spec :
+       {"order-processor.yaml", "coupon-issuer.yaml", "dlq-retrier.yaml", "payment-api.yaml",
+        "notification-sender.yaml", "ranking-updater.yaml", "data-platform-forwarder.yaml", "common.yaml"}) {
     for (const auto& r : admin_routes_in(spec)) declared.insert(std::string(spec) + " " + r);
   }
   std::set<std::string> tested;
   for (const auto& r : routes) {
     const std::string spec = r.route == "/v1/admin/log-level" ? "common.yaml"
-                             : r.daemon == &orders              ? "order-processor.yaml"
-                             : r.daemon == &coupons             ? "coupon-issuer.yaml"
-                             : r.daemon == &payments            ? "payment-api.yaml"
-                                                                : "dlq-retrier.yaml";
+                             : r.daemon == &orders            ? "order-processor.yaml"
+                             : r.daemon == &coupons           ? "coupon-issuer.yaml"
+                             : r.daemon == &payments          ? "payment-api.yaml"
+                                                              : "dlq-retrier.yaml";
     tested.insert(spec + " " + r.method + " " + r.route);
   }
   CHECK(tested == declared);

@@ -47,14 +47,14 @@ const std::vector<std::string> hostile{
 };
 // The same, as Idempotency-Keys must be: printable ASCII without spaces.
 const std::vector<std::string> hostile_keys{
-    "O'Brien", "';DROP-TABLE-wallets;--", "'OR'1'='1", "back\\slash\\'", "50%_off_%%", "$1$$tag$$E'\\x27'",
-    "\"quoted\"", "--/*x*/",
+    "O'Brien",    "';DROP-TABLE-wallets;--", "'OR'1'='1",  "back\\slash\\'",
+    "50%_off_%%", "$1$$tag$$E'\\x27'",       "\"quoted\"", "--/*x*/",
 };
 
 std::int64_t table_count(const std::string& schema) {
   auto c = testing::connect("public");
-  return testing::query_integer(
-      c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = '" + schema + "'");
+  return testing::query_integer(c,
+                                "SELECT count(*) FROM information_schema.tables WHERE table_schema = '" + schema + "'");
 }
 
 struct Secrets {
@@ -94,7 +94,8 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
   testing::Daemon orders(system, "order-processor", common);
   testing::Daemon coupons(system, "coupon-issuer", common);
   testing::Daemon retrier(system, "dlq-retrier",
-                          with({{"PAYPIPE_ADMIN_TOKEN", secrets.admin}, {"PAYPIPE_RETRIER_INTERVAL_MS", "200"},
+                          with({{"PAYPIPE_ADMIN_TOKEN", secrets.admin},
+                                {"PAYPIPE_RETRIER_INTERVAL_MS", "200"},
                                 {"PAYPIPE_KAFKA_PROPERTIES", "topic.metadata.refresh.interval.ms=1000"}}));
   testing::Daemon notify(system, "notification-sender",
                          with({{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
@@ -144,11 +145,11 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
   const auto until = core::format_rfc3339(core::now_ms() + 1h);
 
   // order-processor: products (name stored; productId refused), orders, cancel, fulfilment.
-  REQUIRE(call(orders, "POST", "/v1/products",
-               R"({"productId":"sec-base","name":"base","unitPrice":100,"totalStock":1000,"saleOpensAt":")" + opens +
-                   "\"}",
-               admin)
-              .status == 201);
+  REQUIRE(
+      call(orders, "POST", "/v1/products",
+           R"({"productId":"sec-base","name":"base","unitPrice":100,"totalStock":1000,"saleOpensAt":")" + opens + "\"}",
+           admin)
+          .status == 201);
   for (std::size_t i = 0; i < hostile.size(); ++i) {
     const auto& s = hostile[i];
     const std::string id = "sec-p" + std::to_string(i);
@@ -166,12 +167,13 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
              "\"}",
          admin);
     call(orders, "POST", "/v1/products",
-         R"({"productId":"sec-q)" + std::to_string(i) + R"(","name":"x","unitPrice":100,"totalStock":10,"saleOpensAt":)" +
-             quoted(s) + "}",
+         R"({"productId":"sec-q)" + std::to_string(i) +
+             R"(","name":"x","unitPrice":100,"totalStock":10,"saleOpensAt":)" + quoted(s) + "}",
          admin);
     call(orders, "GET", "/v1/products/" + http::url_encode(s), "");
     call(orders, "POST", "/v1/orders",
-         R"({"userId":)" + quoted(s) + R"(,"items":[{"productId":"sec-base","quantity":1,"unitPrice":100}],"fulfilment":"WAREHOUSE"})");
+         R"({"userId":)" + quoted(s) +
+             R"(,"items":[{"productId":"sec-base","quantity":1,"unitPrice":100}],"fulfilment":"WAREHOUSE"})");
     call(orders, "POST", "/v1/orders",
          R"({"userId":"u1","items":[{"productId":)" + quoted(s) +
              R"(,"quantity":1,"unitPrice":100}],"fulfilment":"WAREHOUSE"})");
@@ -182,7 +184,8 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
   }
   // Idempotency-Keys are stored: the same key replays the same order.
   for (const auto& k : hostile_keys) {
-    const std::string body = R"({"userId":"u-keys","items":[{"productId":"sec-base","quantity":1,"unitPrice":100}],"fulfilment":"SHIPPING"})";
+    const std::string body =
+        R"({"userId":"u-keys","items":[{"productId":"sec-base","quantity":1,"unitPrice":100}],"fulfilment":"SHIPPING"})";
     auto first = call(orders, "POST", "/v1/orders", body, {{"Idempotency-Key", k}, testing::bearer("u-keys")});
     REQUIRE(first.status == 201);
     auto again = call(orders, "POST", "/v1/orders", body, {{"Idempotency-Key", k}, testing::bearer("u-keys")});

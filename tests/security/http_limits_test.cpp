@@ -39,7 +39,8 @@ TEST_CASE("an over-limit body gets 413 problem+json, also when the body is never
 
   // A body just over the limit, sent whole.
   const std::string big = R"({"amount":1,"pad":")" + std::string(body_limit, 'x') + "\"}";
-  check_problem(api.post("/v1/wallets/u1/deposits", big, {{"Idempotency-Key", "k1"}, testing::deposit_credential()}), 413);
+  check_problem(api.post("/v1/wallets/u1/deposits", big, {{"Idempotency-Key", "k1"}, testing::deposit_credential()}),
+                413);
   check_problem(api.post("/v1/payments", big, {{"Idempotency-Key", "k2"}, testing::bearer("u1")}), 413);
 
   // A Content-Length of 1 GB with no body at all: answered at once, not after reading.
@@ -132,8 +133,8 @@ TEST_CASE("headers over the header limit are refused with a 4xx and the connecti
   testing::Daemon api(system, "payment-api", limits_env());
   api.wait_ready();
   const int fd = connect_raw(api.port());
-  const std::string request =
-      "GET /v1/wallets/u1 HTTP/1.1\r\nHost: x\r\nX-Huge: " + std::string(64 * 1024, 'h') + "\r\n\r\n";
+  const std::string request = "GET /v1/wallets/u1 HTTP/1.1\r\nHost: x\r\nX-Huge: " + std::string(64 * 1024, 'h') +
+                              "\r\n\r\n";
   // The daemon may close before reading it all: a short send is fine.
   (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   bool closed = false;

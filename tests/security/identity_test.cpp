@@ -76,10 +76,11 @@ std::vector<BadToken> bad_tokens(const std::string& victim) {
                  "Bearer " + auth::base64url_encode(R"({"alg":"none","kid":"test-rsa"})") + "." + claims + "."});
   // HS256 "signed" with what an attacker knows of the RSA key: its public JWK and its modulus.
   const auto jwk = id.rsa().public_jwk().value();
-  out.push_back({"HS256 keyed with the RSA public key",
-                 "Bearer " + auth::SigningKey::hs256(jwk, "test-rsa").sign(auth::claims_json(id.spec(victim))).value()});
-  out.push_back({"HS256 without kid",
-                 "Bearer " + auth::SigningKey::hs256(jwk).sign(auth::claims_json(id.spec(victim))).value()});
+  out.push_back(
+      {"HS256 keyed with the RSA public key",
+       "Bearer " + auth::SigningKey::hs256(jwk, "test-rsa").sign(auth::claims_json(id.spec(victim))).value()});
+  out.push_back(
+      {"HS256 without kid", "Bearer " + auth::SigningKey::hs256(jwk).sign(auth::claims_json(id.spec(victim))).value()});
   return out;
 }
 
@@ -115,16 +116,17 @@ std::string written(const testing::System& system, const std::string& unpaid_ord
   for (const auto& [service, names] : tables) {
     auto c = testing::connect(system.schema(service));
     for (const auto& table : names) {
-      state += service + "." + table + "=" + std::to_string(testing::query_integer(c, "SELECT count(*) FROM " + table)) + " ";
+      state += service + "." + table + "=" +
+               std::to_string(testing::query_integer(c, "SELECT count(*) FROM " + table)) + " ";
     }
   }
   auto payments = testing::connect(system.schema("payment-api"));
   state += "owner-balance=" + std::to_string(testing::query_integer(
                                   payments, "SELECT coalesce(sum(balance), 0) FROM wallets WHERE user_id = 'owner'"));
   auto orders = testing::connect(system.schema("order-processor"));
-  state += " unpaid-order-pending=" + std::to_string(testing::query_integer(
-                                          orders, "SELECT count(*) FROM orders WHERE id = '" + unpaid_order +
-                                                      "' AND status = 'PENDING_PAYMENT'"));
+  state += " unpaid-order-pending=" +
+           std::to_string(testing::query_integer(
+               orders, "SELECT count(*) FROM orders WHERE id = '" + unpaid_order + "' AND status = 'PENDING_PAYMENT'"));
   return state;
 }
 
@@ -155,9 +157,11 @@ TEST_CASE("every end-user route refuses every bad credential, answers another us
   const auto mallory = testing::bearer("mallory");
 
   // The owner's things: money, an unpaid order, a paid one, a coupon request.
-  REQUIRE(orders.post("/v1/products", R"({"productId":"id-1","name":"x","unitPrice":100,"totalStock":100,"saleOpensAt":")" +
-                                          core::format_rfc3339(core::now_ms() - 1h) + "\"}",
-                      {admin_header})
+  REQUIRE(orders
+              .post("/v1/products",
+                    R"({"productId":"id-1","name":"x","unitPrice":100,"totalStock":100,"saleOpensAt":")" +
+                        core::format_rfc3339(core::now_ms() - 1h) + "\"}",
+                    {admin_header})
               ->status == 201);
   auto deposit = payments.post("/v1/wallets/owner/deposits", R"({"amount":1000})",
                                {testing::deposit_credential(), {"Idempotency-Key", "d1"}});
@@ -171,14 +175,18 @@ TEST_CASE("every end-user route refuses every bad credential, answers another us
   REQUIRE(to_pay->status == 201);
   const auto paid_id = field(to_pay->body, "orderId");
   std::optional<http::ClientResponse> payment;
-  REQUIRE(testing::eventually([&] {  // payment-api learns the order from order.created
-    auto r = payments.post("/v1/payments", R"({"orderId":")" + paid_id + "\"}", {owner, {"Idempotency-Key", "p1"}});
-    if (r.ok() && r->status == 201) payment = *r;
-    return payment.has_value();
-  }, 30s));
+  REQUIRE(testing::eventually(
+      [&] {  // payment-api learns the order from order.created
+        auto r = payments.post("/v1/payments", R"({"orderId":")" + paid_id + "\"}", {owner, {"Idempotency-Key", "p1"}});
+        if (r.ok() && r->status == 201) payment = *r;
+        return payment.has_value();
+      },
+      30s));
   const auto payment_id = field(payment->body, "paymentId");
-  auto coupon = coupons.post("/v1/coupons", R"({"name":"c","discount":10,"totalStock":10,"validFrom":"2020-01-01T00:00:00Z","validUntil":"2099-01-01T00:00:00Z"})",
-                             {admin_header});
+  auto coupon = coupons.post(
+      "/v1/coupons",
+      R"({"name":"c","discount":10,"totalStock":10,"validFrom":"2020-01-01T00:00:00Z","validUntil":"2099-01-01T00:00:00Z"})",
+      {admin_header});
   REQUIRE(coupon->status == 201);
   const auto coupon_id = field(coupon->body, "couponId");
   auto asked = coupons.post("/v1/coupons/" + coupon_id + "/issue", "", {owner});
@@ -201,10 +209,12 @@ TEST_CASE("every end-user route refuses every bad credential, answers another us
       {&coupons, "GET", "/v1/users/owner/coupons", "", 404},
   };
   // Whatever arrives from Kafka for the owner's requests lands before the snapshot.
-  REQUIRE(testing::eventually([&] {
-    auto r = coupons.get("/v1/coupon-requests/" + request_id, {owner});
-    return r.ok() && r->body.find("PENDING") == std::string::npos;
-  }, 30s));
+  REQUIRE(testing::eventually(
+      [&] {
+        auto r = coupons.get("/v1/coupon-requests/" + request_id, {owner});
+        return r.ok() && r->body.find("PENDING") == std::string::npos;
+      },
+      30s));
   const auto before = written(system, unpaid_id);
 
   for (const auto& bad : bad_tokens("owner")) {
@@ -255,7 +265,8 @@ TEST_CASE("every end-user route refuses every bad credential, answers another us
   CHECK(after.find("owner-balance=900 unpaid-order-pending=1") != std::string::npos);
 
   // The admin token deposits too (an operator's correction).
-  auto by_admin = payments.post("/v1/wallets/owner/deposits", R"({"amount":1})", {admin_header, {"Idempotency-Key", "d2"}});
+  auto by_admin = payments.post("/v1/wallets/owner/deposits", R"({"amount":1})",
+                                {admin_header, {"Idempotency-Key", "d2"}});
   REQUIRE(by_admin.ok());
   CHECK(by_admin->status == 201);
 }
@@ -272,7 +283,8 @@ TEST_CASE("keys rotate through the JWKS file without a restart; a removed key is
   api.wait_ready();
   const auto pid = api.pid();
   const auto wallet = [&](const auth::SigningKey& key) {
-    auto r = api.get("/v1/wallets/rotor", {{"Authorization", "Bearer " + Identity::token_with(key, Identity::shared().spec("rotor"))}});
+    auto r = api.get("/v1/wallets/rotor",
+                     {{"Authorization", "Bearer " + Identity::token_with(key, Identity::shared().spec("rotor"))}});
     REQUIRE(r.ok());
     return r->status;  // 404: authenticated (no wallet yet); 401: the key is not trusted
   };

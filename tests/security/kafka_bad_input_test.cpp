@@ -29,8 +29,9 @@ namespace {
 const std::string key = "poison-key";  // one key: one partition, the good records behind the bad
 
 events::Event order_completed(const std::string& product) {
-  const contracts::OrderCompleted order{core::new_uuid_v7(), "u1", {{product, 2, 100}}, 200, "KRW",
-                                        "WAREHOUSE", core::new_uuid_v7(), core::now_rfc3339()};
+  const contracts::OrderCompleted order{
+      core::new_uuid_v7(), "u1", {{product, 2, 100}}, 200, "KRW", "WAREHOUSE", core::new_uuid_v7(),
+      core::now_rfc3339()};
   return events::make_event("order.completed", "/security", key, contracts::encode(order));
 }
 
@@ -46,7 +47,8 @@ std::string header_of(const events::ConsumedRecord& record, const char* name) {
 
 }  // namespace
 
-TEST_CASE("bad records on a daemon's input topic go to dlq.<group> with their reason; good ones behind them are processed") {
+TEST_CASE(
+    "bad records on a daemon's input topic go to dlq.<group> with their reason; good ones behind them are processed") {
   testing::System system;
   testing::Daemon rankings(system, "ranking-updater");
   rankings.wait_ready();
@@ -118,8 +120,8 @@ TEST_CASE("bad records on a daemon's input topic go to dlq.<group> with their re
   CHECK(counted("sec-padded"));
   CHECK_FALSE(counted("sec-bad"));
 
-  const auto dead =
-      testing::read_topic(system.kafka(), system.kafka().topic(events::dlq_topic("ranking-updater")), bad.size(), 30s);
+  const auto dead = testing::read_topic(system.kafka(), system.kafka().topic(events::dlq_topic("ranking-updater")),
+                                        bad.size(), 30s);
   REQUIRE(dead.size() == bad.size());
   // Dead letters of decoding failures are written at once, those of the handler after
   // its batch: match them by their bytes, not by their order.
@@ -130,7 +132,8 @@ TEST_CASE("bad records on a daemon's input topic go to dlq.<group> with their re
       if (v == nullptr || *v != h.value) return false;  // the original headers travel with it
     }
     for (const auto* name : {"ce_id", "ce_type", "ce_source", "ce_time"}) {
-      const bool in_original = std::any_of(b.headers.begin(), b.headers.end(), [&](const auto& h) { return h.name == name; });
+      const bool in_original = std::any_of(b.headers.begin(), b.headers.end(),
+                                           [&](const auto& h) { return h.name == name; });
       if (!in_original && events::find_header(d.headers, name) != nullptr) return false;
     }
     return true;

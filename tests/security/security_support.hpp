@@ -96,7 +96,8 @@ inline std::string read_until_closed(int fd, std::chrono::milliseconds timeout, 
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{fd, POLLIN, 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                            std::chrono::steady_clock::now());
     if (::poll(&p, 1, static_cast<int>(std::max<long>(1, left.count()))) <= 0) continue;
     char buffer[4096];
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);

@@ -87,12 +87,13 @@ Daemon::Daemon(const System& system, std::string service, std::map<std::string, 
                std::vector<std::string> args)
     : service_(std::move(service)), args_(std::move(args)) {
   env_ = system.environment(service_, extra_env);
-  port_ = env_.count("PAYPIPE_HTTP_PORT") ? static_cast<std::uint16_t>(std::stoi(env_["PAYPIPE_HTTP_PORT"])) : free_port();
+  port_ = env_.count("PAYPIPE_HTTP_PORT") ? static_cast<std::uint16_t>(std::stoi(env_["PAYPIPE_HTTP_PORT"]))
+                                          : free_port();
   env_["PAYPIPE_HTTP_PORT"] = std::to_string(port_);
   binary_ = build_dir() + "/bin/" + service_;
   log_path_ = system.log_dir() + "/" + service_ + ".log";
-  client_ = std::make_unique<http::Client>(http::ClientOptions{std::chrono::milliseconds(2000),
-                                                               std::chrono::milliseconds(30000)});
+  client_ = std::make_unique<http::Client>(
+      http::ClientOptions{std::chrono::milliseconds(2000), std::chrono::milliseconds(30000)});
   start();
 }
 

@@ -33,9 +33,7 @@ const Identity& Identity::shared() {
 }
 
 std::map<std::string, std::string> Identity::environment() const {
-  return {{"PAYPIPE_JWT_JWKS_FILE", jwks_file_},
-          {"PAYPIPE_JWT_ISSUER", issuer},
-          {"PAYPIPE_JWT_AUDIENCE", audience}};
+  return {{"PAYPIPE_JWT_JWKS_FILE", jwks_file_}, {"PAYPIPE_JWT_ISSUER", issuer}, {"PAYPIPE_JWT_AUDIENCE", audience}};
 }
 
 auth::Settings Identity::settings() const {

@@ -49,7 +49,8 @@ http::Request with_token(const std::string& value) {
 
 TEST_CASE("settings: HS256 only in the local profile; issuer and audience required with a key source") {
   {
-    core::Env env({{"PAYPIPE_JWT_HS256_SECRET", std::string(40, 'x')}, {"PAYPIPE_JWT_ISSUER", "i"},
+    core::Env env({{"PAYPIPE_JWT_HS256_SECRET", std::string(40, 'x')},
+                   {"PAYPIPE_JWT_ISSUER", "i"},
                    {"PAYPIPE_JWT_AUDIENCE", "a"}});
     (void)Settings::read(env, /*local_profile=*/false);
     const auto s = env.finish();
@@ -58,8 +59,10 @@ TEST_CASE("settings: HS256 only in the local profile; issuer and audience requir
     CHECK(s.error().message.find(std::string(40, 'x')) == std::string::npos);
   }
   {
-    core::Env env({{"PAYPIPE_JWT_HS256_SECRET", std::string(40, 'x')}, {"PAYPIPE_JWT_ISSUER", "i"},
-                   {"PAYPIPE_JWT_AUDIENCE", "a"}, {"PAYPIPE_JWT_LEEWAY_SECONDS", "5"}});
+    core::Env env({{"PAYPIPE_JWT_HS256_SECRET", std::string(40, 'x')},
+                   {"PAYPIPE_JWT_ISSUER", "i"},
+                   {"PAYPIPE_JWT_AUDIENCE", "a"},
+                   {"PAYPIPE_JWT_LEEWAY_SECONDS", "5"}});
     const auto settings = Settings::read(env, /*local_profile=*/true);
     CHECK(env.finish().ok());
     CHECK(settings.hs256_secret == std::string(40, 'x'));

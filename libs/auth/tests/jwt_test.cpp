@@ -146,7 +146,8 @@ TEST_CASE("bad signatures, unknown keys and malformed tokens are refused") {
   refused(token(stranger, spec()), "same kid, another key");
   const auto unknown = SigningKey::generate(Algorithm::es256, "nobody").value();
   refused(token(unknown, spec()), "unknown kid");
-  for (const std::string& t : std::vector<std::string>{"", "abc", "a.b", "a.b.c.d", "...", "e30.e30.", "!!.e30.e30", std::string(9000, 'a')}) {
+  for (const std::string& t :
+       std::vector<std::string>{"", "abc", "a.b", "a.b.c.d", "...", "e30.e30.", "!!.e30.e30", std::string(9000, 'a')}) {
     refused(t, "malformed: " + t.substr(0, 20));
   }
   refused(part(R"({"alg":"RS256","kid":"rsa-1","crit":["exp"]})") + good.substr(good.find('.')), "crit");
@@ -159,13 +160,14 @@ TEST_CASE("a JWKS with a broken key of ours fails as a whole; foreign keys are s
   CHECK_FALSE(KeySet::parse("not json").ok());
   CHECK_FALSE(KeySet::parse(R"({"keys":{}})").ok());
   CHECK_FALSE(KeySet::parse(R"({"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB"}]})").ok());  // too short
-  CHECK_FALSE(KeySet::parse(R"({"keys":[{"kty":"EC","crv":"P-256","kid":"a","x":")" + base64url_encode(std::string(32, '\1')) +
-                            R"(","y":")" + base64url_encode(std::string(32, '\2')) + R"("}]})")
-                   .ok());  // not on the curve
+  CHECK_FALSE(KeySet::parse(R"({"keys":[{"kty":"EC","crv":"P-256","kid":"a","x":")" +
+                            base64url_encode(std::string(32, '\1')) + R"(","y":")" +
+                            base64url_encode(std::string(32, '\2')) + R"("}]})")
+                  .ok());  // not on the curve
   const auto jwk = rsa().public_jwk().value();
   CHECK_FALSE(KeySet::parse(jwks_of({jwk, jwk})).ok());  // one kid twice
-  const auto set = KeySet::parse(R"({"keys":[{"kty":"oct","k":"c2VjcmV0"},{"kty":"OKP","crv":"Ed25519","x":"AA"},)" + jwk +
-                                 "]}");
+  const auto set = KeySet::parse(R"({"keys":[{"kty":"oct","k":"c2VjcmV0"},{"kty":"OKP","crv":"Ed25519","x":"AA"},)" +
+                                 jwk + "]}");
   REQUIRE(set.ok());
   REQUIRE(set->keys().size() == 1);
   CHECK(set->keys()[0].kid == "rsa-1");

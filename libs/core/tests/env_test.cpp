@@ -6,8 +6,12 @@ using paypipe::core::Env;
 using namespace std::chrono_literals;
 
 TEST_CASE("Env reads typed values with defaults") {
-  Env env({{"PAYPIPE_A", "x"}, {"PAYPIPE_N", "42"}, {"PAYPIPE_F", "true"}, {"PAYPIPE_MS", "250"},
-           {"PAYPIPE_P", "security.protocol=SASL_SSL;sasl.mechanisms=PLAIN"}, {"PAYPIPE_L", "a, b,,c"}});
+  Env env({{"PAYPIPE_A", "x"},
+           {"PAYPIPE_N", "42"},
+           {"PAYPIPE_F", "true"},
+           {"PAYPIPE_MS", "250"},
+           {"PAYPIPE_P", "security.protocol=SASL_SSL;sasl.mechanisms=PLAIN"},
+           {"PAYPIPE_L", "a, b,,c"}});
   CHECK(env.text("PAYPIPE_A", "d") == "x");
   CHECK(env.text("PAYPIPE_MISSING", "d") == "d");
   CHECK(env.integer("PAYPIPE_N", 1, 0, 100) == 42);
@@ -21,7 +25,10 @@ TEST_CASE("Env reads typed values with defaults") {
 }
 
 TEST_CASE("Env reports every bad and unknown variable at once, by name") {
-  Env env({{"PAYPIPE_N", "abc"}, {"PAYPIPE_RANGE", "500"}, {"PAYPIPE_TYPO", "1"}, {"PAYPIPE_C", "z"},
+  Env env({{"PAYPIPE_N", "abc"},
+           {"PAYPIPE_RANGE", "500"},
+           {"PAYPIPE_TYPO", "1"},
+           {"PAYPIPE_C", "z"},
            {"PAYPIPE_SECRET", "hunter2"}});
   env.integer("PAYPIPE_N", 1, 0, 10);
   env.integer("PAYPIPE_RANGE", 1, 0, 10);

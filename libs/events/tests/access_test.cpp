@@ -14,9 +14,8 @@ using namespace paypipe::events;
 namespace {
 
 bool has(const std::vector<Acl>& acls, const std::string& principal, AclOperation op, const std::string& name) {
-  return std::any_of(acls.begin(), acls.end(), [&](const Acl& a) {
-    return a.principal == principal && a.operation == op && a.name == name;
-  });
+  return std::any_of(acls.begin(), acls.end(),
+                     [&](const Acl& a) { return a.principal == principal && a.operation == op && a.name == name; });
 }
 
 std::string principal(const std::string& service) { return "User:paypipe-" + service; }
@@ -67,9 +66,8 @@ TEST_CASE("a daemon writes only what it owns and reads only what it consumes") {
   const auto retrier = principal("dlq-retrier");
   CHECK(has(acls, retrier, AclOperation::read, "pfx.dlq."));
   CHECK(has(acls, retrier, AclOperation::write, "pfx.retry."));
-  const auto txn = std::find_if(acls.begin(), acls.end(), [](const Acl& a) {
-    return a.resource == AclResource::transactional_id;
-  });
+  const auto txn = std::find_if(acls.begin(), acls.end(),
+                                [](const Acl& a) { return a.resource == AclResource::transactional_id; });
   REQUIRE(txn != acls.end());
   CHECK_FALSE(Admin::can_create(*txn));
   CHECK(to_string(*txn) == "User:paypipe-dlq-retrier ALLOW WRITE TRANSACTIONAL_ID(PREFIXED) pfx.dlq-retrier-");

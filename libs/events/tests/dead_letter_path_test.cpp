@@ -12,7 +12,8 @@ using namespace std::chrono_literals;
 
 using testing::settings_for;
 
-TEST_CASE("undecodable and schema-invalid records go to the DLQ with their reason; the records behind them are processed") {
+TEST_CASE(
+    "undecodable and schema-invalid records go to the DLQ with their reason; the records behind them are processed") {
   testing::KafkaFixture kafka({"payment.completed", "retry.poison", "dlq.poison"}, 1);
   const auto before = kafka.payment_completed(core::new_uuid_v7());
   kafka.send(before);
@@ -34,7 +35,12 @@ TEST_CASE("undecodable and schema-invalid records go to the DLQ with their reaso
       });
   REQUIRE(runtime.ok());
   REQUIRE((*runtime)->start().ok());
-  REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return handled.size() == 2; }, 30s));
+  REQUIRE(testing::eventually(
+      [&] {
+        std::lock_guard l(mutex);
+        return handled.size() == 2;
+      },
+      30s));
   const auto dead = testing::read_topic(kafka.options, kafka.options.topic("dlq.poison"), 2, 30s);
   (*runtime)->stop();
   CHECK(handled == std::vector<std::string>{before.id, after.id});
@@ -85,7 +91,12 @@ TEST_CASE("a retryable failure is retried in process, then dead-lettered with it
       });
   REQUIRE(runtime.ok());
   REQUIRE((*runtime)->start().ok());
-  REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return calls[doomed.id] == 3; }, 30s));
+  REQUIRE(testing::eventually(
+      [&] {
+        std::lock_guard l(mutex);
+        return calls[doomed.id] == 3;
+      },
+      30s));
   const auto dead = testing::read_topic(kafka.options, kafka.options.topic("dlq.flaky"), 1, 30s);
   REQUIRE(dead.size() == 1);
   const auto info = events::read_dead_letter(dead[0].headers);
@@ -95,8 +106,14 @@ TEST_CASE("a retryable failure is retried in process, then dead-lettered with it
   CHECK(info->error_class == "paypipe.test.Down");
 
   // What dlq-retrier does: send it back to retry.<group> as attempt 2.
-  REQUIRE(kafka.producer->send_and_wait(events::retry_record(dead[0], kafka.options.topic("retry.flaky"), 2), 10s).ok());
-  REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return succeeded.count(doomed.id) == 1; }, 30s));
+  REQUIRE(
+      kafka.producer->send_and_wait(events::retry_record(dead[0], kafka.options.topic("retry.flaky"), 2), 10s).ok());
+  REQUIRE(testing::eventually(
+      [&] {
+        std::lock_guard l(mutex);
+        return succeeded.count(doomed.id) == 1;
+      },
+      30s));
   (*runtime)->stop();
   std::lock_guard lock(mutex);
   CHECK(calls[doomed.id] == 4);

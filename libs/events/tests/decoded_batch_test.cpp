@@ -53,11 +53,11 @@ TEST_CASE("undecodable events are dead letters in place; the others are applied 
 TEST_CASE("a batch where nothing decodes applies nothing") {
   const std::vector<events::ConsumedEvent> batch{consumed("x"), consumed("")};
   bool called = false;
-  const auto outcomes =
-      events::decode_then_apply<int>(batch, decode_number, "coupon-issuer", [&](std::span<const int>) {
-        called = true;
-        return std::vector<events::Outcome>{};
-      });
+  const auto outcomes = events::decode_then_apply<int>(batch, decode_number, "coupon-issuer",
+                                                       [&](std::span<const int>) {
+                                                         called = true;
+                                                         return std::vector<events::Outcome>{};
+                                                       });
   CHECK_FALSE(called);
   REQUIRE(outcomes.size() == 2);
   CHECK(outcomes[0].kind == events::Outcome::Kind::fatal);

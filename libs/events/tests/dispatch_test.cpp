@@ -104,8 +104,8 @@ TEST_CASE("data the contract's decoder refuses is a dead letter naming the type 
 TEST_CASE("one generic handler can take every contract of the set") {
   using Sales = events::EventSet<contracts::OrderCompleted, contracts::ProductSoldOut>;
   const contracts::ProductSoldOut sold{"seat-A1", "Seat A1", 10, at, at};
-  auto type = Sales::dispatch(event_of(std::string(contracts::ProductSoldOut::type), contracts::encode(sold)), "ranking-updater",
-                              [](const auto& data) -> core::Result<std::string> {
+  auto type = Sales::dispatch(event_of(std::string(contracts::ProductSoldOut::type), contracts::encode(sold)),
+                              "ranking-updater", [](const auto& data) -> core::Result<std::string> {
                                 return std::string(std::remove_cvref_t<decltype(data)>::type);
                               });
   REQUIRE(type.ok());

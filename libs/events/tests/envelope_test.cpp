@@ -35,8 +35,8 @@ TEST_CASE("records that are not CloudEvents are undecodable, with every reason")
   CHECK(missing.error().message.find("missing header ce_id") != std::string::npos);
   CHECK(missing.error().message.find("missing header ce_type") != std::string::npos);
 
-  events::KafkaHeaders headers{{"ce_id", "x"}, {"ce_type", "t"}, {"ce_source", "s"}, {"ce_time", "yesterday"},
-                               {"ce_specversion", "0.3"}, {"content-type", "text/xml"}};
+  events::KafkaHeaders headers{{"ce_id", "x"},           {"ce_type", "t"},          {"ce_source", "s"},
+                               {"ce_time", "yesterday"}, {"ce_specversion", "0.3"}, {"content-type", "text/xml"}};
   auto bad = events::from_record(std::nullopt, "{}", headers);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().message.find("unsupported ce_specversion 0.3") != std::string::npos);

@@ -57,12 +57,18 @@ TEST_CASE("the alias table maps each old name to its current one and leaves the 
 }
 
 TEST_CASE("an old-named record is handled like the new one") {
-  const contracts::OrderCompleted order{"0190a6b2-7c3e-7abc-8def-0123456789ac", "user-1", {{"seat-A1", 2, 50000}},
-                                        100000, "KRW", "WAREHOUSE", "0190a6b2-7c3e-7abc-8def-0123456789ab",
+  const contracts::OrderCompleted order{"0190a6b2-7c3e-7abc-8def-0123456789ac",
+                                        "user-1",
+                                        {{"seat-A1", 2, 50000}},
+                                        100000,
+                                        "KRW",
+                                        "WAREHOUSE",
+                                        "0190a6b2-7c3e-7abc-8def-0123456789ab",
                                         "2026-11-23T06:53:00.123Z"};
   auto handle = [](const events::Event& e) {
     return events::dispatch<contracts::OrderCompleted>(
-        e, "ranking-updater", [](const contracts::OrderCompleted& o) -> core::Result<std::string> { return o.order_id; });
+        e, "ranking-updater",
+        [](const contracts::OrderCompleted& o) -> core::Result<std::string> { return o.order_id; });
   };
   // A record as an old producer wrote it: old ce_type and the URN ce_dataschema.
   auto modern = events::make_event("/paypipe/order-processor", order.order_id, order);

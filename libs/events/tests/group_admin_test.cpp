@@ -52,13 +52,20 @@ TEST_CASE("a group's lag per partition, its members, and resetting its offsets o
     auto runtime = events::ConsumerRuntime::batch(kafka.options, settings, *kafka.producer, handler);
     REQUIRE(runtime.ok());
     REQUIRE((*runtime)->start().ok());
-    REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return seen.size() == records; }, 30s));
+    REQUIRE(testing::eventually(
+        [&] {
+          std::lock_guard l(mutex);
+          return seen.size() == records;
+        },
+        30s));
     // Members are listed with what they were assigned; lag reaches 0 once committed.
-    REQUIRE(testing::eventually([&] {
-      auto d = (*admin)->describe_group(group, timeout);
+    REQUIRE(testing::eventually(
+        [&] {
+          auto d = (*admin)->describe_group(group, timeout);
       // Only partitions that received records have a committed offset.
-      return d.ok() && d->members.size() == 1 && !d->partitions.empty() && total_lag(*d) == 0;
-    }, 30s));
+          return d.ok() && d->members.size() == 1 && !d->partitions.empty() && total_lag(*d) == 0;
+        },
+        30s));
     const auto running = (*admin)->describe_group(group, timeout);
     REQUIRE(running.ok());
     CHECK(running->members[0].assignment.size() == 3);
@@ -67,10 +74,12 @@ TEST_CASE("a group's lag per partition, its members, and resetting its offsets o
     CHECK(refused.error().code == "group-has-members");
     (*runtime)->stop();
   }
-  REQUIRE(testing::eventually([&] {
-    auto d = (*admin)->describe_group(group, timeout);
-    return d.ok() && d->members.empty();
-  }, 30s));
+  REQUIRE(testing::eventually(
+      [&] {
+        auto d = (*admin)->describe_group(group, timeout);
+        return d.ok() && d->members.empty();
+      },
+      30s));
 
   auto describe = [&] {
     auto d = (*admin)->describe_group(group, timeout);

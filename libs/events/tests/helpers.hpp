@@ -40,9 +40,7 @@ struct KafkaFixture {
     return events::make_event("payment.completed", "/paypipe/test", order_id, w.take());
   }
 
-  void send(const events::Event& event) {
-    REQUIRE(producer->send_event(event, nullptr).ok());
-  }
+  void send(const events::Event& event) { REQUIRE(producer->send_event(event, nullptr).ok()); }
 
   void send_raw(const std::string& topic, std::optional<std::string> key, std::string value,
                 events::KafkaHeaders headers) {

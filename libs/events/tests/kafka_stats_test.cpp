@@ -69,8 +69,8 @@ TEST_CASE("a consumer's statistics become per-client, per-broker and summed-part
   // Closed: its series go, and a late document does not bring them back.
   events::forget_statistics("stats-test#consumer-7");
   REQUIRE(events::record_statistics(consumer_document(0, 1200, 0)).ok());
-  for (const char* name : {"rdkafka_queue_messages", "rdkafka_received_messages_total",
-                           "rdkafka_consumer_fetch_queue_messages"}) {
+  for (const char* name :
+       {"rdkafka_queue_messages", "rdkafka_received_messages_total", "rdkafka_consumer_fetch_queue_messages"}) {
     CHECK_FALSE(testing::metric_value(name, client).has_value());
   }
   CHECK_FALSE(testing::metric_value("rdkafka_broker_rtt_p99_seconds", broker).has_value());

@@ -7,8 +7,8 @@
 #include "events/outbox.hpp"
 #include "helpers.hpp"
 #include "pg/migrate.hpp"
-#include "support/metrics.hpp"
 #include "support/fresh_schema.hpp"
+#include "support/metrics.hpp"
 
 using namespace paypipe;
 using namespace std::chrono_literals;
@@ -141,11 +141,12 @@ namespace {
 std::string insert_raw(pg::Connection& connection, const std::string& type, const std::string& aggregate,
                        const std::string& payload_sql) {
   const auto id = core::new_uuid_v7();
-  REQUIRE(connection
-              .exec("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES ($1, 'payment', $2, $3, " +
-                        payload_sql + ")",
-                    id, aggregate, type)
-              .ok());
+  REQUIRE(
+      connection
+          .exec("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES ($1, 'payment', $2, $3, " +
+                    payload_sql + ")",
+                id, aggregate, type)
+          .ok());
   return id;
 }
 

@@ -46,7 +46,12 @@ TEST_CASE("events published with the producer are consumed once each, in order p
     auto runtime = events::ConsumerRuntime::batch(kafka.options, settings, *kafka.producer, handler);
     REQUIRE(runtime.ok());
     REQUIRE((*runtime)->start().ok());
-    REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return seen.size() == sent.size(); }, 30s));
+    REQUIRE(testing::eventually(
+        [&] {
+          std::lock_guard l(mutex);
+          return seen.size() == sent.size();
+        },
+        30s));
     (*runtime)->stop();
   }
   for (const auto& [key, amounts] : per_key) {
@@ -63,7 +68,12 @@ TEST_CASE("events published with the producer are consumed once each, in order p
   auto extra = kafka.payment_completed(order_ids[0], 99);
   kafka.send(extra);
   kafka.flush();
-  REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return seen.count(extra.id) == 1; }, 30s));
+  REQUIRE(testing::eventually(
+      [&] {
+        std::lock_guard l(mutex);
+        return seen.count(extra.id) == 1;
+      },
+      30s));
   (*again)->stop();
   std::lock_guard lock(mutex);
   CHECK(seen.size() == 1);
@@ -87,8 +97,7 @@ TEST_CASE("the concurrent runtime keeps order per key while keys run in parallel
   settings.consumer.topics = {"payment.completed"};
   settings.max_in_flight = 8;
   auto runtime = events::ConsumerRuntime::concurrent(
-      kafka.options, settings, *kafka.producer,
-      [&](const events::ConsumedEvent& e, events::OutcomeCallback finish) {
+      kafka.options, settings, *kafka.producer, [&](const events::ConsumedEvent& e, events::OutcomeCallback finish) {
         const int now = ++running;
         int seen_max = max_running.load();
         while (now > seen_max && !max_running.compare_exchange_weak(seen_max, now)) {
@@ -136,8 +145,7 @@ TEST_CASE("a window that stays full pauses the partitions, and every record is h
   settings.consumer.topics = {"payment.completed"};
   settings.max_in_flight = 8;
   auto runtime = events::ConsumerRuntime::concurrent(
-      kafka.options, settings, *kafka.producer,
-      [&](const events::ConsumedEvent& e, events::OutcomeCallback finish) {
+      kafka.options, settings, *kafka.producer, [&](const events::ConsumedEvent& e, events::OutcomeCallback finish) {
         std::lock_guard lock(mutex);
         ++handled[e.event.id];
         if (!release) {
@@ -148,7 +156,12 @@ TEST_CASE("a window that stays full pauses the partitions, and every record is h
       });
   REQUIRE(runtime.ok());
   REQUIRE((*runtime)->start().ok());
-  REQUIRE(testing::eventually([&] { std::lock_guard lock(mutex); return held.size() == 8; }, 30s));
+  REQUIRE(testing::eventually(
+      [&] {
+        std::lock_guard lock(mutex);
+        return held.size() == 8;
+      },
+      30s));
   const auto paused_by = std::chrono::steady_clock::now() + 1500ms;
   REQUIRE(testing::eventually([&] { return std::chrono::steady_clock::now() >= paused_by; }, 5s));
   {
@@ -158,7 +171,12 @@ TEST_CASE("a window that stays full pauses the partitions, and every record is h
     for (auto& finish : held) finish(events::Outcome::ok());
     held.clear();
   }
-  REQUIRE(testing::eventually([&] { std::lock_guard lock(mutex); return handled.size() == 80; }, 60s));
+  REQUIRE(testing::eventually(
+      [&] {
+        std::lock_guard lock(mutex);
+        return handled.size() == 80;
+      },
+      60s));
   (*runtime)->stop();
   for (const auto& [id, times] : handled) {
     INFO(id);
@@ -175,8 +193,8 @@ TEST_CASE("librdkafka's statistics reach the metrics of a producer and a consume
     REQUIRE(producer.ok());
     REQUIRE((*producer)->send_event(kafka.payment_completed(core::new_uuid_v7()), nullptr).ok());
     REQUIRE((*producer)->flush(10s).ok());
-    CHECK(testing::eventually([] { return testing::metric_value("rdkafka_sent_messages_total").value_or(0) >= 1; },
-                              10s));
+    CHECK(
+        testing::eventually([] { return testing::metric_value("rdkafka_sent_messages_total").value_or(0) >= 1; }, 10s));
     CHECK(testing::metric_value("rdkafka_broker_rtt_p99_seconds").value_or(-1) >= 0);
   }
   // A closed client's series go.

@@ -71,8 +71,8 @@ TEST_CASE("retry: attempts until success, waiting the policy's delays, capped") 
   ScriptedFailures fn{5};
   std::vector<int> heard;
   const RetryPolicy policy{10, 100ms, 2.0, 500ms};
-  const auto result = retry(policy, never_stop(), std::ref(fn), [&](const RetryEvent& e) { heard.push_back(e.attempt); },
-                            clock);
+  const auto result = retry(
+      policy, never_stop(), std::ref(fn), [&](const RetryEvent& e) { heard.push_back(e.attempt); }, clock);
   REQUIRE(result);
   CHECK(*result == 6);
   CHECK(fn.calls == 6);
@@ -114,17 +114,23 @@ TEST_CASE("retry: a non-retryable error returns at once") {
 
   // The attempt decides explicitly: a conflict retried, an unavailable given up.
   int calls = 0;
-  const auto conflict = retry(RetryPolicy::constant(3, 0ms), never_stop(), [&]() -> Attempt<void> {
-    ++calls;
-    return Attempt<void>::again(make_error(ErrorCategory::conflict, "race", "lost"));
-  }, {}, clock);
+  const auto conflict = retry(
+      RetryPolicy::constant(3, 0ms), never_stop(),
+      [&]() -> Attempt<void> {
+        ++calls;
+        return Attempt<void>::again(make_error(ErrorCategory::conflict, "race", "lost"));
+      },
+      {}, clock);
   CHECK_FALSE(conflict);
   CHECK(calls == 3);
   calls = 0;
-  const auto down = retry(RetryPolicy::constant(3, 0ms), never_stop(), [&]() -> Attempt<void> {
-    ++calls;
-    return Attempt<void>::give_up(make_error(ErrorCategory::unavailable, "down", "x"));
-  }, {}, clock);
+  const auto down = retry(
+      RetryPolicy::constant(3, 0ms), never_stop(),
+      [&]() -> Attempt<void> {
+        ++calls;
+        return Attempt<void>::give_up(make_error(ErrorCategory::unavailable, "down", "x"));
+      },
+      {}, clock);
   CHECK_FALSE(down);
   CHECK(calls == 1);
 }
@@ -132,10 +138,14 @@ TEST_CASE("retry: a non-retryable error returns at once") {
 TEST_CASE("retry: Retry-After is a floor for the wait") {
   ScriptedClock clock;
   int calls = 0;
-  const auto result = retry(RetryPolicy{3, 100ms, 2.0, 1000ms}, never_stop(), [&]() -> Attempt<int> {
-    if (++calls == 1) return Attempt<int>::again(make_error(ErrorCategory::too_many_requests, "429", "slow"), 3000ms);
-    return 7;
-  }, {}, clock);
+  const auto result = retry(
+      RetryPolicy{3, 100ms, 2.0, 1000ms}, never_stop(),
+      [&]() -> Attempt<int> {
+        if (++calls == 1)
+          return Attempt<int>::again(make_error(ErrorCategory::too_many_requests, "429", "slow"), 3000ms);
+        return 7;
+      },
+      {}, clock);
   CHECK(*result == 7);
   CHECK(clock.waits == std::vector<std::chrono::milliseconds>{3000ms});
 }
@@ -146,8 +156,8 @@ TEST_CASE("retry: stop during a wait ends the retries; a stop set before one ski
   clock.during_wait = [&] { stop = true; };
   ScriptedFailures fn{100};
   int heard = 0;
-  const auto result = retry(RetryPolicy::constant(0, 1000ms), stop, std::ref(fn), [&](const RetryEvent&) { ++heard; },
-                            clock);
+  const auto result = retry(
+      RetryPolicy::constant(0, 1000ms), stop, std::ref(fn), [&](const RetryEvent&) { ++heard; }, clock);
   CHECK_FALSE(result);
   CHECK(fn.calls == 1);
   CHECK(clock.waits.size() == 1);

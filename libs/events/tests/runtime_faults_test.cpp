@@ -28,8 +28,8 @@ events::RuntimeSettings settings_for(const std::string& group) {
   return s;
 }
 
-const core::Error pg_down =
-    core::make_error(core::ErrorCategory::unavailable, "pg-connect", "cannot connect to PostgreSQL: refused");
+const core::Error pg_down = core::make_error(core::ErrorCategory::unavailable, "pg-connect",
+                                             "cannot connect to PostgreSQL: refused");
 
 // The value of a counter or gauge of `group` in the metrics exposition (0 if absent).
 double metric(const std::string& name, const std::string& group) {
@@ -101,7 +101,12 @@ TEST_CASE("batch: a record failing with the database unavailable is retried in p
   REQUIRE(runtime.ok());
   self = runtime->get();
   REQUIRE((*runtime)->start().ok());
-  REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return applied.size() >= sent.size(); }, 30s));
+  REQUIRE(testing::eventually(
+      [&] {
+        std::lock_guard l(mutex);
+        return applied.size() >= sent.size();
+      },
+      30s));
   CHECK_FALSE((*runtime)->stalled_on());  // cleared once the record went through
   CHECK(std::chrono::steady_clock::now() - (*runtime)->last_poll() < 2s);
   const auto dead = testing::read_topic(kafka.options, kafka.options.topic("dlq.infra-batch"), 1, 3s);
@@ -115,8 +120,9 @@ TEST_CASE("batch: a record failing with the database unavailable is retried in p
   CHECK(metric("consumer_stalled_partitions", "infra-batch") == 0);
 }
 
-TEST_CASE("concurrent: the database unavailable stops the record's partition in place; an outside failure still "
-          "dead-letters") {
+TEST_CASE(
+    "concurrent: the database unavailable stops the record's partition in place; an outside failure still "
+    "dead-letters") {
   testing::KafkaFixture kafka({"payment.completed", "retry.infra-async", "dlq.infra-async"}, 1);
   const auto key = core::new_uuid_v7();
   const auto other_key = core::new_uuid_v7();
@@ -160,7 +166,12 @@ TEST_CASE("concurrent: the database unavailable stops the record's partition in 
   REQUIRE(runtime.ok());
   self = runtime->get();
   REQUIRE((*runtime)->start().ok());
-  REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return applied.size() >= sent.size(); }, 30s));
+  REQUIRE(testing::eventually(
+      [&] {
+        std::lock_guard l(mutex);
+        return applied.size() >= sent.size();
+      },
+      30s));
   // Asks for two: only one may come.
   const auto dead = testing::read_topic(kafka.options, kafka.options.topic("dlq.infra-async"), 2, 5s);
   CHECK_FALSE((*runtime)->stalled_on());
@@ -193,8 +204,8 @@ TEST_CASE("stop releases a record waiting in backoff at once, without committing
     REQUIRE(runtime.ok());
     REQUIRE((*runtime)->start().ok());
     // The runtime took the failure and put the record on its backoff timer.
-    REQUIRE(testing::eventually([&] { return metric("consumer_retries_total", "backoff-stop") > retries_before; },
-                                30s));
+    REQUIRE(
+        testing::eventually([&] { return metric("consumer_retries_total", "backoff-stop") > retries_before; }, 30s));
     const auto started = std::chrono::steady_clock::now();
     (*runtime)->stop(5s);
     CHECK(std::chrono::steady_clock::now() - started < 1s);
@@ -202,11 +213,11 @@ TEST_CASE("stop releases a record waiting in backoff at once, without committing
   }
   // Not committed past: the same group gets the record again.
   std::atomic<int> redelivered{0};
-  auto runtime = events::ConsumerRuntime::concurrent(
-      kafka.options, settings, *kafka.producer, [&](const events::ConsumedEvent& e, events::OutcomeCallback done) {
-        if (e.event.id == waiting.id) ++redelivered;
-        done(events::Outcome::ok());
-      });
+  auto runtime = events::ConsumerRuntime::concurrent(kafka.options, settings, *kafka.producer,
+                                                     [&](const events::ConsumedEvent& e, events::OutcomeCallback done) {
+                                                       if (e.event.id == waiting.id) ++redelivered;
+                                                       done(events::Outcome::ok());
+                                                     });
   REQUIRE(runtime.ok());
   REQUIRE((*runtime)->start().ok());
   CHECK(testing::eventually([&] { return redelivered.load() == 1; }, 30s));
@@ -265,7 +276,12 @@ TEST_CASE("a member joining while jobs run: an abandoned job makes no effect, ea
   auto first = events::ConsumerRuntime::concurrent(kafka.options, settings, *kafka.producer, slow_job(false));
   REQUIRE(first.ok());
   REQUIRE((*first)->start().ok());
-  REQUIRE(testing::eventually([&] { std::lock_guard l(mutex); return !running.empty(); }, 30s));
+  REQUIRE(testing::eventually(
+      [&] {
+        std::lock_guard l(mutex);
+        return !running.empty();
+      },
+      30s));
   auto second = events::ConsumerRuntime::concurrent(kafka.options, settings, *kafka.producer, slow_job(true));
   REQUIRE(second.ok());
   REQUIRE((*second)->start().ok());
@@ -305,10 +321,10 @@ TEST_CASE("a revoked partition's consumer_lag series goes: no stale value from a
   kafka.flush();
   auto settings = settings_for("lag-revoke");
   settings.subscribe_retry_topic = false;
-  auto runtime = events::ConsumerRuntime::batch(kafka.options, settings, *kafka.producer,
-                                                [](std::span<const events::ConsumedEvent> batch) {
-                                                  return std::vector<events::Outcome>(batch.size(), events::Outcome::ok());
-                                                });
+  auto runtime = events::ConsumerRuntime::batch(
+      kafka.options, settings, *kafka.producer, [](std::span<const events::ConsumedEvent> batch) {
+        return std::vector<events::Outcome>(batch.size(), events::Outcome::ok());
+      });
   REQUIRE(runtime.ok());
   REQUIRE((*runtime)->start().ok());
   // Alone in the group: both partitions are its own and reported.

@@ -21,8 +21,9 @@ TEST_CASE("every business topic has a schema") {
 
 TEST_CASE("valid payment.completed data passes") {
   CHECK(SchemaRegistry::builtin()
-            .validate("payment.completed",
-                      R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
+            .validate(
+                "payment.completed",
+                R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
                           "userId":"user-1","amount":15000,"currency":"KRW","completedAt":"2026-11-23T06:53:00.123Z"})")
             .ok());
 }
@@ -55,8 +56,10 @@ TEST_CASE("dataschema values carry the version: the schema file's URL, or the UR
 
 TEST_CASE("a type of the CloudEvents form names its schema file and version") {
   const auto& registry = SchemaRegistry::builtin();
-  CHECK(registry.validate("dev.paypipe.payment.completed.v1",
-                          R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
+  CHECK(registry
+            .validate(
+                "dev.paypipe.payment.completed.v1",
+                R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
                               "userId":"user-1","amount":15000,"currency":"KRW","completedAt":"2026-11-23T06:53:00.123Z"})")
             .ok());
   CHECK(registry.validate("dev.paypipe.payment.completed.v1", "{}").error().code == "schema-invalid");

@@ -16,7 +16,8 @@ events::OutgoingRecord record_for(const events::KafkaOptions& options, const std
   return {options.topic(topic), std::string("k"), std::move(value), {{"h", std::string("\x00\x01", 2)}}};
 }
 
-std::unique_ptr<events::TransactionalProducer> transactional(const events::KafkaOptions& options, const std::string& id) {
+std::unique_ptr<events::TransactionalProducer> transactional(const events::KafkaOptions& options,
+                                                             const std::string& id) {
   auto created = events::TransactionalProducer::create(options, {id, 10000ms, 1ms});
   REQUIRE(created.ok());
   REQUIRE((*created)->init(30s).ok());

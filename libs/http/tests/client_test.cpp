@@ -156,14 +156,16 @@ TEST_CASE("a POST on a reused connection that fails after the request was writte
 
 TEST_CASE("a PATCH is not resent either; a GET (idempotent) is, on a fresh connection") {
   {
-    ScriptedServer server([](int n) { return n == 2 ? ScriptedServer::Action::close : ScriptedServer::Action::answer; });
+    ScriptedServer server(
+        [](int n) { return n == 2 ? ScriptedServer::Action::close : ScriptedServer::Action::answer; });
     http::Client client(http::ClientOptions{1000ms, 2000ms});
     REQUIRE(client.send(request("PATCH", server.url())).ok());
     CHECK_FALSE(client.send(request("PATCH", server.url())).ok());
     CHECK(server.requests() == 2);
   }
   {
-    ScriptedServer server([](int n) { return n == 2 ? ScriptedServer::Action::close : ScriptedServer::Action::answer; });
+    ScriptedServer server(
+        [](int n) { return n == 2 ? ScriptedServer::Action::close : ScriptedServer::Action::answer; });
     http::Client client(http::ClientOptions{1000ms, 2000ms});
     REQUIRE(client.send(request("GET", server.url())).ok());
     auto again = client.send(request("GET", server.url()));

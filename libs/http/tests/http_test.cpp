@@ -22,10 +22,11 @@ TEST_CASE("parse_target decodes the path and the query") {
 TEST_CASE("problem_for maps every error category to its status") {
   using core::ErrorCategory;
   const std::pair<ErrorCategory, int> cases[] = {
-      {ErrorCategory::invalid_input, 400}, {ErrorCategory::unauthenticated, 401}, {ErrorCategory::payment_required, 402},
-      {ErrorCategory::forbidden, 403},     {ErrorCategory::not_found, 404},       {ErrorCategory::conflict, 409},
-      {ErrorCategory::unprocessable, 422}, {ErrorCategory::too_many_requests, 429}, {ErrorCategory::unavailable, 503},
-      {ErrorCategory::internal, 500}};
+      {ErrorCategory::invalid_input, 400},    {ErrorCategory::unauthenticated, 401},
+      {ErrorCategory::payment_required, 402}, {ErrorCategory::forbidden, 403},
+      {ErrorCategory::not_found, 404},        {ErrorCategory::conflict, 409},
+      {ErrorCategory::unprocessable, 422},    {ErrorCategory::too_many_requests, 429},
+      {ErrorCategory::unavailable, 503},      {ErrorCategory::internal, 500}};
   for (const auto& [category, status] : cases) {
     const auto problem = http::problem_for(core::make_error(category, "some-code", "detail text"));
     CHECK(problem.status == status);
@@ -35,8 +36,8 @@ TEST_CASE("problem_for maps every error category to its status") {
 }
 
 TEST_CASE("internal errors never leak their message to the client") {
-  const auto response = http::error_response(core::make_error(core::ErrorCategory::internal, "pg-42P01",
-                                                              "relation \"secret_table\" does not exist"));
+  const auto response = http::error_response(
+      core::make_error(core::ErrorCategory::internal, "pg-42P01", "relation \"secret_table\" does not exist"));
   CHECK(response.status == 500);
   CHECK(response.content_type == "application/problem+json");
   CHECK(response.body.find("secret_table") == std::string::npos);

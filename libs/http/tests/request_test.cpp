@@ -67,8 +67,11 @@ TEST_CASE("after is still read as a deprecated alias of cursor; cursor wins when
 }
 
 TEST_CASE("every problem of a query is named in one bad-query error") {
-  const std::map<std::string, std::string> query{
-      {"limit", "501"}, {"cursor", "x"}, {"userId", "a b"}, {"colour", "red"}, {"name", std::string(300, 'n')}};
+  const std::map<std::string, std::string> query{{"limit", "501"},
+                                                 {"cursor", "x"},
+                                                 {"userId", "a b"},
+                                                 {"colour", "red"},
+                                                 {"name", std::string(300, 'n')}};
   http::QueryReader reader(query);
   reader.page();
   CHECK_FALSE(reader.plain_id("userId"));
@@ -81,8 +84,13 @@ TEST_CASE("every problem of a query is named in one bad-query error") {
 }
 
 TEST_CASE("limits outside the range, negative cursors and junk are refused") {
-  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
-           {"limit", "0"}, {"limit", "1x"}, {"limit", "-1"}, {"limit", ""}, {"cursor", "-3"}, {"cursor", ""}, {"after", "1.5"}}) {
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{{"limit", "0"},
+                                                                                    {"limit", "1x"},
+                                                                                    {"limit", "-1"},
+                                                                                    {"limit", ""},
+                                                                                    {"cursor", "-3"},
+                                                                                    {"cursor", ""},
+                                                                                    {"after", "1.5"}}) {
     const std::map<std::string, std::string> query{{name, value}};
     http::QueryReader reader(query);
     reader.page();

@@ -37,7 +37,9 @@ http::Router test_router() {
   router.post("/echo", [](const http::Request& r) { return http::Response::text(200, r.body); });
   router.get("/throw", [](const http::Request&) -> http::Response { throw std::runtime_error("boom"); });
   router.get("/trace", [](const http::Request& r) { return http::Response::text(200, r.trace.trace_id); });
-  router.get("/host", [](const http::Request& r) { return http::Response::text(200, std::string(r.header("host").value_or(""))); });
+  router.get("/host", [](const http::Request& r) {
+    return http::Response::text(200, std::string(r.header("host").value_or("")));
+  });
   router.add_async("GET", "/async", [](http::Request, http::Responder respond) {
     std::thread([respond] {
       std::this_thread::sleep_for(20ms);
@@ -155,8 +157,11 @@ TEST_CASE("server continues the caller's trace") {
   http::Server server(test_options(), test_router());
   REQUIRE(server.start().ok());
   http::Client client;
-  auto r = client.send({"GET", "http://127.0.0.1:" + std::to_string(server.port()) + "/trace",
-                        {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}, "", {}});
+  auto r = client.send({"GET",
+                        "http://127.0.0.1:" + std::to_string(server.port()) + "/trace",
+                        {{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}},
+                        "",
+                        {}});
   REQUIRE(r.ok());
   CHECK(r->body == "4bf92f3577b34da6a3ce929d0e0e4736");
 }
@@ -217,8 +222,11 @@ TEST_CASE("an over-limit body gets 413 without being read") {
   http::Server server(test_options(), test_router());
   REQUIRE(server.start().ok());
   http::Client client;
-  auto r = client.send({"POST", "http://127.0.0.1:" + std::to_string(server.port()) + "/echo",
-                        {{"content-type", "text/plain"}}, std::string(5000, 'x'), {}});
+  auto r = client.send({"POST",
+                        "http://127.0.0.1:" + std::to_string(server.port()) + "/echo",
+                        {{"content-type", "text/plain"}},
+                        std::string(5000, 'x'),
+                        {}});
   REQUIRE(r.ok());
   CHECK(r->status == 413);
   auto small = client.send({"POST", "http://127.0.0.1:" + std::to_string(server.port()) + "/echo", {}, "abc", {}});

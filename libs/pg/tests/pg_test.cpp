@@ -142,8 +142,9 @@ TEST_CASE("the pool bounds connections and replaces broken ones") {
   }
   for (int i = 0; i < 4; ++i) CHECK(pool.ping().ok());
   CHECK(pool.transact([](pg::Transaction& tx) -> core::Status {
-    auto r = tx.exec("SELECT 1");
-    if (!r) return r.error();
-    return {};
-  }).ok());
+              auto r = tx.exec("SELECT 1");
+              if (!r) return r.error();
+              return {};
+            })
+            .ok());
 }

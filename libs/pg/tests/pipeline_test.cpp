@@ -13,7 +13,9 @@ namespace {
 struct Table : testing::FreshSchema {
   // A second connection: what other transactions see.
   pg::Connection observer = testing::connect(schema);
-  Table() : FreshSchema("pgtest") { REQUIRE(connection.exec("CREATE TABLE p (n int CONSTRAINT p_n_key PRIMARY KEY)").ok()); }
+  Table() : FreshSchema("pgtest") {
+    REQUIRE(connection.exec("CREATE TABLE p (n int CONSTRAINT p_n_key PRIMARY KEY)").ok());
+  }
   std::int64_t visible() { return testing::query_integer(observer, "SELECT count(*) FROM p"); }
 };
 

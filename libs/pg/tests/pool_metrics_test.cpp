@@ -42,7 +42,9 @@ TEST_CASE("the pool exports its size, its connections in use, its waits and its 
       });
       // Nothing shows a waiter blocked until it is served: give it time to block.
       std::this_thread::sleep_for(100ms);
-      { auto returned = std::move(first).value(); }
+      {
+        auto returned = std::move(first).value();
+      }
       waiter.join();
       CHECK(value("pg_pool_acquire_waits_total") == 2);
       CHECK(value("pg_pool_acquire_timeouts_total") == 1);

@@ -41,7 +41,7 @@ TEST_CASE("consumer settings take the service's defaults and the environment's o
                        {"PAYPIPE_CONSUMER_INFRA_BACKOFF_MAX_MS", "2000"}});
   runtime::ConsumerDefaults defaults;
   defaults.retry = events::RetryPolicy::exponential_backoff(2, std::chrono::milliseconds(1000), 2.0,
-                                                             std::chrono::milliseconds(8000));
+                                                            std::chrono::milliseconds(8000));
   const auto s = runtime::read_consumer_settings(env, "data-platform-forwarder", {"payment.completed"}, defaults);
   runtime::CommonConfig::read(env, "x");
   REQUIRE(env.finish().ok());

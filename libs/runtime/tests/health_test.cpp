@@ -21,9 +21,7 @@ struct FakeLoop {
             [this] { return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(beat.load())); },
             [this] { return stalled; }};
   }
-  void age(std::chrono::seconds by) {
-    beat = (std::chrono::steady_clock::now() - by).time_since_epoch().count();
-  }
+  void age(std::chrono::seconds by) { beat = (std::chrono::steady_clock::now() - by).time_since_epoch().count(); }
 };
 
 }  // namespace

@@ -126,10 +126,12 @@ TEST_CASE("deprecated consumer variables: N attempts in all are N - 1 retries, w
   CHECK(r.policy.initial_delay == milliseconds(1000));
   CHECK(r.policy.multiplier == 2.0);
   CHECK(r.policy.max_delay == milliseconds(8000));
-  CHECK(mentions(r.warnings, "PAYPIPE_RETRY_MAX_ATTEMPTS: deprecated (it counts attempts in all, the first "
-                             "included): 3 is read as PAYPIPE_RETRY_MAX_RETRIES=2"));
+  CHECK(mentions(r.warnings,
+                 "PAYPIPE_RETRY_MAX_ATTEMPTS: deprecated (it counts attempts in all, the first "
+                 "included): 3 is read as PAYPIPE_RETRY_MAX_RETRIES=2"));
   CHECK(mentions(r.warnings, "PAYPIPE_RETRY_INITIAL_DELAY_MS: deprecated: read as PAYPIPE_RETRY_INTERVAL_MS=1000"));
-  CHECK(mentions(r.warnings, "PAYPIPE_RETRY_MULTIPLIER_PERCENT: deprecated: 200 is read as PAYPIPE_RETRY_MULTIPLIER=2"));
+  CHECK(
+      mentions(r.warnings, "PAYPIPE_RETRY_MULTIPLIER_PERCENT: deprecated: 200 is read as PAYPIPE_RETRY_MULTIPLIER=2"));
   CHECK(mentions(r.warnings, "PAYPIPE_RETRY_MAX_DELAY_MS: deprecated: read as PAYPIPE_RETRY_MAX_INTERVAL_MS=8000"));
   CHECK(mentions(r.warnings, "the policy read from them: exponential backoff, 2 retries, 1000 ms x2 up to 8000 ms"));
 

@@ -19,8 +19,8 @@ Config Config::read(core::Env& env) {
   defaults.batch_size = 1000;
   c.consumer = runtime::read_consumer_settings(env, "coupon-issuer", consumed_topics(), defaults);
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
-  c.issue_ack_timeout =
-      env.millis("PAYPIPE_COUPON_ISSUE_ACK_TIMEOUT_MS", c.issue_ack_timeout, milliseconds(100), milliseconds(60000));
+  c.issue_ack_timeout = env.millis("PAYPIPE_COUPON_ISSUE_ACK_TIMEOUT_MS", c.issue_ack_timeout, milliseconds(100),
+                                   milliseconds(60000));
   c.pending_batch_size = static_cast<std::size_t>(
       env.integer("PAYPIPE_COUPON_PENDING_BATCH_SIZE", static_cast<std::int64_t>(c.pending_batch_size), 1, 10000));
   c.auth = auth::Settings::read(env, c.common.local_profile);

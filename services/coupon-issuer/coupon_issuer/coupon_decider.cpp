@@ -9,11 +9,11 @@
 #include "core/metrics.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
+#include "coupon_issuer/coupon_events.hpp"
+#include "coupon_issuer/coupon_rules.hpp"
 #include "events/decoded_batch.hpp"
 #include "events/dispatch.hpp"
 #include "events/outbox.hpp"
-#include "coupon_issuer/coupon_events.hpp"
-#include "coupon_issuer/coupon_rules.hpp"
 
 namespace paypipe::coupon_issuer {
 
@@ -29,10 +29,20 @@ struct DeciderMetrics {
   static DeciderMetrics& get() {
     auto& r = core::metrics::registry();
     static DeciderMetrics m{
-        prometheus::BuildCounter().Name("coupon_decisions_total").Help("Coupon requests decided, by outcome").Register(r),
-        prometheus::BuildHistogram().Name("coupon_decision_batch_size").Help("Fresh requests decided per transaction").Register(r).Add(
-            {}, prometheus::Histogram::BucketBoundaries{1, 10, 50, 100, 250, 500, 1000, 2000, 5000}),
-        prometheus::BuildCounter().Name("coupon_decision_replays_total").Help("Batches replayed with a savepoint per event").Register(r).Add({}),
+        prometheus::BuildCounter()
+            .Name("coupon_decisions_total")
+            .Help("Coupon requests decided, by outcome")
+            .Register(r),
+        prometheus::BuildHistogram()
+            .Name("coupon_decision_batch_size")
+            .Help("Fresh requests decided per transaction")
+            .Register(r)
+            .Add({}, prometheus::Histogram::BucketBoundaries{1, 10, 50, 100, 250, 500, 1000, 2000, 5000}),
+        prometheus::BuildCounter()
+            .Name("coupon_decision_replays_total")
+            .Help("Batches replayed with a savepoint per event")
+            .Register(r)
+            .Add({}),
     };
     return m;
   }

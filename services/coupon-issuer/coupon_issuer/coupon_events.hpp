@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "events/envelope.hpp"
 #include "coupon_issuer/coupon_rules.hpp"
+#include "events/envelope.hpp"
 
 namespace paypipe::coupon_issuer {
 

@@ -4,16 +4,11 @@ namespace paypipe::coupon_issuer {
 
 std::string reason_of(Verdict verdict) {
   switch (verdict) {
-    case Verdict::issued:
-      return "";
-    case Verdict::not_found:
-      return "NOT_FOUND";
-    case Verdict::expired:
-      return "EXPIRED";
-    case Verdict::already_issued:
-      return "ALREADY_ISSUED";
-    case Verdict::out_of_stock:
-      return "OUT_OF_STOCK";
+    case Verdict::issued: return "";
+    case Verdict::not_found: return "NOT_FOUND";
+    case Verdict::expired: return "EXPIRED";
+    case Verdict::already_issued: return "ALREADY_ISSUED";
+    case Verdict::out_of_stock: return "OUT_OF_STOCK";
   }
   return "";
 }

@@ -18,7 +18,8 @@ StoredCoupon coupon_from(const pg::Rows& rows, int row) {
 core::Result<StoredCoupon> create_coupon(pg::Connection& connection, const std::string& id, const NewCoupon& coupon) {
   static const std::string sql =
       "INSERT INTO coupons (id, name, discount, total_stock, remaining_stock, valid_from, valid_until) "
-      "VALUES ($1, $2, $3, $4, $4, $5, $6) RETURNING " + coupon_columns;
+      "VALUES ($1, $2, $3, $4, $4, $5, $6) RETURNING " +
+      coupon_columns;
   auto rows = connection.exec(sql, id, coupon.name, coupon.discount, coupon.total_stock, coupon.valid_from,
                               coupon.valid_until);
   if (!rows) return rows.error();
@@ -43,10 +44,11 @@ core::Result<std::set<std::string>> existing_coupons(pg::Connection& connection,
 }
 
 core::Result<std::optional<StoredRequest>> find_request(pg::Connection& connection, const std::string& request_id) {
-  static const std::string sql = "SELECT request_id::text, coupon_id::text, user_id, status, reason, "
-                                 "issued_coupon_id::text, " +
-                                 pg::rfc3339_sql("requested_at") + ", " + pg::rfc3339_sql("decided_at") +
-                                 " FROM coupon_requests WHERE request_id = $1";
+  static const std::string sql =
+      "SELECT request_id::text, coupon_id::text, user_id, status, reason, "
+      "issued_coupon_id::text, " +
+      pg::rfc3339_sql("requested_at") + ", " + pg::rfc3339_sql("decided_at") +
+      " FROM coupon_requests WHERE request_id = $1";
   auto rows = connection.exec(sql, request_id);
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<StoredRequest>{};
@@ -58,11 +60,10 @@ core::Result<std::optional<StoredRequest>> find_request(pg::Connection& connecti
 
 core::Result<std::vector<HeldCoupon>> user_coupons(pg::Connection& connection, const std::string& user_id,
                                                    std::int64_t limit) {
-  static const std::string sql =
-      "SELECT i.id::text, i.coupon_id::text, c.name, c.discount, " + pg::rfc3339_sql("c.valid_until") + ", " +
-      pg::rfc3339_sql("i.issued_at") +
-      ", i.request_id::text FROM issued_coupons i JOIN coupons c ON c.id = i.coupon_id "
-      "WHERE i.user_id = $1 ORDER BY i.issued_at DESC, i.id LIMIT $2";
+  static const std::string sql = "SELECT i.id::text, i.coupon_id::text, c.name, c.discount, " +
+                                 pg::rfc3339_sql("c.valid_until") + ", " + pg::rfc3339_sql("i.issued_at") +
+                                 ", i.request_id::text FROM issued_coupons i JOIN coupons c ON c.id = i.coupon_id "
+                                 "WHERE i.user_id = $1 ORDER BY i.issued_at DESC, i.id LIMIT $2";
   auto rows = connection.exec(sql, user_id, limit);
   if (!rows) return rows.error();
   std::vector<HeldCoupon> held;

@@ -6,9 +6,9 @@
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
+#include "coupon_issuer/http_codecs.hpp"
 #include "http/request.hpp"
 #include "runtime/daemon.hpp"
-#include "coupon_issuer/http_codecs.hpp"
 
 namespace paypipe::coupon_issuer {
 
@@ -17,10 +17,11 @@ namespace {
 constexpr const char* source = "/paypipe/coupon-issuer";
 
 prometheus::Family<prometheus::Counter>& issue_requests() {
-  static auto& family = prometheus::BuildCounter()
-                            .Name("coupon_issue_requests_total")
-                            .Help("POST .../issue answers: accepted (Kafka acknowledged), not-found (unknown coupon), unavailable")
-                            .Register(core::metrics::registry());
+  static auto& family =
+      prometheus::BuildCounter()
+          .Name("coupon_issue_requests_total")
+          .Help("POST .../issue answers: accepted (Kafka acknowledged), not-found (unknown coupon), unavailable")
+          .Register(core::metrics::registry());
   return family;
 }
 
@@ -94,7 +95,8 @@ void CouponApi::record(std::vector<Acknowledged>& acknowledged) {
   // Kafka holds these requests, so they will be decided whatever happened here: the
   // answer is 202 either way; without the PENDING row the statusUrl answers 404 until
   // the decision is recorded.
-  if (!status) spdlog::warn("could not record {} coupon requests as PENDING: {}", requests.size(), status.error().message);
+  if (!status)
+    spdlog::warn("could not record {} coupon requests as PENDING: {}", requests.size(), status.error().message);
   for (auto& a : acknowledged) a.respond(accepted(a.request));
   issue_requests().Add({{"answer", "accepted"}}).Increment(static_cast<double>(acknowledged.size()));
 }
@@ -175,7 +177,8 @@ void CouponApi::produce(const PendingRequest& pending, const http::Responder& re
     }
     if (!delivery.status) {
       issue_requests().Add({{"answer", "unavailable"}}).Increment();
-      spdlog::warn("coupon request {} not acknowledged by Kafka: {}", pending.request_id, delivery.status.error().message);
+      spdlog::warn("coupon request {} not acknowledged by Kafka: {}", pending.request_id,
+                   delivery.status.error().message);
       respond(unavailable("Kafka did not take the request; nothing was recorded, retry later"));
       return;
     }
@@ -193,31 +196,32 @@ void CouponApi::produce(const PendingRequest& pending, const http::Responder& re
 
 void CouponApi::add_routes(http::Router& router) {
   router.post("/v1/coupons", http::admin_only(admin_token_, [this](const http::Request& request) {
-    auto coupon = parse_new_coupon(request);
-    if (!coupon) return http::error_response(coupon.error());
-    auto lease = pool_.acquire();
-    if (!lease) return http::error_response(lease.error());
-    auto created = create_coupon(**lease, core::new_uuid_v7(), *coupon);
-    if (!created) return http::error_response(created.error());
-    remember(created->id);
-    auto response = http::Response::json(201, coupon_json(*created));
-    response.headers.push_back({"Location", "/v1/coupons/" + created->id});
-    return response;
-  }));
+                auto coupon = parse_new_coupon(request);
+                if (!coupon) return http::error_response(coupon.error());
+                auto lease = pool_.acquire();
+                if (!lease) return http::error_response(lease.error());
+                auto created = create_coupon(**lease, core::new_uuid_v7(), *coupon);
+                if (!created) return http::error_response(created.error());
+                remember(created->id);
+                auto response = http::Response::json(201, coupon_json(*created));
+                response.headers.push_back({"Location", "/v1/coupons/" + created->id});
+                return response;
+              }));
 
-  router.get("/v1/coupons/{couponId}", auth::user_route(authenticator_, [this](const http::Request& request,
-                                                                               const auth::Claims&) {
-    auto id = uuid_param(request, "couponId");
-    if (!id) return http::error_response(id.error());
-    auto lease = pool_.acquire();
-    if (!lease) return http::error_response(lease.error());
-    auto coupon = find_coupon(**lease, *id);
-    if (!coupon) return http::error_response(coupon.error());
-    if (!*coupon) {
-      return http::error_response(core::make_error(core::ErrorCategory::not_found, "coupon-not-found", "no coupon " + *id));
-    }
-    return http::Response::json(200, coupon_json(**coupon));
-  }));
+  router.get("/v1/coupons/{couponId}",
+             auth::user_route(authenticator_, [this](const http::Request& request, const auth::Claims&) {
+               auto id = uuid_param(request, "couponId");
+               if (!id) return http::error_response(id.error());
+               auto lease = pool_.acquire();
+               if (!lease) return http::error_response(lease.error());
+               auto coupon = find_coupon(**lease, *id);
+               if (!coupon) return http::error_response(coupon.error());
+               if (!*coupon) {
+                 return http::error_response(
+                     core::make_error(core::ErrorCategory::not_found, "coupon-not-found", "no coupon " + *id));
+               }
+               return http::Response::json(200, coupon_json(**coupon));
+             }));
 
   router.add_async("POST", "/v1/coupons/{couponId}/issue",
                    auth::async_user_route(
@@ -227,38 +231,38 @@ void CouponApi::add_routes(http::Router& router) {
                        },
                        limiter_));
 
-  router.get("/v1/coupon-requests/{requestId}", auth::user_route(authenticator_, [this](const http::Request& request,
-                                                                                        const auth::Claims& who) {
-    auto id = uuid_param(request, "requestId");
-    if (!id) return http::error_response(id.error());
-    auto lease = pool_.acquire();
-    if (!lease) return http::error_response(lease.error());
-    auto found = find_request(**lease, *id);
-    if (!found) return http::error_response(found.error());
+  router.get("/v1/coupon-requests/{requestId}",
+             auth::user_route(authenticator_, [this](const http::Request& request, const auth::Claims& who) {
+               auto id = uuid_param(request, "requestId");
+               if (!id) return http::error_response(id.error());
+               auto lease = pool_.acquire();
+               if (!lease) return http::error_response(lease.error());
+               auto found = find_request(**lease, *id);
+               if (!found) return http::error_response(found.error());
     // Another user's request answers exactly as a missing one.
-    if (!*found || (*found)->user_id != who.subject) {
-      return http::error_response(
-          core::make_error(core::ErrorCategory::not_found, "coupon-request-not-found", "no coupon request " + *id));
-    }
-    return http::Response::json(200, request_json(**found));
-  }));
+               if (!*found || (*found)->user_id != who.subject) {
+                 return http::error_response(core::make_error(core::ErrorCategory::not_found,
+                                                              "coupon-request-not-found", "no coupon request " + *id));
+               }
+               return http::Response::json(200, request_json(**found));
+             }));
 
-  router.get("/v1/users/{userId}/coupons", auth::user_route(authenticator_, [this](const http::Request& request,
-                                                                                   const auth::Claims& who) {
-    auto user = user_param(request);
-    if (!user) return http::error_response(user.error());
-    if (*user != who.subject) {
-      return http::error_response(
-          core::make_error(core::ErrorCategory::not_found, "user-not-found", "no coupons to show for user " + *user));
-    }
-    auto limit = limit_param(request, 100, 1000);
-    if (!limit) return http::error_response(limit.error());
-    auto lease = pool_.acquire();
-    if (!lease) return http::error_response(lease.error());
-    auto held = user_coupons(**lease, *user, *limit);
-    if (!held) return http::error_response(held.error());
-    return http::Response::json(200, user_coupons_json(*user, *held));
-  }));
+  router.get("/v1/users/{userId}/coupons",
+             auth::user_route(authenticator_, [this](const http::Request& request, const auth::Claims& who) {
+               auto user = user_param(request);
+               if (!user) return http::error_response(user.error());
+               if (*user != who.subject) {
+                 return http::error_response(core::make_error(core::ErrorCategory::not_found, "user-not-found",
+                                                              "no coupons to show for user " + *user));
+               }
+               auto limit = limit_param(request, 100, 1000);
+               if (!limit) return http::error_response(limit.error());
+               auto lease = pool_.acquire();
+               if (!lease) return http::error_response(lease.error());
+               auto held = user_coupons(**lease, *user, *limit);
+               if (!held) return http::error_response(held.error());
+               return http::Response::json(200, user_coupons_json(*user, *held));
+             }));
 }
 
 }  // namespace paypipe::coupon_issuer

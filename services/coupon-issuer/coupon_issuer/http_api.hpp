@@ -29,11 +29,11 @@
 
 #include "auth/http_auth.hpp"
 #include "core/batch_queue.hpp"
+#include "coupon_issuer/config.hpp"
+#include "coupon_issuer/coupon_store.hpp"
 #include "events/producer.hpp"
 #include "http/router.hpp"
 #include "pg/pool.hpp"
-#include "coupon_issuer/config.hpp"
-#include "coupon_issuer/coupon_store.hpp"
 
 namespace paypipe::coupon_issuer {
 

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "http/http.hpp"
 #include "coupon_issuer/coupon_store.hpp"
+#include "http/http.hpp"
 
 namespace paypipe::coupon_issuer {
 

@@ -18,16 +18,16 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto topics = consumed_topics();
   for (const auto& t : produced_topics()) topics.push_back(t);
   runtime::must(runtime::check_durability(config.common, producer, topics), "durability check");
-  auto& relay =
-      service->make<events::OutboxRelay>(config.common.database.connect, producer, config.common.relay_settings());
+  auto& relay = service->make<events::OutboxRelay>(config.common.database.connect, producer,
+                                                   config.common.relay_settings());
   auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
   if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
   auto& api = service->make<CouponApi>(
       config, database, runtime::must(open_request_producer(config), "Kafka request producer"), authenticator);
   auto& decider = service->make<CouponDecider>(database, "/paypipe/coupon-issuer");
-  auto& consumer = service->own(runtime::must(
-      events::ConsumerRuntime::batch(config.common.kafka, config.consumer, producer, decider.handler()),
-      "Kafka consumer"));
+  auto& consumer = service->own(
+      runtime::must(events::ConsumerRuntime::batch(config.common.kafka, config.consumer, producer, decider.handler()),
+                    "Kafka consumer"));
 
   // The issue route answers 202 only once Kafka holds the request: it needs Kafka.
   runtime::add_standard_checks(service->readiness(), database, std::move(migrations), producer);

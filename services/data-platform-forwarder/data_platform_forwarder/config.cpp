@@ -40,11 +40,12 @@ Config Config::read(core::Env& env) {
   if (c.webhook.authorization.find_first_of("\r\n") != std::string::npos) {
     env.fail("PAYPIPE_WEBHOOK_AUTHORIZATION", "must be one line");
   }
-  c.webhook.timeout = env.millis("PAYPIPE_WEBHOOK_TIMEOUT_MS", milliseconds(10000), milliseconds(10), milliseconds(600000));
-  c.webhook.max_retry_after = env.millis("PAYPIPE_WEBHOOK_MAX_RETRY_AFTER_MS", milliseconds(300000),
-                                         milliseconds(1000), milliseconds(3600000));
-  c.connect_timeout =
-      env.millis("PAYPIPE_WEBHOOK_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10), milliseconds(60000));
+  c.webhook.timeout = env.millis("PAYPIPE_WEBHOOK_TIMEOUT_MS", milliseconds(10000), milliseconds(10),
+                                 milliseconds(600000));
+  c.webhook.max_retry_after = env.millis("PAYPIPE_WEBHOOK_MAX_RETRY_AFTER_MS", milliseconds(300000), milliseconds(1000),
+                                         milliseconds(3600000));
+  c.connect_timeout = env.millis("PAYPIPE_WEBHOOK_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10),
+                                 milliseconds(60000));
   c.db_workers = static_cast<std::size_t>(env.integer("PAYPIPE_FORWARDER_DB_WORKERS", 2, 1, 32));
   c.db_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_FORWARDER_DB_BATCH_SIZE", 256, 1, 5000));
   // Long enough for the call, short enough that a claim left by a killed process does

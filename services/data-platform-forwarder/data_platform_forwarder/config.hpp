@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "core/env.hpp"
+#include "data_platform_forwarder/webhook.hpp"
 #include "events/consumer_runtime.hpp"
 #include "http/client.hpp"
 #include "runtime/config.hpp"
-#include "data_platform_forwarder/webhook.hpp"
 
 namespace paypipe::data_platform_forwarder {
 

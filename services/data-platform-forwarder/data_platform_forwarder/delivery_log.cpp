@@ -5,10 +5,10 @@ namespace paypipe::data_platform_forwarder {
 namespace {
 
 const std::string& columns() {
-  static const std::string text = "seq, event_id::text, event_type, event_key, status, attempts, last_http_status, "
-                                  "last_error, " +
-                                  pg::rfc3339_sql("created_at") + ", " + pg::rfc3339_sql("updated_at") + ", " +
-                                  pg::rfc3339_sql("completed_at");
+  static const std::string text =
+      "seq, event_id::text, event_type, event_key, status, attempts, last_http_status, "
+      "last_error, " +
+      pg::rfc3339_sql("created_at") + ", " + pg::rfc3339_sql("updated_at") + ", " + pg::rfc3339_sql("completed_at");
   return text;
 }
 
@@ -30,8 +30,9 @@ Delivery delivery_from(const pg::Rows& rows, int i) {
 
 }  // namespace
 
-core::Result<std::map<std::string, TryClaim>> start_tries(pg::Connection& connection, const std::vector<TryStart>& tries,
-                                                          const std::string& owner, std::chrono::milliseconds lease) {
+core::Result<std::map<std::string, TryClaim>> start_tries(pg::Connection& connection,
+                                                          const std::vector<TryStart>& tries, const std::string& owner,
+                                                          std::chrono::milliseconds lease) {
   std::map<std::string, TryClaim> result;
   if (tries.empty()) return result;
   std::vector<std::string> ids, types, keys;

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "pg/pg.hpp"
 #include "data_platform_forwarder/delivery_status.hpp"
+#include "pg/pg.hpp"
 
 namespace paypipe::data_platform_forwarder {
 
@@ -39,8 +39,9 @@ struct TryClaim {
 // claims every one not COMPLETED whose claim is absent, ours or expired: IN_PROGRESS,
 // one more attempt, claim_owner = `owner`, claim_until = now() + `lease`, committed
 // before the call. Every event in `tries` gets an answer.
-core::Result<std::map<std::string, TryClaim>> start_tries(pg::Connection& connection, const std::vector<TryStart>& tries,
-                                                          const std::string& owner, std::chrono::milliseconds lease);
+core::Result<std::map<std::string, TryClaim>> start_tries(pg::Connection& connection,
+                                                          const std::vector<TryStart>& tries, const std::string& owner,
+                                                          std::chrono::milliseconds lease);
 
 struct TryEnd {
   std::string event_id;

@@ -27,14 +27,13 @@ struct Metrics {
 
   static Metrics& get() {
     auto& r = core::metrics::registry();
-    static auto& deliveries = prometheus::BuildCounter()
-                                  .Name("webhook_deliveries_total")
-                                  .Help("Tries finished, by resulting state (completed, failed, dead_letter) or duplicate")
-                                  .Register(r);
-    static auto& failures = prometheus::BuildCounter()
-                                .Name("webhook_failures_total")
-                                .Help("Failed webhook calls, by reason")
-                                .Register(r);
+    static auto& deliveries =
+        prometheus::BuildCounter()
+            .Name("webhook_deliveries_total")
+            .Help("Tries finished, by resulting state (completed, failed, dead_letter) or duplicate")
+            .Register(r);
+    static auto& failures =
+        prometheus::BuildCounter().Name("webhook_failures_total").Help("Failed webhook calls, by reason").Register(r);
     static auto& in_flight =
         prometheus::BuildGauge().Name("webhook_sends_in_flight").Help("Webhook calls on the wire").Register(r).Add({});
     static auto& send_seconds = prometheus::BuildHistogram()
@@ -50,8 +49,9 @@ struct Metrics {
     static auto& possible_duplicates =
         prometheus::BuildCounter()
             .Name("webhook_possible_duplicates_total")
-            .Help("Deliveries whose claim was taken over from another owner after its lease expired: that owner "
-                  "may have delivered (died after the call, before COMPLETED)")
+            .Help(
+                "Deliveries whose claim was taken over from another owner after its lease expired: that owner "
+                "may have delivered (died after the call, before COMPLETED)")
             .Register(r)
             .Add({});
     static auto& claims = prometheus::BuildCounter()
@@ -131,7 +131,8 @@ void Forwarder::handle(const events::ConsumedEvent& consumed, events::OutcomeCal
 void Forwarder::start(std::vector<JobPtr>& all) {
   std::vector<JobPtr> jobs;
   for (auto& job : all) {
-    if (job->is_abandoned()) job->done(retry("Abandoned", "the record's partition was revoked: its next owner delivers it"));
+    if (job->is_abandoned())
+      job->done(retry("Abandoned", "the record's partition was revoked: its next owner delivers it"));
     else jobs.push_back(job);
   }
   if (jobs.empty()) return;
@@ -178,9 +179,7 @@ void Forwarder::start(std::vector<JobPtr>& all) {
                         "took over the expired claim of {}; it may have delivered already", claim.holder);
         break;
       }
-      case TryClaim::State::claimed:
-        metrics.claims.Add({{"result", "claimed"}}).Increment();
-        break;
+      case TryClaim::State::claimed: metrics.claims.Add({{"result", "claimed"}}).Increment(); break;
     }
     job->attempt = claim.attempt;
     job->lease_ends = asked_at + config_.claim_lease;

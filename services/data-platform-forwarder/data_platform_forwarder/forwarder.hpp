@@ -40,12 +40,12 @@
 
 #include "core/batch_queue.hpp"
 #include "core/trace.hpp"
-#include "events/consumer_runtime.hpp"
-#include "http/client.hpp"
-#include "pg/pool.hpp"
 #include "data_platform_forwarder/config.hpp"
 #include "data_platform_forwarder/delivery_log.hpp"
 #include "data_platform_forwarder/webhook.hpp"
+#include "events/consumer_runtime.hpp"
+#include "http/client.hpp"
+#include "pg/pool.hpp"
 
 namespace paypipe::data_platform_forwarder {
 

@@ -8,9 +8,9 @@
 #include <optional>
 #include <string>
 
+#include "data_platform_forwarder/delivery_log.hpp"
 #include "http/router.hpp"
 #include "pg/pool.hpp"
-#include "data_platform_forwarder/delivery_log.hpp"
 
 namespace paypipe::data_platform_forwarder {
 

@@ -51,7 +51,7 @@ http::ClientRequest webhook_request(const WebhookSettings& settings, const event
 
 struct WebhookVerdict {
   events::Outcome outcome;
-  std::string reason;             // metrics: "" on success, else rate_limited, server_error, timeout, connection, rejected
+  std::string reason;  // metrics: "" on success, else rate_limited, server_error, timeout, connection, rejected
   std::optional<int> http_status;  // when the webhook answered
 };
 

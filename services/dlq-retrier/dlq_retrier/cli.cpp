@@ -8,10 +8,10 @@
 #include <sstream>
 
 #include "core/time.hpp"
+#include "dlq_retrier/parked_operations.hpp"
 #include "events/dead_letter.hpp"
 #include "events/producer.hpp"
 #include "pg/pool.hpp"
-#include "dlq_retrier/parked_operations.hpp"
 
 namespace paypipe::dlq_retrier {
 
@@ -113,8 +113,8 @@ std::string format_table(const ParkedPage& page) {
   for (const auto& r : page.items) {
     out << std::left << std::setw(8) << r.id << std::setw(26) << shorten(r.group, 25) << std::setw(10) << r.status
         << std::setw(11) << r.reason << std::setw(8) << r.attempt << std::setw(42)
-        << shorten_left(sanitize_utf8(r.error_class), 41) << std::setw(40) << shorten(original_of(r), 39) << std::setw(26)
-        << (r.failed_at.empty() ? "-" : r.failed_at) << shorten(sanitize_utf8(r.message), 80) << "\n";
+        << shorten_left(sanitize_utf8(r.error_class), 41) << std::setw(40) << shorten(original_of(r), 39)
+        << std::setw(26) << (r.failed_at.empty() ? "-" : r.failed_at) << shorten(sanitize_utf8(r.message), 80) << "\n";
   }
   out << page.items.size() << " record(s)";
   if (page.next_after_id) out << "; more with --cursor " << *page.next_after_id;
@@ -135,7 +135,8 @@ std::string format_record(const ParkedRecord& r) {
   line("message", sanitize_utf8(r.message));
   line("attempt", std::to_string(r.attempt));
   line("original", original_of(r));
-  if (r.original_timestamp_ms) line("original time", core::format_rfc3339(core::from_unix_ms(*r.original_timestamp_ms)));
+  if (r.original_timestamp_ms)
+    line("original time", core::format_rfc3339(core::from_unix_ms(*r.original_timestamp_ms)));
   line("dead letter", r.dlq_topic + "[" + std::to_string(r.dlq_partition) + "]@" + std::to_string(r.dlq_offset));
   line("first failed at", r.first_failed_at);
   line("failed at", r.failed_at);
@@ -193,9 +194,9 @@ std::optional<int> parked_subcommand(int argc, char** argv, const Config& config
 
   if (cmd == "list") {
     std::map<std::string, std::string> params;
-    const std::map<std::string, std::string> names{{"--group", "group"},   {"--topic", "topic"},
-                                                   {"--error-class", "errorClass"}, {"--status", "status"},
-                                                   {"--limit", "limit"},   {"--cursor", "cursor"}};
+    const std::map<std::string, std::string> names{
+        {"--group", "group"},   {"--topic", "topic"}, {"--error-class", "errorClass"},
+        {"--status", "status"}, {"--limit", "limit"}, {"--cursor", "cursor"}};
     for (const auto& [flag, value] : args->flags) {
       if (const auto it = names.find(flag); it != names.end()) params[it->second] = value;
     }
@@ -223,7 +224,9 @@ std::optional<int> parked_subcommand(int argc, char** argv, const Config& config
       auto replayed = operations.replay_group(it->second);
       if (!replayed) return failed(replayed.error());
       if (json) std::cout << replay_group_json(it->second, *replayed) << "\n";
-      else std::cout << "replayed " << *replayed << " record(s) of group " << it->second << " to retry." << it->second << "\n";
+      else
+        std::cout << "replayed " << *replayed << " record(s) of group " << it->second << " to retry." << it->second
+                  << "\n";
       return 0;
     }
     auto id = id_argument();

@@ -18,8 +18,8 @@ std::map<std::string, milliseconds, std::less<>> read_group_intervals(core::Env&
   if (env.has(deprecated_group_delays_variable)) {
     if (env.has(group_intervals_variable)) {
       (void)env.text(deprecated_group_delays_variable, "");
-      env.fail(deprecated_group_delays_variable,
-               std::string("deprecated alias of ") + group_intervals_variable + ": set only " + group_intervals_variable);
+      env.fail(deprecated_group_delays_variable, std::string("deprecated alias of ") + group_intervals_variable +
+                                                     ": set only " + group_intervals_variable);
     } else {
       name = deprecated_group_delays_variable;
       env.warn(name, std::string("deprecated: read as ") + group_intervals_variable);
@@ -42,8 +42,8 @@ Config Config::read(core::Env& env) {
   c.schedule.group_intervals = read_group_intervals(env);
   c.transactional_id = env.text("PAYPIPE_RETRIER_TRANSACTIONAL_ID", "");
   c.batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_RETRIER_BATCH_SIZE", 500, 1, 10000));
-  c.transaction_timeout = env.millis("PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS", milliseconds(30000),
-                                     milliseconds(1000), milliseconds(900000));
+  c.transaction_timeout = env.millis("PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS", milliseconds(30000), milliseconds(1000),
+                                     milliseconds(900000));
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
   return c;
 }

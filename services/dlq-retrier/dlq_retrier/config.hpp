@@ -25,9 +25,9 @@
 #include <string>
 
 #include "core/env.hpp"
+#include "dlq_retrier/retry_schedule.hpp"
 #include "events/consumer.hpp"
 #include "runtime/config.hpp"
-#include "dlq_retrier/retry_schedule.hpp"
 
 namespace paypipe::dlq_retrier {
 

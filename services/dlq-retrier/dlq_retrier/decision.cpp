@@ -78,15 +78,15 @@ Decision decide(const events::ConsumedRecord& dead_letter, const events::KafkaOp
                                  "not a paypipe dead letter: " + info.error().message)};
   }
   if (info->kind == events::Outcome::Kind::fatal) {
-    return Park{parked_record_of(dead_letter, std::move(group), reason::fatal,
-                                 "fatal failure on attempt " + std::to_string(info->attempt) + ": " + info->error_class)};
+    return Park{
+        parked_record_of(dead_letter, std::move(group), reason::fatal,
+                         "fatal failure on attempt " + std::to_string(info->attempt) + ": " + info->error_class)};
   }
   if (schedule.exhausted(info->attempt)) {
-    return Park{parked_record_of(dead_letter, std::move(group), reason::exhausted,
-                                 "delivery " + std::to_string(info->attempt) + " of " +
-                                     std::to_string(schedule.max_deliveries()) + " (" +
-                                     std::to_string(schedule.backoff.max_retries()) +
-                                     " re-deliveries) failed: " + info->error_class)};
+    return Park{parked_record_of(
+        dead_letter, std::move(group), reason::exhausted,
+        "delivery " + std::to_string(info->attempt) + " of " + std::to_string(schedule.max_deliveries()) + " (" +
+            std::to_string(schedule.backoff.max_retries()) + " re-deliveries) failed: " + info->error_class)};
   }
   // read_dead_letter checked failed-at.
   const auto due = *core::parse_rfc3339(info->failed_at) + schedule.delay(group, info->attempt);

@@ -14,10 +14,10 @@
 #include <variant>
 
 #include "core/time.hpp"
-#include "events/kafka.hpp"
-#include "events/producer.hpp"
 #include "dlq_retrier/parked.hpp"
 #include "dlq_retrier/retry_schedule.hpp"
+#include "events/kafka.hpp"
+#include "events/producer.hpp"
 
 namespace paypipe::dlq_retrier {
 

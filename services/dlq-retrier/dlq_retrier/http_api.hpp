@@ -11,8 +11,8 @@
 
 #include <string>
 
-#include "http/router.hpp"
 #include "dlq_retrier/parked_operations.hpp"
+#include "http/router.hpp"
 
 namespace paypipe::dlq_retrier {
 

@@ -16,11 +16,11 @@
 #include <optional>
 #include <string>
 
+#include "dlq_retrier/parked.hpp"
+#include "dlq_retrier/parked_codec.hpp"
 #include "events/kafka.hpp"
 #include "events/producer.hpp"
 #include "pg/pool.hpp"
-#include "dlq_retrier/parked.hpp"
-#include "dlq_retrier/parked_codec.hpp"
 
 namespace paypipe::dlq_retrier {
 

@@ -83,7 +83,8 @@ core::Result<events::KafkaHeaders> headers_from_json(std::string_view json) {
   auto doc = core::json::parse(json);
   if (!doc) return doc.error();
   auto bad = [] {
-    return core::make_error(core::ErrorCategory::internal, "bad-stored-headers", "a parked row's headers are malformed");
+    return core::make_error(core::ErrorCategory::internal, "bad-stored-headers",
+                            "a parked row's headers are malformed");
   };
   if (!doc->IsArray()) return bad();
   events::KafkaHeaders headers;
@@ -121,10 +122,12 @@ core::Result<std::vector<ParkedRecord>> insert_parked(pg::Transaction& tx, std::
     // in record_key, record_value and headers).
     // Absent numbers as SQL NULL (built as parameters directly: GCC 12 misreads
     // optional<int64_t> here as maybe-uninitialised).
-    const pg::Param partition = r.original_partition >= 0 ? pg::to_param(std::int64_t{r.original_partition}) : std::nullopt;
+    const pg::Param partition = r.original_partition >= 0 ? pg::to_param(std::int64_t{r.original_partition})
+                                                          : std::nullopt;
     const pg::Param offset = r.original_offset >= 0 ? pg::to_param(r.original_offset) : std::nullopt;
-    const pg::Param timestamp =
-        r.original_timestamp_ms && *r.original_timestamp_ms >= 0 ? pg::to_param(*r.original_timestamp_ms) : std::nullopt;
+    const pg::Param timestamp = r.original_timestamp_ms && *r.original_timestamp_ms >= 0
+                                    ? pg::to_param(*r.original_timestamp_ms)
+                                    : std::nullopt;
     const std::optional<pg::Bytea> key = r.key ? std::optional<pg::Bytea>(pg::Bytea{*r.key}) : std::nullopt;
     auto rows = tx.exec(sql, sanitize_utf8(r.group), r.reason, sanitize_utf8(r.reason_detail),
                         non_empty(sanitize_utf8(r.original_topic)), partition, offset, timestamp,
@@ -150,8 +153,8 @@ core::Result<ParkedPage> list_parked(pg::Connection& connection, const ParkedQue
                           " AND ($5::text IS NULL OR error_class = $5)"
                           " AND ($6::text IS NULL OR status = $6)"
                           " ORDER BY id LIMIT $7";
-  const std::optional<std::string> prefixed =
-      query.topic ? std::optional<std::string>(topic_prefix + *query.topic) : std::nullopt;
+  const std::optional<std::string> prefixed = query.topic ? std::optional<std::string>(topic_prefix + *query.topic)
+                                                          : std::nullopt;
   auto rows = connection.exec(sql, query.after_id, query.group, query.topic, prefixed, query.error_class, query.status,
                               static_cast<std::int64_t>(query.limit + 1));
   if (!rows) return rows.error();
@@ -167,9 +170,8 @@ core::Result<ParkedPage> list_parked(pg::Connection& connection, const ParkedQue
 }
 
 core::Result<std::optional<ParkedRecord>> find_parked(pg::Connection& connection, std::int64_t id, bool for_update) {
-  auto rows = connection.exec("SELECT " + select_columns() + " FROM parked_records WHERE id = $1" +
-                                  (for_update ? " FOR UPDATE" : ""),
-                              id);
+  auto rows = connection.exec(
+      "SELECT " + select_columns() + " FROM parked_records WHERE id = $1" + (for_update ? " FOR UPDATE" : ""), id);
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<ParkedRecord>();
   auto record = row_of(*rows, 0);

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "pg/pg.hpp"
 #include "dlq_retrier/parked.hpp"
 #include "dlq_retrier/parked_codec.hpp"
+#include "pg/pg.hpp"
 
 namespace paypipe::dlq_retrier {
 

@@ -193,7 +193,9 @@ void Retrier::flush(std::chrono::milliseconds timeout) {
     }
     for (const auto& p : inserted) {
       metrics.parked.Add({{"group", p.group}, {"reason", p.reason}}).Increment();
-      core::log::warn({{lk::topic, p.dlq_topic}, {lk::partition, p.dlq_partition}, {lk::offset, p.dlq_offset},
+      core::log::warn({{lk::topic, p.dlq_topic},
+                       {lk::partition, p.dlq_partition},
+                       {lk::offset, p.dlq_offset},
                        {lk::group, p.group}},
                       "parked as {} (id {}): {}", p.reason, p.id, p.reason_detail);
     }

@@ -37,11 +37,11 @@
 #include <variant>
 #include <vector>
 
+#include "dlq_retrier/decision.hpp"
+#include "dlq_retrier/retry_schedule.hpp"
 #include "events/consumer.hpp"
 #include "events/transactional_producer.hpp"
 #include "pg/pool.hpp"
-#include "dlq_retrier/decision.hpp"
-#include "dlq_retrier/retry_schedule.hpp"
 
 namespace paypipe::dlq_retrier {
 

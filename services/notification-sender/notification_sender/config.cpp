@@ -45,9 +45,10 @@ Config Config::read(core::Env& env) {
   if (c.telegram.bot_token.find_first_of("/?# ") != std::string::npos) {
     env.fail("PAYPIPE_TELEGRAM_BOT_TOKEN", "must not contain '/', '?', '#' or spaces");
   }
-  c.telegram.timeout = env.millis("PAYPIPE_TELEGRAM_TIMEOUT_MS", milliseconds(30000), milliseconds(10), milliseconds(600000));
-  c.connect_timeout =
-      env.millis("PAYPIPE_TELEGRAM_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10), milliseconds(60000));
+  c.telegram.timeout = env.millis("PAYPIPE_TELEGRAM_TIMEOUT_MS", milliseconds(30000), milliseconds(10),
+                                  milliseconds(600000));
+  c.connect_timeout = env.millis("PAYPIPE_TELEGRAM_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10),
+                                 milliseconds(60000));
   c.telegram.default_retry_after = env.millis("PAYPIPE_TELEGRAM_DEFAULT_RETRY_AFTER_MS", milliseconds(1000),
                                               milliseconds(0), milliseconds(3600000));
   c.telegram.max_retry_after = env.millis("PAYPIPE_TELEGRAM_MAX_RETRY_AFTER_MS", milliseconds(300000),
@@ -57,7 +58,8 @@ Config Config::read(core::Env& env) {
     env.fail("PAYPIPE_TELEGRAM_CHAT_IDS", chats.error().message);
   } else {
     for (const auto& [user, chat] : *chats) {
-      if (!is_chat_id(chat)) env.fail("PAYPIPE_TELEGRAM_CHAT_IDS", "'" + chat + "' is not a chat id (integer or @name)");
+      if (!is_chat_id(chat))
+        env.fail("PAYPIPE_TELEGRAM_CHAT_IDS", "'" + chat + "' is not a chat id (integer or @name)");
     }
     c.recipients.chat_ids = std::move(chats).value();
   }
@@ -66,7 +68,8 @@ Config Config::read(core::Env& env) {
   c.recipients.unmapped = unmapped == "default-chat" ? UnmappedUsers::default_chat : UnmappedUsers::skip;
   c.recipients.default_chat_id = env.text("PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID", "");
   if (c.recipients.unmapped == UnmappedUsers::default_chat && !is_chat_id(c.recipients.default_chat_id)) {
-    env.fail("PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID", "a chat id is required with PAYPIPE_TELEGRAM_UNMAPPED_USERS=default-chat");
+    env.fail("PAYPIPE_TELEGRAM_DEFAULT_CHAT_ID",
+             "a chat id is required with PAYPIPE_TELEGRAM_UNMAPPED_USERS=default-chat");
   }
 
   c.recipients.default_locale = *parse_locale(env.choice("PAYPIPE_NOTIFY_DEFAULT_LOCALE", "ko", {"ko", "en"}));

@@ -29,9 +29,9 @@
 #include "core/env.hpp"
 #include "events/consumer_runtime.hpp"
 #include "http/client.hpp"
-#include "runtime/config.hpp"
 #include "notification_sender/recipients.hpp"
 #include "notification_sender/telegram.hpp"
+#include "runtime/config.hpp"
 
 namespace paypipe::notification_sender {
 

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "http/router.hpp"
-#include "pg/pool.hpp"
 #include "notification_sender/notification_log.hpp"
+#include "pg/pool.hpp"
 
 namespace paypipe::notification_sender {
 

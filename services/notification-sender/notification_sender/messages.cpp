@@ -28,8 +28,7 @@ constexpr Template templates[] = {
     {contracts::PaymentFailed::type,
      "[paypipe] 결제에 실패했습니다: {reason}\n금액: {amount}\n주문번호: {orderId}\n결제번호: {paymentId}",
      "[paypipe] Payment failed: {reason}\nAmount: {amount}\nOrder: {orderId}\nPayment: {paymentId}"},
-    {contracts::OrderCancelled::type,
-     "[paypipe] 주문이 취소되었습니다: {reason}\n금액: {amount}\n주문번호: {orderId}",
+    {contracts::OrderCancelled::type, "[paypipe] 주문이 취소되었습니다: {reason}\n금액: {amount}\n주문번호: {orderId}",
      "[paypipe] Order cancelled: {reason}\nAmount: {amount}\nOrder: {orderId}"},
     {contracts::CouponIssued::type,
      "[paypipe] 쿠폰이 발급되었습니다: {couponName}\n할인: {discount}\n유효기간: {validUntil}\n요청번호: {requestId}",
@@ -179,16 +178,15 @@ std::string render(const Notice& notice, Locale locale) {
   std::string valid_until = notice.valid_until.size() >= 10 ? notice.valid_until.substr(0, 10) : "";
   if (valid_until.empty()) valid_until = ko ? "없음" : "none";
   else if (ko) valid_until += "까지";
-  return fill(ko ? chosen->ko : chosen->en,
-              {{"paymentId", notice.payment_id},
-               {"orderId", notice.order_id},
-               {"requestId", notice.request_id},
-               {"couponId", notice.coupon_id},
-               {"couponName", notice.coupon_name},
-               {"reason", reason_text(notice.reason, locale)},
-               {"amount", format_amount(notice.amount, notice.currency, locale)},
-               {"discount", with_separators(notice.amount)},
-               {"validUntil", valid_until}});
+  return fill(ko ? chosen->ko : chosen->en, {{"paymentId", notice.payment_id},
+                                             {"orderId", notice.order_id},
+                                             {"requestId", notice.request_id},
+                                             {"couponId", notice.coupon_id},
+                                             {"couponName", notice.coupon_name},
+                                             {"reason", reason_text(notice.reason, locale)},
+                                             {"amount", format_amount(notice.amount, notice.currency, locale)},
+                                             {"discount", with_separators(notice.amount)},
+                                             {"validUntil", valid_until}});
 }
 
 std::string format_amount(std::int64_t minor_units, std::string_view currency, Locale locale) {

@@ -4,8 +4,7 @@ namespace paypipe::notification_sender {
 
 core::Result<std::set<std::string>> logged_among(pg::Connection& connection,
                                                  const std::vector<std::string>& event_ids) {
-  auto rows = connection.exec("SELECT event_id::text FROM notifications WHERE event_id = ANY($1::uuid[])",
-                              event_ids);
+  auto rows = connection.exec("SELECT event_id::text FROM notifications WHERE event_id = ANY($1::uuid[])", event_ids);
   if (!rows) return rows.error();
   std::set<std::string> found;
   for (int i = 0; i < rows->size(); ++i) found.insert(rows->str(i, 0));
@@ -63,8 +62,8 @@ core::Status release_claims(pg::Connection& connection, const std::vector<std::s
                             const std::string& owner) {
   if (event_ids.empty()) return {};
   auto rows = connection.exec(
-      "DELETE FROM notification_claims WHERE event_id = ANY($1::text[]::uuid[]) AND owner = $2 AND NOT done",
-                              event_ids, owner);
+      "DELETE FROM notification_claims WHERE event_id = ANY($1::text[]::uuid[]) AND owner = $2 AND NOT done", event_ids,
+      owner);
   if (!rows) return rows.error();
   return {};
 }
@@ -110,11 +109,12 @@ core::Result<LogPage> list_log(pg::Connection& connection, const std::optional<s
       "seq, event_id::text, event_type, user_id, status, chat_id, locale, text, coalesce(payment_id::text, ''), "
       "coalesce(order_id::text, ''), coalesce(request_id::text, ''), telegram_message_id, " +
       pg::rfc3339_sql("sent_at") + ", coalesce(reason, '')";
-  auto rows = user_id ? connection.exec("SELECT " + columns +
-                                            " FROM notifications WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                                        *user_id, after, limit)
-                      : connection.exec("SELECT " + columns + " FROM notifications WHERE seq > $1 ORDER BY seq LIMIT $2",
-                                        after, limit);
+  auto rows = user_id
+                  ? connection.exec("SELECT " + columns +
+                                        " FROM notifications WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                                    *user_id, after, limit)
+                  : connection.exec("SELECT " + columns + " FROM notifications WHERE seq > $1 ORDER BY seq LIMIT $2",
+                                    after, limit);
   if (!rows) return rows.error();
   LogPage page;
   for (int i = 0; i < rows->size(); ++i) {

@@ -66,25 +66,29 @@ struct Metrics {
     static auto& possible_duplicates =
         prometheus::BuildCounter()
             .Name("notification_possible_duplicates_total")
-            .Help("Events whose claim was taken over from another owner after its lease expired: that owner may "
-                  "have sent the message (crashed after the call, before its log row)")
+            .Help(
+                "Events whose claim was taken over from another owner after its lease expired: that owner may "
+                "have sent the message (crashed after the call, before its log row)")
             .Register(r)
             .Add({});
     static auto& maybe_sent = prometheus::BuildCounter()
                                   .Name("telegram_maybe_sent_total")
-                                  .Help("sendMessage calls that failed after the request was written (timeout, "
-                                        "connection lost): Telegram may have sent them; the retry sends again")
+                                  .Help(
+                                      "sendMessage calls that failed after the request was written (timeout, "
+                                      "connection lost): Telegram may have sent them; the retry sends again")
                                   .Register(r);
     static auto& claims = prometheus::BuildCounter()
                               .Name("notification_claims_total")
                               .Help("Claims asked for before a send, by result (claimed, taken_over, held, done)")
                               .Register(r);
-    static Metrics m{messages,  failures, in_flight, waiting, send_seconds, log_write_failures, possible_duplicates,
+    static Metrics m{messages,   failures, in_flight, waiting, send_seconds, log_write_failures, possible_duplicates,
                      maybe_sent, claims};
     return m;
   }
 
-  void finished(const std::string& type, const char* result) { messages.Add({{"type", type}, {"result", result}}).Increment(); }
+  void finished(const std::string& type, const char* result) {
+    messages.Add({{"type", type}, {"result", result}}).Increment();
+  }
 };
 
 events::Outcome retry(std::string_view name, std::string message) {
@@ -163,8 +167,8 @@ void Notifier::handle(const events::ConsumedEvent& event, events::OutcomeCallbac
     }
     done(std::move(outcome));
   };
-  auto job = std::make_shared<Job>(Job{std::move(*prepared.entry), core::current_trace(), std::move(finish),
-                                       event.abandoned, {}, {}});
+  auto job = std::make_shared<Job>(
+      Job{std::move(*prepared.entry), core::current_trace(), std::move(finish), event.abandoned, {}, {}});
   if (!check_queue_.push(job)) {
     // Only while stopping: the queue's capacity is far beyond the consumer's window.
     job->done(retry("ShuttingDown", "notification-sender is stopping"));
@@ -227,9 +231,7 @@ void Notifier::check(std::vector<JobPtr>& jobs) {
                         "took over the expired claim of {}; it may have sent the message already", c.holder);
         break;
       }
-      case Claim::State::claimed:
-        metrics.claims.Add({{"result", "claimed"}}).Increment();
-        break;
+      case Claim::State::claimed: metrics.claims.Add({{"result", "claimed"}}).Increment(); break;
     }
     job->lease_ends = asked_at + config_.claim_lease;
     if (job->entry.status == "SKIPPED") {
@@ -255,8 +257,9 @@ void Notifier::send(const JobPtr& job) {
                                 Metrics::get().waiting.Decrement();
                                 release(job);
                                 job->done(job->is_abandoned()
-                                              ? retry("Abandoned", "the record's partition was revoked while it "
-                                                                   "waited at the gate: not sent")
+                                              ? retry("Abandoned",
+                                                      "the record's partition was revoked while it "
+                                                      "waited at the gate: not sent")
                                               : retry("ShuttingDown", "notification-sender is stopping"));
                               },
                               [job] { return job->is_abandoned(); }});
@@ -290,7 +293,8 @@ void Notifier::release_claims(std::vector<std::string>& event_ids) {
   core::Status released = core::make_error(core::ErrorCategory::internal, "unset", "");
   if (auto lease = pool_.acquire(); !lease) released = lease.error();
   else released = notification_sender::release_claims(**lease, event_ids, config_.claim_owner);
-  if (!released) spdlog::warn("releasing {} claims failed (they expire): {}", event_ids.size(), released.error().message);
+  if (!released)
+    spdlog::warn("releasing {} claims failed (they expire): {}", event_ids.size(), released.error().message);
 }
 
 void Notifier::on_answer(const JobPtr& job, const core::Result<http::ClientResponse>& answer) {

@@ -49,10 +49,10 @@
 #include "core/trace.hpp"
 #include "events/consumer_runtime.hpp"
 #include "http/client.hpp"
-#include "pg/pool.hpp"
 #include "notification_sender/config.hpp"
 #include "notification_sender/notification_log.hpp"
 #include "notification_sender/send_gate.hpp"
+#include "pg/pool.hpp"
 
 namespace paypipe::notification_sender {
 

@@ -135,7 +135,8 @@ SendVerdict classify_telegram(const core::Result<http::ClientResponse>& answer,
     switch (hint.kind) {
       case RetryAfter::Kind::usable:
       case RetryAfter::Kind::absent:
-        v.retry_after = hint.kind == RetryAfter::Kind::usable ? hint.wait : std::min(default_retry_after, max_retry_after);
+        v.retry_after = hint.kind == RetryAfter::Kind::usable ? hint.wait
+                                                              : std::min(default_retry_after, max_retry_after);
         v.outcome = events::Outcome::retry(error_class("TelegramRateLimited"), what, v.retry_after);
         return v;
       case RetryAfter::Kind::too_long:

@@ -22,9 +22,10 @@ Config Config::read(core::Env& env) {
   c.batch_linger = std::chrono::microseconds(env.integer("PAYPIPE_ORDER_BATCH_LINGER_US", 0, 0, 1'000'000));
   c.workers = static_cast<std::size_t>(env.integer("PAYPIPE_ORDER_WORKERS", 4, 1, 64));
   c.queue_limit = static_cast<std::size_t>(env.integer("PAYPIPE_ORDER_QUEUE_LIMIT", 20000, 1, 1'000'000));
-  c.order_ttl = env.millis("PAYPIPE_ORDER_TTL_MS", c.order_ttl, milliseconds(100), milliseconds(7LL * 24 * 3600 * 1000));
-  c.expiry.interval =
-      env.millis("PAYPIPE_ORDER_EXPIRY_SWEEP_INTERVAL_MS", c.expiry.interval, milliseconds(0), milliseconds(3600000));
+  c.order_ttl = env.millis("PAYPIPE_ORDER_TTL_MS", c.order_ttl, milliseconds(100),
+                           milliseconds(7LL * 24 * 3600 * 1000));
+  c.expiry.interval = env.millis("PAYPIPE_ORDER_EXPIRY_SWEEP_INTERVAL_MS", c.expiry.interval, milliseconds(0),
+                                 milliseconds(3600000));
   c.expiry.grace = env.millis("PAYPIPE_ORDER_EXPIRY_GRACE_MS", c.expiry.grace, milliseconds(0), milliseconds(3600000));
   c.expiry.batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", 500, 1, 10000));
   c.currency = runtime::read_currency(env);  // shared with payment-api's wallets

@@ -19,8 +19,9 @@ core::Result<Order> order_of(pg::Transaction& tx, const std::string& order_id, s
   auto order = lock_order(tx, order_id);
   if (!order) return order.error();
   if (!*order) {
-    return core::make_error(core::ErrorCategory::not_found, "order-not-found",
-                            std::string(event_type) + " for order " + order_id + ", which order-processor never created");
+    return core::make_error(
+        core::ErrorCategory::not_found, "order-not-found",
+        std::string(event_type) + " for order " + order_id + ", which order-processor never created");
   }
   return std::move(**order);
 }

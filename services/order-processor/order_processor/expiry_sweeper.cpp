@@ -55,7 +55,8 @@ void ExpirySweeper::run() {
       if (wake_.wait_for(lock, settings_.interval, [this] { return stopping_; })) return;
     }
     auto swept = sweep_now();
-    if (!swept) spdlog::warn("expiry sweep failed (retried in {} ms): {}", settings_.interval.count(), swept.error().message);
+    if (!swept)
+      spdlog::warn("expiry sweep failed (retried in {} ms): {}", settings_.interval.count(), swept.error().message);
   }
 }
 

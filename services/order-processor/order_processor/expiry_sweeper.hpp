@@ -20,8 +20,8 @@
 #include <mutex>
 #include <thread>
 
-#include "pg/pool.hpp"
 #include "order_processor/config.hpp"
+#include "pg/pool.hpp"
 
 namespace paypipe::order_processor {
 

@@ -57,9 +57,11 @@ void OrderApi::process(std::vector<Job>& jobs) {
 }
 
 void OrderApi::add_routes(http::Router& router) {
-  router.post("/v1/products", http::admin_only(admin_token_, [this](const http::Request& r) { return create_product(r); }));
-  router.get("/v1/products/{productId}",
-             auth::user_route(authenticator_, [this](const http::Request& r, const auth::Claims&) { return get_product(r); }));
+  router.post("/v1/products",
+              http::admin_only(admin_token_, [this](const http::Request& r) { return create_product(r); }));
+  router.get(
+      "/v1/products/{productId}",
+      auth::user_route(authenticator_, [this](const http::Request& r, const auth::Claims&) { return get_product(r); }));
   router.add_async("POST", "/v1/orders",
                    auth::async_user_route(
                        authenticator_,
@@ -67,17 +69,17 @@ void OrderApi::add_routes(http::Router& router) {
                          place(std::move(r), who, std::move(respond));
                        },
                        limiter_));
-  router.get("/v1/orders/{orderId}", auth::user_route(authenticator_, [this](const http::Request& r,
-                                                                             const auth::Claims& who) {
-               return get_order(r, who);
-             }));
+  router.get("/v1/orders/{orderId}",
+             auth::user_route(authenticator_,
+                              [this](const http::Request& r, const auth::Claims& who) { return get_order(r, who); }));
   router.post("/v1/orders/{orderId}/cancel",
               auth::user_route(
                   authenticator_, [this](const http::Request& r, const auth::Claims& who) { return cancel(r, who); },
                   limiter_));
   router.post("/v1/orders/{orderId}/fulfilment",
               http::admin_only(admin_token_, [this](const http::Request& r) { return advance(r); }));
-  router.post("/v1/admin/expiry-sweeps", http::admin_only(admin_token_, [this](const http::Request&) { return sweep(); }));
+  router.post("/v1/admin/expiry-sweeps",
+              http::admin_only(admin_token_, [this](const http::Request&) { return sweep(); }));
 }
 
 http::Response OrderApi::create_product(const http::Request& request) {
@@ -98,7 +100,8 @@ http::Response OrderApi::get_product(const http::Request& request) {
   auto product = find_product(**lease, *id);
   if (!product) return http::error_response(product.error());
   if (!*product) {
-    return http::error_response(core::make_error(core::ErrorCategory::not_found, "product-not-found", "no product " + *id));
+    return http::error_response(
+        core::make_error(core::ErrorCategory::not_found, "product-not-found", "no product " + *id));
   }
   return http::Response::json(200, product_json(**product));
 }

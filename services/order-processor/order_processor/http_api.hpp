@@ -17,10 +17,10 @@
 #include "auth/http_auth.hpp"
 #include "core/batch_queue.hpp"
 #include "http/router.hpp"
-#include "pg/pool.hpp"
 #include "order_processor/config.hpp"
 #include "order_processor/expiry_sweeper.hpp"
 #include "order_processor/order_store.hpp"
+#include "pg/pool.hpp"
 
 namespace paypipe::order_processor {
 

@@ -26,7 +26,8 @@ core::Result<std::optional<std::string>> optional_idempotency_key(const http::Re
     return invalid("bad-idempotency-key", "the Idempotency-Key header must be 1 to 200 characters");
   }
   for (const char c : *key) {
-    if (c < 0x21 || c > 0x7e) return invalid("bad-idempotency-key", "the Idempotency-Key header must be printable ASCII");
+    if (c < 0x21 || c > 0x7e)
+      return invalid("bad-idempotency-key", "the Idempotency-Key header must be printable ASCII");
   }
   return std::optional<std::string>{std::string(*key)};
 }

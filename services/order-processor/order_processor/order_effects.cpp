@@ -17,9 +17,9 @@ events::Event event_of(const std::string& key, const Data& data) {
 }  // namespace
 
 events::Event created_event(const Order& order) {
-  return event_of(order.id, contracts::OrderCreated{order.id, order.user_id, order.items, order.total_amount,
-                                                    order.currency, order.fulfilment, order.expires_at,
-                                                    order.created_at});
+  return event_of(order.id,
+                  contracts::OrderCreated{order.id, order.user_id, order.items, order.total_amount, order.currency,
+                                          order.fulfilment, order.expires_at, order.created_at});
 }
 
 core::Result<Change> change_for(const Order& order, const Decision& decision, const std::optional<PaymentRef>& payment,
@@ -48,9 +48,9 @@ core::Result<Change> change_for(const Order& order, const Decision& decision, co
     case Effect::cancel:
       after.cancel_reason = decision.reason;
       change.stock = StockMove::release;
-      change.events.push_back(event_of(order.id, contracts::OrderCancelled{order.id, order.user_id, decision.reason,
-                                                                           order.items, order.total_amount,
-                                                                           order.currency, after.updated_at}));
+      change.events.push_back(
+          event_of(order.id, contracts::OrderCancelled{order.id, order.user_id, decision.reason, order.items,
+                                                       order.total_amount, order.currency, after.updated_at}));
       break;
     case Effect::request_refund:
       change.events.push_back(event_of(
@@ -59,8 +59,7 @@ core::Result<Change> change_for(const Order& order, const Decision& decision, co
       break;
     case Effect::mark_refunded:
     case Effect::advance:
-    case Effect::none:
-      break;
+    case Effect::none: break;
   }
   return change;
 }

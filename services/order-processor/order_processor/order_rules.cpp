@@ -39,8 +39,7 @@ std::int64_t order_total(const std::vector<contracts::OrderItem>& items) {
 }
 
 bool same_request(const OrderRequest& request, const Order& stored) {
-  return request.user_id == stored.user_id && request.fulfilment == stored.fulfilment &&
-         request.items == stored.items;
+  return request.user_id == stored.user_id && request.fulfilment == stored.fulfilment && request.items == stored.items;
 }
 
 core::Status check_order(const OrderRequest& request, const std::map<std::string, Product>& products,
@@ -140,12 +139,9 @@ Decision decide_payment_completed(const Order& order, const std::string& payment
         return along(order, Effect::complete, {S::payment_completed, S::in_warehouse, S::completed}, {});
       }
       return along(order, Effect::complete, {S::payment_completed, S::preparing}, {});
-    case S::cancelled:
-      return along(order, Effect::request_refund, {S::refund_requested}, "ORDER_CANCELLED");
-    case S::expired:
-      return along(order, Effect::request_refund, {S::refund_requested}, "ORDER_EXPIRED");
-    default:
-      break;
+    case S::cancelled: return along(order, Effect::request_refund, {S::refund_requested}, "ORDER_CANCELLED");
+    case S::expired: return along(order, Effect::request_refund, {S::refund_requested}, "ORDER_EXPIRED");
+    default: break;
   }
   Decision none;
   none.note = order.payment_id == payment_id
@@ -160,9 +156,7 @@ Decision decide_payment_failed(const Order& order) {
 
 Decision decide_expiry(const Order& order) { return along(order, Effect::cancel, {S::expired}, "EXPIRED"); }
 
-Decision decide_payment_refunded(const Order& order) {
-  return along(order, Effect::mark_refunded, {S::refunded}, {});
-}
+Decision decide_payment_refunded(const Order& order) { return along(order, Effect::mark_refunded, {S::refunded}, {}); }
 
 core::Result<Decision> decide_user_cancel(const Order& order, const std::string& user_id) {
   if (order.user_id != user_id) {
@@ -170,9 +164,9 @@ core::Result<Decision> decide_user_cancel(const Order& order, const std::string&
                             "order " + order.id + " belongs to another user");
   }
   if (!info(order.status).cancellable) {
-    return core::make_error(core::ErrorCategory::conflict, "order-not-cancellable",
-                            "order " + order.id + " is " + std::string(to_string(order.status)) +
-                                " and can no longer be cancelled");
+    return core::make_error(
+        core::ErrorCategory::conflict, "order-not-cancellable",
+        "order " + order.id + " is " + std::string(to_string(order.status)) + " and can no longer be cancelled");
   }
   auto decision = along(order, Effect::cancel, {S::cancelled}, "USER_CANCELLED");
   if (decision.effect == Effect::none) {

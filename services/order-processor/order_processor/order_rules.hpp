@@ -8,8 +8,8 @@
 #include <map>
 #include <optional>
 #include <span>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "contracts/common.hpp"

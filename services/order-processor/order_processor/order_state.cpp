@@ -11,7 +11,7 @@ namespace {
 using S = OrderStatus;
 
 constexpr std::array<OrderStatus, status_count> statuses{
-    S::created,   S::pending_payment,  S::payment_completed, S::preparing, S::in_warehouse, S::shipment_started,
+    S::created,    S::pending_payment, S::payment_completed, S::preparing, S::in_warehouse, S::shipment_started,
     S::in_transit, S::completed,       S::refund_requested,  S::refunded,  S::cancelled,    S::expired,
 };
 
@@ -22,16 +22,13 @@ constexpr std::array<std::string_view, status_count> names{
 
 // The allowed transitions. Anything not listed is forbidden.
 constexpr std::pair<OrderStatus, OrderStatus> transitions[] = {
-    {S::created, S::pending_payment},
-    {S::pending_payment, S::payment_completed},
+    {S::created, S::pending_payment},        {S::pending_payment, S::payment_completed},
     {S::pending_payment, S::cancelled},  // by the user, or a failed payment
     {S::pending_payment, S::expired},    // by the expiry sweep
     {S::payment_completed, S::preparing},     // SHIPPING
     {S::payment_completed, S::in_warehouse},  // WAREHOUSE
-    {S::preparing, S::shipment_started},
-    {S::shipment_started, S::in_transit},
-    {S::in_transit, S::completed},
-    {S::in_warehouse, S::completed},
+    {S::preparing, S::shipment_started},     {S::shipment_started, S::in_transit},
+    {S::in_transit, S::completed},           {S::in_warehouse, S::completed},
     {S::cancelled, S::refund_requested},  // a payment arrived after the cancellation
     {S::expired, S::refund_requested},    // a payment arrived after the expiry
     {S::refund_requested, S::refunded},
@@ -90,9 +87,9 @@ core::Result<OrderStatus> walk(OrderStatus from, std::span<const OrderStatus> pa
   OrderStatus at = from;
   for (const auto to : path) {
     if (!can_transition(at, to)) {
-      return core::make_error(core::ErrorCategory::conflict, "transition-not-allowed",
-                              "an order cannot go from " + std::string(to_string(at)) + " to " +
-                                  std::string(to_string(to)));
+      return core::make_error(
+          core::ErrorCategory::conflict, "transition-not-allowed",
+          "an order cannot go from " + std::string(to_string(at)) + " to " + std::string(to_string(to)));
     }
     at = to;
   }

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "contracts/product_sold_out.hpp"
-#include "core/log.hpp"
 #include "core/json.hpp"
+#include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
@@ -33,10 +33,21 @@ struct StoreMetrics {
         orders.Add({{"event", "created"}}),
         orders.Add({{"event", "out_of_stock"}}),
         orders.Add({{"event", "expired"}}),
-        prometheus::BuildCounter().Name("products_sold_out_total").Help("Products whose last unit was sold").Register(r).Add({}),
-        prometheus::BuildHistogram().Name("order_batch_size").Help("Order requests placed per transaction").Register(r).Add(
-            {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256}),
-        prometheus::BuildCounter().Name("order_batch_replays_total").Help("Order batches placed request by request after a race").Register(r).Add({}),
+        prometheus::BuildCounter()
+            .Name("products_sold_out_total")
+            .Help("Products whose last unit was sold")
+            .Register(r)
+            .Add({}),
+        prometheus::BuildHistogram()
+            .Name("order_batch_size")
+            .Help("Order requests placed per transaction")
+            .Register(r)
+            .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256}),
+        prometheus::BuildCounter()
+            .Name("order_batch_replays_total")
+            .Help("Order batches placed request by request after a race")
+            .Register(r)
+            .Add({}),
     };
     return m;
   }
@@ -47,10 +58,10 @@ const std::string product_columns =
     pg::rfc3339_sql("sold_out_at") + ", " + pg::rfc3339_sql("created_at") + ", " + pg::rfc3339_sql("updated_at");
 
 Product product_from(const pg::Rows& rows, int row) {
-  return Product{rows.str(row, 0),     rows.str(row, 1),     rows.integer(row, 2),
-                 rows.str(row, 3),     rows.integer(row, 4), rows.integer(row, 5),
-                 rows.integer(row, 6), core::from_unix_ms(rows.integer(row, 7)),
-                 rows.optional_str(row, 8), rows.str(row, 9), rows.str(row, 10)};
+  return Product{
+      rows.str(row, 0),          rows.str(row, 1),     rows.integer(row, 2), rows.str(row, 3),
+      rows.integer(row, 4),      rows.integer(row, 5), rows.integer(row, 6), core::from_unix_ms(rows.integer(row, 7)),
+      rows.optional_str(row, 8), rows.str(row, 9),     rows.str(row, 10)};
 }
 
 // The items come back as one JSON array per order, read with the contract's own reader.
@@ -67,7 +78,8 @@ core::Result<Order> order_from(const pg::Rows& rows, int row) {
   o.user_id = rows.str(row, 1);
   const auto status = parse_status(rows.text(row, 2));
   if (!status) {
-    return core::make_error(core::ErrorCategory::internal, "bad-stored-status", "order " + o.id + " has status " + rows.str(row, 2));
+    return core::make_error(core::ErrorCategory::internal, "bad-stored-status",
+                            "order " + o.id + " has status " + rows.str(row, 2));
   }
   o.status = *status;
   o.fulfilment = rows.str(row, 3);
@@ -83,7 +95,8 @@ core::Result<Order> order_from(const pg::Rows& rows, int row) {
   core::json::Reader in(*doc);
   o.items = contracts::read_items(in, "items");
   if (auto s = in.status(); !s) {
-    return core::make_error(core::ErrorCategory::internal, "bad-stored-items", "order " + o.id + ": " + s.error().message);
+    return core::make_error(core::ErrorCategory::internal, "bad-stored-items",
+                            "order " + o.id + ": " + s.error().message);
   }
   return o;
 }
@@ -115,10 +128,11 @@ void move_held(pg::Pipeline& pipeline, const std::map<std::string, std::int64_t>
     counts.push_back(std::to_string(quantity));
   }
   pipeline.add("SELECT id FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", ids);
-  pipeline.add(move == StockMove::sell ? "UPDATE products p SET held = p.held - m.q, sold = p.sold + m.q, updated_at = now() "
-                                         "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id"
-                                       : "UPDATE products p SET held = p.held - m.q, updated_at = now() "
-                                         "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id",
+  pipeline.add(move == StockMove::sell
+                   ? "UPDATE products p SET held = p.held - m.q, sold = p.sold + m.q, updated_at = now() "
+                     "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id"
+                   : "UPDATE products p SET held = p.held - m.q, updated_at = now() "
+                     "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id",
                ids, counts);
 }
 
@@ -138,7 +152,8 @@ core::Result<ProductWrite> create_product(pg::Connection& connection, const Prod
                                           const std::string& currency) {
   static const std::string insert =
       "INSERT INTO products (id, name, unit_price, currency, total_stock, sale_opens_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING " + product_columns;
+      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING " +
+      product_columns;
   auto inserted = connection.exec(insert, spec.id, spec.name, spec.unit_price, currency, spec.total_stock,
                                   core::format_rfc3339(spec.sale_opens_at));
   if (!inserted) return inserted.error();
@@ -146,7 +161,8 @@ core::Result<ProductWrite> create_product(pg::Connection& connection, const Prod
   auto existing = find_product(connection, spec.id);
   if (!existing) return existing.error();
   if (!*existing) {
-    return core::make_error(core::ErrorCategory::unavailable, "product-vanished", "product " + spec.id + " vanished; retry");
+    return core::make_error(core::ErrorCategory::unavailable, "product-vanished",
+                            "product " + spec.id + " vanished; retry");
   }
   if (!same_product(spec, **existing) || (*existing)->currency != currency) {
     return core::make_error(core::ErrorCategory::conflict, "product-exists",
@@ -280,10 +296,10 @@ core::Status write_orders(pg::Connection& connection, const std::vector<const Pl
       "WHERE (SELECT count(*) FROM held) = cardinality($1::text[])",
       hold_id, hold_quantity, columns.id, columns.user, columns.status, columns.fulfilment, columns.total,
       columns.currency, columns.expires, columns.key, columns.at);
-  pipeline.add("INSERT INTO order_items (order_id, line, product_id, quantity, unit_price) "
-               "SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])",
-               columns.item_order, columns.item_line, columns.item_product, columns.item_quantity,
-               columns.item_price);
+  pipeline.add(
+      "INSERT INTO order_items (order_id, line, product_id, quantity, unit_price) "
+      "SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])",
+      columns.item_order, columns.item_line, columns.item_product, columns.item_quantity, columns.item_price);
   if (auto queued = queue_outbox(pipeline, announcements, "order"); !queued) return queued;
   pipeline.after_commit([] { events::notify_outbox_committed(); });
   if (auto committed = pipeline.commit(); !committed) {
@@ -396,8 +412,7 @@ core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, cons
 
   auto pipeline = pg::Pipeline::within(tx);
   pipeline.add("UPDATE orders SET status = $2, payment_id = $3, cancel_reason = $4, updated_at = $5 WHERE id = $1",
-               after.id, std::string(to_string(after.status)), after.payment_id, after.cancel_reason,
-               after.updated_at);
+               after.id, std::string(to_string(after.status)), after.payment_id, after.cancel_reason, after.updated_at);
   move_held(pipeline, quantities({&order}), change->stock);
   pg::Pipeline::Handle sold_out;
   if (change->stock == StockMove::sell) {
@@ -431,10 +446,9 @@ core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, cons
 
 core::Result<std::size_t> expire_batch(pg::Connection& connection, core::SystemTime deadline, std::size_t limit,
                                        core::SystemTime now) {
-  static const std::string due_sql =
-      "SELECT " + order_columns +
-      " FROM orders o WHERE o.status = 'PENDING_PAYMENT' AND o.expires_at <= $1 "
-      "ORDER BY o.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED";
+  static const std::string due_sql = "SELECT " + order_columns +
+                                     " FROM orders o WHERE o.status = 'PENDING_PAYMENT' AND o.expires_at <= $1 "
+                                     "ORDER BY o.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED";
   auto pipeline = pg::Pipeline::begin(connection);
   auto due = pipeline.exec(due_sql, core::format_rfc3339(deadline), static_cast<std::int64_t>(limit));
   if (!due) return due.error();
@@ -462,9 +476,10 @@ core::Result<std::size_t> expire_batch(pg::Connection& connection, core::SystemT
   std::vector<const Order*> released;
   for (const auto& o : expiring) released.push_back(&o);
 
-  pipeline.add("UPDATE orders o SET status = v.status, cancel_reason = v.reason, updated_at = $4 "
-               "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, status, reason) WHERE o.id = v.id",
-               ids, statuses, reasons, core::format_rfc3339(now));
+  pipeline.add(
+      "UPDATE orders o SET status = v.status, cancel_reason = v.reason, updated_at = $4 "
+      "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, status, reason) WHERE o.id = v.id",
+      ids, statuses, reasons, core::format_rfc3339(now));
   move_held(pipeline, quantities(released), StockMove::release);
   if (auto queued = queue_outbox(pipeline, announcements, "order"); !queued) return queued.error();
   pipeline.after_commit([] { events::notify_outbox_committed(); });

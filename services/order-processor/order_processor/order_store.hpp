@@ -20,9 +20,9 @@
 
 #include "core/time.hpp"
 #include "core/trace.hpp"
-#include "pg/pg.hpp"
 #include "order_processor/order_effects.hpp"
 #include "order_processor/order_rules.hpp"
+#include "pg/pg.hpp"
 
 namespace paypipe::order_processor {
 

@@ -20,17 +20,17 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto topics = consumed_topics();
   for (const auto& t : produced_topics()) topics.push_back(t);
   runtime::must(runtime::check_durability(config.common, producer, topics), "durability check");
-  auto& relay =
-      service->make<events::OutboxRelay>(config.common.database.connect, producer, config.common.relay_settings());
+  auto& relay = service->make<events::OutboxRelay>(config.common.database.connect, producer,
+                                                   config.common.relay_settings());
   auto& sweeper = service->make<ExpirySweeper>(database, config.expiry);
   auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
   if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
   auto& api = service->make<OrderApi>(config, database, sweeper, authenticator);
-  auto& consumer = service->own(runtime::must(
-      events::ConsumerRuntime::batch(config.common.kafka, config.consumer, producer,
-                                     events::exactly_once_handler(database, "order-processor", apply_event,
-                                                                  "order-processor")),
-      "Kafka consumer"));
+  auto& consumer = service->own(
+      runtime::must(events::ConsumerRuntime::batch(
+                        config.common.kafka, config.consumer, producer,
+                        events::exactly_once_handler(database, "order-processor", apply_event, "order-processor")),
+                    "Kafka consumer"));
 
   // Readiness without Kafka: orders commit their events to the outbox (docs/operations.md).
   runtime::add_database_check(service->readiness(), database, std::move(migrations));
@@ -41,8 +41,7 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   service->add_start("outbox relay", [&relay] { relay.start(); });
   service->add_start("Kafka consumer", [&consumer] { return consumer.start(); });
   service->add_start("expiry sweeper", [&sweeper] { sweeper.start(); });
-  service->set_listening_note("expiry sweep every " + std::to_string(config.expiry.interval.count()) +
-                              " ms, 0 = off");
+  service->set_listening_note("expiry sweep every " + std::to_string(config.expiry.interval.count()) + " ms, 0 = off");
 
   // Shutdown, in this order: stop taking requests and answer the ones in flight (their
   // orders commit first), then the order batches still queued; stop the expiry sweep

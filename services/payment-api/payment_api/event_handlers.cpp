@@ -18,19 +18,19 @@ core::Status check(const core::Result<pg::Rows>& rows) {
 
 core::Status on_event(pg::Transaction& tx, const contracts::OrderCreated& order) {
   // A cancellation seen first left a CANCELLED row: it stays cancelled.
-  return check(tx.exec(
-      "INSERT INTO payable_orders (order_id, user_id, amount, currency, status, expires_at) "
-      "VALUES ($1, $2, $3, $4, 'PAYABLE', $5) ON CONFLICT (order_id) DO NOTHING",
-      order.order_id, order.user_id, order.total_amount, order.currency, order.expires_at));
+  return check(
+      tx.exec("INSERT INTO payable_orders (order_id, user_id, amount, currency, status, expires_at) "
+              "VALUES ($1, $2, $3, $4, 'PAYABLE', $5) ON CONFLICT (order_id) DO NOTHING",
+              order.order_id, order.user_id, order.total_amount, order.currency, order.expires_at));
 }
 
 core::Status on_event(pg::Transaction& tx, const contracts::OrderCancelled& order) {
-  return check(tx.exec(
-      "INSERT INTO payable_orders (order_id, user_id, amount, currency, status, expires_at) "
-      "VALUES ($1, $2, $3, $4, 'CANCELLED', $5) "
-      "ON CONFLICT (order_id) DO UPDATE SET status = 'CANCELLED', updated_at = now() "
-      "WHERE payable_orders.status IN ('PAYABLE', 'PAYMENT_FAILED')",
-      order.order_id, order.user_id, order.total_amount, order.currency, order.cancelled_at));
+  return check(
+      tx.exec("INSERT INTO payable_orders (order_id, user_id, amount, currency, status, expires_at) "
+              "VALUES ($1, $2, $3, $4, 'CANCELLED', $5) "
+              "ON CONFLICT (order_id) DO UPDATE SET status = 'CANCELLED', updated_at = now() "
+              "WHERE payable_orders.status IN ('PAYABLE', 'PAYMENT_FAILED')",
+              order.order_id, order.user_id, order.total_amount, order.currency, order.cancelled_at));
 }
 
 core::Status on_event(pg::Transaction& tx, const contracts::PaymentRefundRequested& request) {

@@ -36,35 +36,38 @@ void PaymentApi::process(std::vector<Job>& jobs) {
 }
 
 void PaymentApi::add_routes(http::Router& router) {
-  router.add_async("POST", "/v1/payments", auth::async_user_route(authenticator_, [this](http::Request request,
-                                                                                        auth::Claims who,
-                                                                                        http::Responder respond) {
-    auto payment = parse_payment_request(request, who.subject);
-    if (!payment) {
-      respond(http::error_response(payment.error()));
-      return;
-    }
-    if (!queue_.push(Job{std::move(payment).value(), request.trace, respond})) {
-      respond(http::error_response(core::make_error(core::ErrorCategory::unavailable, "overloaded",
-                                                    "too many payments in flight; retry with the same Idempotency-Key")));
-    }
-  }, limiter_));
+  router.add_async("POST", "/v1/payments",
+                   auth::async_user_route(
+                       authenticator_,
+                       [this](http::Request request, auth::Claims who, http::Responder respond) {
+                         auto payment = parse_payment_request(request, who.subject);
+                         if (!payment) {
+                           respond(http::error_response(payment.error()));
+                           return;
+                         }
+                         if (!queue_.push(Job{std::move(payment).value(), request.trace, respond})) {
+                           respond(http::error_response(
+                               core::make_error(core::ErrorCategory::unavailable, "overloaded",
+                                                "too many payments in flight; retry with the same Idempotency-Key")));
+                         }
+                       },
+                       limiter_));
 
-  router.get("/v1/payments/{paymentId}", auth::user_route(authenticator_, [this](const http::Request& request,
-                                                                                  const auth::Claims& who) {
-    const auto id = http::uuid_param(request, "paymentId", "bad-payment-id");
-    if (!id) return http::error_response(id.error());
-    auto lease = pool_.acquire();
-    if (!lease) return http::error_response(lease.error());
-    auto payment = find_payment(**lease, *id);
-    if (!payment) return http::error_response(payment.error());
+  router.get("/v1/payments/{paymentId}",
+             auth::user_route(authenticator_, [this](const http::Request& request, const auth::Claims& who) {
+               const auto id = http::uuid_param(request, "paymentId", "bad-payment-id");
+               if (!id) return http::error_response(id.error());
+               auto lease = pool_.acquire();
+               if (!lease) return http::error_response(lease.error());
+               auto payment = find_payment(**lease, *id);
+               if (!payment) return http::error_response(payment.error());
     // Another user's payment answers exactly as a missing one.
-    if (!*payment || (*payment)->user_id != who.subject) {
-      return http::error_response(
-          core::make_error(core::ErrorCategory::not_found, "payment-not-found", "no payment " + *id));
-    }
-    return http::Response::json(200, payment_json(**payment));
-  }));
+               if (!*payment || (*payment)->user_id != who.subject) {
+                 return http::error_response(
+                     core::make_error(core::ErrorCategory::not_found, "payment-not-found", "no payment " + *id));
+               }
+               return http::Response::json(200, payment_json(**payment));
+             }));
 
   router.post("/v1/wallets/{userId}/deposits", [this](const http::Request& request) {
     if (auto allowed = auth::require_service(request, *authenticator_, "wallet:deposit", admin_token_); !allowed) {
@@ -79,21 +82,21 @@ void PaymentApi::add_routes(http::Router& router) {
     return response;
   });
 
-  router.get("/v1/wallets/{userId}", auth::user_route(authenticator_, [this](const http::Request& request,
-                                                                             const auth::Claims& who) {
-    const std::string user_id(request.param("userId"));
-    const auto no_wallet = [&] {
-      return http::error_response(
-          core::make_error(core::ErrorCategory::not_found, "wallet-not-found", "no wallet for this user"));
-    };
-    if (user_id != who.subject) return no_wallet();  // before any read: nothing about another user leaks
-    auto lease = pool_.acquire();
-    if (!lease) return http::error_response(lease.error());
-    auto wallet = find_wallet(**lease, user_id);
-    if (!wallet) return http::error_response(wallet.error());
-    if (!*wallet) return no_wallet();
-    return http::Response::json(200, wallet_json(**wallet));
-  }));
+  router.get("/v1/wallets/{userId}",
+             auth::user_route(authenticator_, [this](const http::Request& request, const auth::Claims& who) {
+               const std::string user_id(request.param("userId"));
+               const auto no_wallet = [&] {
+                 return http::error_response(
+                     core::make_error(core::ErrorCategory::not_found, "wallet-not-found", "no wallet for this user"));
+               };
+               if (user_id != who.subject) return no_wallet();  // before any read: nothing about another user leaks
+               auto lease = pool_.acquire();
+               if (!lease) return http::error_response(lease.error());
+               auto wallet = find_wallet(**lease, user_id);
+               if (!wallet) return http::error_response(wallet.error());
+               if (!*wallet) return no_wallet();
+               return http::Response::json(200, wallet_json(**wallet));
+             }));
 }
 
 }  // namespace paypipe::payment_api

@@ -18,9 +18,9 @@
 #include "core/batch_queue.hpp"
 #include "http/rate_limit.hpp"
 #include "http/router.hpp"
-#include "pg/pool.hpp"
 #include "payment_api/config.hpp"
 #include "payment_api/payment_processor.hpp"
+#include "pg/pool.hpp"
 
 namespace paypipe::payment_api {
 

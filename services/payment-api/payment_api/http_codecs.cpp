@@ -77,27 +77,21 @@ http::Response payment_response(const core::Result<Decision>& result) {
                    {{"paymentId", p.id}, {"orderId", p.order_id}});
   };
   switch (d.verdict) {
-    case Verdict::charge:
-      return http::Response::json(201, payment_json(*d.previous));
-    case Verdict::insufficient_funds:
-      return failed(*d.previous);
+    case Verdict::charge: return http::Response::json(201, payment_json(*d.previous));
+    case Verdict::insufficient_funds: return failed(*d.previous);
     case Verdict::replay: {
       auto response = d.previous->status == "FAILED" ? failed(*d.previous)
                                                      : http::Response::json(201, payment_json(*d.previous));
       response.headers.push_back({"Idempotent-Replayed", "true"});
       return response;
     }
-    case Verdict::key_reused:
-      return problem(422, "idempotency-key-reused", d.detail);
-    case Verdict::order_not_found:
-      return problem(404, "order-not-found", d.detail);
+    case Verdict::key_reused: return problem(422, "idempotency-key-reused", d.detail);
+    case Verdict::order_not_found: return problem(404, "order-not-found", d.detail);
     case Verdict::wrong_user:
       // Another user's order is not shown to exist.
       return problem(404, "order-not-found", d.detail);
-    case Verdict::not_payable:
-      return problem(409, "order-not-payable", d.detail);
-    case Verdict::currency_mismatch:
-      return problem(422, "currency-mismatch", d.detail);
+    case Verdict::not_payable: return problem(409, "order-not-payable", d.detail);
+    case Verdict::currency_mismatch: return problem(422, "currency-mismatch", d.detail);
   }
   return problem(500, "internal", "internal error; see the service log");
 }

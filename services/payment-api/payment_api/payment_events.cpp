@@ -21,11 +21,12 @@ std::optional<events::Event> payment_event(const Decision& decision, std::string
   core::TraceScope scope(trace);
   const auto& p = *decision.previous;
   if (decision.verdict == Verdict::charge) {
-    return event_of(contracts::PaymentCompleted{p.id, p.order_id, p.user_id, p.amount, p.currency, p.created_at}, source);
+    return event_of(contracts::PaymentCompleted{p.id, p.order_id, p.user_id, p.amount, p.currency, p.created_at},
+                    source);
   }
-  return event_of(contracts::PaymentFailed{p.id, p.order_id, p.user_id, p.amount, p.currency, "INSUFFICIENT_FUNDS",
-                                           p.created_at},
-                  source);
+  return event_of(
+      contracts::PaymentFailed{p.id, p.order_id, p.user_id, p.amount, p.currency, "INSUFFICIENT_FUNDS", p.created_at},
+      source);
 }
 
 events::Event refunded_event(const StoredPayment& payment, std::string_view source, const std::string& refunded_at) {

@@ -19,9 +19,16 @@ struct ProcessorMetrics {
   static ProcessorMetrics& get() {
     auto& r = core::metrics::registry();
     static ProcessorMetrics m{
-        prometheus::BuildHistogram().Name("payment_batch_size").Help("Payment requests per transaction").Register(r).Add(
-            {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256}),
-        prometheus::BuildCounter().Name("payment_batch_replays_total").Help("Batches replayed with a savepoint per request").Register(r).Add({}),
+        prometheus::BuildHistogram()
+            .Name("payment_batch_size")
+            .Help("Payment requests per transaction")
+            .Register(r)
+            .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256}),
+        prometheus::BuildCounter()
+            .Name("payment_batch_replays_total")
+            .Help("Batches replayed with a savepoint per request")
+            .Register(r)
+            .Add({}),
     };
     return m;
   }

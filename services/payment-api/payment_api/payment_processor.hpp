@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "core/trace.hpp"
-#include "pg/pool.hpp"
 #include "payment_api/payment_rules.hpp"
+#include "pg/pool.hpp"
 
 namespace paypipe::payment_api {
 

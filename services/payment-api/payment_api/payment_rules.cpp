@@ -46,8 +46,8 @@ Decision decide(const PaymentRequest& request, LedgerView& view, core::SystemTim
   const auto& wallet_currency = wallet != view.wallet_currencies.end() ? wallet->second : view.currency;
   if (order.currency != wallet_currency) {
     decision.verdict = Verdict::currency_mismatch;
-    decision.detail = "order " + request.order_id + " is in " + order.currency + ", the wallet of " +
-                      request.user_id + " in " + wallet_currency + "; nothing was charged";
+    decision.detail = "order " + request.order_id + " is in " + order.currency + ", the wallet of " + request.user_id +
+                      " in " + wallet_currency + "; nothing was charged";
     return decision;
   }
 
@@ -63,7 +63,8 @@ Decision decide(const PaymentRequest& request, LedgerView& view, core::SystemTim
   stored.idempotency_key = request.idempotency_key;
   if (balance < order.amount) {
     decision.verdict = Verdict::insufficient_funds;
-    decision.detail = "the wallet holds " + std::to_string(balance) + ", the order costs " + std::to_string(order.amount);
+    decision.detail = "the wallet holds " + std::to_string(balance) + ", the order costs " +
+                      std::to_string(order.amount);
     decision.balance_after = balance;
     stored.status = "FAILED";
     stored.failure_reason = "INSUFFICIENT_FUNDS";

@@ -17,7 +17,7 @@ const std::string payment_columns =
     pg::rfc3339_sql("created_at") + ", idempotency_key";
 
 StoredPayment payment_from(const pg::Rows& rows, int row) {
-  return StoredPayment{rows.str(row, 0), rows.str(row, 1), rows.str(row, 2), rows.integer(row, 3),
+  return StoredPayment{rows.str(row, 0), rows.str(row, 1), rows.str(row, 2),          rows.integer(row, 3),
                        rows.str(row, 4), rows.str(row, 5), rows.optional_str(row, 6), rows.str(row, 7),
                        rows.str(row, 8), rows.str(row, 9)};
 }
@@ -58,9 +58,9 @@ void fill_view(const pg::Pipeline& pipeline, const LedgerReads& reads, LedgerVie
   }
   const auto& orders = pipeline.rows(reads.orders);
   for (int i = 0; i < orders.size(); ++i) {
-    view.orders[orders.str(i, 0)] = PayableOrder{orders.str(i, 0), orders.str(i, 1), orders.integer(i, 2),
-                                                 orders.str(i, 3), orders.str(i, 4),
-                                                 core::from_unix_ms(orders.integer(i, 5))};
+    view.orders[orders.str(i, 0)] = PayableOrder{orders.str(i, 0),     orders.str(i, 1),
+                                                 orders.integer(i, 2), orders.str(i, 3),
+                                                 orders.str(i, 4),     core::from_unix_ms(orders.integer(i, 5))};
   }
   const auto& wallets = pipeline.rows(reads.wallets);
   for (int i = 0; i < wallets.size(); ++i) {
@@ -130,24 +130,27 @@ core::Status queue_writes(pg::Pipeline& pipeline, std::span<const Decided> decid
       w_user.push_back(user);
       w_delta.push_back(std::to_string(delta));
     }
-    pipeline.add("UPDATE wallets w SET balance = w.balance + v.delta, updated_at = now() "
-                 "FROM unnest($1::text[], $2::bigint[]) AS v(user_id, delta) WHERE w.user_id = v.user_id",
-                 w_user, w_delta);
-    pipeline.add("INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
-                 "SELECT e.id, e.user_id, 'PAYMENT', e.amount, e.payment_id, "
-                 "coalesce((SELECT balance FROM wallets w WHERE w.user_id = e.user_id), 0) + e.balance_offset "
-                 "FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::bigint[]) "
-                 "AS e(id, user_id, amount, payment_id, balance_offset)",
-                 e_id, e_user, e_amount, e_payment, e_offset);
+    pipeline.add(
+        "UPDATE wallets w SET balance = w.balance + v.delta, updated_at = now() "
+        "FROM unnest($1::text[], $2::bigint[]) AS v(user_id, delta) WHERE w.user_id = v.user_id",
+        w_user, w_delta);
+    pipeline.add(
+        "INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
+        "SELECT e.id, e.user_id, 'PAYMENT', e.amount, e.payment_id, "
+        "coalesce((SELECT balance FROM wallets w WHERE w.user_id = e.user_id), 0) + e.balance_offset "
+        "FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::bigint[]) "
+        "AS e(id, user_id, amount, payment_id, balance_offset)",
+        e_id, e_user, e_amount, e_payment, e_offset);
   }
   std::vector<std::string> o_id, o_status;
   for (const auto& order : touched_orders) {
     o_id.push_back(order);
     o_status.push_back(view.orders.at(order).status);
   }
-  pipeline.add("UPDATE payable_orders o SET status = v.status, updated_at = now() "
-               "FROM unnest($1::uuid[], $2::text[]) AS v(order_id, status) WHERE o.order_id = v.order_id",
-               o_id, o_status);
+  pipeline.add(
+      "UPDATE payable_orders o SET status = v.status, updated_at = now() "
+      "FROM unnest($1::uuid[], $2::text[]) AS v(order_id, status) WHERE o.order_id = v.order_id",
+      o_id, o_status);
   if (outbox) pipeline.add(std::move(*outbox));
   return {};
 }
@@ -177,9 +180,10 @@ core::Result<Deposit> deposit(pg::Transaction& tx, const std::string& user_id, s
                             "the wallet of " + user_id + " is not in " + currency + "; nothing was deposited");
   }
   Deposit result{core::new_uuid_v7(), user_id, amount, balance->integer(0, 0), {}, false};
-  static const std::string insert = "INSERT INTO wallet_entries (id, user_id, kind, amount, idempotency_key, balance_after) "
-                                    "VALUES ($1, $2, 'DEPOSIT', $3, $4, $5) RETURNING " +
-                                    pg::rfc3339_sql("created_at");
+  static const std::string insert =
+      "INSERT INTO wallet_entries (id, user_id, kind, amount, idempotency_key, balance_after) "
+      "VALUES ($1, $2, 'DEPOSIT', $3, $4, $5) RETURNING " +
+      pg::rfc3339_sql("created_at");
   auto entry = tx.exec(insert, result.id, user_id, amount, idempotency_key, result.balance_after);
   if (!entry) return entry.error();
   result.created_at = entry->str(0, 0);
@@ -225,9 +229,10 @@ core::Result<bool> refund(pg::Transaction& tx, const std::string& payment_id, st
       "RETURNING balance",
       payment.user_id, payment.amount);
   if (!balance) return balance.error();
-  auto entry = tx.exec("INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
-                       "VALUES ($1, $2, 'REFUND', $3, $4, $5)",
-                       core::new_uuid_v7(), payment.user_id, payment.amount, payment_id, balance->integer(0, 0));
+  auto entry = tx.exec(
+      "INSERT INTO wallet_entries (id, user_id, kind, amount, payment_id, balance_after) "
+      "VALUES ($1, $2, 'REFUND', $3, $4, $5)",
+      core::new_uuid_v7(), payment.user_id, payment.amount, payment_id, balance->integer(0, 0));
   if (!entry) return entry.error();
   if (auto s = events::append_to_outbox(tx, refunded_event(payment, source, core::now_rfc3339()), "payment"); !s) {
     return s.error();
@@ -236,8 +241,8 @@ core::Result<bool> refund(pg::Transaction& tx, const std::string& payment_id, st
 }
 
 core::Result<std::optional<Wallet>> find_wallet(pg::Connection& connection, const std::string& user_id) {
-  static const std::string sql =
-      "SELECT user_id, balance, currency, " + pg::rfc3339_sql("updated_at") + " FROM wallets WHERE user_id = $1";
+  static const std::string sql = "SELECT user_id, balance, currency, " + pg::rfc3339_sql("updated_at") +
+                                 " FROM wallets WHERE user_id = $1";
   auto rows = connection.exec(sql, user_id);
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<Wallet>{};

@@ -13,9 +13,9 @@
 
 #include "core/trace.hpp"
 #include "events/envelope.hpp"
+#include "payment_api/payment_rules.hpp"
 #include "pg/pg.hpp"
 #include "pg/pool.hpp"
-#include "payment_api/payment_rules.hpp"
 
 namespace paypipe::payment_api {
 

@@ -20,8 +20,8 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto topics = consumed_topics();
   for (const auto& t : produced_topics()) topics.push_back(t);
   runtime::must(runtime::check_durability(config.common, producer, topics), "durability check");
-  auto& relay =
-      service->make<events::OutboxRelay>(config.common.database.connect, producer, config.common.relay_settings());
+  auto& relay = service->make<events::OutboxRelay>(config.common.database.connect, producer,
+                                                   config.common.relay_settings());
   auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
   if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
   auto& api = service->make<PaymentApi>(config, database, authenticator);

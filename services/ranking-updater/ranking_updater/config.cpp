@@ -28,7 +28,8 @@ Config Config::read(core::Env& env) {
   defaults.batch_size = 5000;
   c.consumer = runtime::read_consumer_settings(env, "ranking-updater", consumed_topics(), defaults);
   c.time_zone = env.text("PAYPIPE_RANKING_TIME_ZONE", c.time_zone);
-  if (!plausible_zone(c.time_zone)) env.fail("PAYPIPE_RANKING_TIME_ZONE", "must be an IANA time zone name such as Asia/Seoul");
+  if (!plausible_zone(c.time_zone))
+    env.fail("PAYPIPE_RANKING_TIME_ZONE", "must be an IANA time zone name such as Asia/Seoul");
   return c;
 }
 

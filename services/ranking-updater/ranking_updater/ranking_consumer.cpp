@@ -26,8 +26,15 @@ struct ConsumerMetrics {
   static ConsumerMetrics& get() {
     auto& r = core::metrics::registry();
     static ConsumerMetrics m{
-        prometheus::BuildCounter().Name("ranking_events_applied_total").Help("Events counted into the rankings (duplicates excluded), by type").Register(r),
-        prometheus::BuildCounter().Name("ranking_batch_replays_total").Help("Batches replayed with a savepoint per event").Register(r).Add({}),
+        prometheus::BuildCounter()
+            .Name("ranking_events_applied_total")
+            .Help("Events counted into the rankings (duplicates excluded), by type")
+            .Register(r),
+        prometheus::BuildCounter()
+            .Name("ranking_batch_replays_total")
+            .Help("Batches replayed with a savepoint per event")
+            .Register(r)
+            .Add({}),
     };
     return m;
   }
@@ -93,8 +100,10 @@ core::Status apply(pg::Transaction& tx, std::span<const Incoming> batch, const s
   }
   tx.after_commit([orders = orders.size(), sold = sold_out.size()] {
     auto& m = ConsumerMetrics::get();
-    if (orders) m.events.Add({{"type", std::string(contracts::OrderCompleted::type)}}).Increment(static_cast<double>(orders));
-    if (sold) m.events.Add({{"type", std::string(contracts::ProductSoldOut::type)}}).Increment(static_cast<double>(sold));
+    if (orders)
+      m.events.Add({{"type", std::string(contracts::OrderCompleted::type)}}).Increment(static_cast<double>(orders));
+    if (sold)
+      m.events.Add({{"type", std::string(contracts::ProductSoldOut::type)}}).Increment(static_cast<double>(sold));
   });
   return {};
 }

@@ -72,13 +72,13 @@ core::Status add_sales(pg::Transaction& tx, const SalesDeltas& deltas) {
     orders.push_back(std::to_string(d.orders));
     revenue.push_back(std::to_string(d.revenue));
   }
-  return ok_or(tx.exec(
-      "INSERT INTO product_sales_daily (day, product_id, units, orders, revenue) "
-      "SELECT * FROM unnest($1::date[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) ORDER BY 1, 2 "
-      "ON CONFLICT (day, product_id) DO UPDATE SET units = product_sales_daily.units + EXCLUDED.units, "
-      "orders = product_sales_daily.orders + EXCLUDED.orders, "
-      "revenue = product_sales_daily.revenue + EXCLUDED.revenue, updated_at = now()",
-      day, product, units, orders, revenue));
+  return ok_or(
+      tx.exec("INSERT INTO product_sales_daily (day, product_id, units, orders, revenue) "
+              "SELECT * FROM unnest($1::date[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) ORDER BY 1, 2 "
+              "ON CONFLICT (day, product_id) DO UPDATE SET units = product_sales_daily.units + EXCLUDED.units, "
+              "orders = product_sales_daily.orders + EXCLUDED.orders, "
+              "revenue = product_sales_daily.revenue + EXCLUDED.revenue, updated_at = now()",
+              day, product, units, orders, revenue));
 }
 
 core::Status record_sold_out(pg::Transaction& tx, std::span<const SoldOutSale> sales) {
@@ -92,16 +92,16 @@ core::Status record_sold_out(pg::Transaction& tx, std::span<const SoldOutSale> s
     sold.push_back(core::format_rfc3339(s.sold_out_at));
     ms.push_back(std::to_string(sell_out_ms(s)));
   }
-  return ok_or(tx.exec(
-      "INSERT INTO sold_out_sales (product_id, name, total_stock, sale_opens_at, sold_out_at, sell_out_ms) "
-      "SELECT product_id, NULLIF(name, ''), stock, opens, sold, ms "
-      "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::bigint[]) "
-      "AS s(product_id, name, stock, opens, sold, ms) ORDER BY 1, 4 "
-      "ON CONFLICT (product_id, sale_opens_at) DO UPDATE SET sold_out_at = EXCLUDED.sold_out_at, "
-      "sell_out_ms = EXCLUDED.sell_out_ms, total_stock = EXCLUDED.total_stock, "
-      "name = coalesce(EXCLUDED.name, sold_out_sales.name), recorded_at = now() "
-      "WHERE EXCLUDED.sold_out_at < sold_out_sales.sold_out_at",
-      product, name, stock, opens, sold, ms));
+  return ok_or(
+      tx.exec("INSERT INTO sold_out_sales (product_id, name, total_stock, sale_opens_at, sold_out_at, sell_out_ms) "
+              "SELECT product_id, NULLIF(name, ''), stock, opens, sold, ms "
+              "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::bigint[]) "
+              "AS s(product_id, name, stock, opens, sold, ms) ORDER BY 1, 4 "
+              "ON CONFLICT (product_id, sale_opens_at) DO UPDATE SET sold_out_at = EXCLUDED.sold_out_at, "
+              "sell_out_ms = EXCLUDED.sell_out_ms, total_stock = EXCLUDED.total_stock, "
+              "name = coalesce(EXCLUDED.name, sold_out_sales.name), recorded_at = now() "
+              "WHERE EXCLUDED.sold_out_at < sold_out_sales.sold_out_at",
+              product, name, stock, opens, sold, ms));
 }
 
 core::Result<std::vector<SalesEntry>> top_sales_all_time(pg::Connection& connection, int limit) {

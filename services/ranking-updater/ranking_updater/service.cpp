@@ -19,9 +19,9 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   runtime::must(runtime::check_durability(config.common, producer, consumed_topics()), "durability check");
   auto& api = service->make<RankingApi>(database, config.time_zone);
   auto& rankings = service->make<RankingConsumer>(database, config.time_zone);
-  auto& consumer = service->own(runtime::must(
-      events::ConsumerRuntime::batch(config.common.kafka, config.consumer, producer, rankings.handler()),
-      "Kafka consumer"));
+  auto& consumer = service->own(
+      runtime::must(events::ConsumerRuntime::batch(config.common.kafka, config.consumer, producer, rankings.handler()),
+                    "Kafka consumer"));
 
   // Its HTTP routes read PostgreSQL only; a Kafka outage stalls the consumer, which
   // waits it out in place (docs/operations.md).

@@ -45,9 +45,9 @@ struct CouponsFixture : testing::FreshSchema {
 
   std::string coupon(std::int64_t stock, core::SystemTime from = core::now_ms() - 1h,
                      core::SystemTime until = core::now_ms() + 1h) {
-    auto created = create_coupon(connection, core::new_uuid_v7(),
-                                 NewCoupon{"test coupon", 500, stock, core::format_rfc3339(from),
-                                           core::format_rfc3339(until)});
+    auto created = create_coupon(
+        connection, core::new_uuid_v7(),
+        NewCoupon{"test coupon", 500, stock, core::format_rfc3339(from), core::format_rfc3339(until)});
     REQUIRE(created.ok());
     return created->id;
   }
@@ -177,8 +177,9 @@ TEST_CASE("a coupon.requested redelivered after a crash changes nothing") {
   for (const auto& outcome : f.decider.handle(batch)) CHECK(outcome.succeeded());
   const auto snapshot = [&] {
     return f.connection
-        .exec("SELECT string_agg(request_id::text || status || coalesce(reason, '') || "
-              "coalesce(issued_coupon_id::text, ''), ',' ORDER BY request_id) FROM coupon_requests")
+        .exec(
+            "SELECT string_agg(request_id::text || status || coalesce(reason, '') || "
+            "coalesce(issued_coupon_id::text, ''), ',' ORDER BY request_id) FROM coupon_requests")
         ->str(0, 0);
   };
   const auto before = snapshot();

@@ -69,5 +69,6 @@ TEST_CASE("every refusal announces coupon.rejected with its reason, keyed by the
     CHECK(data->rejected_at == now);
   }
   // A coupon that does not exist is not in the book: the refusal needs nothing from it.
-  CHECK(outcome_event(request, Verdict::not_found, {}, CouponBook{}, source, now).type == contracts::CouponRejected::type);
+  CHECK(outcome_event(request, Verdict::not_found, {}, CouponBook{}, source, now).type ==
+        contracts::CouponRejected::type);
 }

@@ -58,14 +58,16 @@ TEST_CASE("an issue request names a UUID coupon in its path and a user in its bo
   auto bad_coupon = parse_issue_request(post(R"({"userId":"user-1"})", {{"couponId", "coupon-1"}}));
   REQUIRE_FALSE(bad_coupon.ok());
   CHECK(bad_coupon.error().message.find("couponId") != std::string::npos);
-  auto from_token = coupon_issuer::parse_issue_request(post("", {{"couponId", "0190a6b2-7c3e-7abc-8def-00000000000c"}}), "ann");
+  auto from_token = coupon_issuer::parse_issue_request(post("", {{"couponId", "0190a6b2-7c3e-7abc-8def-00000000000c"}}),
+                                                       "ann");
   REQUIRE(from_token.ok());
   CHECK(from_token->user_id == "ann");
   auto other = coupon_issuer::parse_issue_request(
       post(R"({"userId":"user-1"})", {{"couponId", "0190a6b2-7c3e-7abc-8def-00000000000c"}}), "ann");
   REQUIRE_FALSE(other.ok());
   CHECK(other.error().category == core::ErrorCategory::forbidden);
-  auto bad_user = parse_issue_request(post(R"({"userId":"a b"})", {{"couponId", "0190a6b2-7c3e-7abc-8def-00000000000c"}}));
+  auto bad_user = parse_issue_request(
+      post(R"({"userId":"a b"})", {{"couponId", "0190a6b2-7c3e-7abc-8def-00000000000c"}}));
   REQUIRE_FALSE(bad_user.ok());
   CHECK(bad_user.error().message.find("userId") != std::string::npos);
 }
@@ -94,8 +96,9 @@ TEST_CASE("answers carry what a client needs to follow a request") {
         "/v1/coupon-requests/0190a6b2-7c3e-7abc-8def-0000000000a1");
   CHECK(std::string((*accepted)["status"].GetString()) == "PENDING");
 
-  StoredRequest rejected{pending.request_id, pending.coupon_id, "u1", "REJECTED", "OUT_OF_STOCK", std::nullopt,
-                         pending.requested_at, "2027-01-15T08:00:01.000Z"};
+  StoredRequest rejected{
+      pending.request_id,   pending.coupon_id,         "u1", "REJECTED", "OUT_OF_STOCK", std::nullopt,
+      pending.requested_at, "2027-01-15T08:00:01.000Z"};
   auto doc = core::json::parse(request_json(rejected));
   REQUIRE(doc.ok());
   CHECK(std::string((*doc)["reason"].GetString()) == "OUT_OF_STOCK");

@@ -87,8 +87,8 @@ struct Forwarding : testing::FreshSchema {
 
   events::Event order_completed() {
     const auto order_id = core::new_uuid_v7();
-    const contracts::OrderCompleted data{order_id, "alice", {{"seat-1", 2, 1500}}, 3000, "KRW", "SHIPPING",
-                                         core::new_uuid_v7(), core::now_rfc3339()};
+    const contracts::OrderCompleted data{order_id, "alice",    {{"seat-1", 2, 1500}}, 3000,
+                                         "KRW",    "SHIPPING", core::new_uuid_v7(),   core::now_rfc3339()};
     return events::make_event("order.completed", "/paypipe/order-processor", order_id, contracts::encode(data));
   }
 
@@ -185,7 +185,8 @@ TEST_CASE("the webhook down longer than the backoff: DEAD_LETTER and the DLQ, th
 
   // The webhook recovers; dlq-retrier republishes the record to retry.<group>.
   f.webhook.set_down(false);
-  REQUIRE(f.producer->send_and_wait(events::retry_record(dead[0], f.kafka.topic(events::retry_topic(group)), 2), 10s).ok());
+  REQUIRE(
+      f.producer->send_and_wait(events::retry_record(dead[0], f.kafka.topic(events::retry_topic(group)), 2), 10s).ok());
   REQUIRE(testing::eventually([&] { return f.status_of(event.id) == "COMPLETED"; }, 30s));
   CHECK(f.attempts_of(event.id) == 6);
   CHECK(f.webhook.accepted_for(event.id) == 1);
@@ -376,12 +377,13 @@ TEST_CASE("a forwarder takes over an expired claim (counted), waits for a live o
   const auto expired = TwoForwarders::payment();
   const auto live = TwoForwarders::payment();
   const auto abandoned = TwoForwarders::payment();
-  REQUIRE(t.connection
-              .exec("INSERT INTO deliveries (event_id, event_type, event_key, status, attempts, claim_owner, claim_until) "
-                    "VALUES ($1::uuid, 'payment.completed', 'k', 'IN_PROGRESS', 1, 'crashed/1/x', now() - interval '1 s'), "
-                    "($2::uuid, 'payment.completed', 'k', 'IN_PROGRESS', 1, 'busy/1/y', now() + interval '30 s')",
-                    expired.id, live.id)
-              .ok());
+  REQUIRE(
+      t.connection
+          .exec("INSERT INTO deliveries (event_id, event_type, event_key, status, attempts, claim_owner, claim_until) "
+                "VALUES ($1::uuid, 'payment.completed', 'k', 'IN_PROGRESS', 1, 'crashed/1/x', now() - interval '1 s'), "
+                "($2::uuid, 'payment.completed', 'k', 'IN_PROGRESS', 1, 'busy/1/y', now() + interval '30 s')",
+                expired.id, live.id)
+          .ok());
   Collected outcomes;
   t[0].handle(TwoForwarders::consumed(expired), outcomes.callback());
   t[0].handle(TwoForwarders::consumed(live), outcomes.callback());
@@ -391,8 +393,8 @@ TEST_CASE("a forwarder takes over an expired claim (counted), waits for a live o
   REQUIRE(testing::eventually([&] { return outcomes.size() == 3; }, 30s));
   CHECK(t.webhook.requests_for(expired.id) == 1);
   CHECK(t.status_of(expired.id) == "COMPLETED");
-  CHECK(testing::query_integer(t.connection, "SELECT takeovers FROM deliveries WHERE event_id = '" + expired.id + "'") ==
-        1);
+  CHECK(testing::query_integer(t.connection,
+                               "SELECT takeovers FROM deliveries WHERE event_id = '" + expired.id + "'") == 1);
   CHECK(t.webhook.requests_for(live.id) == 0);
   CHECK(t.status_of(live.id) == "IN_PROGRESS");  // still the live owner's
   CHECK(t.webhook.requests_for(abandoned.id) == 0);

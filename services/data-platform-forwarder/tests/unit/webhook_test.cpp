@@ -39,7 +39,8 @@ TEST_CASE("the body is the event in CloudEvents JSON structured mode, with its d
   CHECK(std::string((*doc)["source"].GetString()) == "/paypipe/payment-api");
   CHECK(std::string((*doc)["time"].GetString()) == "2027-01-15T08:00:00.123Z");
   CHECK(std::string((*doc)["datacontenttype"].GetString()) == "application/json");
-  CHECK(std::string((*doc)["dataschema"].GetString()) == "https://paypipe.dev/schemas/events/payment.completed.v1.json");
+  CHECK(std::string((*doc)["dataschema"].GetString()) ==
+        "https://paypipe.dev/schemas/events/payment.completed.v1.json");
   CHECK(std::string((*doc)["partitionkey"].GetString()) == sample().key);
   REQUIRE((*doc)["data"].IsObject());
   CHECK((*doc)["data"]["amount"].GetInt64() == 3000);

@@ -40,7 +40,8 @@ struct RetrierFixture : FreshSchema {
   // that failed on delivery `attempt` at `failed_at`.
   events::OutgoingRecord dead_letter(const std::string& group, const std::string& key, int attempt,
                                      core::SystemTime failed_at,
-                                     events::Outcome outcome = events::Outcome::retry("paypipe.test.Down", "down")) const {
+                                     events::Outcome outcome = events::Outcome::retry("paypipe.test.Down",
+                                                                                      "down")) const {
     events::ConsumedRecord original;
     original.topic = options.topic("payment.completed");
     original.partition = 1;
@@ -92,7 +93,8 @@ class TopicReader {
   const std::vector<Seen>& poll_for(std::chrono::milliseconds duration, std::size_t count = SIZE_MAX) {
     const auto deadline = std::chrono::steady_clock::now() + duration;
     while (seen_.size() < count && std::chrono::steady_clock::now() < deadline) {
-      if (auto r = consumer_->poll(std::chrono::milliseconds(50))) seen_.push_back({std::move(*r), std::chrono::steady_clock::now()});
+      if (auto r = consumer_->poll(std::chrono::milliseconds(50)))
+        seen_.push_back({std::move(*r), std::chrono::steady_clock::now()});
     }
     return seen_;
   }

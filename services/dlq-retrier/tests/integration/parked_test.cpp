@@ -6,8 +6,8 @@
 
 #include <set>
 
-#include "fixture.hpp"
 #include "dlq_retrier/decision.hpp"
+#include "fixture.hpp"
 
 using namespace paypipe;
 using namespace paypipe::dlq_retrier;

@@ -115,9 +115,13 @@ TEST_CASE("the last attempt, fatal failures and foreign records are parked at on
   testing::RetrierFixture f({"g1"}, 1);
   const auto now = core::now_ms() - 10s;  // everything due
   const auto exhausted = f.dead_letter("g1", "exhausted", 3, now);
-  const auto fatal = f.dead_letter("g1", "fatal", 1, now, events::Outcome::fail("paypipe.events.SchemaViolation", "amount"));
-  const events::OutgoingRecord foreign{f.options.topic("dlq.g1"), std::string("\x00k", 2), std::string("\xff\x00v", 3),
-                                       {{"bin", std::string("\x01\x00\x02", 3)}, {"kafka_dlt-exception-fqcn", "java.lang.X"}}};
+  const auto fatal = f.dead_letter("g1", "fatal", 1, now,
+                                   events::Outcome::fail("paypipe.events.SchemaViolation", "amount"));
+  const events::OutgoingRecord foreign{
+      f.options.topic("dlq.g1"),
+      std::string("\x00k", 2),
+      std::string("\xff\x00v", 3),
+      {{"bin", std::string("\x01\x00\x02", 3)}, {"kafka_dlt-exception-fqcn", "java.lang.X"}}};
   const auto fine = f.dead_letter("g1", "fine", 2, now);
   for (const auto& r : {exhausted, fatal, foreign, fine}) f.send(r);
 
@@ -194,8 +198,8 @@ TEST_CASE("a batch whose park fails is rolled back: nothing republished until th
   auto retrier = start_retrier(f, settings_with(100ms));
   testing::TopicReader retry(f.options, f.options.topic("retry.g1"));
   // The park keeps failing: the batch's transaction never commits.
-  REQUIRE(testing::eventually(
-      [&] { return metric("dlq_retrier_transaction_failures_total") >= failures_before + 2; }, 10s));
+  REQUIRE(testing::eventually([&] { return metric("dlq_retrier_transaction_failures_total") >= failures_before + 2; },
+                              10s));
   CHECK(retry.poll_for(1500ms).empty());
   REQUIRE(f.connection.exec("ALTER TABLE parked_records_away RENAME TO parked_records").ok());
   const auto& seen = retry.poll_for(20s, 1);
@@ -209,7 +213,8 @@ TEST_CASE("a batch whose park fails is rolled back: nothing republished until th
 TEST_CASE("two retrier instances share the partitions; every dead letter is republished once") {
   testing::RetrierFixture f({"g1"});
   const auto now = core::now_ms();
-  for (int i = 0; i < 60; ++i) f.send(f.dead_letter("g1", "k" + std::to_string(i), 1, now - 1000ms + std::chrono::milliseconds(i * 50)));
+  for (int i = 0; i < 60; ++i)
+    f.send(f.dead_letter("g1", "k" + std::to_string(i), 1, now - 1000ms + std::chrono::milliseconds(i * 50)));
   auto first = start_retrier(f, settings_with(1000ms));
   testing::TopicReader retry(f.options, f.options.topic("retry.g1"));
   retry.poll_for(20s, 10);

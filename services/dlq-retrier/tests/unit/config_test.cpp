@@ -103,11 +103,11 @@ TEST_CASE("bad dlq-retrier variables are all reported, by name, secrets unechoed
   (void)Config::read(env);
   const auto status = env.finish();
   REQUIRE_FALSE(status.ok());
-  for (const auto* text : {"PAYPIPE_RETRIER_MAX_RETRIES: must be between 0 and 100",
-                           "PAYPIPE_RETRIER_GROUP_INTERVALS: notification-sender=soon",
-                           "PAYPIPE_RETRIER_BATCH_SIZE", "PAYPIPE_RETRIER_MULTIPLIER: only with PAYPIPE_RETRIER_BACKOFF=exponential",
-                           "PAYPIPE_RETRY_DELAYS: deprecated alias of PAYPIPE_RETRIER_GROUP_INTERVALS",
-                           "PAYPIPE_RETRY_DELAY_MSS"}) {
+  for (const auto* text :
+       {"PAYPIPE_RETRIER_MAX_RETRIES: must be between 0 and 100",
+        "PAYPIPE_RETRIER_GROUP_INTERVALS: notification-sender=soon", "PAYPIPE_RETRIER_BATCH_SIZE",
+        "PAYPIPE_RETRIER_MULTIPLIER: only with PAYPIPE_RETRIER_BACKOFF=exponential",
+        "PAYPIPE_RETRY_DELAYS: deprecated alias of PAYPIPE_RETRIER_GROUP_INTERVALS", "PAYPIPE_RETRY_DELAY_MSS"}) {
     CHECK(status.error().message.find(text) != std::string::npos);
   }
 }

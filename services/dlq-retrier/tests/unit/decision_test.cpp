@@ -31,8 +31,8 @@ events::ConsumedRecord dead_letter(int attempt, core::SystemTime failed_at,
   original.value = R"({"paymentId":"p"})";
   original.headers = {{"ce_id", "e-1"}, {"traceparent", "00-abc-def-01"}};
   if (attempt > 1) original.headers.push_back({"attempt", std::to_string(attempt)});
-  auto out = events::dead_letter_record(original, outcome, "notification-sender", "t1.dlq.notification-sender",
-                                        attempt, failed_at);
+  auto out = events::dead_letter_record(original, outcome, "notification-sender", "t1.dlq.notification-sender", attempt,
+                                        failed_at);
   events::ConsumedRecord record;
   record.topic = out.topic;
   record.partition = 0;
@@ -134,9 +134,9 @@ TEST_CASE("the last allowed attempt and fatal failures are parked at once, with 
   CHECK(p.failed_at == "2026-11-23T10:00:00.000Z");
   CHECK(p.key == "order-1");
 
-  const auto fatal =
-      decide(dead_letter(1, t0, events::Outcome::fail("paypipe.events.SchemaViolation", "amount: missing")), options(),
-             schedule(), t0 - 1h);  // fatal: no waiting, whatever the clock says
+  const auto fatal = decide(
+      dead_letter(1, t0, events::Outcome::fail("paypipe.events.SchemaViolation", "amount: missing")), options(),
+      schedule(), t0 - 1h);  // fatal: no waiting, whatever the clock says
   REQUIRE(std::holds_alternative<Park>(fatal));
   CHECK(std::get<Park>(fatal).record.reason == reason::fatal);
   CHECK(std::get<Park>(fatal).record.message == "amount: missing");

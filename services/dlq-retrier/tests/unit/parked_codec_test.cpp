@@ -3,9 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include "core/json.hpp"
-#include "events/dead_letter.hpp"
 #include "dlq_retrier/cli.hpp"
 #include "dlq_retrier/parked_store.hpp"
+#include "events/dead_letter.hpp"
 
 using namespace paypipe;
 using namespace paypipe::dlq_retrier;
@@ -41,7 +41,7 @@ ParkedRecord sample() {
 
 TEST_CASE("base64 round-trips any bytes and refuses malformed text") {
   for (const std::string& bytes : {std::string(), std::string("f"), std::string("fo"), std::string("foo"),
-                                  std::string("foob"), std::string("\x00\xff\x10", 3)}) {
+                                   std::string("foob"), std::string("\x00\xff\x10", 3)}) {
     const auto text = base64_encode(bytes);
     CHECK(text.size() % 4 == 0);
     CHECK(base64_decode(text) == bytes);
@@ -60,13 +60,18 @@ TEST_CASE("UTF-8 is recognised, and sanitising keeps text and replaces the rest"
   CHECK_FALSE(is_utf8("\xed\xa0\x80"));  // a surrogate
   CHECK_FALSE(is_utf8("\xe0\x80\xaf"));  // overlong
   CHECK(sanitize_utf8("ok\xc3(") == "ok\xef\xbf\xbd(");
-  CHECK(sanitize_utf8(std::string("a\0b", 3)) == "a\xef\xbf\xbd" "b");
+  CHECK(sanitize_utf8(std::string("a\0b", 3)) ==
+        "a\xef\xbf\xbd"
+        "b");
   CHECK(sanitize_utf8("\xea\xb2\xb0") == "\xea\xb2\xb0");
 }
 
 TEST_CASE("the list query takes every filter, checks limits and names each bad parameter") {
-  auto q = parse_parked_query({{"group", "notification-sender"}, {"topic", "payment.completed"},
-                               {"errorClass", "x.Y"}, {"limit", "10"}, {"cursor", "42"}});
+  auto q = parse_parked_query({{"group", "notification-sender"},
+                               {"topic", "payment.completed"},
+                               {"errorClass", "x.Y"},
+                               {"limit", "10"},
+                               {"cursor", "42"}});
   REQUIRE(q.ok());
   CHECK(q->group == "notification-sender");
   CHECK(q->topic == "payment.completed");
@@ -146,8 +151,11 @@ TEST_CASE("the CLI parses its arguments and prints tables an operator can read")
   CHECK_FALSE(parse_cli({"list", "--colour", "red"}).ok());
   CHECK_FALSE(parse_cli({}).ok());
   // Bad command lines are usage errors (exit 2), never a default.
-  for (const auto& bad : std::vector<std::vector<std::string>>{
-           {"lsit"}, {"show", "--jsn"}, {"replay", "--group"}, {"list", "extra"}, {"list", "--limit"}}) {
+  for (const auto& bad : std::vector<std::vector<std::string>>{{"lsit"},
+                                                               {"show", "--jsn"},
+                                                               {"replay", "--group"},
+                                                               {"list", "extra"},
+                                                               {"list", "--limit"}}) {
     const auto refused = parse_cli(bad);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().code == "usage");

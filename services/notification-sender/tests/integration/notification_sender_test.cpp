@@ -222,7 +222,8 @@ TEST_CASE("a Telegram stalled past the timeout sends the record to the DLQ; the 
   // fake counts a stalled request as delivered, as Telegram may have delivered it: a
   // timeout is where at-least-once shows; we count what arrives from the retry on.)
   s.telegram.reset();
-  REQUIRE(s.producer->send_and_wait(events::retry_record(dead[0], s.kafka.topic(events::retry_topic(group)), 2), 10s).ok());
+  REQUIRE(
+      s.producer->send_and_wait(events::retry_record(dead[0], s.kafka.topic(events::retry_topic(group)), 2), 10s).ok());
   REQUIRE(testing::eventually([&] { return s.logged(event.id) == 1; }, 30s));
   CHECK(s.messages_mentioning(payment_id_of(event)) == 1);
   CHECK(s.telegram.attempts() == 1);
@@ -279,7 +280,8 @@ TEST_CASE("users without a chat are logged as SKIPPED (no-chat), counted, and no
       [&] { return s.logged(skipped.id) == 1 && s.logged(numeric.id) == 1 && s.logged(sent.id) == 1; }, 30s));
   for (const auto& e : {skipped, numeric}) {
     CHECK(s.count("SELECT count(*) FROM notifications WHERE status = 'SKIPPED' AND chat_id IS NULL "
-                  "AND reason = 'no-chat' AND event_id = '" + e.id + "'") == 1);
+                  "AND reason = 'no-chat' AND event_id = '" +
+                  e.id + "'") == 1);
   }
   CHECK(s.count("SELECT count(*) FROM notifications WHERE status = 'SENT' AND reason IS NULL AND event_id = '" +
                 sent.id + "'") == 1);
@@ -485,8 +487,8 @@ TEST_CASE("an expired claim of another owner is taken over and counted as a poss
   CHECK(t.calls_for(live) == 0);     // held by a live owner: not sent
   CHECK(metric_value("notification_possible_duplicates_total") - before == 1);
   CHECK(t.count("SELECT count(*) FROM notifications WHERE event_id = '" + expired.id + "'") == 1);
-  CHECK(t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + live.id + "' AND owner = 'busy-pod/1/y'") ==
-        1);
+  CHECK(t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + live.id +
+                "' AND owner = 'busy-pod/1/y'") == 1);
   bool held_told = false;
   for (const auto& o : outcomes.all()) {
     if (!o.succeeded()) {
@@ -528,7 +530,8 @@ TEST_CASE("an abandoned job never calls Telegram: on arrival, or while it waits 
   CHECK(t.calls_for(held) == 0);
   // Its claim is given up, so the partition's next owner need not wait out the lease.
   REQUIRE(testing::eventually(
-      [&] { return t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + held.id + "'") == 0; }, 10s));
+      [&] { return t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + held.id + "'") == 0; },
+      10s));
 }
 
 TEST_CASE("a Telegram timeout is counted as a maybe-sent and keeps the claim for the retry (which resends)") {

@@ -41,15 +41,20 @@ TEST_CASE("every notified event becomes a notice carrying the ids that tell mess
   CHECK(paid->order_id == order_id);
   CHECK(paid->amount == 3000);
 
-  auto failed = notice_from(event("payment.failed", contracts::encode(contracts::PaymentFailed{
-                                                        payment_id, order_id, "bob", 500, "KRW", "INSUFFICIENT_FUNDS",
-                                                        "2027-01-15T08:00:00.000Z"})));
+  auto failed = notice_from(event(
+      "payment.failed", contracts::encode(contracts::PaymentFailed{payment_id, order_id, "bob", 500, "KRW",
+                                                                   "INSUFFICIENT_FUNDS", "2027-01-15T08:00:00.000Z"})));
   REQUIRE(failed.ok());
   CHECK(failed->reason == "INSUFFICIENT_FUNDS");
 
-  auto cancelled = notice_from(event("order.cancelled", contracts::encode(contracts::OrderCancelled{
-                                                            order_id, "carol", "EXPIRED", {{"seat-1", 1, 700}}, 700,
-                                                            "KRW", "2027-01-15T08:00:00.000Z"})));
+  auto cancelled = notice_from(
+      event("order.cancelled", contracts::encode(contracts::OrderCancelled{order_id,
+                                                                           "carol",
+                                                                           "EXPIRED",
+                                                                           {{"seat-1", 1, 700}},
+                                                                           700,
+                                                                           "KRW",
+                                                                           "2027-01-15T08:00:00.000Z"})));
   REQUIRE(cancelled.ok());
   CHECK(cancelled->order_id == order_id);
   CHECK(cancelled->payment_id.empty());
@@ -61,9 +66,9 @@ TEST_CASE("every notified event becomes a notice carrying the ids that tell mess
   CHECK(issued->request_id == request_id);
   CHECK(issued->coupon_name == "Welcome 10%");
 
-  auto rejected = notice_from(event("coupon.rejected", contracts::encode(contracts::CouponRejected{
-                                                           request_id, coupon_id, "erin", "OUT_OF_STOCK",
-                                                           "2027-01-15T08:00:00.000Z"})));
+  auto rejected = notice_from(
+      event("coupon.rejected", contracts::encode(contracts::CouponRejected{
+                                   request_id, coupon_id, "erin", "OUT_OF_STOCK", "2027-01-15T08:00:00.000Z"})));
   REQUIRE(rejected.ok());
   CHECK(rejected->reason == "OUT_OF_STOCK");
   CHECK(rejected->coupon_id == coupon_id);
@@ -113,7 +118,8 @@ TEST_CASE("messages render in Korean and English with their ids") {
       const auto text = render(n, locale);
       INFO(type << " " << to_string(locale) << ": " << text);
       CHECK(text.find('{') == std::string::npos);  // every placeholder filled
-      const bool names_its_subject = text.find(order_id) != std::string::npos || text.find(request_id) != std::string::npos;
+      const bool names_its_subject = text.find(order_id) != std::string::npos ||
+                                     text.find(request_id) != std::string::npos;
       CHECK(names_its_subject);
     }
   }

@@ -49,7 +49,12 @@ TEST_CASE("after a 429 every send waits until Retry-After has passed, in the ord
                  nullptr});
   }
   CHECK(gate.waiting() == 5);
-  REQUIRE(wait_for([&] { std::lock_guard l(mutex); return order.size() == 5; }, 5s));
+  REQUIRE(wait_for(
+      [&] {
+        std::lock_guard l(mutex);
+        return order.size() == 5;
+      },
+      5s));
   CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
   for (const auto t : times) CHECK(t - closed_at >= 295ms);
   // A shorter Retry-After later never shortens a closure.
@@ -58,7 +63,11 @@ TEST_CASE("after a 429 every send waits until Retry-After has passed, in the ord
   const auto reclosed = Clock::now();
   std::atomic<bool> ran{false};
   Clock::time_point when;
-  gate.submit({[&] { when = Clock::now(); ran = true; }, nullptr});
+  gate.submit({[&] {
+                 when = Clock::now();
+                 ran = true;
+               },
+               nullptr});
   REQUIRE(wait_for([&] { return ran.load(); }, 5s));
   CHECK(when - reclosed >= 390ms);
 }
@@ -68,10 +77,23 @@ TEST_CASE("a send submitted while others wait queues behind them even once the g
   gate.close_for(100ms);
   std::mutex mutex;
   std::vector<int> order;
-  gate.submit({[&] { std::lock_guard l(mutex); order.push_back(1); }, nullptr});
+  gate.submit({[&] {
+                 std::lock_guard l(mutex);
+                 order.push_back(1);
+               },
+               nullptr});
   std::this_thread::sleep_for(120ms);  // open now; the first may or may not have run yet
-  gate.submit({[&] { std::lock_guard l(mutex); order.push_back(2); }, nullptr});
-  REQUIRE(wait_for([&] { std::lock_guard l(mutex); return order.size() == 2; }, 5s));
+  gate.submit({[&] {
+                 std::lock_guard l(mutex);
+                 order.push_back(2);
+               },
+               nullptr});
+  REQUIRE(wait_for(
+      [&] {
+        std::lock_guard l(mutex);
+        return order.size() == 2;
+      },
+      5s));
   CHECK(order == std::vector<int>{1, 2});
 }
 

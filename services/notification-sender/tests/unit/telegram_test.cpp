@@ -49,7 +49,9 @@ TEST_CASE("a 429 is retryable and honours Retry-After from the header or the bod
   CHECK(header.outcome.error_class == "paypipe.notification-sender.TelegramRateLimited");
 
   auto body = classify_telegram(
-      answer(429, R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 3","parameters":{"retry_after":3}})"),
+      answer(
+          429,
+          R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 3","parameters":{"retry_after":3}})"),
       1000ms);
   CHECK(body.retry_after == 3000ms);
   CHECK(body.outcome.message.find("Too Many Requests") != std::string::npos);
@@ -72,12 +74,14 @@ TEST_CASE("5xx, timeouts and connection errors retry; 400, 403 and 404 are fatal
     CHECK(v.outcome.message.find("chat not found") != std::string::npos);
   }
   auto timeout = classify_telegram(
-      core::make_error(core::ErrorCategory::unavailable, "http-timeout", "request to http://127.0.0.1:1 timed out"), 1000ms);
+      core::make_error(core::ErrorCategory::unavailable, "http-timeout", "request to http://127.0.0.1:1 timed out"),
+      1000ms);
   CHECK(timeout.outcome.kind == events::Outcome::Kind::retryable);
   CHECK(timeout.failure == SendFailure::timeout);
   CHECK(timeout.outcome.error_class == "paypipe.notification-sender.TelegramTimeout");
   auto refused = classify_telegram(
-      core::make_error(core::ErrorCategory::unavailable, "http-connect", "cannot connect to http://127.0.0.1:1"), 1000ms);
+      core::make_error(core::ErrorCategory::unavailable, "http-connect", "cannot connect to http://127.0.0.1:1"),
+      1000ms);
   CHECK(refused.failure == SendFailure::connection);
   CHECK(refused.outcome.kind == events::Outcome::Kind::retryable);
 }
@@ -124,16 +128,18 @@ TEST_CASE("a Retry-After beyond the cap, or one that is no number, is a failure 
 
 TEST_CASE("a timeout or a connection lost after the request was written is a maybe-sent; a refusal is not") {
   auto timeout = classify_telegram(
-      core::make_error(core::ErrorCategory::unavailable, "http-timeout", "request to http://127.0.0.1:1 timed out"), 1000ms);
+      core::make_error(core::ErrorCategory::unavailable, "http-timeout", "request to http://127.0.0.1:1 timed out"),
+      1000ms);
   CHECK(timeout.maybe_sent);
   CHECK(timeout.outcome.kind == events::Outcome::Kind::retryable);  // resent by the in-process retry (see telegram.hpp)
-  auto cut = classify_telegram(
-      core::make_error(core::ErrorCategory::unavailable, "http-io", "request to http://127.0.0.1:1 failed: end of stream"),
-      1000ms);
+  auto cut = classify_telegram(core::make_error(core::ErrorCategory::unavailable, "http-io",
+                                                "request to http://127.0.0.1:1 failed: end of stream"),
+                               1000ms);
   CHECK(cut.maybe_sent);
   CHECK(cut.failure == SendFailure::connection);
   auto refused = classify_telegram(
-      core::make_error(core::ErrorCategory::unavailable, "http-connect", "cannot connect to http://127.0.0.1:1"), 1000ms);
+      core::make_error(core::ErrorCategory::unavailable, "http-connect", "cannot connect to http://127.0.0.1:1"),
+      1000ms);
   CHECK_FALSE(refused.maybe_sent);
   CHECK_FALSE(classify_telegram(answer(503, "{}"), 1000ms).maybe_sent);
   CHECK_FALSE(classify_telegram(answer(429, "{}"), 1000ms).maybe_sent);

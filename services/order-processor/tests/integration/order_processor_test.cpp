@@ -42,7 +42,8 @@ struct OrdersFixture : testing::FreshSchema {
   OrdersFixture() : FreshSchema("orders", runtime::with_event_tables(schema::embedded_files())) {}
 
   void product(const std::string& id, std::int64_t total, std::int64_t price = 1000) {
-    auto written = create_product(connection, ProductSpec{id, "Product " + id, price, total, core::now_ms() - 1h}, "KRW");
+    auto written = create_product(connection, ProductSpec{id, "Product " + id, price, total, core::now_ms() - 1h},
+                                  "KRW");
     REQUIRE(written.ok());
   }
 
@@ -80,9 +81,8 @@ struct OrdersFixture : testing::FreshSchema {
                                                          order.currency, core::now_rfc3339()});
   }
   static std::string failed(const Order& order) {
-    return contracts::encode(contracts::PaymentFailed{core::new_uuid_v7(), order.id, order.user_id,
-                                                      order.total_amount, order.currency, "INSUFFICIENT_FUNDS",
-                                                      core::now_rfc3339()});
+    return contracts::encode(contracts::PaymentFailed{core::new_uuid_v7(), order.id, order.user_id, order.total_amount,
+                                                      order.currency, "INSUFFICIENT_FUNDS", core::now_rfc3339()});
   }
 
   std::string status(const std::string& order_id) {
@@ -154,7 +154,8 @@ TEST_CASE("placing an order holds its stock, stores it PENDING_PAYMENT and annou
   CHECK((*stored)->items == order.items);
   CHECK((*stored)->expires_at == order.expires_at);
 
-  auto row = f.connection.exec("SELECT aggregateid, payload::text FROM outbox WHERE type = 'dev.paypipe.order.created.v1'");
+  auto row = f.connection.exec(
+      "SELECT aggregateid, payload::text FROM outbox WHERE type = 'dev.paypipe.order.created.v1'");
   REQUIRE(row.ok());
   REQUIRE(row->size() == 1);
   CHECK(row->str(0, 0) == order.id);
@@ -350,10 +351,11 @@ TEST_CASE("200 concurrent requests through the batching HTTP handler for 50 unit
   std::vector<std::thread> clients;
   for (int c = 0; c < 200; ++c) {
     clients.emplace_back([&, c] {
-      const auto r = invoke(*match.route, {}, "POST", "/v1/orders",
-                          R"({"userId":"u)" + std::to_string(c) +
-                              R"(","items":[{"productId":"flash","quantity":1,"unitPrice":990}],"fulfilment":"WAREHOUSE"})",
-                            {testing::bearer("u" + std::to_string(c))});
+      const auto r = invoke(
+          *match.route, {}, "POST", "/v1/orders",
+          R"({"userId":"u)" + std::to_string(c) +
+              R"(","items":[{"productId":"flash","quantity":1,"unitPrice":990}],"fulfilment":"WAREHOUSE"})",
+          {testing::bearer("u" + std::to_string(c))});
       if (r.status == 201) ++created;
       else if (r.status == 409) ++conflicts;
       else ++other;
@@ -418,8 +420,9 @@ TEST_CASE("payment.completed fulfils a warehouse order once, however often it is
   CHECK(f.outbox("order.completed") == 1);
   CHECK(f.outbox("payment.refund-requested") == 0);
 
-  auto row = f.connection.exec("SELECT payload->>'paymentId', payload->>'userId', (payload->>'totalAmount')::bigint "
-                               "FROM outbox WHERE type = 'dev.paypipe.order.completed.v1'");
+  auto row = f.connection.exec(
+      "SELECT payload->>'paymentId', payload->>'userId', (payload->>'totalAmount')::bigint "
+      "FROM outbox WHERE type = 'dev.paypipe.order.completed.v1'");
   REQUIRE(row.ok());
   CHECK(row->str(0, 0) == payment);
   CHECK(row->str(0, 1) == "alice");
@@ -444,7 +447,8 @@ TEST_CASE("a shipping order stops at PREPARING and is advanced by the fulfilment
   const auto path = "/v1/orders/" + order.id + "/fulfilment";
   CHECK(call(router, "POST", path, R"({"status":"IN_TRANSIT"})", admin).status == 409);  // a step skipped
   CHECK(call(router, "POST", path, R"({"status":"SHIPMENT_STARTED"})").status == 401);
-  CHECK(call(router, "POST", path, R"({"status":"SHIPMENT_STARTED"})", {{"authorization", "Bearer wrong"}}).status == 403);
+  CHECK(call(router, "POST", path, R"({"status":"SHIPMENT_STARTED"})", {{"authorization", "Bearer wrong"}}).status ==
+        403);
   for (const auto* step : {"SHIPMENT_STARTED", "IN_TRANSIT", "COMPLETED"}) {
     auto r = call(router, "POST", path, std::string(R"({"status":")") + step + "\"}", admin);
     INFO(r.body);
@@ -452,7 +456,8 @@ TEST_CASE("a shipping order stops at PREPARING and is advanced by the fulfilment
     CHECK(f.status(order.id) == step);
   }
   CHECK(call(router, "POST", path, R"({"status":"COMPLETED"})", admin).status == 200);  // retried: no-op
-  auto body = core::json::parse(call(router, "GET", "/v1/orders/" + order.id, "", {testing::bearer(order.user_id)}).body);
+  auto body = core::json::parse(
+      call(router, "GET", "/v1/orders/" + order.id, "", {testing::bearer(order.user_id)}).body);
   REQUIRE(body.ok());
   CHECK((*body)["progress"].GetInt() == 100);
 }
@@ -499,7 +504,8 @@ TEST_CASE("a redelivery after a crash anywhere in the handler leaves exactly one
 
     const std::vector<events::ConsumedEvent> batch{event};
     for (int delivery = 0; delivery < 2; ++delivery) {
-      REQUIRE(events::apply_exactly_once(f.pool, "order-processor", batch, apply_event, "order-processor")[0].succeeded());
+      REQUIRE(
+          events::apply_exactly_once(f.pool, "order-processor", batch, apply_event, "order-processor")[0].succeeded());
     }
     CHECK(f.status(order.id) == "COMPLETED");
     CHECK(f.stock("seat", "sold") == 4);
@@ -532,7 +538,8 @@ TEST_CASE("product.sold-out is emitted once per product, by whichever payment se
   CHECK(f.stock("rare", "sold") == 6);
   CHECK(f.outbox("order.completed") == 6);
   REQUIRE(f.outbox("product.sold-out") == 1);
-  auto row = f.connection.exec("SELECT aggregateid, aggregatetype, payload::text FROM outbox WHERE type = 'dev.paypipe.product.sold-out.v1'");
+  auto row = f.connection.exec(
+      "SELECT aggregateid, aggregatetype, payload::text FROM outbox WHERE type = 'dev.paypipe.product.sold-out.v1'");
   REQUIRE(row.ok());
   CHECK(row->str(0, 0) == "rare");
   CHECK(row->str(0, 1) == "product");
@@ -576,7 +583,8 @@ TEST_CASE("a payment for a cancelled or expired order is refunded: the saga's or
   CHECK(f.stock("seat", "sold") == 0);
   CHECK(f.outbox("order.completed") == 0);
   REQUIRE(f.outbox("payment.refund-requested") == 2);
-  auto rows = f.connection.exec("SELECT aggregateid, payload::text FROM outbox WHERE type = 'dev.paypipe.payment.refund-requested.v1'");
+  auto rows = f.connection.exec(
+      "SELECT aggregateid, payload::text FROM outbox WHERE type = 'dev.paypipe.payment.refund-requested.v1'");
   REQUIRE(rows.ok());
   for (int i = 0; i < rows->size(); ++i) {
     auto request = contracts::decode_payment_refund_requested(rows->str(i, 1));
@@ -688,14 +696,16 @@ TEST_CASE("products are created once by an admin; the same again is a no-op, oth
   INFO(created.body);
   CHECK(created.status == 201);
   CHECK(call(router, "POST", "/v1/products", body, admin).status == 200);
-  auto changed = call(router, "POST", "/v1/products",
-                      R"({"productId":"gig:1","name":"Gig","unitPrice":5000,"totalStock":4,"saleOpensAt":"2020-01-01T00:00:00Z"})",
-                      admin);
+  auto changed = call(
+      router, "POST", "/v1/products",
+      R"({"productId":"gig:1","name":"Gig","unitPrice":5000,"totalStock":4,"saleOpensAt":"2020-01-01T00:00:00Z"})",
+      admin);
   CHECK(changed.status == 409);
   CHECK(changed.content_type == "application/problem+json");
 
   const std::vector<http::Header> ann{testing::bearer("ann")}, bob{testing::bearer("bob")};
-  const std::string items = R"("items":[{"productId":"gig:1","quantity":2,"unitPrice":5000}],"fulfilment":"WAREHOUSE"})";
+  const std::string items =
+      R"("items":[{"productId":"gig:1","quantity":2,"unitPrice":5000}],"fulfilment":"WAREHOUSE"})";
   CHECK(call(router, "POST", "/v1/orders", "{" + items).status == 401);
   CHECK(call(router, "POST", "/v1/orders", R"({"userId":"bob",)" + items, ann).status == 403);  // not the token's user
   auto placed = call(router, "POST", "/v1/orders", "{" + items, ann);  // the user comes from the token

@@ -73,8 +73,8 @@ TEST_CASE("bad values and typos are all reported by name, and the token never") 
   const auto status = env.finish();
   REQUIRE_FALSE(status.ok());
   const auto& message = status.error().message;
-  for (const auto* name : {"PAYPIPE_ORDER_TTL_MS", "PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", "PAYPIPE_CURRENCY",
-                           "PAYPIPE_ORDER_TLL_MS"}) {
+  for (const auto* name :
+       {"PAYPIPE_ORDER_TTL_MS", "PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", "PAYPIPE_CURRENCY", "PAYPIPE_ORDER_TLL_MS"}) {
     INFO(name);
     CHECK(message.find(name) != std::string::npos);
   }

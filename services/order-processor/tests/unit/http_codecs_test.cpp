@@ -18,7 +18,9 @@ http::Request post(std::string body, std::optional<std::string> key = std::nullo
   return r;
 }
 
-bool names(const core::Error& error, const std::string& field) { return error.message.find(field) != std::string::npos; }
+bool names(const core::Error& error, const std::string& field) {
+  return error.message.find(field) != std::string::npos;
+}
 
 // The request as user "a" sends it.
 core::Result<OrderRequest> parse_order_request(const http::Request& request) {
@@ -68,7 +70,8 @@ TEST_CASE("an order request is validated field by field, every bad field named")
   CHECK_FALSE(no_key->idempotency_key.has_value());
   CHECK(no_key->user_id == "a");  // from the token
   auto someone_else = order_processor::parse_order_request(
-      post(R"({"userId":"alice","items":[{"productId":"a","quantity":1,"unitPrice":1}],"fulfilment":"SHIPPING"})"), "bob");
+      post(R"({"userId":"alice","items":[{"productId":"a","quantity":1,"unitPrice":1}],"fulfilment":"SHIPPING"})"),
+      "bob");
   REQUIRE_FALSE(someone_else.ok());
   CHECK(someone_else.error().code == "user-mismatch");
 
@@ -76,8 +79,8 @@ TEST_CASE("an order request is validated field by field, every bad field named")
       R"({"userId":"a l i c e","items":[{"productId":"a","quantity":0,"unitPrice":1},{"productId":"","quantity":1,"unitPrice":-5}],"fulfilment":"DRONE"})",
       std::string("bad\x01key")));
   REQUIRE_FALSE(bad.ok());
-  for (const auto* field : {"userId", "items[0].quantity", "items[1].productId", "items[1].unitPrice", "fulfilment",
-                            "Idempotency-Key"}) {
+  for (const auto* field :
+       {"userId", "items[0].quantity", "items[1].productId", "items[1].unitPrice", "fulfilment", "Idempotency-Key"}) {
     INFO(field);
     CHECK(names(bad.error(), field));
   }
@@ -92,7 +95,8 @@ TEST_CASE("an order has 1 to 100 items, each product once, and a bounded total")
   CHECK(names(twice.error(), "items[1].productId"));
 
   std::string many = R"({"userId":"a","fulfilment":"SHIPPING","items":[)";
-  for (int i = 0; i < 101; ++i) many += (i ? "," : "") + std::string(R"({"productId":"p)") + std::to_string(i) + R"(","quantity":1,"unitPrice":1})";
+  for (int i = 0; i < 101; ++i)
+    many += (i ? "," : "") + std::string(R"({"productId":"p)") + std::to_string(i) + R"(","quantity":1,"unitPrice":1})";
   many += "]}";
   CHECK_FALSE(parse_order_request(post(many)).ok());
 
@@ -100,7 +104,10 @@ TEST_CASE("an order has 1 to 100 items, each product once, and a bounded total")
       R"({"userId":"a","items":[{"productId":"p","quantity":1000,"unitPrice":1000000000000}],"fulfilment":"SHIPPING"})"));
   REQUIRE_FALSE(huge.ok());
   CHECK(names(huge.error(), "total"));
-  CHECK_FALSE(parse_order_request(post(R"({"userId":"a","items":[{"productId":"p","quantity":1.5,"unitPrice":1}],"fulfilment":"SHIPPING"})")).ok());
+  CHECK_FALSE(
+      parse_order_request(
+          post(R"({"userId":"a","items":[{"productId":"p","quantity":1.5,"unitPrice":1}],"fulfilment":"SHIPPING"})"))
+          .ok());
   CHECK_FALSE(parse_order_request(post("")).ok());
   auto text = post(R"({"userId":"a"})");
   text.headers[0].value = "text/plain";

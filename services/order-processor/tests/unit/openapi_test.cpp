@@ -4,10 +4,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "runtime/daemon.hpp"
-#include "runtime/service.hpp"
 #include "order_processor/expiry_sweeper.hpp"
 #include "order_processor/http_api.hpp"
+#include "runtime/daemon.hpp"
+#include "runtime/service.hpp"
 #include "support/daemon.hpp"
 
 using namespace paypipe;

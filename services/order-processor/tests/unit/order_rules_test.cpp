@@ -279,8 +279,7 @@ TEST_CASE("one Idempotency-Key twice in a batch, or already used, replays or is 
   const std::vector<OrderRequest> requests{
       keyed({{"a", 1, 100}}, "old"),  // the earlier order
       keyed({{"a", 5, 100}}, "old"),  // another request under that key
-      keyed({{"a", 2, 100}}, "new"),
-      keyed({{"a", 2, 100}}, "new"),  // the same again in this batch
+      keyed({{"a", 2, 100}}, "new"), keyed({{"a", 2, 100}}, "new"),  // the same again in this batch
   };
   std::vector<Order> drafts;
   for (std::size_t i = 0; i < requests.size(); ++i) {

@@ -13,18 +13,10 @@ namespace {
 // The expectation, written independently of the table in order_state.cpp: every
 // allowed transition by name. Every pair of statuses not listed here must be refused.
 const std::set<std::pair<std::string, std::string>> expected_allowed{
-    {"CREATED", "PENDING_PAYMENT"},
-    {"PENDING_PAYMENT", "PAYMENT_COMPLETED"},
-    {"PENDING_PAYMENT", "CANCELLED"},
-    {"PENDING_PAYMENT", "EXPIRED"},
-    {"PAYMENT_COMPLETED", "PREPARING"},
-    {"PAYMENT_COMPLETED", "IN_WAREHOUSE"},
-    {"PREPARING", "SHIPMENT_STARTED"},
-    {"SHIPMENT_STARTED", "IN_TRANSIT"},
-    {"IN_TRANSIT", "COMPLETED"},
-    {"IN_WAREHOUSE", "COMPLETED"},
-    {"CANCELLED", "REFUND_REQUESTED"},
-    {"EXPIRED", "REFUND_REQUESTED"},
+    {"CREATED", "PENDING_PAYMENT"},    {"PENDING_PAYMENT", "PAYMENT_COMPLETED"}, {"PENDING_PAYMENT", "CANCELLED"},
+    {"PENDING_PAYMENT", "EXPIRED"},    {"PAYMENT_COMPLETED", "PREPARING"},       {"PAYMENT_COMPLETED", "IN_WAREHOUSE"},
+    {"PREPARING", "SHIPMENT_STARTED"}, {"SHIPMENT_STARTED", "IN_TRANSIT"},       {"IN_TRANSIT", "COMPLETED"},
+    {"IN_WAREHOUSE", "COMPLETED"},     {"CANCELLED", "REFUND_REQUESTED"},        {"EXPIRED", "REFUND_REQUESTED"},
     {"REFUND_REQUESTED", "REFUNDED"},
 };
 

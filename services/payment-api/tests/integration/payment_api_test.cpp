@@ -50,18 +50,25 @@ struct PaymentsFixture : testing::FreshSchema {
   std::string order(const std::string& user, std::int64_t total, std::chrono::milliseconds ttl = 10min,
                     const std::string& currency = "KRW") {
     const auto id = core::new_uuid_v7();
-    const contracts::OrderCreated created{id, user, {{"seat-1", 1, total}}, total, currency, "SHIPPING",
-                                          core::format_rfc3339(core::now_ms() + ttl), core::now_rfc3339()};
+    const contracts::OrderCreated created{id,
+                                          user,
+                                          {{"seat-1", 1, total}},
+                                          total,
+                                          currency,
+                                          "SHIPPING",
+                                          core::format_rfc3339(core::now_ms() + ttl),
+                                          core::now_rfc3339()};
     REQUIRE(apply("order.created", contracts::encode(created)).ok());
     return id;
   }
 
   void fund(const std::string& user, std::int64_t amount) {
     REQUIRE(pool.transact([&](pg::Transaction& tx) -> core::Status {
-      auto d = deposit(tx, user, amount, core::new_uuid_v7());
-      if (!d) return d.error();
-      return {};
-    }).ok());
+                  auto d = deposit(tx, user, amount, core::new_uuid_v7());
+                  if (!d) return d.error();
+                  return {};
+                })
+                .ok());
   }
 
   std::vector<core::Result<Decision>> pay(const std::vector<PaymentRequest>& requests) {
@@ -72,8 +79,9 @@ struct PaymentsFixture : testing::FreshSchema {
   std::int64_t count(const std::string& sql) { return testing::query_integer(connection, sql); }
   // The invariant every test may ask for: each wallet's balance is the sum of its ledger.
   std::int64_t ledger_disagreements() {
-    return count("SELECT count(*) FROM wallets w WHERE balance <> "
-                 "(SELECT coalesce(sum(amount), 0) FROM wallet_entries e WHERE e.user_id = w.user_id)");
+    return count(
+        "SELECT count(*) FROM wallets w WHERE balance <> "
+        "(SELECT coalesce(sum(amount), 0) FROM wallet_entries e WHERE e.user_id = w.user_id)");
   }
   std::int64_t balance(const std::string& user) {
     return count("SELECT coalesce(sum(balance), 0) FROM wallets WHERE user_id = '" + user + "'");
@@ -148,11 +156,13 @@ TEST_CASE("a wallet in one currency is never debited for an order in another, an
   CHECK(f.balance("erin") == 10000);
   CHECK(f.count("SELECT count(*) FROM wallet_entries WHERE user_id = 'erin'") == 1);
   // A new wallet takes the deposit's currency.
-  REQUIRE(f.pool.transact([&](pg::Transaction& tx) -> core::Status {
-    auto d = deposit(tx, "hana", 500, core::new_uuid_v7(), "USD");
-    if (!d) return d.error();
-    return {};
-  }).ok());
+  REQUIRE(f.pool
+              .transact([&](pg::Transaction& tx) -> core::Status {
+                auto d = deposit(tx, "hana", 500, core::new_uuid_v7(), "USD");
+                if (!d) return d.error();
+                return {};
+              })
+              .ok());
   CHECK(f.count("SELECT count(*) FROM wallets WHERE user_id = 'hana' AND currency = 'USD'") == 1);
 }
 
@@ -228,9 +238,10 @@ TEST_CASE("a transaction cut off between its statements leaves no partial paymen
     (void)queue_reads(pipeline, requests);
     REQUIRE(pipeline.flush().ok());
     REQUIRE(pipeline.exec("UPDATE wallets SET balance = balance - 1000 WHERE user_id = 'frank'").ok());
-    REQUIRE(pipeline.exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, idempotency_key, "
-                          "request_fingerprint) VALUES ($1, $2, 'frank', 1000, 'KRW', 'COMPLETED', 'crash', 'x')",
-                          core::new_uuid_v7(), o)
+    REQUIRE(pipeline
+                .exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, idempotency_key, "
+                      "request_fingerprint) VALUES ($1, $2, 'frank', 1000, 'KRW', 'COMPLETED', 'crash', 'x')",
+                      core::new_uuid_v7(), o)
                 .ok());
     // The process dies here: its connection ends without COMMIT (nor ROLLBACK).
     REQUIRE(f.connection.exec("SELECT pg_terminate_backend($1)", crashing.backend_pid()).ok());
@@ -308,9 +319,10 @@ TEST_CASE("a constraint failing inside a batch is replayed request by request, t
   const auto good = f.order("gina", 1000), poisoned = f.order("gina", 2000);
   // Another replica charged `poisoned` behind payment-api's back: the projection still says PAYABLE,
   // the unique index on charges per order refuses the second charge.
-  REQUIRE(f.connection.exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, idempotency_key, "
-                            "request_fingerprint) VALUES ($1, $2, 'gina', 2000, 'KRW', 'COMPLETED', 'other', 'x')",
-                            core::new_uuid_v7(), poisoned)
+  REQUIRE(f.connection
+              .exec("INSERT INTO payments (id, order_id, user_id, amount, currency, status, idempotency_key, "
+                    "request_fingerprint) VALUES ($1, $2, 'gina', 2000, 'KRW', 'COMPLETED', 'other', 'x')",
+                    core::new_uuid_v7(), poisoned)
               .ok());
   const auto results = f.pay({{good, "gina", "g1"}, {poisoned, "gina", "g2"}});
   CHECK(verdict(results[0]) == Verdict::charge);
@@ -360,14 +372,19 @@ TEST_CASE("the projection follows order.created and order.cancelled, in either o
   // Cancellation seen before creation: the order never becomes payable.
   const auto late = core::new_uuid_v7();
   REQUIRE(f.apply("order.cancelled",
-                  contracts::encode(contracts::OrderCancelled{late, "ivy", "USER_CANCELLED", {}, 10, "KRW",
-                                                              core::now_rfc3339()}))
+                  contracts::encode(
+                      contracts::OrderCancelled{late, "ivy", "USER_CANCELLED", {}, 10, "KRW", core::now_rfc3339()}))
               .ok());
-  REQUIRE(f.apply("order.created",
-                  contracts::encode(contracts::OrderCreated{late, "ivy", {{"s", 1, 10}}, 10, "KRW", "SHIPPING",
-                                                            core::format_rfc3339(core::now_ms() + 10min),
-                                                            core::now_rfc3339()}))
-              .ok());
+  REQUIRE(
+      f.apply("order.created", contracts::encode(contracts::OrderCreated{late,
+                                                                         "ivy",
+                                                                         {{"s", 1, 10}},
+                                                                         10,
+                                                                         "KRW",
+                                                                         "SHIPPING",
+                                                                         core::format_rfc3339(core::now_ms() + 10min),
+                                                                         core::now_rfc3339()}))
+          .ok());
   CHECK(verdict(f.pay({{late, "ivy", "i2"}})[0]) == Verdict::not_payable);
 }
 
@@ -392,10 +409,12 @@ TEST_CASE("deposits are idempotent per key and refuse a reused key with another 
   PaymentsFixture f;
   auto once = [&](std::int64_t amount, const std::string& key) {
     core::Result<Deposit> result = core::make_error(core::ErrorCategory::internal, "unset", "");
-    REQUIRE(f.pool.transact([&](pg::Transaction& tx) -> core::Status {
-      result = deposit(tx, "kim", amount, key);
-      return {};
-    }).ok());
+    REQUIRE(f.pool
+                .transact([&](pg::Transaction& tx) -> core::Status {
+                  result = deposit(tx, "kim", amount, key);
+                  return {};
+                })
+                .ok());
     return result;
   };
   auto first = once(700, "d1");

@@ -26,7 +26,8 @@ core::Result<PaymentRequest> parse_payment_request(const http::Request& request)
 }  // namespace
 
 TEST_CASE("the paying user is the token's; a userId in the body must be that user") {
-  auto from_token = payment_api::parse_payment_request(post(R"({"orderId":"0190a6b2-7c3e-7abc-8def-00000000000a"})"), "bob");
+  auto from_token = payment_api::parse_payment_request(post(R"({"orderId":"0190a6b2-7c3e-7abc-8def-00000000000a"})"),
+                                                       "bob");
   REQUIRE(from_token.ok());
   CHECK(from_token->user_id == "bob");
   auto same = payment_api::parse_payment_request(
@@ -54,10 +55,12 @@ TEST_CASE("a payment request needs a UUID order, a user and an Idempotency-Key")
   CHECK(bad.error().message.find("Idempotency-Key") != std::string::npos);
 
   CHECK_FALSE(parse_payment_request(post("{", "k")).ok());
-  CHECK_FALSE(parse_payment_request(post(R"({"orderId":"0190a6b2-7c3e-7abc-8def-00000000000a","userId":"a"})",
-                                         std::string(201, 'k'))).ok());
-  CHECK_FALSE(parse_payment_request(post(R"({"orderId":"0190a6b2-7c3e-7abc-8def-00000000000a","userId":"a"})",
-                                         std::string("k\x01"))).ok());
+  CHECK_FALSE(parse_payment_request(
+                  post(R"({"orderId":"0190a6b2-7c3e-7abc-8def-00000000000a","userId":"a"})", std::string(201, 'k')))
+                  .ok());
+  CHECK_FALSE(parse_payment_request(
+                  post(R"({"orderId":"0190a6b2-7c3e-7abc-8def-00000000000a","userId":"a"})", std::string("k\x01")))
+                  .ok());
 }
 
 TEST_CASE("decisions become the right status and problem") {

@@ -20,8 +20,16 @@ Decision decided(Verdict verdict, const std::string& status) {
   d.verdict = verdict;
   d.amount = 3000;
   d.currency = "KRW";
-  d.previous = StoredPayment{"0190a6b2-7c3e-7abc-8def-0000000000f1", order_id, "alice", 3000, "KRW", status,
-                             std::nullopt, order_id + ":alice", "2027-01-15T08:00:00.000Z", "k1"};
+  d.previous = StoredPayment{"0190a6b2-7c3e-7abc-8def-0000000000f1",
+                             order_id,
+                             "alice",
+                             3000,
+                             "KRW",
+                             status,
+                             std::nullopt,
+                             order_id + ":alice",
+                             "2027-01-15T08:00:00.000Z",
+                             "k1"};
   return d;
 }
 

@@ -77,8 +77,8 @@ struct RankingsFixture : testing::FreshSchema {
     auto runtime = events::ConsumerRuntime::batch(kafka, settings, *producer, rankings.handler());
     REQUIRE(runtime.ok());
     REQUIRE((*runtime)->start().ok());
-    REQUIRE(testing::eventually([&] { return records_finished(group) - before >= static_cast<double>(records); },
-                                60s, 50ms));
+    REQUIRE(testing::eventually([&] { return records_finished(group) - before >= static_cast<double>(records); }, 60s,
+                                50ms));
     (*runtime)->stop();
   }
 
@@ -102,8 +102,8 @@ struct RankingsFixture : testing::FreshSchema {
 events::Event completed(const std::string& order_id, std::vector<contracts::OrderItem> items, const std::string& at) {
   std::int64_t total = 0;
   for (const auto& i : items) total += i.quantity * i.unit_price;
-  const contracts::OrderCompleted data{order_id, "user", std::move(items), total, "KRW", "SHIPPING",
-                                       core::new_uuid_v7(), at};
+  const contracts::OrderCompleted data{order_id, "user",     std::move(items),    total,
+                                       "KRW",    "SHIPPING", core::new_uuid_v7(), at};
   return events::make_event("order.completed", "/test", order_id, contracts::encode(data));
 }
 
@@ -194,8 +194,7 @@ TEST_CASE("the sold-out ranking lists the fastest sell-outs first, each sale onc
   const auto twice = sold_out("slow-then-fast", "2027-01-15T10:00:00Z", "2027-01-15T10:30:00Z");
   f.publish({
       sold_out("ten-minutes", "2027-01-15T10:00:00Z", "2027-01-15T10:10:00Z"),
-      sold_out("one-minute", "2027-01-15T12:00:00+09:00", "2027-01-15T12:01:00+09:00"),
-      twice,
+      sold_out("one-minute", "2027-01-15T12:00:00+09:00", "2027-01-15T12:01:00+09:00"), twice,
       sold_out("ten-minutes-later", "2027-01-15T11:00:00Z", "2027-01-15T11:10:00Z"),
       sold_out("slow-then-fast", "2027-01-15T10:00:00Z", "2027-01-15T10:05:00Z"),  // a correction: earlier sell-out
       twice,                                                                          // redelivered
@@ -207,11 +206,8 @@ TEST_CASE("the sold-out ranking lists the fastest sell-outs first, each sale onc
   const auto& items = ranking["items"];
   REQUIRE(items.Size() == 5);
   const std::vector<std::tuple<int, std::string, std::int64_t>> expected{
-      {1, "one-minute", 60'000},
-      {2, "slow-then-fast", 300'000},
-      {3, "ten-minutes", 600'000},
-      {3, "ten-minutes-later", 600'000},
-      {5, "one-minute", 1'800'000},
+      {1, "one-minute", 60'000},         {2, "slow-then-fast", 300'000}, {3, "ten-minutes", 600'000},
+      {3, "ten-minutes-later", 600'000}, {5, "one-minute", 1'800'000},
   };
   for (rapidjson::SizeType i = 0; i < items.Size(); ++i) {
     const auto& [rank, product, ms] = expected[i];

@@ -10,7 +10,7 @@ using namespace paypipe::ranking_updater;
 TEST_CASE("the products ranking names its window, day and zone, and every item's rank") {
   ProductsQuery query;
   const auto text = products_json(query, std::string("2027-01-15"), "Asia/Seoul",
-                                   rank_sales({{"a", 3, 2, 300}, {"b", 3, 1, 100}, {"c", 1, 1, 10}}));
+                                  rank_sales({{"a", 3, 2, 300}, {"b", 3, 1, 100}, {"c", 1, 1, 10}}));
   auto doc = core::json::parse(text);
   REQUIRE(doc.ok());
   CHECK(std::string((*doc)["window"].GetString()) == "day");
@@ -31,7 +31,8 @@ TEST_CASE("the products ranking names its window, day and zone, and every item's
 }
 
 TEST_CASE("the sold-out ranking carries the time to sell out") {
-  const SoldOutSale sale{"tee", "Tee", 100, core::from_unix_ms(1'800'000'000'000), core::from_unix_ms(1'800'000'042'500)};
+  const SoldOutSale sale{"tee", "Tee", 100, core::from_unix_ms(1'800'000'000'000),
+                         core::from_unix_ms(1'800'000'042'500)};
   auto doc = core::json::parse(sold_out_json(rank_sold_out({sale})));
   REQUIRE(doc.ok());
   const auto& item = (*doc)["items"][0];

@@ -59,15 +59,14 @@ TEST_CASE("the sales ranking: more units first, ties share a rank and are listed
 
 TEST_CASE("the sold-out ranking: fastest sell-out first, ties by earlier sell-out then id") {
   const auto ranked = rank_sold_out({
-      sale("slow", 0, 60'000),
-      sale("fast", 1'000, 2'000),          // 1 s
+      sale("slow", 0, 60'000), sale("fast", 1'000, 2'000),          // 1 s
       sale("tie-late", 50'000, 55'000),    // 5 s, sold out later
       sale("tie-early", 10'000, 15'000),   // 5 s
       sale("tie-early-b", 10'000, 15'000), // 5 s, same instant: by id
       sale("backwards", 9'000, 8'000),     // stamped before opening: counts as 0
   });
-  const std::vector<std::pair<int, std::string>> expected{
-      {1, "backwards"}, {2, "fast"}, {3, "tie-early"}, {3, "tie-early-b"}, {3, "tie-late"}, {6, "slow"}};
+  const std::vector<std::pair<int, std::string>> expected{{1, "backwards"},   {2, "fast"},     {3, "tie-early"},
+                                                          {3, "tie-early-b"}, {3, "tie-late"}, {6, "slow"}};
   REQUIRE(ranked.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     CHECK(ranked[i].rank == expected[i].first);
