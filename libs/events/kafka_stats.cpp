@@ -127,7 +127,10 @@ core::Status record_statistics(std::string_view json) {
     sent = sent_now;
     received = received_now;
   }
-  if (const auto brokers = doc->FindMember("brokers"); brokers != doc->MemberEnd() && brokers->value.IsObject()) {
+  // Const throughout: comparing a const with a non-const member iterator is ambiguous in
+  // C++20 (clang refuses it).
+  const rapidjson::Value& root = *doc;
+  if (const auto brokers = root.FindMember("brokers"); brokers != root.MemberEnd() && brokers->value.IsObject()) {
     for (const auto& broker : brokers->value.GetObject()) {
       const double node = number(broker.value, "nodeid");
       if (node < 0) continue;  // a bootstrap address, not a broker yet
@@ -140,10 +143,10 @@ core::Status record_statistics(std::string_view json) {
       m.waitresp.Add(per_broker).Set(number(broker.value, "waitresp_cnt"));
     }
   }
-  if (const auto type = doc->FindMember("type");
-      type != doc->MemberEnd() && type->value.IsString() && std::string_view(type->value.GetString()) == "consumer") {
+  if (const auto type = root.FindMember("type");
+      type != root.MemberEnd() && type->value.IsString() && std::string_view(type->value.GetString()) == "consumer") {
     double fetch_queue = 0;
-    if (const auto topics = doc->FindMember("topics"); topics != doc->MemberEnd() && topics->value.IsObject()) {
+    if (const auto topics = root.FindMember("topics"); topics != root.MemberEnd() && topics->value.IsObject()) {
       for (const auto& topic : topics->value.GetObject()) {
         const auto partitions = topic.value.FindMember("partitions");
         if (partitions == topic.value.MemberEnd() || !partitions->value.IsObject()) continue;

@@ -25,11 +25,13 @@
 #include <sstream>
 #include <thread>
 
+#include "contracts/payment_completed.hpp"
 #include "core/json.hpp"
 #include "core/time.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
 #include "events/consumer_runtime.hpp"
+#include "events/event_types.hpp"
 #include "events/migrations.hpp"
 #include "events/outbox.hpp"
 #include "events/producer.hpp"
@@ -319,7 +321,7 @@ TEST_CASE("Debezium's outbox EventRouter publishes records our consumer decodes;
         std::lock_guard lock(mutex);
         for (const auto& e : batch) {
           consumed.emplace(e.event.id, e);
-          if (e.event.key == written.front().key && e.event.type == "payment.completed") {
+          if (e.event.key == written.front().key && e.event.type == contracts::PaymentCompleted::type) {
             order_of_first_key.push_back(e.event.id);
           }
         }
@@ -350,7 +352,7 @@ TEST_CASE("Debezium's outbox EventRouter publishes records our consumer decodes;
     const auto it = consumed.find(sent.id);
     REQUIRE(it != consumed.end());
     const auto& got = it->second.event;
-    CHECK(it->second.topic == options.topic(sent.type));
+    CHECK(it->second.topic == options.topic(events::topic_of(sent.type)));
     CHECK(got.type == sent.type);
     CHECK(got.source == sent.source);
     CHECK(got.time == sent.time);
@@ -438,7 +440,8 @@ TEST_CASE(
   CHECK(events::find_header(completed[0].headers, "__debezium.context.connectorName") != nullptr);
   CHECK(text_member(completed[0].value, "paymentId") == payment_id);
   // The relay left the row: only Debezium read it.
-  CHECK(testing::query_integer(connection, "SELECT count(*) FROM outbox WHERE type = 'payment.completed'") == 1);
+  CHECK(testing::query_integer(connection, "SELECT count(*) FROM outbox WHERE type = '" +
+                                               std::string(contracts::PaymentCompleted::type) + "'") == 1);
   CHECK(testing::read_topic(kafka, kafka.topic("dlq.order-processor"), 1, 2s).empty());
 
   debezium.stop();
