@@ -167,6 +167,7 @@ std::optional<ConsumedRecord> KafkaConsumer::poll(std::chrono::milliseconds time
   record.offset = message->offset;
   rd_kafka_timestamp_type_t type;
   record.timestamp_ms = rd_kafka_message_timestamp(message.get(), &type);
+  record.log_append_time = type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
   if (message->key) record.key.emplace(static_cast<const char*>(message->key), message->key_len);
   if (message->payload) record.value.assign(static_cast<const char*>(message->payload), message->len);
   rd_kafka_headers_t* headers = nullptr;

@@ -240,7 +240,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   }
 
   void decode(Item& item) {
-    auto event = from_record(item.record.key, item.record.value, item.record.headers);
+    auto event = event_of(item.record, options);
     if (!event) {
       item.decode_failure = Outcome::fail("paypipe.events.UndecodableRecord", event.error().message);
       return;

@@ -58,7 +58,13 @@ OutgoingRecord dead_letter_record(const ConsumedRecord& record, const Outcome& o
   out.value = record.value;
   const bool first_failure = find_header(record.headers, dlt::original_topic) == nullptr;
   for (const auto& h : record.headers) {
-    if (!is_replaced_on_failure(h.name)) out.headers.push_back(h);
+    if (is_replaced_on_failure(h.name)) continue;
+    // Dead letters written before the Spring names ("CREATE_TIME" is no TimestampType name).
+    if (h.name == dlt::original_timestamp_type && h.value == "CREATE_TIME") {
+      out.headers.push_back({h.name, "CreateTime"});
+      continue;
+    }
+    out.headers.push_back(h);
   }
   const std::string now_text = core::format_rfc3339(now);
   if (first_failure) {
@@ -66,7 +72,8 @@ OutgoingRecord dead_letter_record(const ConsumedRecord& record, const Outcome& o
     out.headers.push_back({dlt::original_partition, encode_int32(record.partition)});
     out.headers.push_back({dlt::original_offset, encode_int64(record.offset)});
     out.headers.push_back({dlt::original_timestamp, encode_int64(record.timestamp_ms)});
-    out.headers.push_back({dlt::original_timestamp_type, "CREATE_TIME"});
+    // Kafka's TimestampType.toString(), as Spring writes it (TimestampType.forName reads it).
+    out.headers.push_back({dlt::original_timestamp_type, record.log_append_time ? "LogAppendTime" : "CreateTime"});
     out.headers.push_back({dlt::original_consumer_group, std::string(group)});
     out.headers.push_back({dlt::first_failed_at, now_text});
   }

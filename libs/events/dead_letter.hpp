@@ -8,7 +8,7 @@
 //   kafka_dlt-original-partition        4-byte big-endian int
 //   kafka_dlt-original-offset           8-byte big-endian long
 //   kafka_dlt-original-timestamp        8-byte big-endian long (ms)
-//   kafka_dlt-original-timestamp-type   UTF-8 "CREATE_TIME"
+//   kafka_dlt-original-timestamp-type   UTF-8 "CreateTime" or "LogAppendTime" (TimestampType's name)
 //   kafka_dlt-original-consumer-group   UTF-8
 //   kafka_dlt-exception-fqcn            UTF-8, our error class
 //   kafka_dlt-exception-message         UTF-8

@@ -3,6 +3,7 @@
 #include "core/time.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
+#include "events/dead_letter.hpp"
 #include "events/event_types.hpp"
 #include "events/schemas.hpp"
 
@@ -29,6 +30,15 @@ KafkaHeaders to_headers(const Event& event) {
   };
   if (!event.dataschema.empty()) headers.push_back({header::dataschema, event.dataschema});
   if (!event.traceparent.empty()) headers.push_back({header::traceparent, event.traceparent});
+  return headers;
+}
+
+KafkaHeaders to_headers(const Event& event, const SpringInterop& interop) {
+  KafkaHeaders headers = to_headers(event);
+  const auto type_id = interop.spring_type_ids.find(topic_of(event.type));
+  if (type_id != interop.spring_type_ids.end() && !type_id->second.empty()) {
+    headers.push_back({spring_type_id_header, type_id->second});
+  }
   return headers;
 }
 
@@ -73,6 +83,76 @@ core::Result<Event> from_record(const std::optional<std::string>& key, const std
   }
   event.key = key.value_or(std::string{});
   event.data = value;
+  return event;
+}
+
+namespace {
+
+bool has_cloudevents_headers(const KafkaHeaders& headers) {
+  for (const auto& h : headers) {
+    if (h.name.starts_with("ce_")) return true;
+  }
+  return false;
+}
+
+// Where the record was first delivered: its own coordinates, or, back from
+// retry.<group>, those its dead letter recorded.
+struct Coordinates {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::int64_t timestamp_ms = 0;
+};
+
+Coordinates first_delivery(const ConsumedRecord& record) {
+  Coordinates at{record.topic, record.partition, record.offset, record.timestamp_ms};
+  const auto* topic = find_header(record.headers, dlt::original_topic);
+  const auto* partition = find_header(record.headers, dlt::original_partition);
+  const auto* offset = find_header(record.headers, dlt::original_offset);
+  if (topic == nullptr || partition == nullptr || offset == nullptr) return at;
+  const auto p = decode_int32(*partition);
+  const auto o = decode_int64(*offset);
+  if (!p || !o) return at;
+  at = Coordinates{*topic, *p, *o, record.timestamp_ms};
+  if (const auto* ts = find_header(record.headers, dlt::original_timestamp)) {
+    at.timestamp_ms = decode_int64(*ts).value_or(record.timestamp_ms);
+  }
+  return at;
+}
+
+}  // namespace
+
+core::Result<Event> event_of(const ConsumedRecord& record, const KafkaOptions& options) {
+  const auto& plain = options.interop.plain_json_topics;
+  if (plain.empty() || has_cloudevents_headers(record.headers)) {
+    return from_record(record.key, record.value, record.headers);
+  }
+  const Coordinates at = first_delivery(record);
+  std::string_view topic = at.topic;
+  if (topic.starts_with(options.topic_prefix)) topic.remove_prefix(options.topic_prefix.size());
+  const auto topic_type = plain.find(topic);
+  if (topic_type == plain.end()) return from_record(record.key, record.value, record.headers);
+  if (const auto* type = find_header(record.headers, header::content_type);
+      type != nullptr && type->rfind("application/json", 0) != 0) {
+    return core::make_error(core::ErrorCategory::invalid_input, "undecodable",
+                            "plain JSON record: content-type must be application/json");
+  }
+  Event event;
+  event.type = topic_type->second;
+  if (const auto* type_id = find_header(record.headers, spring_type_id_header)) {
+    const auto mapped = options.interop.plain_json_type_ids.find(*type_id);
+    if (mapped != options.interop.plain_json_type_ids.end()) event.type = mapped->second;
+  }
+  event.id = coordinates_event_id(at.topic, at.partition, at.offset);
+  event.source = "/spring/" + std::string(topic);
+  event.time = core::format_rfc3339(at.timestamp_ms > 0 ? core::from_unix_ms(at.timestamp_ms) : core::now_ms());
+  event.dataschema = dataschema_of(event.type);
+  if (const auto* trace = find_header(record.headers, header::traceparent);
+      trace != nullptr && core::TraceContext::parse(*trace)) {
+    event.traceparent = *trace;
+  }
+  event.key = record.key.value_or(std::string{});
+  event.data = record.value;
   return event;
 }
 

@@ -59,6 +59,9 @@ Event make_event(std::string source, std::string key, const C& data) {
 }
 
 KafkaHeaders to_headers(const Event& event);
+// The same, plus Spring's `__TypeId__` header when `interop` names a class for the
+// event's topic (events/spring_interop.hpp).
+KafkaHeaders to_headers(const Event& event, const SpringInterop& interop);
 
 // Decodes the CloudEvents attributes from a record's headers; a ce_type named the old
 // way comes back in its current name (current_type), so consumers accept both during a
@@ -67,5 +70,11 @@ KafkaHeaders to_headers(const Event& event);
 // (schema validation does that).
 core::Result<Event> from_record(const std::optional<std::string>& key, const std::string& value,
                                 const KafkaHeaders& headers);
+
+// The event of a consumed record: from_record, or, for a record without CloudEvents
+// headers on a topic of options.interop.plain_json_topics (the topic it was first
+// delivered on, for one back from retry.<group>), the plain-JSON event described in
+// events/spring_interop.hpp. The data is not parsed here either.
+core::Result<Event> event_of(const ConsumedRecord& record, const KafkaOptions& options);
 
 }  // namespace paypipe::events

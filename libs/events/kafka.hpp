@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "events/spring_interop.hpp"
 
 namespace paypipe::events {
 
@@ -30,6 +31,8 @@ struct KafkaOptions {
   // librdkafka's statistics for producers and consumers, mapped to metrics
   // (events/kafka_stats.hpp); 0 turns them off.
   std::chrono::milliseconds statistics_interval{15000};
+  // Plain-JSON topics read and Spring type ids written (events/spring_interop.hpp).
+  SpringInterop interop;
 
   std::string topic(std::string_view name) const { return topic_prefix + std::string(name); }
 };
@@ -97,6 +100,7 @@ struct ConsumedRecord {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   std::int64_t timestamp_ms = 0;
+  bool log_append_time = false;  // the broker set the timestamp (LogAppendTime), not the producer (CreateTime)
   std::optional<std::string> key;  // nullopt: a null key
   std::string value;
   KafkaHeaders headers;

@@ -42,7 +42,8 @@ TEST_CASE("a first failure carries Spring's headers and ours") {
   CHECK(*find_header(out.headers, dlt::original_partition) == encode_int32(2));
   CHECK(*find_header(out.headers, dlt::original_offset) == encode_int64(0x0102030405LL));
   CHECK(*find_header(out.headers, dlt::original_timestamp) == encode_int64(1795419806123));
-  CHECK(*find_header(out.headers, dlt::original_timestamp_type) == "CREATE_TIME");
+  // Kafka's TimestampType.toString(), what Spring writes and TimestampType.forName parses.
+  CHECK(*find_header(out.headers, dlt::original_timestamp_type) == "CreateTime");
   CHECK(*find_header(out.headers, dlt::original_consumer_group) == "notification-sender");
   CHECK(*find_header(out.headers, dlt::exception_fqcn) == "paypipe.notification.HttpTimeout");
   CHECK(*find_header(out.headers, dlt::exception_message) == "timed out");
@@ -96,6 +97,20 @@ TEST_CASE("a failure after a retry keeps the first failure's origin and replaces
   CHECK(info->kind == Outcome::Kind::fatal);
   CHECK(info->first_failed_at == "1970-01-01T00:00:01.000Z");
   CHECK(info->failed_at == "1970-01-01T00:00:05.000Z");
+}
+
+TEST_CASE("the original timestamp type is Kafka's TimestampType name, as Spring writes it") {
+  auto record = failed_record();
+  record.log_append_time = true;
+  const auto out = dead_letter_record(record, Outcome::fail("A", "a"), "g", "dlq.g", 1, core::from_unix_ms(1000));
+  CHECK(*find_header(out.headers, dlt::original_timestamp_type) == "LogAppendTime");
+
+  // A dead letter written before the fix ("CREATE_TIME") is corrected when it fails again.
+  ConsumedRecord old_letter;
+  old_letter.topic = "retry.g";
+  old_letter.headers = {{dlt::original_topic, "payment.completed"}, {dlt::original_timestamp_type, "CREATE_TIME"}};
+  const auto again = dead_letter_record(old_letter, Outcome::fail("A", "a"), "g", "dlq.g", 2, core::from_unix_ms(2000));
+  CHECK(*find_header(again.headers, dlt::original_timestamp_type) == "CreateTime");
 }
 
 TEST_CASE("records without our dead-letter headers are refused") {
