@@ -108,6 +108,11 @@ else
   step "Debezium $debezium_version: $(find "$connect_jars" -name '*.jar' | wc -l) jars ready"
 fi
 
+# The Spring Kafka program of the interop tests (tests/interop/spring), built with Maven
+# from Maven Central into the cache once per change of its sources (Maven's local
+# repository there too); the tests' fixture runs the same script and finds it cached.
+"$root/tests/interop/spring/build.sh"
+
 # schemathesis (PyPI, pinned) for the HTTP API conformance tests (tests/schemathesis):
 # a venv of Debian's python3 (python3-venv) in the cache directory, made once per pin.
 # Hypothesis is pinned too: schemathesis 3.x breaks on Hypothesis after 6.131.14.

@@ -33,6 +33,15 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
   c.kafka.client_id = c.service;
   c.kafka.statistics_interval = env.millis("PAYPIPE_KAFKA_STATISTICS_INTERVAL_MS", milliseconds(15000), milliseconds(0),
                                            milliseconds(3600000));
+  // Spring producers and consumers on our topics: one parser (events/spring_interop.hpp).
+  auto interop = events::make_spring_interop(env.properties("PAYPIPE_PLAIN_JSON_TOPICS"),
+                                             env.properties("PAYPIPE_PLAIN_JSON_TYPE_IDS"),
+                                             env.properties("PAYPIPE_SPRING_TYPE_IDS"));
+  if (interop) {
+    c.kafka.interop = std::move(interop).value();
+  } else {
+    env.fail("PAYPIPE_PLAIN_JSON_TOPICS / _TYPE_IDS / PAYPIPE_SPRING_TYPE_IDS", interop.error().message);
+  }
 
   c.database.connect.dsn = env.required_text("PAYPIPE_PG_DSN");
   c.database.connect.password = env.secret("PAYPIPE_PG_PASSWORD");

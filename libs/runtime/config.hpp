@@ -13,6 +13,10 @@
 //   PAYPIPE_KAFKA_STATISTICS_INTERVAL_MS   librdkafka statistics of producers and consumers
 //                                   mapped to rdkafka_* metrics (default 15000; 0: off)
 //   PAYPIPE_TOPIC_PREFIX            prepended to every topic and group (tests)
+//   PAYPIPE_PLAIN_JSON_TOPICS       "<topic>=<type>;...": topics that also accept Spring's plain JSON
+//   PAYPIPE_PLAIN_JSON_TYPE_IDS     "<java class>=<type>;...": Spring's __TypeId__ values read
+//   PAYPIPE_SPRING_TYPE_IDS         "<topic>=<java class>;...": __TypeId__ written for Spring
+//                                   listeners (events/spring_interop.hpp)
 //   PAYPIPE_PG_DSN                  required, libpq URI
 //   PAYPIPE_PG_PASSWORD             from a Secret
 //   PAYPIPE_PG_SCHEMA / _POOL_SIZE  the service's schema (default: its name) and pool size

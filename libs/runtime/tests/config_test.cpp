@@ -34,6 +34,24 @@ TEST_CASE("common config has production defaults and maps every variable") {
   CHECK(c.kafka.client_id == "payment-api");
 }
 
+TEST_CASE("Spring interop settings come from the environment and are checked") {
+  auto env = base_env({{"PAYPIPE_PLAIN_JSON_TOPICS", "order.completed=dev.paypipe.order.completed.v1"},
+                       {"PAYPIPE_PLAIN_JSON_TYPE_IDS", "com.example.OrderCompleted=order.completed"},
+                       {"PAYPIPE_SPRING_TYPE_IDS", "payment.completed=com.example.PaymentCompleted;order.created="}});
+  const auto c = runtime::CommonConfig::read(env, "ranking-updater");
+  REQUIRE(env.finish().ok());
+  CHECK(c.kafka.interop.plain_json_topics.at("order.completed") == "dev.paypipe.order.completed.v1");
+  CHECK(c.kafka.interop.plain_json_type_ids.at("com.example.OrderCompleted") == "dev.paypipe.order.completed.v1");
+  CHECK(c.kafka.interop.spring_type_ids.at("payment.completed") == "com.example.PaymentCompleted");
+  CHECK(c.kafka.interop.spring_type_ids.at("order.created").empty());
+
+  auto bad = base_env({{"PAYPIPE_PLAIN_JSON_TOPICS", "order.completed=order.shipped"}});
+  (void)runtime::CommonConfig::read(bad, "ranking-updater");
+  const auto status = bad.finish();
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().message.find("unknown event type \"order.shipped\"") != std::string::npos);
+}
+
 TEST_CASE("consumer settings take the service's defaults and the environment's overrides") {
   auto env = base_env({{"PAYPIPE_CONSUMER_BATCH_SIZE", "50"},
                        {"PAYPIPE_RETRY_MAX_RETRIES", "5"},
