@@ -1,0 +1,208 @@
+// Spring Kafka services beside ours on the same topics (issue 17, item 2), with a real
+// Spring Kafka program (tests/interop/spring, built by its build.sh into the cache; the
+// `spring_program` fixture links it at build/spring-interop), in ONE JVM run:
+//   1. Spring produces order.completed with JsonSerializer (with __TypeId__, without, and
+//      one invalid event); ranking-updater, the topic configured for plain JSON, counts
+//      the two valid orders and dead-letters the invalid one with its reason, nothing else.
+//   2. Our producer writes payment.completed with the Spring option (PAYPIPE_SPRING_TYPE_IDS:
+//      a __TypeId__ header); a @KafkaListener with JsonDeserializer reads the object.
+//   3. A @KafkaListener reads our dead letter through Spring's KafkaHeaders.DLT_ORIGINAL_*
+//      conversions, and Kafka's TimestampType.forName parses its timestamp type.
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "core/json.hpp"
+#include "core/time.hpp"
+#include "core/uuid.hpp"
+#include "events/dead_letter.hpp"
+#include "events/envelope.hpp"
+#include "events/producer.hpp"
+#include "support/daemon.hpp"
+#include "support/stack.hpp"
+
+using namespace paypipe;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The Spring program's output lines, by their first word.
+struct SpringRun {
+  int exit_code = -1;
+  std::string output;
+  std::vector<std::string> lines(const std::string& word) const {
+    std::vector<std::string> found;
+    std::istringstream in(output);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(word + " ", 0) == 0) found.push_back(line);
+    }
+    return found;
+  }
+};
+
+// Runs the program to its end (killed after `limit`); stdout and stderr to `log`.
+SpringRun run_spring(const std::vector<std::string>& arguments, const fs::path& log, std::chrono::seconds limit) {
+  const fs::path program = fs::path(testing::build_dir()) / "spring-interop";
+  INFO("the Spring program in " << program.string() << " (tests/interop/spring/build.sh, fixture spring_program)");
+  REQUIRE(fs::exists(program / ".complete"));
+  std::vector<std::string> args{"java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                                "-cp",  (program / "*").string(), "dev.paypipe.interop.SpringInterop"};
+  args.insert(args.end(), arguments.begin(), arguments.end());
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp("java", argv.data());
+    _exit(127);
+  }
+  SpringRun run;
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  run.output = text.str();
+  return run;
+}
+
+std::string payment_completed_json(const std::string& payment_id, const std::string& order_id) {
+  core::json::Writer w;
+  w.begin_object()
+      .field("paymentId", payment_id)
+      .field("orderId", order_id)
+      .field("userId", "user-1")
+      .field("amount", 5000)
+      .field("currency", "KRW")
+      .field("completedAt", core::now_rfc3339())
+      .end_object();
+  return w.take();
+}
+
+std::string field_of(const std::string& line, const std::string& name) {
+  const auto at = line.find(" " + name + "=");
+  if (at == std::string::npos) return {};
+  const auto start = at + name.size() + 2;
+  return line.substr(start, line.find(' ', start) - start);
+}
+
+}  // namespace
+
+TEST_CASE("Spring producers and consumers on our topics: plain JSON in, __TypeId__ out, dead letters Spring reads") {
+  testing::System system;
+  const std::string prefix = system.prefix();
+  testing::Daemon ranking(
+      system, "ranking-updater",
+      {{"PAYPIPE_PLAIN_JSON_TOPICS", "order.completed=dev.paypipe.order.completed.v1"},
+       {"PAYPIPE_PLAIN_JSON_TYPE_IDS", "dev.paypipe.interop.OrderCompleted=dev.paypipe.order.completed.v1"}});
+  ranking.wait_ready();
+
+  // 2. Ours, with the Spring option, before the listener starts (it reads from the earliest).
+  auto options = system.kafka();
+  auto interop = events::make_spring_interop({}, {}, {{"payment.completed", "dev.paypipe.interop.PaymentCompleted"}});
+  REQUIRE(interop.ok());
+  options.interop = *interop;
+  auto producer = events::Producer::create(options);
+  REQUIRE(producer.ok());
+  const std::string payment_id = core::new_uuid_v7();
+  const std::string order_id = core::new_uuid_v7();
+  const auto paid =
+      events::make_event("payment.completed", "/paypipe/payment-api", order_id, payment_completed_json(payment_id, order_id));
+  std::promise<core::Status> delivered;
+  REQUIRE((*producer)->send_event(paid, [&](const events::Delivery& d) { delivered.set_value(d.status); }).ok());
+  REQUIRE((*producer)->flush(10s).ok());
+  REQUIRE(delivered.get_future().get().ok());
+
+  // 1 and 3 in the same JVM run.
+  const std::string product = "spring-" + testing::unique_name("p").substr(2);
+  const fs::path log = fs::path(system.log_dir()) / "spring.log";
+  INFO("the Spring program's output: " << log.string() << "; ranking-updater's log: " << ranking.log_path());
+  const auto run = run_spring({"--bootstrap=" + testing::stack().kafka_bootstrap,
+                               "--produce-topic=" + prefix + "order.completed", "--product=" + product,
+                               "--listen-topic=" + prefix + "payment.completed", "--listen-count=1",
+                               "--dlt-topic=" + prefix + "dlq.ranking-updater", "--dlt-count=1",
+                               "--group=" + prefix + "spring", "--timeout-seconds=45"},
+                              log, 60s);
+  INFO(run.output);
+  CHECK(run.lines("FAILED").empty());
+  REQUIRE(run.exit_code == 0);
+
+  // 1. Both valid orders counted (2 + 3 units), the invalid one dead-lettered with its reason.
+  const auto produced = run.lines("PRODUCED");
+  REQUIRE(produced.size() == 3);
+  REQUIRE(produced[2].rfind("PRODUCED invalid ", 0) == 0);
+  std::istringstream invalid_at(produced[2].substr(std::string("PRODUCED invalid ").size()));
+  std::string invalid_topic;
+  int invalid_partition = -1;
+  long long invalid_offset = -1;
+  invalid_at >> invalid_topic >> invalid_partition >> invalid_offset;
+  const bool counted = testing::eventually(
+      [&] {
+        auto r = ranking.get("/v1/rankings/products?window=all");
+        if (!r.ok() || r->status != 200) return false;
+        auto doc = core::json::parse(r->body);
+        if (!doc.ok() || !doc->IsObject() || !doc->HasMember("items")) return false;
+        for (const auto& item : (*doc)["items"].GetArray()) {
+          if (item["productId"].GetString() == product) return item["unitsSold"].GetInt64() == 5;
+        }
+        return false;
+      },
+      30s, 100ms);
+  CHECK(counted);
+  const auto dead = testing::read_topic(options, options.topic("dlq.ranking-updater"), 2, 3s);
+  REQUIRE(dead.size() == 1);  // the invalid one only
+  const auto info = events::read_dead_letter(dead[0].headers);
+  REQUIRE(info.ok());
+  CHECK(info->original_topic == prefix + "order.completed");
+  CHECK(info->original_partition == invalid_partition);
+  CHECK(info->original_offset == invalid_offset);
+  CHECK(info->error_class == "paypipe.events.SchemaViolation");
+  CHECK(info->message.find("items") != std::string::npos);
+
+  // 2. The Spring listener's object, of the class our __TypeId__ named.
+  const auto listened = run.lines("LISTENED");
+  REQUIRE(listened.size() == 1);
+  CHECK(listened[0].find("LISTENED dev.paypipe.interop.PaymentCompleted key=" + order_id + " ") == 0);
+  const auto object = core::json::parse(listened[0].substr(listened[0].find('{')));
+  REQUIRE(object.ok());
+  CHECK(std::string((*object)["paymentId"].GetString()) == payment_id);
+  CHECK(std::string((*object)["orderId"].GetString()) == order_id);
+  CHECK((*object)["amount"].GetInt64() == 5000);
+
+  // 3. Our dead letter through Spring's header conversions.
+  const auto letters = run.lines("DEAD-LETTER");
+  REQUIRE(letters.size() == 1);
+  CHECK(field_of(letters[0], "topic") == prefix + "order.completed");
+  CHECK(field_of(letters[0], "partition") == std::to_string(invalid_partition));
+  CHECK(field_of(letters[0], "offset") == std::to_string(invalid_offset));
+  CHECK(field_of(letters[0], "timestamp") == std::to_string(dead[0].headers.empty() ? 0 : info->original_timestamp_ms));
+  CHECK(field_of(letters[0], "timestamp-type") == "CREATE_TIME");  // TimestampType.forName("CreateTime")
+  CHECK(field_of(letters[0], "group") == "ranking-updater");
+  CHECK(field_of(letters[0], "exception") == "paypipe.events.SchemaViolation");
+}
