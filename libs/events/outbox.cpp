@@ -262,7 +262,8 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
       ++acks->pending;
     }
     auto status = producer_.send(
-        OutgoingRecord{producer_.options().topic(topic_of(event.type)), event.key, event.data, to_headers(event, producer_.options().interop)},
+        OutgoingRecord{producer_.options().topic(topic_of(event.type)), event.key, event.data,
+                       to_headers(event, producer_.options().interop)},
         [acks, i, id = event.id, created_ms, &metrics](const Delivery& delivery) {
           std::lock_guard lock(acks->mutex);
           acks->outcome[static_cast<std::size_t>(i)] = delivery.status;

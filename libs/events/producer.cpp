@@ -160,8 +160,9 @@ core::Status Producer::send_and_wait(OutgoingRecord record, std::chrono::millise
 core::Status Producer::send_event(const Event& event, DeliveryCallback on_delivery) {
   const auto version = event.dataschema.empty() ? 0 : SchemaRegistry::version_of(event.dataschema);
   if (auto status = SchemaRegistry::builtin().validate(event.type, event.data, version); !status) return status;
-  return send(OutgoingRecord{options_.topic(topic_of(event.type)), event.key, event.data, to_headers(event, options_.interop)},
-              std::move(on_delivery));
+  return send(
+      OutgoingRecord{options_.topic(topic_of(event.type)), event.key, event.data, to_headers(event, options_.interop)},
+      std::move(on_delivery));
 }
 
 core::Status Producer::flush(std::chrono::milliseconds timeout) {

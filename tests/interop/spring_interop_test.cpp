@@ -56,8 +56,13 @@ SpringRun run_spring(const std::vector<std::string>& arguments, const fs::path& 
   const fs::path program = fs::path(testing::build_dir()) / "spring-interop";
   INFO("the Spring program in " << program.string() << " (tests/interop/spring/build.sh, fixture spring_program)");
   REQUIRE(fs::exists(program / ".complete"));
-  std::vector<std::string> args{"java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                                "-cp",  (program / "*").string(), "dev.paypipe.interop.SpringInterop"};
+  std::vector<std::string> args{"java",
+                                "-Xmx256m",
+                                "-XX:+UseSerialGC",
+                                "-XX:TieredStopAtLevel=1",
+                                "-cp",
+                                (program / "*").string(),
+                                "dev.paypipe.interop.SpringInterop"};
   args.insert(args.end(), arguments.begin(), arguments.end());
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
@@ -132,8 +137,8 @@ TEST_CASE("Spring producers and consumers on our topics: plain JSON in, __TypeId
   REQUIRE(producer.ok());
   const std::string payment_id = core::new_uuid_v7();
   const std::string order_id = core::new_uuid_v7();
-  const auto paid =
-      events::make_event("payment.completed", "/paypipe/payment-api", order_id, payment_completed_json(payment_id, order_id));
+  const auto paid = events::make_event("payment.completed", "/paypipe/payment-api", order_id,
+                                       payment_completed_json(payment_id, order_id));
   std::promise<core::Status> delivered;
   REQUIRE((*producer)->send_event(paid, [&](const events::Delivery& d) { delivered.set_value(d.status); }).ok());
   REQUIRE((*producer)->flush(10s).ok());
@@ -143,12 +148,12 @@ TEST_CASE("Spring producers and consumers on our topics: plain JSON in, __TypeId
   const std::string product = "spring-" + testing::unique_name("p").substr(2);
   const fs::path log = fs::path(system.log_dir()) / "spring.log";
   INFO("the Spring program's output: " << log.string() << "; ranking-updater's log: " << ranking.log_path());
-  const auto run = run_spring({"--bootstrap=" + testing::stack().kafka_bootstrap,
-                               "--produce-topic=" + prefix + "order.completed", "--product=" + product,
-                               "--listen-topic=" + prefix + "payment.completed", "--listen-count=1",
-                               "--dlt-topic=" + prefix + "dlq.ranking-updater", "--dlt-count=1",
-                               "--group=" + prefix + "spring", "--timeout-seconds=45"},
-                              log, 60s);
+  const auto run = run_spring(
+      {"--bootstrap=" + testing::stack().kafka_bootstrap, "--produce-topic=" + prefix + "order.completed",
+       "--product=" + product, "--listen-topic=" + prefix + "payment.completed", "--listen-count=1",
+       "--dlt-topic=" + prefix + "dlq.ranking-updater", "--dlt-count=1", "--group=" + prefix + "spring",
+       "--timeout-seconds=45"},
+      log, 60s);
   INFO(run.output);
   CHECK(run.lines("FAILED").empty());
   REQUIRE(run.exit_code == 0);
