@@ -121,7 +121,7 @@ std::string field_of(const std::string& line, const std::string& name) {
 
 TEST_CASE("Spring producers and consumers on our topics: plain JSON in, __TypeId__ out, dead letters Spring reads") {
   testing::System system;
-  const std::string prefix = system.prefix();
+  const std::string& prefix = system.prefix();
   testing::Daemon ranking(
       system, "ranking-updater",
       {{"PAYPIPE_PLAIN_JSON_TOPICS", "order.completed=dev.paypipe.order.completed.v1"},
