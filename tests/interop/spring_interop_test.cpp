@@ -5,7 +5,9 @@
 //      one invalid event); ranking-updater, the topic configured for plain JSON, counts
 //      the two valid orders and dead-letters the invalid one with its reason, nothing else.
 //   2. Our producer writes payment.completed with the Spring option (PAYPIPE_SPRING_TYPE_IDS:
-//      a __TypeId__ header); a @KafkaListener with JsonDeserializer reads the object.
+//      a __TypeId__ header); a @KafkaListener with JsonDeserializer reads the object. And
+//      payment.failed with an empty class (no __TypeId__): a listener whose JsonDeserializer
+//      has a default type reads it.
 //   3. A @KafkaListener reads our dead letter through Spring's KafkaHeaders.DLT_ORIGINAL_*
 //      conversions, and Kafka's TimestampType.forName parses its timestamp type.
 
@@ -16,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -110,6 +113,20 @@ std::string payment_completed_json(const std::string& payment_id, const std::str
   return w.take();
 }
 
+std::string payment_failed_json(const std::string& payment_id, const std::string& order_id) {
+  core::json::Writer w;
+  w.begin_object()
+      .field("paymentId", payment_id)
+      .field("orderId", order_id)
+      .field("userId", "user-2")
+      .field("amount", 7000)
+      .field("currency", "KRW")
+      .field("reason", "INSUFFICIENT_FUNDS")
+      .field("failedAt", core::now_rfc3339())
+      .end_object();
+  return w.take();
+}
+
 std::string field_of(const std::string& line, const std::string& name) {
   const auto at = line.find(" " + name + "=");
   if (at == std::string::npos) return {};
@@ -130,7 +147,8 @@ TEST_CASE("Spring producers and consumers on our topics: plain JSON in, __TypeId
 
   // 2. Ours, with the Spring option, before the listener starts (it reads from the earliest).
   auto options = system.kafka();
-  auto interop = events::make_spring_interop({}, {}, {{"payment.completed", "dev.paypipe.interop.PaymentCompleted"}});
+  auto interop = events::make_spring_interop(
+      {}, {}, {{"payment.completed", "dev.paypipe.interop.PaymentCompleted"}, {"payment.failed", ""}});
   REQUIRE(interop.ok());
   options.interop = *interop;
   auto producer = events::Producer::create(options);
@@ -139,10 +157,15 @@ TEST_CASE("Spring producers and consumers on our topics: plain JSON in, __TypeId
   const std::string order_id = core::new_uuid_v7();
   const auto paid = events::make_event("payment.completed", "/paypipe/payment-api", order_id,
                                        payment_completed_json(payment_id, order_id));
-  std::promise<core::Status> delivered;
-  REQUIRE((*producer)->send_event(paid, [&](const events::Delivery& d) { delivered.set_value(d.status); }).ok());
-  REQUIRE((*producer)->flush(10s).ok());
-  REQUIRE(delivered.get_future().get().ok());
+  const std::string failed_order_id = core::new_uuid_v7();
+  const auto failed = events::make_event("payment.failed", "/paypipe/payment-api", failed_order_id,
+                                         payment_failed_json(core::new_uuid_v7(), failed_order_id));
+  for (const auto* event : {&paid, &failed}) {
+    std::promise<core::Status> delivered;
+    REQUIRE((*producer)->send_event(*event, [&](const events::Delivery& d) { delivered.set_value(d.status); }).ok());
+    REQUIRE((*producer)->flush(10s).ok());
+    REQUIRE(delivered.get_future().get().ok());
+  }
 
   // 1 and 3 in the same JVM run.
   const std::string product = "spring-" + testing::unique_name("p").substr(2);
@@ -150,7 +173,8 @@ TEST_CASE("Spring producers and consumers on our topics: plain JSON in, __TypeId
   INFO("the Spring program's output: " << log.string() << "; ranking-updater's log: " << ranking.log_path());
   const auto run = run_spring(
       {"--bootstrap=" + testing::stack().kafka_bootstrap, "--produce-topic=" + prefix + "order.completed",
-       "--product=" + product, "--listen-topic=" + prefix + "payment.completed", "--listen-count=1",
+       "--product=" + product, "--listen-topic=" + prefix + "payment.completed",
+       "--listen-default-type-topic=" + prefix + "payment.failed", "--listen-count=2",
        "--dlt-topic=" + prefix + "dlq.ranking-updater", "--dlt-count=1", "--group=" + prefix + "spring",
        "--timeout-seconds=45"},
       log, 60s);
@@ -190,15 +214,21 @@ TEST_CASE("Spring producers and consumers on our topics: plain JSON in, __TypeId
   CHECK(info->error_class == "paypipe.events.SchemaViolation");
   CHECK(info->message.find("items") != std::string::npos);
 
-  // 2. The Spring listener's object, of the class our __TypeId__ named.
-  const auto listened = run.lines("LISTENED");
-  REQUIRE(listened.size() == 1);
+  // 2. The Spring listeners' objects: of the class our __TypeId__ named, and of the default type.
+  auto listened = run.lines("LISTENED");
+  REQUIRE(listened.size() == 2);
+  std::sort(listened.begin(), listened.end());
   CHECK(listened[0].find("LISTENED dev.paypipe.interop.PaymentCompleted key=" + order_id + " ") == 0);
   const auto object = core::json::parse(listened[0].substr(listened[0].find('{')));
   REQUIRE(object.ok());
   CHECK(std::string((*object)["paymentId"].GetString()) == payment_id);
   CHECK(std::string((*object)["orderId"].GetString()) == order_id);
   CHECK((*object)["amount"].GetInt64() == 5000);
+  CHECK(listened[1].find("LISTENED dev.paypipe.interop.PaymentFailed key=" + failed_order_id + " ") == 0);
+  const auto failed_object = core::json::parse(listened[1].substr(listened[1].find('{')));
+  REQUIRE(failed_object.ok());
+  CHECK(std::string((*failed_object)["reason"].GetString()) == "INSUFFICIENT_FUNDS");
+  CHECK((*failed_object)["amount"].GetInt64() == 7000);
 
   // 3. Our dead letter through Spring's header conversions.
   const auto letters = run.lines("DEAD-LETTER");

@@ -39,13 +39,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * <li>produces order.completed records with JsonSerializer, as a Spring order service
  * does: one with its __TypeId__ header, one without, one invalid (no items);</li>
  * <li>reads payment.completed records written by our producer with a @KafkaListener whose
- * JsonDeserializer instantiates the class named by __TypeId__;</li>
+ * JsonDeserializer instantiates the class named by __TypeId__, and payment.failed records
+ * (no __TypeId__) with one whose JsonDeserializer has a default type;</li>
  * <li>reads our dead letters with a @KafkaListener that takes Spring's DLT headers
  * (KafkaHeaders.DLT_ORIGINAL_*) through Spring's own conversions.</li>
  * </ol>
  *
- * Arguments are --name=value: bootstrap, produce-topic, product, listen-topic, listen-count,
- * dlt-topic, dlt-count, group, timeout-seconds. Prints one line per record (PRODUCED,
+ * Arguments are --name=value: bootstrap, produce-topic, product, listen-topic,
+ * listen-default-type-topic, listen-count (records of both), dlt-topic, dlt-count, group,
+ * timeout-seconds. Prints one line per record (PRODUCED,
  * LISTENED, DEAD-LETTER, FAILED) and exits 0 when every expected record was read in time.
  */
 public final class SpringInterop {
@@ -143,6 +145,16 @@ public final class SpringInterop {
 			return factory;
 		}
 
+		/** JsonDeserializer with a default type: records without __TypeId__ become PaymentFailed. */
+		@Bean
+		public ConcurrentKafkaListenerContainerFactory<String, PaymentFailed> defaultTypeFactory() {
+			var factory = new ConcurrentKafkaListenerContainerFactory<String, PaymentFailed>();
+			factory.setConsumerFactory(new DefaultKafkaConsumerFactory<>(consumerConfig(), new StringDeserializer(),
+					new JsonDeserializer<>(PaymentFailed.class)));
+			factory.setCommonErrorHandler(reportingErrorHandler(() -> listened.countDown()));
+			return factory;
+		}
+
 		@Bean
 		public ConcurrentKafkaListenerContainerFactory<String, String> stringFactory() {
 			var factory = new ConcurrentKafkaListenerContainerFactory<String, String>();
@@ -154,7 +166,17 @@ public final class SpringInterop {
 
 		@KafkaListener(topics = "${interop.listen-topic:unused.listen}", groupId = "${interop.group}-listener",
 				containerFactory = "jsonFactory")
-		public void onPayment(PaymentCompleted payment, @Header(KafkaHeaders.RECEIVED_KEY) String key) {
+		public void onPaymentCompleted(PaymentCompleted payment, @Header(KafkaHeaders.RECEIVED_KEY) String key) {
+			onPayment(payment, key);
+		}
+
+		@KafkaListener(topics = "${interop.listen-default-type-topic:unused.default}",
+				groupId = "${interop.group}-default-type", containerFactory = "defaultTypeFactory")
+		public void onPaymentFailed(PaymentFailed payment, @Header(KafkaHeaders.RECEIVED_KEY) String key) {
+			onPayment(payment, key);
+		}
+
+		void onPayment(Object payment, String key) {
 			try {
 				System.out.println("LISTENED " + payment.getClass().getName() + " key=" + key + " "
 						+ JSON.writeValueAsString(payment));
