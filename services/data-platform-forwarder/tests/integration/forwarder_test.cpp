@@ -432,7 +432,7 @@ TEST_CASE("the fake webhook's down mode refuses at once, and up listens again on
 }
 
 TEST_CASE("under the spring names it reads payment.success as data-platform-group, dead letters to its .DLQ") {
-  Forwarding f({{"PAYPIPE_NAMING_PROFILE", "spring"}});
+  Forwarding f(std::map<std::string, std::string>{{"PAYPIPE_NAMING_PROFILE", "spring"}});
   // A Spring producer writes to payment.success: the record is sent by that name.
   const auto event = f.payment();
   std::promise<events::Delivery> acked;
