@@ -58,18 +58,18 @@
 #include <vector>
 
 #include "auth/sign.hpp"
-#include "coupon_issuer/config.hpp"
-#include "data_platform_forwarder/config.hpp"
-#include "notification_sender/config.hpp"
-#include "order_processor/config.hpp"
-#include "payment_api/config.hpp"
-#include "ranking_updater/config.hpp"
 #include "core/env.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
+#include "coupon_issuer/config.hpp"
+#include "data_platform_forwarder/config.hpp"
 #include "events/admin.hpp"
 #include "events/outbox.hpp"
+#include "notification_sender/config.hpp"
+#include "order_processor/config.hpp"
+#include "payment_api/config.hpp"
 #include "pg/pg.hpp"
+#include "ranking_updater/config.hpp"
 
 using namespace paypipe;
 

@@ -15,16 +15,11 @@ constexpr std::string_view dlq_stem = "dlq.";
 Naming spring_names() {
   Naming n;
   n.topics = {
-      {"order.created", "order.created"},
-      {"order.completed", "order.completed"},
-      {"order.cancelled", "order.cancelled"},
-      {"payment.completed", "payment.success"},
-      {"payment.failed", "payment.failed"},
-      {"payment.refund-requested", "refund-requests"},
-      {"payment.refunded", "payment.refunded"},
-      {"coupon.requested", "coupon-requests"},
-      {"coupon.issued", "coupon.issued"},
-      {"coupon.rejected", "coupon.rejected"},
+      {"order.created", "order.created"},       {"order.completed", "order.completed"},
+      {"order.cancelled", "order.cancelled"},   {"payment.completed", "payment.success"},
+      {"payment.failed", "payment.failed"},     {"payment.refund-requested", "refund-requests"},
+      {"payment.refunded", "payment.refunded"}, {"coupon.requested", "coupon-requests"},
+      {"coupon.issued", "coupon.issued"},       {"coupon.rejected", "coupon.rejected"},
       {"product.sold-out", "product.sold-out"},
   };
   n.groups = {
@@ -159,17 +154,16 @@ core::Result<Naming> make_naming(const NamingOverrides& overrides) {
     if (!contains(groups, logical)) {
       problems.push_back("PAYPIPE_GROUP_NAMES: unknown group \"" + logical + "\"");
     } else if (!valid_name(actual)) {
-      problems.push_back("PAYPIPE_GROUP_NAMES: \"" + logical + "=" + actual +
-                         "\": a name is 1-249 of [a-zA-Z0-9._-]");
+      problems.push_back("PAYPIPE_GROUP_NAMES: \"" + logical + "=" + actual + "\": a name is 1-249 of [a-zA-Z0-9._-]");
     } else {
       naming.groups[logical] = actual;
     }
   }
   for (const auto& [logical, actual] : overrides.topics) {
-    const bool known =
-        contains(business, logical) ||
-        (logical.starts_with(retry_stem) && contains(runtime_groups, logical.substr(retry_stem.size()))) ||
-        (logical.starts_with(dlq_stem) && contains(runtime_groups, logical.substr(dlq_stem.size())));
+    const bool known = contains(business, logical) ||
+                       (logical.starts_with(retry_stem) &&
+                        contains(runtime_groups, logical.substr(retry_stem.size()))) ||
+                       (logical.starts_with(dlq_stem) && contains(runtime_groups, logical.substr(dlq_stem.size())));
     if (!known) {
       problems.push_back("PAYPIPE_TOPIC_NAMES: unknown topic \"" + logical +
                          "\" (a business topic, retry.<group> or dlq.<group>)");

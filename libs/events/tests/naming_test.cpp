@@ -103,8 +103,8 @@ TEST_CASE("two logical topics on one actual topic are refused unless listed as s
     CHECK(naming.topic("payment.failed") == "payments");
   }
   {  // a dead-letter topic is never shared, listed or not
-    const auto [naming, errors] = read({{"PAYPIPE_TOPIC_NAMES", "dlq.payment-api=payment.failed"},
-                                        {"PAYPIPE_SHARED_TOPIC_NAMES", "payment.failed"}});
+    const auto [naming, errors] = read(
+        {{"PAYPIPE_TOPIC_NAMES", "dlq.payment-api=payment.failed"}, {"PAYPIPE_SHARED_TOPIC_NAMES", "payment.failed"}});
     CHECK(errors.find("both named \"payment.failed\"") != std::string::npos);
   }
   {  // nor are two groups

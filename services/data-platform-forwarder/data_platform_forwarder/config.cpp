@@ -31,8 +31,8 @@ Config Config::read(core::Env& env) {
                                          milliseconds(3600000));
   c.connect_timeout = env.millis("PAYPIPE_WEBHOOK_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10),
                                  milliseconds(60000));
-  c.claims =
-      runtime::read_claim_settings(env, "PAYPIPE_FORWARDER", c.webhook.timeout, "PAYPIPE_WEBHOOK_TIMEOUT_MS", c.common);
+  c.claims = runtime::read_claim_settings(env, "PAYPIPE_FORWARDER", c.webhook.timeout, "PAYPIPE_WEBHOOK_TIMEOUT_MS",
+                                          c.common);
   return c;
 }
 

@@ -82,10 +82,10 @@ Forwarder::Forwarder(const Config& config, pg::Pool& pool, http::Client& client)
       pool_(pool),
       client_(client),
       start_queue_({config.claims.db_workers, config.claims.db_batch_size, std::chrono::microseconds(0), 1'000'000,
-                     "forward-start"},
+                    "forward-start"},
                    [this](std::vector<JobPtr>& jobs) { start(jobs); }),
       end_queue_({config.claims.db_workers, config.claims.db_batch_size, std::chrono::microseconds(0), 1'000'000,
-                   "forward-end"},
+                  "forward-end"},
                  [this](std::vector<JobPtr>& jobs) { end(jobs); }) {
   Metrics::get();
 }

@@ -68,8 +68,8 @@ Config Config::read(core::Env& env) {
     }
   }
   // Long enough for a Telegram call and a short wait at the gate.
-  c.claims =
-      runtime::read_claim_settings(env, "PAYPIPE_NOTIFY", c.telegram.timeout, "PAYPIPE_TELEGRAM_TIMEOUT_MS", c.common);
+  c.claims = runtime::read_claim_settings(env, "PAYPIPE_NOTIFY", c.telegram.timeout, "PAYPIPE_TELEGRAM_TIMEOUT_MS",
+                                          c.common);
   return c;
 }
 

@@ -126,10 +126,10 @@ Notifier::Notifier(const Config& config, pg::Pool& pool, http::Client& telegram)
       telegram_(telegram),
       gate_(config.telegram.max_retry_after),
       check_queue_({config.claims.db_workers, config.claims.db_batch_size, std::chrono::microseconds(0), 1'000'000,
-                     "notify-check"},
+                    "notify-check"},
                    [this](std::vector<JobPtr>& jobs) { check(jobs); }),
       write_queue_({config.claims.db_workers, config.claims.db_batch_size, std::chrono::microseconds(0), 1'000'000,
-                     "notify-write"},
+                    "notify-write"},
                    [this](std::vector<JobPtr>& jobs) { write(jobs); }),
       release_queue_({1, config.claims.db_batch_size, std::chrono::microseconds(0), 1'000'000, "notify-release"},
                      [this](std::vector<std::string>& ids) { release_claims(ids); }) {
