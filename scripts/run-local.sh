@@ -12,7 +12,11 @@
 #   PAYPIPE_READY_TIMEOUT seconds to wait for every daemon's /readyz (default 120)
 #   PAYPIPE_CACHE         where bootstrap.sh keeps its downloads (default ~/.cache/paypipe)
 # Each daemon is given exactly the variables it reads (it refuses unknown PAYPIPE_
-# ones): the caller's PAYPIPE_* settings are removed from its environment.
+# ones): the caller's PAYPIPE_* settings are removed from its environment, but for the
+# naming ones, which reach every daemon and paypipe-admin as they are (docs/operations.md,
+# "Naming topics and groups"), e.g. PAYPIPE_NAMING_PROFILE=spring scripts/run-local.sh:
+#   PAYPIPE_NAMING_PROFILE PAYPIPE_TOPIC_NAMES PAYPIPE_GROUP_NAMES
+#   PAYPIPE_RETRY_TOPIC_FORMAT PAYPIPE_DLQ_TOPIC_FORMAT PAYPIPE_SHARED_TOPIC_NAMES
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -62,6 +66,10 @@ common=(
   PAYPIPE_LOG_FORMAT=text
   "PAYPIPE_LOG_LEVEL=$log_level"
 )
+for name in PAYPIPE_NAMING_PROFILE PAYPIPE_TOPIC_NAMES PAYPIPE_GROUP_NAMES PAYPIPE_RETRY_TOPIC_FORMAT \
+            PAYPIPE_DLQ_TOPIC_FORMAT PAYPIPE_SHARED_TOPIC_NAMES; do
+  if [[ -v $name ]]; then common+=("$name=${!name}"); fi
+done
 
 # The local identity provider: a signing key kept in .local (made once), its public half
 # as the JWKS the daemons with end-user routes trust, and tokens for the demo below.

@@ -25,19 +25,21 @@
 //   paypipe-admin groups reset-offsets GROUP --to-earliest | --to-latest | --to-datetime ISO
 //                 | --partition N --offset O  [--topic T]
 //
-// `groups` reads a consumer group (GROUP as the daemons name it; the topic prefix is
-// added): its members and each partition's committed offset, high watermark and lag.
+// `groups` reads a consumer group (GROUP as the daemons name it, e.g. ranking-updater;
+// the naming and the topic prefix are applied): its members and each partition's
+// committed offset, high watermark and lag.
 // `reset-offsets` moves the committed offsets and refuses while the group has members
 // (scale the daemon to zero first); --topic narrows it (and is required with
 // --partition).
 //
 // `acls` derives every daemon's Kafka ACLs from events::service_access() (what each
-// writes and reads), one principal per daemon; `apply` creates them (as a super user).
+// writes) and the daemons' own configurations (what each reads: daemon_consumers()),
+// one principal per daemon; `apply` creates them (as a super user).
 //
-// Reads PAYPIPE_KAFKA_BOOTSTRAP_SERVERS, PAYPIPE_KAFKA_PROPERTIES, the SASL secrets and
-// PAYPIPE_TOPIC_PREFIX like the daemons. `topics create` creates every topic of the
-// system (events::all_topics()) that does not exist yet; the Helm pre-install hook
-// runs it.
+// Reads PAYPIPE_KAFKA_BOOTSTRAP_SERVERS, PAYPIPE_KAFKA_PROPERTIES, the SASL secrets,
+// PAYPIPE_TOPIC_PREFIX and the naming variables (events/naming.hpp) like the daemons.
+// `topics create` creates every topic of the system (events::all_topics(), under the
+// broker's names) that does not exist yet; the Helm pre-install hook runs it.
 //
 // The command line is parsed (CLI11) before anything else happens: an unknown flag, a
 // missing or malformed value exits 2 with the usage on stderr, never with a default.
@@ -50,6 +52,7 @@
 #include <iostream>
 #include <limits>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,9 +61,15 @@
 #include "core/env.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
+#include "coupon_issuer/config.hpp"
+#include "data_platform_forwarder/config.hpp"
 #include "events/admin.hpp"
 #include "events/outbox.hpp"
+#include "notification_sender/config.hpp"
+#include "order_processor/config.hpp"
+#include "payment_api/config.hpp"
 #include "pg/pg.hpp"
+#include "ranking_updater/config.hpp"
 
 using namespace paypipe;
 
@@ -214,14 +223,37 @@ int outbox_command(const std::string& sub, const OutboxArgs& args, core::Env& en
   return 0;
 }
 
-int acls(const std::string& sub, const std::string& format, events::Admin& admin, const std::string& prefix) {
+// What each daemon reads with its group, as its own configuration declares it.
+std::vector<events::ConsumerAccess> daemon_consumers() {
+  return {
+      {"payment-api", payment_api::consumed_topics()},
+      {"order-processor", order_processor::consumed_topics()},
+      {"coupon-issuer", coupon_issuer::consumed_topics()},
+      {"notification-sender", notification_sender::consumed_topics()},
+      {"ranking-updater", ranking_updater::consumed_topics()},
+      {"data-platform-forwarder", data_platform_forwarder::consumed_topics()},
+  };
+}
+
+// Every topic of the system under the broker's names, each once (two business topics
+// may share a name on purpose: PAYPIPE_SHARED_TOPIC_NAMES).
+std::vector<std::string> actual_topics(const events::KafkaOptions& kafka) {
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (const auto& t : events::all_topics()) {
+    if (auto name = kafka.topic(t); seen.insert(name).second) names.push_back(std::move(name));
+  }
+  return names;
+}
+
+int acls(const std::string& sub, const std::string& format, events::Admin& admin, const events::KafkaOptions& kafka) {
   const auto principal_of = [&](const std::string& service) {
     auto p = format;
     p.replace(p.find("{service}"), 9, service);
     return p;
   };
   std::vector<events::Acl> creatable, by_hand;
-  for (auto& acl : events::all_acls(principal_of, prefix)) {
+  for (auto& acl : events::all_acls(principal_of, kafka, daemon_consumers())) {
     (events::Admin::can_create(acl) ? creatable : by_hand).push_back(std::move(acl));
   }
   if (sub == "print") {
@@ -410,6 +442,7 @@ int main(int argc, char** argv) {
   if (auto user = env.secret("PAYPIPE_KAFKA_SASL_USERNAME"); !user.empty()) kafka.properties["sasl.username"] = user;
   if (auto pw = env.secret("PAYPIPE_KAFKA_SASL_PASSWORD"); !pw.empty()) kafka.properties["sasl.password"] = pw;
   kafka.topic_prefix = env.text("PAYPIPE_TOPIC_PREFIX", "");
+  kafka.naming = events::read_naming(env);
   kafka.client_id = "paypipe-admin";
   // Run in any daemon's pod (kubectl exec), it sees that daemon's variables too.
   if (auto s = env.finish(/*report_unknown=*/false); !s) {
@@ -437,10 +470,10 @@ int main(int argc, char** argv) {
   }
   if (acls_cmd->parsed()) {
     const std::string sub = acls_cmd->get_subcommands().front()->get_name();
-    return acls(sub, principal_format, **admin, kafka.topic_prefix);
+    return acls(sub, principal_format, **admin, kafka);
   }
 
-  if (groups_describe_cmd->parsed()) return groups_describe(**admin, kafka.topic(group), timeout);
+  if (groups_describe_cmd->parsed()) return groups_describe(**admin, kafka.group(group), timeout);
   if (reset_cmd->parsed()) {
     events::OffsetReset reset;
     if (to_latest) reset.to = events::OffsetReset::To::latest;
@@ -454,14 +487,14 @@ int main(int argc, char** argv) {
       reset.offset = reset_offset;
     }
     if (topic_option->count() > 0) reset.topic = kafka.topic(reset_topic);
-    return groups_reset(**admin, kafka.topic(group), reset, timeout);
+    return groups_reset(**admin, kafka.group(group), reset, timeout);
   }
 
   if (topics_create->parsed()) {
     if (min_insync_option->count() == 0) min_insync = replication >= 3 ? 2 : 1;
     std::vector<events::TopicSpec> specs;
-    for (const auto& t : events::all_topics()) {
-      specs.push_back({kafka.topic(t), partitions, replication, {{"min.insync.replicas", std::to_string(min_insync)}}});
+    for (const auto& name : actual_topics(kafka)) {
+      specs.push_back({name, partitions, replication, {{"min.insync.replicas", std::to_string(min_insync)}}});
     }
     auto created = (*admin)->ensure_topics(specs, timeout);
     if (!created) {
@@ -483,9 +516,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (topics_describe->parsed()) {
-    std::vector<std::string> names;
-    for (const auto& t : events::all_topics()) names.push_back(kafka.topic(t));
-    auto infos = (*admin)->describe(names, timeout);
+    auto infos = (*admin)->describe(actual_topics(kafka), timeout);
     if (!infos) {
       std::cerr << infos.error().message << "\n";
       return 1;

@@ -1,24 +1,33 @@
 #pragma once
-// Who writes and reads which topic: the one catalogue the Kafka ACLs come from
-// (`paypipe-admin acls`, the Helm topics Job in the production profile). Each daemon
-// has its own Kafka principal and gets exactly what this table says: a daemon that
-// does not own payment.completed cannot announce a payment that never happened.
+// Who writes and reads which topic: what the Kafka ACLs come from (`paypipe-admin acls`,
+// the Helm topics Job in the production profile). Each daemon has its own Kafka
+// principal and gets exactly that: a daemon that does not own payment.completed cannot
+// announce a payment that never happened.
 //
-// The services' own topic lists (services/<name>/src/config.cpp: consumed_topics(),
-// produced_topics()) must agree with it; tests/unit/access_test.cpp checks the parts
-// the catalogue owns (every business topic has one owner, every consumer group is here).
+// The catalogue here holds the owners (who writes each business topic); what a daemon
+// reads comes from its own configuration (services/<name>/<name>/config.cpp:
+// consumed_topics()), so a new consumer of a topic edits nothing here.
+// libs/events/tests/access_test.cpp checks the catalogue (every business topic has one
+// owner, every consumer group is here); each service's config test its own lists.
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "events/kafka.hpp"
+
 namespace paypipe::events {
 
 struct ServiceAccess {
-  std::string service;                // also its consumer group (before any prefix)
+  std::string service;                // also its logical consumer group
   std::vector<std::string> produces;  // business topics it writes (outbox relay or HTTP)
-  std::vector<std::string> consumes;  // business topics it reads with its group
   bool consumer_runtime = true;       // reads retry.<service>, writes dlq.<service>
+};
+
+// What a daemon reads with its group, as its configuration declares it.
+struct ConsumerAccess {
+  std::string group;                // logical, also the daemon's name (its principal)
+  std::vector<std::string> topics;  // logical business topics
 };
 
 // The seven daemons. dlq-retrier is special: it reads every dlq.* (group dlq-retrier),
@@ -37,10 +46,11 @@ struct Acl {
   std::string principal;  // "User:paypipe-payment-api"
 };
 
-// The ALLOW bindings of every daemon, `topic_prefix` (PAYPIPE_TOPIC_PREFIX) applied to
-// topic, group and transactional id names; `principal_of(service)` names its principal.
+// The ALLOW bindings of every daemon in the catalogue and every consumer, under
+// `options`' names (PAYPIPE_TOPIC_PREFIX and the naming, events/naming.hpp) of topics,
+// groups and transactional ids; `principal_of(service)` names its principal.
 std::vector<Acl> all_acls(const std::function<std::string(const std::string&)>& principal_of,
-                          const std::string& topic_prefix);
+                          const KafkaOptions& options, const std::vector<ConsumerAccess>& consumers);
 
 // "User:x ALLOW WRITE TOPIC(LITERAL) payment.completed", for logs and `acls print`.
 std::string to_string(const Acl& acl);

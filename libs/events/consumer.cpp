@@ -48,9 +48,12 @@ core::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(const KafkaOp
   std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer());
   consumer->options_ = options;
   consumer->listener_ = listener;
-  consumer->group_id_ = options.topic_prefix + settings.group;
+  consumer->group_id_ = options.group(settings.group);
   consumer->auto_commit_ = settings.auto_commit;
-  for (const auto& t : settings.topics) consumer->subscription_.push_back(prefixed_topic(options.topic_prefix, t));
+  for (const auto& t : settings.topics) {
+    // A regex is matched against actual names; a plain name is a logical one.
+    consumer->subscription_.push_back(t.starts_with('^') ? prefixed_topic(options.topic_prefix, t) : options.topic(t));
+  }
 
   auto conf = make_conf(options,
                         {

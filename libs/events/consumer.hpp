@@ -21,8 +21,8 @@
 namespace paypipe::events {
 
 struct ConsumerSettings {
-  std::string group;                // logical group name; the group id is prefix + group
-  std::vector<std::string> topics;  // logical names; an entry starting with '^' is a regex
+  std::string group;                // logical group name; the group id is KafkaOptions::group(group)
+  std::vector<std::string> topics;  // logical names; an entry starting with '^' is a regex on actual names
   std::chrono::milliseconds session_timeout{10000};
   std::chrono::milliseconds max_poll_interval{300000};
   std::chrono::milliseconds auto_commit_interval{1000};

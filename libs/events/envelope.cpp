@@ -1,5 +1,7 @@
 #include "events/envelope.hpp"
 
+#include <algorithm>
+
 #include "core/time.hpp"
 #include "core/trace.hpp"
 #include "core/uuid.hpp"
@@ -130,7 +132,8 @@ core::Result<Event> event_of(const ConsumedRecord& record, const KafkaOptions& o
   const Coordinates at = first_delivery(record);
   std::string_view topic = at.topic;
   if (topic.starts_with(options.topic_prefix)) topic.remove_prefix(options.topic_prefix.size());
-  const auto topic_type = plain.find(topic);
+  // The keys are logical topics; the record names the broker's (mapped and prefixed).
+  const auto topic_type = std::ranges::find_if(plain, [&](const auto& entry) { return options.topic(entry.first) == at.topic; });
   if (topic_type == plain.end()) return from_record(record.key, record.value, record.headers);
   if (const auto* type = find_header(record.headers, header::content_type);
       type != nullptr && type->rfind("application/json", 0) != 0) {

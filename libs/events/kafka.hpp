@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "events/naming.hpp"
 #include "events/spring_interop.hpp"
 
 namespace paypipe::events {
@@ -28,13 +29,17 @@ struct KafkaOptions {
   std::string client_id = "paypipe";
   // Prepended to every topic and group name: lets tests share one broker.
   std::string topic_prefix;
+  // Logical topic and group names to the broker's (events/naming.hpp).
+  Naming naming;
   // librdkafka's statistics for producers and consumers, mapped to metrics
   // (events/kafka_stats.hpp); 0 turns them off.
   std::chrono::milliseconds statistics_interval{15000};
   // Plain-JSON topics read and Spring type ids written (events/spring_interop.hpp).
   SpringInterop interop;
 
-  std::string topic(std::string_view name) const { return topic_prefix + std::string(name); }
+  // The full name of a logical topic or group: mapped, then prefixed.
+  std::string topic(std::string_view logical) const { return topic_prefix + naming.topic(logical); }
+  std::string group(std::string_view logical) const { return topic_prefix + naming.group(logical); }
 };
 
 struct ConfDeleter {

@@ -23,8 +23,8 @@
 // for listeners with a default type). The CloudEvents headers stay: Spring ignores
 // headers it does not know, and the value is the same JSON object either way.
 //
-// Configuration (the environment, read by runtime::CommonConfig; the keys are topic names
-// before PAYPIPE_TOPIC_PREFIX, the types are ours, old names accepted):
+// Configuration (the environment, read by runtime::CommonConfig; the keys are logical topic
+// names, mapped by the naming and prefixed like every topic; the types are ours, old names accepted):
 //   PAYPIPE_PLAIN_JSON_TOPICS    "<topic>=<type>;..."  e.g. "order.completed=dev.paypipe.order.completed.v1"
 //   PAYPIPE_PLAIN_JSON_TYPE_IDS  "<java class>=<type>;..."
 //   PAYPIPE_SPRING_TYPE_IDS      "<topic>=<java class or empty>;..."

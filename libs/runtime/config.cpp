@@ -1,6 +1,10 @@
 #include "runtime/config.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+
+#include "core/uuid.hpp"
 
 #include "runtime/retry_config.hpp"
 
@@ -30,6 +34,7 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
     c.kafka.properties["sasl.password"] = password;
   }
   c.kafka.topic_prefix = env.text("PAYPIPE_TOPIC_PREFIX", "");
+  c.kafka.naming = events::read_naming(env);
   c.kafka.client_id = c.service;
   c.kafka.statistics_interval = env.millis("PAYPIPE_KAFKA_STATISTICS_INTERVAL_MS", milliseconds(15000), milliseconds(0),
                                            milliseconds(3600000));
@@ -101,6 +106,37 @@ events::RuntimeSettings read_consumer_settings(core::Env& env, const std::string
   s.infrastructure_backoff.max_delay = env.millis("PAYPIPE_CONSUMER_INFRA_BACKOFF_MAX_MS",
                                                   s.infrastructure_backoff.max_delay, milliseconds(1),
                                                   milliseconds(300000));
+  return s;
+}
+
+namespace {
+
+// host/pid/random: unique per process, also across restarts under one pod name.
+std::string process_owner() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + "/" + std::to_string(::getpid()) + "/" + core::new_uuid_v7().substr(24);
+}
+
+}  // namespace
+
+ClaimSettings read_claim_settings(core::Env& env, std::string_view stem, milliseconds call_timeout,
+                                  std::string_view call_timeout_variable, CommonConfig& common) {
+  const std::string prefix(stem);
+  ClaimSettings s;
+  s.db_workers = static_cast<std::size_t>(env.integer(prefix + "_DB_WORKERS", 2, 1, 32));
+  s.db_batch_size = static_cast<std::size_t>(env.integer(prefix + "_DB_BATCH_SIZE", 256, 1, 5000));
+  // Long enough for the call, short enough that a claim left by a killed process does
+  // not hold its events up for long.
+  s.lease = env.millis(prefix + "_CLAIM_LEASE_MS", 2 * call_timeout + milliseconds(5000), milliseconds(100),
+                       milliseconds(3600000));
+  if (s.lease <= call_timeout) {
+    env.fail(prefix + "_CLAIM_LEASE_MS", "must be longer than " + std::string(call_timeout_variable));
+  }
+  s.owner = process_owner();
+  if (!env.has("PAYPIPE_PG_POOL_SIZE")) {
+    common.database.size = 2 * s.db_workers + static_cast<std::size_t>(common.http.worker_threads);
+  }
   return s;
 }
 

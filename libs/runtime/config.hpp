@@ -17,6 +17,10 @@
 //   PAYPIPE_PLAIN_JSON_TYPE_IDS     "<java class>=<type>;...": Spring's __TypeId__ values read
 //   PAYPIPE_SPRING_TYPE_IDS         "<topic>=<java class>;...": __TypeId__ written for Spring
 //                                   listeners (events/spring_interop.hpp)
+//   PAYPIPE_NAMING_PROFILE / _TOPIC_NAMES / _GROUP_NAMES / _RETRY_TOPIC_FORMAT /
+//   _DLQ_TOPIC_FORMAT / _SHARED_TOPIC_NAMES
+//                                   the broker's names of our topics and groups
+//                                   (events/naming.hpp; docs/operations.md "Naming topics and groups")
 //   PAYPIPE_PG_DSN                  required, libpq URI
 //   PAYPIPE_PG_PASSWORD             from a Secret
 //   PAYPIPE_PG_SCHEMA / _POOL_SIZE  the service's schema (default: its name) and pool size
@@ -82,6 +86,23 @@ struct ConsumerDefaults {
 // by order-processor and payment-api so both sides agree. Must be an ISO 4217 code
 // (three upper-case letters); anything else is a start-up error naming the variable.
 std::string read_currency(core::Env& env);
+
+// The settings of a handler that claims each event in PostgreSQL around a call to another
+// system (notification-sender: Telegram; data-platform-forwarder: the webhook), read from
+//   <stem>_DB_WORKERS      threads per log stage (default 2)
+//   <stem>_DB_BATCH_SIZE   events per log statement (default 256)
+//   <stem>_CLAIM_LEASE_MS  how long a try's claim holds before another replica may take it
+//                          over (default 2 x the call timeout + 5 s); must exceed the call timeout
+// and, PAYPIPE_PG_POOL_SIZE unset, the pool sized for both log stages and the HTTP workers.
+struct ClaimSettings {
+  std::size_t db_workers = 2;
+  std::size_t db_batch_size = 256;
+  std::chrono::milliseconds lease{25000};
+  std::string owner;  // this process: host/pid/random, so a restarted pod is another owner
+};
+
+ClaimSettings read_claim_settings(core::Env& env, std::string_view stem, std::chrono::milliseconds call_timeout,
+                                  std::string_view call_timeout_variable, CommonConfig& common);
 
 events::RuntimeSettings read_consumer_settings(core::Env& env, const std::string& group,
                                                std::vector<std::string> topics, const ConsumerDefaults& defaults);

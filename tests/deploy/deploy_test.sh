@@ -8,6 +8,9 @@
 #   deploy_test.sh check-config <profile>  each daemon's check-config with the rendered env
 #   deploy_test.sh retry                   retry settings in Spring's terms reach each daemon,
 #                                          which accepts them; wrong combinations are refused
+#   deploy_test.sh naming                  k8s/values-spring-names.yaml (and a name on top)
+#                                          reaches every daemon, the topics Job and the
+#                                          exporter's group filter; the daemons accept it
 #   deploy_test.sh auth-currency           PAYPIPE_CURRENCY, the JWKS mount and the
 #                                          NetworkPolicies land where they should
 #   deploy_test.sh rules                   the PrometheusRule (production values) checked and
@@ -107,6 +110,30 @@ case "$step" in
     [[ $grace == 63 ]] || fail "payment-api's terminationGracePeriodSeconds is '$grace', expected 63 (12 + ceil(45.5) + 5)"
     grep -q 'PAYPIPE_SHUTDOWN_TIMEOUT_MS: "45500"' "$file" || fail "PAYPIPE_SHUTDOWN_TIMEOUT_MS 45500 is not rendered"
     echo "ok  terminationGracePeriodSeconds follows PAYPIPE_SHUTDOWN_TIMEOUT_MS (63 s for 45500 ms)"
+    ;;
+  naming)
+    # Names from configuration (docs/operations.md, "Naming topics and groups"): the
+    # spring values file and one name on top, rendered into every Kafka user.
+    file=$(render production naming -f "$src/k8s/values-spring-names.yaml" \
+             --set 'naming.topics.order\.completed=order-complete' --set kafkaExporter.enabled=true)
+    for svc in ${services//,/ }; do
+      cm=$(doc "$file" ConfigMap "$release-$svc")
+      for want in 'PAYPIPE_NAMING_PROFILE: "spring"' 'PAYPIPE_TOPIC_NAMES: "order.completed=order-complete"' \
+                  'ranking-updater=ranking-update-group'; do
+        grep -qF "$want" <<<"$cm" || fail "$svc's ConfigMap lacks $want"
+      done
+    done
+    job=$(doc "$file" Job "$release-topics")
+    grep -A1 -F 'name: PAYPIPE_NAMING_PROFILE' <<<"$job" | grep -qF '"spring"' \
+      || fail "the topics Job does not get PAYPIPE_NAMING_PROFILE=spring"
+    grep -A1 -F 'name: PAYPIPE_TOPIC_NAMES' <<<"$job" | grep -qF 'order.completed=order-complete' \
+      || fail "the topics Job does not get PAYPIPE_TOPIC_NAMES"
+    grep -qF -- '--group.filter=^(coupon-group|data-platform-group|dlq-retry-group|payment-notification|order-group|payment-group|ranking-update-group)$' "$file" \
+      || fail "the kafka-exporter's group filter does not name the groups as configured"
+    "$kubecheck" check-config --bin-dir "$build/bin" "$file" >/dev/null || fail "check-config with the spring names"
+    echo "ok  naming: the spring names and an override reach every daemon, the topics Job and the exporter"
+    expect_failure "a name with ';'" "naming.topics" \
+      render production naming-bad --set 'naming.topics.order\.created=a;b'
     ;;
   retry)
     # Retries in Spring's terms: the chart's defaults are the Spring services' (FixedBackOff(1000, 3)
@@ -545,6 +572,6 @@ yaml.safe_dump({"global": {"imageRegistry": "registry.example.com"}, "paypipe": 
       "${monitoring[@]}" coverage "$dir/unknown-metric-rules.yaml" "$dir/wrong-expectation.test.yaml"
     ;;
   *)
-    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | retry | auth-currency | rules | dashboard | chart-values | negative)"
+    fail "unknown step '$step' (lint | validate <profile> | policy <profile> | check-config <profile> | naming | retry | auth-currency | rules | dashboard | chart-values | negative)"
     ;;
 esac

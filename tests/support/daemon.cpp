@@ -15,7 +15,9 @@
 #include <fstream>
 #include <thread>
 
+#include "core/env.hpp"
 #include "events/admin.hpp"
+#include "events/naming.hpp"
 #include "support/identity.hpp"
 #include "support/stack.hpp"
 
@@ -46,11 +48,14 @@ std::uint16_t free_port() {
   return ntohs(address.sin_port);
 }
 
-System::System(int partitions) {
+System::System(int partitions, std::map<std::string, std::string> naming) : naming_(std::move(naming)) {
   const auto name = unique_name("e2e");
   prefix_ = name + ".";
   suffix_ = name.substr(4);
   kafka_ = kafka_options(prefix_);
+  core::Env naming_env(naming_);
+  kafka_.naming = events::read_naming(naming_env);
+  if (auto s = naming_env.finish(); !s) throw std::runtime_error(s.error().message);
   create_topics(kafka_, events::all_topics(), partitions);
   log_dir_ = build_dir() + "/test-logs/" + name;
   std::filesystem::create_directories(log_dir_);
@@ -79,6 +84,7 @@ std::map<std::string, std::string> System::environment(const std::string& servic
   if (service == "payment-api" || service == "order-processor" || service == "coupon-issuer") {
     for (const auto& [k, v] : Identity::shared().environment()) env[k] = v;
   }
+  for (const auto& [k, v] : naming_) env[k] = v;
   for (const auto& [k, v] : extra) env[k] = v;
   return env;
 }

@@ -28,8 +28,10 @@ namespace paypipe::testing {
 
 class System {
  public:
-  // Creates every topic of the system (events::all_topics) under a fresh prefix.
-  explicit System(int partitions = 3);
+  // Creates every topic of the system (events::all_topics) under a fresh prefix, named
+  // by `naming` (PAYPIPE_NAMING_PROFILE, PAYPIPE_TOPIC_NAMES, ...; events/naming.hpp),
+  // which every daemon of the system is given too.
+  explicit System(int partitions = 3, std::map<std::string, std::string> naming = {});
 
   const std::string& prefix() const { return prefix_; }
   const events::KafkaOptions& kafka() const { return kafka_; }
@@ -44,6 +46,7 @@ class System {
   std::string prefix_;
   std::string suffix_;
   std::string log_dir_;
+  std::map<std::string, std::string> naming_;
   events::KafkaOptions kafka_;
 };
 

@@ -77,6 +77,7 @@ std::vector<events::ConsumedRecord> read_topic(const events::KafkaOptions& optio
                                                std::size_t count, std::chrono::milliseconds timeout) {
   events::KafkaOptions reader = options;
   reader.topic_prefix.clear();  // `topic` is a full name
+  reader.naming = {};
   events::ConsumerSettings settings;
   settings.group = unique_name("reader");
   settings.topics = {topic};

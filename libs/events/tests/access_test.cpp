@@ -20,6 +20,20 @@ bool has(const std::vector<Acl>& acls, const std::string& principal, AclOperatio
 
 std::string principal(const std::string& service) { return "User:paypipe-" + service; }
 
+KafkaOptions prefixed(const std::string& prefix, Naming naming = {}) {
+  KafkaOptions options;
+  options.topic_prefix = prefix;
+  options.naming = std::move(naming);
+  return options;
+}
+
+// What the daemons' configurations declare (services/*/config.cpp: consumed_topics()),
+// as far as these tests need it.
+const std::vector<ConsumerAccess> consumers = {
+    {"notification-sender", {"payment.completed", "payment.failed"}},
+    {"payment-api", {"order.created"}},
+};
+
 }  // namespace
 
 TEST_CASE("every business topic has exactly one owner, and every consumer group is in the catalogue") {
@@ -39,7 +53,7 @@ TEST_CASE("every business topic has exactly one owner, and every consumer group 
 }
 
 TEST_CASE("a daemon writes only what it owns and reads only what it consumes") {
-  const auto acls = all_acls(principal, "pfx.");
+  const auto acls = all_acls(principal, prefixed("pfx."), consumers);
   const auto pay = principal("payment-api"), notify = principal("notification-sender");
   CHECK(has(acls, pay, AclOperation::write, "pfx.payment.completed"));
   CHECK_FALSE(has(acls, notify, AclOperation::write, "pfx.payment.completed"));
@@ -71,4 +85,44 @@ TEST_CASE("a daemon writes only what it owns and reads only what it consumes") {
   REQUIRE(txn != acls.end());
   CHECK_FALSE(Admin::can_create(*txn));
   CHECK(to_string(*txn) == "User:paypipe-dlq-retrier ALLOW WRITE TRANSACTIONAL_ID(PREFIXED) pfx.dlq-retrier-");
+}
+
+TEST_CASE("under a naming, every binding names the broker's topics and groups") {
+  const auto acls = all_acls(principal, prefixed("pfx.", naming_profile(spring_profile)), consumers);
+  const auto pay = principal("payment-api"), notify = principal("notification-sender");
+  CHECK(has(acls, pay, AclOperation::write, "pfx.payment.success"));
+  CHECK_FALSE(has(acls, pay, AclOperation::write, "pfx.payment.completed"));
+  CHECK(has(acls, notify, AclOperation::read, "pfx.payment.success"));
+  CHECK(has(acls, notify, AclOperation::read, "pfx.payment-notification"));  // its group
+  CHECK(has(acls, notify, AclOperation::read, "pfx.payment-notification.RETRY"));
+  CHECK(has(acls, notify, AclOperation::write, "pfx.payment-notification.DLQ"));
+  CHECK_FALSE(has(acls, notify, AclOperation::read, "pfx.notification-sender"));
+  // dlq-retrier: "%s.DLQ" has no fixed beginning, so each group's topics by name, and no
+  // prefixed binding that would also cover the Spring services' own <topic>.DLQ.
+  const auto retrier = principal("dlq-retrier");
+  CHECK(has(acls, retrier, AclOperation::read, "pfx.ranking-update-group.DLQ"));
+  CHECK(has(acls, retrier, AclOperation::write, "pfx.ranking-update-group.RETRY"));
+  CHECK(has(acls, retrier, AclOperation::read, "pfx.dlq-retry-group"));
+  CHECK(std::none_of(acls.begin(), acls.end(), [&](const Acl& a) {
+    return a.resource == AclResource::topic && a.pattern == AclPattern::prefixed;
+  }));
+  for (const auto& a : acls) {
+    INFO(to_string(a));
+    CHECK(a.name.find("dlq.") == std::string::npos);
+    CHECK(a.name.find("retry.") == std::string::npos);
+  }
+}
+
+TEST_CASE("a new consumer of an existing topic needs no edit of the catalogue") {
+  // An e-mail on payment success: a daemon of its own that declares its group and topic.
+  auto with_mailer = consumers;
+  with_mailer.push_back({"payment-mailer", {"payment.completed"}});
+  const auto acls = all_acls(principal, prefixed("pfx.", naming_profile(spring_profile)), with_mailer);
+  const auto mailer = principal("payment-mailer");
+  CHECK(has(acls, mailer, AclOperation::read, "pfx.payment.success"));
+  CHECK(has(acls, mailer, AclOperation::read, "pfx.payment-mailer"));  // its group
+  CHECK(has(acls, mailer, AclOperation::read, "pfx.payment-mailer.RETRY"));
+  CHECK(has(acls, mailer, AclOperation::write, "pfx.payment-mailer.DLQ"));
+  CHECK(has(acls, mailer, AclOperation::idempotent_write, "kafka-cluster"));
+  CHECK_FALSE(has(acls, mailer, AclOperation::write, "pfx.payment.success"));
 }

@@ -104,3 +104,57 @@ TEST_CASE("missing and bad variables are all reported, secrets never echoed") {
   CHECK(m.find("PAYPIPE_PG_SCHEMA") != std::string::npos);
   CHECK(m.find("hunter2") == std::string::npos);
 }
+
+TEST_CASE("every daemon reads the naming: the prefix and the mapping apply to topics and groups") {
+  auto env = base_env({{"PAYPIPE_TOPIC_PREFIX", "staging."},
+                       {"PAYPIPE_NAMING_PROFILE", "spring"},
+                       {"PAYPIPE_GROUP_NAMES", "ranking-updater=rankings"}});
+  const auto c = runtime::CommonConfig::read(env, "ranking-updater");
+  REQUIRE(env.finish().ok());
+  CHECK(c.kafka.topic("payment.completed") == "staging.payment.success");
+  CHECK(c.kafka.group("ranking-updater") == "staging.rankings");
+  CHECK(c.kafka.topic("dlq.ranking-updater") == "staging.rankings.DLQ");
+
+  auto bad = base_env({{"PAYPIPE_TOPIC_NAMES", "payment.succeeded=payment.success"}});
+  (void)runtime::CommonConfig::read(bad, "ranking-updater");
+  const auto status = bad.finish();
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().message.find("PAYPIPE_TOPIC_NAMES: unknown topic \"payment.succeeded\"") != std::string::npos);
+}
+
+TEST_CASE("claim settings: one reader for every service that claims events around a call") {
+  using namespace std::chrono_literals;
+  {
+    auto env = base_env({{"PAYPIPE_HTTP_WORKERS", "3"}});
+    auto common = runtime::CommonConfig::read(env, "svc");
+    const auto claims = runtime::read_claim_settings(env, "PAYPIPE_X", 10000ms, "PAYPIPE_X_TIMEOUT_MS", common);
+    REQUIRE(env.finish().ok());
+    CHECK(claims.db_workers == 2);
+    CHECK(claims.db_batch_size == 256);
+    CHECK(claims.lease == 25000ms);  // 2 x the call's timeout + 5 s
+    CHECK_FALSE(claims.owner.empty());
+    CHECK(common.database.size == 2 * 2 + 3);  // both log stages and the HTTP workers
+  }
+  {
+    auto env = base_env({{"PAYPIPE_X_DB_WORKERS", "3"},
+                         {"PAYPIPE_X_DB_BATCH_SIZE", "64"},
+                         {"PAYPIPE_X_CLAIM_LEASE_MS", "20000"},
+                         {"PAYPIPE_PG_POOL_SIZE", "5"}});
+    auto common = runtime::CommonConfig::read(env, "svc");
+    const auto claims = runtime::read_claim_settings(env, "PAYPIPE_X", 10000ms, "PAYPIPE_X_TIMEOUT_MS", common);
+    REQUIRE(env.finish().ok());
+    CHECK(claims.db_workers == 3);
+    CHECK(claims.db_batch_size == 64);
+    CHECK(claims.lease == 20000ms);
+    CHECK(common.database.size == 5);  // set: kept
+  }
+  {
+    auto env = base_env({{"PAYPIPE_X_CLAIM_LEASE_MS", "10000"}});
+    auto common = runtime::CommonConfig::read(env, "svc");
+    (void)runtime::read_claim_settings(env, "PAYPIPE_X", 10000ms, "PAYPIPE_X_TIMEOUT_MS", common);
+    const auto status = env.finish();
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().message.find("PAYPIPE_X_CLAIM_LEASE_MS: must be longer than PAYPIPE_X_TIMEOUT_MS") !=
+          std::string::npos);
+  }
+}

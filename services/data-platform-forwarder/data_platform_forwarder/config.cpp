@@ -1,25 +1,10 @@
 #include "data_platform_forwarder/config.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-
-#include "core/uuid.hpp"
 
 namespace paypipe::data_platform_forwarder {
 
 using std::chrono::milliseconds;
-
-namespace {
-
-// host/pid/random: unique per process, also across restarts under one pod name.
-std::string process_owner() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return std::string(host) + "/" + std::to_string(::getpid()) + "/" + core::new_uuid_v7().substr(24);
-}
-
-}  // namespace
 
 std::vector<std::string> consumed_topics() { return {"payment.completed", "order.completed"}; }
 
@@ -46,19 +31,8 @@ Config Config::read(core::Env& env) {
                                          milliseconds(3600000));
   c.connect_timeout = env.millis("PAYPIPE_WEBHOOK_CONNECT_TIMEOUT_MS", milliseconds(5000), milliseconds(10),
                                  milliseconds(60000));
-  c.db_workers = static_cast<std::size_t>(env.integer("PAYPIPE_FORWARDER_DB_WORKERS", 2, 1, 32));
-  c.db_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_FORWARDER_DB_BATCH_SIZE", 256, 1, 5000));
-  // Long enough for the call, short enough that a claim left by a killed process does
-  // not hold its events up for long.
-  c.claim_lease = env.millis("PAYPIPE_FORWARDER_CLAIM_LEASE_MS", 2 * c.webhook.timeout + milliseconds(5000),
-                             milliseconds(100), milliseconds(3600000));
-  if (c.claim_lease <= c.webhook.timeout) {
-    env.fail("PAYPIPE_FORWARDER_CLAIM_LEASE_MS", "must be longer than PAYPIPE_WEBHOOK_TIMEOUT_MS");
-  }
-  c.claim_owner = process_owner();
-  if (!env.has("PAYPIPE_PG_POOL_SIZE")) {
-    c.common.database.size = 2 * c.db_workers + static_cast<std::size_t>(c.common.http.worker_threads);
-  }
+  c.claims = runtime::read_claim_settings(env, "PAYPIPE_FORWARDER", c.webhook.timeout, "PAYPIPE_WEBHOOK_TIMEOUT_MS",
+                                          c.common);
   return c;
 }
 

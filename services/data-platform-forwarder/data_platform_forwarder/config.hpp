@@ -33,10 +33,7 @@ struct Config {
   events::RuntimeSettings consumer;
   WebhookSettings webhook;
   std::chrono::milliseconds connect_timeout{5000};
-  std::size_t db_workers = 2;
-  std::size_t db_batch_size = 256;
-  std::chrono::milliseconds claim_lease{25000};
-  std::string claim_owner;  // this process: host/pid/random
+  runtime::ClaimSettings claims;  // PAYPIPE_FORWARDER_DB_WORKERS, _DB_BATCH_SIZE, _CLAIM_LEASE_MS
 
   static Config read(core::Env& env);
   http::ClientOptions client_options() const;

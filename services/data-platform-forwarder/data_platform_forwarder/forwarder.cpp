@@ -81,9 +81,11 @@ Forwarder::Forwarder(const Config& config, pg::Pool& pool, http::Client& client)
     : config_(config),
       pool_(pool),
       client_(client),
-      start_queue_({config.db_workers, config.db_batch_size, std::chrono::microseconds(0), 1'000'000, "forward-start"},
+      start_queue_({config.claims.db_workers, config.claims.db_batch_size, std::chrono::microseconds(0), 1'000'000,
+                    "forward-start"},
                    [this](std::vector<JobPtr>& jobs) { start(jobs); }),
-      end_queue_({config.db_workers, config.db_batch_size, std::chrono::microseconds(0), 1'000'000, "forward-end"},
+      end_queue_({config.claims.db_workers, config.claims.db_batch_size, std::chrono::microseconds(0), 1'000'000,
+                  "forward-end"},
                  [this](std::vector<JobPtr>& jobs) { end(jobs); }) {
   Metrics::get();
 }
@@ -143,7 +145,7 @@ void Forwarder::start(std::vector<JobPtr>& all) {
   const auto asked_at = Clock::now();
   core::Result<std::map<std::string, TryClaim>> started = core::make_error(core::ErrorCategory::internal, "unset", "");
   if (auto lease = pool_.acquire(); !lease) started = lease.error();
-  else started = start_tries(**lease, tries, config_.claim_owner, config_.claim_lease);
+  else started = start_tries(**lease, tries, config_.claims.owner, config_.claims.lease);
   auto& metrics = Metrics::get();
   if (!started) {
     metrics.log_failures.Increment();
@@ -164,7 +166,7 @@ void Forwarder::start(std::vector<JobPtr>& all) {
         continue;
       case TryClaim::State::held: {
         metrics.claims.Add({{"result", "held"}}).Increment();
-        const auto wait = std::min(claim.held_for + std::chrono::milliseconds(100), config_.claim_lease);
+        const auto wait = std::min(claim.held_for + std::chrono::milliseconds(100), config_.claims.lease);
         job->done(events::Outcome::retry("paypipe.data-platform-forwarder.ClaimedElsewhere",
                                          "event " + job->start.event_id + " is being delivered by " +
                                              (claim.holder.empty() ? std::string("another replica") : claim.holder),
@@ -182,7 +184,7 @@ void Forwarder::start(std::vector<JobPtr>& all) {
       case TryClaim::State::claimed: metrics.claims.Add({{"result", "claimed"}}).Increment(); break;
     }
     job->attempt = claim.attempt;
-    job->lease_ends = asked_at + config_.claim_lease;
+    job->lease_ends = asked_at + config_.claims.lease;
     send(job);
   }
 }
@@ -246,7 +248,7 @@ void Forwarder::end(std::vector<JobPtr>& jobs) {
   }
   core::Status written = core::make_error(core::ErrorCategory::internal, "unset", "");
   if (auto lease = pool_.acquire(); !lease) written = lease.error();
-  else written = end_tries(**lease, ends, config_.claim_owner);
+  else written = end_tries(**lease, ends, config_.claims.owner);
   auto& metrics = Metrics::get();
   if (!written) {
     metrics.log_failures.Increment();

@@ -4,7 +4,7 @@
 
 #include "data_platform_forwarder/forwarder.hpp"
 #include "data_platform_forwarder/http_api.hpp"
-#include "events/dead_letter.hpp"
+#include "events/naming.hpp"
 #include "http/client.hpp"
 
 namespace paypipe::data_platform_forwarder {
@@ -15,9 +15,7 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   // The parts, in dependency order; the consumer last, as it feeds the forwarder.
   auto& database = service->own(runtime::open_database(config.common, migrations));
   auto& producer = service->own(runtime::open_producer(config.common));  // dead letters
-  auto topics = consumed_topics();
-  topics.push_back(events::retry_topic("data-platform-forwarder"));
-  topics.push_back(events::dlq_topic("data-platform-forwarder"));
+  const auto topics = events::group_topics(config.consumer.consumer.group, consumed_topics());
   runtime::must(runtime::check_durability(config.common, producer, topics), "durability check");
   auto& client = service->make<std::optional<http::Client>>(std::in_place, config.client_options());
   auto& forwarder = service->make<Forwarder>(config, database, *client);

@@ -51,7 +51,7 @@ Config Config::read(core::Env& env) {
 events::ConsumerSettings Config::consumer_settings() const {
   events::ConsumerSettings s;
   s.group = consumer_group;
-  s.topics = {dlq_pattern};
+  s.topics = common.kafka.naming.dlq_subscription();
   return s;
 }
 

@@ -41,15 +41,14 @@ struct Config {
 
   static Config read(core::Env& env);
 
-  // The consumer group and its pattern subscription to every dlq.<group>.
+  // The consumer group and its subscription to every dlq.<group>: a pattern made of
+  // PAYPIPE_DLQ_TOPIC_FORMAT, and the dlq topics named one by one (events/naming.hpp).
   events::ConsumerSettings consumer_settings() const;
   // The stem of slot-derived transactional ids, and the slots' lock scope.
   std::string slot_scope() const;
 };
 
 inline constexpr const char* consumer_group = "dlq-retrier";
-// The pattern, before the topic prefix (events::prefixed_topic applies it).
-inline constexpr const char* dlq_pattern = "^dlq\\..+";
 
 // The topics it reads and writes today (for the durability check): dlq.* and retry.*
 // of every group in the catalogue.

@@ -6,12 +6,9 @@ namespace paypipe::dlq_retrier {
 
 namespace dlt = events::dlt;
 
-std::optional<std::string> group_of_dlq_topic(std::string_view topic, std::string_view prefix) {
-  const std::string_view marker = "dlq.";
-  if (topic.substr(0, prefix.size()) != prefix) return std::nullopt;
-  topic.remove_prefix(prefix.size());
-  if (topic.substr(0, marker.size()) != marker || topic.size() == marker.size()) return std::nullopt;
-  return std::string(topic.substr(marker.size()));
+std::optional<std::string> group_of_dlq_topic(std::string_view topic, const events::KafkaOptions& options) {
+  if (!topic.starts_with(options.topic_prefix)) return std::nullopt;
+  return options.naming.group_of_dlq_topic(topic.substr(options.topic_prefix.size()));
 }
 
 namespace {
@@ -68,7 +65,7 @@ Decision decide(const events::ConsumedRecord& dead_letter, const events::KafkaOp
                 const RetrySchedule& schedule, core::SystemTime now) {
   // The subscription's pattern only matches dlq.* topics; the fallback keeps a stray
   // record visible rather than lost.
-  auto group = group_of_dlq_topic(dead_letter.topic, options.topic_prefix).value_or(std::string{});
+  auto group = group_of_dlq_topic(dead_letter.topic, options).value_or(std::string{});
   if (group.empty()) {
     return Park{parked_record_of(dead_letter, "", reason::foreign, "not read from a dlq.<group> topic")};
   }

@@ -37,8 +37,9 @@ struct Wait {
 
 using Decision = std::variant<Republish, Park, Wait>;
 
-// The logical group of a dead-letter topic: "<prefix>dlq.<group>" -> "<group>".
-std::optional<std::string> group_of_dlq_topic(std::string_view topic, std::string_view prefix);
+// The logical group of a dead-letter topic: "<prefix>dlq.<group>" -> "<group>", or
+// whatever the naming (PAYPIPE_DLQ_TOPIC_FORMAT, PAYPIPE_GROUP_NAMES, ...) makes of it.
+std::optional<std::string> group_of_dlq_topic(std::string_view topic, const events::KafkaOptions& options);
 
 // `options` gives the topic prefix (retry.<group> is sent under it).
 Decision decide(const events::ConsumedRecord& dead_letter, const events::KafkaOptions& options,

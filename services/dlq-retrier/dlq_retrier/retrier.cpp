@@ -276,7 +276,7 @@ void Retrier::report() {
   std::map<std::string, double> lag;
   for (const auto& group : reported_groups_) lag[group] = 0;  // a group whose partitions left reads 0
   for (const auto& tp : assigned_) {
-    const auto group = group_of_dlq_topic(tp.topic, options_.topic_prefix);
+    const auto group = group_of_dlq_topic(tp.topic, options_);
     if (!group) continue;
     lag[*group] += static_cast<double>(consumer_->lag(tp).value_or(0));
   }

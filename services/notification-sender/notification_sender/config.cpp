@@ -1,26 +1,12 @@
 #include "notification_sender/config.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 
-#include "core/uuid.hpp"
 #include "events/event_types.hpp"
 
 namespace paypipe::notification_sender {
 
 using std::chrono::milliseconds;
-
-namespace {
-
-// host/pid/random: unique per process, also across restarts under one pod name.
-std::string process_owner() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return std::string(host) + "/" + std::to_string(::getpid()) + "/" + core::new_uuid_v7().substr(24);
-}
-
-}  // namespace
 
 std::vector<std::string> consumed_topics() {
   std::vector<std::string> topics;
@@ -81,20 +67,9 @@ Config Config::read(core::Env& env) {
       else env.fail("PAYPIPE_NOTIFY_LOCALES", "'" + name + "' is not a locale (ko, en)");
     }
   }
-  c.db_workers = static_cast<std::size_t>(env.integer("PAYPIPE_NOTIFY_DB_WORKERS", 2, 1, 32));
-  c.db_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_NOTIFY_DB_BATCH_SIZE", 256, 1, 5000));
-  // Long enough for the call (and a short wait at the gate), short enough that a claim
-  // left by a killed process does not hold its events up for long.
-  c.claim_lease = env.millis("PAYPIPE_NOTIFY_CLAIM_LEASE_MS", 2 * c.telegram.timeout + milliseconds(5000),
-                             milliseconds(100), milliseconds(3600000));
-  if (c.claim_lease <= c.telegram.timeout) {
-    env.fail("PAYPIPE_NOTIFY_CLAIM_LEASE_MS", "must be longer than PAYPIPE_TELEGRAM_TIMEOUT_MS");
-  }
-  c.claim_owner = process_owner();
-  // The pool serves both log stages and the HTTP workers' reads.
-  if (!env.has("PAYPIPE_PG_POOL_SIZE")) {
-    c.common.database.size = 2 * c.db_workers + static_cast<std::size_t>(c.common.http.worker_threads);
-  }
+  // Long enough for a Telegram call and a short wait at the gate.
+  c.claims = runtime::read_claim_settings(env, "PAYPIPE_NOTIFY", c.telegram.timeout, "PAYPIPE_TELEGRAM_TIMEOUT_MS",
+                                          c.common);
   return c;
 }
 

@@ -41,12 +41,7 @@ struct Config {
   TelegramSettings telegram;
   std::chrono::milliseconds connect_timeout{5000};
   Recipients recipients;
-  std::size_t db_workers = 2;
-  std::size_t db_batch_size = 256;
-  std::chrono::milliseconds claim_lease{65000};
-  // The owner written on claims: this process (host name, pid and a random part, so a
-  // restarted pod with the same name is another owner).
-  std::string claim_owner;
+  runtime::ClaimSettings claims;  // PAYPIPE_NOTIFY_DB_WORKERS, _DB_BATCH_SIZE, _CLAIM_LEASE_MS
 
   static Config read(core::Env& env);
 

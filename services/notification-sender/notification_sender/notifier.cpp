@@ -125,11 +125,13 @@ Notifier::Notifier(const Config& config, pg::Pool& pool, http::Client& telegram)
       pool_(pool),
       telegram_(telegram),
       gate_(config.telegram.max_retry_after),
-      check_queue_({config.db_workers, config.db_batch_size, std::chrono::microseconds(0), 1'000'000, "notify-check"},
+      check_queue_({config.claims.db_workers, config.claims.db_batch_size, std::chrono::microseconds(0), 1'000'000,
+                    "notify-check"},
                    [this](std::vector<JobPtr>& jobs) { check(jobs); }),
-      write_queue_({config.db_workers, config.db_batch_size, std::chrono::microseconds(0), 1'000'000, "notify-write"},
+      write_queue_({config.claims.db_workers, config.claims.db_batch_size, std::chrono::microseconds(0), 1'000'000,
+                    "notify-write"},
                    [this](std::vector<JobPtr>& jobs) { write(jobs); }),
-      release_queue_({1, config.db_batch_size, std::chrono::microseconds(0), 1'000'000, "notify-release"},
+      release_queue_({1, config.claims.db_batch_size, std::chrono::microseconds(0), 1'000'000, "notify-release"},
                      [this](std::vector<std::string>& ids) { release_claims(ids); }) {
   Metrics::get();
 }
@@ -196,7 +198,7 @@ void Notifier::check(std::vector<JobPtr>& jobs) {
   const auto asked_at = Clock::now();
   core::Result<std::map<std::string, Claim>> claims = core::make_error(core::ErrorCategory::internal, "unset", "");
   if (auto lease = pool_.acquire(); !lease) claims = lease.error();
-  else claims = claim(**lease, ids, config_.claim_owner, config_.claim_lease);
+  else claims = claim(**lease, ids, config_.claims.owner, config_.claims.lease);
   if (!claims) {
     spdlog::warn("notification claims not writable: {}", claims.error().message);
     for (auto& job : unknown) job->done(events::outcome_for(claims.error(), component));
@@ -216,7 +218,7 @@ void Notifier::check(std::vector<JobPtr>& jobs) {
         metrics.claims.Add({{"result", "held"}}).Increment();
         // Wait out the holder's lease (bounded): by then it has logged the event, or its
         // claim has expired and the retry takes it over.
-        const auto wait = std::min(c.held_for + milliseconds(100), config_.claim_lease);
+        const auto wait = std::min(c.held_for + milliseconds(100), config_.claims.lease);
         job->done(events::Outcome::retry("paypipe.notification-sender.ClaimedElsewhere",
                                          "event " + job->entry.event_id + " is being sent by " +
                                              (c.holder.empty() ? std::string("another replica") : c.holder),
@@ -233,7 +235,7 @@ void Notifier::check(std::vector<JobPtr>& jobs) {
       }
       case Claim::State::claimed: metrics.claims.Add({{"result", "claimed"}}).Increment(); break;
     }
-    job->lease_ends = asked_at + config_.claim_lease;
+    job->lease_ends = asked_at + config_.claims.lease;
     if (job->entry.status == "SKIPPED") {
       to_write(job);
     } else if (job->is_abandoned()) {
@@ -292,7 +294,7 @@ void Notifier::release(const JobPtr& job) {
 void Notifier::release_claims(std::vector<std::string>& event_ids) {
   core::Status released = core::make_error(core::ErrorCategory::internal, "unset", "");
   if (auto lease = pool_.acquire(); !lease) released = lease.error();
-  else released = notification_sender::release_claims(**lease, event_ids, config_.claim_owner);
+  else released = notification_sender::release_claims(**lease, event_ids, config_.claims.owner);
   if (!released)
     spdlog::warn("releasing {} claims failed (they expire): {}", event_ids.size(), released.error().message);
 }

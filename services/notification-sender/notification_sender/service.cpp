@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "events/dead_letter.hpp"
+#include "events/naming.hpp"
 #include "http/client.hpp"
 #include "notification_sender/http_api.hpp"
 #include "notification_sender/notifier.hpp"
@@ -16,9 +16,7 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   // which uses the Telegram client and the database.
   auto& database = service->own(runtime::open_database(config.common, migrations));
   auto& producer = service->own(runtime::open_producer(config.common));  // dead letters
-  auto topics = consumed_topics();
-  topics.push_back(events::retry_topic("notification-sender"));
-  topics.push_back(events::dlq_topic("notification-sender"));
+  const auto topics = events::group_topics(config.consumer.consumer.group, consumed_topics());
   runtime::must(runtime::check_durability(config.common, producer, topics), "durability check");
   auto& telegram = service->make<std::optional<http::Client>>(std::in_place, config.client_options());
   auto& notifier = service->make<Notifier>(config, database, *telegram);

@@ -66,12 +66,35 @@ yet: they use serviceAccount.name only when it names an existing account (create
 {{- end -}}
 
 {{/*
-The consumer group of a service (events::consumer_groups(): the service's name, after the
-topic prefix). (list $ "ranking-updater")
+The broker's name of a service's consumer group, before the topic prefix: naming.groups
+names it, else it is the service's name (events/naming.hpp). (list $ "ranking-updater")
+*/}}
+{{- define "paypipe.groupName" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- index ($root.Values.naming.groups | default dict) $name | default $name -}}
+{{- end -}}
+
+{{/*
+The consumer group of a service as the broker knows it: its name (paypipe.groupName)
+after the topic prefix. (list $ "ranking-updater")
 */}}
 {{- define "paypipe.consumerGroup" -}}
 {{- $root := index . 0 -}}{{- $name := index . 1 -}}
-{{- printf "%s%s" $root.Values.topicPrefix $name -}}
+{{- printf "%s%s" $root.Values.topicPrefix (include "paypipe.groupName" (list $root $name)) -}}
+{{- end -}}
+
+{{/* A map of names as "key=value;key=value", sorted ({} -> ""). (list <map> "values path") */}}
+{{- define "paypipe.namePairs" -}}
+{{- $map := index . 0 -}}{{- $path := index . 1 -}}
+{{- $pairs := list -}}
+{{- range $key := keys ($map | default dict) | sortAlpha -}}
+{{- $value := index $map $key | toString -}}
+{{- if or (contains ";" $value) (contains "=" $value) (contains ";" $key) (contains "=" $key) -}}
+{{- fail (printf "%s: %q: %q: ';' and '=' cannot appear in a name" $path $key $value) -}}
+{{- end -}}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) -}}
+{{- end -}}
+{{- join ";" $pairs -}}
 {{- end -}}
 
 {{/*
@@ -212,6 +235,26 @@ PAYPIPE_KAFKA_PROPERTIES: {{ $props | quote }}
 {{- end }}
 {{- if .Values.topicPrefix }}
 PAYPIPE_TOPIC_PREFIX: {{ .Values.topicPrefix | quote }}
+{{- end }}
+{{- with .Values.naming }}
+{{- if and .profile (ne .profile "default") }}
+PAYPIPE_NAMING_PROFILE: {{ .profile | quote }}
+{{- end }}
+{{- with include "paypipe.namePairs" (list .topics "naming.topics") }}
+PAYPIPE_TOPIC_NAMES: {{ . | quote }}
+{{- end }}
+{{- with include "paypipe.namePairs" (list .groups "naming.groups") }}
+PAYPIPE_GROUP_NAMES: {{ . | quote }}
+{{- end }}
+{{- with .retryTopicFormat }}
+PAYPIPE_RETRY_TOPIC_FORMAT: {{ . | quote }}
+{{- end }}
+{{- with .dlqTopicFormat }}
+PAYPIPE_DLQ_TOPIC_FORMAT: {{ . | quote }}
+{{- end }}
+{{- with .sharedTopics }}
+PAYPIPE_SHARED_TOPIC_NAMES: {{ join "," . | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

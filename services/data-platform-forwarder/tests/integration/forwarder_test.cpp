@@ -15,7 +15,9 @@
 #include "data_platform_forwarder/http_api.hpp"
 #include "data_platform_forwarder/schema.hpp"
 #include "data_platform_forwarder/service.hpp"
+#include "events/admin.hpp"
 #include "events/dead_letter.hpp"
+#include "events/naming.hpp"
 #include "events/producer.hpp"
 #include "fakes/fake_analytics.hpp"
 #include "http/client.hpp"
@@ -44,10 +46,6 @@ struct Forwarding : testing::FreshSchema {
 
   explicit Forwarding(std::map<std::string, std::string> extra = {})
       : FreshSchema("forward", runtime::with_event_tables(schema::embedded_files())) {
-    auto topics = consumed_topics();
-    topics.push_back(events::retry_topic(group));
-    topics.push_back(events::dlq_topic(group));
-    testing::create_topics(kafka, topics, 3);
     std::map<std::string, std::string> env{
         {"PAYPIPE_KAFKA_BOOTSTRAP_SERVERS", testing::stack().kafka_bootstrap},
         {"PAYPIPE_PG_DSN", testing::stack().pg_dsn},
@@ -67,6 +65,9 @@ struct Forwarding : testing::FreshSchema {
     core::Env variables(env);
     config = Config::read(variables);
     REQUIRE(variables.finish().ok());
+    // The test's producer and topics under the daemon's names (PAYPIPE_NAMING_PROFILE...).
+    kafka.naming = config.common.kafka.naming;
+    testing::create_topics(kafka, events::group_topics(group, consumed_topics()), 3);
     const auto migrations = runtime::with_event_tables(schema::embedded_files());
     pool = std::make_unique<pg::Pool>(config.common.database);
     auto created = events::Producer::create(kafka);
@@ -427,5 +428,55 @@ TEST_CASE("the fake webhook's down mode refuses at once, and up listens again on
     CHECK(std::chrono::steady_clock::now() - started < 1000ms);
     webhook.set_down(false);
     CHECK(webhook.port() == port);
+  }
+}
+
+TEST_CASE("under the spring names it reads payment.success as data-platform-group, dead letters to its .DLQ") {
+  Forwarding f(std::map<std::string, std::string>{{"PAYPIPE_NAMING_PROFILE", "spring"}});
+  // A Spring producer writes to payment.success: the record is sent by that name.
+  const auto event = f.payment();
+  std::promise<events::Delivery> acked;
+  REQUIRE(f.producer
+              ->send({f.prefix + "payment.success", event.key, event.data, events::to_headers(event)},
+                     [&acked](const events::Delivery& d) { acked.set_value(d); })
+              .ok());
+  auto delivered = acked.get_future();
+  REQUIRE(delivered.wait_for(10s) == std::future_status::ready);
+  REQUIRE(delivered.get().status.ok());
+  REQUIRE(testing::eventually([&] { return f.status_of(event.id) == "COMPLETED"; }, 30s));
+  CHECK(f.webhook.accepted_for(event.id) == 1);
+
+  // The group the broker knows is the Spring service's, with its offset on payment.success.
+  auto admin = events::Admin::create(f.kafka);
+  REQUIRE(admin.ok());
+  REQUIRE(testing::eventually(
+      [&] {
+        auto d = (*admin)->describe_group(f.prefix + "data-platform-group", 5s);
+        if (!d) return false;
+        for (const auto& p : d->partitions) {
+          if (p.topic == f.prefix + "payment.success" && p.committed > 0) return true;
+        }
+        return false;
+      },
+      30s, 100ms));
+  CHECK_FALSE((*admin)->describe_group(f.prefix + "data-platform-forwarder", 5s).ok());
+
+  // A refused event goes to <group>.DLQ.
+  f.webhook.set({.mode = "fail", .status = 422});
+  const auto refused = f.payment();
+  f.publish(refused);  // logical payment.completed, i.e. payment.success
+  const auto dead = testing::read_topic(f.kafka, f.prefix + "data-platform-group.DLQ", 1, 30s);
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0].key == refused.key);
+
+  // Nothing under the logical names.
+  auto topics = (*admin)->list_topics(10s);
+  REQUIRE(topics.ok());
+  for (const auto& t : *topics) {
+    if (!t.starts_with(f.prefix)) continue;
+    INFO(t);
+    CHECK(t != f.prefix + "payment.completed");
+    CHECK(t.find("dlq.") == std::string::npos);
+    CHECK(t.find("retry.") == std::string::npos);
   }
 }

@@ -26,8 +26,8 @@ TEST_CASE("the forwarder's defaults: retries 1 s, 2 s, 4 s, 8 s, then the dead l
   CHECK(c.webhook.authorization.empty());
   CHECK(c.webhook.timeout == 10000ms);
   CHECK(c.webhook.max_retry_after == 300000ms);
-  CHECK(c.claim_lease == 25000ms);  // 2 x the timeout + 5 s
-  CHECK(!c.claim_owner.empty());
+  CHECK(c.claims.lease == 25000ms);  // 2 x the timeout + 5 s
+  CHECK(!c.claims.owner.empty());
   CHECK(c.consumer.consumer.group == "data-platform-forwarder");
   CHECK(c.consumer.consumer.topics == std::vector<std::string>{"payment.completed", "order.completed"});
   CHECK(c.consumer.retry.max_retries() == 4);  // ExponentialBackOffWithMaxRetries(4): 5 tries in all
@@ -56,11 +56,11 @@ TEST_CASE("every forwarder variable reaches its field; tests can use millisecond
   CHECK(c.webhook.authorization == "Bearer abc");
   CHECK(c.webhook.timeout == 300ms);
   CHECK(c.webhook.max_retry_after == 20000ms);
-  CHECK(c.claim_lease == 5000ms);
+  CHECK(c.claims.lease == 5000ms);
   CHECK(c.client_options().request_timeout == 300ms);
   CHECK(c.client_options().connect_timeout == 200ms);
-  CHECK(c.db_workers == 1);
-  CHECK(c.db_batch_size == 32);
+  CHECK(c.claims.db_workers == 1);
+  CHECK(c.claims.db_batch_size == 32);
   CHECK(c.consumer.retry.delay(1) == 10ms);
   CHECK(c.consumer.retry.delay(4) == 80ms);
   CHECK(c.consumer.max_in_flight == 64);
@@ -89,4 +89,16 @@ TEST_CASE("a claim lease no longer than the webhook timeout is refused") {
   const auto status = env.finish();
   REQUIRE_FALSE(status.ok());
   CHECK(status.error().message.find("PAYPIPE_FORWARDER_CLAIM_LEASE_MS") != std::string::npos);
+}
+
+TEST_CASE("under the spring names the forwarder is data-platform-group, its topics renamed") {
+  core::Env env(
+      base({{"PAYPIPE_NAMING_PROFILE", "spring"}, {"PAYPIPE_TOPIC_NAMES", "order.completed=order-complete"}}));
+  const auto c = data_platform_forwarder::Config::read(env);
+  REQUIRE(env.finish().ok());
+  const auto& kafka = c.common.kafka;
+  CHECK(kafka.group(c.consumer.consumer.group) == "data-platform-group");
+  CHECK(kafka.topic("payment.completed") == "payment.success");
+  CHECK(kafka.topic("order.completed") == "order-complete");
+  CHECK(kafka.topic("retry.data-platform-forwarder") == "data-platform-group.RETRY");
 }

@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
+#include "events/admin.hpp"
 #include "events/consumer.hpp"
 
 using namespace paypipe;
@@ -110,4 +113,21 @@ TEST_CASE("bad dlq-retrier variables are all reported, by name, secrets unechoed
         "PAYPIPE_RETRY_DELAYS: deprecated alias of PAYPIPE_RETRIER_GROUP_INTERVALS", "PAYPIPE_RETRY_DELAY_MSS"}) {
     CHECK(status.error().message.find(text) != std::string::npos);
   }
+}
+
+TEST_CASE("under the spring names dlq-retrier reads each group's <group>.DLQ by name, as dlq-retry-group") {
+  auto env = env_with({{"PAYPIPE_NAMING_PROFILE", "spring"}});
+  const auto c = Config::read(env);
+  REQUIRE(env.finish().ok());
+  const auto consumer = c.consumer_settings();
+  CHECK(c.common.kafka.group(consumer.group) == "dlq-retry-group");
+  // No pattern: "^.+\.DLQ$" would take the Spring services' own <topic>.DLQ for ours.
+  std::vector<std::string> names;
+  for (const auto& t : consumer.topics) {
+    CHECK_FALSE(t.starts_with('^'));
+    names.push_back(c.common.kafka.topic(t));
+  }
+  CHECK(std::find(names.begin(), names.end(), "ranking-update-group.DLQ") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "payment-notification.DLQ") != names.end());
+  CHECK(names.size() == events::consumer_groups().size());
 }

@@ -53,11 +53,18 @@ RetrySchedule schedule() {
 }  // namespace
 
 TEST_CASE("the group comes from the dlq topic's name, under the prefix") {
-  CHECK(group_of_dlq_topic("t1.dlq.notification-sender", "t1.") == "notification-sender");
-  CHECK(group_of_dlq_topic("dlq.a.b", "") == "a.b");
-  CHECK_FALSE(group_of_dlq_topic("t2.dlq.x", "t1.").has_value());
-  CHECK_FALSE(group_of_dlq_topic("t1.retry.x", "t1.").has_value());
-  CHECK_FALSE(group_of_dlq_topic("t1.dlq.", "t1.").has_value());
+  events::KafkaOptions t1;
+  t1.topic_prefix = "t1.";
+  CHECK(group_of_dlq_topic("t1.dlq.notification-sender", t1) == "notification-sender");
+  CHECK(group_of_dlq_topic("dlq.a.b", events::KafkaOptions{}) == "a.b");
+  CHECK_FALSE(group_of_dlq_topic("t2.dlq.x", t1).has_value());
+  CHECK_FALSE(group_of_dlq_topic("t1.retry.x", t1).has_value());
+  CHECK_FALSE(group_of_dlq_topic("t1.dlq.", t1).has_value());
+  // Under the spring names: <group>.DLQ, the group's logical name back.
+  t1.naming = events::naming_profile(events::spring_profile);
+  CHECK(group_of_dlq_topic("t1.payment-notification.DLQ", t1) == "notification-sender");
+  CHECK(group_of_dlq_topic("t1.other-group.DLQ", t1) == "other-group");
+  CHECK_FALSE(group_of_dlq_topic("t1.dlq.notification-sender", t1).has_value());
 }
 
 TEST_CASE("the delay grows per attempt, is capped, and a group may have its own") {

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using namespace paypipe;
 using namespace paypipe::notification_sender;
 using namespace std::chrono_literals;
@@ -26,9 +28,9 @@ TEST_CASE("the defaults: Telegram's API, 30 s, Korean, unmapped users skipped, a
   CHECK(c.telegram.bot_token == "123:SECRET");
   CHECK(c.telegram.timeout == 30000ms);
   CHECK(c.telegram.max_retry_after == 300000ms);  // Retry-After is honoured up to 5 minutes
-  CHECK(c.claim_lease == 65000ms);  // 2 x the timeout + 5 s
-  CHECK(c.claim_lease > c.telegram.timeout);
-  CHECK(!c.claim_owner.empty());
+  CHECK(c.claims.lease == 65000ms);  // 2 x the timeout + 5 s
+  CHECK(c.claims.lease > c.telegram.timeout);
+  CHECK(!c.claims.owner.empty());
   CHECK(c.recipients.default_locale == Locale::ko);
   CHECK(c.recipients.unmapped == UnmappedUsers::skip);
   CHECK_FALSE(c.recipients.chat_for("123456789").has_value());
@@ -72,14 +74,14 @@ TEST_CASE("every notification variable reaches its field") {
   CHECK(c.connect_timeout == 100ms);
   CHECK(c.telegram.default_retry_after == 2000ms);
   CHECK(c.telegram.max_retry_after == 60000ms);
-  CHECK(c.claim_lease == 45000ms);
+  CHECK(c.claims.lease == 45000ms);
   CHECK(c.recipients.chat_for("alice") == "1001");
   CHECK(c.recipients.chat_for("bob") == "@bobs_channel");
   CHECK(c.recipients.chat_for("carol") == "-100500");
   CHECK(c.recipients.locale_for("alice") == Locale::ko);
   CHECK(c.recipients.locale_for("carol") == Locale::en);
-  CHECK(c.db_workers == 3);
-  CHECK(c.db_batch_size == 64);
+  CHECK(c.claims.db_workers == 3);
+  CHECK(c.claims.db_batch_size == 64);
   CHECK(c.common.database.size == 2 * 3 + 4);
   CHECK(c.consumer.max_in_flight == 512);
   CHECK(c.client_options().max_idle_per_host == 512);
@@ -130,5 +132,17 @@ TEST_CASE("the claim lease follows the Telegram timeout unless it is set") {
   core::Env env(base({{"PAYPIPE_TELEGRAM_TIMEOUT_MS", "3000"}}));
   const auto c = Config::read(env);
   REQUIRE(env.finish().ok());
-  CHECK(c.claim_lease == 11000ms);
+  CHECK(c.claims.lease == 11000ms);
+}
+
+TEST_CASE("under the spring names notification-sender is the payment-notification group on payment.success") {
+  core::Env env(base({{"PAYPIPE_NAMING_PROFILE", "spring"}}));
+  const auto c = notification_sender::Config::read(env);
+  REQUIRE(env.finish().ok());
+  const auto& kafka = c.common.kafka;
+  CHECK(kafka.group(c.consumer.consumer.group) == "payment-notification");
+  const auto& topics = c.consumer.consumer.topics;
+  CHECK(std::find(topics.begin(), topics.end(), "payment.completed") != topics.end());
+  CHECK(kafka.topic("payment.completed") == "payment.success");
+  CHECK(kafka.topic("dlq.notification-sender") == "payment-notification.DLQ");
 }

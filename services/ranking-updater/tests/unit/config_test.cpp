@@ -43,3 +43,24 @@ TEST_CASE("the ranking time zone and batch size reach their fields; a zone that 
     CHECK(status.error().message.find("PAYPIPE_RANKING_TIME_ZONE") != std::string::npos);
   }
 }
+
+TEST_CASE("under the spring names ranking-updater reads its topics with ranking-update-group") {
+  auto vars = required();
+  vars.insert({{"PAYPIPE_NAMING_PROFILE", "spring"}, {"PAYPIPE_TOPIC_PREFIX", "p."}});
+  core::Env env(vars);
+  const auto c = ranking_updater::Config::read(env);
+  REQUIRE(env.finish().ok());
+  // Logical names in the settings; the broker's names from the Kafka options.
+  CHECK(c.consumer.consumer.group == "ranking-updater");
+  CHECK(c.common.kafka.group(c.consumer.consumer.group) == "p.ranking-update-group");
+  CHECK(c.common.kafka.topic("retry.ranking-updater") == "p.ranking-update-group.RETRY");
+  CHECK(c.common.kafka.topic("dlq.ranking-updater") == "p.ranking-update-group.DLQ");
+
+  auto bad_vars = required();
+  bad_vars["PAYPIPE_GROUP_NAMES"] = "ranking=ranking-update-group";
+  core::Env bad_env(bad_vars);
+  (void)ranking_updater::Config::read(bad_env);
+  const auto status = bad_env.finish();
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().message.find("PAYPIPE_GROUP_NAMES: unknown group \"ranking\"") != std::string::npos);
+}
