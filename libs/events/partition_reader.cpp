@@ -100,9 +100,9 @@ core::Result<std::vector<ConsumedRecord>> PartitionReader::read(const TopicParti
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) {
       if (out.empty()) {
-        status = core::make_error(core::ErrorCategory::unavailable, "kafka-read-timeout",
-                                  "no record of " + partition.topic + "[" + std::to_string(partition.partition) +
-                                      "] arrived in time");
+        status = core::make_error(
+            core::ErrorCategory::unavailable, "kafka-read-timeout",
+            "no record of " + partition.topic + "[" + std::to_string(partition.partition) + "] arrived in time");
       }
       break;  // a partial page: the caller's cursor goes on from its last record
     }

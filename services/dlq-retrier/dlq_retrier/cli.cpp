@@ -249,13 +249,13 @@ std::optional<int> dead_letters_subcommand(int argc, char** argv, const Config& 
   auto* summary = app.add_subcommand("summary", "per group: how many wait, the oldest, the reasons");
   summary->add_option("--group", group, "only this group");
   auto* list = app.add_subcommand("list", "one page of a group's waiting records");
-  list->add_option("group", group)->required();
+  list->add_option("--group", group)->required();
   list->add_option("--limit", limit)->check(CLI::Range(1, static_cast<int>(max_page_size)));
   list->add_option("--cursor", cursor, "nextCursor of the previous page");
   auto* retry = app.add_subcommand("retry", "send one record (or --all) to retry.<group> now");
-  retry->add_option("group", group)->required();
+  retry->add_option("--group", group)->required();
   auto* skip = app.add_subcommand("skip", "park one record with a reason; it is never retried");
-  skip->add_option("group", group)->required();
+  skip->add_option("--group", group)->required();
   skip->add_option("--reason", reason)->required();
   for (auto* command : {retry, skip}) {
     command->add_option("--partition", partition)->check(CLI::NonNegativeNumber);
@@ -266,7 +266,8 @@ std::optional<int> dead_letters_subcommand(int argc, char** argv, const Config& 
   try {
     app.parse(argc - 1, argv + 1);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);  // prints the help, or the problem and the usage
+    return code == 0 ? 0 : 2;
   }
   const auto* command = app.get_subcommands().front();
   const std::string name = command->get_name();

@@ -14,10 +14,10 @@
 // and the dead letters still waiting in dlq.<group> (waiting_operations.hpp):
 //
 //   dlq-retrier dead-letters summary [--group G] [--json]
-//   dlq-retrier dead-letters list GROUP [--limit N] [--cursor C] [--json]
-//   dlq-retrier dead-letters retry GROUP --partition P --offset O [--json]
-//   dlq-retrier dead-letters retry GROUP --all [--json]
-//   dlq-retrier dead-letters skip GROUP --partition P --offset O --reason TEXT [--json]
+//   dlq-retrier dead-letters list --group G [--limit N] [--cursor C] [--json]
+//   dlq-retrier dead-letters retry --group G --partition P --offset O [--json]
+//   dlq-retrier dead-letters retry --group G --all [--json]
+//   dlq-retrier dead-letters skip --group G --partition P --offset O --reason TEXT [--json]
 //
 // Tables by default, the HTTP API's JSON with --json. Exit codes: 0 done, 1 the
 // operation failed (not found, not parked, Kafka or PostgreSQL unavailable), 2 usage.

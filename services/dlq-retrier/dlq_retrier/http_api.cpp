@@ -21,7 +21,8 @@ struct DeadLetterPath {
 core::Result<DeadLetterPath> dead_letter_path(const http::Request& request) {
   auto group = parse_group(request.param("group"));
   if (!group) return group.error();
-  auto place = parse_waiting_cursor(std::string(request.param("partition")) + ":" + std::string(request.param("offset")));
+  auto place = parse_waiting_cursor(std::string(request.param("partition")) + ":" +
+                                    std::string(request.param("offset")));
   if (!place) {
     return core::make_error(core::ErrorCategory::invalid_input, "bad-dead-letter",
                             "partition and offset are non-negative integers");

@@ -255,8 +255,9 @@ void Retrier::flush(std::chrono::milliseconds timeout) {
       ++republished;
     }
   }
-  spdlog::info("dlq-retrier committed a batch: {} republished, {} parked, {} handled already (by an operator or before)",
-               republished, parks.size(), dropped);
+  spdlog::info(
+      "dlq-retrier committed a batch: {} republished, {} parked, {} handled already (by an operator or before)",
+      republished, parks.size(), dropped);
   batch_.clear();
   failures_in_a_row_ = 0;
 }

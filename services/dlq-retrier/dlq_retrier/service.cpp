@@ -12,7 +12,8 @@
 namespace paypipe::dlq_retrier {
 
 std::unique_ptr<runtime::Service> build_service(const Config& config, std::vector<core::EmbeddedFile> migrations) {
-  if (config.admin_token.empty()) spdlog::warn("PAYPIPE_ADMIN_TOKEN is not set: every /v1/parked and /v1/dead-letters request is refused");
+  if (config.admin_token.empty())
+    spdlog::warn("PAYPIPE_ADMIN_TOKEN is not set: every /v1/parked and /v1/dead-letters request is refused");
   auto service = std::make_unique<runtime::Service>(config.common);
 
   // The parts, in dependency order. `producer` sends operators' replays; the retrier

@@ -187,12 +187,10 @@ std::string summaries_json(const std::vector<GroupSummary>& summaries) {
         .field("waitingSpan", s.waiting_span)
         .field("dueNow", s.due_now)
         .field("toPark", s.to_park);
-    if (s.oldest) {
+    if (s.oldest) {  // the record that failed first; absent when none waits
       w.begin_object("oldest");
       record_fields(w, *s.oldest);
       w.end_object();
-    } else {
-      w.key("oldest").null();
     }
     w.begin_array("reasons");
     for (const auto& r : s.reasons) {

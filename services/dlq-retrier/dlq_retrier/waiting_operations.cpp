@@ -96,8 +96,8 @@ core::Result<WaitingOperations::Collected> WaitingOperations::collect(
       auto records = (*r)->read(tp, from, w.high, limit - out.records.size(), kafka_timeout);
       if (!records) return records.error();
       if (records->empty()) break;  // the rest were transaction markers
-      auto handled = handled_in(**lease, {{tp.topic, tp.partition, records->front().offset,
-                                           records->back().offset + 1}});
+      auto handled = handled_in(**lease,
+                                {{tp.topic, tp.partition, records->front().offset, records->back().offset + 1}});
       if (!handled) return handled.error();
       from = records->back().offset + 1;
       for (auto& record : *records) {
@@ -160,8 +160,8 @@ core::Result<WaitingPage> WaitingOperations::list(const std::string& group, std:
   return page;
 }
 
-core::Result<events::ConsumedRecord> WaitingOperations::waiting_record(const std::string& group,
-                                                                       std::int32_t partition, std::int64_t offset) {
+core::Result<events::ConsumedRecord> WaitingOperations::waiting_record(const std::string& group, std::int32_t partition,
+                                                                       std::int64_t offset) {
   const auto topic = topic_of(group);
   auto window = window_of(group, partition);
   if (!window) return window.error();
