@@ -12,7 +12,9 @@ using Clock = std::chrono::steady_clock;
 
 core::Result<std::unique_ptr<PartitionReader>> PartitionReader::create(const KafkaOptions& options,
                                                                        const std::string& group) {
-  auto conf = make_conf(options, {{"socket.keepalive.enable", "true"}},
+  // A short fetch wait: the end of a partition (after its last transaction marker) is
+  // known only from an empty fetch, which the broker holds this long.
+  auto conf = make_conf(options, {{"socket.keepalive.enable", "true"}, {"fetch.wait.max.ms", "100"}},
                         {
                             // The group's id, for its committed offsets only: never subscribed,
                             // never committed.
@@ -121,6 +123,7 @@ core::Result<std::vector<ConsumedRecord>> PartitionReader::read(const TopicParti
     }
     if (message->offset >= end) break;
     out.push_back(copy_record(*message));
+    if (message->offset + 1 >= end) break;  // the last one wanted: no need to wait for the end
   }
   rd_kafka_assign(handle_.get(), nullptr);
   if (!status && out.empty()) return status.error();
