@@ -71,7 +71,7 @@ void add_parked_routes(http::Router& router, ParkedOperations& operations, std::
              }));
 }
 
-void add_waiting_routes(http::Router& router, WaitingOperations& operations, std::string admin_token) {
+void add_waiting_routes(http::Router& router, WaitingOperations& operations, const std::string& admin_token) {
   router.get("/v1/dead-letters", http::admin_only(admin_token, [&operations](const http::Request& request) {
                http::QueryReader in(request);
                const auto group_text = in.text("group");

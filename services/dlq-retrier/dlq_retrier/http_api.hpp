@@ -24,6 +24,6 @@
 namespace paypipe::dlq_retrier {
 
 void add_parked_routes(http::Router& router, ParkedOperations& operations, std::string admin_token);
-void add_waiting_routes(http::Router& router, WaitingOperations& operations, std::string admin_token);
+void add_waiting_routes(http::Router& router, WaitingOperations& operations, const std::string& admin_token);
 
 }  // namespace paypipe::dlq_retrier

@@ -29,7 +29,8 @@ RetrySchedule schedule() {
 }
 
 events::ConsumedRecord dead_letter(int attempt, core::SystemTime failed_at, std::int64_t offset,
-                                   events::Outcome outcome = events::Outcome::retry("paypipe.test.Down", "503")) {
+                                   const events::Outcome& outcome = events::Outcome::retry("paypipe.test.Down",
+                                                                                           "503")) {
   events::ConsumedRecord original;
   original.topic = "t1.payment.completed";
   original.partition = 2;
