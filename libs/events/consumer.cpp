@@ -164,25 +164,7 @@ std::optional<ConsumedRecord> KafkaConsumer::poll(std::chrono::milliseconds time
     }
     return std::nullopt;
   }
-  ConsumedRecord record;
-  record.topic = rd_kafka_topic_name(message->rkt);
-  record.partition = message->partition;
-  record.offset = message->offset;
-  rd_kafka_timestamp_type_t type;
-  record.timestamp_ms = rd_kafka_message_timestamp(message.get(), &type);
-  record.log_append_time = type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
-  if (message->key) record.key.emplace(static_cast<const char*>(message->key), message->key_len);
-  if (message->payload) record.value.assign(static_cast<const char*>(message->payload), message->len);
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(message.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-      record.headers.push_back({name, value ? std::string(static_cast<const char*>(value), size) : std::string{}});
-    }
-  }
-  return record;
+  return copy_record(*message);
 }
 
 void KafkaConsumer::wait(std::chrono::milliseconds timeout) {

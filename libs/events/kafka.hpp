@@ -113,4 +113,7 @@ struct ConsumedRecord {
   TopicPartition topic_partition() const { return {topic, partition}; }
 };
 
+// Copies a record (no error set) out of librdkafka's buffers.
+ConsumedRecord copy_record(const rd_kafka_message_t& message);
+
 }  // namespace paypipe::events

@@ -9,6 +9,7 @@
 
 #include "core/time.hpp"
 #include "dlq_retrier/parked_operations.hpp"
+#include "dlq_retrier/waiting_operations.hpp"
 #include "events/dead_letter.hpp"
 #include "events/producer.hpp"
 #include "pg/pool.hpp"
@@ -234,6 +235,119 @@ std::optional<int> parked_subcommand(int argc, char** argv, const Config& config
     return print_record(operations.replay(*id));
   }
   return usage("unknown command " + cmd);
+}
+
+std::optional<int> dead_letters_subcommand(int argc, char** argv, const Config& config) {
+  if (argc < 2 || std::string(argv[1]) != "dead-letters") return std::nullopt;
+  spdlog::set_level(spdlog::level::warn);
+  CLI::App app{"dead letters waiting in dlq.<group>, before dlq-retrier handles them", "dlq-retrier dead-letters"};
+  app.require_subcommand(1);
+  std::string group, cursor, reason;
+  std::int64_t limit = 50, offset = -1;
+  std::int32_t partition = -1;
+  bool json = false, all = false;
+  auto* summary = app.add_subcommand("summary", "per group: how many wait, the oldest, the reasons");
+  summary->add_option("--group", group, "only this group");
+  auto* list = app.add_subcommand("list", "one page of a group's waiting records");
+  list->add_option("--group", group)->required();
+  list->add_option("--limit", limit)->check(CLI::Range(1, static_cast<int>(max_page_size)));
+  list->add_option("--cursor", cursor, "nextCursor of the previous page");
+  auto* retry = app.add_subcommand("retry", "send one record (or --all) to retry.<group> now");
+  retry->add_option("--group", group)->required();
+  auto* skip = app.add_subcommand("skip", "park one record with a reason; it is never retried");
+  skip->add_option("--group", group)->required();
+  skip->add_option("--reason", reason)->required();
+  for (auto* command : {retry, skip}) {
+    command->add_option("--partition", partition)->check(CLI::NonNegativeNumber);
+    command->add_option("--offset", offset)->check(CLI::NonNegativeNumber);
+  }
+  retry->add_flag("--all", all, "every record of the group waiting now");
+  for (auto* command : {summary, list, retry, skip}) command->add_flag("--json", json, "the HTTP API's JSON");
+  try {
+    app.parse(argc - 1, argv + 1);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints the help, or the problem and the usage
+    return code == 0 ? 0 : 2;
+  }
+  const auto* command = app.get_subcommands().front();
+  const std::string name = command->get_name();
+  const bool one_record = partition >= 0 && offset >= 0;
+  if (name == "retry" && all == one_record) {
+    std::cerr << "dlq-retrier dead-letters retry: give --partition and --offset, or --all\n";
+    return 2;
+  }
+  if (name == "skip" && !one_record) {
+    std::cerr << "dlq-retrier dead-letters skip: give --partition and --offset\n";
+    return 2;
+  }
+  if (!group.empty()) {
+    if (auto g = parse_group(group); !g) {
+      std::cerr << "dlq-retrier dead-letters: " << g.error().message << "\n";
+      return 2;
+    }
+  }
+  if (name == "skip") {
+    if (auto r = parse_skip_reason(reason); !r) {
+      std::cerr << "dlq-retrier dead-letters: " << r.error().message << "\n";
+      return 2;
+    }
+  }
+  std::optional<WaitingCursor> page_cursor;
+  if (!cursor.empty()) {
+    auto c = parse_waiting_cursor(cursor);
+    if (!c) {
+      std::cerr << "dlq-retrier dead-letters: " << c.error().message << "\n";
+      return 2;
+    }
+    page_cursor = *c;
+  }
+
+  pg::PoolOptions pool_options = config.common.database;
+  pool_options.size = 2;
+  pg::Pool pool(pool_options);
+  auto producer = events::Producer::create(config.common.kafka);
+  if (!producer) return failed(producer.error());
+  WaitingOperations operations(pool, **producer, config.common.kafka, config.schedule, consumer_group);
+  auto fail = [](const core::Error& error) {
+    std::cerr << "dlq-retrier dead-letters: " << error.message << " (" << error.code << ")\n";
+    return 1;
+  };
+
+  if (name == "summary") {
+    auto summaries = operations.summaries(group.empty() ? std::nullopt : std::optional<std::string>(group));
+    if (!summaries) return fail(summaries.error());
+    std::cout << (json ? summaries_json(*summaries) + "\n" : format_summaries(*summaries));
+    return 0;
+  }
+  if (name == "list") {
+    auto page = operations.list(group, static_cast<std::size_t>(limit), page_cursor);
+    if (!page) return fail(page.error());
+    std::cout << (json ? waiting_page_json(*page) + "\n" : format_waiting_page(*page));
+    return 0;
+  }
+  if (name == "retry" && all) {
+    auto retried = operations.retry_all(group);
+    if (!retried) return fail(retried.error());
+    if (json) std::cout << retry_all_json(group, *retried) << "\n";
+    else std::cout << "retried " << *retried << " waiting record(s) of group " << group << " now\n";
+    return 0;
+  }
+  if (name == "retry") {
+    auto retried = operations.retry(group, partition, offset);
+    if (!retried) return fail(retried.error());
+    if (json) {
+      std::cout << retried_json(*retried) << "\n";
+    } else {
+      std::cout << (retried->already ? "retried already at " + retried->retried_at + ": " : "retried now: ")
+                << retried->topic << "[" << retried->partition << "]@" << retried->offset << " to "
+                << retried->retry_topic << " as attempt " << retried->attempt << "\n";
+    }
+    return 0;
+  }
+  auto parked = operations.skip(group, partition, offset, reason);
+  if (!parked) return fail(parked.error());
+  std::cout << (json ? detail_json(*parked) + "\n" : format_record(*parked));
+  return 0;
 }
 
 }  // namespace paypipe::dlq_retrier

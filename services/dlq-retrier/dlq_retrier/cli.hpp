@@ -11,6 +11,14 @@
 //   dlq-retrier parked replay --group G
 //   dlq-retrier parked purge ID [--json]
 //
+// and the dead letters still waiting in dlq.<group> (waiting_operations.hpp):
+//
+//   dlq-retrier dead-letters summary [--group G] [--json]
+//   dlq-retrier dead-letters list --group G [--limit N] [--cursor C] [--json]
+//   dlq-retrier dead-letters retry --group G --partition P --offset O [--json]
+//   dlq-retrier dead-letters retry --group G --all [--json]
+//   dlq-retrier dead-letters skip --group G --partition P --offset O --reason TEXT [--json]
+//
 // Tables by default, the HTTP API's JSON with --json. Exit codes: 0 done, 1 the
 // operation failed (not found, not parked, Kafka or PostgreSQL unavailable), 2 usage.
 
@@ -26,6 +34,8 @@ namespace paypipe::dlq_retrier {
 
 // nullopt unless argv[1] is "parked".
 std::optional<int> parked_subcommand(int argc, char** argv, const Config& config);
+// nullopt unless argv[1] is "dead-letters".
+std::optional<int> dead_letters_subcommand(int argc, char** argv, const Config& config);
 
 // The table `parked list` prints (exposed for tests).
 std::string format_table(const ParkedPage& page);

@@ -18,7 +18,7 @@
 //                                     across restarts of an instance and unique among instances.
 //   PAYPIPE_RETRIER_BATCH_SIZE        dead letters per Kafka transaction at most (default 500)
 //   PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS  transaction.timeout.ms (default 30000)
-//   PAYPIPE_ADMIN_TOKEN               secret; required by every /v1/parked route
+//   PAYPIPE_ADMIN_TOKEN               secret; required by every /v1/parked and /v1/dead-letters route
 // The consumer's librdkafka extras (e.g. topic.metadata.refresh.interval.ms, how soon a
 // new dlq.<group> topic is picked up) come through PAYPIPE_KAFKA_PROPERTIES.
 

@@ -1,8 +1,8 @@
 #pragma once
 // dlq-retrier's metrics (GET /metrics), registered once on the process registry:
 //
-//   dlq_retrier_republished_total{group}          records sent back to retry.<group>
-//   dlq_retrier_parked_total{group,reason}        records parked (FATAL, EXHAUSTED, FOREIGN)
+//   dlq_retrier_republished_total{group}          records sent back to retry.<group> (operators' retries now included)
+//   dlq_retrier_parked_total{group,reason}        records parked (FATAL, EXHAUSTED, FOREIGN; SKIPPED by an operator)
 //   dlq_retrier_replayed_total{group}             parked records replayed by an operator
 //   dlq_retrier_parked_records{group,status}      rows in the parked store (refreshed every few seconds)
 //   dlq_retrier_waiting_records{group}            records in dlq.<group> not handled yet (lag)

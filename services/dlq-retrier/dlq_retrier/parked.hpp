@@ -28,6 +28,7 @@ namespace reason {
 inline constexpr const char* fatal = "FATAL";          // the consumer said it can never succeed
 inline constexpr const char* exhausted = "EXHAUSTED";  // its last allowed attempt failed
 inline constexpr const char* foreign = "FOREIGN";      // not one of our dead letters (no usable headers)
+inline constexpr const char* skipped = "SKIPPED";      // an operator skipped it before it was retried
 }  // namespace reason
 
 struct ParkedRecord {

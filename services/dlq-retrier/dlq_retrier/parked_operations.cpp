@@ -2,13 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <future>
-#include <mutex>
-
 #include "dlq_retrier/decision.hpp"
 #include "dlq_retrier/metrics.hpp"
 #include "dlq_retrier/parked_store.hpp"
+#include "dlq_retrier/send_all.hpp"
 
 namespace paypipe::dlq_retrier {
 
@@ -84,47 +81,20 @@ core::Result<std::int64_t> ParkedOperations::replay_group(const std::string& gro
     if (!rows) return rows.error();
     if (rows->empty()) break;
     // Send the chunk, then wait for every acknowledgement; only acknowledged rows are marked.
-    struct Acks {
-      std::mutex mutex;
-      std::vector<std::int64_t> ok;
-      std::optional<core::Error> failure;
-      std::atomic<std::size_t> pending{0};
-      std::promise<void> done;
-    };
-    auto acks = std::make_shared<Acks>();
-    acks->pending = rows->size() + 1;  // +1: released after the loop, so `done` fires once
-    auto arrived = [acks] {
-      if (--acks->pending == 0) acks->done.set_value();
-    };
-    for (const auto& row : *rows) {
-      const auto id = row.id;
-      auto status = producer_.send(replay_record(row, options_), [acks, id, arrived](const events::Delivery& d) {
-        {
-          std::lock_guard lock(acks->mutex);
-          if (d.status) acks->ok.push_back(id);
-          else acks->failure = d.status.error();
-        }
-        arrived();
-      });
-      if (!status) {
-        {
-          std::lock_guard lock(acks->mutex);
-          acks->failure = status.error();
-        }
-        arrived();
-      }
-    }
-    arrived();
-    if (acks->done.get_future().wait_for(ack_timeout) != std::future_status::ready) {
+    std::vector<events::OutgoingRecord> records;
+    for (const auto& row : *rows) records.push_back(replay_record(row, options_));
+    auto sent = send_all(producer_, std::move(records), ack_timeout);
+    if (!sent) {
       return core::make_error(core::ErrorCategory::unavailable, "kafka-ack-timeout",
                               "Kafka did not acknowledge the replayed records in time; the rows stay PARKED");
     }
-    std::lock_guard lock(acks->mutex);
-    if (auto s = mark_replayed(*tx, acks->ok); !s) return s.error();
+    std::vector<std::int64_t> ok;
+    for (const auto i : sent->acknowledged) ok.push_back((*rows)[i].id);
+    if (auto s = mark_replayed(*tx, ok); !s) return s.error();
     if (auto s = tx->commit(); !s) return s.error();
-    replayed += static_cast<std::int64_t>(acks->ok.size());
-    Metrics::get().replayed.Add({{"group", group}}).Increment(static_cast<double>(acks->ok.size()));
-    if (acks->failure) return *acks->failure;
+    replayed += static_cast<std::int64_t>(ok.size());
+    Metrics::get().replayed.Add({{"group", group}}).Increment(static_cast<double>(ok.size()));
+    if (sent->failure) return *sent->failure;
   }
   spdlog::info("replayed {} parked record(s) of group {} to retry.{}", replayed, group, group);
   return replayed;

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "dlq_retrier/metrics.hpp"
 #include "dlq_retrier/parked_store.hpp"
+#include "dlq_retrier/waiting_store.hpp"
 
 namespace paypipe::dlq_retrier {
 
@@ -152,9 +153,9 @@ void Retrier::handle(events::ConsumedRecord record) {
   batch_.first.try_emplace(tp, record.offset);
   batch_.next[tp] = record.offset + 1;
   if (auto* republish = std::get_if<Republish>(&decision)) {
-    batch_.entries.push_back(Entry{tp, std::move(*republish)});
+    batch_.entries.push_back(Entry{tp, record.offset, std::move(*republish)});
   } else {
-    batch_.entries.push_back(Entry{tp, std::move(std::get<Park>(decision))});
+    batch_.entries.push_back(Entry{tp, record.offset, std::move(std::get<Park>(decision))});
   }
 }
 
@@ -171,17 +172,38 @@ void Retrier::wait_at(const events::TopicPartition& tp, std::int64_t offset, cor
   waiting_[tp] = w;
 }
 
+core::Result<std::size_t> Retrier::drop_handled(pg::Transaction& tx, bool republishes_only) {
+  std::vector<OffsetRange> ranges;
+  for (const auto& [tp, first] : batch_.first) ranges.push_back({tp.topic, tp.partition, first, batch_.next.at(tp)});
+  auto handled = handled_in(tx.connection(), ranges);
+  if (!handled) return handled.error();
+  if (handled->empty()) return std::size_t{0};
+  return static_cast<std::size_t>(std::erase_if(batch_.entries, [&](const Entry& e) {
+    if (republishes_only && !std::holds_alternative<Republish>(e.action)) return false;
+    return handled->count(DeadLetterId{e.source.topic, e.source.partition, e.offset}) > 0;
+  }));
+}
+
 void Retrier::flush(std::chrono::milliseconds timeout) {
   auto& metrics = Metrics::get();
+  const auto& scope = options_.topic_prefix;
+  std::size_t dropped = 0;
   // 1. Parks first, durable and idempotent: if the transaction below fails, the batch is
-  //    read again and its parks are found parked already.
+  //    read again and its parks are found parked already. Records an operator handled
+  //    meanwhile are left out.
+  const auto has_parks = std::any_of(batch_.entries.begin(), batch_.entries.end(),
+                                     [](const Entry& e) { return std::holds_alternative<Park>(e.action); });
   std::vector<ParkedRecord> parks;
-  for (const auto& e : batch_.entries) {
-    if (const auto* park = std::get_if<Park>(&e.action)) parks.push_back(park->record);
-  }
-  if (!parks.empty()) {
+  if (has_parks) {
     std::vector<ParkedRecord> inserted;
     auto status = pool_.transact([&](pg::Transaction& tx) -> core::Status {
+      if (auto s = lock_shared_for_retrier(tx, scope); !s) return s;
+      auto gone = drop_handled(tx, false);
+      if (!gone) return gone.error();
+      dropped += *gone;
+      for (const auto& e : batch_.entries) {
+        if (const auto* park = std::get_if<Park>(&e.action)) parks.push_back(park->record);
+      }
       auto rows = insert_parked(tx, parks);
       if (!rows) return rows.error();
       inserted = std::move(rows).value();
@@ -200,8 +222,22 @@ void Retrier::flush(std::chrono::milliseconds timeout) {
                       "parked as {} (id {}): {}", p.reason, p.id, p.reason_detail);
     }
   }
-  // 2. The republished records and the offsets, in one transaction.
-  if (auto status = commit_transaction(timeout); !status) {
+  // 2. The republished records and the offsets, in one Kafka transaction, under the
+  //    shared lock from the check against operators' retries until it has committed.
+  bool committed = false;
+  core::Status kafka_status;
+  auto status = pool_.transact([&](pg::Transaction& tx) -> core::Status {
+    if (auto s = lock_shared_for_retrier(tx, scope); !s) return s;
+    // Parked in step 1 or by an operator since: only what would be sent matters now.
+    auto gone = drop_handled(tx, true);
+    if (!gone) return gone.error();
+    dropped += *gone;
+    kafka_status = commit_transaction(timeout);
+    committed = kafka_status.ok();
+    return kafka_status;
+  });
+  // Committed in Kafka but the read-only PostgreSQL transaction failed to end: done all the same.
+  if (!status && !committed) {
     if (producer_->failed()) {
       spdlog::critical("dlq-retrier: fatal Kafka error, stopping: {}", status.error().message);
       stop_requested_ = true;
@@ -219,7 +255,9 @@ void Retrier::flush(std::chrono::milliseconds timeout) {
       ++republished;
     }
   }
-  spdlog::info("dlq-retrier committed a batch: {} republished, {} parked", republished, parks.size());
+  spdlog::info(
+      "dlq-retrier committed a batch: {} republished, {} parked, {} handled already (by an operator or before)",
+      republished, parks.size(), dropped);
   batch_.clear();
   failures_in_a_row_ = 0;
 }

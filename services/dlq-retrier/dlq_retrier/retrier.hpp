@@ -9,6 +9,11 @@
 // records behind it in its partition wait too (they failed later, and keeping a
 // partition in order keeps a key's records in order).
 //
+// OPERATORS FIRST: a record an operator retried now or skipped (waiting_operations.hpp)
+// before the retrier reached it is neither republished nor parked by the retrier: each
+// batch is checked against the store under a shared advisory lock held until its Kafka
+// transaction commits (waiting_store.hpp says why that makes one re-delivery).
+//
 // DELIVERY CONTRACT: every dead letter is republished or parked exactly once in effect.
 // Records are handled in batches; a batch's parks are inserted into PostgreSQL first
 // (idempotent: unique on the dead letter's topic, partition and offset), then its
@@ -81,6 +86,7 @@ class Retrier : public events::RebalanceListener {
 
   struct Entry {
     events::TopicPartition source;
+    std::int64_t offset = 0;
     std::variant<Republish, Park> action;
   };
   struct Batch {
@@ -102,6 +108,9 @@ class Retrier : public events::RebalanceListener {
   void handle(events::ConsumedRecord record);
   void wait_at(const events::TopicPartition& tp, std::int64_t offset, core::SystemTime until);
   void flush(std::chrono::milliseconds timeout);
+  // Drops the batch's records that an operator retried now or parked already
+  // (waiting_store.hpp), or with `republishes_only` only those to republish; returns how many.
+  core::Result<std::size_t> drop_handled(pg::Transaction& tx, bool republishes_only);
   core::Status commit_transaction(std::chrono::milliseconds timeout);
   void roll_back(const core::Error& error);
   std::chrono::milliseconds next_wait() const;

@@ -7,11 +7,13 @@
 #include "dlq_retrier/parked_operations.hpp"
 #include "dlq_retrier/producer_slot.hpp"
 #include "dlq_retrier/retrier.hpp"
+#include "dlq_retrier/waiting_operations.hpp"
 
 namespace paypipe::dlq_retrier {
 
 std::unique_ptr<runtime::Service> build_service(const Config& config, std::vector<core::EmbeddedFile> migrations) {
-  if (config.admin_token.empty()) spdlog::warn("PAYPIPE_ADMIN_TOKEN is not set: every /v1/parked request is refused");
+  if (config.admin_token.empty())
+    spdlog::warn("PAYPIPE_ADMIN_TOKEN is not set: every /v1/parked and /v1/dead-letters request is refused");
   auto service = std::make_unique<runtime::Service>(config.common);
 
   // The parts, in dependency order. `producer` sends operators' replays; the retrier
@@ -20,6 +22,8 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto& producer = service->own(runtime::open_producer(config.common));
   runtime::must(runtime::check_durability(config.common, producer, known_topics()), "durability check");
   auto& operations = service->make<ParkedOperations>(database, producer, config.common.kafka);
+  auto& waiting = service->make<WaitingOperations>(database, producer, config.common.kafka, config.schedule,
+                                                   consumer_group);
   auto& parked_gauge = service->make<ParkedGauge>(database, std::chrono::seconds(5));
 
   // The transactional.id: explicit, or from a producer slot that a replacement of a
@@ -50,6 +54,7 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
                       runtime::LoopSignals{[&retrier] { return retrier.running(); }, {}, {}},
                       config.common.watchdog_timeout);
   add_parked_routes(service->router(), operations, config.admin_token);
+  add_waiting_routes(service->router(), waiting, config.admin_token);
 
   service->add_start("retrier", [&retrier] { return retrier.start(); });
   service->add_start("parked gauge", [&parked_gauge] { parked_gauge.start(); });

@@ -23,12 +23,16 @@ struct Fixture {
     return events::Producer::create(options).value();
   }();
   ParkedOperations operations{pool, *producer, producer->options()};
+  WaitingOperations waiting{pool, *producer, producer->options(), RetrySchedule{}, "dlq-retrier"};
   http::Router router;
 
-  Fixture() { add_parked_routes(router, operations, "s3cret"); }
+  Fixture() {
+    add_parked_routes(router, operations, "s3cret");
+    add_waiting_routes(router, waiting, "s3cret");
+  }
 
   http::Response call(const std::string& method, const std::string& path, std::vector<http::Header> headers = {},
-                      std::map<std::string, std::string> query = {}) {
+                      std::map<std::string, std::string> query = {}, std::string body = {}) {
     auto match = router.match(method, path);
     REQUIRE(match.route != nullptr);
     http::Request request;
@@ -37,6 +41,7 @@ struct Fixture {
     request.headers = std::move(headers);
     request.query = std::move(query);
     request.path_params = match.params;
+    request.body = std::move(body);
     return match.route->handler(request);
   }
 };
@@ -54,7 +59,12 @@ TEST_CASE("every parked route needs the admin token: 401 without, 403 with a wro
                                                                 {"GET", "/v1/parked/1"},
                                                                 {"POST", "/v1/parked/1/replay"},
                                                                 {"POST", "/v1/parked/replay"},
-                                                                {"DELETE", "/v1/parked/1"}};
+                                                                {"DELETE", "/v1/parked/1"},
+                                                                {"GET", "/v1/dead-letters"},
+                                                                {"GET", "/v1/dead-letters/g1"},
+                                                                {"POST", "/v1/dead-letters/g1/retry"},
+                                                                {"POST", "/v1/dead-letters/g1/0/5/retry"},
+                                                                {"POST", "/v1/dead-letters/g1/0/5/skip"}};
   for (const auto& [method, path] : routes) {
     INFO(method << " " << path);
     CHECK(f.call(method, path).status == 401);
@@ -70,4 +80,21 @@ TEST_CASE("with the token, bad input is refused before any database work") {
   CHECK(f.call("POST", "/v1/parked/0/replay", token).status == 400);
   CHECK(f.call("POST", "/v1/parked/replay", token).status == 400);  // no group
   CHECK(f.call("GET", "/v1/parked", token, {{"limit", "100000"}}).status == 400);
+}
+
+TEST_CASE("the dead-letter routes refuse bad input before any Kafka or database work") {
+  Fixture f;
+  std::vector<http::Header> token{{"authorization", "Bearer s3cret"}};
+  CHECK(f.call("GET", "/v1/dead-letters", token, {{"group", "a/b"}}).status == 400);
+  CHECK(f.call("GET", "/v1/dead-letters", token, {{"colour", "red"}}).status == 400);
+  CHECK(f.call("GET", "/v1/dead-letters/g1", token, {{"limit", "0"}}).status == 400);
+  CHECK(f.call("GET", "/v1/dead-letters/g1", token, {{"cursor", "x"}}).status == 400);
+  CHECK(f.call("POST", "/v1/dead-letters/g1/x/5/retry", token).status == 400);
+  CHECK(f.call("POST", "/v1/dead-letters/g1/0/-5/retry", token).status == 400);
+  CHECK(f.call("POST", "/v1/dead-letters/g1/0/5/skip", token).status == 400);  // no body
+  token.push_back({"content-type", "application/json"});
+  CHECK(f.call("POST", "/v1/dead-letters/g1/0/5/skip", token, {}, R"({"reason":""})").status == 400);
+  const auto problem = f.call("POST", "/v1/dead-letters/g1/0/5/skip", token, {}, R"({"why":"x"})");
+  CHECK(problem.status == 400);
+  CHECK(problem.content_type == "application/problem+json");
 }
