@@ -10,15 +10,17 @@ std::vector<ServiceAccess> service_access() {
        {"payment.completed", "payment.failed", "payment.refunded"},
        {"order.created", "order.cancelled", "payment.refund-requested"}},
       {"order-processor",
-       {"order.created", "order.completed", "order.cancelled", "product.sold-out", "payment.refund-requested"},
+       {"order.created", "order.completed", "order.cancelled", "order.refunded", "product.sold-out",
+        "payment.refund-requested"},
        {"payment.completed", "payment.failed", "payment.refunded"}},
       // coupon.requested: written by its HTTP API, read by its own consumer.
       {"coupon-issuer", {"coupon.requested", "coupon.issued", "coupon.rejected"}, {"coupon.requested"}},
       {"notification-sender",
        {},
-       {"payment.completed", "payment.failed", "order.cancelled", "coupon.issued", "coupon.rejected"}},
-      {"ranking-updater", {}, {"order.completed", "product.sold-out"}},
-      {"data-platform-forwarder", {}, {"payment.completed", "order.completed"}},
+       {"payment.completed", "payment.failed", "order.cancelled", "order.refunded", "coupon.issued",
+        "coupon.rejected"}},
+      {"ranking-updater", {}, {"order.completed", "order.refunded", "product.sold-out"}},
+      {"data-platform-forwarder", {}, {"payment.completed", "order.completed", "order.refunded"}},
       {"dlq-retrier", {}, {}, false},
   };
 }
