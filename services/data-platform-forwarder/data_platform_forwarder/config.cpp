@@ -21,7 +21,7 @@ std::string process_owner() {
 
 }  // namespace
 
-std::vector<std::string> consumed_topics() { return {"payment.completed", "order.completed"}; }
+std::vector<std::string> consumed_topics() { return {"payment.completed", "order.completed", "order.refunded"}; }
 
 Config Config::read(core::Env& env) {
   Config c;
