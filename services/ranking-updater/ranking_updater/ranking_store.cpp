@@ -92,50 +92,82 @@ core::Status save_tallies(pg::Transaction& tx, const std::map<std::string, Tally
 namespace {
 
 bool is_zero(const SalesDelta& d) { return d.units == 0 && d.orders == 0 && d.revenue == 0; }
+bool takes_off(const SalesDelta& d) { return d.units < 0 || d.orders < 0 || d.revenue < 0; }
 
-// One upsert of keyed counters into `table`, whose key columns are `key_columns`
-// (with their SQL array types) followed by units, orders, revenue.
-template <typename Key, typename KeyOf>
-core::Status upsert_counters(pg::Transaction& tx, const std::map<Key, SalesDelta>& deltas, KeyOf&& key_of,
-                             const std::string& table, const std::string& key_sql, const std::string& unnest_sql,
-                             std::size_t key_count) {
-  std::vector<std::vector<std::string>> keys(key_count);
+// A counter table: its key columns (text, or date when `dated`), then units, orders, revenue.
+struct CounterTable {
+  std::string name;
+  std::vector<std::string> keys;  // e.g. {"day", "product_id"}
+  bool dated = false;             // the first key is a date
+};
+
+// The deltas' columns, key parts first, as statement parameters.
+struct CounterColumns {
+  std::vector<std::vector<std::string>> keys;
   std::vector<std::string> units, orders, revenue;
-  for (const auto& [key, d] : deltas) {
-    if (is_zero(d)) continue;
-    const auto parts = key_of(key);
-    for (std::size_t k = 0; k < key_count; ++k) keys[k].push_back(parts[k]);
+
+  void add(const std::vector<std::string>& key, const SalesDelta& d) {
+    keys.resize(key.size());
+    for (std::size_t k = 0; k < key.size(); ++k) keys[k].push_back(key[k]);
     units.push_back(std::to_string(d.units));
     orders.push_back(std::to_string(d.orders));
     revenue.push_back(std::to_string(d.revenue));
   }
-  if (units.empty()) return {};
-  const auto param = [&](std::size_t i) { return "$" + std::to_string(i); };
-  const std::string sql = "INSERT INTO " + table + " (" + key_sql + ", units, orders, revenue) SELECT * FROM unnest(" +
-                          unnest_sql + ", " + param(key_count + 1) + "::bigint[], " + param(key_count + 2) +
-                          "::bigint[], " + param(key_count + 3) + "::bigint[]) ORDER BY " +
-                          (key_count == 1 ? "1" : "1, 2") + " ON CONFLICT (" + key_sql + ") DO UPDATE SET units = " +
-                          table + ".units + EXCLUDED.units, orders = " + table + ".orders + EXCLUDED.orders, revenue = " +
-                          table + ".revenue + EXCLUDED.revenue, updated_at = now()";
-  if (key_count == 1) return ok_or(tx.exec(sql, keys[0], units, orders, revenue));
-  return ok_or(tx.exec(sql, keys[0], keys[1], units, orders, revenue));
+};
+
+core::Status exec_counters(pg::Transaction& tx, const std::string& sql, const CounterColumns& c) {
+  if (c.units.empty()) return {};
+  if (c.keys.size() == 1) return ok_or(tx.exec(sql, c.keys[0], c.units, c.orders, c.revenue));
+  return ok_or(tx.exec(sql, c.keys[0], c.keys[1], c.units, c.orders, c.revenue));
+}
+
+// Adds the deltas to `table`, rows in key order. Counts that grow are upserted;
+// counts that shrink (refunds) update their rows, which exist: what a refund takes off
+// was added before (tally_orders). An upsert cannot carry them: PostgreSQL checks the
+// row it would insert (units >= 0) before it finds the conflict.
+template <typename Key, typename KeyOf>
+core::Status write_counters(pg::Transaction& tx, const CounterTable& table, const std::map<Key, SalesDelta>& deltas,
+                            KeyOf&& key_of) {
+  CounterColumns grow, shrink;
+  for (const auto& [key, d] : deltas) {
+    if (is_zero(d)) continue;
+    (takes_off(d) ? shrink : grow).add(key_of(key), d);
+  }
+  std::string keys, unnest, match, order;
+  for (std::size_t k = 0; k < table.keys.size(); ++k) {
+    const auto n = std::to_string(k + 1);
+    keys += (k ? ", " : "") + table.keys[k];
+    unnest += "$" + n + (k == 0 && table.dated ? "::date[], " : "::text[], ");
+    match += (k ? " AND t." : "t.") + table.keys[k] + " = v." + table.keys[k];
+    order += (k ? ", " : "") + n;
+  }
+  const auto n = table.keys.size();
+  unnest += "$" + std::to_string(n + 1) + "::bigint[], $" + std::to_string(n + 2) + "::bigint[], $" +
+            std::to_string(n + 3) + "::bigint[]";
+  const auto& t = table.name;
+  const std::string upsert = "INSERT INTO " + t + " (" + keys + ", units, orders, revenue) SELECT * FROM unnest(" +
+                             unnest + ") ORDER BY " + order + " ON CONFLICT (" + keys + ") DO UPDATE SET units = " + t +
+                             ".units + EXCLUDED.units, orders = " + t + ".orders + EXCLUDED.orders, revenue = " + t +
+                             ".revenue + EXCLUDED.revenue, updated_at = now()";
+  const std::string take_off = "UPDATE " + t +
+                               " t SET units = t.units + v.units, orders = t.orders + v.orders, revenue = t.revenue + "
+                               "v.revenue, updated_at = now() FROM unnest(" +
+                               unnest + ") AS v(" + keys + ", units, orders, revenue) WHERE " + match;
+  if (auto s = exec_counters(tx, upsert, grow); !s) return s;
+  return exec_counters(tx, take_off, shrink);
 }
 
 }  // namespace
 
 core::Status add_sales(pg::Transaction& tx, const SalesDeltas& deltas) {
+  static const CounterTable all_time{"product_sales", {"product_id"}, false};
+  static const CounterTable daily{"product_sales_daily", {"day", "product_id"}, true};
+  static const CounterTable by_event{"product_sales_by_event_date", {"event_date", "product_id"}, true};
   const auto product_key = [](const std::string& id) { return std::vector<std::string>{id}; };
   const auto pair_key = [](const DayProduct& k) { return std::vector<std::string>{k.first, k.second}; };
-  if (auto s = upsert_counters(tx, deltas.all_time, product_key, "product_sales", "product_id", "$1::text[]", 1); !s) {
-    return s;
-  }
-  if (auto s = upsert_counters(tx, deltas.daily, pair_key, "product_sales_daily", "day, product_id",
-                               "$1::date[], $2::text[]", 2);
-      !s) {
-    return s;
-  }
-  return upsert_counters(tx, deltas.by_event, pair_key, "product_sales_by_event_date", "event_date, product_id",
-                         "$1::date[], $2::text[]", 2);
+  if (auto s = write_counters(tx, all_time, deltas.all_time, product_key); !s) return s;
+  if (auto s = write_counters(tx, daily, deltas.daily, pair_key); !s) return s;
+  return write_counters(tx, by_event, deltas.by_event, pair_key);
 }
 
 core::Status record_sold_out(pg::Transaction& tx, std::span<const SoldOutSale> sales) {
