@@ -66,8 +66,8 @@ TEST_CASE("place -> pay -> refund: wallet credited once, stock back, rankings de
   // A ticket for an event on Christmas Eve: two seats, both bought, so it sells out.
   parse(orders.post("/v1/products",
                     R"({"productId":"xmas-gig","name":"Christmas gig","unitPrice":20000,"totalStock":2,)"
-                    R"("saleOpensAt":")" + core::format_rfc3339(core::now_ms() - 1h) +
-                        R"(","eventDate":"2026-12-24"})",
+                    R"("saleOpensAt":")" +
+                        core::format_rfc3339(core::now_ms() - 1h) + R"(","eventDate":"2026-12-24"})",
                     admin),
         201);
   parse(payments.post("/v1/wallets/rita/deposits", R"({"amount":50000})",

@@ -69,7 +69,12 @@ TEST_CASE("event dates are optional calendar dates") {
   const std::string base = R"({"productId":"p","totalStock":1,"saleOpensAt":")" + at + R"(","soldOutAt":")" + at;
   CHECK_FALSE(decode_product_sold_out(base + R"(","eventDate":"2026-13-01"})").ok());
   CHECK(decode_product_sold_out(base + R"(","eventDate":null})").ok());
-  CHECK_FALSE(decode_order_refunded(R"({"orderId":")" + id1 + R"(","userId":"u","items":[{"productId":"p","quantity":1,"unitPrice":1}],"totalAmount":1,"currency":"KRW","paymentId":")" + id2 + R"(","reason":"WHIM","refundedAt":")" + at + R"("})").ok());
+  CHECK_FALSE(
+      decode_order_refunded(
+          R"({"orderId":")" + id1 +
+          R"(","userId":"u","items":[{"productId":"p","quantity":1,"unitPrice":1}],"totalAmount":1,"currency":"KRW","paymentId":")" +
+          id2 + R"(","reason":"WHIM","refundedAt":")" + at + R"("})")
+          .ok());
 }
 
 TEST_CASE("decoders refuse malformed JSON and name every bad field") {

@@ -11,8 +11,8 @@ using std::chrono::milliseconds;
 std::vector<std::string> consumed_topics() { return {"payment.completed", "payment.failed", "payment.refunded"}; }
 
 std::vector<std::string> produced_topics() {
-  return {"order.created",    "order.completed",         "order.cancelled",
-          "order.refunded",   "product.sold-out",        "payment.refund-requested"};
+  return {"order.created",  "order.completed",  "order.cancelled",
+          "order.refunded", "product.sold-out", "payment.refund-requested"};
 }
 
 Config Config::read(core::Env& env) {

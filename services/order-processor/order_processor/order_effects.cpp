@@ -78,10 +78,9 @@ core::Result<Change> change_for(const Order& order, const Decision& decision, co
                                                       order.currency, decision.reason, after.updated_at}));
       break;
     case Effect::mark_refunded:
-      change.events.push_back(
-          event_of(order.id, contracts::OrderRefunded{order.id, order.user_id, order.items, order.total_amount,
-                                                      order.currency, *order.payment_id, refund_reason_of(order),
-                                                      after.updated_at}));
+      change.events.push_back(event_of(
+          order.id, contracts::OrderRefunded{order.id, order.user_id, order.items, order.total_amount, order.currency,
+                                             *order.payment_id, refund_reason_of(order), after.updated_at}));
       break;
     case Effect::advance:
     case Effect::none: break;

@@ -138,8 +138,8 @@ enum class Effect {
   none,            // nothing changes (duplicate, late or out-of-place event)
   complete,        // paid: the hold becomes a sale, order.completed (+ product.sold-out)
   cancel,          // the hold is released, order.cancelled with `reason`
-  request_refund,  // a late payment of a given-up order: payment.refund-requested with `reason`
-  refund,          // a paid order: its units go back on sale, payment.refund-requested with `reason`
+  request_refund,  // a late payment of a given-up order: payment.refund-requested
+  refund,          // a paid order: its units back on sale, payment.refund-requested
   mark_refunded,   // the saga is over: order.refunded
   advance,         // fulfilment progress (admin), nothing else
 };

@@ -22,13 +22,16 @@ constexpr std::array<std::string_view, status_count> names{
 
 // The allowed transitions. Anything not listed is forbidden.
 constexpr std::pair<OrderStatus, OrderStatus> transitions[] = {
-    {S::created, S::pending_payment},        {S::pending_payment, S::payment_completed},
+    {S::created, S::pending_payment},
+    {S::pending_payment, S::payment_completed},
     {S::pending_payment, S::cancelled},  // by the user, or a failed payment
     {S::pending_payment, S::expired},    // by the expiry sweep
     {S::payment_completed, S::preparing},     // SHIPPING
     {S::payment_completed, S::in_warehouse},  // WAREHOUSE
-    {S::preparing, S::shipment_started},     {S::shipment_started, S::in_transit},
-    {S::in_transit, S::completed},           {S::in_warehouse, S::completed},
+    {S::preparing, S::shipment_started},
+    {S::shipment_started, S::in_transit},
+    {S::in_transit, S::completed},
+    {S::in_warehouse, S::completed},
     {S::cancelled, S::refund_requested},  // a payment arrived after the cancellation
     {S::expired, S::refund_requested},    // a payment arrived after the expiry
     {S::refund_requested, S::refunded},

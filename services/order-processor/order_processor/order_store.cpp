@@ -59,18 +59,10 @@ const std::string product_columns =
     ", to_char(event_date, 'YYYY-MM-DD')";
 
 Product product_from(const pg::Rows& rows, int row) {
-  return Product{rows.str(row, 0),
-                 rows.str(row, 1),
-                 rows.integer(row, 2),
-                 rows.str(row, 3),
-                 rows.integer(row, 4),
-                 rows.integer(row, 5),
-                 rows.integer(row, 6),
-                 core::from_unix_ms(rows.integer(row, 7)),
-                 rows.optional_str(row, 8),
-                 rows.str(row, 9),
-                 rows.str(row, 10),
-                 rows.optional_str(row, 11)};
+  return Product{
+      rows.str(row, 0),          rows.str(row, 1),     rows.integer(row, 2), rows.str(row, 3),
+      rows.integer(row, 4),      rows.integer(row, 5), rows.integer(row, 6), core::from_unix_ms(rows.integer(row, 7)),
+      rows.optional_str(row, 8), rows.str(row, 9),     rows.str(row, 10),    rows.optional_str(row, 11)};
 }
 
 // The items come back as one JSON array per order, read with the contract's own reader;
@@ -148,16 +140,19 @@ void move_held(pg::Pipeline& pipeline, const std::map<std::string, std::int64_t>
   const char* sql = nullptr;
   switch (move) {
     case StockMove::sell:
-      sql = "UPDATE products p SET held = p.held - m.q, sold = p.sold + m.q, updated_at = now() "
-            "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id";
+      sql =
+          "UPDATE products p SET held = p.held - m.q, sold = p.sold + m.q, updated_at = now() "
+          "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id";
       break;
     case StockMove::release:
-      sql = "UPDATE products p SET held = p.held - m.q, updated_at = now() "
-            "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id";
+      sql =
+          "UPDATE products p SET held = p.held - m.q, updated_at = now() "
+          "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id";
       break;
     case StockMove::unsell:
-      sql = "UPDATE products p SET sold = p.sold - m.q, sold_out_at = NULL, updated_at = now() "
-            "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id";
+      sql =
+          "UPDATE products p SET sold = p.sold - m.q, sold_out_at = NULL, updated_at = now() "
+          "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id";
       break;
     case StockMove::none: return;
   }
@@ -454,7 +449,8 @@ core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, cons
     static const std::string sold_out_sql =
         "UPDATE products SET sold_out_at = $2 WHERE id = ANY($1::text[]) AND sold_out_at IS NULL "
         "AND sold >= total_stock RETURNING id, name, total_stock, " +
-        pg::rfc3339_sql("sale_opens_at") + ", " + pg::rfc3339_sql("sold_out_at") + ", to_char(event_date, 'YYYY-MM-DD')";
+        pg::rfc3339_sql("sale_opens_at") + ", " + pg::rfc3339_sql("sold_out_at") +
+        ", to_char(event_date, 'YYYY-MM-DD')";
     sold_out = pipeline.add(sold_out_sql, ids, after.updated_at);
   }
   if (auto queued = queue_outbox(pipeline, change->events, "order"); !queued) return queued.error();

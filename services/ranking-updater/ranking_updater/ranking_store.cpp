@@ -46,8 +46,7 @@ core::Result<std::vector<std::string>> local_days(pg::Transaction& tx, const std
   return days;
 }
 
-core::Result<std::map<std::string, TallyState>> take_tallies(pg::Transaction& tx,
-                                                             std::vector<std::string> order_ids) {
+core::Result<std::map<std::string, TallyState>> take_tallies(pg::Transaction& tx, std::vector<std::string> order_ids) {
   std::map<std::string, TallyState> tallies;
   if (order_ids.empty()) return tallies;
   std::sort(order_ids.begin(), order_ids.end());
@@ -83,10 +82,10 @@ core::Status save_tallies(pg::Transaction& tx, const std::map<std::string, Tally
     days.push_back(t.tally == Tally::counted ? t.day : "");
   }
   if (ids.empty()) return {};
-  return ok_or(tx.exec(
-      "UPDATE ranked_orders r SET state = v.state, completed_day = NULLIF(v.day, '')::date, updated_at = now() "
-      "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, state, day) WHERE r.order_id = v.id",
-      ids, states, days));
+  return ok_or(
+      tx.exec("UPDATE ranked_orders r SET state = v.state, completed_day = NULLIF(v.day, '')::date, updated_at = now() "
+              "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, state, day) WHERE r.order_id = v.id",
+              ids, states, days));
 }
 
 namespace {
@@ -218,8 +217,8 @@ core::Result<DaySales> top_sales_of_day(pg::Connection& connection, const std::o
   return DaySales{rows->str(0, 0), entries_from(*rows, 1)};
 }
 
-core::Result<std::vector<SalesEntry>> top_sales_of_event_date(pg::Connection& connection,
-                                                             const std::string& event_date, int limit) {
+core::Result<std::vector<SalesEntry>> top_sales_of_event_date(pg::Connection& connection, const std::string& event_date,
+                                                              int limit) {
   auto rows = connection.exec(
       "SELECT product_id, units, orders, revenue FROM product_sales_by_event_date "
       "WHERE event_date = $1::date AND units > 0 ORDER BY units DESC, product_id LIMIT $2",

@@ -43,8 +43,8 @@ core::Result<std::vector<SalesEntry>> top_sales_all_time(pg::Connection& connect
 core::Result<DaySales> top_sales_of_day(pg::Connection& connection, const std::optional<std::string>& day,
                                         const std::string& zone, int limit);
 // Products with units sold (refunds taken off); the ones of one event date when `event_date` is set.
-core::Result<std::vector<SalesEntry>> top_sales_of_event_date(pg::Connection& connection,
-                                                             const std::string& event_date, int limit);
+core::Result<std::vector<SalesEntry>> top_sales_of_event_date(pg::Connection& connection, const std::string& event_date,
+                                                              int limit);
 // Every sale that sold out, or those of one event date.
 core::Result<std::vector<SoldOutSale>> fastest_sold_out(pg::Connection& connection,
                                                         const std::optional<std::string>& event_date, int limit);

@@ -76,10 +76,15 @@ TEST_CASE("every notified event becomes a notice carrying the ids that tell mess
 }
 
 TEST_CASE("a refunded order is told to its user, with the amount and why") {
-  auto refunded = notice_from(event(
-      std::string(contracts::OrderRefunded::type), contracts::encode(contracts::OrderRefunded{order_id, "frank", {{"seat-1", 2, 1500}}, 3000, "KRW",
-                                                                   payment_id, "USER_REQUESTED",
-                                                                   "2027-01-15T08:00:00.000Z"})));
+  auto refunded = notice_from(event(std::string(contracts::OrderRefunded::type),
+                                    contracts::encode(contracts::OrderRefunded{order_id,
+                                                                               "frank",
+                                                                               {{"seat-1", 2, 1500}},
+                                                                               3000,
+                                                                               "KRW",
+                                                                               payment_id,
+                                                                               "USER_REQUESTED",
+                                                                               "2027-01-15T08:00:00.000Z"})));
   REQUIRE(refunded.ok());
   CHECK(refunded->user_id == "frank");
   CHECK(refunded->order_id == order_id);

@@ -617,7 +617,9 @@ struct RefundApi {
   http::Router router;
 
   RefundApi(OrdersFixture& f, std::chrono::milliseconds window = std::chrono::hours(24))
-      : config(with_window(window)), sweeper(f.pool, config.expiry), api(config, f.pool, sweeper, test_authenticator()) {
+      : config(with_window(window)),
+        sweeper(f.pool, config.expiry),
+        api(config, f.pool, sweeper, test_authenticator()) {
     api.add_routes(router);
   }
   static Config with_window(std::chrono::milliseconds window) {
@@ -693,7 +695,8 @@ TEST_CASE("a user's refund before shipping: units back on sale, one refund howev
   REQUIRE(f.apply("payment.refunded", contracts::encode(refunded)).succeeded());
   CHECK(f.status(order.id) == "REFUNDED");
   REQUIRE(f.outbox("order.refunded") == 1);
-  auto done = f.connection.exec("SELECT aggregateid, payload::text FROM outbox WHERE type = 'dev.paypipe.order.refunded.v1'");
+  auto done = f.connection.exec(
+      "SELECT aggregateid, payload::text FROM outbox WHERE type = 'dev.paypipe.order.refunded.v1'");
   REQUIRE(done.ok());
   CHECK(done->str(0, 0) == order.id);
   auto event = contracts::decode_order_refunded(done->str(0, 1));
@@ -728,9 +731,9 @@ TEST_CASE("a shipped order is refunded by an admin only; the window closes users
 
   RefundApi api(f);
   const std::vector<http::Header> admin{{"authorization", "Bearer secret"}};
-  REQUIRE(call(api.router, "POST", "/v1/orders/" + shipped.id + "/fulfilment", R"({"status":"SHIPMENT_STARTED"})",
-               admin)
-              .status == 200);
+  REQUIRE(
+      call(api.router, "POST", "/v1/orders/" + shipped.id + "/fulfilment", R"({"status":"SHIPMENT_STARTED"})", admin)
+          .status == 200);
   const auto by_user = api.user_refund(shipped.id, "alice");
   CHECK(by_user.status == 409);
   CHECK(by_user.body.find("order-not-refundable") != std::string::npos);

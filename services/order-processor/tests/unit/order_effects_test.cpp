@@ -137,8 +137,8 @@ TEST_CASE("a paid order's refund puts its units back on sale and asks payment-ap
   auto before = order(OrderStatus::preparing);
   before.payment_id = payment_id;
   before.paid_at = before.updated_at;
-  auto change =
-      change_for(before, decide_user_refund(before, "alice", now, std::chrono::hours(24)).value(), std::nullopt, now);
+  auto change = change_for(before, decide_user_refund(before, "alice", now, std::chrono::hours(24)).value(),
+                           std::nullopt, now);
   REQUIRE(change.ok());
   CHECK(change->after.status == OrderStatus::refund_requested);
   CHECK(change->after.refund_reason == "USER_REQUESTED");

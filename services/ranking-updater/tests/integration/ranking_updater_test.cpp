@@ -127,8 +127,8 @@ events::Event sold_out(const std::string& product, const std::string& opens, con
 events::Event refunded(const std::string& order_id, std::vector<contracts::OrderItem> items) {
   std::int64_t total = 0;
   for (const auto& i : items) total += i.quantity * i.unit_price;
-  const contracts::OrderRefunded data{order_id, "user", std::move(items),   total,
-                                      "KRW",    core::new_uuid_v7(), "USER_REQUESTED", "2027-01-16T10:00:00Z"};
+  const contracts::OrderRefunded data{
+      order_id, "user", std::move(items), total, "KRW", core::new_uuid_v7(), "USER_REQUESTED", "2027-01-16T10:00:00Z"};
   return events::make_event(std::string(contracts::OrderRefunded::type), "/test", order_id, contracts::encode(data));
 }
 
@@ -268,8 +268,8 @@ TEST_CASE("a refund takes its order's sales off once, even delivered twice, and 
   const std::vector<contracts::OrderItem> gig_b{{"gig", 3, 1000, std::string("2026-12-24")}};
   const std::vector<contracts::OrderItem> gig_c{{"gig", 4, 1000, std::string("2026-12-24")}};
   // Completed at 2027-01-15 10:00 KST. Order c's refund is read before its completion.
-  f.publish({completed(a, gig_a, "2027-01-15T01:00:00Z"), completed(b, gig_b, "2027-01-15T01:00:00Z"),
-             refunded(c, gig_c)});
+  f.publish(
+      {completed(a, gig_a, "2027-01-15T01:00:00Z"), completed(b, gig_b, "2027-01-15T01:00:00Z"), refunded(c, gig_c)});
   f.consume_events(3);
   CHECK(units_of(f.get("/v1/rankings/products", {{"window", "all"}}), "gig") == 5);
 

@@ -19,7 +19,8 @@ TEST_CASE("ranking-updater's defaults: days in Asia/Seoul, batches of 5000, its 
   CHECK(c.time_zone == "Asia/Seoul");
   CHECK(c.consumer.batch_size == 5000);
   CHECK(c.consumer.consumer.group == "ranking-updater");
-  CHECK(c.consumer.consumer.topics == std::vector<std::string>{"order.completed", "order.refunded", "product.sold-out"});
+  CHECK(c.consumer.consumer.topics ==
+        std::vector<std::string>{"order.completed", "order.refunded", "product.sold-out"});
   CHECK(c.common.database.connect.schema == "ranking_updater");
 }
 

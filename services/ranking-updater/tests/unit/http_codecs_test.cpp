@@ -51,8 +51,8 @@ TEST_CASE("the rankings of one event date name it, and each sold-out sale its ev
   REQUIRE(all_time.ok());
   CHECK_FALSE(all_time->HasMember("eventDate"));
 
-  const SoldOutSale sale{"gig", std::nullopt, 10, core::from_unix_ms(0), core::from_unix_ms(1000),
-                         std::string("2026-12-24")};
+  const SoldOutSale sale{
+      "gig", std::nullopt, 10, core::from_unix_ms(0), core::from_unix_ms(1000), std::string("2026-12-24")};
   auto sold = core::json::parse(sold_out_json(std::string("2026-12-24"), rank_sold_out({sale})));
   REQUIRE(sold.ok());
   CHECK(std::string((*sold)["eventDate"].GetString()) == "2026-12-24");
