@@ -89,7 +89,8 @@ inline constexpr std::string_view admin_refund = "ADMIN_REFUND";
 }  // namespace refund_reason
 
 // A request carrying an Idempotency-Key that an earlier order used: the same request
-// (user, items in order as contracts::same_line compares them, fulfilment) replays that order, another one is refused (422).
+// (user, items in order as contracts::same_line compares them, fulfilment) replays
+// that order, another one is refused (422).
 bool same_request(const OrderRequest& request, const Order& stored);
 
 // Can `request` be placed against `products` (by id, as read without locks) at `now`?

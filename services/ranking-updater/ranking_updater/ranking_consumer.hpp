@@ -14,9 +14,9 @@
 // Per batch: record the event ids and keep the fresh ones; look up the local day of
 // every fresh order's completion (one statement); take the orders' ranked_orders rows;
 // tally and add the batch up in C++ (ranking_rules.hpp: tally_orders, aggregate,
-// merge_sold_out); write each counter row once with set-based upserts; commit. If the batch fails for a reason other than an unavailable
-// database, it is replayed with a savepoint per event, so one bad event never holds
-// the others back.
+// merge_sold_out); write each counter row once with set-based statements; commit. If
+// the batch fails for a reason other than an unavailable database, it is replayed with
+// a savepoint per event, so one bad event never holds the others back.
 
 #include <span>
 #include <string>
