@@ -8,8 +8,9 @@ void write_items(core::json::Writer& w, std::string_view name, const std::vector
     w.begin_object()
         .field("productId", item.product_id)
         .field("quantity", item.quantity)
-        .field("unitPrice", item.unit_price)
-        .end_object();
+        .field("unitPrice", item.unit_price);
+    if (item.event_date) w.field("eventDate", *item.event_date);
+    w.end_object();
   }
   w.end_array();
 }
@@ -18,9 +19,44 @@ std::vector<OrderItem> read_items(core::json::Reader& in, const char* name) {
   std::vector<OrderItem> items;
   in.objects(name, 1, 100, [&](core::json::Reader& item) {
     items.push_back(OrderItem{item.text("productId", core::json::id_rule), item.integer("quantity", 1, 1000),
-                              item.integer("unitPrice", 0, max_amount)});
+                              item.integer("unitPrice", 0, max_amount), read_date(item, "eventDate")});
   });
   return items;
+}
+
+bool same_line(const OrderItem& a, const OrderItem& b) {
+  return a.product_id == b.product_id && a.quantity == b.quantity && a.unit_price == b.unit_price;
+}
+
+namespace {
+
+int digits(std::string_view text) {
+  int value = 0;
+  for (const char c : text) value = value * 10 + (c - '0');
+  return value;
+}
+
+}  // namespace
+
+bool is_calendar_date(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+  for (const std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  const int year = digits(text.substr(0, 4)), month = digits(text.substr(5, 2)), day = digits(text.substr(8, 2));
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  static constexpr int days_in[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= days_in[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+std::optional<std::string> read_date(core::json::Reader& in, const char* name) {
+  auto text = in.optional_text(name, core::json::TextRule{10, 10, false});
+  if (text && !is_calendar_date(*text)) {
+    in.fail(name, "must be a calendar date YYYY-MM-DD");
+    return std::nullopt;
+  }
+  return text;
 }
 
 std::string read_currency(core::json::Reader& in, const char* name) {

@@ -28,7 +28,7 @@ core::Result<PaymentRefundRequested> decode_payment_refund_requested(std::string
   data.user_id = in.text("userId", core::json::id_rule);
   data.amount = in.integer("amount", 0, max_amount);
   data.currency = read_currency(in, "currency");
-  data.reason = in.one_of("reason", {"ORDER_CANCELLED", "ORDER_EXPIRED"});
+  data.reason = in.one_of("reason", {"ORDER_CANCELLED", "ORDER_EXPIRED", "USER_REQUESTED", "ADMIN_REFUND"});
   data.requested_at = in.timestamp("requestedAt");
   if (auto status = in.status(); !status) return status.error();
   return data;

@@ -26,7 +26,7 @@ struct PaymentRefundRequested {
   std::string user_id;
   std::int64_t amount = 0;  // minor units
   std::string currency;
-  std::string reason;  // ORDER_CANCELLED | ORDER_EXPIRED
+  std::string reason;  // ORDER_CANCELLED | ORDER_EXPIRED | USER_REQUESTED | ADMIN_REFUND
   std::string requested_at;  // RFC 3339
 };
 

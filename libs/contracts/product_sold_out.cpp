@@ -12,6 +12,7 @@ std::string encode(const ProductSoldOut& data) {
   w.field("totalStock", data.total_stock);
   w.field("saleOpensAt", data.sale_opens_at);
   w.field("soldOutAt", data.sold_out_at);
+  if (data.event_date) w.field("eventDate", *data.event_date);
   w.end_object();
   return w.take();
 }
@@ -26,6 +27,7 @@ core::Result<ProductSoldOut> decode_product_sold_out(std::string_view json) {
   data.total_stock = in.integer("totalStock", 0, max_amount);
   data.sale_opens_at = in.timestamp("saleOpensAt");
   data.sold_out_at = in.timestamp("soldOutAt");
+  data.event_date = read_date(in, "eventDate");
   if (auto status = in.status(); !status) return status.error();
   return data;
 }

@@ -26,6 +26,7 @@ struct ProductSoldOut {
   std::int64_t total_stock = 0;
   std::string sale_opens_at;  // RFC 3339
   std::string sold_out_at;  // RFC 3339
+  std::optional<std::string> event_date{};  // YYYY-MM-DD, when the product is a ticket for a dated event
 };
 
 std::string encode(const ProductSoldOut& data);

@@ -10,9 +10,9 @@
 namespace paypipe::events {
 
 std::vector<std::string> business_topics() {
-  return {"order.created",  "order.completed",          "order.cancelled",  "payment.completed",
-          "payment.failed", "payment.refund-requested", "payment.refunded", "coupon.requested",
-          "coupon.issued",  "coupon.rejected",          "product.sold-out"};
+  return {"order.created",     "order.completed", "order.cancelled",          "order.refunded",
+          "payment.completed", "payment.failed",  "payment.refund-requested", "payment.refunded",
+          "coupon.requested",  "coupon.issued",   "coupon.rejected",          "product.sold-out"};
 }
 
 std::vector<std::string> consumer_groups() {

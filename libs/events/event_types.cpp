@@ -8,10 +8,13 @@ namespace paypipe::events {
 namespace {
 
 // The alias table: every type named before the CloudEvents naming, and its name now.
+// Types added since (order.refunded) are here too, so every business topic's bare name
+// maps to its type the same way.
 constexpr std::pair<std::string_view, std::string_view> old_names[] = {
     {"order.created", "dev.paypipe.order.created.v1"},
     {"order.completed", "dev.paypipe.order.completed.v1"},
     {"order.cancelled", "dev.paypipe.order.cancelled.v1"},
+    {"order.refunded", "dev.paypipe.order.refunded.v1"},
     {"payment.completed", "dev.paypipe.payment.completed.v1"},
     {"payment.failed", "dev.paypipe.payment.failed.v1"},
     {"payment.refund-requested", "dev.paypipe.payment.refund-requested.v1"},

@@ -16,7 +16,8 @@ Naming spring_names() {
   Naming n;
   n.topics = {
       {"order.created", "order.created"},       {"order.completed", "order.completed"},
-      {"order.cancelled", "order.cancelled"},   {"payment.completed", "payment.success"},
+      {"order.cancelled", "order.cancelled"},   {"order.refunded", "order.refunded"},
+      {"payment.completed", "payment.success"},
       {"payment.failed", "payment.failed"},     {"payment.refund-requested", "refund-requests"},
       {"payment.refunded", "payment.refunded"}, {"coupon.requested", "coupon-requests"},
       {"coupon.issued", "coupon.issued"},       {"coupon.rejected", "coupon.rejected"},

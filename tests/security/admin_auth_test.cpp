@@ -91,6 +91,7 @@ TEST_CASE("every admin endpoint refuses a missing token with 401 and a wrong one
       {&orders, "POST", "/v1/orders/{orderId}/fulfilment", "/v1/orders/" + order_id + "/fulfilment",
        R"({"status":"SHIPMENT_STARTED"})"},
       {&orders, "POST", "/v1/admin/expiry-sweeps", "/v1/admin/expiry-sweeps", ""},
+      {&orders, "POST", "/v1/admin/orders/{orderId}/refund", "/v1/admin/orders/" + order_id + "/refund", ""},
       {&coupons, "POST", "/v1/coupons", "/v1/coupons",
        R"({"name":"C","discount":100,"totalStock":5,"validFrom":")" + core::format_rfc3339(now - 1h) +
            R"(","validUntil":")" + core::format_rfc3339(now + 1h) + "\"}"},

@@ -203,6 +203,8 @@ TEST_CASE("every end-user route refuses every bad credential, answers another us
       {&orders, "GET", "/v1/orders/" + unpaid_id, "", 404},
       {&orders, "POST", "/v1/orders/" + unpaid_id + "/cancel", R"({"userId":"owner"})", 403},
       {&orders, "POST", "/v1/orders/" + unpaid_id + "/cancel", "", 404},
+      {&orders, "POST", "/v1/orders/" + paid_id + "/refund", R"({"userId":"owner"})", 403},
+      {&orders, "POST", "/v1/orders/" + paid_id + "/refund", "", 404},
       {&coupons, "GET", "/v1/coupons/" + coupon_id, "", 200},
       {&coupons, "POST", "/v1/coupons/" + coupon_id + "/issue", R"({"userId":"owner"})", 403},
       {&coupons, "GET", "/v1/coupon-requests/" + request_id, "", 404},

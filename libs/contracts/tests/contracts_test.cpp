@@ -8,6 +8,7 @@
 #include "contracts/order_cancelled.hpp"
 #include "contracts/order_completed.hpp"
 #include "contracts/order_created.hpp"
+#include "contracts/order_refunded.hpp"
 #include "contracts/payment_completed.hpp"
 #include "contracts/payment_failed.hpp"
 #include "contracts/payment_refund_requested.hpp"
@@ -53,6 +54,27 @@ TEST_CASE("every contract round-trips and matches its schema") {
   round_trip(CouponIssued{id1, id2, "user-1", id3, std::nullopt, 5000, std::nullopt, at}, decode_coupon_issued);
   round_trip(CouponRejected{id1, id2, "user-1", "OUT_OF_STOCK", at}, decode_coupon_rejected);
   round_trip(ProductSoldOut{"seat-A1", std::string("Concert A1"), 100, at, at}, decode_product_sold_out);
+  round_trip(ProductSoldOut{"seat-A1", std::nullopt, 100, at, at, std::string("2026-12-24")}, decode_product_sold_out);
+  round_trip(PaymentRefundRequested{id2, id1, "user-1", 170000, "KRW", "USER_REQUESTED", at},
+             decode_payment_refund_requested);
+  const std::vector<OrderItem> dated{{"seat-A1", 2, 50000, std::string("2026-12-24")}, {"seat-A2", 1, 70000}};
+  round_trip(OrderCompleted{id1, "user-1", dated, 170000, "KRW", "SHIPPING", id2, at}, decode_order_completed);
+  round_trip(OrderRefunded{id1, "user-1", dated, 170000, "KRW", id2, "ADMIN_REFUND", at}, decode_order_refunded);
+}
+
+TEST_CASE("event dates are optional calendar dates") {
+  CHECK(is_calendar_date("2024-02-29"));
+  CHECK_FALSE(is_calendar_date("2027-02-29"));
+  CHECK_FALSE(is_calendar_date("2027-12-24T00:00:00Z"));
+  const std::string base = R"({"productId":"p","totalStock":1,"saleOpensAt":")" + at + R"(","soldOutAt":")" + at;
+  CHECK_FALSE(decode_product_sold_out(base + R"(","eventDate":"2026-13-01"})").ok());
+  CHECK(decode_product_sold_out(base + R"(","eventDate":null})").ok());
+  CHECK_FALSE(
+      decode_order_refunded(
+          R"({"orderId":")" + id1 +
+          R"(","userId":"u","items":[{"productId":"p","quantity":1,"unitPrice":1}],"totalAmount":1,"currency":"KRW","paymentId":")" +
+          id2 + R"(","reason":"WHIM","refundedAt":")" + at + R"("})")
+          .ok());
 }
 
 TEST_CASE("decoders refuse malformed JSON and name every bad field") {

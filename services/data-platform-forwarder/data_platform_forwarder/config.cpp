@@ -6,7 +6,7 @@ namespace paypipe::data_platform_forwarder {
 
 using std::chrono::milliseconds;
 
-std::vector<std::string> consumed_topics() { return {"payment.completed", "order.completed"}; }
+std::vector<std::string> consumed_topics() { return {"payment.completed", "order.completed", "order.refunded"}; }
 
 Config Config::read(core::Env& env) {
   Config c;

@@ -5,6 +5,7 @@
 #include "contracts/coupon_issued.hpp"
 #include "contracts/coupon_rejected.hpp"
 #include "contracts/order_cancelled.hpp"
+#include "contracts/order_refunded.hpp"
 #include "contracts/payment_completed.hpp"
 #include "contracts/payment_failed.hpp"
 #include "events/dispatch.hpp"
@@ -30,6 +31,8 @@ constexpr Template templates[] = {
      "[paypipe] Payment failed: {reason}\nAmount: {amount}\nOrder: {orderId}\nPayment: {paymentId}"},
     {contracts::OrderCancelled::type, "[paypipe] 주문이 취소되었습니다: {reason}\n금액: {amount}\n주문번호: {orderId}",
      "[paypipe] Order cancelled: {reason}\nAmount: {amount}\nOrder: {orderId}"},
+    {contracts::OrderRefunded::type, "[paypipe] 환불되었습니다: {reason}\n금액: {amount}\n주문번호: {orderId}",
+     "[paypipe] Order refunded: {reason}\nAmount: {amount}\nOrder: {orderId}"},
     {contracts::CouponIssued::type,
      "[paypipe] 쿠폰이 발급되었습니다: {couponName}\n할인: {discount}\n유효기간: {validUntil}\n요청번호: {requestId}",
      "[paypipe] Coupon issued: {couponName}\nDiscount: {discount}\nValid until: {validUntil}\nRequest: {requestId}"},
@@ -49,6 +52,10 @@ constexpr Reason reasons[] = {
     {"PAYMENT_FAILED", "결제 실패", "the payment failed"},
     {"EXPIRED", "기간 만료", "expired"},
     {"USER_CANCELLED", "고객 요청", "cancelled on request"},
+    {"USER_REQUESTED", "고객 요청", "refunded on request"},
+    {"ADMIN_REFUND", "관리자 환불", "refunded by the shop"},
+    {"ORDER_CANCELLED", "취소된 주문의 결제", "paid after the order was cancelled"},
+    {"ORDER_EXPIRED", "만료된 주문의 결제", "paid after the order expired"},
     {"OUT_OF_STOCK", "수량 소진", "none left"},
     {"ALREADY_ISSUED", "이미 발급됨", "already issued to you"},
     {"NOT_FOUND", "없는 쿠폰", "no such coupon"},
@@ -85,7 +92,7 @@ Notice base(const events::Event& event, std::string user_id) {
 
 // The event types with a message, which are the topics notification-sender consumes.
 using Notified = events::EventSet<contracts::PaymentCompleted, contracts::PaymentFailed, contracts::OrderCancelled,
-                                  contracts::CouponIssued, contracts::CouponRejected>;
+                                  contracts::OrderRefunded, contracts::CouponIssued, contracts::CouponRejected>;
 
 }  // namespace
 
@@ -125,6 +132,15 @@ core::Result<Notice> notice_from(const events::Event& event) {
       [&](const contracts::OrderCancelled& d) -> core::Result<Notice> {
         auto n = base(event, d.user_id);
         n.order_id = d.order_id;
+        n.amount = d.total_amount;
+        n.currency = d.currency;
+        n.reason = d.reason;
+        return n;
+      },
+      [&](const contracts::OrderRefunded& d) -> core::Result<Notice> {
+        auto n = base(event, d.user_id);
+        n.order_id = d.order_id;
+        n.payment_id = d.payment_id;
         n.amount = d.total_amount;
         n.currency = d.currency;
         n.reason = d.reason;

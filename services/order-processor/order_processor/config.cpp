@@ -11,7 +11,8 @@ using std::chrono::milliseconds;
 std::vector<std::string> consumed_topics() { return {"payment.completed", "payment.failed", "payment.refunded"}; }
 
 std::vector<std::string> produced_topics() {
-  return {"order.created", "order.completed", "order.cancelled", "product.sold-out", "payment.refund-requested"};
+  return {"order.created",  "order.completed",  "order.cancelled",
+          "order.refunded", "product.sold-out", "payment.refund-requested"};
 }
 
 Config Config::read(core::Env& env) {
@@ -28,6 +29,8 @@ Config Config::read(core::Env& env) {
                                  milliseconds(3600000));
   c.expiry.grace = env.millis("PAYPIPE_ORDER_EXPIRY_GRACE_MS", c.expiry.grace, milliseconds(0), milliseconds(3600000));
   c.expiry.batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", 500, 1, 10000));
+  c.refund_window = env.millis("PAYPIPE_REFUND_WINDOW_MS", c.refund_window, milliseconds(0),
+                               milliseconds(366LL * 24 * 3600 * 1000));
   c.currency = runtime::read_currency(env);  // shared with payment-api's wallets
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
   c.auth = auth::Settings::read(env, c.common.local_profile);

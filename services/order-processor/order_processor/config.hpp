@@ -12,6 +12,9 @@
 //                                            instead of being refunded, even while this service's consumer
 //                                            group recovers from a lost broker or member (10-30 s measured)
 //   PAYPIPE_ORDER_EXPIRY_BATCH_SIZE          orders expired per transaction (default 500)
+//   PAYPIPE_REFUND_WINDOW_MS                 how long after its payment a user may ask for the refund of an
+//                                            order that has not shipped (default 604800000 = 7 days; 0 = never:
+//                                            only an admin refunds)
 //   PAYPIPE_CURRENCY                         the currency of every price (default KRW; the
 //                                            same setting as payment-api's wallets)
 //   PAYPIPE_ADMIN_TOKEN                      secret: Bearer token of the admin endpoints (empty = refused)
@@ -46,6 +49,7 @@ struct Config {
   std::size_t queue_limit = 20000;
   std::chrono::milliseconds order_ttl{600000};
   ExpirySettings expiry;
+  std::chrono::milliseconds refund_window{7LL * 24 * 3600 * 1000};
   std::string currency = "KRW";
   std::string admin_token;
   auth::Settings auth;

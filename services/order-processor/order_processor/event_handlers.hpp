@@ -6,7 +6,7 @@
 //                      hold becomes a sale, order.completed (+ product.sold-out);
 //                      CANCELLED / EXPIRED: REFUND_REQUESTED, payment.refund-requested
 //   payment.failed     PENDING_PAYMENT: CANCELLED (PAYMENT_FAILED), hold released, order.cancelled
-//   payment.refunded   REFUND_REQUESTED: REFUNDED
+//   payment.refunded   REFUND_REQUESTED: REFUNDED, order.refunded (with the reason the refund was asked for)
 //
 // DELIVERY CONTRACT: at least once. The event id (ce_id) recorded in processed_events
 // makes each effect happen once; an event that the state machine does not allow in the

@@ -18,6 +18,7 @@ OrderApi::OrderApi(const Config& config, pg::Pool& pool, ExpirySweeper& sweeper,
     : pool_(pool),
       sweeper_(sweeper),
       order_settings_{config.order_ttl, config.currency},
+      refund_window_(config.refund_window),
       admin_token_(config.admin_token),
       authenticator_(std::move(authenticator)),
       limiter_(std::make_shared<http::RateLimiter>(config.rate_limit)),
@@ -76,6 +77,12 @@ void OrderApi::add_routes(http::Router& router) {
               auth::user_route(
                   authenticator_, [this](const http::Request& r, const auth::Claims& who) { return cancel(r, who); },
                   limiter_));
+  router.post("/v1/orders/{orderId}/refund",
+              auth::user_route(
+                  authenticator_, [this](const http::Request& r, const auth::Claims& who) { return refund(r, who); },
+                  limiter_));
+  router.post("/v1/admin/orders/{orderId}/refund",
+              http::admin_only(admin_token_, [this](const http::Request& r) { return admin_refund(r); }));
   router.post("/v1/orders/{orderId}/fulfilment",
               http::admin_only(admin_token_, [this](const http::Request& r) { return advance(r); }));
   router.post("/v1/admin/expiry-sweeps",
@@ -159,6 +166,24 @@ http::Response OrderApi::cancel(const http::Request& request, const auth::Claims
   auto user_id = parse_cancel_request(request, who.subject);
   if (!user_id) return http::error_response(user_id.error());
   return change_order(pool_, *id, &*user_id, [&](const Order& order) { return decide_user_cancel(order, *user_id); });
+}
+
+// Both refunds answer the order as it now is: REFUND_REQUESTED while payment-api
+// credits the wallet, REFUNDED after; asking again changes nothing and answers the same.
+http::Response OrderApi::refund(const http::Request& request, const auth::Claims& who) {
+  auto id = order_id_param(request);
+  if (!id) return http::error_response(id.error());
+  auto user_id = parse_cancel_request(request, who.subject);
+  if (!user_id) return http::error_response(user_id.error());
+  return change_order(pool_, *id, &*user_id, [&](const Order& order) {
+    return decide_user_refund(order, *user_id, core::now_ms(), refund_window_);
+  });
+}
+
+http::Response OrderApi::admin_refund(const http::Request& request) {
+  auto id = order_id_param(request);
+  if (!id) return http::error_response(id.error());
+  return change_order(pool_, *id, nullptr, [](const Order& order) { return decide_admin_refund(order); });
 }
 
 http::Response OrderApi::advance(const http::Request& request) {

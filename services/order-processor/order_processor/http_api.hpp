@@ -5,7 +5,9 @@
 //   POST /v1/orders                           place an order: stock held, PENDING_PAYMENT (Idempotency-Key optional)
 //   GET  /v1/orders/{orderId}                 status, description, progress, cancellable, items, totals
 //   POST /v1/orders/{orderId}/cancel          the user cancels an unpaid order
+//   POST /v1/orders/{orderId}/refund          the user asks for the refund of a paid order not yet shipped
 //   POST /v1/orders/{orderId}/fulfilment      advance a shipping order (admin)
+//   POST /v1/admin/orders/{orderId}/refund    refund any paid order (admin)
 //   POST /v1/admin/expiry-sweeps              expire every due order now (admin)
 // Every route needs a token: the admin token on the admin routes, an end-user bearer
 // token (libs/auth) on the rest. The user is the token's sub; another user's order is
@@ -47,12 +49,15 @@ class OrderApi {
   void place(http::Request request, const auth::Claims& who, http::Responder respond);
   http::Response get_order(const http::Request& request, const auth::Claims& who);
   http::Response cancel(const http::Request& request, const auth::Claims& who);
+  http::Response refund(const http::Request& request, const auth::Claims& who);
+  http::Response admin_refund(const http::Request& request);
   http::Response advance(const http::Request& request);
   http::Response sweep();
 
   pg::Pool& pool_;
   ExpirySweeper& sweeper_;
   OrderSettings order_settings_;
+  std::chrono::milliseconds refund_window_;
   std::string admin_token_;
   std::shared_ptr<const auth::Authenticator> authenticator_;
   std::shared_ptr<http::RateLimiter> limiter_;

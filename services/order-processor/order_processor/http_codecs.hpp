@@ -12,9 +12,9 @@
 
 namespace paypipe::order_processor {
 
-// POST /v1/products: {productId, name, unitPrice, totalStock, saleOpensAt}.
+// POST /v1/products: {productId, name, unitPrice, totalStock, saleOpensAt, eventDate?}.
 core::Result<ProductSpec> parse_product_spec(const http::Request& request);
-// {productId, name, unitPrice, currency, saleOpensAt, soldOutAt, stock{total, held, sold, available}, ...}
+// {productId, name, unitPrice, currency, saleOpensAt, soldOutAt, eventDate?, stock{total, held, sold, available}, ...}
 std::string product_json(const Product& product);
 
 // POST /v1/orders: {userId?, items[{productId, quantity, unitPrice}], fulfilment} and an
@@ -22,7 +22,7 @@ std::string product_json(const Product& product);
 // must be the same user). A product may appear once per order.
 core::Result<OrderRequest> parse_order_request(const http::Request& request, std::string_view subject);
 
-// POST /v1/orders/{orderId}/cancel: no body, {} or {userId} naming the token's user.
+// POST /v1/orders/{orderId}/cancel and /refund: no body, {} or {userId} naming the token's user.
 core::Result<std::string> parse_cancel_request(const http::Request& request, std::string_view subject);
 
 // POST /v1/orders/{orderId}/fulfilment: {status: SHIPMENT_STARTED | IN_TRANSIT | COMPLETED}.

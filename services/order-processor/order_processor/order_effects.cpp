@@ -3,6 +3,7 @@
 #include "contracts/order_cancelled.hpp"
 #include "contracts/order_completed.hpp"
 #include "contracts/order_created.hpp"
+#include "contracts/order_refunded.hpp"
 #include "contracts/payment_refund_requested.hpp"
 
 namespace paypipe::order_processor {
@@ -12,6 +13,12 @@ namespace {
 template <typename Data>
 events::Event event_of(const std::string& key, const Data& data) {
   return events::make_event(std::string(event_source), key, data);
+}
+
+// Orders whose refund was asked before the reason was recorded were all late payments.
+std::string refund_reason_of(const Order& order) {
+  if (order.refund_reason) return *order.refund_reason;
+  return std::string(order.cancel_reason == "EXPIRED" ? refund_reason::order_expired : refund_reason::order_cancelled);
 }
 
 }  // namespace
@@ -38,8 +45,13 @@ core::Result<Change> change_for(const Order& order, const Decision& decision, co
     }
     after.payment_id = payment->payment_id;
   }
+  if ((decision.effect == Effect::refund || decision.effect == Effect::mark_refunded) && !order.payment_id) {
+    return core::make_error(core::ErrorCategory::internal, "payment-missing",
+                            "order " + order.id + " has no payment to refund");
+  }
   switch (decision.effect) {
     case Effect::complete:
+      after.paid_at = after.updated_at;
       change.stock = StockMove::sell;
       change.events.push_back(event_of(
           order.id, contracts::OrderCompleted{order.id, order.user_id, order.items, order.total_amount, order.currency,
@@ -53,11 +65,23 @@ core::Result<Change> change_for(const Order& order, const Decision& decision, co
                                                        order.total_amount, order.currency, after.updated_at}));
       break;
     case Effect::request_refund:
+      after.refund_reason = decision.reason;
       change.events.push_back(event_of(
           order.id, contracts::PaymentRefundRequested{payment->payment_id, order.id, order.user_id, payment->amount,
                                                       payment->currency, decision.reason, after.updated_at}));
       break;
+    case Effect::refund:
+      after.refund_reason = decision.reason;
+      change.stock = StockMove::unsell;
+      change.events.push_back(event_of(
+          order.id, contracts::PaymentRefundRequested{*order.payment_id, order.id, order.user_id, order.total_amount,
+                                                      order.currency, decision.reason, after.updated_at}));
+      break;
     case Effect::mark_refunded:
+      change.events.push_back(event_of(
+          order.id, contracts::OrderRefunded{order.id, order.user_id, order.items, order.total_amount, order.currency,
+                                             *order.payment_id, refund_reason_of(order), after.updated_at}));
+      break;
     case Effect::advance:
     case Effect::none: break;
   }

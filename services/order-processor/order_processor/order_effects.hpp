@@ -34,6 +34,7 @@ enum class StockMove {
   none,
   sell,     // the order's hold becomes a sale
   release,  // the order's hold goes back to available
+  unsell,   // a refunded order's sale goes back to available
 };
 
 struct Change {
@@ -43,14 +44,17 @@ struct Change {
 };
 
 // What `decision` does to `order` (as read, locked) at `now`:
-//   complete        the payment recorded, the hold sold, order.completed (then
+//   complete        the payment and paidAt recorded, the hold sold, order.completed (then
 //                   product.sold-out for what the sale emptied: sold_out_events)
 //   cancel          the reason recorded, the hold released, order.cancelled
-//   request_refund  the payment recorded, payment.refund-requested with the reason
-//   mark_refunded, advance   the status only
+//   request_refund  the payment and the refund reason recorded, payment.refund-requested
+//   refund          the refund reason recorded, the sale undone, payment.refund-requested
+//                   for the order's payment and total
+//   mark_refunded   order.refunded with the recorded reason
+//   advance         the status only
 //   none            nothing: `after` is `order`
 // Errors: a path the state machine refuses (internal), complete or request_refund
-// without `payment` (internal).
+// without `payment`, refund or mark_refunded of an order without one (internal).
 core::Result<Change> change_for(const Order& order, const Decision& decision, const std::optional<PaymentRef>& payment,
                                 core::SystemTime now);
 

@@ -1,5 +1,7 @@
 #include "order_processor/order_rules.hpp"
 
+#include <algorithm>
+
 namespace paypipe::order_processor {
 
 namespace {
@@ -29,7 +31,8 @@ Decision along(const Order& order, Effect effect, std::vector<OrderStatus> path,
 
 bool same_product(const ProductSpec& spec, const Product& stored) {
   return spec.id == stored.id && spec.name == stored.name && spec.unit_price == stored.unit_price &&
-         spec.total_stock == stored.total_stock && spec.sale_opens_at == stored.sale_opens_at;
+         spec.total_stock == stored.total_stock && spec.sale_opens_at == stored.sale_opens_at &&
+         spec.event_date == stored.event_date;
 }
 
 std::int64_t order_total(const std::vector<contracts::OrderItem>& items) {
@@ -39,7 +42,9 @@ std::int64_t order_total(const std::vector<contracts::OrderItem>& items) {
 }
 
 bool same_request(const OrderRequest& request, const Order& stored) {
-  return request.user_id == stored.user_id && request.fulfilment == stored.fulfilment && request.items == stored.items;
+  return request.user_id == stored.user_id && request.fulfilment == stored.fulfilment &&
+         std::equal(request.items.begin(), request.items.end(), stored.items.begin(), stored.items.end(),
+                    contracts::same_line);
 }
 
 core::Status check_order(const OrderRequest& request, const std::map<std::string, Product>& products,
@@ -139,8 +144,10 @@ Decision decide_payment_completed(const Order& order, const std::string& payment
         return along(order, Effect::complete, {S::payment_completed, S::in_warehouse, S::completed}, {});
       }
       return along(order, Effect::complete, {S::payment_completed, S::preparing}, {});
-    case S::cancelled: return along(order, Effect::request_refund, {S::refund_requested}, "ORDER_CANCELLED");
-    case S::expired: return along(order, Effect::request_refund, {S::refund_requested}, "ORDER_EXPIRED");
+    case S::cancelled:
+      return along(order, Effect::request_refund, {S::refund_requested}, std::string(refund_reason::order_cancelled));
+    case S::expired:
+      return along(order, Effect::request_refund, {S::refund_requested}, std::string(refund_reason::order_expired));
     default: break;
   }
   Decision none;
@@ -173,6 +180,51 @@ core::Result<Decision> decide_user_cancel(const Order& order, const std::string&
     return core::make_error(core::ErrorCategory::conflict, "order-not-cancellable", decision.note);
   }
   return decision;
+}
+
+namespace {
+
+bool being_refunded(const Order& order) { return order.status == S::refund_requested || order.status == S::refunded; }
+
+core::Error not_refundable(const Order& order, const std::string& why) {
+  return core::make_error(core::ErrorCategory::conflict, "order-not-refundable",
+                          "order " + order.id + " is " + std::string(to_string(order.status)) + ": " + why);
+}
+
+// The refund of a paid order, or the state machine's refusal as a conflict.
+core::Result<Decision> refund_paid(const Order& order, std::string_view reason) {
+  if (!order.payment_id) return not_refundable(order, "it has no payment to refund");
+  auto decision = along(order, Effect::refund, {S::refund_requested}, std::string(reason));
+  if (decision.effect == Effect::none) return not_refundable(order, "it is not paid");
+  return decision;
+}
+
+}  // namespace
+
+core::Result<Decision> decide_user_refund(const Order& order, const std::string& user_id, core::SystemTime now,
+                                          std::chrono::milliseconds window) {
+  if (order.user_id != user_id) {
+    return core::make_error(core::ErrorCategory::forbidden, "order-of-another-user",
+                            "order " + order.id + " belongs to another user");
+  }
+  if (being_refunded(order)) return Decision{};  // asked again: the one refund goes on
+  const bool warehouse_done = order.status == S::completed && order.fulfilment == "WAREHOUSE";
+  if (!info(order.status).refundable_by_user && !warehouse_done) {
+    return not_refundable(order, "only a paid order that has not shipped can be refunded on request");
+  }
+  // Orders paid before paidAt was recorded: their last change was the payment.
+  const auto paid = core::parse_rfc3339(order.paid_at.value_or(order.updated_at));
+  if (paid && now > *paid + window) {
+    return core::make_error(core::ErrorCategory::conflict, "refund-window-closed",
+                            "order " + order.id + " was paid at " + core::format_rfc3339(*paid) +
+                                "; refunds on request close " + core::format_rfc3339(*paid + window));
+  }
+  return refund_paid(order, refund_reason::user_requested);
+}
+
+core::Result<Decision> decide_admin_refund(const Order& order) {
+  if (being_refunded(order)) return Decision{};
+  return refund_paid(order, refund_reason::admin_refund);
 }
 
 core::Result<Decision> decide_fulfilment(const Order& order, OrderStatus target) {

@@ -26,6 +26,7 @@ struct ProductSpec {
   std::int64_t unit_price = 0;  // minor units
   std::int64_t total_stock = 0;
   core::SystemTime sale_opens_at;
+  std::optional<std::string> event_date{};  // YYYY-MM-DD: the day of the event a ticket is for
 };
 
 // A product as stored, with its stock counters.
@@ -41,6 +42,7 @@ struct Product {
   std::optional<std::string> sold_out_at;  // RFC 3339
   std::string created_at;                  // RFC 3339
   std::string updated_at;
+  std::optional<std::string> event_date{};  // YYYY-MM-DD
 
   std::int64_t available() const { return total_stock - held - sold; }
 };
@@ -74,10 +76,21 @@ struct Order {
   std::string updated_at;
   std::optional<std::string> payment_id;
   std::optional<std::string> cancel_reason;  // PAYMENT_FAILED | EXPIRED | USER_CANCELLED
+  std::optional<std::string> paid_at{};        // RFC 3339, when payment.completed completed it
+  std::optional<std::string> refund_reason{};  // a refund_reason::* once a refund was asked for
 };
 
+// Why a refund was asked for: payment.refund-requested's and order.refunded's `reason`.
+namespace refund_reason {
+inline constexpr std::string_view order_cancelled = "ORDER_CANCELLED";  // a payment arrived after the cancel
+inline constexpr std::string_view order_expired = "ORDER_EXPIRED";      // a payment arrived after the expiry
+inline constexpr std::string_view user_requested = "USER_REQUESTED";
+inline constexpr std::string_view admin_refund = "ADMIN_REFUND";
+}  // namespace refund_reason
+
 // A request carrying an Idempotency-Key that an earlier order used: the same request
-// (user, items in order, fulfilment) replays that order, another one is refused (422).
+// (user, items in order as contracts::same_line compares them, fulfilment) replays
+// that order, another one is refused (422).
 bool same_request(const OrderRequest& request, const Order& stored);
 
 // Can `request` be placed against `products` (by id, as read without locks) at `now`?
@@ -126,8 +139,9 @@ enum class Effect {
   none,            // nothing changes (duplicate, late or out-of-place event)
   complete,        // paid: the hold becomes a sale, order.completed (+ product.sold-out)
   cancel,          // the hold is released, order.cancelled with `reason`
-  request_refund,  // payment.refund-requested with `reason`
-  mark_refunded,   // the saga is over
+  request_refund,  // a late payment of a given-up order: payment.refund-requested
+  refund,          // a paid order: its units back on sale, payment.refund-requested
+  mark_refunded,   // the saga is over: order.refunded
   advance,         // fulfilment progress (admin), nothing else
 };
 
@@ -149,8 +163,21 @@ Decision decide_payment_completed(const Order& order, const std::string& payment
 Decision decide_payment_failed(const Order& order);
 // The expiry sweep: a PENDING_PAYMENT order past its deadline becomes EXPIRED.
 Decision decide_expiry(const Order& order);
-// payment.refunded: a REFUND_REQUESTED order becomes REFUNDED.
+// payment.refunded: a REFUND_REQUESTED order becomes REFUNDED (order.refunded).
 Decision decide_payment_refunded(const Order& order);
+// The user's refund (POST /v1/orders/{id}/refund) at `now`:
+//   forbidden (403) order-of-another-user   (the route answers 404 first: owners are never shown)
+//   conflict (409)  order-not-refundable    unpaid, cancelled, or handed to a carrier; a
+//                                           WAREHOUSE order ships nothing, so its COMPLETED
+//                                           still qualifies
+//   conflict (409)  refund-window-closed    more than `window` since it was paid
+// An order already REFUND_REQUESTED or REFUNDED is a no-op (Decision{}): asking twice is
+// one refund. Refunds are of whole orders (docs/architecture.md says why not by line).
+core::Result<Decision> decide_user_refund(const Order& order, const std::string& user_id, core::SystemTime now,
+                                          std::chrono::milliseconds window);
+// The admin's refund of any paid order, shipped or not; the same no-op for an order
+// already being refunded; conflict (409) order-not-refundable for an unpaid one.
+core::Result<Decision> decide_admin_refund(const Order& order);
 // The user's cancel: forbidden (403) for someone else's order, conflict (409) unless cancellable.
 core::Result<Decision> decide_user_cancel(const Order& order, const std::string& user_id);
 // The admin's fulfilment progress of a SHIPPING order: one step of the state machine

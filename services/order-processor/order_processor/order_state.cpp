@@ -22,16 +22,26 @@ constexpr std::array<std::string_view, status_count> names{
 
 // The allowed transitions. Anything not listed is forbidden.
 constexpr std::pair<OrderStatus, OrderStatus> transitions[] = {
-    {S::created, S::pending_payment},        {S::pending_payment, S::payment_completed},
+    {S::created, S::pending_payment},
+    {S::pending_payment, S::payment_completed},
     {S::pending_payment, S::cancelled},  // by the user, or a failed payment
     {S::pending_payment, S::expired},    // by the expiry sweep
     {S::payment_completed, S::preparing},     // SHIPPING
     {S::payment_completed, S::in_warehouse},  // WAREHOUSE
-    {S::preparing, S::shipment_started},     {S::shipment_started, S::in_transit},
-    {S::in_transit, S::completed},           {S::in_warehouse, S::completed},
+    {S::preparing, S::shipment_started},
+    {S::shipment_started, S::in_transit},
+    {S::in_transit, S::completed},
+    {S::in_warehouse, S::completed},
     {S::cancelled, S::refund_requested},  // a payment arrived after the cancellation
     {S::expired, S::refund_requested},    // a payment arrived after the expiry
     {S::refund_requested, S::refunded},
+    // A refund of a paid order: by its user before it ships, by an admin at any point.
+    {S::payment_completed, S::refund_requested},
+    {S::preparing, S::refund_requested},
+    {S::in_warehouse, S::refund_requested},
+    {S::shipment_started, S::refund_requested},
+    {S::in_transit, S::refund_requested},
+    {S::completed, S::refund_requested},
 };
 
 // Per status, in the order of `statuses`. Progress is along the path the order is on:
@@ -39,13 +49,13 @@ constexpr std::pair<OrderStatus, OrderStatus> transitions[] = {
 constexpr std::array<StatusInfo, status_count> infos{{
     {"The order is being placed", 0, false},
     {"Waiting for payment; the items are reserved until the order expires", 10, true},
-    {"Payment received", 40, false},
-    {"Paid; the shipment is being prepared", 50, false},
-    {"Paid; ready at the warehouse", 80, false},
+    {"Payment received", 40, false, true},
+    {"Paid; the shipment is being prepared", 50, false, true},
+    {"Paid; ready at the warehouse", 80, false, true},
     {"Handed over to the carrier", 65, false},
     {"On its way", 80, false},
     {"Completed", 100, false},
-    {"The payment arrived after the order ended; it is being refunded", 90, false},
+    {"The payment is being refunded to the wallet", 90, false},
     {"The payment was refunded", 100, false},
     {"Cancelled; the items were released", 100, false},
     {"Expired unpaid; the items were released", 100, false},

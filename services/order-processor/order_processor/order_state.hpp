@@ -7,12 +7,15 @@
 //   CREATED -> PENDING_PAYMENT -> PAYMENT_COMPLETED -> PREPARING -> SHIPMENT_STARTED -> IN_TRANSIT -> COMPLETED
 //                  |                               \-> IN_WAREHOUSE --------------------------------> COMPLETED
 //                  +-> CANCELLED -> REFUND_REQUESTED -> REFUNDED
-//                  +-> EXPIRED ---/
+//                  +-> EXPIRED ---/        ^
+//   every paid status (PAYMENT_COMPLETED .. COMPLETED) --/
 //
 // CREATED is the state of an order being placed: it is never stored, because the
 // order, its holds and order.created are written in one transaction that leaves it
 // PENDING_PAYMENT. CANCELLED and EXPIRED lead to REFUND_REQUESTED only when a payment
-// arrives for an order that was given up (the refund saga).
+// arrives for an order that was given up; a paid order gets there when its user (before
+// it ships, within the refund window) or an admin (any time) asks for a refund. Either
+// way the refund saga ends in REFUNDED when payment-api has credited the wallet.
 
 #include <array>
 #include <optional>
@@ -53,6 +56,9 @@ struct StatusInfo {
   std::string_view description;
   int progress = 0;  // percent
   bool cancellable = false;
+  // The user may ask for a refund (within the window): paid, and nothing handed to a
+  // carrier. A WAREHOUSE order's COMPLETED also qualifies (order_rules.cpp).
+  bool refundable_by_user = false;
 };
 const StatusInfo& info(OrderStatus status);
 

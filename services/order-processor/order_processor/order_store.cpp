@@ -55,22 +55,28 @@ struct StoreMetrics {
 
 const std::string product_columns =
     "id, name, unit_price, currency, total_stock, held, sold, (extract(epoch FROM sale_opens_at) * 1000)::bigint, " +
-    pg::rfc3339_sql("sold_out_at") + ", " + pg::rfc3339_sql("created_at") + ", " + pg::rfc3339_sql("updated_at");
+    pg::rfc3339_sql("sold_out_at") + ", " + pg::rfc3339_sql("created_at") + ", " + pg::rfc3339_sql("updated_at") +
+    ", to_char(event_date, 'YYYY-MM-DD')";
 
 Product product_from(const pg::Rows& rows, int row) {
   return Product{
       rows.str(row, 0),          rows.str(row, 1),     rows.integer(row, 2), rows.str(row, 3),
       rows.integer(row, 4),      rows.integer(row, 5), rows.integer(row, 6), core::from_unix_ms(rows.integer(row, 7)),
-      rows.optional_str(row, 8), rows.str(row, 9),     rows.str(row, 10)};
+      rows.optional_str(row, 8), rows.str(row, 9),     rows.str(row, 10),    rows.optional_str(row, 11)};
 }
 
-// The items come back as one JSON array per order, read with the contract's own reader.
+// The items come back as one JSON array per order, read with the contract's own reader;
+// each line carries its product's event date, if it has one.
 const std::string order_columns =
     "o.id::text, o.user_id, o.status, o.fulfilment, o.total_amount, o.currency, " + pg::rfc3339_sql("o.expires_at") +
     ", " + pg::rfc3339_sql("o.created_at") + ", " + pg::rfc3339_sql("o.updated_at") +
     ", o.payment_id::text, o.cancel_reason, "
-    "(SELECT coalesce(json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity, "
-    "'unitPrice', i.unit_price) ORDER BY i.line), '[]') FROM order_items i WHERE i.order_id = o.id)";
+    "(SELECT coalesce(json_agg(json_strip_nulls(json_build_object('productId', i.product_id, 'quantity', i.quantity, "
+    "'unitPrice', i.unit_price, 'eventDate', p.event_date)) ORDER BY i.line), '[]') "
+    "FROM order_items i LEFT JOIN products p ON p.id = i.product_id WHERE i.order_id = o.id), " +
+    pg::rfc3339_sql("o.paid_at") + ", o.refund_reason";
+// The column after order_columns.
+constexpr int order_column_count = 14;
 
 core::Result<Order> order_from(const pg::Rows& rows, int row) {
   Order o;
@@ -90,6 +96,8 @@ core::Result<Order> order_from(const pg::Rows& rows, int row) {
   o.updated_at = rows.str(row, 8);
   o.payment_id = rows.optional_str(row, 9);
   o.cancel_reason = rows.optional_str(row, 10);
+  o.paid_at = rows.optional_str(row, 12);
+  o.refund_reason = rows.optional_str(row, 13);
   auto doc = core::json::parse("{\"items\":" + rows.str(row, 11) + "}");
   if (!doc) return doc.error();
   core::json::Reader in(*doc);
@@ -119,7 +127,8 @@ std::map<std::string, std::int64_t> quantities(const std::vector<const Order*>& 
 }
 
 // Locks the products in id order, then moves `by_product` out of `held`, into `sold`
-// (a paid order) or back to available (a released hold).
+// (a paid order) or back to available (a released hold), or out of `sold` back to
+// available (a refund; a product that had sold out is on sale again, and sells out anew).
 void move_held(pg::Pipeline& pipeline, const std::map<std::string, std::int64_t>& by_product, StockMove move) {
   if (move == StockMove::none) return;
   std::vector<std::string> ids, counts;
@@ -128,12 +137,26 @@ void move_held(pg::Pipeline& pipeline, const std::map<std::string, std::int64_t>
     counts.push_back(std::to_string(quantity));
   }
   pipeline.add("SELECT id FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", ids);
-  pipeline.add(move == StockMove::sell
-                   ? "UPDATE products p SET held = p.held - m.q, sold = p.sold + m.q, updated_at = now() "
-                     "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id"
-                   : "UPDATE products p SET held = p.held - m.q, updated_at = now() "
-                     "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id",
-               ids, counts);
+  const char* sql = nullptr;
+  switch (move) {
+    case StockMove::sell:
+      sql =
+          "UPDATE products p SET held = p.held - m.q, sold = p.sold + m.q, updated_at = now() "
+          "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id";
+      break;
+    case StockMove::release:
+      sql =
+          "UPDATE products p SET held = p.held - m.q, updated_at = now() "
+          "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id";
+      break;
+    case StockMove::unsell:
+      sql =
+          "UPDATE products p SET sold = p.sold - m.q, sold_out_at = NULL, updated_at = now() "
+          "FROM unnest($1::text[], $2::bigint[]) AS m(id, q) WHERE p.id = m.id";
+      break;
+    case StockMove::none: return;
+  }
+  pipeline.add(sql, ids, counts);
 }
 
 // Queues the outbox insert of `announcements` (validated first: an invalid event queues nothing).
@@ -151,11 +174,11 @@ core::Status queue_outbox(pg::Pipeline& pipeline, std::span<const events::Event>
 core::Result<ProductWrite> create_product(pg::Connection& connection, const ProductSpec& spec,
                                           const std::string& currency) {
   static const std::string insert =
-      "INSERT INTO products (id, name, unit_price, currency, total_stock, sale_opens_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING " +
+      "INSERT INTO products (id, name, unit_price, currency, total_stock, sale_opens_at, event_date) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7::date) ON CONFLICT (id) DO NOTHING RETURNING " +
       product_columns;
   auto inserted = connection.exec(insert, spec.id, spec.name, spec.unit_price, currency, spec.total_stock,
-                                  core::format_rfc3339(spec.sale_opens_at));
+                                  core::format_rfc3339(spec.sale_opens_at), spec.event_date);
   if (!inserted) return inserted.error();
   if (!inserted->empty()) return ProductWrite{product_from(*inserted, 0), true};
   auto existing = find_product(connection, spec.id);
@@ -220,7 +243,7 @@ core::Status read_view(pg::Connection& connection, std::span<const OrderRequest>
   for (int i = 0; i < earlier_rows.size(); ++i) {
     auto order = order_from(earlier_rows, i);
     if (!order) return order.error();
-    auto key = std::pair{order->user_id, earlier_rows.str(i, 12)};  // before the order moves
+    auto key = std::pair{order->user_id, earlier_rows.str(i, order_column_count)};  // before the order moves
     view.by_key.emplace(std::move(key), std::move(order).value());
   }
   return {};
@@ -411,8 +434,11 @@ core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, cons
   const Order& after = change->after;
 
   auto pipeline = pg::Pipeline::within(tx);
-  pipeline.add("UPDATE orders SET status = $2, payment_id = $3, cancel_reason = $4, updated_at = $5 WHERE id = $1",
-               after.id, std::string(to_string(after.status)), after.payment_id, after.cancel_reason, after.updated_at);
+  pipeline.add(
+      "UPDATE orders SET status = $2, payment_id = $3, cancel_reason = $4, updated_at = $5, paid_at = $6, "
+      "refund_reason = $7 WHERE id = $1",
+      after.id, std::string(to_string(after.status)), after.payment_id, after.cancel_reason, after.updated_at,
+      after.paid_at, after.refund_reason);
   move_held(pipeline, quantities({&order}), change->stock);
   pg::Pipeline::Handle sold_out;
   if (change->stock == StockMove::sell) {
@@ -423,7 +449,8 @@ core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, cons
     static const std::string sold_out_sql =
         "UPDATE products SET sold_out_at = $2 WHERE id = ANY($1::text[]) AND sold_out_at IS NULL "
         "AND sold >= total_stock RETURNING id, name, total_stock, " +
-        pg::rfc3339_sql("sale_opens_at") + ", " + pg::rfc3339_sql("sold_out_at");
+        pg::rfc3339_sql("sale_opens_at") + ", " + pg::rfc3339_sql("sold_out_at") +
+        ", to_char(event_date, 'YYYY-MM-DD')";
     sold_out = pipeline.add(sold_out_sql, ids, after.updated_at);
   }
   if (auto queued = queue_outbox(pipeline, change->events, "order"); !queued) return queued.error();
@@ -433,7 +460,8 @@ core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, cons
   if (!rows.empty()) {
     std::vector<contracts::ProductSoldOut> products;
     for (int i = 0; i < rows.size(); ++i) {
-      products.push_back({rows.str(i, 0), rows.str(i, 1), rows.integer(i, 2), rows.str(i, 3), rows.str(i, 4)});
+      products.push_back({rows.str(i, 0), rows.str(i, 1), rows.integer(i, 2), rows.str(i, 3), rows.str(i, 4),
+                          rows.optional_str(i, 5)});
       spdlog::info("product {} sold out", products.back().product_id);
     }
     if (auto queued = queue_outbox(pipeline, sold_out_events(products), "product"); !queued) return queued.error();

@@ -17,7 +17,7 @@ bool plausible_zone(const std::string& zone) {
 
 }  // namespace
 
-std::vector<std::string> consumed_topics() { return {"order.completed", "product.sold-out"}; }
+std::vector<std::string> consumed_topics() { return {"order.completed", "order.refunded", "product.sold-out"}; }
 
 Config Config::read(core::Env& env) {
   Config c;

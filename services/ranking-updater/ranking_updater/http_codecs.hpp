@@ -13,7 +13,11 @@ namespace paypipe::ranking_updater {
 // (`date` only for the day window).
 std::string products_json(const ProductsQuery& query, const std::optional<std::string>& day,
                           const std::string& time_zone, const std::vector<RankedSales>& ranked);
-// {"items":[{"rank":1,"productId":...,"sellOutMs":...}]}
-std::string sold_out_json(const std::vector<RankedSoldOut>& ranked);
+// {"eventDate":"2026-12-24","items":[{"rank":1,"productId":...,"unitsSold":...}]}
+// (`eventDate` only when one was asked for).
+std::string sales_json(const std::optional<std::string>& event_date, const std::vector<RankedSales>& ranked);
+// {"eventDate":"2026-12-24","items":[{"rank":1,"productId":...,"sellOutMs":...,"eventDate":...}]}
+// (the top-level `eventDate` only when one was asked for).
+std::string sold_out_json(const std::optional<std::string>& event_date, const std::vector<RankedSoldOut>& ranked);
 
 }  // namespace paypipe::ranking_updater

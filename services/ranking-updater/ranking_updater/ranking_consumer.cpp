@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "contracts/order_completed.hpp"
+#include "contracts/order_refunded.hpp"
 #include "contracts/product_sold_out.hpp"
 #include "core/metrics.hpp"
 #include "events/decoded_batch.hpp"
@@ -42,7 +43,7 @@ struct ConsumerMetrics {
 
 struct Incoming {
   std::string event_id;  // lower case, as processed_events stores it
-  std::variant<contracts::OrderCompleted, SoldOutSale> data;
+  std::variant<contracts::OrderCompleted, contracts::OrderRefunded, SoldOutSale> data;
 };
 
 std::string lower(std::string text) {
@@ -52,9 +53,10 @@ std::string lower(std::string text) {
 
 core::Result<Incoming> decode(const events::ConsumedEvent& consumed) {
   const auto& e = consumed.event;
-  return events::dispatch<contracts::OrderCompleted, contracts::ProductSoldOut>(
+  return events::dispatch<contracts::OrderCompleted, contracts::OrderRefunded, contracts::ProductSoldOut>(
       e, consumer_name,
       [&](const contracts::OrderCompleted& order) -> core::Result<Incoming> { return Incoming{lower(e.id), order}; },
+      [&](const contracts::OrderRefunded& refund) -> core::Result<Incoming> { return Incoming{lower(e.id), refund}; },
       [&](const contracts::ProductSoldOut& sold) -> core::Result<Incoming> {
         const auto opens = core::parse_rfc3339(sold.sale_opens_at);
         const auto out = core::parse_rfc3339(sold.sold_out_at);
@@ -62,7 +64,8 @@ core::Result<Incoming> decode(const events::ConsumedEvent& consumed) {
           return core::make_error(core::ErrorCategory::invalid_input, "bad-time",
                                   "saleOpensAt and soldOutAt must be RFC 3339");
         }
-        return Incoming{lower(e.id), SoldOutSale{sold.product_id, sold.name, sold.total_stock, *opens, *out}};
+        return Incoming{lower(e.id),
+                        SoldOutSale{sold.product_id, sold.name, sold.total_stock, *opens, *out, sold.event_date}};
       });
 }
 
@@ -73,35 +76,49 @@ core::Status apply(pg::Transaction& tx, std::span<const Incoming> batch, const s
   auto fresh = events::mark_processed(tx, consumer_name, ids);
   if (!fresh) return fresh.error();
 
-  std::vector<const contracts::OrderCompleted*> orders;
+  std::vector<OrderChange> changes;  // completions and refunds, in batch order
   std::vector<std::string> completed_at;
   std::vector<SoldOutSale> sold_out;
   std::set<std::string> seen;
+  std::size_t refunds = 0;
   for (const auto& in : batch) {
     // Seen in an earlier batch, or earlier in this one.
     if (!fresh->count(in.event_id) || !seen.insert(in.event_id).second) continue;
     if (const auto* order = std::get_if<contracts::OrderCompleted>(&in.data)) {
-      orders.push_back(order);
+      changes.push_back(OrderChange{order->order_id, false, &order->items, {}});
       completed_at.push_back(order->completed_at);
+    } else if (const auto* refund = std::get_if<contracts::OrderRefunded>(&in.data)) {
+      changes.push_back(OrderChange{refund->order_id, true, &refund->items, {}});
+      ++refunds;
     } else {
       sold_out.push_back(std::get<SoldOutSale>(in.data));
     }
   }
-  if (!orders.empty()) {
+  const std::size_t orders = changes.size() - refunds;
+  if (!changes.empty()) {
     auto days = local_days(tx, completed_at, zone);
     if (!days) return days.error();
-    std::vector<DatedOrder> dated;
-    dated.reserve(orders.size());
-    for (std::size_t i = 0; i < orders.size(); ++i) dated.push_back(DatedOrder{orders[i], (*days)[i]});
-    if (auto s = add_sales(tx, aggregate(dated)); !s) return s;
+    std::vector<std::string> ids;
+    for (std::size_t i = 0, next_day = 0; i < changes.size(); ++i) {
+      if (!changes[i].refund) changes[i].day = (*days)[next_day++];
+      ids.push_back(lower(changes[i].order_id));
+      changes[i].order_id = ids.back();
+    }
+    auto tallies = take_tallies(tx, ids);
+    if (!tallies) return tallies.error();
+    const auto counted = tally_orders(changes, *tallies);
+    if (auto s = add_sales(tx, aggregate(counted)); !s) return s;
+    if (auto s = save_tallies(tx, *tallies); !s) return s;
   }
   if (!sold_out.empty()) {
     if (auto s = record_sold_out(tx, merge_sold_out(sold_out)); !s) return s;
   }
-  tx.after_commit([orders = orders.size(), sold = sold_out.size()] {
+  tx.after_commit([orders, refunds, sold = sold_out.size()] {
     auto& m = ConsumerMetrics::get();
     if (orders)
       m.events.Add({{"type", std::string(contracts::OrderCompleted::type)}}).Increment(static_cast<double>(orders));
+    if (refunds)
+      m.events.Add({{"type", std::string(contracts::OrderRefunded::type)}}).Increment(static_cast<double>(refunds));
     if (sold)
       m.events.Add({{"type", std::string(contracts::ProductSoldOut::type)}}).Increment(static_cast<double>(sold));
   });

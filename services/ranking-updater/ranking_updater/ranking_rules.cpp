@@ -15,17 +15,11 @@ core::Error invalid(const std::string& code, const std::string& message) {
   return core::make_error(core::ErrorCategory::invalid_input, code, message);
 }
 
-int digits(std::string_view text) {
-  int value = 0;
-  for (const char c : text) value = value * 10 + (c - '0');
-  return value;
-}
-
 }  // namespace
 
-std::map<std::string, SalesDelta> order_sales(const contracts::OrderCompleted& order) {
+std::map<std::string, SalesDelta> order_sales(const std::vector<contracts::OrderItem>& items) {
   std::map<std::string, SalesDelta> sales;
-  for (const auto& item : order.items) {
+  for (const auto& item : items) {
     auto& delta = sales[item.product_id];
     delta.units += item.quantity;
     delta.revenue += item.quantity * item.unit_price;
@@ -36,16 +30,42 @@ std::map<std::string, SalesDelta> order_sales(const contracts::OrderCompleted& o
 
 SalesDeltas aggregate(std::span<const DatedOrder> orders) {
   SalesDeltas deltas;
+  const auto add = [](SalesDelta& total, const SalesDelta& delta, int sign) {
+    total.units += sign * delta.units;
+    total.orders += sign * delta.orders;
+    total.revenue += sign * delta.revenue;
+  };
   for (const auto& dated : orders) {
-    for (const auto& [product, delta] : order_sales(*dated.order)) {
-      for (auto* total : {&deltas.all_time[product], &deltas.daily[{dated.day, product}]}) {
-        total->units += delta.units;
-        total->orders += delta.orders;
-        total->revenue += delta.revenue;
+    // A product has one event date: its lines count under it as they count at all.
+    std::map<std::string, std::string> event_date_of;
+    for (const auto& item : *dated.items) {
+      if (item.event_date) event_date_of.emplace(item.product_id, *item.event_date);
+    }
+    for (const auto& [product, delta] : order_sales(*dated.items)) {
+      add(deltas.all_time[product], delta, dated.sign);
+      add(deltas.daily[{dated.day, product}], delta, dated.sign);
+      if (const auto date = event_date_of.find(product); date != event_date_of.end()) {
+        add(deltas.by_event[{date->second, product}], delta, dated.sign);
       }
     }
   }
   return deltas;
+}
+
+std::vector<DatedOrder> tally_orders(std::span<const OrderChange> changes, std::map<std::string, TallyState>& known) {
+  std::vector<DatedOrder> counted;
+  for (const auto& change : changes) {
+    auto& state = known[change.order_id];
+    if (!change.refund) {
+      if (state.tally != Tally::unseen) continue;  // a duplicate, or refunded before it was read
+      state = TallyState{Tally::counted, change.day};
+      counted.push_back(DatedOrder{change.items, change.day, 1});
+      continue;
+    }
+    if (state.tally == Tally::counted) counted.push_back(DatedOrder{change.items, state.day, -1});
+    state = TallyState{Tally::refunded, {}};
+  }
+  return counted;
 }
 
 bool sells_before(const SalesEntry& a, const SalesEntry& b) {
@@ -99,23 +119,25 @@ std::vector<SoldOutSale> merge_sold_out(std::span<const SoldOutSale> sales) {
   return merged;
 }
 
-bool valid_date(std::string_view text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
-  for (const std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (text[i] < '0' || text[i] > '9') return false;
-  }
-  const int year = digits(text.substr(0, 4)), month = digits(text.substr(5, 2)), day = digits(text.substr(8, 2));
-  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
-  static constexpr int days_in[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return day <= days_in[month - 1] + (month == 2 && leap ? 1 : 0);
-}
+bool valid_date(std::string_view text) { return contracts::is_calendar_date(text); }
 
 core::Result<int> parse_limit(const std::map<std::string, std::string>& query) {
   http::QueryReader in(query);
   const int limit = in.limit({default_limit, max_limit});
   if (auto status = in.status(); !status) return status.error();
   return limit;
+}
+
+core::Result<EventDateQuery> parse_event_date_query(const std::map<std::string, std::string>& query) {
+  EventDateQuery q;
+  if (const auto it = query.find("date"); it != query.end()) {
+    if (!valid_date(it->second)) return invalid("bad-date", "date must be an event date YYYY-MM-DD");
+    q.date = it->second;
+  }
+  auto limit = parse_limit(query);
+  if (!limit) return limit.error();
+  q.limit = *limit;
+  return q;
 }
 
 core::Result<ProductsQuery> parse_products_query(const std::map<std::string, std::string>& query) {

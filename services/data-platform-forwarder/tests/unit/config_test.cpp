@@ -29,7 +29,8 @@ TEST_CASE("the forwarder's defaults: retries 1 s, 2 s, 4 s, 8 s, then the dead l
   CHECK(c.claims.lease == 25000ms);  // 2 x the timeout + 5 s
   CHECK(!c.claims.owner.empty());
   CHECK(c.consumer.consumer.group == "data-platform-forwarder");
-  CHECK(c.consumer.consumer.topics == std::vector<std::string>{"payment.completed", "order.completed"});
+  CHECK(c.consumer.consumer.topics ==
+        std::vector<std::string>{"payment.completed", "order.completed", "order.refunded"});
   CHECK(c.consumer.retry.max_retries() == 4);  // ExponentialBackOffWithMaxRetries(4): 5 tries in all
   CHECK(c.consumer.retry.max_attempts == 5);
   CHECK(c.consumer.retry.delay(1) == 1000ms);

@@ -37,7 +37,7 @@ TEST_CASE("the defaults: Telegram's API, 30 s, Korean, unmapped users skipped, a
   CHECK(c.consumer.consumer.group == "notification-sender");
   // The topics of the notified types: their bare names.
   CHECK(c.consumer.consumer.topics == std::vector<std::string>{"payment.completed", "payment.failed", "order.cancelled",
-                                                               "coupon.issued", "coupon.rejected"});
+                                                               "order.refunded", "coupon.issued", "coupon.rejected"});
   CHECK(c.consumer.max_in_flight == 256);
   // The Spring services' DefaultErrorHandler: FixedBackOff(1000, 3), 4 tries in all.
   CHECK(c.consumer.retry.max_retries() == 3);

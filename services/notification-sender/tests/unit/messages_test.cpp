@@ -5,6 +5,7 @@
 #include "contracts/coupon_issued.hpp"
 #include "contracts/coupon_rejected.hpp"
 #include "contracts/order_cancelled.hpp"
+#include "contracts/order_refunded.hpp"
 #include "contracts/payment_completed.hpp"
 #include "contracts/payment_failed.hpp"
 #include "events/envelope.hpp"
@@ -72,6 +73,24 @@ TEST_CASE("every notified event becomes a notice carrying the ids that tell mess
   REQUIRE(rejected.ok());
   CHECK(rejected->reason == "OUT_OF_STOCK");
   CHECK(rejected->coupon_id == coupon_id);
+}
+
+TEST_CASE("a refunded order is told to its user, with the amount and why") {
+  auto refunded = notice_from(event(std::string(contracts::OrderRefunded::type),
+                                    contracts::encode(contracts::OrderRefunded{order_id,
+                                                                               "frank",
+                                                                               {{"seat-1", 2, 1500}},
+                                                                               3000,
+                                                                               "KRW",
+                                                                               payment_id,
+                                                                               "USER_REQUESTED",
+                                                                               "2027-01-15T08:00:00.000Z"})));
+  REQUIRE(refunded.ok());
+  CHECK(refunded->user_id == "frank");
+  CHECK(refunded->order_id == order_id);
+  CHECK(render(*refunded, Locale::en) ==
+        "[paypipe] Order refunded: refunded on request\nAmount: KRW 3,000\nOrder: " + order_id);
+  CHECK(render(*refunded, Locale::ko) == "[paypipe] 환불되었습니다: 고객 요청\n금액: 3,000원\n주문번호: " + order_id);
 }
 
 TEST_CASE("an event notification-sender cannot read is refused as invalid input (a dead letter, not a retry)") {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "contracts/order_created.hpp"
+#include "contracts/order_refunded.hpp"
 #include "contracts/payment_completed.hpp"
 #include "contracts/payment_failed.hpp"
 #include "contracts/payment_refund_requested.hpp"
@@ -605,6 +606,155 @@ TEST_CASE("a payment for a cancelled or expired order is refunded: the saga's or
   REQUIRE(f.apply("payment.refunded", contracts::encode(refunded)).succeeded());
   CHECK(f.status(expired.id) == "REFUNDED");
   CHECK(f.status(cancelled.id) == "REFUND_REQUESTED");
+}
+
+namespace {
+
+struct RefundApi {
+  Config config;
+  ExpirySweeper sweeper;
+  OrderApi api;
+  http::Router router;
+
+  RefundApi(OrdersFixture& f, std::chrono::milliseconds window = std::chrono::hours(24))
+      : config(with_window(window)),
+        sweeper(f.pool, config.expiry),
+        api(config, f.pool, sweeper, test_authenticator()) {
+    api.add_routes(router);
+  }
+  static Config with_window(std::chrono::milliseconds window) {
+    Config c;
+    c.admin_token = "secret";
+    c.refund_window = window;
+    return c;
+  }
+  http::Response user_refund(const std::string& order_id, const std::string& user) {
+    return call(router, "POST", "/v1/orders/" + order_id + "/refund", "", {testing::bearer(user)});
+  }
+  http::Response admin_refund(const std::string& order_id) {
+    return call(router, "POST", "/v1/admin/orders/" + order_id + "/refund", "", {{"authorization", "Bearer secret"}});
+  }
+};
+
+std::string field(const http::Response& r, const char* name) {
+  auto doc = core::json::parse(r.body);
+  REQUIRE(doc.ok());
+  return (*doc)[name].IsString() ? (*doc)[name].GetString() : "";
+}
+
+}  // namespace
+
+TEST_CASE("a user's refund before shipping: units back on sale, one refund however often it is asked, order.refunded") {
+  OrdersFixture f;
+  REQUIRE(create_product(f.connection,
+                         ProductSpec{"gig", "Gig", 1000, 3, core::now_ms() - 1h, std::string("2026-12-24")}, "KRW")
+              .ok());
+  const auto order = f.placed("alice", {{"gig", 3, 1000}}, "SHIPPING");
+  const auto payment = core::new_uuid_v7();
+  REQUIRE(f.apply("payment.completed", f.paid(order, payment)).succeeded());
+  CHECK(f.status(order.id) == "PREPARING");
+  CHECK(f.count("SELECT count(*) FROM products WHERE id = 'gig' AND sold_out_at IS NOT NULL") == 1);
+  // product.sold-out and order.completed carry the product's event date.
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'dev.paypipe.product.sold-out.v1' "
+                "AND payload->>'eventDate' = '2026-12-24'") == 1);
+  CHECK(f.count("SELECT count(*) FROM outbox WHERE type = 'dev.paypipe.order.completed.v1' "
+                "AND payload->'items'->0->>'eventDate' = '2026-12-24'") == 1);
+
+  RefundApi api(f);
+  CHECK(api.user_refund(order.id, "mallory").status == 404);  // another user's order is not shown
+  CHECK(f.status(order.id) == "PREPARING");
+
+  // Eight asks at once (a double click, a retry): one refund.
+  std::vector<std::future<http::Response>> asks;
+  for (int i = 0; i < 8; ++i) {
+    asks.push_back(std::async(std::launch::async, [&] { return api.user_refund(order.id, "alice"); }));
+  }
+  for (auto& ask : asks) {
+    const auto r = ask.get();
+    INFO(r.body);
+    CHECK(r.status == 200);
+    CHECK(field(r, "status") == "REFUND_REQUESTED");
+    CHECK(field(r, "refundReason") == "USER_REQUESTED");
+  }
+  CHECK(f.outbox("payment.refund-requested") == 1);
+  CHECK(f.stock("gig", "sold") == 0);
+  CHECK(f.stock("gig", "held") == 0);
+  CHECK(f.count("SELECT count(*) FROM products WHERE id = 'gig' AND sold_out_at IS NULL") == 1);  // on sale again
+  auto request = f.connection.exec(
+      "SELECT payload::text FROM outbox WHERE type = 'dev.paypipe.payment.refund-requested.v1'");
+  REQUIRE(request.ok());
+  auto asked = contracts::decode_payment_refund_requested(request->str(0, 0));
+  REQUIRE(asked.ok());
+  CHECK(asked->payment_id == payment);
+  CHECK(asked->amount == 3000);
+  CHECK(asked->reason == "USER_REQUESTED");
+
+  // payment-api's answer, delivered twice: REFUNDED and one order.refunded.
+  const contracts::PaymentRefunded refunded{payment, order.id, "alice", 3000, "KRW", core::now_rfc3339()};
+  REQUIRE(f.apply("payment.refunded", contracts::encode(refunded)).succeeded());
+  REQUIRE(f.apply("payment.refunded", contracts::encode(refunded)).succeeded());
+  CHECK(f.status(order.id) == "REFUNDED");
+  REQUIRE(f.outbox("order.refunded") == 1);
+  auto done = f.connection.exec(
+      "SELECT aggregateid, payload::text FROM outbox WHERE type = 'dev.paypipe.order.refunded.v1'");
+  REQUIRE(done.ok());
+  CHECK(done->str(0, 0) == order.id);
+  auto event = contracts::decode_order_refunded(done->str(0, 1));
+  REQUIRE(event.ok());
+  CHECK(event->reason == "USER_REQUESTED");
+  CHECK(event->payment_id == payment);
+  CHECK(event->total_amount == 3000);
+  REQUIRE(event->items.size() == 1);
+  CHECK(event->items[0].event_date == "2026-12-24");
+
+  // Asked again after the saga: the answer is the refunded order, nothing moves.
+  const auto again = api.user_refund(order.id, "alice");
+  CHECK(again.status == 200);
+  CHECK(field(again, "status") == "REFUNDED");
+  CHECK(f.outbox("payment.refund-requested") == 1);
+  CHECK(f.stock("gig", "sold") == 0);
+
+  // The units are on sale again and sell out anew.
+  const auto second = f.placed("bob", {{"gig", 3, 1000}}, "WAREHOUSE");
+  REQUIRE(f.apply("payment.completed", f.paid(second, core::new_uuid_v7())).succeeded());
+  CHECK(f.outbox("product.sold-out") == 2);
+}
+
+TEST_CASE("a shipped order is refunded by an admin only; the window closes users' refunds; unpaid is a conflict") {
+  OrdersFixture f;
+  f.product("seat", 10, 1000);
+  const auto shipped = f.placed("alice", {{"seat", 2, 1000}}, "SHIPPING");
+  REQUIRE(f.apply("payment.completed", f.paid(shipped, core::new_uuid_v7())).succeeded());
+  const auto unpaid = f.placed("alice", {{"seat", 1, 1000}}, "SHIPPING");
+  const auto preparing = f.placed("alice", {{"seat", 1, 1000}}, "SHIPPING");
+  REQUIRE(f.apply("payment.completed", f.paid(preparing, core::new_uuid_v7())).succeeded());
+
+  RefundApi api(f);
+  const std::vector<http::Header> admin{{"authorization", "Bearer secret"}};
+  REQUIRE(
+      call(api.router, "POST", "/v1/orders/" + shipped.id + "/fulfilment", R"({"status":"SHIPMENT_STARTED"})", admin)
+          .status == 200);
+  const auto by_user = api.user_refund(shipped.id, "alice");
+  CHECK(by_user.status == 409);
+  CHECK(by_user.body.find("order-not-refundable") != std::string::npos);
+  CHECK(api.user_refund(unpaid.id, "alice").status == 409);
+  CHECK(api.admin_refund(unpaid.id).status == 409);
+  CHECK(call(api.router, "POST", "/v1/admin/orders/" + shipped.id + "/refund", "", {testing::bearer("alice")}).status ==
+        403);  // a user token is not the admin token
+
+  const auto by_admin = api.admin_refund(shipped.id);
+  INFO(by_admin.body);
+  CHECK(by_admin.status == 200);
+  CHECK(field(by_admin, "refundReason") == "ADMIN_REFUND");
+  CHECK(api.admin_refund(shipped.id).status == 200);  // retried: the same refund
+  CHECK(f.outbox("payment.refund-requested") == 1);
+  CHECK(f.stock("seat", "sold") == 1);  // the preparing order's unit only
+
+  RefundApi closed(f, std::chrono::milliseconds(0));
+  const auto late = closed.user_refund(preparing.id, "alice");
+  CHECK(late.status == 409);
+  CHECK(late.body.find("refund-window-closed") != std::string::npos);
+  CHECK(f.status(preparing.id) == "PREPARING");
 }
 
 TEST_CASE("two sweepers at once expire every due order exactly once and release every hold") {

@@ -5,6 +5,7 @@
 #include "contracts/order_cancelled.hpp"
 #include "contracts/order_completed.hpp"
 #include "contracts/order_created.hpp"
+#include "contracts/order_refunded.hpp"
 #include "contracts/payment_refund_requested.hpp"
 #include "events/schemas.hpp"
 
@@ -70,6 +71,7 @@ TEST_CASE("a completed payment sells the hold and announces order.completed, onc
   CHECK(change->after.status == OrderStatus::completed);
   CHECK(change->after.payment_id == payment_id);
   CHECK(change->after.updated_at == at);
+  CHECK(change->after.paid_at == at);  // the refund window starts here
   CHECK(change->stock == StockMove::sell);
   REQUIRE(change->events.size() == 1);
   const auto& e = change->events[0];
@@ -131,14 +133,55 @@ TEST_CASE("a payment for a cancelled or expired order asks for its refund, stock
   }
 }
 
-TEST_CASE("a refund done and fulfilment progress change the status only, announcing nothing") {
-  const auto refunding = order(OrderStatus::refund_requested);
+TEST_CASE("a paid order's refund puts its units back on sale and asks payment-api for the whole payment") {
+  auto before = order(OrderStatus::preparing);
+  before.payment_id = payment_id;
+  before.paid_at = before.updated_at;
+  auto change = change_for(before, decide_user_refund(before, "alice", now, std::chrono::hours(24)).value(),
+                           std::nullopt, now);
+  REQUIRE(change.ok());
+  CHECK(change->after.status == OrderStatus::refund_requested);
+  CHECK(change->after.refund_reason == "USER_REQUESTED");
+  CHECK(change->stock == StockMove::unsell);
+  REQUIRE(change->events.size() == 1);
+  check_contract(change->events[0], before.id);
+  auto data = contracts::decode_payment_refund_requested(change->events[0].data);
+  REQUIRE(data.ok());
+  CHECK(data->payment_id == payment_id);
+  CHECK(data->amount == 3000);
+  CHECK(data->reason == "USER_REQUESTED");
+
+  auto unpaid = order(OrderStatus::preparing);  // no payment: cannot happen, refused rather than guessed
+  CHECK(change_for(unpaid, decide_admin_refund(before).value(), std::nullopt, now).error().code == "payment-missing");
+}
+
+TEST_CASE("the end of a refund announces order.refunded with the reason asked, and the event dates") {
+  auto refunding = order(OrderStatus::refund_requested);
+  refunding.payment_id = payment_id;
+  refunding.refund_reason = "ADMIN_REFUND";
+  refunding.items[0].event_date = "2026-12-24";
   auto refunded = change_for(refunding, decide_payment_refunded(refunding), std::nullopt, now);
   REQUIRE(refunded.ok());
   CHECK(refunded->after.status == OrderStatus::refunded);
   CHECK(refunded->stock == StockMove::none);
-  CHECK(refunded->events.empty());
+  REQUIRE(refunded->events.size() == 1);
+  check_contract(refunded->events[0], refunding.id);
+  auto data = contracts::decode_order_refunded(refunded->events[0].data);
+  REQUIRE(data.ok());
+  CHECK(data->reason == "ADMIN_REFUND");
+  CHECK(data->payment_id == payment_id);
+  CHECK(data->items == refunding.items);
+  CHECK(data->refunded_at == at);
 
+  // A late payment refunded before the reason was recorded: the cancel reason tells.
+  refunding.refund_reason.reset();
+  refunding.cancel_reason = "EXPIRED";
+  auto legacy = change_for(refunding, decide_payment_refunded(refunding), std::nullopt, now);
+  REQUIRE(legacy.ok());
+  CHECK(contracts::decode_order_refunded(legacy->events[0].data)->reason == "ORDER_EXPIRED");
+}
+
+TEST_CASE("fulfilment progress changes the status only, announcing nothing") {
   const auto preparing = order(OrderStatus::preparing);
   auto shipped = change_for(preparing, decide_fulfilment(preparing, OrderStatus::shipment_started).value(),
                             std::nullopt, now);

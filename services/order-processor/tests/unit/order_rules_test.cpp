@@ -99,6 +99,13 @@ TEST_CASE("a missing product is reported before any other problem") {
   CHECK(check_order(request({{"a", 5, 1}}), products, now).error().code == "price-changed");
 }
 
+TEST_CASE("a replayed request matches its order whatever event dates the stored lines carry") {
+  auto stored = new_order(request({{"seat-1", 2, 1500}}), "id", now, 10min, "KRW");
+  stored.items[0].event_date = "2026-12-24";
+  CHECK(same_request(request({{"seat-1", 2, 1500}}), stored));
+  CHECK_FALSE(same_request(request({{"seat-1", 3, 1500}}), stored));
+}
+
 TEST_CASE("an Idempotency-Key replays only the very same request") {
   auto stored = order(OrderStatus::pending_payment);
   CHECK(same_request(request({{"seat-1", 2, 1500}}), stored));
@@ -201,6 +208,95 @@ TEST_CASE("a user cancels their own unpaid order and nothing else") {
     INFO(to_string(s));
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().category == core::ErrorCategory::conflict);
+  }
+}
+
+namespace {
+
+Order paid(OrderStatus status, std::string fulfilment = "SHIPPING", core::SystemTime paid_at = now - 1h) {
+  auto o = order(status, std::move(fulfilment));
+  o.payment_id = payment_id;
+  o.paid_at = core::format_rfc3339(paid_at);
+  o.updated_at = *o.paid_at;
+  return o;
+}
+
+constexpr auto window = std::chrono::milliseconds(24h);
+
+}  // namespace
+
+TEST_CASE("a user refunds their own paid order before it ships, within the window") {
+  for (const auto s : {OrderStatus::payment_completed, OrderStatus::preparing, OrderStatus::in_warehouse}) {
+    INFO(to_string(s));
+    auto ok = decide_user_refund(paid(s), "alice", now, window);
+    REQUIRE(ok.ok());
+    CHECK(ok->effect == Effect::refund);
+    CHECK(ok->final_status(s) == OrderStatus::refund_requested);
+    CHECK(ok->reason == "USER_REQUESTED");
+  }
+  // A warehouse order ships nothing: completed, it is still refundable on request.
+  auto warehouse = decide_user_refund(paid(OrderStatus::completed, "WAREHOUSE"), "alice", now, window);
+  REQUIRE(warehouse.ok());
+  CHECK(warehouse->effect == Effect::refund);
+}
+
+TEST_CASE("a user's refund: another user's order is forbidden, the window closes, state conflicts are 409") {
+  auto foreign = decide_user_refund(paid(OrderStatus::preparing), "mallory", now, window);
+  REQUIRE_FALSE(foreign.ok());
+  CHECK(foreign.error().category == core::ErrorCategory::forbidden);
+
+  auto late = decide_user_refund(paid(OrderStatus::preparing, "SHIPPING", now - window - 1ms), "alice", now, window);
+  REQUIRE_FALSE(late.ok());
+  CHECK(late.error().category == core::ErrorCategory::conflict);
+  CHECK(late.error().code == "refund-window-closed");
+  CHECK(decide_user_refund(paid(OrderStatus::preparing, "SHIPPING", now - window), "alice", now, window).ok());
+  // Paid before paidAt was recorded: the payment was its last change.
+  auto legacy = paid(OrderStatus::preparing);
+  legacy.paid_at.reset();
+  legacy.updated_at = core::format_rfc3339(now - window - 1s);
+  CHECK(decide_user_refund(legacy, "alice", now, window).error().code == "refund-window-closed");
+
+  for (const auto s : {OrderStatus::pending_payment, OrderStatus::shipment_started, OrderStatus::in_transit,
+                       OrderStatus::completed, OrderStatus::cancelled, OrderStatus::expired}) {
+    INFO(to_string(s));
+    auto refused = decide_user_refund(paid(s), "alice", now, window);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().category == core::ErrorCategory::conflict);
+    CHECK(refused.error().code == "order-not-refundable");
+  }
+}
+
+TEST_CASE("asking for a refund again is the one refund going on, not a second one") {
+  for (const auto s : {OrderStatus::refund_requested, OrderStatus::refunded}) {
+    INFO(to_string(s));
+    auto again = decide_user_refund(paid(s), "alice", now, window);
+    REQUIRE(again.ok());
+    CHECK(again->effect == Effect::none);
+    auto admin_again = decide_admin_refund(paid(s));
+    REQUIRE(admin_again.ok());
+    CHECK(admin_again->effect == Effect::none);
+  }
+  // Even long after the window: the answer is the refund's state, not a refusal.
+  auto old = decide_user_refund(paid(OrderStatus::refunded, "SHIPPING", now - 1000h), "alice", now, window);
+  REQUIRE(old.ok());
+  CHECK(old->effect == Effect::none);
+}
+
+TEST_CASE("an admin refunds any paid order, shipped or not, and no unpaid one") {
+  for (const auto s : {OrderStatus::payment_completed, OrderStatus::preparing, OrderStatus::in_warehouse,
+                       OrderStatus::shipment_started, OrderStatus::in_transit, OrderStatus::completed}) {
+    INFO(to_string(s));
+    auto ok = decide_admin_refund(paid(s, "SHIPPING", now - 1000h));
+    REQUIRE(ok.ok());
+    CHECK(ok->effect == Effect::refund);
+    CHECK(ok->reason == "ADMIN_REFUND");
+  }
+  for (const auto s : {OrderStatus::pending_payment, OrderStatus::cancelled, OrderStatus::expired}) {
+    INFO(to_string(s));
+    auto unpaid = order(s);
+    auto refused = decide_admin_refund(unpaid);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == "order-not-refundable");
   }
 }
 

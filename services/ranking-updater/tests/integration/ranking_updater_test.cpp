@@ -3,10 +3,12 @@
 // bucketed in the configured zone), and the rankings answered through its router.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <random>
 #include <sstream>
 
 #include "contracts/order_completed.hpp"
+#include "contracts/order_refunded.hpp"
 #include "contracts/product_sold_out.hpp"
 #include "core/json.hpp"
 #include "core/metrics.hpp"
@@ -48,7 +50,7 @@ struct RankingsFixture : testing::FreshSchema {
 
   RankingsFixture() : FreshSchema("rankings", runtime::with_event_tables(schema::embedded_files())) {
     REQUIRE(check_time_zone(connection, "Asia/Seoul").ok());
-    testing::create_topics(kafka, {"order.completed", "product.sold-out", "dlq." + group});
+    testing::create_topics(kafka, {"order.completed", "order.refunded", "product.sold-out", "dlq." + group});
     auto p = events::Producer::create(kafka);
     REQUIRE(p.ok());
     producer = std::move(p).value();
@@ -67,9 +69,19 @@ struct RankingsFixture : testing::FreshSchema {
   // Consumes until `records` more records are finished, then stops.
   void consume(std::size_t records) {
     const double before = records_finished(group);
+    consume_until([&] { return records_finished(group) - before >= static_cast<double>(records); });
+  }
+
+  // Consumes until `distinct` event ids in all were processed (redelivered records of an
+  // earlier run, whose offsets it may not have committed, do not count), then stops.
+  void consume_events(std::int64_t distinct) {
+    consume_until([&] { return count("SELECT count(*) FROM processed_events") >= distinct; });
+  }
+
+  void consume_until(const std::function<bool()>& done) {
     events::RuntimeSettings settings;
     settings.consumer.group = group;
-    settings.consumer.topics = {"order.completed", "product.sold-out"};
+    settings.consumer.topics = {"order.completed", "order.refunded", "product.sold-out"};
     settings.subscribe_retry_topic = false;
     settings.batch_size = 1000;
     settings.retry = events::RetryPolicy::none();
@@ -77,8 +89,7 @@ struct RankingsFixture : testing::FreshSchema {
     auto runtime = events::ConsumerRuntime::batch(kafka, settings, *producer, rankings.handler());
     REQUIRE(runtime.ok());
     REQUIRE((*runtime)->start().ok());
-    REQUIRE(testing::eventually([&] { return records_finished(group) - before >= static_cast<double>(records); }, 60s,
-                                50ms));
+    REQUIRE(testing::eventually(done, 60s, 50ms));
     (*runtime)->stop();
   }
 
@@ -107,9 +118,26 @@ events::Event completed(const std::string& order_id, std::vector<contracts::Orde
   return events::make_event("order.completed", "/test", order_id, contracts::encode(data));
 }
 
-events::Event sold_out(const std::string& product, const std::string& opens, const std::string& sold) {
-  const contracts::ProductSoldOut data{product, "Product " + product, 100, opens, sold};
+events::Event sold_out(const std::string& product, const std::string& opens, const std::string& sold,
+                       std::optional<std::string> event_date = std::nullopt) {
+  const contracts::ProductSoldOut data{product, "Product " + product, 100, opens, sold, std::move(event_date)};
   return events::make_event("product.sold-out", "/test", product, contracts::encode(data));
+}
+
+events::Event refunded(const std::string& order_id, std::vector<contracts::OrderItem> items) {
+  std::int64_t total = 0;
+  for (const auto& i : items) total += i.quantity * i.unit_price;
+  const contracts::OrderRefunded data{
+      order_id, "user", std::move(items), total, "KRW", core::new_uuid_v7(), "USER_REQUESTED", "2027-01-16T10:00:00Z"};
+  return events::make_event(std::string(contracts::OrderRefunded::type), "/test", order_id, contracts::encode(data));
+}
+
+// unitsSold of `product` in a ranking's items; 0 when it is not listed.
+std::int64_t units_of(const core::json::Document& ranking, const std::string& product) {
+  for (const auto& item : ranking["items"].GetArray()) {
+    if (product == item["productId"].GetString()) return item["unitsSold"].GetInt64();
+  }
+  return 0;
 }
 
 }  // namespace
@@ -231,4 +259,69 @@ TEST_CASE("a day without sales answers an empty ranking for that day, and a bad 
   bad.query = {{"window", "week"}};
   CHECK(match.route->handler(bad).status == 400);
   CHECK_FALSE(check_time_zone(f.connection, "Mars/Olympus_Mons").ok());
+}
+
+TEST_CASE("a refund takes its order's sales off once, even delivered twice, and a refund read first keeps it out") {
+  RankingsFixture f;
+  const auto a = core::new_uuid_v7(), b = core::new_uuid_v7(), c = core::new_uuid_v7();
+  const std::vector<contracts::OrderItem> gig_a{{"gig", 2, 1000, std::string("2026-12-24")}, {"tee", 1, 500}};
+  const std::vector<contracts::OrderItem> gig_b{{"gig", 3, 1000, std::string("2026-12-24")}};
+  const std::vector<contracts::OrderItem> gig_c{{"gig", 4, 1000, std::string("2026-12-24")}};
+  // Completed at 2027-01-15 10:00 KST. Order c's refund is read before its completion.
+  f.publish(
+      {completed(a, gig_a, "2027-01-15T01:00:00Z"), completed(b, gig_b, "2027-01-15T01:00:00Z"), refunded(c, gig_c)});
+  f.consume_events(3);
+  CHECK(units_of(f.get("/v1/rankings/products", {{"window", "all"}}), "gig") == 5);
+
+  const auto refund_a = refunded(a, gig_a);
+  // The refund delivered twice (one event id) and published twice (two ids); c's and a's
+  // completions again.
+  f.publish({refund_a, refund_a, refunded(a, gig_a), completed(c, gig_c, "2027-01-15T01:00:00Z"),
+             completed(a, gig_a, "2027-01-15T01:00:00Z")});
+  f.consume_events(3 + 4);
+  const auto all_time = f.get("/v1/rankings/products", {{"window", "all"}});
+  CHECK(units_of(all_time, "gig") == 3);  // b only: a refunded once, c never counted
+  CHECK(units_of(all_time, "tee") == 0);  // all its sales refunded: not listed
+  CHECK(all_time["items"].Size() == 1);
+  // The day the refunded order was counted on loses it too, and so does its event date.
+  CHECK(units_of(f.get("/v1/rankings/products", {{"date", "2027-01-15"}}), "gig") == 3);
+  const auto by_event = f.get("/v1/rankings/sales", {{"date", "2026-12-24"}});
+  CHECK(std::string(by_event["eventDate"].GetString()) == "2026-12-24");
+  CHECK(units_of(by_event, "gig") == 3);
+  CHECK(f.count("SELECT orders FROM product_sales WHERE product_id = 'gig'") == 1);
+  CHECK(f.count("SELECT revenue FROM product_sales WHERE product_id = 'gig'") == 3000);
+  CHECK(f.count("SELECT count(*) FROM ranked_orders WHERE state = 'REFUNDED'") == 2);
+}
+
+TEST_CASE("sales and sold-out rankings per event date list only that date's products") {
+  RankingsFixture f;
+  f.publish({
+      completed(core::new_uuid_v7(), {{"xmas", 5, 100, std::string("2026-12-24")}}, "2026-12-01T01:00:00Z"),
+      completed(core::new_uuid_v7(), {{"nye", 7, 100, std::string("2026-12-31")}, {"tee", 9, 10}},
+                "2026-12-01T01:00:00Z"),
+      completed(core::new_uuid_v7(), {{"xmas-late", 2, 100, std::string("2026-12-24")}}, "2026-12-02T01:00:00Z"),
+      sold_out("xmas", "2026-12-01T00:00:00Z", "2026-12-01T00:01:00Z", std::string("2026-12-24")),
+      sold_out("nye", "2026-12-01T00:00:00Z", "2026-12-01T00:00:30Z", std::string("2026-12-31")),
+      sold_out("tee", "2026-12-01T00:00:00Z", "2026-12-01T00:00:10Z"),
+  });
+  f.consume_events(6);
+  const auto xmas = f.get("/v1/rankings/sales", {{"date", "2026-12-24"}});
+  REQUIRE(xmas["items"].Size() == 2);
+  CHECK(std::string(xmas["items"][0]["productId"].GetString()) == "xmas");
+  CHECK(std::string(xmas["items"][1]["productId"].GetString()) == "xmas-late");
+  CHECK(f.get("/v1/rankings/sales")["items"].Size() == 4);  // all time, every product
+  CHECK(f.get("/v1/rankings/sales", {{"date", "2027-01-01"}})["items"].Size() == 0);
+
+  const auto sold_xmas = f.get("/v1/rankings/sold-out", {{"date", "2026-12-24"}});
+  REQUIRE(sold_xmas["items"].Size() == 1);
+  CHECK(std::string(sold_xmas["items"][0]["productId"].GetString()) == "xmas");
+  CHECK(std::string(sold_xmas["items"][0]["eventDate"].GetString()) == "2026-12-24");
+  const auto sold_all = f.get("/v1/rankings/sold-out");
+  REQUIRE(sold_all["items"].Size() == 3);
+  CHECK(std::string(sold_all["items"][0]["productId"].GetString()) == "tee");
+
+  const auto match = f.router.match("GET", "/v1/rankings/sales");
+  http::Request bad;
+  bad.query = {{"date", "2026-02-30"}};
+  CHECK(match.route->handler(bad).status == 400);
 }

@@ -12,14 +12,15 @@ std::map<std::string, std::string> required() {
 
 }  // namespace
 
-TEST_CASE("ranking-updater's defaults: days in Asia/Seoul, batches of 5000, both topics") {
+TEST_CASE("ranking-updater's defaults: days in Asia/Seoul, batches of 5000, its three topics") {
   core::Env env(required());
   const auto c = ranking_updater::Config::read(env);
   REQUIRE(env.finish().ok());
   CHECK(c.time_zone == "Asia/Seoul");
   CHECK(c.consumer.batch_size == 5000);
   CHECK(c.consumer.consumer.group == "ranking-updater");
-  CHECK(c.consumer.consumer.topics == std::vector<std::string>{"order.completed", "product.sold-out"});
+  CHECK(c.consumer.consumer.topics ==
+        std::vector<std::string>{"order.completed", "order.refunded", "product.sold-out"});
   CHECK(c.common.database.connect.schema == "ranking_updater");
 }
 

@@ -21,7 +21,7 @@ SoldOutSale sale(const std::string& product, std::int64_t opens_ms, std::int64_t
 }  // namespace
 
 TEST_CASE("an order adds its units and revenue per product, and counts once per product") {
-  const auto sales = order_sales(order({{"tee", 2, 1000}, {"cap", 1, 500}, {"tee", 3, 900}}));
+  const auto sales = order_sales(order({{"tee", 2, 1000}, {"cap", 1, 500}, {"tee", 3, 900}}).items);
   REQUIRE(sales.size() == 2);
   CHECK(sales.at("tee") == SalesDelta{5, 1, 2 * 1000 + 3 * 900});
   CHECK(sales.at("cap") == SalesDelta{1, 1, 500});
@@ -33,7 +33,7 @@ TEST_CASE("a batch adds up per product for all time and per product per local da
   const auto c = order({{"tee", 4, 100}});
   // The days come from the zone conversion of each completedAt: b and c completed on
   // the same local day, a on the day before.
-  const std::vector<DatedOrder> batch{{&a, "2027-01-14"}, {&b, "2027-01-15"}, {&c, "2027-01-15"}};
+  const std::vector<DatedOrder> batch{{&a.items, "2027-01-14"}, {&b.items, "2027-01-15"}, {&c.items, "2027-01-15"}};
   const auto deltas = aggregate(batch);
   CHECK(deltas.all_time.at("tee") == SalesDelta{7, 3, 700});
   CHECK(deltas.all_time.at("cap") == SalesDelta{1, 1, 50});
@@ -42,6 +42,81 @@ TEST_CASE("a batch adds up per product for all time and per product per local da
   CHECK(deltas.daily.at({"2027-01-15", "tee"}) == SalesDelta{6, 2, 600});
   CHECK(deltas.daily.at({"2027-01-15", "cap"}) == SalesDelta{1, 1, 50});
   CHECK(aggregate({}).all_time.empty());
+  CHECK(deltas.by_event.empty());  // no product of these is a dated ticket
+}
+
+TEST_CASE("lines of dated products also count under their event date; a refund's lines count negatively") {
+  const auto a = order({{"gig", 2, 100, std::string("2026-12-24")}, {"tee", 1, 50}});
+  const auto b = order({{"gig", 1, 100, std::string("2026-12-24")}, {"eve", 3, 10, std::string("2026-12-31")}});
+  const std::vector<DatedOrder> batch{{&a.items, "2026-12-01"}, {&b.items, "2026-12-02"}, {&a.items, "2026-12-01", -1}};
+  const auto deltas = aggregate(batch);
+  CHECK(deltas.by_event.size() == 2);
+  CHECK(deltas.by_event.at({"2026-12-24", "gig"}) == SalesDelta{1, 1, 100});
+  CHECK(deltas.by_event.at({"2026-12-31", "eve"}) == SalesDelta{3, 1, 30});
+  CHECK(deltas.all_time.at("gig") == SalesDelta{1, 1, 100});
+  CHECK(deltas.all_time.at("tee") == SalesDelta{0, 0, 0});  // counted and refunded: nothing left
+  CHECK(deltas.daily.at({"2026-12-01", "gig"}) == SalesDelta{0, 0, 0});
+}
+
+namespace {
+
+OrderChange completed(const std::string& id, const contracts::OrderCompleted& o, const std::string& day) {
+  return OrderChange{id, false, &o.items, day};
+}
+OrderChange refunded(const std::string& id, const contracts::OrderCompleted& o) {
+  return OrderChange{id, true, &o.items, {}};
+}
+
+}  // namespace
+
+TEST_CASE("a refund subtracts what its order's completion added, on the day it was counted, once") {
+  const auto o = order({{"tee", 2, 100}});
+  std::map<std::string, TallyState> known;
+  const std::vector<OrderChange> first{completed("o1", o, "2027-01-14")};
+  auto counted = tally_orders(first, known);
+  REQUIRE(counted.size() == 1);
+  CHECK(counted[0].sign == 1);
+  CHECK(known.at("o1") == TallyState{Tally::counted, "2027-01-14"});
+
+  // The refund, delivered twice (two event ids for one refund are still one refund).
+  const std::vector<OrderChange> refunds{refunded("o1", o), refunded("o1", o)};
+  counted = tally_orders(refunds, known);
+  REQUIRE(counted.size() == 1);
+  CHECK(counted[0].sign == -1);
+  CHECK(counted[0].day == "2027-01-14");  // the day it was counted on, not the refund's
+  CHECK(known.at("o1").tally == Tally::refunded);
+
+  // A completion read again after the refund never counts again.
+  CHECK(tally_orders(first, known).empty());
+}
+
+TEST_CASE("a refund read before its completion keeps the completion from ever counting") {
+  const auto o = order({{"tee", 1, 100}});
+  std::map<std::string, TallyState> known;
+  const std::vector<OrderChange> batch{refunded("o2", o), completed("o2", o, "2027-01-15")};
+  CHECK(tally_orders(batch, known).empty());
+  CHECK(known.at("o2").tally == Tally::refunded);
+  // A late payment's refund (never completed) likewise counts nothing.
+  const std::vector<OrderChange> late{refunded("o3", o)};
+  CHECK(tally_orders(late, known).empty());
+}
+
+TEST_CASE("a completion and its refund in one batch leave nothing counted") {
+  const auto o = order({{"tee", 3, 100}});
+  std::map<std::string, TallyState> known;
+  const std::vector<OrderChange> batch{completed("o4", o, "2027-01-15"), completed("o4", o, "2027-01-15"),
+                                       refunded("o4", o)};
+  const auto counted = tally_orders(batch, known);
+  REQUIRE(counted.size() == 2);
+  CHECK(aggregate(counted).all_time.at("tee") == SalesDelta{0, 0, 0});
+}
+
+TEST_CASE("the event date query: an optional calendar date and a bounded limit") {
+  CHECK_FALSE(parse_event_date_query({}).value().date.has_value());
+  CHECK(parse_event_date_query({{"date", "2026-12-24"}}).value().date == "2026-12-24");
+  CHECK(parse_event_date_query({{"date", "2026-12-24"}, {"limit", "3"}}).value().limit == 3);
+  CHECK(parse_event_date_query({{"date", "2026-02-30"}}).error().code == "bad-date");
+  CHECK_FALSE(parse_event_date_query({{"limit", "0"}}).ok());
 }
 
 TEST_CASE("the sales ranking: more units first, ties share a rank and are listed by product id") {
