@@ -31,7 +31,7 @@ std::unique_ptr<Retrier> start_retrier(testing::RetrierFixture& f, std::chrono::
   RetrierSettings s;
   s.schedule = every(interval);
   s.consumer.group = consumer_group;
-  s.consumer.topics = {dlq_pattern};
+  s.consumer.topics = {"^dlq\\..+"};
   s.transactional = {testing::unique_name("dlq-retrier"), 10000ms, 1ms};
   s.batch_size = 50;
   s.rollback_backoff.max_delay = 500ms;
