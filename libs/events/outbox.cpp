@@ -171,6 +171,10 @@ class FastPath : public std::enable_shared_from_this<FastPath> {
     stopping_ = true;
     delivered_cv_.notify_all();
   }
+  bool stopped() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+  }
 
   // A writer left rows to the relay's pass since the last delete: a delete may free
   // them (they wait behind a row of their key), so the deleter wakes the relay.
@@ -271,10 +275,9 @@ core::Result<OutboxInsert> OutboxInsert::prepare(std::vector<Event> events, std:
   }
   auto written = std::make_shared<Written>();
   written->asked_fast_path = current_fast_path() != nullptr;
-  pg::Connection::Statement statement{
-      written->asked_fast_path ? insert_fast_path_sql : insert_sql,
-      {pg::to_param(aggregate_type), pg::to_param(ids), pg::to_param(keys), pg::to_param(types), pg::to_param(payloads),
-       pg::to_param(headers)}};
+  pg::Connection::Statement statement{written->asked_fast_path ? insert_fast_path_sql : insert_sql,
+                                      {pg::to_param(aggregate_type), pg::to_param(ids), pg::to_param(keys),
+                                       pg::to_param(types), pg::to_param(payloads), pg::to_param(headers)}};
   written->events = std::move(events);
   return OutboxInsert(std::move(statement), std::move(written));
 }
@@ -362,10 +365,15 @@ void OutboxRelay::stop() {
     if (active_fast_path == fast_path_) active_fast_path.reset();
   }
   stop_ = true;
-  if (fast_path_) fast_path_->stopping();
   if (thread_.joinable()) thread_.join();
   if (backlog_thread_.joinable()) backlog_thread_.join();
-  if (deleter_thread_.joinable()) deleter_thread_.join();
+  if (deleter_thread_.joinable()) {
+    // What the writers handed over gets its acknowledgement before the last delete (a
+    // row left behind is published again after a restart, a duplicate).
+    (void)producer_.flush(std::min<std::chrono::milliseconds>(settings_.ack_timeout, std::chrono::seconds(5)));
+    fast_path_->stopping();
+    deleter_thread_.join();
+  }
   running_ = false;
 }
 
@@ -630,7 +638,8 @@ void OutboxRelay::delete_delivered_until_stopped() {
     if (fast_path_->sweep_wanted.exchange(false)) wake();
     return true;
   };
-  while (!stop_) {
+  // Until stop() has flushed the producer: the acknowledgements it waited for are deleted too.
+  while (!fast_path_->stopped()) {
     auto ids = fast_path_->take_delivered(std::chrono::milliseconds(100), 10000);
     if (ids.empty()) continue;
     if (!delete_batch(std::move(ids))) steady_retry_clock().sleep(std::chrono::milliseconds(200), stop_);

@@ -143,7 +143,8 @@ class OutboxRelay {
   OutboxRelay& operator=(const OutboxRelay&) = delete;
 
   void start();
-  // Finishes the batch in progress (bounded by ack_timeout), then stops.
+  // Finishes the batch in progress (bounded by ack_timeout), then stops. With the fast
+  // path, also waits (up to 5 s) for what writers handed to the producer and deletes it.
   void stop();
   // Health, from any thread: false once the relay's thread has ended (stopped, or died);
   // heartbeat() is when its loop last went round (at least every 100 ms while it waits,

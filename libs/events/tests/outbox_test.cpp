@@ -370,8 +370,8 @@ TEST_CASE("fast path: an event whose key still has a row waits for the sweep, wh
   std::string first, second, third;
   {
     // A writer whose events never reach Kafka: as if it died between COMMIT and publish.
-    auto unreachable =
-        events::Producer::create(unreachable_kafka(f.prefix), events::ProducerSettings{2ms, 1000ms, 1024, nullptr});
+    auto unreachable = events::Producer::create(unreachable_kafka(f.prefix),
+                                                events::ProducerSettings{2ms, 1000ms, 1024, nullptr});
     REQUIRE(unreachable.ok());
     events::OutboxRelay writer(testing::pg_options(f.schema), **unreachable, {f.schema, 50, 100ms, 2s});
     writer.start();

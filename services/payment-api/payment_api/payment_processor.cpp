@@ -4,7 +4,6 @@
 
 #include "core/metrics.hpp"
 #include "core/uuid.hpp"
-#include "events/outbox.hpp"
 #include "payment_api/payment_events.hpp"
 #include "payment_api/payment_store.hpp"
 
