@@ -119,35 +119,64 @@ std::string string_member(const core::json::Document& doc, const char* name) {
 // The writers' side of the fast path, shared by the relay that runs it and every
 // delivery callback in flight.
 class FastPath : public std::enable_shared_from_this<FastPath> {
+  struct KeysFailed {
+    std::mutex mutex;
+    std::set<std::string> keys;
+    void add(const std::string& key) {
+      std::lock_guard lock(mutex);
+      keys.insert(key);
+    }
+    bool has(const std::string& key) {
+      std::lock_guard lock(mutex);
+      return keys.count(key) > 0;
+    }
+  };
+  // Far below the producer's queue (16 MiB, some 30,000 events).
+  static constexpr std::int64_t max_in_flight = 10000;
+
  public:
   explicit FastPath(Producer& producer) : producer_(producer) {}
 
   // From the committing thread, in the order of the insert: one producer queue keeps a
-  // key's events in that order.
+  // key's events in that order. What it does not send keeps its row, for the relay's
+  // pass after the grace period.
   void publish(const std::vector<Event>& events) {
     auto& metrics = RelayMetrics::get();
     const auto committed = std::chrono::steady_clock::now();
+    // Several events of one key in one insert: once one of them fails, the later ones
+    // keep their rows even if Kafka took them, so that the pass publishes them again
+    // after it (delivery reports come in order within a partition, hence within a key).
+    auto failed_keys = std::make_shared<KeysFailed>();
     for (const auto& event : events) {
+      // Kafka slow or away: stop before the producer's queue fills and send() blocks the
+      // writer's thread.
+      if (in_flight_.fetch_add(1) >= max_in_flight) {
+        --in_flight_;
+        return;
+      }
       auto status = producer_.send(
           OutgoingRecord{producer_.options().topic(topic_of(event.type)), event.key, event.data, to_headers(event)},
-          [self = shared_from_this(), id = event.id, committed, &metrics](const Delivery& delivery) {
+          [self = shared_from_this(), id = event.id, key = event.key, failed_keys, committed,
+           &metrics](const Delivery& delivery) {
+            --self->in_flight_;
             if (!delivery.status) {
-              // The row stays: the relay's pass publishes it after the grace period.
               metrics.failed.Increment();
               core::log::warn({{core::log::key::event_id, id}}, "outbox fast path: event not acknowledged: {}",
                               delivery.status.error().message);
+              failed_keys->add(key);
               return;
             }
             metrics.lag.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - committed).count());
             metrics.published.Increment();
             metrics.fast_path.Increment();
-            self->delivered(id);
+            if (!failed_keys->has(key)) self->delivered(id);
           });
       if (!status) {
-        // Its row stays, and so do the rows of its key written later: the relay's pass
-        // publishes them after the grace period, in order.
+        --in_flight_;
+        // Nothing after it either: a later event of its key must not overtake it.
         core::log::warn({{core::log::key::event_id, event.id}}, "outbox fast path: cannot queue event: {}",
                         status.error().message);
+        return;
       }
     }
   }
@@ -188,6 +217,7 @@ class FastPath : public std::enable_shared_from_this<FastPath> {
   }
 
   Producer& producer_;
+  std::atomic<std::int64_t> in_flight_{0};
   std::mutex mutex_;
   std::condition_variable delivered_cv_;
   std::vector<std::string> delivered_;
