@@ -405,6 +405,32 @@ TEST_CASE("fast path: an event whose key still has a row waits for the sweep, wh
   CHECK(ids_of_key(records, other) == std::vector<std::string>{third});
 }
 
+TEST_CASE("fast path: an event the producer refuses holds back the later events of its key from the same insert") {
+  OutboxFixture f;
+  events::RelaySettings settings{f.schema, 50, 100ms, 10s};
+  settings.fast_path_grace = 60s;  // the sweep stays out of this test
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, settings);
+  relay.start();
+  const auto key = core::new_uuid_v7();
+  auto refused = f.payment_completed(key);
+  refused.source = "/" + std::string(2'000'000, 'x');  // a record over Kafka's message.max.bytes
+  const auto after = f.payment_completed(key);
+  const auto other = f.payment_completed(core::new_uuid_v7());
+  auto tx = pg::Transaction::begin(f.connection);
+  REQUIRE(tx.ok());
+  auto insert = events::OutboxInsert::prepare({refused, after, other}, "payment");
+  REQUIRE(insert.ok());
+  REQUIRE(std::move(insert).value().run(*tx).ok());
+  REQUIRE(tx->commit().ok());
+  // `after` must not reach Kafka ahead of `refused`: both rows wait for the sweep. Absence
+  // can only be watched for a while.
+  CHECK_FALSE(testing::eventually([&] { return rows_in_outbox(f.connection) < 2; }, 1s));
+  CHECK(testing::query_integer(
+            f.connection, "SELECT count(*) FROM outbox WHERE id IN ('" + refused.id + "', '" + after.id + "')") == 2);
+  relay.stop();
+  CHECK(ids_of_key(testing::read_topic(f.options, f.options.topic("payment.completed"), 1, 2s), key).empty());
+}
+
 namespace {
 
 // outbox_crash_writer as a child process: its "committed <round>" lines are read with a
