@@ -335,6 +335,7 @@ def payments_of(load: dict) -> int:
 #   role: "read"  - the payment's first round trip (BEGIN and the reads, pipelined)
 #         "write" - its second (the writes and COMMIT, pipelined)
 #         "relay" - a pass of the outbox relay (its own transaction, synchronous_commit off)
+#         "deleter" - the fast path's delete of acknowledged rows (one statement, synchronous_commit off)
 #         "txn"   - BEGIN / COMMIT (the scripts add them where payment-api sends them)
 #         "other" - not per payment (session set-up, failure paths); printed, not in pgbench
 RFC3339 = """const:'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'"""  # pg::rfc3339_sql's format
@@ -357,14 +358,29 @@ KNOWN_STATEMENTS = [
      "params": {1: "uuids", 2: "users", 3: "fill:-100", 4: "uuids", 5: "fill:0", 6: "const:'PAYMENT'", 7: "const:0"}},
     {"meaning": "order projection update", "verb": "UPDATE", "table": "payable_orders", "role": "write",
      "params": {1: "orders", 2: "fill:PAID"}},
+    # With the fast path on (PAYPIPE_OUTBOX_FAST_PATH, --outbox-fast-path): the insert also
+    # asks whether an older row of each key is still there, and returns which rows are the
+    # writer's to publish.
+    {"meaning": "outbox row (fast path: is its key free?)", "verb": "INSERT", "table": "outbox",
+     "contains": "RETURNING", "role": "write",
+     "params": {1: "const:'payment'", 2: "uuids", 3: "keys", 4: "fill:dev.paypipe.payment.completed.v1", 5: "payload",
+                6: "headers", 7: "const:'ce_source'", 8: "const:'ce_time'", 9: "const:'ce_dataschema'",
+                10: "const:'traceparent'", 11: "const:1"}},
     {"meaning": "outbox row", "verb": "INSERT", "table": "outbox", "role": "write",
      "params": {1: "const:'payment'", 2: "uuids", 3: "keys", 4: "fill:dev.paypipe.payment.completed.v1", 5: "payload",
                 6: "headers", 7: "const:'ce_source'", 8: "const:'ce_time'", 9: "const:'ce_dataschema'",
                 10: "const:'traceparent'"}},
     {"meaning": "relay lock (one relay per schema)", "verb": "SELECT", "table": "", "contains": "pg_try_advisory_xact_lock",
      "role": "relay", "params": {1: "relay_lock"}},
+    # The fast path's sweep: it leaves the writers' rows to them for the grace period.
+    {"meaning": "relay read (fast path: the sweep)", "verb": "SELECT", "table": "outbox", "contains": "NOT EXISTS",
+     "role": "relay", "params": {1: "batch", 2: "const:3000", 3: "const:'epoch'", 4: "const:1000",
+                                 5: "const:'1 millisecond'", 6: "const:1", 7: "const:'1 millisecond'"}},
     {"meaning": "relay read", "verb": "SELECT", "table": "outbox", "contains": "SKIP LOCKED", "role": "relay",
      "params": {1: "batch", 2: "const:'epoch'", 3: "const:1000"}},
+    # The fast path's deleter: the acknowledged rows, in batches, on a connection of its own.
+    {"meaning": "fast-path delete", "verb": "DELETE", "table": "outbox", "contains": "SKIP LOCKED",
+     "role": "deleter", "params": {1: "relayed"}},
     {"meaning": "relay delete", "verb": "DELETE", "table": "outbox", "role": "relay", "params": {1: "relayed"}},
     {"meaning": "relay failure bookkeeping", "verb": "UPDATE", "table": "outbox", "role": "other"},
     {"meaning": "relay wake-up of another replica", "verb": "SELECT", "table": "", "contains": "pg_notify",
@@ -471,7 +487,7 @@ def capture(stack: "Stack", metrics_before: str, metrics_after: str, payments: i
         if not known:
             unknown.append(s)
             continue
-        if known["role"] in ("read", "write", "relay"):
+        if known["role"] in ("read", "write", "relay", "deleter"):
             missing = sorted({int(n) for n in re.findall(r"\$(\d+)", s["query"])} - set(known.get("params", {})))
             if missing:
                 unbound.append((known["meaning"], missing, s["query"]))
@@ -486,7 +502,8 @@ def capture(stack: "Stack", metrics_before: str, metrics_after: str, payments: i
         raise RuntimeError("\n".join(lines))
     order = {id(k): i for i, k in enumerate(KNOWN_STATEMENTS)}
     rows.sort(key=lambda r: (order[id(known_statement(r["query"]))], -r["calls"]))
-    relay_passes = sum(r["calls"] for r in rows if r["meaning"] == "relay read")
+    relay_passes = sum(r["calls"] for r in rows if r["meaning"].startswith("relay read"))
+    deletes = sum(r["calls"] for r in rows if r["role"] == "deleter")
     return {"statements": rows, "payments": payments, "batches": int(batches),
             "batch_size": round(requests / batches, 1) if batches else 0,
             "payment_statements_per_batch": round(sum(r["calls"] for r in rows if r["role"] in ("read", "write"))
@@ -494,7 +511,9 @@ def capture(stack: "Stack", metrics_before: str, metrics_after: str, payments: i
             "transaction_statements_per_batch": round(sum(r["calls"] for r in rows if r["role"] == "txn")
                                                       / batches, 2) if batches else 0,
             "relay_passes": relay_passes,
-            "relay_rows_per_pass": round(payments / relay_passes, 1) if relay_passes else 0}
+            "relay_rows_per_pass": round(payments / relay_passes, 1) if relay_passes else 0,
+            "fast_path_deletes": deletes,
+            "fast_path_rows_per_delete": round(payments / deletes, 1) if deletes else 0}
 
 
 def statement_lines(captured: dict) -> list[str]:
@@ -503,7 +522,8 @@ def statement_lines(captured: dict) -> list[str]:
     lines = [f"{c['payments']:,} payments in {c['batches']:,} batches (mean {c['batch_size']:g} per batch): "
              f"{c['payment_statements_per_batch']:g} payment statements and {c['transaction_statements_per_batch']:g} "
              f"BEGIN/COMMIT per batch; the relay: {c['relay_passes']:,} passes, {c['relay_rows_per_pass']:g} "
-             f"payments per pass. Round trips are not measured: payment-api pipelines a batch in two "
+             f"payments per pass; the fast path's deleter: {c.get('fast_path_deletes', 0):,} deletes, "
+             f"{c.get('fast_path_rows_per_delete', 0):g} payments per delete. Round trips are not measured: payment-api pipelines a batch in two "
              f"(BEGIN + reads; writes + COMMIT), the relay's pass takes five, as the pgbench scripts send them."]
     for r in c["statements"]:
         lines.append(f"{r['meaning']} ({r['role']}): {r['per_batch']:g} per batch, {r['per_payment']:g} per payment")
@@ -522,20 +542,24 @@ def real_scripts(captured: dict, size: int) -> list[tuple[str, int]]:
          writes + COMMIT);
       2. a relay pass (BEGIN, lock, read, delete, COMMIT) over as many rows as payment-api's
          relay took per pass in the captured phase, weighted so that there is one pass per
-         that many payments, as there was."""
+         that many payments, as there was.
+    With the fast path on, 3. the deleter's DELETE over as many rows as it took per call,
+    one per that many payments."""
     rows = max(1, round(captured["relay_rows_per_pass"]))
-    payment = script_of(captured, size, ("read", "write"))
-    relay = script_of(captured, rows, ("relay",))
-    if not relay:
-        return [(payment, 1)]
-    share = math.gcd(rows, size)
-    return [(payment, rows // share), (relay, size // share)]
+    deleted = max(1, round(captured.get("fast_path_rows_per_delete", 0)))
+    # (script, payments it stands for)
+    scripts = [(script_of(captured, size, ("read", "write")), size), (script_of(captured, rows, ("relay",)), rows),
+               (script_of(captured, deleted, ("deleter",)), deleted)]
+    scripts = [(script, n) for script, n in scripts if script]
+    # Weights in proportion to how often each ran: one per as many payments as it stands for.
+    every = math.lcm(*(n for _, n in scripts))
+    return [(script, every // n) for script, n in scripts]
 
 
 def script_of(captured: dict, size: int, roles: tuple[str, ...]) -> str:
     """One pgbench transaction of the captured statements of `roles`, for a batch of `size`."""
     binder = Binder(size)
-    by_role: dict[str, list[str]] = {"read": [], "write": [], "relay": []}
+    by_role: dict[str, list[str]] = {"read": [], "write": [], "relay": [], "deleter": []}
     seen = set()
     for row in captured["statements"]:
         if row["role"] not in roles or row["meaning"] in seen:
@@ -560,6 +584,9 @@ def script_of(captured: dict, size: int, roles: tuple[str, ...]) -> str:
         lines = [round_trip(["BEGIN", "SET LOCAL synchronous_commit = off"])]
         lines += [round_trip([statement]) for statement in by_role["relay"]] + ["COMMIT;"]
         return "\n".join(lines) + "\n"
+    if by_role["deleter"]:
+        # One statement in its own transaction, synchronous_commit off as well.
+        return round_trip(["BEGIN", "SET LOCAL synchronous_commit = off", *by_role["deleter"], "COMMIT"]) + "\n"
     if not by_role["read"] and not by_role["write"]:
         return ""
     lines = []
@@ -573,7 +600,7 @@ def real_setup(captured: dict) -> str:
     """A copy of payment-api's tables (indexes, constraints and defaults included) in the
     schema pgbench_real, seeded like the benchmark's own."""
     tables = sorted({known_statement(r["query"])["table"] for r in captured["statements"]
-                     if r["role"] in ("read", "write", "relay")} - {""})
+                     if r["role"] in ("read", "write", "relay", "deleter")} - {""})
     sql = ["DROP SCHEMA IF EXISTS pgbench_real CASCADE;", "CREATE SCHEMA pgbench_real;"]
     sql += [f"CREATE TABLE pgbench_real.{t} (LIKE payment_api.{t} INCLUDING ALL);" for t in tables]
     if "wallets" in tables:
@@ -788,6 +815,7 @@ def run(args) -> dict:
             "PAYPIPE_JWT_AUDIENCE": JWT_AUDIENCE,
             # 1,000 users paying as fast as the service goes: far over a person's rate.
             "PAYPIPE_RATE_LIMIT_PER_USER": "0",
+            "PAYPIPE_OUTBOX_FAST_PATH": args.outbox_fast_path,
         }
         per_service = {
             "notification-sender": {"PAYPIPE_TELEGRAM_BASE_URL": telegram_url, "PAYPIPE_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
@@ -882,7 +910,8 @@ def run(args) -> dict:
         real = {"batch_size": batch, "scripts": []}
         for name, scripts in (("per-request", per_request_scripts), ("batched", batched_scripts)):
             for i, (script, weight) in enumerate(scripts):
-                path = work / f"pgbench-real-{name}-{'payment' if i == 0 else 'relay'}@{weight}.sql"
+                label = "payment" if i == 0 else "relay" if "advisory" in script else "deleter"
+                path = work / f"pgbench-real-{name}-{label}@{weight}.sql"
                 path.write_text(script)
                 real["scripts"].append(str(path))
         for clients in (16, 32):
@@ -1127,6 +1156,8 @@ def main() -> int:
     parser.add_argument("--build", default="build")
     parser.add_argument("--quick", action="store_true", help="5 s phases and fewer orders")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
+    parser.add_argument("--outbox-fast-path", choices=("on", "off"), default="on",
+                        help="payment-api's outbox fast path (PAYPIPE_OUTBOX_FAST_PATH), to compare the two")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="skip the perf profiles of payment-api and notification-sender")
     args = parser.parse_args()

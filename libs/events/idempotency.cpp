@@ -38,7 +38,7 @@ std::string lower(std::string text) {
 
 // Without savepoints; nullopt if any event failed (the caller replays with savepoints).
 std::optional<core::Status> fast_path(pg::Connection& connection, std::string_view consumer,
-                                      std::span<const ConsumedEvent> events, const ApplyFn& apply) {
+                                      std::span<const ConsumedEvent> events, const ApplyAllFn& apply) {
   auto tx = pg::Transaction::begin(connection);
   if (!tx) return tx.error();
   std::vector<std::string> ids;
@@ -47,18 +47,37 @@ std::optional<core::Status> fast_path(pg::Connection& connection, std::string_vi
   auto fresh = mark_processed(*tx, consumer, ids);
   if (!fresh) return std::nullopt;
   std::set<std::string> applied;
+  std::vector<const ConsumedEvent*> todo;
   for (std::size_t i = 0; i < events.size(); ++i) {
     // Seen before, or earlier in this very batch: skip.
-    if (!fresh->count(ids[i]) || !applied.insert(ids[i]).second) continue;
-    if (auto status = apply(*tx, events[i]); !status) return std::nullopt;
+    if (fresh->count(ids[i]) && applied.insert(ids[i]).second) todo.push_back(&events[i]);
+  }
+  if (!todo.empty()) {
+    if (auto status = apply(*tx, todo); !status) return std::nullopt;
   }
   return tx->commit();
+}
+
+// A per-event effect as a batch effect: one event after the other.
+ApplyAllFn one_by_one(ApplyFn apply) {
+  return [apply = std::move(apply)](pg::Transaction& tx, std::span<const ConsumedEvent* const> events) {
+    for (const auto* event : events) {
+      if (auto status = apply(tx, *event); !status) return status;
+    }
+    return core::Status{};
+  };
 }
 
 }  // namespace
 
 std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consumer,
                                         std::span<const ConsumedEvent> events, const ApplyFn& apply,
+                                        std::string_view component) {
+  return apply_exactly_once(pool, consumer, events, one_by_one(apply), component);
+}
+
+std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consumer,
+                                        std::span<const ConsumedEvent> events, const ApplyAllFn& apply,
                                         std::string_view component) {
   auto lease = pool.acquire();
   if (!lease) return all(events.size(), outcome_for(lease.error(), component));
@@ -75,7 +94,8 @@ std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consume
     if (auto s = tx->savepoint("event"); !s) return all(events.size(), outcome_for(s.error(), component));
     auto fresh = mark_processed(*tx, consumer, lower(events[i].event.id));
     core::Status status = fresh ? core::Status{} : core::Status(fresh.error());
-    if (status && *fresh) status = apply(*tx, events[i]);
+    const ConsumedEvent* one = &events[i];
+    if (status && *fresh) status = apply(*tx, std::span<const ConsumedEvent* const>(&one, 1));
     if (status) {
       if (auto s = tx->release("event"); !s) return all(events.size(), outcome_for(s.error(), component));
     } else {
@@ -129,6 +149,10 @@ std::vector<Outcome> apply_batch_or_replay(pg::Pool& pool, std::size_t count, co
 }
 
 BatchHandler exactly_once_handler(pg::Pool& pool, std::string consumer, ApplyFn apply, std::string component) {
+  return exactly_once_handler(pool, std::move(consumer), one_by_one(std::move(apply)), std::move(component));
+}
+
+BatchHandler exactly_once_handler(pg::Pool& pool, std::string consumer, ApplyAllFn apply, std::string component) {
   return [&pool, consumer = std::move(consumer), apply = std::move(apply),
           component = std::move(component)](std::span<const ConsumedEvent> events) {
     return apply_exactly_once(pool, consumer, events, apply, component);

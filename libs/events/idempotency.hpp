@@ -22,6 +22,10 @@ core::Result<std::set<std::string>> mark_processed(pg::Transaction& tx, std::str
 
 // The effect of one event, inside the batch's transaction.
 using ApplyFn = std::function<core::Status(pg::Transaction& tx, const ConsumedEvent& event)>;
+// The effect of the batch's new events at once, in their order: set-based statements
+// over arrays, the same effect as applying them one by one. The replay calls it with one
+// event at a time.
+using ApplyAllFn = std::function<core::Status(pg::Transaction& tx, std::span<const ConsumedEvent* const> events)>;
 
 // Applies a batch in ONE transaction with every new event id recorded, and returns one
 // Outcome per event (already-processed events are successes that change nothing).
@@ -32,6 +36,10 @@ using ApplyFn = std::function<core::Status(pg::Transaction& tx, const ConsumedEv
 // (outcome_for: retryable or fatal). An infrastructure failure (outcome_for:
 // infrastructure) of any event, or of the commit, is every event's outcome and
 // nothing is committed: no event is applied before one that must be retried in place.
+std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consumer,
+                                        std::span<const ConsumedEvent> events, const ApplyAllFn& apply,
+                                        std::string_view component);
+// The same, one event at a time (statements per event).
 std::vector<Outcome> apply_exactly_once(pg::Pool& pool, std::string_view consumer,
                                         std::span<const ConsumedEvent> events, const ApplyFn& apply,
                                         std::string_view component);
@@ -49,6 +57,7 @@ std::vector<Outcome> apply_batch_or_replay(pg::Pool& pool, std::size_t count, co
                                            const std::function<void(const core::Error&)>& on_replay);
 
 // apply_exactly_once as a BatchHandler for ConsumerRuntime::batch.
+BatchHandler exactly_once_handler(pg::Pool& pool, std::string consumer, ApplyAllFn apply, std::string component);
 BatchHandler exactly_once_handler(pg::Pool& pool, std::string consumer, ApplyFn apply, std::string component);
 
 }  // namespace paypipe::events

@@ -26,6 +26,7 @@ struct RelayMetrics {
   prometheus::Counter& published;
   prometheus::Counter& failed;
   prometheus::Counter& set_aside;
+  prometheus::Counter& fast_path;
   prometheus::Histogram& lag;
 
   static RelayMetrics& get() {
@@ -46,9 +47,14 @@ struct RelayMetrics {
             .Help("Outbox rows set aside: Kafka refused them or kept failing them while other rows went through")
             .Register(r)
             .Add({}),
+        prometheus::BuildCounter()
+            .Name("outbox_fast_path_total")
+            .Help("Outbox events published by the fast path, from the writer's commit (also in outbox_published_total)")
+            .Register(r)
+            .Add({}),
         prometheus::BuildHistogram()
             .Name("outbox_relay_lag_seconds")
-            .Help("From the outbox insert to Kafka's acknowledgement")
+            .Help("From the outbox insert (fast path: the commit) to Kafka's acknowledgement")
             .Register(r)
             .Add({}, core::metrics::latency_buckets()),
     };
@@ -110,7 +116,180 @@ std::string string_member(const core::json::Document& doc, const char* name) {
 
 }  // namespace
 
-core::Result<pg::Connection::Statement> outbox_insert(std::span<const Event> events, std::string_view aggregate_type) {
+// The writers' side of the fast path, shared by the relay that runs it and every
+// delivery callback in flight.
+class FastPath : public std::enable_shared_from_this<FastPath> {
+  struct KeysFailed {
+    std::mutex mutex;
+    std::set<std::string> keys;
+    void add(const std::string& key) {
+      std::lock_guard lock(mutex);
+      keys.insert(key);
+    }
+    bool has(const std::string& key) {
+      std::lock_guard lock(mutex);
+      return keys.count(key) > 0;
+    }
+  };
+  // Far below the producer's queue (16 MiB, some 30,000 events).
+  static constexpr std::int64_t max_in_flight = 10000;
+
+ public:
+  explicit FastPath(Producer& producer) : producer_(producer) {}
+
+  // From the committing thread, in the order of the insert: one producer queue keeps a
+  // key's events in that order. What it does not send keeps its row, for the relay's
+  // pass after the grace period.
+  void publish(const std::vector<Event>& events) {
+    auto& metrics = RelayMetrics::get();
+    const auto committed = std::chrono::steady_clock::now();
+    // Several events of one key in one insert: once one of them fails, the later ones
+    // keep their rows even if Kafka took them, so that the pass publishes them again
+    // after it (delivery reports come in order within a partition, hence within a key).
+    auto failed_keys = std::make_shared<KeysFailed>();
+    for (const auto& event : events) {
+      // Kafka slow or away: stop before the producer's queue fills and send() blocks the
+      // writer's thread.
+      if (in_flight_.fetch_add(1) >= max_in_flight) {
+        --in_flight_;
+        return;
+      }
+      auto status = producer_.send(
+          OutgoingRecord{producer_.options().topic(topic_of(event.type)), event.key, event.data, to_headers(event)},
+          [self = shared_from_this(), id = event.id, key = event.key, failed_keys, committed,
+           &metrics](const Delivery& delivery) {
+            --self->in_flight_;
+            if (!delivery.status) {
+              metrics.failed.Increment();
+              core::log::warn({{core::log::key::event_id, id}}, "outbox fast path: event not acknowledged: {}",
+                              delivery.status.error().message);
+              failed_keys->add(key);
+              return;
+            }
+            metrics.lag.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - committed).count());
+            metrics.published.Increment();
+            metrics.fast_path.Increment();
+            if (!failed_keys->has(key)) self->delivered(id);
+          });
+      if (!status) {
+        --in_flight_;
+        // Nothing after it either: a later event of its key must not overtake it.
+        core::log::warn({{core::log::key::event_id, event.id}}, "outbox fast path: cannot queue event: {}",
+                        status.error().message);
+        return;
+      }
+    }
+  }
+
+  // The acknowledged ids, once some arrived or `wait` passed (at most `limit`).
+  std::vector<std::string> take_delivered(std::chrono::milliseconds wait, std::size_t limit) {
+    std::unique_lock lock(mutex_);
+    delivered_cv_.wait_for(lock, wait, [&] { return !delivered_.empty() || stopping_; });
+    if (delivered_.size() <= limit) return std::exchange(delivered_, {});
+    std::vector<std::string> taken(delivered_.begin(), delivered_.begin() + static_cast<std::ptrdiff_t>(limit));
+    delivered_.erase(delivered_.begin(), delivered_.begin() + static_cast<std::ptrdiff_t>(limit));
+    return taken;
+  }
+  // A delete that failed: tried again with the next batch.
+  void give_back(std::vector<std::string> ids) {
+    std::lock_guard lock(mutex_);
+    delivered_.insert(delivered_.end(), std::make_move_iterator(ids.begin()), std::make_move_iterator(ids.end()));
+  }
+  void stopping() {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    delivered_cv_.notify_all();
+  }
+  bool stopped() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+  }
+
+  // A writer left rows to the relay's pass since the last delete: a delete may free
+  // them (they wait behind a row of their key), so the deleter wakes the relay.
+  std::atomic<bool> sweep_wanted{false};
+
+ private:
+  void delivered(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    delivered_.push_back(id);
+    delivered_cv_.notify_one();
+  }
+
+  Producer& producer_;
+  std::atomic<std::int64_t> in_flight_{0};
+  std::mutex mutex_;
+  std::condition_variable delivered_cv_;
+  std::vector<std::string> delivered_;
+  bool stopping_ = false;
+};
+
+namespace {
+
+// The relays of this process, for notify_outbox_committed(), and the fast path writers
+// hand their events to (the first relay started with it on), both under relays_mutex.
+std::mutex relays_mutex;
+std::vector<OutboxRelay*> relays;
+std::shared_ptr<FastPath> active_fast_path;
+
+std::shared_ptr<FastPath> current_fast_path() {
+  std::lock_guard lock(relays_mutex);
+  return active_fast_path;
+}
+
+// Without the fast path: the insert as before it, nothing returned.
+constexpr std::string_view insert_sql =
+    // The ce_* columns repeat `headers` for Debezium's outbox router, which reads columns only.
+    "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, "
+    "                    ce_source, ce_time, ce_dataschema, traceparent) "
+    "SELECT id, $1, key, type, payload::jsonb, h, h->>'ce_source', h->>'ce_time', h->>'ce_dataschema', "
+    "       h->>'traceparent' "
+    "FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e(id, key, type, payload, headers), "
+    "     LATERAL (SELECT e.headers::jsonb AS h) AS parsed";
+
+// With it: a row is the fast path's when no row of its key is in the outbox (every
+// earlier event of the key was acknowledged). Rows of one statement do not see each
+// other: the writer publishes them in this order.
+constexpr std::string_view insert_fast_path_sql =
+    "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, "
+    "                    ce_source, ce_time, ce_dataschema, traceparent, fast_path) "
+    "SELECT id, $1, key, type, payload::jsonb, h, h->>'ce_source', h->>'ce_time', h->>'ce_dataschema', "
+    "       h->>'traceparent', NOT EXISTS (SELECT 1 FROM outbox o WHERE o.aggregateid = e.key) "
+    "FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e(id, key, type, payload, headers), "
+    "     LATERAL (SELECT e.headers::jsonb AS h) AS parsed "
+    "RETURNING id::text, fast_path";
+
+}  // namespace
+
+// What one insert wrote, and what happens to it after the commit.
+struct OutboxInsert::Written {
+  std::vector<Event> events;
+  bool asked_fast_path = false;
+  std::vector<Event> fast;  // in insert order
+
+  // The insert's rows: which events the fast path may publish.
+  void inserted(const pg::Rows& rows) {
+    std::set<std::string> fast_ids;
+    for (int i = 0; i < rows.size(); ++i) {
+      if (rows.boolean(i, 1)) fast_ids.insert(rows.str(i, 0));
+    }
+    fast.clear();
+    for (auto& event : events) {
+      if (fast_ids.count(event.id)) fast.push_back(event);
+    }
+  }
+
+  void committed() {
+    const bool all_fast = asked_fast_path && fast.size() == events.size();
+    // None since the insert (its relay stopped): the rows wait for the pass's grace period.
+    const auto path = asked_fast_path ? current_fast_path() : nullptr;
+    if (path && !all_fast) path->sweep_wanted = true;
+    if (path && !fast.empty()) path->publish(fast);
+    if (!all_fast) notify_outbox_committed();
+  }
+};
+
+core::Result<OutboxInsert> OutboxInsert::prepare(std::vector<Event> events, std::string_view aggregate_type) {
   std::vector<std::string> ids, keys, types, payloads, headers;
   for (const auto& event : events) {
     const int version = event.dataschema.empty() ? 0 : SchemaRegistry::version_of(event.dataschema);
@@ -124,34 +303,37 @@ core::Result<pg::Connection::Statement> outbox_insert(std::span<const Event> eve
     payloads.push_back(event.data);
     headers.push_back(headers_json(event));
   }
-  return pg::Connection::Statement{
-      // The ce_* columns repeat `headers` for Debezium's outbox router, which reads columns only.
-      "INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers, "
-      "                    ce_source, ce_time, ce_dataschema, traceparent) "
-      "SELECT id, $1, key, type, payload::jsonb, h, h->>'ce_source', h->>'ce_time', h->>'ce_dataschema', "
-      "       h->>'traceparent' "
-      "FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) AS e(id, key, type, payload, headers), "
-      "     LATERAL (SELECT e.headers::jsonb AS h) AS parsed",
-      {pg::to_param(aggregate_type), pg::to_param(ids), pg::to_param(keys), pg::to_param(types), pg::to_param(payloads),
-       pg::to_param(headers)}};
+  auto written = std::make_shared<Written>();
+  written->asked_fast_path = current_fast_path() != nullptr;
+  pg::Connection::Statement statement{written->asked_fast_path ? insert_fast_path_sql : insert_sql,
+                                      {pg::to_param(aggregate_type), pg::to_param(ids), pg::to_param(keys),
+                                       pg::to_param(types), pg::to_param(payloads), pg::to_param(headers)}};
+  written->events = std::move(events);
+  return OutboxInsert(std::move(statement), std::move(written));
 }
 
-core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::string_view aggregate_type) {
-  auto statement = outbox_insert(std::span<const Event>(&event, 1), aggregate_type);
-  if (!statement) return statement.error();
-  auto rows = tx.connection().exec_params(statement->sql, statement->params);
+core::Status OutboxInsert::run(pg::Transaction& tx) && {
+  auto rows = tx.connection().exec_params(statement_.sql, statement_.params);
   if (!rows) return rows.error();
-  tx.after_commit(notify_outbox_committed);
+  if (written_->asked_fast_path) written_->inserted(*rows);
+  tx.after_commit([written = std::move(written_)] { written->committed(); });
   return {};
 }
 
-namespace {
+void OutboxInsert::queue(pg::Pipeline& pipeline) && {
+  if (written_->asked_fast_path) {
+    pipeline.add(std::move(statement_), [written = written_](const pg::Rows& rows) { written->inserted(rows); });
+  } else {
+    pipeline.add(std::move(statement_));
+  }
+  pipeline.after_commit([written = std::move(written_)] { written->committed(); });
+}
 
-// The relays of this process, for notify_outbox_committed().
-std::mutex relays_mutex;
-std::vector<OutboxRelay*> relays;
-
-}  // namespace
+core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::string_view aggregate_type) {
+  auto insert = OutboxInsert::prepare({event}, aggregate_type);
+  if (!insert) return insert.error();
+  return std::move(insert).value().run(tx);
+}
 
 void notify_outbox_committed() {
   std::lock_guard lock(relays_mutex);
@@ -197,12 +379,31 @@ void OutboxRelay::start() {
   thread_ = std::thread([this] { run(); });
   (void)BacklogMetrics::get();
   backlog_thread_ = std::thread([this] { measure_backlog_until_stopped(); });
+  if (settings_.fast_path) {
+    fast_path_ = std::make_shared<FastPath>(producer_);
+    {
+      std::lock_guard lock(relays_mutex);
+      if (!active_fast_path) active_fast_path = fast_path_;
+    }
+    deleter_thread_ = std::thread([this] { delete_delivered_until_stopped(); });
+  }
 }
 
 void OutboxRelay::stop() {
+  if (fast_path_) {
+    std::lock_guard lock(relays_mutex);
+    if (active_fast_path == fast_path_) active_fast_path.reset();
+  }
   stop_ = true;
   if (thread_.joinable()) thread_.join();
   if (backlog_thread_.joinable()) backlog_thread_.join();
+  if (deleter_thread_.joinable()) {
+    // What the writers handed over gets its acknowledgement before the last delete (a
+    // row left behind is published again after a restart, a duplicate).
+    (void)producer_.flush(std::min<std::chrono::milliseconds>(settings_.ack_timeout, std::chrono::seconds(5)));
+    fast_path_->stopping();
+    deleter_thread_.join();
+  }
   running_ = false;
 }
 
@@ -218,11 +419,26 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
     return std::size_t{0};
   }
   woken_locally_ = false;
-  auto rows = tx->exec(
-      "SELECT id::text, aggregateid, type, payload::text, headers::text, "
-      "(extract(epoch FROM created_at) * 1000)::bigint, attempts "
-      "FROM outbox WHERE set_aside_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
-      static_cast<std::int64_t>(settings_.batch_size));
+  // With the fast path, a fast_path row is its writer's for the grace period (now() is
+  // this transaction's start, one instant for every row), and a row waits behind an
+  // older one of its key that is still its writer's: the writer may be publishing it.
+  auto rows = settings_.fast_path
+                  ? tx->exec(
+                        "SELECT id::text, aggregateid, type, payload::text, headers::text, "
+                        "(extract(epoch FROM created_at) * 1000)::bigint, attempts "
+                        "FROM outbox o WHERE set_aside_at IS NULL "
+                        "AND (NOT fast_path OR created_at < now() - $2::bigint * interval '1 millisecond') "
+                        "AND NOT EXISTS (SELECT 1 FROM outbox older WHERE older.aggregateid = o.aggregateid "
+                        "  AND older.seq < o.seq AND older.fast_path AND older.set_aside_at IS NULL "
+                        "  AND older.created_at >= now() - $2::bigint * interval '1 millisecond') "
+                        "ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+                        static_cast<std::int64_t>(settings_.batch_size),
+                        static_cast<std::int64_t>(settings_.fast_path_grace.count()))
+                  : tx->exec(
+                        "SELECT id::text, aggregateid, type, payload::text, headers::text, "
+                        "(extract(epoch FROM created_at) * 1000)::bigint, attempts "
+                        "FROM outbox WHERE set_aside_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+                        static_cast<std::int64_t>(settings_.batch_size));
   if (!rows) return rows.error();
   if (rows->empty()) return std::size_t{0};
 
@@ -423,6 +639,45 @@ void OutboxRelay::measure_backlog_until_stopped() {
       }
     }
     steady_retry_clock().sleep(settings_.backlog_interval, stop_);
+  }
+}
+
+void OutboxRelay::delete_delivered_until_stopped() {
+  pthread_setname_np(pthread_self(), "outbox-deleter");
+  std::optional<pg::Connection> connection;
+  // One DELETE for whatever was acknowledged meanwhile. A row the relay's pass holds
+  // (locked) is skipped: that pass publishes it again and deletes it.
+  auto delete_batch = [&](std::vector<std::string> ids) {
+    if (!connection || !connection->healthy()) {
+      connection.reset();
+      auto opened = pg::Connection::connect(connect_);
+      // No flush of its own, as the pass's deletes: a lost one only republishes.
+      if (opened && opened->exec("SET synchronous_commit = off")) connection.emplace(std::move(opened).value());
+    }
+    auto deleted = connection ? connection->exec(
+                                    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1::uuid[]) "
+                                    "FOR UPDATE SKIP LOCKED)",
+                                    ids)
+                              : core::Result<pg::Rows>(core::make_error(core::ErrorCategory::unavailable,
+                                                                        "outbox-deleter", "no connection"));
+    if (!deleted) {
+      spdlog::warn("outbox deleter: {}", deleted.error().message);
+      fast_path_->give_back(std::move(ids));
+      return false;
+    }
+    // Rows of a key written while these were in the table may be free to go now.
+    if (fast_path_->sweep_wanted.exchange(false)) wake();
+    return true;
+  };
+  // Until stop() has flushed the producer: the acknowledgements it waited for are deleted too.
+  while (!fast_path_->stopped()) {
+    auto ids = fast_path_->take_delivered(std::chrono::milliseconds(100), 10000);
+    if (ids.empty()) continue;
+    if (!delete_batch(std::move(ids))) steady_retry_clock().sleep(std::chrono::milliseconds(200), stop_);
+  }
+  // What was acknowledged up to now, once more (else the pass republishes it after the grace period).
+  if (auto ids = fast_path_->take_delivered(std::chrono::milliseconds(0), 10000); !ids.empty()) {
+    (void)delete_batch(std::move(ids));
   }
 }
 

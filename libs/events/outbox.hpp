@@ -29,9 +29,25 @@
 // and nothing gets published: while the relay runs, a thread of its own (with its own
 // connection, so the publishing loop never waits for it) sets outbox_pending_rows and
 // outbox_oldest_age_seconds (rows not set aside) every backlog_interval.
+//
+// The fast path (RelaySettings::fast_path, on by default): a writer does not wait for
+// the relay to read its rows back. Its insert also asks whether an older row of each
+// event's key is still in the outbox (rows are deleted only once Kafka acknowledged
+// them); the events with none are marked fast_path, and after the COMMIT the writer's
+// thread hands them from memory straight to the producer (they are committed, so
+// publishing them is safe). A deleter thread deletes the acknowledged rows in batches,
+// off the request path. Every other row goes through the relay's pass above (the
+// sweep), which leaves a fast_path row to its writer for fast_path_grace and then
+// publishes it itself (the writer died between COMMIT and publish, or Kafka did not
+// take it), and holds a key's later rows behind such a row. Order per key holds across
+// both paths and any number of replicas: an event is published by the fast path only
+// when every earlier event of its key was acknowledged (their rows are gone; writers of
+// one aggregate serialise on its row, so the earlier rows are visible to the insert),
+// otherwise by the sweep in seq order after them (docs/reliability.md).
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <span>
 #include <string>
 #include <thread>
@@ -43,17 +59,35 @@
 
 namespace paypipe::events {
 
-// Validates the event against its schema and inserts it in `tx`. `aggregate_type` is
-// Debezium's aggregatetype ("order", "payment", ...). Wakes the relay after the commit.
+class FastPath;
+
+// One INSERT of many events into the outbox. prepare() validates every event against
+// its schema first (an invalid one is an internal error: our own code built it), so a
+// caller can check before it queues anything. `aggregate_type` is Debezium's
+// aggregatetype ("order", "payment", ...). After the transaction commits, the events
+// the fast path may take go to Kafka from the committing thread, and the relay is
+// woken for the others; a rollback (or one to a savepoint taken before) drops both.
+class OutboxInsert {
+ public:
+  static core::Result<OutboxInsert> prepare(std::vector<Event> events, std::string_view aggregate_type);
+  // Runs the insert in `tx`.
+  core::Status run(pg::Transaction& tx) &&;
+  // Queues it in `pipeline`: it travels with the pipeline's next flush() or commit().
+  void queue(pg::Pipeline& pipeline) &&;
+
+ private:
+  struct Written;
+  OutboxInsert(pg::Connection::Statement statement, std::shared_ptr<Written> written)
+      : statement_(std::move(statement)), written_(std::move(written)) {}
+  pg::Connection::Statement statement_;
+  std::shared_ptr<Written> written_;
+};
+
+// OutboxInsert::prepare + run, for one event.
 core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::string_view aggregate_type);
 
-// Wakes every relay of this process: call after committing rows added with
-// outbox_insert. Cheap and thread-safe.
+// Wakes every relay of this process (rows were put back in line). Cheap and thread-safe.
 void notify_outbox_committed();
-
-// One INSERT of many events, for a caller that sends it in a pipeline. Every event is
-// validated first; an invalid one is an internal error (our own code built it).
-core::Result<pg::Connection::Statement> outbox_insert(std::span<const Event> events, std::string_view aggregate_type);
 
 struct RelaySettings {
   std::string schema;  // the service's schema (search_path of `connect`)
@@ -69,6 +103,11 @@ struct RelaySettings {
   bool enabled = true;
   // How often the backlog gauges are measured (two index scans, the count bounded).
   std::chrono::milliseconds backlog_interval{5000};
+  // Writers of this process publish their committed events themselves (see above);
+  // false: every row goes through the relay's pass, as before the fast path.
+  bool fast_path = true;
+  // How long the relay's pass leaves a fast_path row to its writer before publishing it.
+  std::chrono::milliseconds fast_path_grace{3000};
 };
 
 // The outbox's backlog in the schema `connection` uses: rows waiting to be published
@@ -104,7 +143,8 @@ class OutboxRelay {
   OutboxRelay& operator=(const OutboxRelay&) = delete;
 
   void start();
-  // Finishes the batch in progress (bounded by ack_timeout), then stops.
+  // Finishes the batch in progress (bounded by ack_timeout), then stops. With the fast
+  // path, also waits (up to 5 s) for what writers handed to the producer and deletes it.
   void stop();
   // Health, from any thread: false once the relay's thread has ended (stopped, or died);
   // heartbeat() is when its loop last went round (at least every 100 ms while it waits,
@@ -124,6 +164,7 @@ class OutboxRelay {
   void run();
   void loop();
   void measure_backlog_until_stopped();
+  void delete_delivered_until_stopped();
   void beat();
   void wake();
   bool drain_wake_pipe();
@@ -141,6 +182,8 @@ class OutboxRelay {
   int wake_write_ = -1;
   std::thread thread_;
   std::thread backlog_thread_;
+  std::shared_ptr<FastPath> fast_path_;  // set while the fast path is on
+  std::thread deleter_thread_;
 };
 
 }  // namespace paypipe::events

@@ -213,6 +213,36 @@ core::Result<bool> Connection::wait_for_notification(std::chrono::milliseconds t
   return drain();
 }
 
+void CommitHooks::savepoint(std::string_view name) { savepoints_.emplace_back(std::string(name), hooks_.size()); }
+
+void CommitHooks::release(std::string_view name) {
+  // RELEASE also ends every savepoint taken after it; the hooks stay with the transaction.
+  for (std::size_t i = savepoints_.size(); i-- > 0;) {
+    if (savepoints_[i].first == name) {
+      savepoints_.resize(i);
+      return;
+    }
+  }
+}
+
+void CommitHooks::rollback_to(std::string_view name) {
+  // The savepoint itself stays (PostgreSQL keeps it); later ones end.
+  for (std::size_t i = savepoints_.size(); i-- > 0;) {
+    if (savepoints_[i].first == name) {
+      hooks_.resize(savepoints_[i].second);
+      savepoints_.resize(i + 1);
+      return;
+    }
+  }
+}
+
+void CommitHooks::run() {
+  auto hooks = std::move(hooks_);
+  hooks_.clear();
+  savepoints_.clear();
+  for (auto& hook : hooks) hook();
+}
+
 core::Result<Transaction> Transaction::begin(Connection& connection, std::string_view isolation) {
   auto result = isolation.empty() ? connection.exec("BEGIN")
                                   : connection.exec("BEGIN ISOLATION LEVEL " + std::string(isolation));
@@ -221,7 +251,7 @@ core::Result<Transaction> Transaction::begin(Connection& connection, std::string
 }
 
 Transaction::Transaction(Transaction&& other) noexcept
-    : connection_(other.connection_), open_(other.open_), after_commit_(std::move(other.after_commit_)) {
+    : connection_(other.connection_), open_(other.open_), hooks_(std::move(other.hooks_)) {
   other.open_ = false;
 }
 
@@ -232,16 +262,19 @@ Transaction::~Transaction() {
 core::Status Transaction::savepoint(std::string_view name) {
   auto r = connection_->exec("SAVEPOINT " + std::string(name));
   if (!r) return r.error();
+  hooks_.savepoint(name);
   return {};
 }
 
 core::Status Transaction::release(std::string_view name) {
   auto r = connection_->exec("RELEASE SAVEPOINT " + std::string(name));
   if (!r) return r.error();
+  hooks_.release(name);
   return {};
 }
 
 core::Status Transaction::rollback_to(std::string_view name) {
+  hooks_.rollback_to(name);  // whatever follows, what they announce is undone
   auto r = connection_->exec("ROLLBACK TO SAVEPOINT " + std::string(name));
   if (!r) return r.error();
   return {};
@@ -256,8 +289,7 @@ core::Status Transaction::commit() {
     return make_error(ErrorCategory::internal, "pg-transaction-aborted",
                       "the transaction had failed and was rolled back at COMMIT");
   }
-  for (auto& hook : after_commit_) hook();
-  after_commit_.clear();
+  hooks_.run();
   return {};
 }
 
@@ -288,7 +320,7 @@ Pipeline::Pipeline(Pipeline&& other) noexcept
       state_(other.state_),
       queued_(std::move(other.queued_)),
       results_(std::move(other.results_)),
-      after_commit_(std::move(other.after_commit_)) {
+      hooks_(std::move(other.hooks_)) {
   other.state_ = State::done;
 }
 
@@ -297,8 +329,10 @@ Pipeline::~Pipeline() {
   if (mode_ == Mode::own && state_ != State::done && begin_sql_.empty()) (void)connection_->exec("ROLLBACK");
 }
 
-Pipeline::Handle Pipeline::add(Connection::Statement statement) {
-  queued_.push_back(Queued{std::string(statement.sql), std::move(statement.params)});
+Pipeline::Handle Pipeline::add(Connection::Statement statement) { return add(std::move(statement), nullptr); }
+
+Pipeline::Handle Pipeline::add(Connection::Statement statement, std::function<void(const Rows&)> on_rows) {
+  queued_.push_back(Queued{std::string(statement.sql), std::move(statement.params), std::move(on_rows)});
   results_.emplace_back();
   return Handle(results_.size() - 1);
 }
@@ -308,12 +342,19 @@ const Rows& Pipeline::rows(Handle handle) const {
   return ran(handle) ? *results_[handle.index_] : none;
 }
 
-void Pipeline::savepoint(std::string_view name) { (void)add("SAVEPOINT " + std::string(name)); }
+void Pipeline::savepoint(std::string_view name) {
+  (void)add("SAVEPOINT " + std::string(name));
+  hooks().savepoint(name);
+}
 
-void Pipeline::release(std::string_view name) { (void)add("RELEASE SAVEPOINT " + std::string(name)); }
+void Pipeline::release(std::string_view name) {
+  (void)add("RELEASE SAVEPOINT " + std::string(name));
+  hooks().release(name);
+}
 
 core::Status Pipeline::rollback_to(std::string_view name) {
   if (state_ == State::done) return refusal();
+  hooks().rollback_to(name);
   // A savepoint still in the queue: what was queued after it is simply never sent.
   const std::string savepoint = "SAVEPOINT " + std::string(name);
   for (std::size_t i = queued_.size(); i-- > 0;) {
@@ -330,11 +371,7 @@ core::Status Pipeline::rollback_to(std::string_view name) {
 }
 
 void Pipeline::after_commit(std::function<void()> hook) {
-  if (mode_ == Mode::within) {
-    owner_->after_commit(std::move(hook));
-  } else if (mode_ == Mode::own) {
-    after_commit_.push_back(std::move(hook));
-  }
+  if (mode_ != Mode::autocommit) hooks().add(std::move(hook));
 }
 
 core::Status Pipeline::refusal() const {
@@ -361,8 +398,7 @@ core::Status Pipeline::commit() {
   if (state_ != State::open) return refusal();
   if (auto sent = send(true); !sent) return sent;
   state_ = State::done;
-  for (auto& hook : after_commit_) hook();
-  after_commit_.clear();
+  hooks_.run();
   return {};
 }
 
@@ -419,6 +455,7 @@ core::Status Pipeline::send(bool commit) {
     const std::size_t statement = with_begin ? at - 1 : at;
     if (statement < queued_.size()) {
       results_[first + statement] = std::move(rows);
+      if (queued_[statement].on_rows) queued_[statement].on_rows(*results_[first + statement]);
     } else {
       commit_answer = std::string(rows.command());
     }

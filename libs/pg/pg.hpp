@@ -143,6 +143,22 @@ class Connection {
   std::unique_ptr<PGconn, ConnDeleter> conn_;
 };
 
+// The after_commit() hooks of one transaction. A hook registered after a savepoint is
+// dropped when the transaction rolls back to it: what it announces was undone (the
+// outbox hands its committed events to Kafka from such a hook).
+class CommitHooks {
+ public:
+  void add(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
+  void savepoint(std::string_view name);
+  void release(std::string_view name);
+  void rollback_to(std::string_view name);
+  void run();  // once, after COMMIT
+
+ private:
+  std::vector<std::function<void()>> hooks_;
+  std::vector<std::pair<std::string, std::size_t>> savepoints_;  // name, hooks_.size() then
+};
+
 // A transaction on a borrowed connection: rolled back on destruction unless committed.
 class Transaction {
  public:
@@ -162,18 +178,20 @@ class Transaction {
   core::Status release(std::string_view name);
   core::Status rollback_to(std::string_view name);
 
-  // Runs `hook` after a successful COMMIT (never after a rollback): how the outbox
-  // wakes its relay once the rows are visible.
-  void after_commit(std::function<void()> hook) { after_commit_.push_back(std::move(hook)); }
+  // Runs `hook` after a successful COMMIT (never after a rollback, nor when the
+  // transaction rolls back to a savepoint taken before it was registered): how the
+  // outbox hands committed events to Kafka and wakes its relay.
+  void after_commit(std::function<void()> hook) { hooks_.add(std::move(hook)); }
 
   core::Status commit();
   core::Status rollback();
 
  private:
+  friend class Pipeline;
   explicit Transaction(Connection& connection) : connection_(&connection) {}
   Connection* connection_;
   bool open_ = true;
-  std::vector<std::function<void()>> after_commit_;
+  CommitHooks hooks_;
 };
 
 // A transaction whose statements travel in batches, one network round trip per batch
@@ -227,6 +245,9 @@ class Pipeline {
     return add(Connection::Statement{sql, std::move(params)});
   }
   Handle add(Connection::Statement statement);
+  // Also calls `on_rows` with the statement's rows as soon as it ran (inside the
+  // flush() or commit() that sent it).
+  Handle add(Connection::Statement statement, std::function<void(const Rows&)> on_rows);
 
   // Sends what is queued in one round trip; the first error of the batch, if any.
   core::Status flush();
@@ -250,7 +271,8 @@ class Pipeline {
   void release(std::string_view name);
   core::Status rollback_to(std::string_view name);
 
-  // Runs `hook` after a successful COMMIT (never after a rollback).
+  // Runs `hook` after a successful COMMIT (never after a rollback, nor after a
+  // rollback_to() a savepoint queued before it was registered).
   void after_commit(std::function<void()> hook);
   // Sends what is queued with COMMIT. Only a Pipeline made by begin() commits.
   core::Status commit();
@@ -259,6 +281,7 @@ class Pipeline {
   struct Queued {
     std::string sql;
     std::vector<Param> params;
+    std::function<void(const Rows&)> on_rows;
   };
   enum class Mode { own, within, autocommit };
   enum class State { open, failed, done };
@@ -267,6 +290,8 @@ class Pipeline {
   // Sends BEGIN if not sent yet, the queue, and COMMIT when `commit`, in one round trip.
   core::Status send(bool commit);
   core::Status refusal() const;
+  // The transaction's hooks: its own, or those of the Transaction it runs within.
+  CommitHooks& hooks() { return mode_ == Mode::within ? owner_->hooks_ : hooks_; }
 
   Connection* connection_;
   Mode mode_;
@@ -277,7 +302,7 @@ class Pipeline {
   // By handle index (a deque: rows() references stay valid); nullopt until the
   // statement ran. The last queued_.size() are not sent yet.
   std::deque<std::optional<Rows>> results_;
-  std::vector<std::function<void()>> after_commit_;
+  CommitHooks hooks_;
 };
 
 // Typed checks on errors from this library.

@@ -70,6 +70,7 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
   c.outbox_poll_interval = env.millis("PAYPIPE_OUTBOX_POLL_INTERVAL_MS", milliseconds(1000), milliseconds(10),
                                       milliseconds(60000));
   c.outbox_relay = env.choice("PAYPIPE_OUTBOX_RELAY", "on", {"on", "off"}) == "on";
+  c.outbox_fast_path = env.choice("PAYPIPE_OUTBOX_FAST_PATH", "on", {"on", "off"}) == "on";
   return c;
 }
 
@@ -79,6 +80,7 @@ events::RelaySettings CommonConfig::relay_settings() const {
   s.batch_size = outbox_batch_size;
   s.poll_interval = outbox_poll_interval;
   s.enabled = outbox_relay;
+  s.fast_path = outbox_fast_path;
   return s;
 }
 

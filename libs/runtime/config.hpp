@@ -34,6 +34,9 @@
 //   PAYPIPE_OUTBOX_BATCH_SIZE / _POLL_INTERVAL_MS
 //   PAYPIPE_OUTBOX_RELAY            on | off (default on); off while Debezium publishes the
 //                                   outbox instead (docs/operations.md)
+//   PAYPIPE_OUTBOX_FAST_PATH        on | off (default on): writers publish their committed
+//                                   events themselves (events/outbox.hpp); off: the relay
+//                                   reads every row back, as before
 //   PAYPIPE_CONSUMER_BATCH_SIZE / _BATCH_LINGER_MS / _MAX_IN_FLIGHT
 //   PAYPIPE_RETRY_BACKOFF / _MAX_RETRIES / _INTERVAL_MS / _MULTIPLIER / _MAX_INTERVAL_MS
 //                                   in-process retries in Spring's terms (runtime/retry_config.hpp);
@@ -67,6 +70,7 @@ struct CommonConfig {
   std::size_t outbox_batch_size = 500;
   std::chrono::milliseconds outbox_poll_interval{1000};
   bool outbox_relay = true;
+  bool outbox_fast_path = true;
 
   static CommonConfig read(core::Env& env, std::string service);
 

@@ -1,5 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -124,7 +132,9 @@ TEST_CASE("a relay woken while another replica publishes passes the wake-up on w
   auto listener = testing::connect(f.schema);
   REQUIRE(listener.listen("outbox_" + f.schema).ok());
 
-  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, {f.schema, 50, std::chrono::seconds(30), 10s});
+  events::RelaySettings settings{f.schema, 50, std::chrono::seconds(30), 10s};
+  settings.fast_path = false;  // every row goes through the pass that must hand over
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, settings);
   relay.start();
   f.write(1);
   auto notified = listener.wait_for_notification(5s);
@@ -292,4 +302,279 @@ TEST_CASE("the backlog is counted exactly up to its bound, estimated beyond") {
   REQUIRE(aside.ok());
   CHECK(aside->pending_rows == 0);
   CHECK(aside->oldest_age_seconds == 0);
+}
+
+// The fast path (outbox.hpp): writers publish their committed events themselves; the
+// relay's pass (the sweep) publishes what they left.
+
+namespace {
+
+bool fast_path_of(pg::Connection& connection, const std::string& id) {
+  return testing::query_integer(connection, "SELECT fast_path::int FROM outbox WHERE id = '" + id + "'") == 1;
+}
+
+std::int64_t rows_in_outbox(pg::Connection& connection) {
+  return testing::query_integer(connection, "SELECT count(*) FROM outbox");
+}
+
+// The payment.completed records of `key`, as event ids in the order Kafka holds them.
+std::vector<std::string> ids_of_key(const std::vector<events::ConsumedRecord>& records, const std::string& key) {
+  std::vector<std::string> ids;
+  for (const auto& r : records) {
+    if (r.key == key) ids.push_back(*events::find_header(r.headers, "ce_id"));
+  }
+  return ids;
+}
+
+events::KafkaOptions unreachable_kafka(const std::string& prefix) {
+  auto options = testing::kafka_options(prefix);
+  options.bootstrap_servers = "127.0.0.1:1";  // no broker listens there: nothing is acknowledged
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("fast path: committed events go to Kafka from the writer, their rows are deleted without the relay's pass") {
+  OutboxFixture f;
+  const double before = testing::metric_value("outbox_fast_path_total").value_or(0);
+  // A poll interval far beyond the test: only the fast path can publish in time.
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, {f.schema, 50, std::chrono::seconds(60), 10s});
+  relay.start();
+  auto written = f.write(40);
+  // An event rolled back to a savepoint is never published; the one after it is.
+  auto tx = pg::Transaction::begin(f.connection);
+  REQUIRE(tx.ok());
+  REQUIRE(tx->savepoint("item").ok());
+  const auto undone = f.payment_completed(core::new_uuid_v7());
+  REQUIRE(events::append_to_outbox(*tx, undone, "payment").ok());
+  REQUIRE(tx->rollback_to("item").ok());
+  written.push_back(f.payment_completed(core::new_uuid_v7()));
+  REQUIRE(events::append_to_outbox(*tx, written.back(), "payment").ok());
+  REQUIRE(tx->commit().ok());
+
+  REQUIRE(testing::eventually([&] { return rows_in_outbox(f.connection) == 0; }, 10s, 5ms));
+  CHECK(testing::metric_value("outbox_fast_path_total").value_or(0) - before == 41);
+  relay.stop();
+  const auto records = testing::read_topic(f.options, f.options.topic("payment.completed"), 42, 5s);
+  std::multiset<std::string> ids;
+  for (const auto& r : records) ids.insert(*events::find_header(r.headers, "ce_id"));
+  CHECK(records.size() == written.size());
+  for (const auto& e : written) CHECK(ids.count(e.id) == 1);
+  CHECK(ids.count(undone.id) == 0);
+}
+
+TEST_CASE("fast path: an event whose key still has a row waits for the sweep, which keeps the key's order") {
+  OutboxFixture f;
+  const auto key = core::new_uuid_v7();
+  const auto other = core::new_uuid_v7();
+  std::string first, second, third;
+  {
+    // A writer whose events never reach Kafka: as if it died between COMMIT and publish.
+    auto unreachable = events::Producer::create(unreachable_kafka(f.prefix),
+                                                events::ProducerSettings{2ms, 1000ms, 1024, nullptr});
+    REQUIRE(unreachable.ok());
+    events::OutboxRelay writer(testing::pg_options(f.schema), **unreachable, {f.schema, 50, 100ms, 2s});
+    writer.start();
+    first = insert_good(f, f.connection, key);
+    second = insert_good(f, f.connection, key);  // `first` is still in the outbox
+    third = insert_good(f, f.connection, other);
+    CHECK(fast_path_of(f.connection, first));
+    CHECK_FALSE(fast_path_of(f.connection, second));
+    CHECK(fast_path_of(f.connection, third));
+    writer.stop();
+  }
+  // The sweep leaves fast-path rows to their writer for the grace period, and `second`
+  // waits behind `first`.
+  events::OutboxRelay sweep(testing::pg_options(f.schema), *f.producer, {f.schema, 50, 100ms, 10s});
+  auto early = sweep.publish_once(f.connection);
+  REQUIRE(early.ok());
+  CHECK(*early == 0);
+  CHECK(rows_in_outbox(f.connection) == 3);
+  // The grace period passes: the sweep publishes what the writer left, in order.
+  REQUIRE(f.connection.exec("UPDATE outbox SET created_at = created_at - interval '1 hour'").ok());
+  auto late = sweep.publish_once(f.connection);
+  REQUIRE(late.ok());
+  CHECK(*late == 3);
+  // The key's rows are gone: its next event takes the fast path again.
+  sweep.start();
+  const auto fourth = insert_good(f, f.connection, key);
+  REQUIRE(testing::eventually([&] { return rows_in_outbox(f.connection) == 0; }, 10s, 5ms));
+  sweep.stop();
+  const auto records = testing::read_topic(f.options, f.options.topic("payment.completed"), 4, 10s);
+  CHECK(ids_of_key(records, key) == std::vector<std::string>{first, second, fourth});
+  CHECK(ids_of_key(records, other) == std::vector<std::string>{third});
+}
+
+TEST_CASE("fast path: an event the producer refuses holds back the later events of its key from the same insert") {
+  OutboxFixture f;
+  events::RelaySettings settings{f.schema, 50, 100ms, 10s};
+  settings.fast_path_grace = 60s;  // the sweep stays out of this test
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, settings);
+  relay.start();
+  const auto key = core::new_uuid_v7();
+  auto refused = f.payment_completed(key);
+  refused.source = "/" + std::string(2'000'000, 'x');  // a record over Kafka's message.max.bytes
+  const auto after = f.payment_completed(key);
+  const auto other = f.payment_completed(core::new_uuid_v7());
+  auto tx = pg::Transaction::begin(f.connection);
+  REQUIRE(tx.ok());
+  auto insert = events::OutboxInsert::prepare({refused, after, other}, "payment");
+  REQUIRE(insert.ok());
+  REQUIRE(std::move(insert).value().run(*tx).ok());
+  REQUIRE(tx->commit().ok());
+  // `after` must not reach Kafka ahead of `refused`: both rows wait for the sweep. Absence
+  // can only be watched for a while.
+  CHECK_FALSE(testing::eventually([&] { return rows_in_outbox(f.connection) < 2; }, 1s));
+  CHECK(testing::query_integer(
+            f.connection, "SELECT count(*) FROM outbox WHERE id IN ('" + refused.id + "', '" + after.id + "')") == 2);
+  relay.stop();
+  CHECK(ids_of_key(testing::read_topic(f.options, f.options.topic("payment.completed"), 1, 2s), key).empty());
+}
+
+namespace {
+
+// outbox_crash_writer as a child process: its "committed <round>" lines are read with a
+// deadline; kill() is kill -9.
+class CrashWriter {
+ public:
+  CrashWriter(const OutboxFixture& f, const std::string& bootstrap, int first_round, int rounds, int keys) {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    const std::vector<std::string> args{PAYPIPE_OUTBOX_CRASH_WRITER,
+                                        testing::stack().pg_dsn,
+                                        f.schema,
+                                        bootstrap,
+                                        f.prefix,
+                                        std::to_string(first_round),
+                                        std::to_string(rounds),
+                                        std::to_string(keys)};
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = fds[0];
+  }
+  ~CrashWriter() {
+    kill();
+    ::close(out_);
+  }
+
+  // Reads lines until `rounds` rounds were committed (or the timeout); returns the last
+  // round it reported committed, -1 if none.
+  int wait_committed(int rounds, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (committed_ < rounds && std::chrono::steady_clock::now() < until) {
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char chunk[256];
+      const auto n = ::read(out_, chunk, sizeof chunk);
+      if (n <= 0) break;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+      for (auto end = buffer_.find('\n'); end != std::string::npos; end = buffer_.find('\n')) {
+        int round = -1;
+        if (std::sscanf(buffer_.substr(0, end).c_str(), "committed %d", &round) == 1) {
+          last_ = round;
+          ++committed_;
+        }
+        buffer_.erase(0, end + 1);
+      }
+    }
+    return last_;
+  }
+
+  void kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string buffer_;
+  int committed_ = 0;
+  int last_ = -1;
+};
+
+std::string key_of(int k) {  // as outbox_crash_writer names its keys
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "00000000-0000-4000-8000-%012d", k);
+  return buffer;
+}
+
+}  // namespace
+
+TEST_CASE("fast path: writers killed -9 between commit and publish lose nothing and keep each key's order") {
+  OutboxFixture f;
+  constexpr int keys = 6;
+  std::vector<std::pair<int, int>> committed;  // [first, last] round of each writer
+  {
+    // Killed mid-stream while its fast path and its relay publish.
+    CrashWriter busy(f, testing::stack().kafka_bootstrap, 0, 100000, keys);
+    const int last = busy.wait_committed(30, 30s);
+    REQUIRE(last >= 0);
+    busy.kill();
+    committed.emplace_back(0, last);
+  }
+  {
+    // Killed after its commits, before any reached Kafka (it never reaches a broker).
+    CrashWriter cut_off(f, "127.0.0.1:1", 100000, 5, keys);
+    const int last = cut_off.wait_committed(5, 30s);
+    REQUIRE(last == 100004);
+    cut_off.kill();
+    committed.emplace_back(100000, last);
+  }
+  REQUIRE(rows_in_outbox(f.connection) > 0);
+  // A replica that lives on: its fast path must not overtake what the dead ones left.
+  events::RelaySettings settings{f.schema, 50, 100ms, 10s};
+  settings.fast_path_grace = 1000ms;
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, settings);
+  relay.start();
+  for (int round = 200000; round < 200010; ++round) {
+    auto tx = pg::Transaction::begin(f.connection);
+    REQUIRE(tx.ok());
+    for (int k = 0; k < keys; ++k) {
+      REQUIRE(events::append_to_outbox(*tx, f.payment_completed(key_of(k), round + 1), "payment").ok());
+    }
+    REQUIRE(tx->commit().ok());
+  }
+  committed.emplace_back(200000, 200009);
+  REQUIRE(testing::eventually([&] { return rows_in_outbox(f.connection) == 0; }, 60s));
+  relay.stop();
+
+  std::size_t expected = 0;
+  for (const auto& [from, to] : committed) expected += static_cast<std::size_t>(to - from + 1) * keys;
+  // At least once: a row whose writer died after Kafka took it is published again.
+  const auto records = testing::read_topic(f.options, f.options.topic("payment.completed"), expected * 2, 15s);
+  std::map<std::string, std::vector<std::int64_t>> first_seen;  // per key, rounds in first-delivery order
+  std::set<std::string> seen;
+  for (const auto& r : records) {
+    if (!seen.insert(*events::find_header(r.headers, "ce_id")).second) continue;
+    auto decoded = events::from_record(r.key, r.value, r.headers);
+    REQUIRE(decoded.ok());
+    auto data = core::json::parse(decoded->data);
+    REQUIRE(data.ok());
+    first_seen[*r.key].push_back((*data)["amount"].GetInt64() - 1);
+  }
+  REQUIRE(first_seen.size() == keys);
+  for (const auto& [key, rounds] : first_seen) {
+    INFO("key " << key);
+    // Order per key: every event after the events written before it.
+    CHECK(std::is_sorted(rounds.begin(), rounds.end()));
+    CHECK(std::set<std::int64_t>(rounds.begin(), rounds.end()).size() == rounds.size());
+    // Nothing lost: every round a writer reported committed (a round committed just
+    // before the kill, unreported, may be there too).
+    const std::set<std::int64_t> have(rounds.begin(), rounds.end());
+    for (const auto& [from, to] : committed) {
+      for (int round = from; round <= to; ++round) CHECK(have.count(round) == 1);
+    }
+  }
 }

@@ -132,6 +132,41 @@ TEST_CASE("a savepoint in a pipeline isolates a failure") {
   CHECK(testing::query_integer(t.observer, "SELECT sum(n) FROM p") == 1 + 2 + 4);
 }
 
+TEST_CASE("after-commit hooks registered after a savepoint rolled back to never run; on_rows sees the rows") {
+  Table t;
+  std::vector<std::string> ran;
+  std::int64_t returned = 0;
+  {
+    auto pipeline = pg::Pipeline::begin(t.connection);
+    pipeline.after_commit([&] { ran.push_back("before"); });
+    pipeline.savepoint("item");
+    pipeline.add(pg::Connection::Statement{"INSERT INTO p VALUES (7) RETURNING n", {}},
+                 [&](const pg::Rows& rows) { returned = rows.integer(0, 0); });
+    pipeline.after_commit([&] { ran.push_back("undone"); });
+    REQUIRE(pipeline.flush().ok());
+    CHECK(returned == 7);
+    REQUIRE(pipeline.rollback_to("item").ok());
+    pipeline.after_commit([&] { ran.push_back("kept"); });
+    pipeline.release("item");
+    REQUIRE(pipeline.commit().ok());
+  }
+  CHECK(ran == std::vector<std::string>{"before", "kept"});
+  // The same in a Transaction, and in a Pipeline within one.
+  ran.clear();
+  auto tx = pg::Transaction::begin(t.connection);
+  REQUIRE(tx.ok());
+  REQUIRE(tx->savepoint("event").ok());
+  {
+    auto within = pg::Pipeline::within(*tx);
+    within.after_commit([&] { ran.push_back("undone"); });
+  }
+  REQUIRE(tx->rollback_to("event").ok());
+  tx->after_commit([&] { ran.push_back("kept"); });
+  REQUIRE(tx->release("event").ok());
+  REQUIRE(tx->commit().ok());
+  CHECK(ran == std::vector<std::string>{"kept"});
+}
+
 TEST_CASE("a pipeline within a Transaction leaves the commit to it") {
   Table t;
   int hooks = 0;

@@ -226,11 +226,9 @@ core::Status write(pg::Transaction& tx, std::span<const Decided> decided, const 
       !s) {
     return s;
   }
-  auto outbox = events::outbox_insert(announcements, "coupon");
+  auto outbox = events::OutboxInsert::prepare(std::move(announcements), "coupon");
   if (!outbox) return outbox.error();
-  if (auto s = ok_or(tx.connection().exec_params(outbox->sql, outbox->params)); !s) return s;
-  tx.after_commit([] { events::notify_outbox_committed(); });
-  return {};
+  return std::move(outbox).value().run(tx);
 }
 
 // The whole batch (or one event of a replay) inside `tx`.

@@ -163,9 +163,9 @@ void move_held(pg::Pipeline& pipeline, const std::map<std::string, std::int64_t>
 core::Status queue_outbox(pg::Pipeline& pipeline, std::span<const events::Event> announcements,
                           std::string_view aggregate_type) {
   if (announcements.empty()) return {};
-  auto insert = events::outbox_insert(announcements, aggregate_type);
+  auto insert = events::OutboxInsert::prepare({announcements.begin(), announcements.end()}, aggregate_type);
   if (!insert) return insert.error();
-  pipeline.add(std::move(insert).value());
+  std::move(insert).value().queue(pipeline);
   return {};
 }
 
@@ -324,7 +324,6 @@ core::Status write_orders(pg::Connection& connection, const std::vector<const Pl
       "SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bigint[], $5::bigint[])",
       columns.item_order, columns.item_line, columns.item_product, columns.item_quantity, columns.item_price);
   if (auto queued = queue_outbox(pipeline, announcements, "order"); !queued) return queued;
-  pipeline.after_commit([] { events::notify_outbox_committed(); });
   if (auto committed = pipeline.commit(); !committed) {
     // No order row inserted: a hold failed, and the items' foreign key aborted the rest.
     if (pipeline.ran(inserted) && pipeline.rows(inserted).affected() == 0) {
@@ -468,7 +467,6 @@ core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, cons
     if (auto written = pipeline.flush(); !written) return written.error();
     StoreMetrics::get().sold_out.Increment(static_cast<double>(products.size()));
   }
-  pipeline.after_commit([] { events::notify_outbox_committed(); });
   return after;
 }
 
@@ -510,7 +508,6 @@ core::Result<std::size_t> expire_batch(pg::Connection& connection, core::SystemT
       ids, statuses, reasons, core::format_rfc3339(now));
   move_held(pipeline, quantities(released), StockMove::release);
   if (auto queued = queue_outbox(pipeline, announcements, "order"); !queued) return queued.error();
-  pipeline.after_commit([] { events::notify_outbox_committed(); });
   if (auto committed = pipeline.commit(); !committed) return committed.error();
   StoreMetrics::get().expired.Increment(static_cast<double>(expiring.size()));
   return expiring.size();

@@ -1,6 +1,7 @@
 #pragma once
-// What payment-api does with the events it consumes (group payment-api), each inside
-// the batch's transaction with its event id recorded (events::apply_exactly_once):
+// What payment-api does with the events it consumes (group payment-api), inside the
+// batch's transaction with their event ids recorded (events::apply_exactly_once), the
+// projection's rows with one statement per kind over the batch:
 //
 //   order.created             -> the order becomes payable (projection)
 //   order.cancelled           -> it is not payable any more
@@ -13,6 +14,6 @@
 
 namespace paypipe::payment_api {
 
-core::Status apply_event(pg::Transaction& tx, const events::ConsumedEvent& event);
+core::Status apply_events(pg::Transaction& tx, std::span<const events::ConsumedEvent* const> events);
 
 }  // namespace paypipe::payment_api

@@ -4,7 +4,6 @@
 
 #include "core/metrics.hpp"
 #include "core/uuid.hpp"
-#include "events/outbox.hpp"
 #include "payment_api/payment_events.hpp"
 #include "payment_api/payment_store.hpp"
 
@@ -81,7 +80,6 @@ std::vector<core::Result<Decision>> PaymentProcessor::process(std::span<const Pa
   core::Error failure;
   {
     auto pipeline = pg::Pipeline::begin(connection);
-    pipeline.after_commit([] { events::notify_outbox_committed(); });
     auto fast = read_decide_queue(pipeline, requests, traces, source_, currency_);
     if (fast) {
       auto committed = pipeline.commit();
@@ -101,7 +99,6 @@ std::vector<core::Result<Decision>> PaymentProcessor::process(std::span<const Pa
   std::vector<core::Result<Decision>> results;
   results.reserve(requests.size());
   auto pipeline = pg::Pipeline::begin(connection);
-  pipeline.after_commit([] { events::notify_outbox_committed(); });
   for (std::size_t i = 0; i < requests.size(); ++i) {
     pipeline.savepoint("request");
     auto one = read_decide_queue(pipeline, requests.subspan(i, 1), traces.subspan(i, 1), source_, currency_);

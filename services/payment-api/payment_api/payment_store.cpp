@@ -105,11 +105,11 @@ core::Status queue_writes(pg::Pipeline& pipeline, std::span<const Decided> decid
   }
   if (p_id.empty()) return {};
   // Validated before anything is queued: an invalid event leaves the pipeline as it was.
-  std::optional<pg::Connection::Statement> outbox;
+  std::optional<events::OutboxInsert> outbox;
   if (!announcements.empty()) {
-    auto insert = events::outbox_insert(announcements, "payment");
+    auto insert = events::OutboxInsert::prepare(std::move(announcements), "payment");
     if (!insert) return insert.error();
-    outbox = std::move(insert).value();
+    outbox.emplace(std::move(insert).value());
   }
   pipeline.add(
       "INSERT INTO payments (id, order_id, user_id, amount, currency, status, failure_reason, idempotency_key, "
@@ -151,7 +151,7 @@ core::Status queue_writes(pg::Pipeline& pipeline, std::span<const Decided> decid
       "UPDATE payable_orders o SET status = v.status, updated_at = now() "
       "FROM unnest($1::uuid[], $2::text[]) AS v(order_id, status) WHERE o.order_id = v.order_id",
       o_id, o_status);
-  if (outbox) pipeline.add(std::move(*outbox));
+  if (outbox) std::move(*outbox).queue(pipeline);
   return {};
 }
 

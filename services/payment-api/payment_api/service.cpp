@@ -25,10 +25,11 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
   if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
   auto& api = service->make<PaymentApi>(config, database, authenticator);
-  auto& consumer = service->own(runtime::must(
-      events::ConsumerRuntime::batch(config.common.kafka, config.consumer, producer,
-                                     events::exactly_once_handler(database, "payment-api", apply_event, "payment-api")),
-      "Kafka consumer"));
+  auto& consumer = service->own(
+      runtime::must(events::ConsumerRuntime::batch(
+                        config.common.kafka, config.consumer, producer,
+                        events::exactly_once_handler(database, "payment-api", apply_events, "payment-api")),
+                    "Kafka consumer"));
 
   // Readiness without Kafka: payments commit their events to the outbox (docs/operations.md).
   add_health_checks(service->readiness(), service->liveness(), database, std::move(migrations), consumer, relay,

@@ -42,7 +42,7 @@ struct PaymentsFixture : testing::FreshSchema {
     e.type = type;
     e.data = data;
     const std::vector<events::ConsumedEvent> batch{{e, type, 0, 0, 1}};
-    const auto outcome = events::apply_exactly_once(pool, "payment-api", batch, apply_event, "payment-api")[0];
+    const auto outcome = events::apply_exactly_once(pool, "payment-api", batch, apply_events, "payment-api")[0];
     if (outcome.succeeded()) return {};
     return core::make_error(core::ErrorCategory::internal, outcome.error_class, outcome.message);
   }
@@ -388,6 +388,50 @@ TEST_CASE("the projection follows order.created and order.cancelled, in either o
   CHECK(verdict(f.pay({{late, "ivy", "i2"}})[0]) == Verdict::not_payable);
 }
 
+TEST_CASE("one batch of order events is applied with one statement per kind, as one by one would") {
+  PaymentsFixture f;
+  f.fund("kim", 10000);
+  const auto created_only = core::new_uuid_v7();
+  const auto created_then_cancelled = core::new_uuid_v7();
+  const auto cancelled_then_created = core::new_uuid_v7();
+  auto event = [](const std::string& type, std::string data) {
+    events::Event e;
+    e.id = core::new_uuid_v7();
+    e.type = type;
+    e.data = std::move(data);
+    return events::ConsumedEvent{e, type, 0, 0, 1};
+  };
+  auto created = [&](const std::string& id) {
+    return event("order.created",
+                 contracts::encode(contracts::OrderCreated{id,
+                                                           "kim",
+                                                           {{"s", 1, 100}},
+                                                           100,
+                                                           "KRW",
+                                                           "SHIPPING",
+                                                           core::format_rfc3339(core::now_ms() + 10min),
+                                                           core::now_rfc3339()}));
+  };
+  auto cancelled = [&](const std::string& id) {
+    return event(
+        "order.cancelled",
+        contracts::encode(contracts::OrderCancelled{id, "kim", "USER_CANCELLED", {}, 100, "KRW", core::now_rfc3339()}));
+  };
+  const std::vector<events::ConsumedEvent> batch{created(created_only),
+                                                 created(created_then_cancelled),
+                                                 cancelled(created_then_cancelled),
+                                                 cancelled(cancelled_then_created),
+                                                 cancelled(cancelled_then_created),  // two cancellations of one order
+                                                 created(cancelled_then_created)};
+  for (const auto& outcome : events::apply_exactly_once(f.pool, "payment-api", batch, apply_events, "payment-api")) {
+    CHECK(outcome.succeeded());
+  }
+  CHECK(f.count("SELECT count(*) FROM payable_orders") == 3);
+  CHECK(verdict(f.pay({{created_then_cancelled, "kim", "k1"}})[0]) == Verdict::not_payable);
+  CHECK(verdict(f.pay({{cancelled_then_created, "kim", "k2"}})[0]) == Verdict::not_payable);
+  CHECK(verdict(f.pay({{created_only, "kim", "k3"}})[0]) == Verdict::charge);
+}
+
 TEST_CASE("a refund request credits the wallet once and announces payment.refunded") {
   PaymentsFixture f;
   f.fund("jack", 5000);
@@ -466,7 +510,7 @@ TEST_CASE("payment-api stays ready with Kafka unreachable, and a dead loop fails
   settings.consumer.topics = {"order.created"};
   settings.component = "payment-api";
   auto consumer = events::ConsumerRuntime::batch(
-      kafka, settings, **producer, events::exactly_once_handler(f.pool, "payment-api", apply_event, "payment-api"));
+      kafka, settings, **producer, events::exactly_once_handler(f.pool, "payment-api", apply_events, "payment-api"));
   REQUIRE(consumer.ok());
 
   runtime::Readiness readiness;
