@@ -155,7 +155,8 @@ class FastPath : public std::enable_shared_from_this<FastPath> {
         return;
       }
       auto status = producer_.send(
-          OutgoingRecord{producer_.options().topic(topic_of(event.type)), event.key, event.data, to_headers(event)},
+          OutgoingRecord{producer_.options().topic(topic_of(event.type)), event.key, event.data,
+                         to_headers(event, producer_.options().interop)},
           [self = shared_from_this(), id = event.id, key = event.key, failed_keys, committed,
            &metrics](const Delivery& delivery) {
             --self->in_flight_;

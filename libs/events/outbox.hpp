@@ -6,8 +6,8 @@
 // deduplicate by event id) and nothing is announced that did not happen.
 //
 // Waking the relay: a writer's commit wakes the relays of its own process at once
-// (append_to_outbox does it through the transaction's after-commit hook; a writer
-// that sends outbox_insert itself calls notify_outbox_committed() after its COMMIT).
+// (append_to_outbox and OutboxInsert do it through the transaction's after-commit hook,
+// and only for events the fast path below does not publish itself).
 // A relay woken that way which cannot publish because another replica's relay holds
 // the lock sends one NOTIFY outbox_<schema>, which that relay LISTENs for; the poll
 // interval is the fallback. NOTIFY is kept out of the writing transactions on
