@@ -8,8 +8,12 @@ void write_items(core::json::Writer& w, std::string_view name, const std::vector
     w.begin_object()
         .field("productId", item.product_id)
         .field("quantity", item.quantity)
-        .field("unitPrice", item.unit_price)
-        .end_object();
+        .field("unitPrice", item.unit_price);
+    // Absent rather than null: the schema's optional fields are strings when present.
+    if (item.name) w.field("name", *item.name);
+    if (item.event_date) w.field("eventDate", *item.event_date);
+    if (item.venue) w.field("venue", *item.venue);
+    w.end_object();
   }
   w.end_array();
 }
@@ -17,8 +21,12 @@ void write_items(core::json::Writer& w, std::string_view name, const std::vector
 std::vector<OrderItem> read_items(core::json::Reader& in, const char* name) {
   std::vector<OrderItem> items;
   in.objects(name, 1, 100, [&](core::json::Reader& item) {
-    items.push_back(OrderItem{item.text("productId", core::json::id_rule), item.integer("quantity", 1, 1000),
-                              item.integer("unitPrice", 0, max_amount)});
+    OrderItem line{item.text("productId", core::json::id_rule), item.integer("quantity", 1, 1000),
+                   item.integer("unitPrice", 0, max_amount)};
+    line.name = item.optional_text("name", core::json::TextRule{1, 200, false});
+    if (item.has("eventDate")) line.event_date = item.timestamp("eventDate");
+    line.venue = item.optional_text("venue", core::json::TextRule{1, 200, false});
+    items.push_back(std::move(line));
   });
   return items;
 }

@@ -2,6 +2,7 @@
 // What several event contracts share: order lines, amounts, currencies.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,11 @@ struct OrderItem {
   std::string product_id;
   std::int64_t quantity = 0;
   std::int64_t unit_price = 0;  // minor units
+  // What a message says about the line; optional, so records written before them (and
+  // producers that do not know them) stay valid.
+  std::optional<std::string> name;        // the product's name
+  std::optional<std::string> event_date;  // tickets: the event's date and time, RFC 3339
+  std::optional<std::string> venue;       // tickets: where
 
   bool operator==(const OrderItem&) const = default;
 };
