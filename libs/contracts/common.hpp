@@ -19,10 +19,11 @@ struct OrderItem {
   std::int64_t quantity = 0;
   std::int64_t unit_price = 0;  // minor units
   // What a message says about the line; optional, so records written before them (and
-  // producers that do not know them) stay valid.
-  std::optional<std::string> name;        // the product's name
-  std::optional<std::string> event_date;  // tickets: the event's date and time, RFC 3339
-  std::optional<std::string> venue;       // tickets: where
+  // producers that do not know them) stay valid. Initialised, so {id, quantity, price}
+  // still initialises every field (-Wmissing-field-initializers).
+  std::optional<std::string> name = std::nullopt;        // the product's name
+  std::optional<std::string> event_date = std::nullopt;  // tickets: the event's date and time, RFC 3339
+  std::optional<std::string> venue = std::nullopt;       // tickets: where
 
   bool operator==(const OrderItem&) const = default;
 };

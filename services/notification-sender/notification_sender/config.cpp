@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "core/uuid.hpp"
 #include "events/event_types.hpp"
@@ -81,6 +83,26 @@ Config Config::read(core::Env& env) {
       else env.fail("PAYPIPE_NOTIFY_LOCALES", "'" + name + "' is not a locale (ko, en)");
     }
   }
+  if (const auto file = env.text("PAYPIPE_NOTIFY_TEMPLATES_FILE", ""); !file.empty()) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      env.fail("PAYPIPE_NOTIFY_TEMPLATES_FILE", "cannot read " + file);
+    } else if (auto templates = Templates::defaults().with_overrides(text.str()); !templates) {
+      env.fail("PAYPIPE_NOTIFY_TEMPLATES_FILE", file + ": " + templates.error().message);
+    } else {
+      c.templates = std::move(templates).value();
+    }
+  }
+  c.auth = auth::Settings::read(env, c.common.local_profile);
+  c.webhook_secret = env.secret("PAYPIPE_TELEGRAM_WEBHOOK_SECRET");
+  c.bot_username = env.text("PAYPIPE_TELEGRAM_BOT_USERNAME", c.bot_username);
+  if (c.bot_username.empty() || c.bot_username.find_first_not_of(
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+    env.fail("PAYPIPE_TELEGRAM_BOT_USERNAME", "must be a bot's username ([A-Za-z0-9_], no @)");
+  }
+  c.link_ttl = env.millis("PAYPIPE_TELEGRAM_LINK_TTL_MS", c.link_ttl, milliseconds(10000), milliseconds(86400000));
   c.db_workers = static_cast<std::size_t>(env.integer("PAYPIPE_NOTIFY_DB_WORKERS", 2, 1, 32));
   c.db_batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_NOTIFY_DB_BATCH_SIZE", 256, 1, 5000));
   // Long enough for the call (and a short wait at the gate), short enough that a claim

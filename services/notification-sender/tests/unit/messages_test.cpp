@@ -125,13 +125,6 @@ TEST_CASE("messages render in Korean and English with their ids") {
   }
 }
 
-TEST_CASE("templates fill known placeholders and leave unknown ones") {
-  CHECK(fill("{a}-{b}-{c}", {{"a", "1"}, {"c", "3"}}) == "1-{b}-3");
-  CHECK(fill("no placeholders", {}) == "no placeholders");
-  CHECK(fill("open { only", {{"x", "y"}}) == "open { only");
-  CHECK(fill("{a}{a}", {{"a", "xy"}}) == "xyxy");
-}
-
 TEST_CASE("amounts print in minor units the way each language writes them") {
   CHECK(format_amount(3000, "KRW", Locale::ko) == "3,000원");
   CHECK(format_amount(1234567, "KRW", Locale::en) == "KRW 1,234,567");
