@@ -1,6 +1,14 @@
 #include "contracts/common.hpp"
 
+#include <algorithm>
+
 namespace paypipe::contracts {
+
+bool same_lines(const std::vector<OrderItem>& a, const std::vector<OrderItem>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const OrderItem& x, const OrderItem& y) {
+    return x.product_id == y.product_id && x.quantity == y.quantity && x.unit_price == y.unit_price;
+  });
+}
 
 void write_items(core::json::Writer& w, std::string_view name, const std::vector<OrderItem>& items) {
   w.begin_array(name);

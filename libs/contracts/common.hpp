@@ -28,6 +28,10 @@ struct OrderItem {
   bool operator==(const OrderItem&) const = default;
 };
 
+// The same lines as ordered: product, quantity and unit price, line by line; what a line
+// is called (name, date, venue) aside, since a stored order also names its products.
+bool same_lines(const std::vector<OrderItem>& a, const std::vector<OrderItem>& b);
+
 void write_items(core::json::Writer& w, std::string_view name, const std::vector<OrderItem>& items);
 std::vector<OrderItem> read_items(core::json::Reader& in, const char* name);
 // Three upper-case letters (ISO 4217).

@@ -92,6 +92,11 @@ TEST_CASE("order lines may carry what a message needs: name, event date, venue")
   const auto decoded = decode_order_completed(encode(OrderCompleted{id1, "user-1", tickets, 1, "KRW", "WAREHOUSE", id2, at}));
   REQUIRE(decoded.ok());
   CHECK(decoded->items == tickets);
+  CHECK(same_lines(tickets, items));  // the same lines, one of them named
+  auto more = items;
+  more[1].quantity = 2;
+  CHECK_FALSE(same_lines(more, items));
+  CHECK_FALSE(same_lines({items[0]}, items));
   // A record written before the fields: still valid, the fields absent.
   const auto old = decode_order_completed(encode(OrderCompleted{id1, "user-1", items, 1, "KRW", "WAREHOUSE", id2, at}));
   REQUIRE(old.ok());

@@ -73,6 +73,12 @@ core::Result<OrderRequest> parse_order_request(const http::Request& request, std
   OrderRequest order;
   const auto claimed = in.optional_text("userId", core::json::id_rule);
   order.items = contracts::read_items(in, "items");
+  // What a line is called comes from its product, never from the client.
+  for (auto& item : order.items) {
+    item.name.reset();
+    item.event_date.reset();
+    item.venue.reset();
+  }
   order.fulfilment = in.one_of("fulfilment", {"SHIPPING", "WAREHOUSE"});
   std::set<std::string> seen;
   for (std::size_t i = 0; i < order.items.size(); ++i) {

@@ -39,7 +39,8 @@ std::int64_t order_total(const std::vector<contracts::OrderItem>& items) {
 }
 
 bool same_request(const OrderRequest& request, const Order& stored) {
-  return request.user_id == stored.user_id && request.fulfilment == stored.fulfilment && request.items == stored.items;
+  return request.user_id == stored.user_id && request.fulfilment == stored.fulfilment &&
+         contracts::same_lines(request.items, stored.items);
 }
 
 core::Status check_order(const OrderRequest& request, const std::map<std::string, Product>& products,

@@ -64,13 +64,15 @@ Product product_from(const pg::Rows& rows, int row) {
       rows.optional_str(row, 8), rows.str(row, 9),     rows.str(row, 10)};
 }
 
-// The items come back as one JSON array per order, read with the contract's own reader.
+// The items come back as one JSON array per order, read with the contract's own reader,
+// each with its product's name (for the messages the order's events lead to).
 const std::string order_columns =
     "o.id::text, o.user_id, o.status, o.fulfilment, o.total_amount, o.currency, " + pg::rfc3339_sql("o.expires_at") +
     ", " + pg::rfc3339_sql("o.created_at") + ", " + pg::rfc3339_sql("o.updated_at") +
     ", o.payment_id::text, o.cancel_reason, "
-    "(SELECT coalesce(json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity, "
-    "'unitPrice', i.unit_price) ORDER BY i.line), '[]') FROM order_items i WHERE i.order_id = o.id)";
+    "(SELECT coalesce(json_agg(json_strip_nulls(json_build_object('productId', i.product_id, 'quantity', i.quantity, "
+    "'unitPrice', i.unit_price, 'name', nullif(p.name, ''))) ORDER BY i.line), '[]') "
+    "FROM order_items i LEFT JOIN products p ON p.id = i.product_id WHERE i.order_id = o.id)";
 
 core::Result<Order> order_from(const pg::Rows& rows, int row) {
   Order o;

@@ -151,7 +151,7 @@ TEST_CASE("placing an order holds its stock, stores it PENDING_PAYMENT and annou
 
   auto stored = find_order(f.connection, order.id);
   REQUIRE(stored.ok());
-  CHECK((*stored)->items == order.items);
+  CHECK(contracts::same_lines((*stored)->items, order.items));
   CHECK((*stored)->expires_at == order.expires_at);
 
   auto row = f.connection.exec(
@@ -294,7 +294,7 @@ TEST_CASE("a batch of order requests shares one transaction and gives each its o
   CHECK(f.stock("pen", "held") == 1);
   auto stored = find_order(f.connection, results[0]->order.id);
   REQUIRE(stored.ok());
-  CHECK((*stored)->items == requests[0].items);
+  CHECK(contracts::same_lines((*stored)->items, requests[0].items));
   // The key was stored with the order: a later request with it replays.
   auto later = f.place("a", {{"seat", 3, 100}, {"pen", 1, 2}}, "SHIPPING", "k");
   REQUIRE(later.ok());
@@ -427,6 +427,11 @@ TEST_CASE("payment.completed fulfils a warehouse order once, however often it is
   CHECK(row->str(0, 0) == payment);
   CHECK(row->str(0, 1) == "alice");
   CHECK(row->integer(0, 2) == 3000);
+  // Its lines name the products, for the user's message.
+  auto name = f.connection.exec(
+      "SELECT payload->'items'->0->>'name' FROM outbox WHERE type = 'dev.paypipe.order.completed.v1'");
+  REQUIRE(name.ok());
+  CHECK(name->str(0, 0) == "Product seat");
 }
 
 TEST_CASE("a shipping order stops at PREPARING and is advanced by the fulfilment endpoint") {
