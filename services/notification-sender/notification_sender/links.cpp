@@ -8,7 +8,7 @@ core::Result<LinkToken> create_link_token(pg::Connection& connection, const std:
                                           std::chrono::milliseconds ttl) {
   LinkToken link{auth::random_token(), ""};
   auto rows = connection.exec(
-      "WITH tidy AS (DELETE FROM telegram_link_tokens WHERE user_id = $2 AND (used_at IS NOT NULL OR expires_at < now())) "
+      "WITH replaced AS (DELETE FROM telegram_link_tokens WHERE user_id = $2) "
       "INSERT INTO telegram_link_tokens (token_hash, user_id, expires_at) "
       "VALUES ($1, $2, now() + make_interval(secs => $3::bigint / 1000.0)) RETURNING " +
           pg::rfc3339_sql("expires_at"),

@@ -33,8 +33,8 @@ struct LinkedChat {
   std::optional<Locale> locale;  // the chat's language when it is one of ours
 };
 
-// A new token for `user_id`, valid for `ttl`. The user's used and expired tokens are
-// deleted on the way (the table stays small).
+// A new token for `user_id`, valid for `ttl`; it replaces the user's previous one, so a
+// user holds one row at most however often they ask.
 core::Result<LinkToken> create_link_token(pg::Connection& connection, const std::string& user_id,
                                           std::chrono::milliseconds ttl);
 

@@ -722,13 +722,20 @@ TEST_CASE("a link token works once, not after it expires, and only for the user 
   REQUIRE(c.says(stranger_chat, "/start " + late).status == 200);
   REQUIRE(testing::eventually([&] { return c.answers_to(stranger_chat).size() == 2; }, 10s));
   CHECK(c.answers_to(stranger_chat)[1] == reply("telegram.link-refused", Locale::en));
+  // A new token replaces the previous one: the earlier, unused, is refused.
+  const auto earlier = c.link_token("mike");
+  const auto mike_token = c.link_token("mike");
+  CHECK(s.count("SELECT count(*) FROM telegram_link_tokens WHERE user_id = 'mike'") == 1);
+  REQUIRE(c.says(stranger_chat, "/start " + earlier).status == 200);
+  REQUIRE(testing::eventually([&] { return c.answers_to(stranger_chat).size() == 3; }, 10s));
   // Made up: refused without a lookup.
   REQUIRE(c.says(stranger_chat, "/start not-a-token-at-all!").status == 200);
-  REQUIRE(testing::eventually([&] { return c.answers_to(stranger_chat).size() == 3; }, 10s));
+  REQUIRE(testing::eventually([&] { return c.answers_to(stranger_chat).size() == 4; }, 10s));
+  for (const auto& answer : c.answers_to(stranger_chat)) CHECK(answer == reply("telegram.link-refused", Locale::en));
   CHECK(s.count("SELECT count(*) FROM telegram_chats WHERE chat_id = '777012'") == 0);
 
   // Mike's token links Mike's chat, never Linda's: each payment goes to its own user's chat.
-  REQUIRE(c.says(mike_chat, "/start " + c.link_token("mike")).status == 200);
+  REQUIRE(c.says(mike_chat, "/start " + mike_token).status == 200);
   REQUIRE(testing::eventually([&] { return c.answers_to(mike_chat).size() == 1; }, 10s));
   const auto linda_paid = s.payment("linda");
   const auto mike_paid = s.payment("mike");
@@ -742,5 +749,5 @@ TEST_CASE("a link token works once, not after it expires, and only for the user 
   }
   CHECK(chat_of["linda"] == "777011");
   CHECK(chat_of["mike"] == "777013");
-  CHECK(c.answers_to(stranger_chat).size() == 3);  // nothing of theirs reached the stranger
+  CHECK(c.answers_to(stranger_chat).size() == 4);  // nothing of theirs reached the stranger
 }

@@ -198,3 +198,31 @@ TEST_CASE("prepare picks chat and language, refuses a non-UUID event id, and log
   CHECK(undecodable.outcome.kind == events::Outcome::Kind::fatal);
   CHECK(undecodable.outcome.error_class == "paypipe.notification-sender.UndecodableEvent");
 }
+
+TEST_CASE("a linked chat replaces the configured one, in the chat's language when it has one") {
+  Recipients r;
+  r.chat_ids = {{"alice", "1001"}};
+  r.locales = {{"alice", Locale::en}};
+  auto prepared = prepare(completed("alice"), r);
+  REQUIRE(prepared.entry);
+  auto entry = *prepared.entry;
+  to_linked_chat(entry, prepared.notice, LinkedChat{"555", Locale::ko}, r, Templates::defaults());
+  CHECK(entry.chat_id == "555");
+  CHECK(entry.locale == "ko");
+  CHECK(entry.text.rfind("[paypipe] 결제가 완료되었습니다.", 0) == 0);
+
+  // A user with no configured chat (skipped) is sent to once linked; no chat language:
+  // the user's configured one, else the default.
+  auto skipped = prepare(completed("bob"), r);
+  REQUIRE(skipped.entry);
+  REQUIRE(skipped.entry->status == "SKIPPED");
+  auto linked = *skipped.entry;
+  to_linked_chat(linked, skipped.notice, LinkedChat{"777", std::nullopt}, r, Templates::defaults());
+  CHECK(linked.status == "SENT");
+  CHECK(linked.reason.empty());
+  CHECK(linked.chat_id == "777");
+  CHECK(linked.locale == "ko");
+  auto alice = *prepared.entry;
+  to_linked_chat(alice, prepared.notice, LinkedChat{"555", std::nullopt}, r, Templates::defaults());
+  CHECK(alice.locale == "en");
+}
