@@ -42,6 +42,8 @@ core::Result<ProductSpec> parse_product_spec(const http::Request& request) {
   spec.unit_price = in.integer("unitPrice", 0, contracts::max_amount);
   spec.total_stock = in.integer("totalStock", 1, max_stock);
   const auto opens = in.timestamp("saleOpensAt");
+  if (in.has("eventDate")) spec.event_date = in.timestamp("eventDate");
+  spec.venue = in.optional_text("venue", core::json::TextRule{1, 200, false});
   if (auto status = in.status(); !status) return status.error();
   spec.sale_opens_at = *core::parse_rfc3339(opens);
   return spec;
@@ -56,6 +58,8 @@ std::string product_json(const Product& p) {
       .field("currency", p.currency)
       .field("saleOpensAt", core::format_rfc3339(p.sale_opens_at))
       .field("soldOutAt", p.sold_out_at);
+  if (p.event_date) w.field("eventDate", *p.event_date);
+  if (p.venue) w.field("venue", *p.venue);
   w.begin_object("stock")
       .field("total", p.total_stock)
       .field("held", p.held)

@@ -26,6 +26,9 @@ struct ProductSpec {
   std::int64_t unit_price = 0;  // minor units
   std::int64_t total_stock = 0;
   core::SystemTime sale_opens_at;
+  // Tickets: the event's date and time (RFC 3339, as given) and venue; optional.
+  std::optional<std::string> event_date = std::nullopt;
+  std::optional<std::string> venue = std::nullopt;
 };
 
 // A product as stored, with its stock counters.
@@ -41,6 +44,8 @@ struct Product {
   std::optional<std::string> sold_out_at;  // RFC 3339
   std::string created_at;                  // RFC 3339
   std::string updated_at;
+  std::optional<std::string> event_date = std::nullopt;  // RFC 3339 as given (its offset kept)
+  std::optional<std::string> venue = std::nullopt;
 
   std::int64_t available() const { return total_stock - held - sold; }
 };

@@ -434,6 +434,29 @@ TEST_CASE("payment.completed fulfils a warehouse order once, however often it is
   CHECK(name->str(0, 0) == "Product seat");
 }
 
+TEST_CASE("a ticket's order events carry the event's date and venue as its product gives them") {
+  OrdersFixture f;
+  const ProductSpec gig{"gig", "Concert A", 1000, 10, core::now_ms() - 1h, std::string("2026-12-24T19:30:00+09:00"),
+                        std::string("Olympic Hall")};
+  auto created = create_product(f.connection, gig, "KRW");
+  REQUIRE(created.ok());
+  CHECK(created->product.event_date == "2026-12-24T19:30:00+09:00");
+  CHECK(create_product(f.connection, gig, "KRW")->created == false);  // the same product again
+  auto moved = gig;
+  moved.venue = "Another Hall";
+  REQUIRE_FALSE(create_product(f.connection, moved, "KRW").ok());  // other values: a conflict
+
+  const auto order = f.placed("alice", {{"gig", 2, 1000}}, "WAREHOUSE");
+  REQUIRE(f.apply("payment.completed", f.paid(order, core::new_uuid_v7())).succeeded());
+  auto line = f.connection.exec(
+      "SELECT payload->'items'->0->>'name', payload->'items'->0->>'eventDate', payload->'items'->0->>'venue' "
+      "FROM outbox WHERE type = 'dev.paypipe.order.completed.v1'");
+  REQUIRE(line.ok());
+  CHECK(line->str(0, 0) == "Concert A");
+  CHECK(line->str(0, 1) == "2026-12-24T19:30:00+09:00");
+  CHECK(line->str(0, 2) == "Olympic Hall");
+}
+
 TEST_CASE("a shipping order stops at PREPARING and is advanced by the fulfilment endpoint") {
   OrdersFixture f;
   f.product("seat", 10, 1000);
