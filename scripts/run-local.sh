@@ -101,7 +101,9 @@ declare -A extra=(
   [order-processor]="PAYPIPE_ADMIN_TOKEN=$admin_token $jwt_env"
   [coupon-issuer]="PAYPIPE_ADMIN_TOKEN=$admin_token $jwt_env"
   [dlq-retrier]="PAYPIPE_ADMIN_TOKEN=$admin_token"
-  [notification-sender]="PAYPIPE_ADMIN_TOKEN=$admin_token PAYPIPE_TELEGRAM_BASE_URL=http://127.0.0.1:$telegram_port PAYPIPE_TELEGRAM_BOT_TOKEN=123456:LOCAL PAYPIPE_TELEGRAM_CHAT_IDS=alice=1001"
+  # alice=1001: the demo's mapped chat; a user links their own through POST
+  # /v1/telegram/link-tokens and the webhook (secret local-webhook-secret, a demo value).
+  [notification-sender]="PAYPIPE_ADMIN_TOKEN=$admin_token $jwt_env PAYPIPE_TELEGRAM_BASE_URL=http://127.0.0.1:$telegram_port PAYPIPE_TELEGRAM_BOT_TOKEN=123456:LOCAL PAYPIPE_TELEGRAM_CHAT_IDS=alice=1001 PAYPIPE_TELEGRAM_WEBHOOK_SECRET=local-webhook-secret"
   [data-platform-forwarder]="PAYPIPE_ADMIN_TOKEN=$admin_token PAYPIPE_WEBHOOK_URL=http://127.0.0.1:$analytics_port/webhook"
   [ranking-updater]="PAYPIPE_ADMIN_TOKEN=$admin_token"
 )

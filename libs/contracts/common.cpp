@@ -1,6 +1,16 @@
 #include "contracts/common.hpp"
 
+#include <algorithm>
+
+#include "core/time.hpp"
+
 namespace paypipe::contracts {
+
+bool same_lines(const std::vector<OrderItem>& a, const std::vector<OrderItem>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const OrderItem& x, const OrderItem& y) {
+    return x.product_id == y.product_id && x.quantity == y.quantity && x.unit_price == y.unit_price;
+  });
+}
 
 void write_items(core::json::Writer& w, std::string_view name, const std::vector<OrderItem>& items) {
   w.begin_array(name);
@@ -9,7 +19,10 @@ void write_items(core::json::Writer& w, std::string_view name, const std::vector
         .field("productId", item.product_id)
         .field("quantity", item.quantity)
         .field("unitPrice", item.unit_price);
+    // Absent rather than null: the schema's optional fields are strings when present.
+    if (item.name) w.field("name", *item.name);
     if (item.event_date) w.field("eventDate", *item.event_date);
+    if (item.venue) w.field("venue", *item.venue);
     w.end_object();
   }
   w.end_array();
@@ -18,14 +31,14 @@ void write_items(core::json::Writer& w, std::string_view name, const std::vector
 std::vector<OrderItem> read_items(core::json::Reader& in, const char* name) {
   std::vector<OrderItem> items;
   in.objects(name, 1, 100, [&](core::json::Reader& item) {
-    items.push_back(OrderItem{item.text("productId", core::json::id_rule), item.integer("quantity", 1, 1000),
-                              item.integer("unitPrice", 0, max_amount), read_date(item, "eventDate")});
+    OrderItem line{item.text("productId", core::json::id_rule), item.integer("quantity", 1, 1000),
+                   item.integer("unitPrice", 0, max_amount)};
+    line.name = item.optional_text("name", core::json::TextRule{1, 200, false});
+    line.event_date = read_event_date(item, "eventDate");
+    line.venue = item.optional_text("venue", core::json::TextRule{1, 200, false});
+    items.push_back(std::move(line));
   });
   return items;
-}
-
-bool same_line(const OrderItem& a, const OrderItem& b) {
-  return a.product_id == b.product_id && a.quantity == b.quantity && a.unit_price == b.unit_price;
 }
 
 namespace {
@@ -58,6 +71,19 @@ std::optional<std::string> read_date(core::json::Reader& in, const char* name) {
   }
   return text;
 }
+
+std::optional<std::string> read_event_date(core::json::Reader& in, const char* name) {
+  auto text = in.optional_text(name, core::json::TextRule{10, 40, false});
+  if (!text) return text;
+  if (text->size() == 10 ? !is_calendar_date(*text)
+                         : !(is_calendar_date(text->substr(0, 10)) && core::parse_rfc3339(*text))) {
+    in.fail(name, "must be a date YYYY-MM-DD or an RFC 3339 date and time with its offset");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::string event_day(std::string_view event_date) { return std::string(event_date.substr(0, 10)); }
 
 std::string read_currency(core::json::Reader& in, const char* name) {
   auto value = in.text(name, core::json::TextRule{3, 3, false});

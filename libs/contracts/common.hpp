@@ -18,15 +18,20 @@ struct OrderItem {
   std::string product_id;
   std::int64_t quantity = 0;
   std::int64_t unit_price = 0;  // minor units
-  // YYYY-MM-DD: the date of the event the product is a ticket for, when the product has
-  // one. order-processor fills it from the product; a client never sets it.
-  std::optional<std::string> event_date{};
+  // What a message says about the line; optional, so records written before them (and
+  // producers that do not know them) stay valid. Initialised, so {id, quantity, price}
+  // still initialises every field (-Wmissing-field-initializers).
+  std::optional<std::string> name = std::nullopt;        // the product's name
+  // tickets: the event's date (YYYY-MM-DD) or date and time (RFC 3339), as the product gives it
+  std::optional<std::string> event_date = std::nullopt;
+  std::optional<std::string> venue = std::nullopt;       // tickets: where
 
   bool operator==(const OrderItem&) const = default;
 };
 
-// The same line ignoring what order-processor adds from the product (event_date).
-bool same_line(const OrderItem& a, const OrderItem& b);
+// The same lines as ordered: product, quantity and unit price, line by line; what a line
+// is called (name, date, venue) aside, since a stored order also names its products.
+bool same_lines(const std::vector<OrderItem>& a, const std::vector<OrderItem>& b);
 
 void write_items(core::json::Writer& w, std::string_view name, const std::vector<OrderItem>& items);
 std::vector<OrderItem> read_items(core::json::Reader& in, const char* name);
@@ -34,6 +39,12 @@ std::vector<OrderItem> read_items(core::json::Reader& in, const char* name);
 bool is_calendar_date(std::string_view text);
 // An optional field holding such a date.
 std::optional<std::string> read_date(core::json::Reader& in, const char* name);
+// An optional event date: a calendar date YYYY-MM-DD or an RFC 3339 date and time with
+// its offset (the venue's local time), kept as given.
+std::optional<std::string> read_event_date(core::json::Reader& in, const char* name);
+// The calendar day of an event date, the venue's local date: its first ten characters
+// (rankings per event date count by it).
+std::string event_day(std::string_view event_date);
 // Three upper-case letters (ISO 4217).
 std::string read_currency(core::json::Reader& in, const char* name);
 

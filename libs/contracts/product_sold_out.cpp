@@ -27,7 +27,7 @@ core::Result<ProductSoldOut> decode_product_sold_out(std::string_view json) {
   data.total_stock = in.integer("totalStock", 0, max_amount);
   data.sale_opens_at = in.timestamp("saleOpensAt");
   data.sold_out_at = in.timestamp("soldOutAt");
-  data.event_date = read_date(in, "eventDate");
+  data.event_date = read_event_date(in, "eventDate");
   if (auto status = in.status(); !status) return status.error();
   return data;
 }

@@ -190,10 +190,10 @@ case "$step" in
     grep -q PAYPIPE_CURRENCY <<<"$(doc "$file" ConfigMap "$release-coupon-issuer")" \
       && fail "coupon-issuer got PAYPIPE_CURRENCY, which it does not read"
     echo "ok  PAYPIPE_CURRENCY goes to payment-api and order-processor"
-    # auth.enabled: the JWKS mounted and PAYPIPE_JWT_* set in the three public APIs only.
+    # auth.enabled: the JWKS mounted and PAYPIPE_JWT_* set in the four public APIs only.
     file=$(render production auth --set auth.enabled=true)
     "$kubecheck" validate "$file"
-    for svc in payment-api order-processor coupon-issuer; do
+    for svc in payment-api order-processor coupon-issuer notification-sender; do
       cm=$(doc "$file" ConfigMap "$release-$svc")
       for want in 'PAYPIPE_JWT_JWKS_FILE: "/etc/paypipe/jwks/jwks.json"' \
                   'PAYPIPE_JWT_ISSUER: "https://login.example.com/"' 'PAYPIPE_JWT_AUDIENCE: "paypipe"'; do
@@ -203,7 +203,7 @@ case "$step" in
       grep -q 'mountPath: /etc/paypipe/jwks' <<<"$dep" || fail "$svc does not mount the JWKS"
       grep -q 'secretName: "paypipe-jwks"' <<<"$dep" || fail "$svc's JWKS volume is not the Secret paypipe-jwks"
     done
-    for svc in notification-sender ranking-updater data-platform-forwarder dlq-retrier; do
+    for svc in ranking-updater data-platform-forwarder dlq-retrier; do
       grep -q PAYPIPE_JWT_ <<<"$(doc "$file" ConfigMap "$release-$svc")" && fail "$svc got PAYPIPE_JWT_*"
       grep -q jwks <<<"$(doc "$file" Deployment "$release-$svc")" && fail "$svc mounts the JWKS"
     done
@@ -218,7 +218,7 @@ case "$step" in
     grep -qF 'jwks.json: "{\"keys\":[]}"' <(doc "$file" ConfigMap "$release-jwks") \
       || fail "auth.jwks.json does not render the ConfigMap paypipe-jwks"
     "$kubecheck" validate "$file"
-    echo "ok  auth.enabled mounts the JWKS (a Secret, or the chart's ConfigMap) and sets PAYPIPE_JWT_* in the three public APIs"
+    echo "ok  auth.enabled mounts the JWKS (a Secret, or the chart's ConfigMap) and sets PAYPIPE_JWT_* in the four public APIs"
     # Off (the local profile): no PAYPIPE_JWT_* and no mount.
     file=$(render local auth-off)
     grep -q PAYPIPE_JWT_ "$file" && fail "auth is off but PAYPIPE_JWT_* is rendered"

@@ -174,7 +174,9 @@ TEST_CASE("the happy path: product, order, deposit, payment, and the order compl
   CHECK(event->payment_id == payment_id);
   CHECK(event->user_id == "alice");
   CHECK(event->total_amount == 60000);
-  CHECK(event->items == std::vector<contracts::OrderItem>{{"concert:A", 2, 30000}});
+  // The line names its product, for the user's message.
+  CHECK(event->items ==
+        std::vector<contracts::OrderItem>{{"concert:A", 2, 30000, std::string("Product concert:A")}});
   CHECK(shop.orders.stop() == 0);
   CHECK(shop.payments.stop() == 0);
 }

@@ -381,10 +381,11 @@ class Checker:
         # 7. notifications: one log entry per event, at least one Telegram message; duplicates counted
         problems = []
         expected = {}
-        for t in ("payment.completed", "payment.failed", "order.cancelled", "coupon.issued", "coupon.rejected"):
+        for t in ("payment.completed", "payment.failed", "order.completed", "order.cancelled", "coupon.issued",
+                  "coupon.rejected"):
             for ce_id, recs in snap.events(t).items():
                 d = payload(recs[0])
-                ref = d.get("requestId") if t.startswith("coupon") else (d.get("orderId") if t == "order.cancelled"
+                ref = d.get("requestId") if t.startswith("coupon") else (d.get("orderId") if t.startswith("order.")
                                                                             else d.get("paymentId"))
                 expected[ce_id] = (t, ref)
         logged = collections.Counter(e for e, _ in snap.notifications)
@@ -395,7 +396,8 @@ class Checker:
             if ce_id not in expected:
                 problems.append(f"notification for unknown event {ce_id}")
         prefixes = {"Payment completed": "payment.completed", "Payment failed": "payment.failed",
-                    "Order cancelled": "order.cancelled", "Coupon issued": "coupon.issued",
+                    "Order completed": "order.completed", "Order cancelled": "order.cancelled",
+                    "Order expired": "order.cancelled", "Coupon issued": "coupon.issued",
                     "Coupon not issued": "coupon.rejected"}
         sent = collections.Counter()
         for m in snap.telegram:

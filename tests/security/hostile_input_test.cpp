@@ -62,6 +62,7 @@ struct Secrets {
   std::string pg_password = secret("pgpw-");
   std::string telegram = "7" + secret(":tg-");
   std::string webhook = "Bearer " + secret("whk-");
+  std::string telegram_webhook = secret("tgw-");  // Telegram's secret_token for our webhook
 };
 
 }  // namespace
@@ -101,6 +102,7 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
                          with({{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
                                {"PAYPIPE_TELEGRAM_BOT_TOKEN", secrets.telegram},
                                {"PAYPIPE_TELEGRAM_CHAT_IDS", "1001=1001"},  // the payment below
+                               {"PAYPIPE_TELEGRAM_WEBHOOK_SECRET", secrets.telegram_webhook},
                                {"PAYPIPE_TELEGRAM_TIMEOUT_MS", "500"},
                                {"PAYPIPE_NOTIFY_DEFAULT_LOCALE", "en"},
                                {"PAYPIPE_RETRY_MAX_RETRIES", "1"},
@@ -250,6 +252,16 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
     const auto q = http::url_encode(s);
     call(notify, "GET", "/v1/notifications?userId=" + q + "&limit=" + q + "&after=" + q, "");
     call(notify, "GET", "/v1/notifications?userId=" + q, "");
+    // The bot's webhook: hostile link tokens and commands, with and without the secret.
+    const std::vector<http::Header> telegram_secret{{"X-Telegram-Bot-Api-Secret-Token", secrets.telegram_webhook}};
+    call(notify, "POST", "/v1/telegram/webhook",
+         R"({"update_id":1,"message":{"chat":{"id":42},"text":)" + quoted("/start " + s) + "}}", telegram_secret);
+    call(notify, "POST", "/v1/telegram/webhook", R"({"update_id":2,"message":{"chat":{"id":42},"text":)" + quoted(s) +
+         R"(,"from":{"language_code":)" + quoted(s) + "}}}", telegram_secret);
+    call(notify, "POST", "/v1/telegram/webhook", quoted(s), telegram_secret);
+    call(notify, "POST", "/v1/telegram/webhook",
+         R"({"update_id":3,"message":{"chat":{"id":42},"text":)" + quoted("/start " + s) + "}}");
+    call(notify, "POST", "/v1/telegram/link-tokens", "");
     call(forwarder, "GET", "/v1/deliveries?status=" + q, "");
     call(forwarder, "GET", "/v1/deliveries?after=" + q + "&limit=" + q, "");
     call(forwarder, "GET", "/v1/deliveries/" + q, "");
@@ -295,7 +307,8 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
       {"admin token", secrets.admin},
       {"database password", secrets.pg_password},
       {"Telegram bot token", secrets.telegram},
-      {"webhook Authorization", secrets.webhook.substr(7)}};
+      {"webhook Authorization", secrets.webhook.substr(7)},
+      {"Telegram webhook secret", secrets.telegram_webhook}};
   for (const auto& entry : std::filesystem::directory_iterator(system.log_dir())) {
     std::ifstream in(entry.path());
     std::string line;

@@ -81,7 +81,8 @@ std::map<std::string, std::string> System::environment(const std::string& servic
       {"PAYPIPE_OUTBOX_POLL_INTERVAL_MS", "200"},
   };
   // The daemons with end-user routes trust the tests' identity provider (support/identity.hpp).
-  if (service == "payment-api" || service == "order-processor" || service == "coupon-issuer") {
+  if (service == "payment-api" || service == "order-processor" || service == "coupon-issuer" ||
+      service == "notification-sender") {
     for (const auto& [k, v] : Identity::shared().environment()) env[k] = v;
   }
   for (const auto& [k, v] : naming_) env[k] = v;

@@ -57,7 +57,7 @@ TEST_CASE("every contract round-trips and matches its schema") {
   round_trip(ProductSoldOut{"seat-A1", std::nullopt, 100, at, at, std::string("2026-12-24")}, decode_product_sold_out);
   round_trip(PaymentRefundRequested{id2, id1, "user-1", 170000, "KRW", "USER_REQUESTED", at},
              decode_payment_refund_requested);
-  const std::vector<OrderItem> dated{{"seat-A1", 2, 50000, std::string("2026-12-24")}, {"seat-A2", 1, 70000}};
+  const std::vector<OrderItem> dated{{"seat-A1", 2, 50000, std::nullopt, std::string("2026-12-24")}, {"seat-A2", 1, 70000}};
   round_trip(OrderCompleted{id1, "user-1", dated, 170000, "KRW", "SHIPPING", id2, at}, decode_order_completed);
   round_trip(OrderRefunded{id1, "user-1", dated, 170000, "KRW", id2, "ADMIN_REFUND", at}, decode_order_refunded);
 }
@@ -100,4 +100,34 @@ TEST_CASE("decoders refuse malformed JSON and name every bad field") {
           "fulfilment":"SHIPPING","expiresAt":"2026-11-23T06:53:00Z","createdAt":"2026-11-23T06:53:00Z"})");
   REQUIRE_FALSE(empty_items.ok());
   CHECK(empty_items.error().message.find("items") != std::string::npos);
+}
+
+TEST_CASE("order lines may carry what a message needs: name, event date, venue") {
+  std::vector<OrderItem> tickets = items;
+  tickets[0].name = "Concert A, seat A1";
+  tickets[0].event_date = "2026-12-24T19:30:00+09:00";
+  tickets[0].venue = "Olympic Hall";
+  tickets[1].name = "Concert A, seat A2";  // a line may carry some of them only
+  round_trip(OrderCreated{id1, "user-1", tickets, 170000, "KRW", "SHIPPING", at, at}, decode_order_created);
+  round_trip(OrderCompleted{id1, "user-1", tickets, 170000, "KRW", "WAREHOUSE", id2, at}, decode_order_completed);
+  round_trip(OrderCancelled{id1, "user-1", "EXPIRED", tickets, 170000, "KRW", at}, decode_order_cancelled);
+  const auto decoded = decode_order_completed(encode(OrderCompleted{id1, "user-1", tickets, 1, "KRW", "WAREHOUSE", id2, at}));
+  REQUIRE(decoded.ok());
+  CHECK(decoded->items == tickets);
+  CHECK(same_lines(tickets, items));  // the same lines, one of them named
+  auto more = items;
+  more[1].quantity = 2;
+  CHECK_FALSE(same_lines(more, items));
+  CHECK_FALSE(same_lines({items[0]}, items));
+  // A record written before the fields: still valid, the fields absent.
+  const auto old = decode_order_completed(encode(OrderCompleted{id1, "user-1", items, 1, "KRW", "WAREHOUSE", id2, at}));
+  REQUIRE(old.ok());
+  CHECK_FALSE(old->items[0].name.has_value());
+  CHECK_FALSE(old->items[0].event_date.has_value());
+  // A bad date is refused, naming the field.
+  auto bad = encode(OrderCompleted{id1, "user-1", tickets, 1, "KRW", "WAREHOUSE", id2, at});
+  bad.replace(bad.find("2026-12-24T19:30:00+09:00"), 25, "christmas");
+  const auto refused = decode_order_completed(bad);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("eventDate") != std::string::npos);
 }

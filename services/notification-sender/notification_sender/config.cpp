@@ -1,6 +1,8 @@
 #include "notification_sender/config.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "events/event_types.hpp"
 
@@ -67,6 +69,27 @@ Config Config::read(core::Env& env) {
       else env.fail("PAYPIPE_NOTIFY_LOCALES", "'" + name + "' is not a locale (ko, en)");
     }
   }
+  if (const auto file = env.text("PAYPIPE_NOTIFY_TEMPLATES_FILE", ""); !file.empty()) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      env.fail("PAYPIPE_NOTIFY_TEMPLATES_FILE", "cannot read " + file);
+    } else if (auto templates = Templates::defaults().with_overrides(text.str()); !templates) {
+      env.fail("PAYPIPE_NOTIFY_TEMPLATES_FILE", file + ": " + templates.error().message);
+    } else {
+      c.templates = std::move(templates).value();
+    }
+  }
+  c.auth = auth::Settings::read(env, c.common.local_profile);
+  c.webhook_secret = env.secret("PAYPIPE_TELEGRAM_WEBHOOK_SECRET");
+  c.bot_username = env.text("PAYPIPE_TELEGRAM_BOT_USERNAME", c.bot_username);
+  if (c.bot_username.empty() ||
+      c.bot_username.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+          std::string::npos) {
+    env.fail("PAYPIPE_TELEGRAM_BOT_USERNAME", "must be a bot's username ([A-Za-z0-9_], no @)");
+  }
+  c.link_ttl = env.millis("PAYPIPE_TELEGRAM_LINK_TTL_MS", c.link_ttl, milliseconds(10000), milliseconds(86400000));
   // Long enough for a Telegram call and a short wait at the gate.
   c.claims = runtime::read_claim_settings(env, "PAYPIPE_NOTIFY", c.telegram.timeout, "PAYPIPE_TELEGRAM_TIMEOUT_MS",
                                           c.common);

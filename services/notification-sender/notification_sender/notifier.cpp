@@ -97,12 +97,12 @@ events::Outcome retry(std::string_view name, std::string message) {
 
 }  // namespace
 
-Prepared prepare(const events::Event& event, const Recipients& recipients) {
+Prepared prepare(const events::Event& event, const Recipients& recipients, const Templates& templates) {
   if (!core::is_uuid(event.id)) {
-    return {std::nullopt, events::Outcome::fail("paypipe.notification-sender.BadEventId", "ce_id is not a UUID")};
+    return {std::nullopt, {}, events::Outcome::fail("paypipe.notification-sender.BadEventId", "ce_id is not a UUID")};
   }
   auto notice = notice_from(event);
-  if (!notice) return {std::nullopt, events::outcome_for(notice.error(), component)};
+  if (!notice) return {std::nullopt, {}, events::outcome_for(notice.error(), component)};
   const auto locale = recipients.locale_for(notice->user_id);
   const auto chat = recipients.chat_for(notice->user_id);
   LogEntry entry;
@@ -113,11 +113,21 @@ Prepared prepare(const events::Event& event, const Recipients& recipients) {
   entry.chat_id = chat;
   if (!chat) entry.reason = std::string(skip_no_chat);
   entry.locale = to_string(locale);
-  entry.text = render(*notice, locale);
+  entry.text = render(*notice, locale, templates);
   entry.payment_id = notice->payment_id;
   entry.order_id = notice->order_id;
   entry.request_id = notice->request_id;
-  return {std::move(entry), events::Outcome::ok()};
+  return {std::move(entry), std::move(notice).value(), events::Outcome::ok()};
+}
+
+void to_linked_chat(LogEntry& entry, const Notice& notice, const LinkedChat& chat, const Recipients& recipients,
+                    const Templates& templates) {
+  const auto locale = chat.locale.value_or(recipients.locale_for(notice.user_id));
+  entry.chat_id = chat.chat_id;
+  entry.status = "SENT";
+  entry.reason.clear();
+  entry.locale = to_string(locale);
+  entry.text = render(notice, locale, templates);
 }
 
 Notifier::Notifier(const Config& config, pg::Pool& pool, http::Client& telegram)
@@ -147,7 +157,7 @@ void Notifier::handle(const events::ConsumedEvent& event, events::OutcomeCallbac
     done(retry("Abandoned", "the record's partition was revoked: its next owner sends it"));
     return;
   }
-  auto prepared = prepare(event.event, config_.recipients);
+  auto prepared = prepare(event.event, config_.recipients, config_.templates);
   if (!prepared.entry) {
     Metrics::get().failures.Add({{"reason", "undecodable"}}).Increment();
     done(std::move(prepared.outcome));
@@ -169,8 +179,13 @@ void Notifier::handle(const events::ConsumedEvent& event, events::OutcomeCallbac
     }
     done(std::move(outcome));
   };
-  auto job = std::make_shared<Job>(
-      Job{std::move(*prepared.entry), core::current_trace(), std::move(finish), event.abandoned, {}, {}});
+  auto job = std::make_shared<Job>(Job{std::move(*prepared.entry),
+                                       std::move(prepared.notice),
+                                       core::current_trace(),
+                                       std::move(finish),
+                                       event.abandoned,
+                                       {},
+                                       {}});
   if (!check_queue_.push(job)) {
     // Only while stopping: the queue's capacity is far beyond the consumer's window.
     job->done(retry("ShuttingDown", "notification-sender is stopping"));
@@ -195,10 +210,19 @@ void Notifier::check(std::vector<JobPtr>& jobs) {
   ids.reserve(unknown.size());
   for (const auto& job : unknown) ids.push_back(job->entry.event_id);
   // Our clock before the statement: the lease the database grants starts no earlier.
+  std::vector<std::string> users;
+  users.reserve(unknown.size());
+  for (const auto& job : unknown) users.push_back(job->entry.user_id);
   const auto asked_at = Clock::now();
+  core::Result<std::map<std::string, LinkedChat>> linked = core::make_error(core::ErrorCategory::internal, "unset", "");
   core::Result<std::map<std::string, Claim>> claims = core::make_error(core::ErrorCategory::internal, "unset", "");
-  if (auto lease = pool_.acquire(); !lease) claims = lease.error();
-  else claims = claim(**lease, ids, config_.claims.owner, config_.claims.lease);
+  if (auto lease = pool_.acquire(); !lease) {
+    claims = lease.error();
+  } else if (linked = linked_chats(**lease, users); !linked) {
+    claims = linked.error();  // nothing claimed yet: the retry starts over
+  } else {
+    claims = claim(**lease, ids, config_.claims.owner, config_.claims.lease);
+  }
   if (!claims) {
     spdlog::warn("notification claims not writable: {}", claims.error().message);
     for (auto& job : unknown) job->done(events::outcome_for(claims.error(), component));
@@ -236,6 +260,9 @@ void Notifier::check(std::vector<JobPtr>& jobs) {
       case Claim::State::claimed: metrics.claims.Add({{"result", "claimed"}}).Increment(); break;
     }
     job->lease_ends = asked_at + config_.claims.lease;
+    if (const auto chat = linked->find(job->entry.user_id); chat != linked->end()) {
+      to_linked_chat(job->entry, job->notice, chat->second, config_.recipients, config_.templates);
+    }
     if (job->entry.status == "SKIPPED") {
       to_write(job);
     } else if (job->is_abandoned()) {

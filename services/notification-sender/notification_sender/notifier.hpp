@@ -8,7 +8,9 @@
 // stages, none on the poll thread:
 //
 //   handle (poll thread)   decode, pick chat and language, render        pure, no I/O
-//   claim  (DB workers)    one statement per batch: ids already logged are done; the
+//   claim  (DB workers)    one statement per batch reads the users' linked chats (a
+//                          linked chat replaces the configured one, links.hpp); one
+//                          statement per batch: ids already logged are done; the
 //                          rest are claimed (notification_claims: owner = this process,
 //                          lease_until = now + PAYPIPE_NOTIFY_CLAIM_LEASE_MS), committed
 //                          BEFORE any call; an id another owner holds unexpired is not
@@ -50,19 +52,27 @@
 #include "events/consumer_runtime.hpp"
 #include "http/client.hpp"
 #include "notification_sender/config.hpp"
+#include "notification_sender/links.hpp"
 #include "notification_sender/notification_log.hpp"
 #include "notification_sender/send_gate.hpp"
 #include "pg/pool.hpp"
 
 namespace paypipe::notification_sender {
 
-// The log entry for an event, or the outcome that ends it at once (fatal: a record that
-// would fail the same way again). Pure.
+// The log entry for an event from the configuration's recipients, or the outcome that
+// ends it at once (fatal: a record that would fail the same way again). Pure.
 struct Prepared {
   std::optional<LogEntry> entry;
+  Notice notice;            // when entry: to render again for a linked chat
   events::Outcome outcome;  // when !entry
 };
-Prepared prepare(const events::Event& event, const Recipients& recipients);
+Prepared prepare(const events::Event& event, const Recipients& recipients,
+                 const Templates& templates = Templates::defaults());
+
+// A chat the user linked (links.hpp) comes before the configuration: `entry` is sent
+// there, in the chat's language when it has one of ours. Pure.
+void to_linked_chat(LogEntry& entry, const Notice& notice, const LinkedChat& chat, const Recipients& recipients,
+                    const Templates& templates);
 
 class Notifier {
  public:
@@ -87,6 +97,7 @@ class Notifier {
  private:
   struct Job {
     LogEntry entry;
+    Notice notice;
     core::TraceContext trace;
     events::OutcomeCallback done;
     std::shared_ptr<const std::atomic<bool>> abandoned;  // null: never

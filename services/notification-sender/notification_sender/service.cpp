@@ -4,7 +4,11 @@
 
 #include "events/naming.hpp"
 #include "http/client.hpp"
+#include <spdlog/spdlog.h>
+
+#include "auth/authenticator.hpp"
 #include "notification_sender/http_api.hpp"
+#include "notification_sender/link_api.hpp"
 #include "notification_sender/notifier.hpp"
 
 namespace paypipe::notification_sender {
@@ -21,6 +25,12 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto& telegram = service->make<std::optional<http::Client>>(std::in_place, config.client_options());
   auto& notifier = service->make<Notifier>(config, database, *telegram);
   auto& api = service->make<NotificationApi>(database);
+  auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
+  if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: link tokens are refused to everyone (401)");
+  if (config.webhook_secret.empty()) {
+    spdlog::warn("no PAYPIPE_TELEGRAM_WEBHOOK_SECRET: the bot's webhook refuses every update (403)");
+  }
+  auto& links = service->make<TelegramLinkApi>(config, database, authenticator, *telegram);
   auto& consumer = service->own(runtime::must(
       events::ConsumerRuntime::concurrent(config.common.kafka, config.consumer, producer, notifier.handler()),
       "Kafka consumer"));
@@ -30,6 +40,7 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   runtime::add_database_check(service->readiness(), database, std::move(migrations));
   service->watch_consumer(consumer);
   api.add_routes(service->router());
+  links.add_routes(service->router());
 
   service->add_start("Kafka consumer", [&consumer] { return consumer.start(); });
 

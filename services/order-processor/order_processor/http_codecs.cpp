@@ -42,7 +42,8 @@ core::Result<ProductSpec> parse_product_spec(const http::Request& request) {
   spec.unit_price = in.integer("unitPrice", 0, contracts::max_amount);
   spec.total_stock = in.integer("totalStock", 1, max_stock);
   const auto opens = in.timestamp("saleOpensAt");
-  spec.event_date = contracts::read_date(in, "eventDate");
+  spec.event_date = contracts::read_event_date(in, "eventDate");
+  spec.venue = in.optional_text("venue", core::json::TextRule{1, 200, false});
   if (auto status = in.status(); !status) return status.error();
   spec.sale_opens_at = *core::parse_rfc3339(opens);
   return spec;
@@ -58,6 +59,7 @@ std::string product_json(const Product& p) {
       .field("saleOpensAt", core::format_rfc3339(p.sale_opens_at))
       .field("soldOutAt", p.sold_out_at);
   if (p.event_date) w.field("eventDate", *p.event_date);
+  if (p.venue) w.field("venue", *p.venue);
   w.begin_object("stock")
       .field("total", p.total_stock)
       .field("held", p.held)
@@ -75,8 +77,12 @@ core::Result<OrderRequest> parse_order_request(const http::Request& request, std
   OrderRequest order;
   const auto claimed = in.optional_text("userId", core::json::id_rule);
   order.items = contracts::read_items(in, "items");
-  // A line's event date is the product's, filled in by order-processor: never the client's.
-  for (auto& item : order.items) item.event_date.reset();
+  // What a line is called comes from its product, never from the client.
+  for (auto& item : order.items) {
+    item.name.reset();
+    item.event_date.reset();
+    item.venue.reset();
+  }
   order.fulfilment = in.one_of("fulfilment", {"SHIPPING", "WAREHOUSE"});
   std::set<std::string> seen;
   for (std::size_t i = 0; i < order.items.size(); ++i) {

@@ -29,10 +29,23 @@ Decision along(const Order& order, Effect effect, std::vector<OrderStatus> path,
 
 }  // namespace
 
+namespace {
+
+// Two RFC 3339 texts of one instant are the same date ("+09:00" as given, "Z" as stored).
+bool same_instant(const std::optional<std::string>& a, const std::optional<std::string>& b) {
+  if (!a || !b) return a.has_value() == b.has_value();
+  if (*a == *b) return true;  // also a plain date, which is no instant
+  const auto x = core::parse_rfc3339(*a);
+  const auto y = core::parse_rfc3339(*b);
+  return x && y && *x == *y;
+}
+
+}  // namespace
+
 bool same_product(const ProductSpec& spec, const Product& stored) {
   return spec.id == stored.id && spec.name == stored.name && spec.unit_price == stored.unit_price &&
          spec.total_stock == stored.total_stock && spec.sale_opens_at == stored.sale_opens_at &&
-         spec.event_date == stored.event_date;
+         same_instant(spec.event_date, stored.event_date) && spec.venue == stored.venue;
 }
 
 std::int64_t order_total(const std::vector<contracts::OrderItem>& items) {
@@ -43,8 +56,7 @@ std::int64_t order_total(const std::vector<contracts::OrderItem>& items) {
 
 bool same_request(const OrderRequest& request, const Order& stored) {
   return request.user_id == stored.user_id && request.fulfilment == stored.fulfilment &&
-         std::equal(request.items.begin(), request.items.end(), stored.items.begin(), stored.items.end(),
-                    contracts::same_line);
+         contracts::same_lines(request.items, stored.items);
 }
 
 core::Status check_order(const OrderRequest& request, const std::map<std::string, Product>& products,

@@ -26,7 +26,10 @@ struct ProductSpec {
   std::int64_t unit_price = 0;  // minor units
   std::int64_t total_stock = 0;
   core::SystemTime sale_opens_at;
-  std::optional<std::string> event_date{};  // YYYY-MM-DD: the day of the event a ticket is for
+  // Tickets: the event's date or date and time (contracts::read_event_date, as given) and
+  // venue; optional.
+  std::optional<std::string> event_date = std::nullopt;
+  std::optional<std::string> venue = std::nullopt;
 };
 
 // A product as stored, with its stock counters.
@@ -42,7 +45,8 @@ struct Product {
   std::optional<std::string> sold_out_at;  // RFC 3339
   std::string created_at;                  // RFC 3339
   std::string updated_at;
-  std::optional<std::string> event_date{};  // YYYY-MM-DD
+  std::optional<std::string> event_date = std::nullopt;  // a date or RFC 3339, as given
+  std::optional<std::string> venue = std::nullopt;
 
   std::int64_t available() const { return total_stock - held - sold; }
 };
@@ -89,7 +93,7 @@ inline constexpr std::string_view admin_refund = "ADMIN_REFUND";
 }  // namespace refund_reason
 
 // A request carrying an Idempotency-Key that an earlier order used: the same request
-// (user, items in order as contracts::same_line compares them, fulfilment) replays
+// (user, items in order as contracts::same_lines compares them, fulfilment) replays
 // that order, another one is refused (422).
 bool same_request(const OrderRequest& request, const Order& stored);
 

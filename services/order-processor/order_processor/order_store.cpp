@@ -56,23 +56,26 @@ struct StoreMetrics {
 const std::string product_columns =
     "id, name, unit_price, currency, total_stock, held, sold, (extract(epoch FROM sale_opens_at) * 1000)::bigint, " +
     pg::rfc3339_sql("sold_out_at") + ", " + pg::rfc3339_sql("created_at") + ", " + pg::rfc3339_sql("updated_at") +
-    ", to_char(event_date, 'YYYY-MM-DD')";
+    ", event_date, venue";
 
 Product product_from(const pg::Rows& rows, int row) {
   return Product{
       rows.str(row, 0),          rows.str(row, 1),     rows.integer(row, 2), rows.str(row, 3),
       rows.integer(row, 4),      rows.integer(row, 5), rows.integer(row, 6), core::from_unix_ms(rows.integer(row, 7)),
-      rows.optional_str(row, 8), rows.str(row, 9),     rows.str(row, 10),    rows.optional_str(row, 11)};
+      rows.optional_str(row, 8), rows.str(row, 9),     rows.str(row, 10),    rows.optional_str(row, 11),
+      rows.optional_str(row, 12)};
 }
 
-// The items come back as one JSON array per order, read with the contract's own reader;
-// each line carries its product's event date, if it has one.
+// The items come back as one JSON array per order, read with the contract's own reader,
+// each with its product's name, event date and venue (for the messages the order's
+// events lead to).
 const std::string order_columns =
     "o.id::text, o.user_id, o.status, o.fulfilment, o.total_amount, o.currency, " + pg::rfc3339_sql("o.expires_at") +
     ", " + pg::rfc3339_sql("o.created_at") + ", " + pg::rfc3339_sql("o.updated_at") +
     ", o.payment_id::text, o.cancel_reason, "
     "(SELECT coalesce(json_agg(json_strip_nulls(json_build_object('productId', i.product_id, 'quantity', i.quantity, "
-    "'unitPrice', i.unit_price, 'eventDate', p.event_date)) ORDER BY i.line), '[]') "
+    "'unitPrice', i.unit_price, 'name', nullif(p.name, ''), 'eventDate', p.event_date, 'venue', nullif(p.venue, ''))) "
+    "ORDER BY i.line), '[]') "
     "FROM order_items i LEFT JOIN products p ON p.id = i.product_id WHERE i.order_id = o.id), " +
     pg::rfc3339_sql("o.paid_at") + ", o.refund_reason";
 // The column after order_columns.
@@ -174,11 +177,11 @@ core::Status queue_outbox(pg::Pipeline& pipeline, std::span<const events::Event>
 core::Result<ProductWrite> create_product(pg::Connection& connection, const ProductSpec& spec,
                                           const std::string& currency) {
   static const std::string insert =
-      "INSERT INTO products (id, name, unit_price, currency, total_stock, sale_opens_at, event_date) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7::date) ON CONFLICT (id) DO NOTHING RETURNING " +
+      "INSERT INTO products (id, name, unit_price, currency, total_stock, sale_opens_at, event_date, venue) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING RETURNING " +
       product_columns;
   auto inserted = connection.exec(insert, spec.id, spec.name, spec.unit_price, currency, spec.total_stock,
-                                  core::format_rfc3339(spec.sale_opens_at), spec.event_date);
+                                  core::format_rfc3339(spec.sale_opens_at), spec.event_date, spec.venue);
   if (!inserted) return inserted.error();
   if (!inserted->empty()) return ProductWrite{product_from(*inserted, 0), true};
   auto existing = find_product(connection, spec.id);
@@ -448,8 +451,7 @@ core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, cons
     static const std::string sold_out_sql =
         "UPDATE products SET sold_out_at = $2 WHERE id = ANY($1::text[]) AND sold_out_at IS NULL "
         "AND sold >= total_stock RETURNING id, name, total_stock, " +
-        pg::rfc3339_sql("sale_opens_at") + ", " + pg::rfc3339_sql("sold_out_at") +
-        ", to_char(event_date, 'YYYY-MM-DD')";
+        pg::rfc3339_sql("sale_opens_at") + ", " + pg::rfc3339_sql("sold_out_at") + ", event_date";
     sold_out = pipeline.add(sold_out_sql, ids, after.updated_at);
   }
   if (auto queued = queue_outbox(pipeline, change->events, "order"); !queued) return queued.error();

@@ -64,8 +64,9 @@ core::Result<Incoming> decode(const events::ConsumedEvent& consumed) {
           return core::make_error(core::ErrorCategory::invalid_input, "bad-time",
                                   "saleOpensAt and soldOutAt must be RFC 3339");
         }
-        return Incoming{lower(e.id),
-                        SoldOutSale{sold.product_id, sold.name, sold.total_stock, *opens, *out, sold.event_date}};
+        return Incoming{lower(e.id), SoldOutSale{sold.product_id, sold.name, sold.total_stock, *opens, *out,
+                                                 sold.event_date ? std::optional(contracts::event_day(*sold.event_date))
+                                                                 : std::nullopt}};
       });
 }
 

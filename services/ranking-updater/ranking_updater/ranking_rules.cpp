@@ -36,10 +36,11 @@ SalesDeltas aggregate(std::span<const DatedOrder> orders) {
     total.revenue += sign * delta.revenue;
   };
   for (const auto& dated : orders) {
-    // A product has one event date: its lines count under it as they count at all.
+    // A product has one event date: its lines count under its day (the venue's local
+    // date) as they count at all.
     std::map<std::string, std::string> event_date_of;
     for (const auto& item : *dated.items) {
-      if (item.event_date) event_date_of.emplace(item.product_id, *item.event_date);
+      if (item.event_date) event_date_of.emplace(item.product_id, contracts::event_day(*item.event_date));
     }
     for (const auto& [product, delta] : order_sales(*dated.items)) {
       add(deltas.all_time[product], delta, dated.sign);

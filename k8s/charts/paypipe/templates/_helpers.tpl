@@ -441,7 +441,7 @@ public APIs), else "". Fails on an incomplete auth block. (list $ "payment-api")
 {{- define "paypipe.jwt" -}}
 {{- $root := index . 0 -}}{{- $name := index . 1 -}}
 {{- $a := $root.Values.auth -}}
-{{- if and $a.enabled (has $name (list "payment-api" "order-processor" "coupon-issuer")) -}}
+{{- if and $a.enabled (has $name (list "payment-api" "order-processor" "coupon-issuer" "notification-sender")) -}}
 {{- if not (and $a.issuer $a.audience) -}}{{- fail "auth.issuer and auth.audience are required with auth.enabled" -}}{{- end -}}
 {{- $sources := 0 -}}
 {{- range $k := list "json" "secretName" "configMapName" -}}{{- if index $a.jwks $k -}}{{- $sources = add1 $sources -}}{{- end -}}{{- end -}}

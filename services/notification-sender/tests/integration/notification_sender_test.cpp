@@ -19,8 +19,10 @@
 #include "notification_sender/notifier.hpp"
 #include "notification_sender/schema.hpp"
 #include "notification_sender/service.hpp"
+#include "notification_sender/webhook.hpp"
 #include "runtime/daemon.hpp"
 #include "support/fresh_schema.hpp"
+#include "support/identity.hpp"
 #include "support/outcomes.hpp"
 #include "support/stack.hpp"
 
@@ -581,4 +583,171 @@ TEST_CASE("a done claim is never claimed again, even by a runner that does not s
   CHECK(outcomes.all()[0].succeeded());  // the statement saw the done claim: done
   CHECK(t.count("SELECT count(*) FROM notification_claims WHERE event_id = '" + event.id +
                 "' AND owner = 'finished-pod/1/z' AND done") == 1);
+}
+
+namespace {
+
+// The daemon's HTTP side, over a real connection: link tokens and the bot's webhook.
+struct LinkClient {
+  Sender& s;
+  http::Client client;
+  std::string secret;
+
+  http::ClientResponse post(const std::string& path, std::string body, std::vector<http::Header> headers) {
+    http::ClientRequest request;
+    request.method = "POST";
+    request.url = "http://127.0.0.1:" + std::to_string(s.service->port()) + path;
+    request.headers = std::move(headers);
+    request.headers.push_back({"Content-Type", "application/json"});
+    request.body = std::move(body);
+    auto answer = client.send(std::move(request));
+    REQUIRE(answer.ok());
+    return std::move(answer).value();
+  }
+
+  // POST /v1/telegram/link-tokens as `user`: the token.
+  std::string link_token(const std::string& user) {
+    const auto answer = post("/v1/telegram/link-tokens", "",
+                             {{"Authorization", "Bearer " + testing::Identity::shared().token(user)}});
+    REQUIRE(answer.status == 201);
+    CHECK(answer.header("Cache-Control") == "no-store");
+    auto doc = core::json::parse(answer.body);
+    REQUIRE(doc.ok());
+    const std::string token = (*doc)["token"].GetString();
+    CHECK(std::string((*doc)["deepLink"].GetString()) == "https://t.me/paypipe_bot?start=" + token);
+    CHECK((*doc)["expiresAt"].IsString());
+    return token;
+  }
+
+  // A message in `chat` as Telegram delivers it to the webhook.
+  http::ClientResponse says(std::int64_t chat, const std::string& text, std::optional<std::string> with_secret = {}) {
+    static std::int64_t update_id = 1;
+    const std::string body = R"({"update_id":)" + std::to_string(update_id++) +
+                             R"(,"message":{"message_id":1,"date":1700000000,"from":{"id":)" + std::to_string(chat) +
+                             R"(,"is_bot":false,"first_name":"T","language_code":"en"},"chat":{"id":)" +
+                             std::to_string(chat) + R"(,"type":"private"},"text":")" + text + R"("}})";
+    std::vector<http::Header> headers;
+    const auto header = with_secret.value_or(secret);
+    if (!header.empty()) headers.push_back({std::string(webhook_secret_header), header});
+    return post("/v1/telegram/webhook", body, std::move(headers));
+  }
+
+  // The bot's answers to `chat` so far.
+  std::vector<std::string> answers_to(std::int64_t chat) const {
+    std::vector<std::string> texts;
+    for (const auto& m : s.telegram.delivered()) {
+      if (m.chat_id == std::to_string(chat) && m.text.find("Payment") == std::string::npos) texts.push_back(m.text);
+    }
+    return texts;
+  }
+};
+
+std::map<std::string, std::string> linking_env() {
+  auto env = testing::Identity::shared().environment();
+  env["PAYPIPE_TELEGRAM_WEBHOOK_SECRET"] = "hook-secret-for-tests";
+  env["PAYPIPE_TELEGRAM_CHAT_IDS"] = "";  // only linked chats
+  return env;
+}
+
+}  // namespace
+
+TEST_CASE("a chat linked by /start <link-token> gets its user's messages until /stop") {
+  Sender s(linking_env());
+  LinkClient c{s, http::Client(), "hook-secret-for-tests"};
+  constexpr std::int64_t linda_chat = 777001;
+
+  // Only the user's own bearer token makes a link token.
+  CHECK(c.post("/v1/telegram/link-tokens", "", {}).status == 401);
+  const auto token = c.link_token("linda");
+
+  // The webhook refuses a missing or wrong secret, and links nothing.
+  const auto missing = c.says(linda_chat, "/start " + token, std::string());
+  CHECK(missing.status == 401);
+  CHECK(std::string(missing.header("Content-Type").value_or("")).rfind("application/problem+json", 0) == 0);
+  CHECK(c.says(linda_chat, "/start " + token, std::string("hook-secret-for-test")).status == 403);
+  CHECK(c.says(linda_chat, "/start " + token, std::string("hook-secret-for-tests-")).status == 403);
+  CHECK(s.count("SELECT count(*) FROM telegram_chats") == 0);
+  CHECK(c.post("/v1/telegram/webhook", "not json", {{std::string(webhook_secret_header), c.secret}}).status == 400);
+
+  // /start with the token: linked, and the bot says so in that chat.
+  REQUIRE(c.says(linda_chat, "/start " + token).status == 200);
+  REQUIRE(testing::eventually([&] { return c.answers_to(linda_chat).size() == 1; }, 10s));
+  CHECK(c.answers_to(linda_chat)[0] == reply("telegram.linked", Locale::en));
+  CHECK(s.count("SELECT count(*) FROM telegram_chats WHERE user_id = 'linda' AND chat_id = '777001'") == 1);
+  CHECK(s.count("SELECT count(*) FROM telegram_link_tokens WHERE token_hash = '" + token + "'") == 0);  // hashed
+
+  // A payment of hers goes to that chat, in the chat's language.
+  const auto paid = s.payment("linda");
+  s.publish(paid);
+  REQUIRE(testing::eventually([&] { return s.logged(paid.id) == 1; }, 30s));
+  REQUIRE(s.messages_mentioning(payment_id_of(paid)) == 1);
+  for (const auto& m : s.telegram.delivered()) {
+    if (m.text.find(payment_id_of(paid)) != std::string::npos) {
+      CHECK(m.chat_id == "777001");
+      CHECK(m.text.rfind("[paypipe] Payment completed.", 0) == 0);
+    }
+  }
+
+  // /stop: forgotten, and her next payment is logged as skipped, with no message.
+  const auto before_stop = s.telegram.delivered().size();
+  REQUIRE(c.says(linda_chat, "/stop").status == 200);
+  REQUIRE(testing::eventually([&] { return s.telegram.delivered().size() == before_stop + 1; }, 10s));
+  CHECK(c.answers_to(linda_chat).back() == reply("telegram.unlinked", Locale::en));
+  CHECK(s.count("SELECT count(*) FROM telegram_chats") == 0);
+  const auto after_stop = s.payment("linda");
+  s.publish(after_stop);
+  REQUIRE(testing::eventually([&] { return s.logged(after_stop.id) == 1; }, 30s));
+  CHECK(s.count("SELECT count(*) FROM notifications WHERE event_id = '" + after_stop.id + "' AND status = 'SKIPPED'") ==
+        1);
+  CHECK(s.messages_mentioning(payment_id_of(after_stop)) == 0);
+}
+
+TEST_CASE("a link token works once, not after it expires, and only for the user it was made for") {
+  Sender s(linking_env());
+  LinkClient c{s, http::Client(), "hook-secret-for-tests"};
+  constexpr std::int64_t linda_chat = 777011, stranger_chat = 777012, mike_chat = 777013;
+
+  const auto token = c.link_token("linda");
+  REQUIRE(c.says(linda_chat, "/start " + token).status == 200);
+  // Used again, from another chat: refused, and her chat stays hers.
+  REQUIRE(c.says(stranger_chat, "/start " + token).status == 200);
+  REQUIRE(testing::eventually([&] { return c.answers_to(stranger_chat).size() == 1; }, 10s));
+  CHECK(c.answers_to(stranger_chat)[0] == reply("telegram.link-refused", Locale::en));
+  CHECK(s.count("SELECT count(*) FROM telegram_chats WHERE user_id = 'linda' AND chat_id = '777011'") == 1);
+
+  // Expired: refused.
+  const auto late = c.link_token("linda");
+  s.count("WITH e AS (UPDATE telegram_link_tokens SET expires_at = now() - interval '1 second' "
+          "WHERE user_id = 'linda' AND used_at IS NULL RETURNING 1) SELECT count(*) FROM e");
+  REQUIRE(c.says(stranger_chat, "/start " + late).status == 200);
+  REQUIRE(testing::eventually([&] { return c.answers_to(stranger_chat).size() == 2; }, 10s));
+  CHECK(c.answers_to(stranger_chat)[1] == reply("telegram.link-refused", Locale::en));
+  // A new token replaces the previous one: the earlier, unused, is refused.
+  const auto earlier = c.link_token("mike");
+  const auto mike_token = c.link_token("mike");
+  CHECK(s.count("SELECT count(*) FROM telegram_link_tokens WHERE user_id = 'mike'") == 1);
+  REQUIRE(c.says(stranger_chat, "/start " + earlier).status == 200);
+  REQUIRE(testing::eventually([&] { return c.answers_to(stranger_chat).size() == 3; }, 10s));
+  // Made up: refused without a lookup.
+  REQUIRE(c.says(stranger_chat, "/start not-a-token-at-all!").status == 200);
+  REQUIRE(testing::eventually([&] { return c.answers_to(stranger_chat).size() == 4; }, 10s));
+  for (const auto& answer : c.answers_to(stranger_chat)) CHECK(answer == reply("telegram.link-refused", Locale::en));
+  CHECK(s.count("SELECT count(*) FROM telegram_chats WHERE chat_id = '777012'") == 0);
+
+  // Mike's token links Mike's chat, never Linda's: each payment goes to its own user's chat.
+  REQUIRE(c.says(mike_chat, "/start " + mike_token).status == 200);
+  REQUIRE(testing::eventually([&] { return c.answers_to(mike_chat).size() == 1; }, 10s));
+  const auto linda_paid = s.payment("linda");
+  const auto mike_paid = s.payment("mike");
+  s.publish(linda_paid);
+  s.publish(mike_paid);
+  REQUIRE(testing::eventually([&] { return s.logged(linda_paid.id) == 1 && s.logged(mike_paid.id) == 1; }, 30s));
+  std::map<std::string, std::string> chat_of;
+  for (const auto& m : s.telegram.delivered()) {
+    if (m.text.find(payment_id_of(linda_paid)) != std::string::npos) chat_of["linda"] = m.chat_id;
+    if (m.text.find(payment_id_of(mike_paid)) != std::string::npos) chat_of["mike"] = m.chat_id;
+  }
+  CHECK(chat_of["linda"] == "777011");
+  CHECK(chat_of["mike"] == "777013");
+  CHECK(c.answers_to(stranger_chat).size() == 4);  // nothing of theirs reached the stranger
 }

@@ -1,6 +1,10 @@
 #include "notification_sender/config.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 
 #include <algorithm>
 
@@ -36,8 +40,9 @@ TEST_CASE("the defaults: Telegram's API, 30 s, Korean, unmapped users skipped, a
   CHECK_FALSE(c.recipients.chat_for("123456789").has_value());
   CHECK(c.consumer.consumer.group == "notification-sender");
   // The topics of the notified types: their bare names.
-  CHECK(c.consumer.consumer.topics == std::vector<std::string>{"payment.completed", "payment.failed", "order.cancelled",
-                                                               "order.refunded", "coupon.issued", "coupon.rejected"});
+  CHECK(c.consumer.consumer.topics == std::vector<std::string>{"payment.completed", "payment.failed", "order.completed",
+                                                               "order.cancelled", "order.refunded", "coupon.issued",
+                                                               "coupon.rejected"});
   CHECK(c.consumer.max_in_flight == 256);
   // The Spring services' DefaultErrorHandler: FixedBackOff(1000, 3), 4 tries in all.
   CHECK(c.consumer.retry.max_retries() == 3);
@@ -145,4 +150,41 @@ TEST_CASE("under the spring names notification-sender is the payment-notificatio
   CHECK(std::find(topics.begin(), topics.end(), "payment.completed") != topics.end());
   CHECK(kafka.topic("payment.completed") == "payment.success");
   CHECK(kafka.topic("dlq.notification-sender") == "payment-notification.DLQ");
+}
+
+TEST_CASE("the webhook, link and template settings: read, checked, the secret never echoed") {
+  const auto dir = std::filesystem::temp_directory_path() / ("ns-templates-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto good = (dir / "good.json").string();
+  const auto bad = (dir / "bad.json").string();
+  std::ofstream(good) << R"({"payment.completed": {"en": "Paid {amount}"}})";
+  std::ofstream(bad) << R"({"payment.completed": {"en": "Paid {total}"}})";
+
+  core::Env env(base({{"PAYPIPE_TELEGRAM_WEBHOOK_SECRET", "hook-secret-1"},
+                      {"PAYPIPE_TELEGRAM_BOT_USERNAME", "shop_bot"},
+                      {"PAYPIPE_TELEGRAM_LINK_TTL_MS", "60000"},
+                      {"PAYPIPE_NOTIFY_TEMPLATES_FILE", good}}));
+  const auto c = Config::read(env);
+  REQUIRE(env.finish().ok());
+  CHECK(c.webhook_secret == "hook-secret-1");
+  CHECK(c.bot_username == "shop_bot");
+  CHECK(c.link_ttl == 60000ms);
+  CHECK(c.templates.text("payment.completed", Locale::en) == "Paid {amount}");
+  CHECK(c.templates.text("payment.completed", Locale::ko) ==
+        Templates::defaults().text("payment.completed", Locale::ko));
+
+  core::Env wrong(base({{"PAYPIPE_TELEGRAM_WEBHOOK_SECRET", "hook-secret-1"},
+                        {"PAYPIPE_TELEGRAM_BOT_USERNAME", "@shop bot"},
+                        {"PAYPIPE_TELEGRAM_LINK_TTL_MS", "5"},
+                        {"PAYPIPE_NOTIFY_TEMPLATES_FILE", bad}}));
+  (void)Config::read(wrong);
+  const auto status = wrong.finish();
+  REQUIRE_FALSE(status.ok());
+  const auto& m = status.error().message;
+  CHECK(m.find("PAYPIPE_TELEGRAM_BOT_USERNAME") != std::string::npos);
+  CHECK(m.find("PAYPIPE_TELEGRAM_LINK_TTL_MS") != std::string::npos);
+  CHECK(m.find("PAYPIPE_NOTIFY_TEMPLATES_FILE") != std::string::npos);
+  CHECK(m.find("payment.completed.en") != std::string::npos);
+  CHECK(m.find("hook-secret-1") == std::string::npos);
+  std::filesystem::remove_all(dir);
 }

@@ -1,4 +1,5 @@
 #include "notification_sender/http_api.hpp"
+#include "notification_sender/link_api.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -77,6 +78,10 @@ TEST_CASE("the OpenAPI document lists exactly the routes the service serves") {
   NotificationApi api(pool);
   http::Router router;
   api.add_routes(router);
+  Config config;
+  http::Client telegram(http::ClientOptions{});
+  TelegramLinkApi links(config, pool, *auth::Authenticator::create(auth::Settings{}), telegram);
+  links.add_routes(router);
   CHECK(testing::openapi_routes(testing::source_dir() + "/proto/http/notification-sender.yaml") ==
         testing::router_routes(router));
 }

@@ -89,8 +89,8 @@ TEST_CASE("a refunded order is told to its user, with the amount and why") {
   CHECK(refunded->user_id == "frank");
   CHECK(refunded->order_id == order_id);
   CHECK(render(*refunded, Locale::en) ==
-        "[paypipe] Order refunded: refunded on request\nAmount: KRW 3,000\nOrder: " + order_id);
-  CHECK(render(*refunded, Locale::ko) == "[paypipe] 환불되었습니다: 고객 요청\n금액: 3,000원\n주문번호: " + order_id);
+        "[paypipe] Order refunded: refunded on request\nRefunded: KRW 3,000\nOrder: " + order_id);
+  CHECK(render(*refunded, Locale::ko) == "[paypipe] 주문이 환불되었습니다: 고객 요청\n환불 금액: 3,000원\n주문번호: " + order_id);
 }
 
 TEST_CASE("an event notification-sender cannot read is refused as invalid input (a dead letter, not a retry)") {
@@ -142,13 +142,6 @@ TEST_CASE("messages render in Korean and English with their ids") {
       CHECK(names_its_subject);
     }
   }
-}
-
-TEST_CASE("templates fill known placeholders and leave unknown ones") {
-  CHECK(fill("{a}-{b}-{c}", {{"a", "1"}, {"c", "3"}}) == "1-{b}-3");
-  CHECK(fill("no placeholders", {}) == "no placeholders");
-  CHECK(fill("open { only", {{"x", "y"}}) == "open { only");
-  CHECK(fill("{a}{a}", {{"a", "xy"}}) == "xyxy");
 }
 
 TEST_CASE("amounts print in minor units the way each language writes them") {
@@ -223,4 +216,32 @@ TEST_CASE("prepare picks chat and language, refuses a non-UUID event id, and log
   CHECK_FALSE(undecodable.entry);
   CHECK(undecodable.outcome.kind == events::Outcome::Kind::fatal);
   CHECK(undecodable.outcome.error_class == "paypipe.notification-sender.UndecodableEvent");
+}
+
+TEST_CASE("a linked chat replaces the configured one, in the chat's language when it has one") {
+  Recipients r;
+  r.chat_ids = {{"alice", "1001"}};
+  r.locales = {{"alice", Locale::en}};
+  auto prepared = prepare(completed("alice"), r);
+  REQUIRE(prepared.entry);
+  auto entry = *prepared.entry;
+  to_linked_chat(entry, prepared.notice, LinkedChat{"555", Locale::ko}, r, Templates::defaults());
+  CHECK(entry.chat_id == "555");
+  CHECK(entry.locale == "ko");
+  CHECK(entry.text.rfind("[paypipe] 결제가 완료되었습니다.", 0) == 0);
+
+  // A user with no configured chat (skipped) is sent to once linked; no chat language:
+  // the user's configured one, else the default.
+  auto skipped = prepare(completed("bob"), r);
+  REQUIRE(skipped.entry);
+  REQUIRE(skipped.entry->status == "SKIPPED");
+  auto linked = *skipped.entry;
+  to_linked_chat(linked, skipped.notice, LinkedChat{"777", std::nullopt}, r, Templates::defaults());
+  CHECK(linked.status == "SENT");
+  CHECK(linked.reason.empty());
+  CHECK(linked.chat_id == "777");
+  CHECK(linked.locale == "ko");
+  auto alice = *prepared.entry;
+  to_linked_chat(alice, prepared.notice, LinkedChat{"555", std::nullopt}, r, Templates::defaults());
+  CHECK(alice.locale == "en");
 }

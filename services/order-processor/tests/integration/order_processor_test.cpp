@@ -152,7 +152,7 @@ TEST_CASE("placing an order holds its stock, stores it PENDING_PAYMENT and annou
 
   auto stored = find_order(f.connection, order.id);
   REQUIRE(stored.ok());
-  CHECK((*stored)->items == order.items);
+  CHECK(contracts::same_lines((*stored)->items, order.items));
   CHECK((*stored)->expires_at == order.expires_at);
 
   auto row = f.connection.exec(
@@ -295,7 +295,7 @@ TEST_CASE("a batch of order requests shares one transaction and gives each its o
   CHECK(f.stock("pen", "held") == 1);
   auto stored = find_order(f.connection, results[0]->order.id);
   REQUIRE(stored.ok());
-  CHECK((*stored)->items == requests[0].items);
+  CHECK(contracts::same_lines((*stored)->items, requests[0].items));
   // The key was stored with the order: a later request with it replays.
   auto later = f.place("a", {{"seat", 3, 100}, {"pen", 1, 2}}, "SHIPPING", "k");
   REQUIRE(later.ok());
@@ -428,6 +428,34 @@ TEST_CASE("payment.completed fulfils a warehouse order once, however often it is
   CHECK(row->str(0, 0) == payment);
   CHECK(row->str(0, 1) == "alice");
   CHECK(row->integer(0, 2) == 3000);
+  // Its lines name the products, for the user's message.
+  auto name = f.connection.exec(
+      "SELECT payload->'items'->0->>'name' FROM outbox WHERE type = 'dev.paypipe.order.completed.v1'");
+  REQUIRE(name.ok());
+  CHECK(name->str(0, 0) == "Product seat");
+}
+
+TEST_CASE("a ticket's order events carry the event's date and venue as its product gives them") {
+  OrdersFixture f;
+  const ProductSpec gig{"gig", "Concert A", 1000, 10, core::now_ms() - 1h, std::string("2026-12-24T19:30:00+09:00"),
+                        std::string("Olympic Hall")};
+  auto created = create_product(f.connection, gig, "KRW");
+  REQUIRE(created.ok());
+  CHECK(created->product.event_date == "2026-12-24T19:30:00+09:00");
+  CHECK(create_product(f.connection, gig, "KRW")->created == false);  // the same product again
+  auto moved = gig;
+  moved.venue = "Another Hall";
+  REQUIRE_FALSE(create_product(f.connection, moved, "KRW").ok());  // other values: a conflict
+
+  const auto order = f.placed("alice", {{"gig", 2, 1000}}, "WAREHOUSE");
+  REQUIRE(f.apply("payment.completed", f.paid(order, core::new_uuid_v7())).succeeded());
+  auto line = f.connection.exec(
+      "SELECT payload->'items'->0->>'name', payload->'items'->0->>'eventDate', payload->'items'->0->>'venue' "
+      "FROM outbox WHERE type = 'dev.paypipe.order.completed.v1'");
+  REQUIRE(line.ok());
+  CHECK(line->str(0, 0) == "Concert A");
+  CHECK(line->str(0, 1) == "2026-12-24T19:30:00+09:00");
+  CHECK(line->str(0, 2) == "Olympic Hall");
 }
 
 TEST_CASE("a shipping order stops at PREPARING and is advanced by the fulfilment endpoint") {

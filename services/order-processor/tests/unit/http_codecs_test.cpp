@@ -196,3 +196,28 @@ TEST_CASE("cancel and fulfilment bodies, and the path ids") {
   CHECK_FALSE(product_id_param(r).ok());
   CHECK(sweep_json(3) == R"({"expired":3})");
 }
+
+TEST_CASE("a ticket may name its event's date and venue; an order line never names its product") {
+  auto ticket = parse_product_spec(post(
+      R"({"productId":"gig-1","name":"Concert A","unitPrice":50000,"totalStock":10,"saleOpensAt":"2027-01-15T09:00:00Z",
+          "eventDate":"2027-02-01T19:30:00+09:00","venue":"Olympic Hall"})"));
+  REQUIRE(ticket.ok());
+  CHECK(ticket->event_date == "2027-02-01T19:30:00+09:00");  // as given: the venue's local time
+  CHECK(ticket->venue == "Olympic Hall");
+  auto plain = parse_product_spec(
+      post(R"({"productId":"p","name":"P","unitPrice":1,"totalStock":1,"saleOpensAt":"2027-01-15T09:00:00Z"})"));
+  REQUIRE(plain.ok());
+  CHECK_FALSE(plain->event_date.has_value());
+  auto bad = parse_product_spec(post(
+      R"({"productId":"p","name":"P","unitPrice":1,"totalStock":1,"saleOpensAt":"2027-01-15T09:00:00Z","eventDate":"soon","venue":""})"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(names(bad.error(), "eventDate"));
+  CHECK(names(bad.error(), "venue"));
+
+  // A client naming a line's product is not believed: the name comes from the product.
+  auto order = parse_order_request(post(
+      R"({"items":[{"productId":"a","quantity":1,"unitPrice":1,"name":"Free money","venue":"x"}],"fulfilment":"WAREHOUSE"})"));
+  REQUIRE(order.ok());
+  CHECK_FALSE(order->items[0].name.has_value());
+  CHECK_FALSE(order->items[0].venue.has_value());
+}
