@@ -267,6 +267,8 @@ def runbook_commands():
 
 
 def main():
+    # ctest's timeout or ^C: stop the control plane and remove the directory all the same.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("FAIL: terminated"))
     work = tempfile.mkdtemp(prefix="paypipe-cluster-")
     plane = ControlPlane(work)
     try:
