@@ -33,16 +33,15 @@
 #
 # All six commands come from ONE `go build` in one module, so the packages they share
 # (client-go, apiserver, api, ...) compile once. Measured with GNU time on this 2-core
-# machine, `nice -n 10` beside other engineers' builds (load average 12-15), with a Go
-# build cache that already held the standard library and etcd's packages: 19 min 53 s
-# wall, 11.6 CPU-minutes (580 s user + 118 s sys), 2.7 GB peak resident memory (one
-# compile or link), 3.8 GB added to the Go build cache; binaries 430 MB. With every
-# package cached, relinking the six takes about a minute. kube-apiserver alone from an
-# empty cache was measured at 7.5 min wall and 14 CPU-minutes on an idle machine
-# (../shared/DESIGN.md): count on about 20 CPU-minutes for all six from nothing, which
-# ctest overlaps with the C++ build and the other tests. Later runs find the binaries
-# cached by the Kubernetes version and a hash of k8s/tools/kube and the flags, and take
-# a second. Keys: KUBE_APISERVER=..., ETCD=..., KUBECTL=..., KWOK=..., KWOK_STAGES=...,
+# machine from an EMPTY Go build cache (a fresh CI machine; modules already downloaded,
+# which takes about 20 s): 14.4 CPU-minutes (707 s user + 159 s sys), 2.7 GB peak resident
+# memory (one compile or link), 3.9 GB of Go build cache, 430 MB of binaries; 34 min 44 s
+# wall, but niced (19, then 10) beside other engineers' builds at load average 12-22, so
+# it had 41% of one core: alone on 2 cores, about 8-10 minutes. With the standard library
+# and etcd's packages already cached: 11.6 CPU-minutes, 19 min 53 s wall under the same
+# load. With every package cached, relinking the six takes about a minute. Later runs
+# find the binaries cached by the Kubernetes version and a hash of k8s/tools/kube and the
+# flags, and take a second. Keys: KUBE_APISERVER=..., ETCD=..., KUBECTL=..., KWOK=..., KWOK_STAGES=...,
 # CRDS=...
 #
 # Go: the `go` on PATH if it is >= $GO_MIN (Kubernetes 1.37 and KWOK 0.8 need 1.26).
@@ -189,7 +188,7 @@ build_cluster() {
   if [[ -f "$kube_dir/.complete" ]]; then
     step "kube-apiserver $kube_version, etcd, kwok, ...: cached in $kube_dir" >&2
   else
-    step "kube-apiserver $kube_version, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok: building from the Go module proxy into $kube_dir (about 20 CPU-minutes the first time)" >&2
+    step "kube-apiserver $kube_version, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok: building from the Go module proxy into $kube_dir (about 15 CPU-minutes the first time)" >&2
     local started=$SECONDS
     rm -rf "$kube_dir"
     mkdir -p "$kube_dir"
