@@ -36,8 +36,9 @@ packages=(
   clang-tidy-19 clang-format-19
   # local stack: PostgreSQL server, a JDK for the Kafka broker, Maven to fetch it, kcat to probe it
   postgresql postgresql-contrib openjdk-17-jre-headless maven kcat python3 util-linux procps curl
-  # the deploy tests read rendered YAML (tests/deploy/monitoring_check.py)
-  python3-yaml
+  # the deploy tests read rendered YAML (tests/deploy/monitoring_check.py); the cluster test
+  # makes its API server's service-account key and runs the runbook's `openssl rand`
+  python3-yaml openssl
   # HTTP API conformance tests: schemathesis from PyPI in a venv (below)
   python3-venv
 )

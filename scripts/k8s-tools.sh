@@ -18,7 +18,33 @@
 #                                            PROMTOOL=...) and, with --link-dir, symlinks
 #                                            the tools into DIR
 #
-# Go: the `go` on PATH if it is >= $GO_MIN (Helm 3.16 needs 1.22, kubecheck 1.23).
+# With --cluster it builds, instead of the above, a real control plane for the deploy test
+# tests/deploy/cluster_test.py, from k8s/tools/kube (which pins the versions):
+#
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  k8s.io/kubernetes
+#   etcd       go.etcd.io/etcd/server/v3 (Debian's etcd 3.4 is too old for watch-lists)
+#   kwok       sigs.k8s.io/kwok's controller: plays the kubelet of fake nodes, makes pods
+#              ready and Jobs' pods complete, following the Stages in kwok-stages.yaml
+#              (copied from the kwok module: node-fast, node heartbeat with lease, pod-fast)
+#   crds/      the CustomResourceDefinitions the chart's objects need: ServiceMonitor and
+#              PrometheusRule from the prometheus-operator module (the version whose API
+#              types kubecheck decodes with), ScaledObject and TriggerAuthentication from
+#              KEDA's module
+#
+# All six commands come from ONE `go build` in one module, so the packages they share
+# (client-go, apiserver, api, ...) compile once. Measured with GNU time on this 2-core
+# machine from an EMPTY Go build cache (a fresh CI machine; modules already downloaded,
+# which takes about 20 s): 14.4 CPU-minutes (707 s user + 159 s sys), 2.7 GB peak resident
+# memory (one compile or link), 3.9 GB of Go build cache, 430 MB of binaries; 34 min 44 s
+# wall, but niced (19, then 10) beside other engineers' builds at load average 12-22, so
+# it had 41% of one core: alone on 2 cores, about 8-10 minutes. With the standard library
+# and etcd's packages already cached: 11.6 CPU-minutes, 19 min 53 s wall under the same
+# load. With every package cached, relinking the six takes about a minute. Later runs
+# find the binaries cached by the Kubernetes version and a hash of k8s/tools/kube and the
+# flags, and take a second. Keys: KUBE_APISERVER=..., ETCD=..., KUBECTL=..., KWOK=..., KWOK_STAGES=...,
+# CRDS=...
+#
+# Go: the `go` on PATH if it is >= $GO_MIN (Kubernetes 1.37 and KWOK 0.8 need 1.26).
 # Debian bookworm's golang-go is 1.19, too old; when go is missing or older, the Go
 # toolchain itself is taken from the Go module proxy, where the Go project publishes it
 # as the module golang.org/toolchain (the way `go` switches toolchains), checked against
@@ -30,7 +56,10 @@
 #   k8s-tools/helm-<version>/    helm binary (+ .complete)
 #   k8s-tools/kubecheck-<hash>/  kubecheck binary, keyed by a hash of its sources
 #   k8s-tools/promtool-<version>-<hash>/  promtool binary, keyed by its go.mod/go.sum
-# A lock serialises concurrent runs. Any failure exits non-zero with the reason: the
+#   k8s-tools/kube-<version>-<hash>/       the --cluster binaries and kwok-stages.yaml
+#   k8s-tools/crds-<po version>-keda-<version>/  the CRDs
+# A lock serialises concurrent runs (one for --cluster, which takes long: another
+# checkout's deploy.tools need not wait for it). Any failure exits non-zero with the reason: the
 # deploy tests that depend on this fail instead of skipping.
 set -euo pipefail
 
@@ -44,14 +73,21 @@ HELM_VERSION=${HELM_VERSION:-v3.16.4}
 # the chart's kubeVersion constraint): Helm's release build sets it from its client-go
 # (v0.31 for Helm 3.16); a plain `go install` would leave it at 1.20.
 HELM_KUBE_MAJOR=1 HELM_KUBE_MINOR=31
-GO_MIN=1.23  # kubecheck's go.mod (the prometheus-operator API types); Helm 3.16 needs 1.22
-GO_FALLBACK=go1.23.12
-GO_FALLBACK_SHA256=7bf9a01c191c452bf1fa9266a547abe0e437ff46d16adc9ec55fcc4fea24c121  # linux-amd64 module zip
+GO_MIN=1.26  # k8s/tools/kube's go.mod (Kubernetes 1.37, KWOK 0.8); kubecheck needs 1.23
+GO_FALLBACK=go1.26.8
+# linux-amd64 module zip, as `go mod download golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64`
+# fetched it (checked against sum.golang.org: h1:ZOmGe1OnfREDMIdb1Qi4G9JSuDPBLGExZMQ4nis1RXM=)
+GO_FALLBACK_SHA256=30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7
+# The CRDs of the chart's ServiceMonitor/PrometheusRule and ScaledObject (--cluster); the
+# prometheus-operator version is kubecheck's (k8s/tools/kubecheck/go.mod).
+KEDA_VERSION=${KEDA_VERSION:-v2.20.2}
 
 link_dir=""
+cluster=false
 while (( $# )); do
   case "$1" in
     --link-dir) link_dir=$2; shift 2 ;;
+    --cluster) cluster=true; shift ;;
     *) die "unknown argument: $1" ;;
   esac
 done
@@ -132,8 +168,107 @@ go_arch() {
   esac
 }
 
+# --cluster: the control plane, KWOK and the CRDs (see the header).
+build_cluster() {
+  local ksrc="$root/k8s/tools/kube" kube_version kwok_dir khash kube_dir
+  kube_version=$(cd "$ksrc" && "$go_bin" list -mod=readonly -m -f '{{.Version}}' k8s.io/kubernetes) \
+    || die "k8s/tools/kube/go.mod does not resolve k8s.io/kubernetes (see above)"
+  # What `kubectl version` and /version print (the chart's kubeVersion is checked against
+  # it); component-base's for the servers, client-go's for kubectl, as Kubernetes's own
+  # release build sets them.
+  local major minor ldflags="-s -w" pkg
+  IFS=. read -r major minor _ <<<"${kube_version#v}"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean"
+  done
+  khash=$( (cd "$ksrc" && cat go.mod go.sum etcd/main.go; printf '%s' "$ldflags") | sha256sum | cut -c1-16)
+  kube_dir="$tools/kube-$kube_version-$khash"
+  local commands=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+  if [[ -f "$kube_dir/.complete" ]]; then
+    step "kube-apiserver $kube_version, etcd, kwok, ...: cached in $kube_dir" >&2
+  else
+    step "kube-apiserver $kube_version, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok: building from the Go module proxy into $kube_dir (about 15 CPU-minutes the first time)" >&2
+    local started=$SECONDS
+    rm -rf "$kube_dir"
+    mkdir -p "$kube_dir"
+    (cd "$ksrc" && "$go_bin" build -mod=readonly -trimpath -ldflags "$ldflags" -o "$kube_dir/" \
+        ./etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+        k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl sigs.k8s.io/kwok/cmd/kwok) >&2 \
+      || die "building the control plane failed (see above)"
+    # KWOK's Stages, from the module that was built: nodes become Ready and keep their
+    # lease; pods become Ready, Jobs' pods complete, deleted pods go.
+    kwok_dir=$(cd "$ksrc" && "$go_bin" list -mod=readonly -m -f '{{.Dir}}' sigs.k8s.io/kwok) \
+      || die "cannot locate the sigs.k8s.io/kwok module"
+    local stage
+    for stage in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease \
+                 pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+      printf -- '---\n'
+      cat "$kwok_dir/kustomize/stage/$stage.yaml" || die "kwok $kwok_dir has no Stage $stage"
+    done >"$kube_dir/kwok-stages.yaml"
+    touch "$kube_dir/.complete"
+    step "control plane: built in $((SECONDS - started)) s" >&2
+  fi
+  local cmd
+  for cmd in "${commands[@]}"; do
+    [[ -x "$kube_dir/$cmd" ]] || die "$kube_dir/$cmd is missing"
+  done
+
+  # The CRDs, from the modules as the proxy serves them (checked against sum.golang.org).
+  local po_version
+  po_version=$(awk '$1 == "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring" {print $2}' \
+                 "$root/k8s/tools/kubecheck/go.mod")
+  [[ -n $po_version ]] || die "k8s/tools/kubecheck/go.mod does not require the prometheus-operator API module"
+  local crd_dir="$tools/crds-$po_version-keda-$KEDA_VERSION"
+  if [[ -f "$crd_dir/.complete" ]]; then
+    step "CRDs (prometheus-operator $po_version, KEDA $KEDA_VERSION): cached in $crd_dir" >&2
+  else
+    step "CRDs: prometheus-operator $po_version and KEDA $KEDA_VERSION from the Go module proxy" >&2
+    rm -rf "$crd_dir"
+    mkdir -p "$crd_dir"
+    local po_dir keda_dir
+    po_dir=$(module_dir "github.com/prometheus-operator/prometheus-operator@$po_version")
+    keda_dir=$(module_dir "github.com/kedacore/keda/v2@$KEDA_VERSION")
+    cp "$po_dir/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml" \
+       "$po_dir/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml" \
+       "$keda_dir/config/crd/bases/keda.sh_scaledobjects.yaml" \
+       "$keda_dir/config/crd/bases/keda.sh_triggerauthentications.yaml" "$crd_dir/" \
+      || die "a CRD file is not where it was in these modules"
+    touch "$crd_dir/.complete"
+  fi
+
+  if [[ -n $link_dir ]]; then
+    mkdir -p "$link_dir"
+    for cmd in "${commands[@]}"; do ln -sfn "$kube_dir/$cmd" "$link_dir/$cmd"; done
+    ln -sfn "$kube_dir/kwok-stages.yaml" "$link_dir/kwok-stages.yaml"
+    ln -sfn "$crd_dir" "$link_dir/crds"
+  fi
+  printf 'KUBE_APISERVER=%s\nKUBE_CONTROLLER_MANAGER=%s\nKUBE_SCHEDULER=%s\nKUBECTL=%s\nETCD=%s\nKWOK=%s\n' \
+    "$kube_dir/kube-apiserver" "$kube_dir/kube-controller-manager" "$kube_dir/kube-scheduler" \
+    "$kube_dir/kubectl" "$kube_dir/etcd" "$kube_dir/kwok"
+  printf 'KWOK_STAGES=%s\nCRDS=%s\nGO=%s\n' "$kube_dir/kwok-stages.yaml" "$crd_dir" "$go_bin"
+}
+
+# module_dir <module@version>: downloads the module (verified against sum.golang.org) and
+# prints its directory in the module cache.
+module_dir() {
+  local dir
+  dir=$(cd "$tools" && "$go_bin" mod download -json "$1" | awk -F'"' '$2 == "Dir" {print $4}') \
+    || die "cannot download $1 from the Go module proxy (see above)"
+  [[ -n $dir && -d $dir ]] || die "go mod download $1 gave no directory"
+  printf '%s' "$dir"
+}
+
 go_bin=$(find_go)
 export PATH="$(dirname "$go_bin"):$PATH"
+
+if $cluster; then
+  exec 8>"$tools/.lock-cluster"
+  flock 8
+  flock -u 9  # the Go toolchain is in place; the other tools' runs need not wait for this
+  build_cluster
+  exit 0
+fi
 
 # Helm, from its module at a pinned version. The -X flags set what `helm version` prints
 # and the Kubernetes version, as Helm's own release build does.
