@@ -2,6 +2,7 @@
 
 #include "http/asio_prelude.hpp"
 #include "http/beast_request.hpp"
+#include "http/stream_session.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -91,6 +92,7 @@ struct ConnectionState {
   asio::any_io_executor executor;
   beast::tcp_stream* stream = nullptr;  // set while the session runs; touched on `executor` only
   bool idle = false;
+  std::function<void()> interrupt;  // set while a live-update stream runs: ends it
 };
 
 struct Server::Impl {
@@ -286,7 +288,26 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, std::shared_ptr<
         route_label = match.route->pattern;
         request.path_params = std::move(match.params);
         stream.expires_never();
-        response = co_await async_handle(*match.route, std::move(request), asio::use_awaitable);
+        if (match.route->stream_handler) {
+          // Authenticating and opening touch no database: answered here, on the I/O thread.
+          StreamAccept accept;
+          try {
+            accept = match.route->stream_handler(request);
+          } catch (const std::exception& e) {
+            spdlog::error("stream handler {} threw: {}", match.route->pattern, e.what());
+            accept.refusal = problem(500, "internal", "internal error; see the service log");
+          }
+          if (accept.connection) {
+            const bool upgrade = beast::iequals(message[bh::field::upgrade], "websocket");
+            metrics.requests.Add({{"route", route_label}, {"status", upgrade ? "101" : "200"}}).Increment();
+            co_await serve_stream(stream, message, std::move(accept),
+                                  StreamSessionOptions{options.write_timeout, &stopping}, state->interrupt);
+            break;
+          }
+          response = std::move(accept.refusal);
+        } else {
+          response = co_await async_handle(*match.route, std::move(request), asio::use_awaitable);
+        }
       }
     }
     attach_trace(response, trace);
@@ -354,7 +375,8 @@ void Server::stop(std::chrono::milliseconds grace) {
     std::unique_lock lock(impl.mutex);
     for (const auto& state : impl.connections) {
       asio::post(state->executor, [state] {
-        if (state->idle && state->stream) state->stream->cancel();
+        if (state->interrupt) state->interrupt();
+        else if (state->idle && state->stream) state->stream->cancel();
       });
     }
     // In-flight requests finish and close; wait for them within the grace period.
