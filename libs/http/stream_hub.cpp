@@ -183,6 +183,18 @@ void StreamHub::notify(const std::string& user) {
   schedule(user);
 }
 
+void StreamHub::notify(const std::string& user, std::int64_t latest_id) {
+  {
+    std::lock_guard lock(mutex_);
+    auto found = users_.find(user);
+    if (found == users_.end()) return;
+    const bool behind = std::any_of(found->second.connections.begin(), found->second.connections.end(),
+                                    [latest_id](const auto& c) { return c->last_id() < latest_id; });
+    if (!behind) return;
+  }
+  schedule(user);
+}
+
 void StreamHub::notify_all() {
   std::vector<std::string> users;
   {

@@ -110,6 +110,9 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   // "This user's updates changed": read and deliver. Users without a stream here are
   // ignored. Any thread.
   void notify(const std::string& user);
+  // The same, knowing the user's updates reach `latest_id`: no read when every stream
+  // of theirs has it already (the table's periodic tail).
+  void notify(const std::string& user, std::int64_t latest_id);
   // Every user with a stream here (after the feed lost records, e.g. a reconnect).
   void notify_all();
 

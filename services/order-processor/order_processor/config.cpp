@@ -30,6 +30,7 @@ Config Config::read(core::Env& env) {
   c.expiry.batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_ORDER_EXPIRY_BATCH_SIZE", 500, 1, 10000));
   c.currency = runtime::read_currency(env);  // shared with payment-api's wallets
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
+  c.live = runtime::LiveUpdateSettings::read(env);
   c.auth = auth::Settings::read(env, c.common.local_profile);
   c.rate_limit = auth::read_rate_limit(env);
   // The pool serves the order workers, the HTTP workers' other requests, the consumer,
