@@ -122,6 +122,9 @@ struct Server::Impl {
   asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<ConnectionState> state);
   asio::awaitable<bool> write(beast::tcp_stream& stream, Response response, unsigned version, bool keep_alive);
   Response route_response(Request& request, Router::Match& match);
+  // Runs a stream route's handler on a worker and resumes the session with its answer.
+  template <typename Token>
+  auto async_open_stream(const Router::Route& route, const Request& request, Token&& token);
 
   template <typename Token>
   auto async_handle(const Router::Route& route, Request request, Token&& token) {
@@ -154,6 +157,27 @@ struct Server::Impl {
         token, std::move(request));
   }
 };
+
+template <typename Token>
+auto Server::Impl::async_open_stream(const Router::Route& route, const Request& request, Token&& token) {
+  return asio::async_initiate<Token, void(StreamAccept)>(
+      [this, &route, &request](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        workers.post([&route, &request, shared] {
+          core::TraceScope scope(request.trace);
+          StreamAccept accept;
+          try {
+            accept = route.stream_handler(request);
+          } catch (const std::exception& e) {
+            spdlog::error("stream handler {} threw: {}", route.pattern, e.what());
+            accept.refusal = problem(500, "internal", "internal error; see the service log");
+          }
+          auto executor = asio::get_associated_executor(*shared);
+          asio::post(executor, [shared, accept = std::move(accept)]() mutable { std::move(*shared)(std::move(accept)); });
+        });
+      },
+      token);
+}
 
 asio::awaitable<void> Server::Impl::accept_loop() {
   for (;;) {
@@ -289,14 +313,8 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, std::shared_ptr<
         request.path_params = std::move(match.params);
         stream.expires_never();
         if (match.route->stream_handler) {
-          // Authenticating and opening touch no database: answered here, on the I/O thread.
-          StreamAccept accept;
-          try {
-            accept = match.route->stream_handler(request);
-          } catch (const std::exception& e) {
-            spdlog::error("stream handler {} threw: {}", match.route->pattern, e.what());
-            accept.refusal = problem(500, "internal", "internal error; see the service log");
-          }
+          // Opening may read the database (the user's latest update): on a worker.
+          StreamAccept accept = co_await async_open_stream(*match.route, request, asio::use_awaitable);
           if (accept.connection) {
             const bool upgrade = beast::iequals(message[bh::field::upgrade], "websocket");
             metrics.requests.Add({{"route", route_label}, {"status", upgrade ? "101" : "200"}}).Increment();

@@ -134,6 +134,13 @@ StreamHub::StreamHub(StreamLimits limits, UpdateReader reader, Executor executor
     : limits_(limits), reader_(std::move(reader)), executor_(std::move(executor)) {}
 
 core::Result<std::shared_ptr<StreamConnection>> StreamHub::open(const std::string& user, std::int64_t last_id) {
+  if (last_id < 0) {
+    // "From now" is now: the user's latest id is read before the stream is answered, so
+    // a change the client makes after seeing the stream open is on it.
+    auto latest = reader_(user, -1, 1);
+    if (!latest) return latest.error();
+    last_id = latest->empty() ? 0 : latest->back().id;
+  }
   auto connection = std::make_shared<StreamConnection>(user, last_id, limits_.buffer_bytes);
   connection->hub_ = weak_from_this();
   {
@@ -151,14 +158,19 @@ core::Result<std::shared_ptr<StreamConnection>> StreamHub::open(const std::strin
     ++total_;
   }
   StreamMetrics::get().open.Increment();
-  // Resuming: replay what was missed. Not resuming: the read finds the user's latest id
-  // (see read_for), so nothing old is sent.
+  // Replays what was missed (and, from now, what committed since the read above).
   schedule(user);
   return connection;
 }
 
 void StreamConnection::release() {
   if (auto hub = hub_.lock()) hub->close(this);
+}
+
+void StreamConnection::delivered(std::vector<StreamEvent> events) {
+  auto hub = hub_.lock();
+  if (!hub || !hub->delivered_ || events.empty()) return;
+  hub->executor_([hub, user = user_, events = std::move(events)] { hub->delivered_(user, events); });
 }
 
 void StreamHub::close(const StreamConnection* connection) {

@@ -76,6 +76,8 @@ class StreamConnection {
   std::size_t buffered_bytes() const;
   // The stream ended: leaves its hub (the server calls this once, at the end).
   void release();
+  // The server wrote these to the client's socket (the hub's on_delivered hook).
+  void delivered(std::vector<StreamEvent> events);
 
  private:
   friend class StreamHub;
@@ -102,7 +104,7 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   static std::shared_ptr<StreamHub> create(StreamLimits limits, UpdateReader reader, Executor executor);
 
   // A new stream for `user` resuming after `last_id`: 0 replays every update still kept,
-  // -1 starts from now (nothing replayed).
+  // -1 starts from now (the user's latest id, read here: call it off the I/O thread).
   // unavailable ("too-many-streams") past a cap. The replay starts at once.
   core::Result<std::shared_ptr<StreamConnection>> open(const std::string& user, std::int64_t last_id);
   // The stream ended (client gone, cut, shutdown): StreamConnection::release().
@@ -115,6 +117,11 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   void notify(const std::string& user, std::int64_t latest_id);
   // Every user with a stream here (after the feed lost records, e.g. a reconnect).
   void notify_all();
+
+  // Told (on the executor) what was written to a user's socket: coupon-issuer marks a
+  // decided request NOTIFIED. Set before the first stream opens.
+  using DeliveredHook = std::function<void(const std::string& user, const std::vector<StreamEvent>& events)>;
+  void on_delivered(DeliveredHook hook) { delivered_ = std::move(hook); }
 
   std::size_t connections() const;
   bool has_user(const std::string& user) const;
@@ -132,11 +139,13 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
     bool again = false;
   };
   void read_for(const std::string& user);
+  friend class StreamConnection;
   void schedule(const std::string& user);
 
   const StreamLimits limits_;
   UpdateReader reader_;
   Executor executor_;
+  DeliveredHook delivered_;
   mutable std::mutex mutex_;
   std::map<std::string, UserState> users_;
   std::size_t total_ = 0;

@@ -89,16 +89,20 @@ asio::awaitable<void> serve_sse(beast::tcp_stream& stream, unsigned version, Str
 
   // A comment first, so a client sees the stream open before any update.
   std::string out = ": open\n\n";
+  std::vector<StreamEvent> sending;
   for (;;) {
     if (!out.empty()) {
       stream.expires_after(bound);
       auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
       if (ec) break;
       out.clear();
+      connection.delivered(std::move(sending));
+      sending.clear();
     }
     const bool woken = co_await wait(*wakeup, connection, accept.heartbeat);
     if (connection.cut() || wakeup->client_gone || wakeup->interrupted || *options.stopping) break;
-    for (const auto& event : connection.take()) out += sse_frame(event);
+    sending = connection.take();
+    for (const auto& event : sending) out += sse_frame(event);
     if (!woken && out.empty()) out = ": heartbeat\n\n";
   }
   beast::error_code ignored;
@@ -156,11 +160,13 @@ asio::awaitable<void> serve_websocket(beast::tcp_stream& stream, bh::request<bh:
     if (connection.cut() || wakeup->client_gone || wakeup->interrupted || *options.stopping) break;
     beast::error_code ec;
     stream.expires_after(bound);
-    for (const auto& event : connection.take()) {
+    auto sending = connection.take();
+    for (const auto& event : sending) {
       const auto frame = websocket_frame(event);
       std::tie(ec, std::ignore) = co_await ws.async_write(asio::buffer(frame), use_tuple);
       if (ec) break;
     }
+    if (!ec) connection.delivered(std::move(sending));
     if (!ec && !woken) std::tie(ec) = co_await ws.async_ping({}, use_tuple);
     stream.expires_never();
     if (ec) break;

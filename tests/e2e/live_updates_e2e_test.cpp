@@ -114,11 +114,12 @@ int read_head(Socket& socket) {
 
 class SseClient {
  public:
-  SseClient(std::uint16_t port, const std::string& user, std::optional<std::int64_t> last_id = std::nullopt)
+  SseClient(std::uint16_t port, const std::string& user, std::optional<std::int64_t> last_id = std::nullopt,
+            const std::string& path = "/v1/orders/stream")
       : socket_(port) {
     std::vector<std::string> extra{"Accept: text/event-stream"};
     if (last_id) extra.push_back("Last-Event-ID: " + std::to_string(*last_id));
-    socket_.send(request_head(user, extra, "/v1/orders/stream"));
+    socket_.send(request_head(user, extra, path));
     status_ = read_head(socket_);
     if (status_ == 200) {  // the ": open" comment: the hub holds the stream now
       REQUIRE(socket_.read_until([&] { return socket_.buffer().find("\n\n") != std::string::npos; }, 10s));
@@ -232,7 +233,7 @@ struct Shop {
   testing::Daemon orders;
 
   Shop()
-      : payments(system, "payment-api"),
+      : payments(system, "payment-api", {{"PAYPIPE_STREAM_HEARTBEAT_MS", "500"}, {"PAYPIPE_STREAM_POLL_MS", "200"}}),
         orders(system, "order-processor",
                {{"PAYPIPE_ADMIN_TOKEN", admin_token},
                 {"PAYPIPE_STREAM_HEARTBEAT_MS", "500"},
@@ -299,6 +300,8 @@ TEST_CASE("live order updates over SSE and WebSocket: once, in order, own orders
   SseClient alice_sse(shop.orders.port(), alice);
   WsClient alice_ws(shop.orders.port(), alice);
   SseClient bob_sse(shop.orders.port(), bob);
+  SseClient alice_payments(shop.payments.port(), alice, std::nullopt, "/v1/payments/stream");
+  REQUIRE(alice_payments.status() == 200);
   REQUIRE(alice_sse.status() == 200);
   REQUIRE(alice_ws.status() == 101);
   REQUIRE(bob_sse.status() == 200);
@@ -330,6 +333,14 @@ TEST_CASE("live order updates over SSE and WebSocket: once, in order, own orders
   }
   CHECK(over_ws.size() == over_sse.size());
   CHECK_FALSE(alice_sse.next(1500ms));  // nothing twice (heartbeats only)
+
+  // payment-api streams the payment the same way.
+  auto payment = alice_payments.next();
+  REQUIRE(payment);
+  CHECK(payment->type == "payment.status");
+  CHECK(payment->order_id == order);
+  CHECK(payment->status == "COMPLETED");
+  CHECK(payment->id == 1);
 
   // Bob's stream carried none of it: his first update is his own order's.
   const auto bobs = shop.place(bob, product);

@@ -219,3 +219,20 @@ TEST_CASE("frames: SSE with id and event lines, WebSocket as one JSON object") {
   CHECK(http::sse_frame(event) == "id: 7\nevent: order.status\ndata: {\"status\":\"PAID\"}\n\n");
   CHECK(http::websocket_frame(event) == R"({"id":7,"type":"order.status","data":{"status":"PAID"}})");
 }
+
+TEST_CASE("what the server wrote to a user's socket is reported to the delivered hook") {
+  Updates db;
+  db.add("alice");
+  auto hub = http::StreamHub::create({}, db.reader(), inline_executor());
+  std::vector<std::pair<std::string, std::int64_t>> reported;
+  hub->on_delivered([&reported](const std::string& user, const std::vector<http::StreamEvent>& events) {
+    for (const auto& e : events) reported.emplace_back(user, e.id);
+  });
+  auto stream = hub->open("alice", 0);
+  REQUIRE(stream.ok());
+  auto sent = (*stream)->take();
+  CHECK(reported.empty());  // taken is not yet written
+  (*stream)->delivered(std::move(sent));
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0] == std::pair<std::string, std::int64_t>{"alice", 1});
+}
