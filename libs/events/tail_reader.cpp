@@ -68,7 +68,8 @@ struct TailReader::Impl {
         if (wanted != assignment) assign(wanted);
         // Until every topic is there, look again soon.
         next_refresh = std::chrono::steady_clock::now() +
-                       (wanted.empty() ? std::min(settings.refresh, std::chrono::milliseconds(1000)) : settings.refresh);
+                       (wanted.empty() ? std::min(settings.refresh, std::chrono::milliseconds(1000))
+                                       : settings.refresh);
       }
       MessagePtr message(rd_kafka_consumer_poll(handle.get(), 200));
       if (!message) continue;

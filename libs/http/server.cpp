@@ -173,7 +173,8 @@ auto Server::Impl::async_open_stream(const Router::Route& route, const Request& 
             accept.refusal = problem(500, "internal", "internal error; see the service log");
           }
           auto executor = asio::get_associated_executor(*shared);
-          asio::post(executor, [shared, accept = std::move(accept)]() mutable { std::move(*shared)(std::move(accept)); });
+          asio::post(executor,
+                     [shared, accept = std::move(accept)]() mutable { std::move (*shared)(std::move(accept)); });
         });
       },
       token);

@@ -51,8 +51,8 @@ struct StreamLimits {
 
 // The user's updates with id > after, in id order, at most `limit`; with after < 0, the
 // user's latest update alone (or none).
-using UpdateReader =
-    std::function<core::Result<std::vector<StreamEvent>>(const std::string& user, std::int64_t after, std::size_t limit)>;
+using UpdateReader = std::function<core::Result<std::vector<StreamEvent>>(const std::string& user, std::int64_t after,
+                                                                          std::size_t limit)>;
 // Runs a read off the caller's thread (a pool's post); tests run it inline.
 using Executor = std::function<void(std::function<void()>)>;
 

@@ -21,7 +21,6 @@ struct StreamSessionOptions {
 // While it runs, `interrupt` (called on the connection's strand) ends it: the server's
 // shutdown. Releases the hub's connection at the end.
 asio::awaitable<void> serve_stream(beast::tcp_stream& stream, bh::request<bh::string_body>& message,
-                                   StreamAccept accept, StreamSessionOptions options,
-                                   std::function<void()>& interrupt);
+                                   StreamAccept accept, StreamSessionOptions options, std::function<void()>& interrupt);
 
 }  // namespace paypipe::http::detail

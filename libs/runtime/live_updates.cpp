@@ -19,10 +19,10 @@ LiveUpdateSettings LiveUpdateSettings::read(core::Env& env) {
   using std::chrono::milliseconds;
   LiveUpdateSettings s;
   s.limits.max_per_user = static_cast<std::size_t>(env.integer("PAYPIPE_STREAM_MAX_PER_USER", 8, 1, 1000));
-  s.limits.max_connections =
-      static_cast<std::size_t>(env.integer("PAYPIPE_STREAM_MAX_CONNECTIONS", 10000, 1, 1'000'000));
-  s.limits.buffer_bytes =
-      static_cast<std::size_t>(env.integer("PAYPIPE_STREAM_BUFFER_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024));
+  s.limits.max_connections = static_cast<std::size_t>(
+      env.integer("PAYPIPE_STREAM_MAX_CONNECTIONS", 10000, 1, 1'000'000));
+  s.limits.buffer_bytes = static_cast<std::size_t>(
+      env.integer("PAYPIPE_STREAM_BUFFER_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024));
   s.limits.heartbeat = env.millis("PAYPIPE_STREAM_HEARTBEAT_MS", s.limits.heartbeat, milliseconds(100),
                                   milliseconds(300000));
   s.poll = env.millis("PAYPIPE_STREAM_POLL_MS", s.poll, milliseconds(50), milliseconds(60000));
@@ -111,7 +111,8 @@ struct LiveUpdates::Impl {
 LiveUpdates::LiveUpdates(const events::KafkaOptions& kafka, pg::Pool& pool, std::string table,
                          std::vector<std::string> topics, LiveUpdateSettings settings)
     : impl_(std::make_unique<Impl>(pool, table, settings)) {
-  auto select_after = "SELECT id, type, data::text FROM " + table + " WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+  auto select_after = "SELECT id, type, data::text FROM " + table +
+                      " WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3";
   auto select_latest = "SELECT id, type, data::text FROM " + table + " WHERE user_id = $1 ORDER BY id DESC LIMIT 1";
   auto* impl = impl_.get();
   hub_ = http::StreamHub::create(

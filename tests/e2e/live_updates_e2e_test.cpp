@@ -73,7 +73,8 @@ class Socket {
   bool read_until(const std::function<bool()>& enough, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!enough()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                              std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -152,7 +153,8 @@ class SseClient {
         }
         return parse_update(id, type, data);
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                              std::chrono::steady_clock::now());
       if (left.count() <= 0 || socket_.closed()) return std::nullopt;
       (void)socket_.read_until([&] { return socket_.buffer().find("\n\n") != std::string::npos; }, left);
     }
@@ -208,7 +210,8 @@ class WsClient {
           return from_data((*doc)["id"].GetInt64(), (*doc)["type"].GetString(), (*doc)["data"]);
         }
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                              std::chrono::steady_clock::now());
       if (left.count() <= 0 || socket_.closed()) return std::nullopt;
       const auto had = b.size();
       (void)socket_.read_until([&] { return socket_.buffer().size() > had; }, left);
@@ -244,9 +247,8 @@ struct Shop {
   }
 
   void product(const std::string& id, std::int64_t stock) {
-    const auto body = R"({"productId":")" + id + R"(","name":"Product )" + id +
-                      R"(","unitPrice":1000,"totalStock":)" + std::to_string(stock) + R"(,"saleOpensAt":")" +
-                      core::format_rfc3339(core::now_ms() - 1h) + "\"}";
+    const auto body = R"({"productId":")" + id + R"(","name":"Product )" + id + R"(","unitPrice":1000,"totalStock":)" +
+                      std::to_string(stock) + R"(,"saleOpensAt":")" + core::format_rfc3339(core::now_ms() - 1h) + "\"}";
     auto r = orders.post("/v1/products", body, {{"Authorization", "Bearer " + admin_token}});
     REQUIRE(r.ok());
     REQUIRE(r->status == 201);
@@ -254,8 +256,9 @@ struct Shop {
 
   std::string place(const std::string& user, const std::string& product) {
     auto r = orders.post("/v1/orders",
-                         R"({"items":[{"productId":")" + product + R"(","quantity":1,"unitPrice":1000}],)"
-                         R"("fulfilment":"WAREHOUSE"})",
+                         R"({"items":[{"productId":")" + product +
+                             R"(","quantity":1,"unitPrice":1000}],)"
+                             R"("fulfilment":"WAREHOUSE"})",
                          {testing::bearer(user)});
     REQUIRE(r.ok());
     INFO(r->body);

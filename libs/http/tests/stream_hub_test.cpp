@@ -177,9 +177,8 @@ TEST_CASE("streams past the per-user or per-daemon cap are refused as unavailabl
 TEST_CASE("a signal during a read is not lost: the user is read once more") {
   Updates db;
   std::deque<std::function<void()>> queued;
-  auto hub = http::StreamHub::create({}, db.reader(), [&queued](std::function<void()> task) {
-    queued.push_back(std::move(task));
-  });
+  auto hub = http::StreamHub::create({}, db.reader(),
+                                     [&queued](std::function<void()> task) { queued.push_back(std::move(task)); });
   auto stream = hub->open("alice", 0);
   REQUIRE(stream.ok());
   REQUIRE(queued.size() == 1);  // the opening read

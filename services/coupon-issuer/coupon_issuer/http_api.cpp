@@ -74,9 +74,8 @@ CouponApi::CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<event
       lookups_({1, 256, std::chrono::microseconds(0), 100000, "coupon-lookup"},
                [this](std::vector<Lookup>& batch) { lookup(batch); }) {
   if (live_) {
-    live_->on_delivered([this](const std::string& user, const std::vector<http::StreamEvent>& events) {
-      delivered(user, events);
-    });
+    live_->on_delivered(
+        [this](const std::string& user, const std::vector<http::StreamEvent>& events) { delivered(user, events); });
   }
 }
 

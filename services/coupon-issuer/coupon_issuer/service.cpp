@@ -24,8 +24,8 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
   if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
   // Live updates read coupon_updates (migrations/020), woken by the decisions it produces.
-  auto& live = service->make<runtime::LiveUpdates>(config.common.kafka, database, "coupon_updates",
-                                                   produced_topics(), config.live);
+  auto& live = service->make<runtime::LiveUpdates>(config.common.kafka, database, "coupon_updates", produced_topics(),
+                                                   config.live);
   auto& api = service->make<CouponApi>(config, database,
                                        runtime::must(open_request_producer(config), "Kafka request producer"),
                                        authenticator, live.hub());

@@ -26,8 +26,8 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
   if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
   // Live updates read payment_updates (migrations/020), woken by the events it produces.
-  auto& live = service->make<runtime::LiveUpdates>(config.common.kafka, database, "payment_updates",
-                                                   produced_topics(), config.live);
+  auto& live = service->make<runtime::LiveUpdates>(config.common.kafka, database, "payment_updates", produced_topics(),
+                                                   config.live);
   auto& api = service->make<PaymentApi>(config, database, authenticator, live.hub());
   auto& consumer = service->own(runtime::must(
       events::ConsumerRuntime::batch(config.common.kafka, config.consumer, producer,
