@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "core/json.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
@@ -36,6 +38,7 @@ Update from_data(std::int64_t id, std::string type, const rapidjson::Value& data
   REQUIRE(data.IsObject());
   Update u{id, std::move(type), "", ""};
   if (data.HasMember("orderId")) u.order_id = data["orderId"].GetString();
+  if (data.HasMember("requestId")) u.order_id = data["requestId"].GetString();  // coupon requests
   if (data.HasMember("status")) u.status = data["status"].GetString();
   return u;
 }
@@ -254,11 +257,12 @@ struct Shop {
     REQUIRE(r->status == 201);
   }
 
-  std::string place(const std::string& user, const std::string& product) {
+  std::string place(const std::string& user, const std::string& product, const std::string& fulfilment = "WAREHOUSE") {
     auto r = orders.post("/v1/orders",
                          R"({"items":[{"productId":")" + product +
                              R"(","quantity":1,"unitPrice":1000}],)"
-                             R"("fulfilment":"WAREHOUSE"})",
+                             R"("fulfilment":")" +
+                             fulfilment + "\"}",
                          {testing::bearer(user)});
     REQUIRE(r.ok());
     INFO(r->body);
@@ -386,6 +390,43 @@ TEST_CASE("live order updates over SSE and WebSocket: once, in order, own orders
   CHECK(again->order_id == second);
 }
 
+TEST_CASE("a shipping order's every step arrives once and in order, the admin's advances included") {
+  Shop shop;
+  const auto product = "ship-" + core::new_uuid_v7().substr(0, 8);
+  shop.product(product, 10);
+  const auto erin = user_name("erin");
+  shop.deposit(erin, 100000);
+  WsClient watch(shop.orders.port(), erin);
+  REQUIRE(watch.status() == 101);
+  const auto order = shop.place(erin, product, "SHIPPING");
+  shop.pay(order, erin);
+  std::vector<Update> seen;
+  auto until = [&](const std::string& status) {
+    while (seen.empty() || seen.back().status != status) {
+      auto u = watch.next();
+      REQUIRE(u);
+      seen.push_back(*u);
+    }
+  };
+  until("PREPARING");
+  const auto path = "/v1/orders/" + order + "/fulfilment";
+  for (const auto* step : {"SHIPMENT_STARTED", "IN_TRANSIT", "COMPLETED"}) {
+    auto r = shop.orders.post(path, std::string(R"({"status":")") + step + "\"}",
+                              {{"Authorization", "Bearer " + admin_token}});
+    REQUIRE(r.ok());
+    REQUIRE(r->status == 200);
+    until(step);  // no event announces an advance: the table's tail brings it
+  }
+  CHECK(seen.front().status == "PENDING_PAYMENT");
+  std::set<std::string> statuses;
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    CHECK(seen[i].order_id == order);
+    CHECK(statuses.insert(seen[i].status).second);  // each step once
+    if (i > 0) CHECK(seen[i].id == seen[i - 1].id + 1);
+  }
+  CHECK_FALSE(watch.next(1500ms));
+}
+
 TEST_CASE("stream refusals: no token 401, no stream asked for 406, bad id 400, past the per-user cap 503") {
   Shop shop;
   const auto carol = user_name("carol");
@@ -415,4 +456,45 @@ TEST_CASE("stream refusals: no token 401, no stream asked for 406, bad id 400, p
   open.back()->close();
   open.pop_back();
   CHECK(testing::eventually([&] { return SseClient(shop.orders.port(), carol).status() == 200; }, 10s, 100ms));
+}
+
+TEST_CASE(
+    "a coupon decision arrives on the requester's stream by the Kafka feed alone, and marks the request NOTIFIED") {
+  testing::System system;
+  // The table's tail every minute only: what arrives in time came through the feed.
+  testing::Daemon issuer(system, "coupon-issuer",
+                         {{"PAYPIPE_ADMIN_TOKEN", admin_token}, {"PAYPIPE_STREAM_POLL_MS", "60000"}});
+  issuer.wait_ready();
+  const auto dave = user_name("dave");
+  const auto body = R"({"name":"live","discount":1000,"totalStock":5,"validFrom":")" +
+                    core::format_rfc3339(core::now_ms() - 1h) + R"(","validUntil":")" +
+                    core::format_rfc3339(core::now_ms() + 24h) + R"("})";
+  auto created = issuer.post("/v1/coupons", body, {{"Authorization", "Bearer " + admin_token}});
+  REQUIRE(created.ok());
+  REQUIRE(created->status == 201);
+  const auto coupon = text_field(created->body, "couponId");
+
+  SseClient stream(issuer.port(), dave, std::nullopt, "/v1/coupon-requests/stream");
+  REQUIRE(stream.status() == 200);
+  auto asked = issuer.post("/v1/coupons/" + coupon + "/issue", "", {testing::bearer(dave)});
+  REQUIRE(asked.ok());
+  REQUIRE(asked->status == 202);
+  CHECK(text_field(asked->body, "streamUrl") == "/v1/coupon-requests/stream");
+  const auto status_url = text_field(asked->body, "statusUrl");
+  const auto request_id = text_field(asked->body, "requestId");
+
+  std::optional<Update> decided;
+  while (!decided || decided->status == "PENDING") {
+    decided = stream.next(20s);
+    REQUIRE(decided);
+    CHECK(decided->type == "coupon-request.status");
+    CHECK(decided->order_id == request_id);
+  }
+  CHECK(decided->status == "ISSUED");
+  CHECK(testing::eventually(
+      [&] {
+        auto r = issuer.get(status_url, {testing::bearer(dave)});
+        return r.ok() && r->status == 200 && r->body.find("notifiedAt") != std::string::npos;
+      },
+      10s, 50ms));
 }
