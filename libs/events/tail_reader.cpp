@@ -62,6 +62,7 @@ struct TailReader::Impl {
 
   void run() {
     auto next_refresh = std::chrono::steady_clock::now();
+    auto next_warning = next_refresh;
     while (running) {
       if (std::chrono::steady_clock::now() >= next_refresh) {
         auto wanted = partitions();
@@ -75,8 +76,14 @@ struct TailReader::Impl {
       if (!message) continue;
       if (message->err) {
         if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
-        spdlog::warn("live-update feed: {}", rd_kafka_message_errstr(message.get()));
-        on_gap();
+        // Broker and authorization errors repeat while they last: said once a minute.
+        if (std::chrono::steady_clock::now() >= next_warning) {
+          spdlog::warn("live-update feed: {} (streams still get updates from the table's tail)",
+                       rd_kafka_message_errstr(message.get()));
+          next_warning = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+        }
+        // The fetch position survives transient errors; only a reset skips records.
+        if (message->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) on_gap();
         continue;
       }
       ConsumedRecord record;

@@ -7,9 +7,10 @@
 // The group.id it carries is never joined (no subscribe) and never committed to; it is
 // unique per reader because librdkafka's consumer API wants one.
 //
-// `on_gap` is called when records may have been missed: at the start, after a
-// consumer error, and when the assignment is redone because topics or partitions
-// appeared (checked every `refresh`).
+// `on_gap` is called when records may have been missed: at the start, when a
+// partition's position was reset, and when the assignment is redone because topics or
+// partitions appeared (checked every `refresh`). Other errors (a broker away, a missing
+// ACL) are logged once a minute; the position survives them.
 
 #include <chrono>
 #include <functional>
