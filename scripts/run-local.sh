@@ -183,6 +183,9 @@ Try (the tokens are in the lines; ALICE=... and PROVIDER=... above set them in a
   curl -s -X POST http://127.0.0.1:${ports[order-processor]}/v1/products \\
        -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \\
        -d '{"productId":"book","name":"Book","unitPrice":1200,"totalStock":10,"saleOpensAt":"2020-01-01T00:00:00Z"}'
+  # alice's orders live, in another terminal (Server-Sent Events; a WebSocket upgrade works too):
+  curl -N http://127.0.0.1:${ports[order-processor]}/v1/orders/stream -H "Authorization: Bearer $alice_token" \\
+       -H 'Accept: text/event-stream'
   curl -s -X POST http://127.0.0.1:${ports[order-processor]}/v1/orders -H "Authorization: Bearer $alice_token" \\
        -H 'Content-Type: application/json' \\
        -d '{"items":[{"productId":"book","quantity":1,"unitPrice":1200}],"fulfilment":"SHIPPING"}'

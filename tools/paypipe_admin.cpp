@@ -223,12 +223,13 @@ int outbox_command(const std::string& sub, const OutboxArgs& args, core::Env& en
   return 0;
 }
 
-// What each daemon reads with its group, as its own configuration declares it.
+// What each daemon reads with its group, as its own configuration declares it, and what
+// the daemons with live updates tail (their own events).
 std::vector<events::ConsumerAccess> daemon_consumers() {
   return {
-      {"payment-api", payment_api::consumed_topics()},
-      {"order-processor", order_processor::consumed_topics()},
-      {"coupon-issuer", coupon_issuer::consumed_topics()},
+      {"payment-api", payment_api::consumed_topics(), payment_api::produced_topics()},
+      {"order-processor", order_processor::consumed_topics(), order_processor::produced_topics()},
+      {"coupon-issuer", coupon_issuer::consumed_topics(), coupon_issuer::produced_topics()},
       {"notification-sender", notification_sender::consumed_topics()},
       {"ranking-updater", ranking_updater::consumed_topics()},
       {"data-platform-forwarder", data_platform_forwarder::consumed_topics()},

@@ -1,5 +1,8 @@
 #include "auth/http_auth.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace paypipe::auth {
 
 namespace {
@@ -64,6 +67,51 @@ http::AsyncHandler async_user_route(std::shared_ptr<const Authenticator> authent
       }
     }
     handler(std::move(request), std::move(claims).value(), std::move(respond));
+  };
+}
+
+http::StreamHandler user_stream(std::shared_ptr<const Authenticator> authenticator,
+                                std::shared_ptr<http::StreamHub> hub) {
+  return [authenticator = std::move(authenticator), hub = std::move(hub)](const http::Request& request) {
+    http::StreamAccept accept;
+    accept.heartbeat = hub->limits().heartbeat;
+    auto claims = authenticate(request, *authenticator);
+    if (!claims) {
+      accept.refusal = http::error_response(claims.error());
+      return accept;
+    }
+    auto text = request.header("last-event-id");
+    if (!text) text = request.query_param("lastEventId");
+    const auto last_id = http::StreamHub::parse_last_id(text);
+    if (!last_id) {
+      accept.refusal = http::error_response(core::make_error(core::ErrorCategory::invalid_input, "bad-last-event-id",
+                                                             "Last-Event-ID must be an update id (digits)"));
+      return accept;
+    }
+    // A stream is asked for: a WebSocket upgrade, or Accept: text/event-stream (as
+    // EventSource sends). Anything else would wait forever on a body that never ends.
+    const auto upgrade = request.header("upgrade");
+    const bool websocket = upgrade && upgrade->size() == 9 &&
+                           std::equal(upgrade->begin(), upgrade->end(), "websocket",
+                                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+    const auto wanted = request.header("accept");
+    if (!websocket && (!wanted || wanted->find("text/event-stream") == std::string_view::npos)) {
+      accept.refusal = http::problem_response(
+          http::Problem{406,
+                        "https://paypipe.dev/problems/not-acceptable",
+                        "Not Acceptable",
+                        "a live-update stream needs Accept: text/event-stream (SSE) or a WebSocket upgrade",
+                        "not-acceptable",
+                        {}});
+      return accept;
+    }
+    auto connection = hub->open(claims->subject, *last_id);
+    if (!connection) {
+      accept.refusal = http::error_response(connection.error());
+      return accept;
+    }
+    accept.connection = std::move(connection).value();
+    return accept;
   };
 }
 

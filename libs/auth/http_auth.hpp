@@ -33,6 +33,13 @@ http::Handler user_route(std::shared_ptr<const Authenticator> authenticator, Use
 http::AsyncHandler async_user_route(std::shared_ptr<const Authenticator> authenticator, AsyncUserHandler handler,
                                     std::shared_ptr<http::RateLimiter> limiter = nullptr);
 
+// A live-update stream of the token's user (sub) on `hub`: 401 without a valid token,
+// 400 for a malformed Last-Event-ID / lastEventId, 406 unless the request asks for a
+// stream (Accept: text/event-stream, or a WebSocket upgrade), 503 past the hub's caps. A user's
+// stream carries their own updates only: the hub is keyed by sub, never by the URL.
+http::StreamHandler user_stream(std::shared_ptr<const Authenticator> authenticator,
+                                std::shared_ptr<http::StreamHub> hub);
+
 // A service credential: a valid token carrying `scope`, or the admin token (compared in
 // constant time). A valid end-user token without the scope is forbidden (403).
 core::Status require_service(const http::Request& request, const Authenticator& authenticator, std::string_view scope,

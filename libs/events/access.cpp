@@ -87,6 +87,12 @@ std::vector<Acl> all_acls(const std::function<std::string(const std::string&)>& 
     for (const auto& t : c.topics) {
       add(acls, AclResource::topic, AclPattern::literal, options.topic(t), {read, describe}, principal);
     }
+    for (const auto& t : c.tailed) {
+      add(acls, AclResource::topic, AclPattern::literal, options.topic(t), {read, describe}, principal);
+    }
+    if (!c.tailed.empty()) {
+      add(acls, AclResource::group, AclPattern::prefixed, options.topic_prefix + "tail-", {read, describe}, principal);
+    }
     // A daemon the catalogue does not know yet: its runtime's share as well.
     if (catalogued.insert(c.group).second) {
       add_runtime(c.group, principal);

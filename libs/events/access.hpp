@@ -28,6 +28,9 @@ struct ServiceAccess {
 struct ConsumerAccess {
   std::string group;                // logical, also the daemon's name (its principal)
   std::vector<std::string> topics;  // logical business topics
+  // Business topics read from their end without joining a group: the live updates' feed
+  // (events::TailReader), whose group ids are "<prefix>tail-<uuid>".
+  std::vector<std::string> tailed = {};
 };
 
 // The seven daemons. dlq-retrier is special: it reads every dlq.* (group dlq-retrier),

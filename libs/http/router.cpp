@@ -28,13 +28,21 @@ bool is_param(const std::string& segment) {
 
 Router& Router::add(std::string method, std::string pattern, Handler handler) {
   auto segments = split_path(pattern);
-  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler), nullptr});
+  routes_.push_back(
+      Route{std::move(method), std::move(pattern), std::move(segments), std::move(handler), nullptr, nullptr});
   return *this;
 }
 
 Router& Router::add_async(std::string method, std::string pattern, AsyncHandler handler) {
   auto segments = split_path(pattern);
-  routes_.push_back(Route{std::move(method), std::move(pattern), std::move(segments), nullptr, std::move(handler)});
+  routes_.push_back(
+      Route{std::move(method), std::move(pattern), std::move(segments), nullptr, std::move(handler), nullptr});
+  return *this;
+}
+
+Router& Router::stream(std::string pattern, StreamHandler handler) {
+  auto segments = split_path(pattern);
+  routes_.push_back(Route{"GET", std::move(pattern), std::move(segments), nullptr, nullptr, std::move(handler)});
   return *this;
 }
 

@@ -5,6 +5,7 @@
 // thread, so it may block on the database. An AsyncHandler gets a Responder to call
 // exactly once, from any thread, when its answer is ready (payment-api's batcher).
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "core/json.hpp"
 #include "http/http.hpp"
+#include "http/stream_hub.hpp"
 
 namespace paypipe::http {
 
@@ -19,6 +21,17 @@ namespace paypipe::http {
 using Responder = std::function<void(Response)>;
 using Handler = std::function<Response(const Request&)>;
 using AsyncHandler = std::function<void(Request, Responder)>;
+
+// A live-update stream (GET): the handler authenticates and opens a StreamConnection,
+// or refuses with an answer. The server then streams it as Server-Sent Events, or as
+// WebSocket messages when the request is a WebSocket upgrade, until the client leaves,
+// the hub cuts it or the server stops.
+struct StreamAccept {
+  std::shared_ptr<StreamConnection> connection;  // null: `refusal` is the answer
+  Response refusal;
+  std::chrono::milliseconds heartbeat{15000};    // an SSE comment or a WebSocket ping
+};
+using StreamHandler = std::function<StreamAccept(const Request&)>;
 
 class Router {
  public:
@@ -28,6 +41,7 @@ class Router {
     std::vector<std::string> segments;
     Handler handler;
     AsyncHandler async_handler;
+    StreamHandler stream_handler;
   };
 
   struct Match {
@@ -39,6 +53,7 @@ class Router {
 
   Router& add(std::string method, std::string pattern, Handler handler);
   Router& add_async(std::string method, std::string pattern, AsyncHandler handler);
+  Router& stream(std::string pattern, StreamHandler handler);
   Router& get(std::string pattern, Handler handler) { return add("GET", std::move(pattern), std::move(handler)); }
   Router& post(std::string pattern, Handler handler) { return add("POST", std::move(pattern), std::move(handler)); }
   Router& del(std::string pattern, Handler handler) { return add("DELETE", std::move(pattern), std::move(handler)); }

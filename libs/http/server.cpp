@@ -2,6 +2,7 @@
 
 #include "http/asio_prelude.hpp"
 #include "http/beast_request.hpp"
+#include "http/stream_session.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -91,6 +92,7 @@ struct ConnectionState {
   asio::any_io_executor executor;
   beast::tcp_stream* stream = nullptr;  // set while the session runs; touched on `executor` only
   bool idle = false;
+  std::function<void()> interrupt;  // set while a live-update stream runs: ends it
 };
 
 struct Server::Impl {
@@ -120,6 +122,9 @@ struct Server::Impl {
   asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<ConnectionState> state);
   asio::awaitable<bool> write(beast::tcp_stream& stream, Response response, unsigned version, bool keep_alive);
   Response route_response(Request& request, Router::Match& match);
+  // Runs a stream route's handler on a worker and resumes the session with its answer.
+  template <typename Token>
+  auto async_open_stream(const Router::Route& route, const Request& request, Token&& token);
 
   template <typename Token>
   auto async_handle(const Router::Route& route, Request request, Token&& token) {
@@ -152,6 +157,28 @@ struct Server::Impl {
         token, std::move(request));
   }
 };
+
+template <typename Token>
+auto Server::Impl::async_open_stream(const Router::Route& route, const Request& request, Token&& token) {
+  return asio::async_initiate<Token, void(StreamAccept)>(
+      [this, &route, &request](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        workers.post([&route, &request, shared] {
+          core::TraceScope scope(request.trace);
+          StreamAccept accept;
+          try {
+            accept = route.stream_handler(request);
+          } catch (const std::exception& e) {
+            spdlog::error("stream handler {} threw: {}", route.pattern, e.what());
+            accept.refusal = problem(500, "internal", "internal error; see the service log");
+          }
+          auto executor = asio::get_associated_executor(*shared);
+          asio::post(executor,
+                     [shared, accept = std::move(accept)]() mutable { std::move (*shared)(std::move(accept)); });
+        });
+      },
+      token);
+}
 
 asio::awaitable<void> Server::Impl::accept_loop() {
   for (;;) {
@@ -286,7 +313,20 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, std::shared_ptr<
         route_label = match.route->pattern;
         request.path_params = std::move(match.params);
         stream.expires_never();
-        response = co_await async_handle(*match.route, std::move(request), asio::use_awaitable);
+        if (match.route->stream_handler) {
+          // Opening may read the database (the user's latest update): on a worker.
+          StreamAccept accept = co_await async_open_stream(*match.route, request, asio::use_awaitable);
+          if (accept.connection) {
+            const bool upgrade = beast::iequals(message[bh::field::upgrade], "websocket");
+            metrics.requests.Add({{"route", route_label}, {"status", upgrade ? "101" : "200"}}).Increment();
+            co_await serve_stream(stream, message, std::move(accept),
+                                  StreamSessionOptions{options.write_timeout, &stopping}, state->interrupt);
+            break;
+          }
+          response = std::move(accept.refusal);
+        } else {
+          response = co_await async_handle(*match.route, std::move(request), asio::use_awaitable);
+        }
       }
     }
     attach_trace(response, trace);
@@ -354,7 +394,8 @@ void Server::stop(std::chrono::milliseconds grace) {
     std::unique_lock lock(impl.mutex);
     for (const auto& state : impl.connections) {
       asio::post(state->executor, [state] {
-        if (state->idle && state->stream) state->stream->cancel();
+        if (state->interrupt) state->interrupt();
+        else if (state->idle && state->stream) state->stream->cancel();
       });
     }
     // In-flight requests finish and close; wait for them within the grace period.

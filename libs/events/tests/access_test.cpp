@@ -126,3 +126,13 @@ TEST_CASE("a new consumer of an existing topic needs no edit of the catalogue") 
   CHECK(has(acls, mailer, AclOperation::idempotent_write, "kafka-cluster"));
   CHECK_FALSE(has(acls, mailer, AclOperation::write, "pfx.payment.success"));
 }
+
+TEST_CASE("a daemon with live updates reads its own events from their end, under tail- group ids") {
+  const std::vector<ConsumerAccess> tailing = {{"order-processor", {"payment.completed"}, {"order.completed"}}};
+  const auto acls = all_acls(principal, prefixed("pfx.", naming_profile(spring_profile)), tailing);
+  const auto orders = principal("order-processor");
+  CHECK(has(acls, orders, AclOperation::read, "pfx.order.completed"));
+  CHECK(has(acls, orders, AclOperation::read, "pfx.tail-"));
+  CHECK(has(acls, orders, AclOperation::write, "pfx.order.completed"));  // its owner, as before
+  CHECK_FALSE(has(acls, principal("payment-api"), AclOperation::read, "pfx.tail-"));
+}

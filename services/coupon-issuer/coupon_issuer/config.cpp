@@ -25,6 +25,7 @@ Config Config::read(core::Env& env) {
       env.integer("PAYPIPE_COUPON_PENDING_BATCH_SIZE", static_cast<std::int64_t>(c.pending_batch_size), 1, 10000));
   c.auth = auth::Settings::read(env, c.common.local_profile);
   c.rate_limit = auth::read_rate_limit(env);
+  c.live = runtime::LiveUpdateSettings::read(env);
   // The pool serves the HTTP workers' reads, the two PENDING writers and the consumer.
   if (!env.has("PAYPIPE_PG_POOL_SIZE")) {
     c.common.database.size = static_cast<std::size_t>(c.common.http.worker_threads) + 2 + 2;

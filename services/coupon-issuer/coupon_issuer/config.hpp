@@ -6,6 +6,7 @@
 //   PAYPIPE_COUPON_PENDING_BATCH_SIZE     acknowledged requests recorded as PENDING per statement (default 256)
 //   PAYPIPE_JWT_*                         end-user tokens (libs/auth/authenticator.hpp)
 //   PAYPIPE_RATE_LIMIT_PER_USER / _BURST  writes per second per user (libs/auth/http_auth.hpp)
+//   PAYPIPE_STREAM_*                         live-update streams (libs/runtime/live_updates.hpp)
 // and the consumer settings (PAYPIPE_CONSUMER_*, PAYPIPE_RETRY_*; batch size default 1000).
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "events/consumer_runtime.hpp"
 #include "http/rate_limit.hpp"
 #include "runtime/config.hpp"
+#include "runtime/live_updates.hpp"
 
 namespace paypipe::coupon_issuer {
 
@@ -28,6 +30,7 @@ struct Config {
   std::size_t pending_batch_size = 256;
   auth::Settings auth;
   http::RateLimit rate_limit{20, 40};
+  runtime::LiveUpdateSettings live;
 
   static Config read(core::Env& env);
 };

@@ -47,7 +47,7 @@ core::Result<std::optional<StoredRequest>> find_request(pg::Connection& connecti
   static const std::string sql =
       "SELECT request_id::text, coupon_id::text, user_id, status, reason, "
       "issued_coupon_id::text, " +
-      pg::rfc3339_sql("requested_at") + ", " + pg::rfc3339_sql("decided_at") +
+      pg::rfc3339_sql("requested_at") + ", " + pg::rfc3339_sql("decided_at") + ", " + pg::rfc3339_sql("notified_at") +
       " FROM coupon_requests WHERE request_id = $1";
   auto rows = connection.exec(sql, request_id);
   if (!rows) return rows.error();
@@ -55,7 +55,21 @@ core::Result<std::optional<StoredRequest>> find_request(pg::Connection& connecti
   const auto& r = *rows;
   return std::optional<StoredRequest>{StoredRequest{r.str(0, 0), r.str(0, 1), r.str(0, 2), r.str(0, 3),
                                                     r.optional_str(0, 4), r.optional_str(0, 5), r.str(0, 6),
-                                                    r.optional_str(0, 7)}};
+                                                    r.optional_str(0, 7), r.optional_str(0, 8)}};
+}
+
+core::Status mark_notified(pg::Connection& connection, const std::string& user_id,
+                           const std::vector<std::string>& request_ids) {
+  if (request_ids.empty()) return {};
+  std::string array = "{";
+  for (const auto& id : request_ids) array += (array.size() > 1 ? "," : "") + id;
+  array += "}";
+  auto rows = connection.exec(
+      "UPDATE coupon_requests SET notified_at = now() WHERE request_id = ANY($1::uuid[]) AND user_id = $2 "
+      "AND status <> 'PENDING' AND notified_at IS NULL",
+      array, user_id);
+  if (!rows) return rows.error();
+  return {};
 }
 
 core::Result<std::vector<HeldCoupon>> user_coupons(pg::Connection& connection, const std::string& user_id,

@@ -41,6 +41,7 @@ struct StoredRequest {
   std::optional<std::string> issued_coupon_id;
   std::string requested_at;
   std::optional<std::string> decided_at;
+  std::optional<std::string> notified_at;  // when the decision was written to the user's live stream
 };
 
 struct HeldCoupon {
@@ -67,6 +68,10 @@ core::Result<std::optional<StoredCoupon>> find_coupon(pg::Connection& connection
 core::Result<std::set<std::string>> existing_coupons(pg::Connection& connection,
                                                      const std::vector<std::string>& coupon_ids);
 core::Result<std::optional<StoredRequest>> find_request(pg::Connection& connection, const std::string& request_id);
+
+// The user's decided requests among `request_ids` were pushed to them: NOTIFIED (once).
+core::Status mark_notified(pg::Connection& connection, const std::string& user_id,
+                           const std::vector<std::string>& request_ids);
 // Newest first, at most `limit`.
 core::Result<std::vector<HeldCoupon>> user_coupons(pg::Connection& connection, const std::string& user_id,
                                                    std::int64_t limit);

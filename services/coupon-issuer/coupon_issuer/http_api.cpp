@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "contracts/coupon_requested.hpp"
+#include "core/json.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
@@ -59,9 +60,10 @@ core::Result<std::unique_ptr<events::Producer>> open_request_producer(const Conf
 }
 
 CouponApi::CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<events::Producer> request_producer,
-                     std::shared_ptr<const auth::Authenticator> authenticator)
+                     std::shared_ptr<const auth::Authenticator> authenticator, std::shared_ptr<http::StreamHub> live)
     : pool_(pool),
       admin_token_(config.admin_token),
+      live_(std::move(live)),
       authenticator_(std::move(authenticator)),
       limiter_(std::make_shared<http::RateLimiter>(config.rate_limit)),
       ack_timeout_(config.issue_ack_timeout),
@@ -70,7 +72,28 @@ CouponApi::CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<event
       producer_(std::move(request_producer)),
       // One worker: lookups finish in arrival order, so first come stays first served.
       lookups_({1, 256, std::chrono::microseconds(0), 100000, "coupon-lookup"},
-               [this](std::vector<Lookup>& batch) { lookup(batch); }) {}
+               [this](std::vector<Lookup>& batch) { lookup(batch); }) {
+  if (live_) {
+    live_->on_delivered(
+        [this](const std::string& user, const std::vector<http::StreamEvent>& events) { delivered(user, events); });
+  }
+}
+
+void CouponApi::delivered(const std::string& user, const std::vector<http::StreamEvent>& events) {
+  std::vector<std::string> decided;
+  for (const auto& event : events) {
+    auto data = core::json::parse(event.data);
+    if (!data || !data->IsObject() || !data->HasMember("requestId") || !data->HasMember("status")) continue;
+    const auto& status = (*data)["status"];
+    if (status.IsString() && std::string_view(status.GetString()) != "PENDING" && (*data)["requestId"].IsString()) {
+      decided.emplace_back((*data)["requestId"].GetString());
+    }
+  }
+  if (decided.empty()) return;
+  auto lease = pool_.acquire();
+  const auto marked = lease ? mark_notified(**lease, user, decided) : core::Status(lease.error());
+  if (!marked) spdlog::warn("marking {} coupon request(s) NOTIFIED: {}", decided.size(), marked.error().message);
+}
 
 CouponApi::~CouponApi() { stop(); }
 
@@ -231,6 +254,8 @@ void CouponApi::add_routes(http::Router& router) {
                        },
                        limiter_));
 
+  // Before /v1/coupon-requests/{requestId}, which "stream" would match too.
+  if (live_) router.stream(std::string(request_stream_path), auth::user_stream(authenticator_, live_));
   router.get("/v1/coupon-requests/{requestId}",
              auth::user_route(authenticator_, [this](const http::Request& request, const auth::Claims& who) {
                auto id = uuid_param(request, "requestId");

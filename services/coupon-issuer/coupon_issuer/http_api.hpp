@@ -3,6 +3,7 @@
 //   POST /v1/coupons                        create a coupon (admin token)
 //   GET  /v1/coupons/{couponId}             the coupon and its remaining stock
 //   POST /v1/coupons/{couponId}/issue       ask for it: 202 once Kafka has the request
+//   GET  /v1/coupon-requests/stream         the user's requests live: SSE, or WebSocket on upgrade
 //   GET  /v1/coupon-requests/{requestId}    PENDING, ISSUED or REJECTED with the reason
 //   GET  /v1/users/{userId}/coupons         the coupons a user holds
 // Every route but POST /v1/coupons needs an end-user bearer token (libs/auth): the user
@@ -44,8 +45,11 @@ core::Result<std::unique_ptr<events::Producer>> open_request_producer(const Conf
 
 class CouponApi {
  public:
+  // `live`: the hub of /v1/coupon-requests/stream (runtime::LiveUpdates); null: no
+  // stream route. A decision the hub writes to its user's socket marks the request
+  // NOTIFIED (notified_at).
   CouponApi(const Config& config, pg::Pool& pool, std::unique_ptr<events::Producer> request_producer,
-            std::shared_ptr<const auth::Authenticator> authenticator);
+            std::shared_ptr<const auth::Authenticator> authenticator, std::shared_ptr<http::StreamHub> live = nullptr);
   ~CouponApi();  // stop()
 
   void add_routes(http::Router& router);
@@ -69,10 +73,12 @@ class CouponApi {
   void produce(const PendingRequest& pending, const http::Responder& respond);
   void record(std::vector<Acknowledged>& acknowledged);
   bool known(const std::string& coupon_id) const;
+  void delivered(const std::string& user, const std::vector<http::StreamEvent>& events);
   void remember(const std::string& coupon_id);
 
   pg::Pool& pool_;
   std::string admin_token_;
+  std::shared_ptr<http::StreamHub> live_;
   std::shared_ptr<const auth::Authenticator> authenticator_;
   std::shared_ptr<http::RateLimiter> limiter_;
   std::chrono::milliseconds ack_timeout_;

@@ -87,6 +87,7 @@ std::string accepted_json(const PendingRequest& r) {
       .field("userId", r.user_id)
       .field("status", "PENDING")
       .field("statusUrl", status_url(r.request_id))
+      .field("streamUrl", std::string(request_stream_path))
       .field("requestedAt", r.requested_at)
       .end_object();
   return w.take();
@@ -103,6 +104,7 @@ std::string request_json(const StoredRequest& r) {
   if (r.issued_coupon_id) w.field("issuedCouponId", *r.issued_coupon_id);
   w.field("requestedAt", r.requested_at);
   if (r.decided_at) w.field("decidedAt", *r.decided_at);
+  if (r.notified_at) w.field("notifiedAt", *r.notified_at);
   w.end_object();
   return w.take();
 }

@@ -33,6 +33,9 @@ core::Result<std::string> user_param(const http::Request& request);
 std::string status_url(const std::string& request_id);
 std::string coupon_json(const StoredCoupon& coupon);
 // The 202 answer: the request is in Kafka and will be decided.
+// Where a user watches their coupon requests get decided (the 202's streamUrl).
+inline constexpr std::string_view request_stream_path = "/v1/coupon-requests/stream";
+
 std::string accepted_json(const PendingRequest& request);
 std::string request_json(const StoredRequest& request);
 std::string user_coupons_json(const std::string& user_id, const std::vector<HeldCoupon>& coupons);

@@ -6,6 +6,7 @@
 #include "coupon_issuer/coupon_decider.hpp"
 #include "coupon_issuer/http_api.hpp"
 #include "events/outbox.hpp"
+#include "runtime/live_updates.hpp"
 
 namespace paypipe::coupon_issuer {
 
@@ -22,8 +23,12 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
                                                    config.common.relay_settings());
   auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
   if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
-  auto& api = service->make<CouponApi>(
-      config, database, runtime::must(open_request_producer(config), "Kafka request producer"), authenticator);
+  // Live updates read coupon_updates (migrations/020), woken by the decisions it produces.
+  auto& live = service->make<runtime::LiveUpdates>(config.common.kafka, database, "coupon_updates", produced_topics(),
+                                                   config.live);
+  auto& api = service->make<CouponApi>(config, database,
+                                       runtime::must(open_request_producer(config), "Kafka request producer"),
+                                       authenticator, live.hub());
   auto& decider = service->make<CouponDecider>(database, "/paypipe/coupon-issuer");
   auto& consumer = service->own(
       runtime::must(events::ConsumerRuntime::batch(config.common.kafka, config.consumer, producer, decider.handler()),
@@ -37,12 +42,14 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
 
   service->add_start("outbox relay", [&relay] { relay.start(); });
   service->add_start("Kafka consumer", [&consumer] { return consumer.start(); });
+  service->add_start("live updates", [&live] { return live.start(); });
 
   // Shutdown, in this order: stop taking requests; wait for Kafka's answers to the
   // issue requests in flight and answer them; stop deciding and commit offsets; publish
   // what the outbox still holds; flush the producer.
   service->add_stop_http(3);
   service->add_stop("issue requests", [&api] { api.stop(); });
+  service->add_stop("live updates", [&live] { live.stop(); });
   service->add_stop("Kafka consumer", 3, [&consumer](std::chrono::milliseconds bound) { consumer.stop(bound); });
   service->add_stop("outbox relay", [&relay] { relay.stop(); });
   service->add_stop_flush(producer, 2);

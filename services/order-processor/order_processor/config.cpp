@@ -33,6 +33,7 @@ Config Config::read(core::Env& env) {
                                milliseconds(366LL * 24 * 3600 * 1000));
   c.currency = runtime::read_currency(env);  // shared with payment-api's wallets
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
+  c.live = runtime::LiveUpdateSettings::read(env);
   c.auth = auth::Settings::read(env, c.common.local_profile);
   c.rate_limit = auth::read_rate_limit(env);
   // The pool serves the order workers, the HTTP workers' other requests, the consumer,

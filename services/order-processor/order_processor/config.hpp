@@ -20,6 +20,7 @@
 //   PAYPIPE_ADMIN_TOKEN                      secret: Bearer token of the admin endpoints (empty = refused)
 //   PAYPIPE_JWT_*                            end-user tokens (libs/auth/authenticator.hpp)
 //   PAYPIPE_RATE_LIMIT_PER_USER / _BURST     writes per second per user (libs/auth/http_auth.hpp)
+//   PAYPIPE_STREAM_*                         live-update streams (libs/runtime/live_updates.hpp)
 // and the consumer settings (PAYPIPE_CONSUMER_*, PAYPIPE_RETRY_*).
 
 #include <chrono>
@@ -31,6 +32,7 @@
 #include "events/consumer_runtime.hpp"
 #include "http/rate_limit.hpp"
 #include "runtime/config.hpp"
+#include "runtime/live_updates.hpp"
 
 namespace paypipe::order_processor {
 
@@ -54,6 +56,7 @@ struct Config {
   std::string admin_token;
   auth::Settings auth;
   http::RateLimit rate_limit{20, 40};
+  runtime::LiveUpdateSettings live;
 
   static Config read(core::Env& env);
 };

@@ -14,7 +14,7 @@ http::Response order_not_found(const std::string& id) {
 }  // namespace
 
 OrderApi::OrderApi(const Config& config, pg::Pool& pool, ExpirySweeper& sweeper,
-                   std::shared_ptr<const auth::Authenticator> authenticator)
+                   std::shared_ptr<const auth::Authenticator> authenticator, std::shared_ptr<http::StreamHub> live)
     : pool_(pool),
       sweeper_(sweeper),
       order_settings_{config.order_ttl, config.currency},
@@ -22,6 +22,7 @@ OrderApi::OrderApi(const Config& config, pg::Pool& pool, ExpirySweeper& sweeper,
       admin_token_(config.admin_token),
       authenticator_(std::move(authenticator)),
       limiter_(std::make_shared<http::RateLimiter>(config.rate_limit)),
+      live_(std::move(live)),
       queue_({config.workers, config.batch_size, config.batch_linger, config.queue_limit, "order-batch"},
              [this](std::vector<Job>& jobs) { process(jobs); }) {}
 
@@ -58,6 +59,8 @@ void OrderApi::process(std::vector<Job>& jobs) {
 }
 
 void OrderApi::add_routes(http::Router& router) {
+  // Before /v1/orders/{orderId}, which "stream" would match too.
+  if (live_) router.stream(std::string(order_stream_path), auth::user_stream(authenticator_, live_));
   router.post("/v1/products",
               http::admin_only(admin_token_, [this](const http::Request& r) { return create_product(r); }));
   router.get(

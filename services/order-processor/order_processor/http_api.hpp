@@ -3,6 +3,7 @@
 //   POST /v1/products                         create a product with its stock (admin)
 //   GET  /v1/products/{productId}             the product and its stock
 //   POST /v1/orders                           place an order: stock held, PENDING_PAYMENT (Idempotency-Key optional)
+//   GET  /v1/orders/stream                    the user's order updates live: SSE, or WebSocket on upgrade
 //   GET  /v1/orders/{orderId}                 status, description, progress, cancellable, items, totals
 //   POST /v1/orders/{orderId}/cancel          the user cancels an unpaid order
 //   POST /v1/orders/{orderId}/refund          the user asks for the refund of a paid order not yet shipped
@@ -28,8 +29,9 @@ namespace paypipe::order_processor {
 
 class OrderApi {
  public:
+  // `live`: the hub of /v1/orders/stream (runtime::LiveUpdates); null: no stream route.
   OrderApi(const Config& config, pg::Pool& pool, ExpirySweeper& sweeper,
-           std::shared_ptr<const auth::Authenticator> authenticator);
+           std::shared_ptr<const auth::Authenticator> authenticator, std::shared_ptr<http::StreamHub> live = nullptr);
   ~OrderApi();  // stop()
 
   void add_routes(http::Router& router);
@@ -61,6 +63,7 @@ class OrderApi {
   std::string admin_token_;
   std::shared_ptr<const auth::Authenticator> authenticator_;
   std::shared_ptr<http::RateLimiter> limiter_;
+  std::shared_ptr<http::StreamHub> live_;
   core::BatchQueue<Job> queue_;  // last: its workers stop first
 };
 

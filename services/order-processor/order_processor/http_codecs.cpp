@@ -156,6 +156,8 @@ std::string order_json(const Order& o) {
       .field("expiresAt", o.expires_at)
       .field("createdAt", o.created_at)
       .field("updatedAt", o.updated_at)
+      .field("statusUrl", "/v1/orders/" + o.id)
+      .field("streamUrl", std::string(order_stream_path))
       .end_object();
   return w.take();
 }

@@ -30,6 +30,10 @@ core::Result<OrderStatus> parse_fulfilment_request(const http::Request& request)
 
 // The order as a customer sees it: status with its description, progress and whether
 // it can be cancelled, the items and the totals.
+// Where a user watches their orders change (the answers' streamUrl).
+inline constexpr std::string_view order_stream_path = "/v1/orders/stream";
+
+// With statusUrl (this order's GET) and streamUrl.
 std::string order_json(const Order& order);
 
 // POST /v1/admin/expiry-sweeps: {expired}.

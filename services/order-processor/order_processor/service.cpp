@@ -8,6 +8,7 @@
 #include "order_processor/event_handlers.hpp"
 #include "order_processor/expiry_sweeper.hpp"
 #include "order_processor/http_api.hpp"
+#include "runtime/live_updates.hpp"
 
 namespace paypipe::order_processor {
 
@@ -25,7 +26,10 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto& sweeper = service->make<ExpirySweeper>(database, config.expiry);
   auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
   if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
-  auto& api = service->make<OrderApi>(config, database, sweeper, authenticator);
+  // Live updates read order_updates (migrations/020), woken by the events it produces.
+  auto& live = service->make<runtime::LiveUpdates>(config.common.kafka, database, "order_updates", produced_topics(),
+                                                   config.live);
+  auto& api = service->make<OrderApi>(config, database, sweeper, authenticator, live.hub());
   auto& consumer = service->own(
       runtime::must(events::ConsumerRuntime::batch(
                         config.common.kafka, config.consumer, producer,
@@ -41,6 +45,7 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   service->add_start("outbox relay", [&relay] { relay.start(); });
   service->add_start("Kafka consumer", [&consumer] { return consumer.start(); });
   service->add_start("expiry sweeper", [&sweeper] { sweeper.start(); });
+  service->add_start("live updates", [&live] { return live.start(); });
   service->set_listening_note("expiry sweep every " + std::to_string(config.expiry.interval.count()) + " ms, 0 = off");
 
   // Shutdown, in this order: stop taking requests and answer the ones in flight (their
@@ -50,6 +55,7 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   service->add_stop_http(3);
   service->add_stop("order batches", [&api] { api.stop(); });
   service->add_stop("expiry sweeper", [&sweeper] { sweeper.stop(); });
+  service->add_stop("live updates", [&live] { live.stop(); });
   service->add_stop("Kafka consumer", 3, [&consumer](std::chrono::milliseconds bound) { consumer.stop(bound); });
   service->add_stop("outbox relay", [&relay] { relay.stop(); });
   service->add_stop_flush(producer, 2);

@@ -19,6 +19,7 @@ Config Config::read(core::Env& env) {
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
   c.auth = auth::Settings::read(env, c.common.local_profile);
   c.rate_limit = auth::read_rate_limit(env);
+  c.live = runtime::LiveUpdateSettings::read(env);
   c.currency = runtime::read_currency(env);
   // The pool serves the payment workers, the HTTP workers' reads and the consumer.
   if (!env.has("PAYPIPE_PG_POOL_SIZE")) c.common.database.size = c.workers + 4;

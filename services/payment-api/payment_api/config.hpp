@@ -8,6 +8,7 @@
 //                                     besides a token with scope wallet:deposit (empty: scope only)
 //   PAYPIPE_JWT_*                     end-user tokens (libs/auth/authenticator.hpp)
 //   PAYPIPE_RATE_LIMIT_PER_USER / _BURST   writes per second per user (libs/auth/http_auth.hpp)
+//   PAYPIPE_STREAM_*                       live-update streams (libs/runtime/live_updates.hpp)
 //   PAYPIPE_CURRENCY                  the wallets' currency (default KRW; the same setting
 //                                     as order-processor's prices: runtime::read_currency)
 // and the consumer settings (PAYPIPE_CONSUMER_*, PAYPIPE_RETRY_*).
@@ -18,6 +19,7 @@
 #include "events/consumer_runtime.hpp"
 #include "http/rate_limit.hpp"
 #include "runtime/config.hpp"
+#include "runtime/live_updates.hpp"
 
 namespace paypipe::payment_api {
 
@@ -31,6 +33,7 @@ struct Config {
   std::string admin_token;
   auth::Settings auth;
   http::RateLimit rate_limit{20, 40};
+  runtime::LiveUpdateSettings live;
   std::string currency = "KRW";
 
   static Config read(core::Env& env);

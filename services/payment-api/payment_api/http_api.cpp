@@ -8,9 +8,11 @@
 
 namespace paypipe::payment_api {
 
-PaymentApi::PaymentApi(const Config& config, pg::Pool& pool, std::shared_ptr<const auth::Authenticator> authenticator)
+PaymentApi::PaymentApi(const Config& config, pg::Pool& pool, std::shared_ptr<const auth::Authenticator> authenticator,
+                       std::shared_ptr<http::StreamHub> live)
     : pool_(pool),
       authenticator_(std::move(authenticator)),
+      live_(std::move(live)),
       limiter_(std::make_shared<http::RateLimiter>(config.rate_limit)),
       admin_token_(config.admin_token),
       currency_(config.currency),
@@ -53,6 +55,8 @@ void PaymentApi::add_routes(http::Router& router) {
                        },
                        limiter_));
 
+  // Before /v1/payments/{paymentId}, which "stream" would match too.
+  if (live_) router.stream(std::string(payment_stream_path), auth::user_stream(authenticator_, live_));
   router.get("/v1/payments/{paymentId}",
              auth::user_route(authenticator_, [this](const http::Request& request, const auth::Claims& who) {
                const auto id = http::uuid_param(request, "paymentId", "bad-payment-id");

@@ -26,7 +26,9 @@ namespace paypipe::payment_api {
 
 class PaymentApi {
  public:
-  PaymentApi(const Config& config, pg::Pool& pool, std::shared_ptr<const auth::Authenticator> authenticator);
+  // `live`: the hub of /v1/payments/stream (runtime::LiveUpdates); null: no stream route.
+  PaymentApi(const Config& config, pg::Pool& pool, std::shared_ptr<const auth::Authenticator> authenticator,
+             std::shared_ptr<http::StreamHub> live = nullptr);
   ~PaymentApi();  // stop()
 
   void add_routes(http::Router& router);
@@ -43,6 +45,7 @@ class PaymentApi {
 
   pg::Pool& pool_;
   std::shared_ptr<const auth::Authenticator> authenticator_;
+  std::shared_ptr<http::StreamHub> live_;
   std::shared_ptr<http::RateLimiter> limiter_;
   std::string admin_token_;
   std::string currency_;  // PAYPIPE_CURRENCY: new wallets are in it

@@ -65,6 +65,7 @@ std::string payment_json(const StoredPayment& p) {
       .field("status", p.status)
       .field("createdAt", p.created_at);
   if (p.failure_reason) w.field("failureReason", *p.failure_reason);
+  w.field("statusUrl", "/v1/payments/" + p.id).field("streamUrl", std::string(payment_stream_path));
   w.end_object();
   return w.take();
 }

@@ -19,6 +19,9 @@ core::Result<PaymentRequest> parse_payment_request(const http::Request& request,
 // The answer to a payment request, from its decision or the error that stopped it.
 http::Response payment_response(const core::Result<Decision>& result);
 
+// Where a user watches their payments (the answers' streamUrl).
+inline constexpr std::string_view payment_stream_path = "/v1/payments/stream";
+
 std::string payment_json(const StoredPayment& payment);
 
 // POST /v1/wallets/{userId}/deposits: {amount} and the Idempotency-Key header.

@@ -8,6 +8,7 @@
 #include "payment_api/event_handlers.hpp"
 #include "payment_api/health.hpp"
 #include "payment_api/http_api.hpp"
+#include "runtime/live_updates.hpp"
 
 namespace paypipe::payment_api {
 
@@ -24,12 +25,14 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
                                                    config.common.relay_settings());
   auto authenticator = runtime::must(auth::Authenticator::create(config.auth), "JWT keys");
   if (!config.auth.configured()) spdlog::warn("no PAYPIPE_JWT_JWKS_FILE: every end-user request is refused (401)");
-  auto& api = service->make<PaymentApi>(config, database, authenticator);
-  auto& consumer = service->own(
-      runtime::must(events::ConsumerRuntime::batch(
-                        config.common.kafka, config.consumer, producer,
-                        events::exactly_once_handler(database, "payment-api", apply_events, "payment-api")),
-                    "Kafka consumer"));
+  // Live updates read payment_updates (migrations/020), woken by the events it produces.
+  auto& live = service->make<runtime::LiveUpdates>(config.common.kafka, database, "payment_updates", produced_topics(),
+                                                   config.live);
+  auto& api = service->make<PaymentApi>(config, database, authenticator, live.hub());
+  auto& consumer = service->own(runtime::must(
+      events::ConsumerRuntime::batch(config.common.kafka, config.consumer, producer,
+                                     events::exactly_once_handler(database, "payment-api", apply_events, "payment-api")),
+      "Kafka consumer"));
 
   // Readiness without Kafka: payments commit their events to the outbox (docs/operations.md).
   add_health_checks(service->readiness(), service->liveness(), database, std::move(migrations), consumer, relay,
@@ -38,12 +41,14 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
 
   service->add_start("outbox relay", [&relay] { relay.start(); });
   service->add_start("Kafka consumer", [&consumer] { return consumer.start(); });
+  service->add_start("live updates", [&live] { return live.start(); });
 
   // Shutdown, in this order: stop taking requests and answer the ones in flight (their
   // payments commit first); stop consuming and commit offsets; publish what the outbox
   // still holds; flush the producer.
   service->add_stop_http(4);
   service->add_stop("payment batches", [&api] { api.stop(); });
+  service->add_stop("live updates", [&live] { live.stop(); });
   service->add_stop("Kafka consumer", 3, [&consumer](std::chrono::milliseconds bound) { consumer.stop(bound); });
   service->add_stop("outbox relay", [&relay] { relay.stop(); });
   service->add_stop_flush(producer, 2);

@@ -95,10 +95,11 @@ TEST_CASE("answers carry what a client needs to follow a request") {
   CHECK(std::string((*accepted)["statusUrl"].GetString()) ==
         "/v1/coupon-requests/0190a6b2-7c3e-7abc-8def-0000000000a1");
   CHECK(std::string((*accepted)["status"].GetString()) == "PENDING");
+  CHECK(std::string((*accepted)["streamUrl"].GetString()) == "/v1/coupon-requests/stream");
 
   StoredRequest rejected{
-      pending.request_id,   pending.coupon_id,         "u1", "REJECTED", "OUT_OF_STOCK", std::nullopt,
-      pending.requested_at, "2027-01-15T08:00:01.000Z"};
+      pending.request_id,   pending.coupon_id,          "u1",        "REJECTED", "OUT_OF_STOCK", std::nullopt,
+      pending.requested_at, "2027-01-15T08:00:01.000Z", std::nullopt};
   auto doc = core::json::parse(request_json(rejected));
   REQUIRE(doc.ok());
   CHECK(std::string((*doc)["reason"].GetString()) == "OUT_OF_STOCK");

@@ -13,7 +13,8 @@ TEST_CASE("the OpenAPI spec lists exactly the routes coupon-issuer serves") {
   pg::Pool pool(pg::PoolOptions{});                        // connects lazily: never here
   auto producer = coupon_issuer::open_request_producer(config);
   REQUIRE(producer.ok());
-  coupon_issuer::CouponApi api(config, pool, std::move(producer).value(), auth::Authenticator::create({}).value());
+  auto hub = http::StreamHub::create({}, nullptr, nullptr);  // routes only: never opened
+  coupon_issuer::CouponApi api(config, pool, std::move(producer).value(), auth::Authenticator::create({}).value(), hub);
   http::Router router;
   api.add_routes(router);
   const auto spec = testing::openapi_routes(testing::source_dir() + "/proto/http/coupon-issuer.yaml");

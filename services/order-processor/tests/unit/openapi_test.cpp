@@ -25,7 +25,8 @@ TEST_CASE("proto/http/order-processor.yaml documents exactly order-processor's r
   auto pool = idle_pool();
   order_processor::Config config;
   order_processor::ExpirySweeper sweeper(pool, config.expiry);
-  order_processor::OrderApi api(config, pool, sweeper, auth::Authenticator::create({}).value());
+  auto hub = http::StreamHub::create({}, nullptr, nullptr);  // routes only: never opened
+  order_processor::OrderApi api(config, pool, sweeper, auth::Authenticator::create({}).value(), hub);
   http::Router router;
   api.add_routes(router);
   const auto served = testing::router_routes(router);

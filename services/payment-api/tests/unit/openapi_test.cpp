@@ -13,7 +13,8 @@ TEST_CASE("proto/http/payment-api.yaml documents exactly payment-api's routes") 
   pg::Pool pool(pg::PoolOptions{{}, 1, std::chrono::milliseconds(1)});  // never connects
   payment_api::Config config;
   config.workers = 1;
-  payment_api::PaymentApi api(config, pool, auth::Authenticator::create({}).value());
+  auto hub = http::StreamHub::create({}, nullptr, nullptr);  // routes only: never opened
+  payment_api::PaymentApi api(config, pool, auth::Authenticator::create({}).value(), hub);
   http::Router router;
   api.add_routes(router);
   const auto served = testing::router_routes(router);

@@ -1,0 +1,180 @@
+#include "runtime/live_updates.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "core/json.hpp"
+#include "core/thread_pool.hpp"
+#include "events/envelope.hpp"
+#include "events/tail_reader.hpp"
+
+namespace paypipe::runtime {
+
+LiveUpdateSettings LiveUpdateSettings::read(core::Env& env) {
+  using std::chrono::milliseconds;
+  LiveUpdateSettings s;
+  s.limits.max_per_user = static_cast<std::size_t>(env.integer("PAYPIPE_STREAM_MAX_PER_USER", 8, 1, 1000));
+  s.limits.max_connections = static_cast<std::size_t>(
+      env.integer("PAYPIPE_STREAM_MAX_CONNECTIONS", 10000, 1, 1'000'000));
+  s.limits.buffer_bytes = static_cast<std::size_t>(
+      env.integer("PAYPIPE_STREAM_BUFFER_BYTES", 256 * 1024, 1024, 64 * 1024 * 1024));
+  s.limits.heartbeat = env.millis("PAYPIPE_STREAM_HEARTBEAT_MS", s.limits.heartbeat, milliseconds(100),
+                                  milliseconds(300000));
+  s.poll = env.millis("PAYPIPE_STREAM_POLL_MS", s.poll, milliseconds(50), milliseconds(60000));
+  s.retention = std::chrono::hours(env.integer("PAYPIPE_STREAM_RETENTION_HOURS", 24, 1, 24 * 90));
+  return s;
+}
+
+namespace {
+
+// Rows of the user's updates as stream events. A resumed stream whose first update is
+// not the next id lost updates to pruning: it gets a "reset" first (refetch the state).
+core::Result<std::vector<http::StreamEvent>> read_updates(pg::Pool& pool, const std::string& select_after,
+                                                          const std::string& select_latest, const std::string& user,
+                                                          std::int64_t after, std::size_t limit) {
+  auto lease = pool.acquire();
+  if (!lease) return lease.error();
+  auto rows = after < 0 ? (*lease)->exec(select_latest, user)
+                        : (*lease)->exec(select_after, user, after, static_cast<std::int64_t>(limit));
+  if (!rows) return rows.error();
+  std::vector<http::StreamEvent> events;
+  events.reserve(static_cast<std::size_t>(rows->size()) + 1);
+  for (int i = 0; i < rows->size(); ++i) {
+    events.push_back(http::StreamEvent{rows->integer(i, 0), rows->str(i, 1), rows->str(i, 2)});
+  }
+  if (after >= 0 && !events.empty() && events.front().id > after + 1) {
+    events.insert(events.begin(), http::StreamEvent{events.front().id - 1, "reset",
+                                                    R"({"reason":"older updates were pruned; read the state again"})"});
+  }
+  return events;
+}
+
+}  // namespace
+
+struct LiveUpdates::Impl {
+  pg::Pool& pool;
+  std::string table;
+  LiveUpdateSettings settings;
+  core::ThreadPool readers{2, "live-read"};
+  std::unique_ptr<events::TailReader> feed;
+  std::thread tail;
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool running = false;
+
+  Impl(pg::Pool& p, std::string t, LiveUpdateSettings s) : pool(p), table(std::move(t)), settings(s) {}
+
+  // Who changed since the last look (with a margin for changes that committed late),
+  // and, once a minute, the updates past retention.
+  void run_tail(const std::shared_ptr<http::StreamHub>& hub) {
+    const std::string since_sql = "SELECT user_id, max(id) FROM " + table +
+                                  " WHERE created_at > $1::timestamptz - interval '5 seconds' GROUP BY user_id";
+    const std::string prune_sql = "DELETE FROM " + table + " WHERE ctid IN (SELECT ctid FROM " + table +
+                                  " WHERE created_at < now() - make_interval(hours => $1::int) LIMIT 10000)";
+    std::optional<std::string> since;  // the database's clock at the last look
+    auto next_prune = std::chrono::steady_clock::now();
+    std::unique_lock lock(mutex);
+    while (running) {
+      lock.unlock();
+      // Without streams nothing is looked at: a stream's opening read covers what came before.
+      if (hub->connections() == 0) since.reset();
+      else if (auto lease = pool.acquire()) {
+        auto now = (*lease)->exec("SELECT now()::text");
+        if (now && since) {
+          auto rows = (*lease)->exec(since_sql, *since);
+          if (rows) {
+            for (int i = 0; i < rows->size(); ++i) hub->notify(rows->str(i, 0), rows->integer(i, 1));
+          } else {
+            spdlog::warn("reading {}'s tail: {}", table, rows.error().message);
+          }
+        }
+        if (now) since = now->str(0, 0);
+      }
+      if (std::chrono::steady_clock::now() >= next_prune) {
+        next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+        if (auto lease = pool.acquire()) {
+          auto pruned = (*lease)->exec(prune_sql, static_cast<std::int64_t>(settings.retention.count()));
+          if (!pruned) spdlog::warn("pruning {}: {}", table, pruned.error().message);
+        }
+      }
+      lock.lock();
+      wake.wait_for(lock, settings.poll, [this] { return !running; });
+    }
+  }
+};
+
+LiveUpdates::LiveUpdates(const events::KafkaOptions& kafka, pg::Pool& pool, std::string table,
+                         std::vector<std::string> topics, LiveUpdateSettings settings)
+    : impl_(std::make_unique<Impl>(pool, table, settings)) {
+  auto select_after = "SELECT id, type, data::text FROM " + table +
+                      " WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+  auto select_latest = "SELECT id, type, data::text FROM " + table + " WHERE user_id = $1 ORDER BY id DESC LIMIT 1";
+  auto* impl = impl_.get();
+  hub_ = http::StreamHub::create(
+      settings.limits,
+      [impl, select_after, select_latest](const std::string& user, std::int64_t after, std::size_t limit) {
+        return read_updates(impl->pool, select_after, select_latest, user, after, limit);
+      },
+      [impl](std::function<void()> task) { impl->readers.post(std::move(task)); });
+  std::weak_ptr<http::StreamHub> weak = hub_;
+  auto feed = events::TailReader::create(
+      kafka, events::TailSettings{std::move(topics)},
+      [weak](const events::ConsumedRecord& record) {
+        auto hub = weak.lock();
+        if (!hub) return;
+        if (auto user = user_of(record)) hub->notify(*user);
+      },
+      [weak] {
+        if (auto hub = weak.lock()) hub->notify_all();
+      });
+  if (!feed) {
+    spdlog::warn("live-update feed unavailable ({}): updates arrive by the table's tail only", feed.error().message);
+  } else {
+    impl_->feed = std::move(feed).value();
+  }
+}
+
+LiveUpdates::~LiveUpdates() { stop(); }
+
+core::Status LiveUpdates::start() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->running) return {};
+    impl_->running = true;
+  }
+  if (impl_->feed) impl_->feed->start();
+  impl_->tail = std::thread([impl = impl_.get(), hub = hub_] {
+    pthread_setname_np(pthread_self(), "live-tail");
+    impl->run_tail(hub);
+  });
+  return {};
+}
+
+void LiveUpdates::stop() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->running) return;
+    impl_->running = false;
+  }
+  impl_->wake.notify_all();
+  if (impl_->tail.joinable()) impl_->tail.join();
+  if (impl_->feed) impl_->feed->stop();
+  impl_->readers.stop();
+}
+
+std::optional<std::string> LiveUpdates::user_of(const events::ConsumedRecord& record) {
+  auto event = events::from_record(record.key, record.value, record.headers);
+  if (!event) return std::nullopt;
+  auto data = core::json::parse(event->data);
+  if (!data || !data->IsObject()) return std::nullopt;
+  const auto member = data->FindMember("userId");
+  if (member == data->MemberEnd() || !member->value.IsString()) return std::nullopt;
+  return std::string(member->value.GetString(), member->value.GetStringLength());
+}
+
+}  // namespace paypipe::runtime
