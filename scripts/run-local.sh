@@ -166,7 +166,24 @@ printf '%-26s %-28s\n' "Kafka" "$KAFKA_BOOTSTRAP_SERVERS"
 printf '%-26s %-28s\n' "PostgreSQL" "$PG_DSN"
 alice_token=$(mint alice)
 provider_token=$(mint payment-provider wallet:deposit)
+# The same, for a shell: `source .local/env` (docs/quickstart.md walks through the flow with it).
+cat >"$root/.local/env" <<ENV
+export ADMIN=$admin_token
+export ALICE=$alice_token
+export PROVIDER=$provider_token
+export PAYMENTS=http://127.0.0.1:${ports[payment-api]}
+export ORDERS=http://127.0.0.1:${ports[order-processor]}
+export COUPONS=http://127.0.0.1:${ports[coupon-issuer]}
+export NOTIFICATIONS=http://127.0.0.1:${ports[notification-sender]}
+export RANKINGS=http://127.0.0.1:${ports[ranking-updater]}
+export DELIVERIES=http://127.0.0.1:${ports[data-platform-forwarder]}
+export DLQ=http://127.0.0.1:${ports[dlq-retrier]}
+export TELEGRAM=http://127.0.0.1:$telegram_port
+ENV
 cat <<TXT
+
+Every token and address below is also in .local/env: \`source .local/env\` in another shell
+(docs/quickstart.md takes you through the whole flow with it).
 
 Admin token (Authorization: Bearer ...): $admin_token
 alice's token (12 h; another: $bin/paypipe-admin token --key $jwt_key --kid local-1 \\
