@@ -10,6 +10,8 @@
 //      has a default type reads it.
 //   3. A @KafkaListener reads our dead letter through Spring's KafkaHeaders.DLT_ORIGINAL_*
 //      conversions, and Kafka's TimestampType.forName parses its timestamp type.
+// And the migration's takeover of a Spring service's consumer group (second case, a
+// second JVM run).
 
 #include <catch2/catch.hpp>
 
@@ -22,12 +24,15 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "core/json.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
+#include "events/admin.hpp"
 #include "events/dead_letter.hpp"
 #include "events/envelope.hpp"
 #include "events/producer.hpp"
@@ -125,6 +130,14 @@ std::string payment_failed_json(const std::string& payment_id, const std::string
       .field("failedAt", core::now_rfc3339())
       .end_object();
   return w.take();
+}
+
+// "key=value,..." of a map, for messages.
+template <typename Value>
+std::string listed(const std::map<std::string, Value>& map) {
+  std::string out;
+  for (const auto& [key, value] : map) out += (out.empty() ? "" : ",") + key + "=" + std::to_string(value);
+  return out;
 }
 
 std::string field_of(const std::string& line, const std::string& name) {
@@ -240,4 +253,106 @@ TEST_CASE("Spring producers and consumers on our topics: plain JSON in, __TypeId
   CHECK(field_of(letters[0], "timestamp-type") == "CREATE_TIME");  // TimestampType.forName("CreateTime")
   CHECK(field_of(letters[0], "group") == "ranking-updater");
   CHECK(field_of(letters[0], "exception") == "paypipe.events.SchemaViolation");
+}
+
+// The migration's takeover step (docs/migrating-from-spring.md): the Spring service of a
+// group handles and commits some records, then stops; our daemon started under the same
+// group name (the spring naming profile: ranking-updater is `ranking-update-group`) goes
+// on from Spring's committed offsets: nothing Spring handled is applied again, nothing
+// after it is missed, nothing is dead-lettered. One JVM run.
+TEST_CASE("ranking-updater takes over a Spring service's consumer group from its committed offsets") {
+  constexpr int orders = 6;
+  constexpr int handled_by_spring = 3;
+  testing::System system(3, {{"PAYPIPE_NAMING_PROFILE", "spring"}});
+  const std::string& prefix = system.prefix();
+  const auto& options = system.kafka();
+  const std::string group = options.group("ranking-updater");
+  REQUIRE(group == prefix + "ranking-update-group");
+  const std::string topic = options.topic("order.completed");
+
+  // The Spring order service writes the orders; the Spring ranking service handles and
+  // commits the first three it reads in ranking-update-group, then stops.
+  const std::string product = "takeover-" + testing::unique_name("p").substr(2);
+  const fs::path log = fs::path(system.log_dir()) / "spring-takeover.log";
+  INFO("the Spring program's output: " << log.string());
+  const auto run = run_spring(
+      {"--bootstrap=" + testing::stack().kafka_bootstrap, "--produce-topic=" + topic, "--product=" + product,
+       "--produce-orders=" + std::to_string(orders), "--consume-topic=" + topic, "--group=" + group,
+       "--consume-and-commit=" + std::to_string(handled_by_spring), "--timeout-seconds=30"},
+      log, 45s);
+  INFO(run.output);
+  CHECK(run.lines("FAILED").empty());
+  REQUIRE(run.exit_code == 0);
+  REQUIRE(run.lines("PRODUCED").size() == orders);
+  const auto consumed = run.lines("CONSUMED");
+  REQUIRE(consumed.size() == handled_by_spring);
+
+  // Spring's commits: per partition, just past the records it handled.
+  std::set<std::string> spring_products;
+  std::map<std::string, std::int64_t> spring_next;  // partition -> the offset after Spring's last
+  for (const auto& line : consumed) {
+    std::istringstream in(line.substr(std::string("CONSUMED ").size()));
+    std::string product_id, record_topic;
+    int partition = -1;
+    std::int64_t offset = -1;
+    in >> product_id >> record_topic >> partition >> offset;
+    CHECK(record_topic == topic);
+    spring_products.insert(product_id);
+    auto& next = spring_next[std::to_string(partition)];
+    next = std::max(next, offset + 1);
+  }
+  auto admin = events::Admin::create(options);
+  REQUIRE(admin.ok());
+  const auto committed_on = [&](const events::GroupDescription& description) {
+    std::map<int, events::PartitionLag> found;
+    for (const auto& p : description.partitions) {
+      if (p.topic == topic && p.committed >= 0) found[p.partition] = p;
+    }
+    return found;
+  };
+  {
+    const auto before = (*admin)->describe_group(group, 10s);
+    REQUIRE(before.ok());
+    std::map<std::string, std::int64_t> committed;
+    for (const auto& [partition, lag] : committed_on(*before)) committed[std::to_string(partition)] = lag.committed;
+    CHECK(listed(committed) == listed(spring_next));
+  }
+
+  // Our daemon under the same group name, reading Spring's plain JSON.
+  testing::Daemon ranking(
+      system, "ranking-updater",
+      {{"PAYPIPE_PLAIN_JSON_TOPICS", "order.completed=dev.paypipe.order.completed.v1"},
+       {"PAYPIPE_PLAIN_JSON_TYPE_IDS", "dev.paypipe.interop.OrderCompleted=dev.paypipe.order.completed.v1"}});
+  ranking.wait_ready();
+  INFO("ranking-updater's log: " << ranking.log_path());
+  const auto units_sold = [&] {
+    std::map<std::string, std::int64_t> units;  // productId -> units sold
+    auto r = ranking.get("/v1/rankings/products?window=all&limit=100");
+    if (!r.ok() || r->status != 200) return units;
+    auto doc = core::json::parse(r->body);
+    if (!doc.ok() || !doc->IsObject() || !doc->HasMember("items")) return units;
+    for (const auto& item : (*doc)["items"].GetArray())
+      units[item["productId"].GetString()] = item["unitsSold"].GetInt64();
+    return units;
+  };
+  // Done when the group has committed every order (offsets start at 0 on the fresh topic).
+  const bool caught_up = testing::eventually(
+      [&] {
+        const auto now = (*admin)->describe_group(group, 5s);
+        if (!now.ok()) return false;
+        std::int64_t next = 0;
+        for (const auto& [partition, lag] : committed_on(*now)) next += lag.committed;
+        return next == orders;
+      },
+      30s, 200ms);
+  REQUIRE(caught_up);
+  std::map<std::string, std::int64_t> expected;
+  for (int i = 1; i <= orders; ++i) {
+    const std::string id = product + "-" + std::to_string(i);
+    if (!spring_products.contains(id)) expected[id] = 1;
+  }
+  REQUIRE(expected.size() == orders - handled_by_spring);
+  CHECK(listed(units_sold()) == listed(expected));  // the others once each, none of Spring's
+  CHECK(testing::read_topic(options, options.topic("dlq.ranking-updater"), 1, 2s).empty());
+  CHECK(testing::read_topic(options, options.topic("retry.ranking-updater"), 1, 2s).empty());
 }

@@ -23,7 +23,9 @@ import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.listener.ContainerProperties;
 import org.springframework.kafka.listener.DefaultErrorHandler;
+import org.springframework.kafka.support.Acknowledgment;
 import org.springframework.kafka.support.KafkaHeaders;
 import org.springframework.kafka.support.serializer.JsonDeserializer;
 import org.springframework.kafka.support.serializer.JsonSerializer;
@@ -45,10 +47,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * (KafkaHeaders.DLT_ORIGINAL_*) through Spring's own conversions.</li>
  * </ol>
  *
- * Arguments are --name=value: bootstrap, produce-topic, product, listen-topic,
- * listen-default-type-topic, listen-count (records of both), dlt-topic, dlt-count, group,
- * timeout-seconds. Prints one line per record (PRODUCED,
- * LISTENED, DEAD-LETTER, FAILED) and exits 0 when every expected record was read in time.
+ * Or, for the takeover of a Spring service's group by our daemon, a Spring service that
+ * handles and commits some records and stops: --produce-orders=k writes k valid orders
+ * (products product-1..k, one unit each, keyed by order id) instead of the three above,
+ * and --consume-topic with --consume-and-commit=n reads them in the consumer group
+ * --group (exactly that name) and acknowledges (commits) the first n records only.
+ *
+ * Arguments are --name=value: bootstrap, produce-topic, product, produce-orders,
+ * listen-topic, listen-default-type-topic, listen-count (records of both), dlt-topic,
+ * dlt-count, consume-topic, consume-and-commit, group, timeout-seconds. Only the listeners
+ * whose topic is given start. Prints one line per record (PRODUCED, LISTENED, DEAD-LETTER,
+ * CONSUMED, FAILED) and exits 0 when every expected record was read in time.
  */
 public final class SpringInterop {
 
@@ -57,6 +66,8 @@ public final class SpringInterop {
 	static CountDownLatch listened;
 
 	static CountDownLatch deadLetters;
+
+	static CountDownLatch toCommit;
 
 	static volatile boolean failed;
 
@@ -71,22 +82,31 @@ public final class SpringInterop {
 		}
 		// The listeners' topics and group, as @KafkaListener placeholders resolve them.
 		options.forEach((name, value) -> System.setProperty("interop." + name, value));
+		for (String topic : List.of("listen-topic", "listen-default-type-topic", "dlt-topic", "consume-topic")) {
+			System.setProperty("interop." + topic + ".start", String.valueOf(options.containsKey(topic)));
+		}
 		String bootstrap = options.get("bootstrap");
-		if (options.containsKey("produce-topic")) {
+		if (options.containsKey("produce-orders")) {
+			produceOrders(bootstrap, options.get("produce-topic"), options.get("product"),
+					Integer.parseInt(options.get("produce-orders")));
+		}
+		else if (options.containsKey("produce-topic")) {
 			produce(bootstrap, options.get("produce-topic"), options.get("product"));
 		}
 		listened = new CountDownLatch(Integer.parseInt(options.getOrDefault("listen-count", "0")));
 		deadLetters = new CountDownLatch(Integer.parseInt(options.getOrDefault("dlt-count", "0")));
+		toCommit = new CountDownLatch(Integer.parseInt(options.getOrDefault("consume-and-commit", "0")));
 		long timeout = Long.parseLong(options.getOrDefault("timeout-seconds", "40"));
 		boolean complete;
 		try (var context = new AnnotationConfigApplicationContext(Listeners.class)) {
 			long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeout);
 			complete = listened.await(timeout, TimeUnit.SECONDS)
-					&& deadLetters.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+					&& deadLetters.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+					&& toCommit.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
 		}
 		if (!complete) {
 			System.out.println("TIMEOUT listened-missing=" + listened.getCount() + " dead-letters-missing="
-					+ deadLetters.getCount());
+					+ deadLetters.getCount() + " consumed-missing=" + toCommit.getCount());
 		}
 		System.out.flush();
 		System.exit(complete && !failed ? 0 : 2);
@@ -111,6 +131,24 @@ public final class SpringInterop {
 		finally {
 			typed.destroy();
 			untyped.destroy();
+		}
+	}
+
+	/** A Spring order service with JsonSerializer: `count` valid orders, one per product. */
+	static void produceOrders(String bootstrap, String topic, String product, int count) throws Exception {
+		var template = new KafkaTemplate<String, Object>(new DefaultKafkaProducerFactory<>(
+				Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+						StringSerializer.class, ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, JsonSerializer.class,
+						ProducerConfig.ACKS_CONFIG, "all")));
+		try {
+			for (int i = 1; i <= count; ++i) {
+				var order = order(product + "-" + i, 1);
+				report(template.send(topic, order.orderId(), order).get().getRecordMetadata(),
+						"order " + product + "-" + i);
+			}
+		}
+		finally {
+			template.destroy();
 		}
 	}
 
@@ -155,6 +193,19 @@ public final class SpringInterop {
 			return factory;
 		}
 
+		/** The Spring service being replaced: JsonDeserializer, offsets committed when it acknowledges. */
+		@Bean
+		public ConcurrentKafkaListenerContainerFactory<String, Object> acknowledgingFactory() {
+			var deserializer = new JsonDeserializer<Object>();
+			deserializer.addTrustedPackages("dev.paypipe.interop");
+			var factory = new ConcurrentKafkaListenerContainerFactory<String, Object>();
+			factory.setConsumerFactory(
+					new DefaultKafkaConsumerFactory<>(consumerConfig(), new StringDeserializer(), deserializer));
+			factory.getContainerProperties().setAckMode(ContainerProperties.AckMode.MANUAL_IMMEDIATE);
+			factory.setCommonErrorHandler(reportingErrorHandler(() -> toCommit.countDown()));
+			return factory;
+		}
+
 		@Bean
 		public ConcurrentKafkaListenerContainerFactory<String, String> stringFactory() {
 			var factory = new ConcurrentKafkaListenerContainerFactory<String, String>();
@@ -165,13 +216,14 @@ public final class SpringInterop {
 		}
 
 		@KafkaListener(topics = "${interop.listen-topic:unused.listen}", groupId = "${interop.group}-listener",
-				containerFactory = "jsonFactory")
+				containerFactory = "jsonFactory", autoStartup = "${interop.listen-topic.start}")
 		public void onPaymentCompleted(PaymentCompleted payment, @Header(KafkaHeaders.RECEIVED_KEY) String key) {
 			onPayment(payment, key);
 		}
 
 		@KafkaListener(topics = "${interop.listen-default-type-topic:unused.default}",
-				groupId = "${interop.group}-default-type", containerFactory = "defaultTypeFactory")
+				groupId = "${interop.group}-default-type", containerFactory = "defaultTypeFactory",
+				autoStartup = "${interop.listen-default-type-topic.start}")
 		public void onPaymentFailed(PaymentFailed payment, @Header(KafkaHeaders.RECEIVED_KEY) String key) {
 			onPayment(payment, key);
 		}
@@ -188,7 +240,7 @@ public final class SpringInterop {
 		}
 
 		@KafkaListener(topics = "${interop.dlt-topic:unused.dlt}", groupId = "${interop.group}-dlt",
-				containerFactory = "stringFactory")
+				containerFactory = "stringFactory", autoStartup = "${interop.dlt-topic.start}")
 		public void onDeadLetter(String value, @Header(KafkaHeaders.DLT_ORIGINAL_TOPIC) String topic,
 				@Header(KafkaHeaders.DLT_ORIGINAL_PARTITION) int partition,
 				@Header(KafkaHeaders.DLT_ORIGINAL_OFFSET) long offset,
@@ -208,6 +260,24 @@ public final class SpringInterop {
 				fail("dead-letter listener", e);
 			}
 			deadLetters.countDown();
+		}
+
+		/**
+		 * The group's Spring service: handles and commits (MANUAL_IMMEDIATE: a synchronous commit
+		 * on acknowledge) the first n records, then leaves the rest uncommitted to its successor.
+		 */
+		@KafkaListener(topics = "${interop.consume-topic:unused.consume}", groupId = "${interop.group}",
+				containerFactory = "acknowledgingFactory", autoStartup = "${interop.consume-topic.start}")
+		public void onOrder(OrderCompleted order, @Header(KafkaHeaders.RECEIVED_TOPIC) String topic,
+				@Header(KafkaHeaders.RECEIVED_PARTITION) int partition, @Header(KafkaHeaders.OFFSET) long offset,
+				Acknowledgment acknowledgment) {
+			if (toCommit.getCount() == 0) {
+				return;  // past n: not handled, not committed
+			}
+			acknowledgment.acknowledge();
+			System.out.println("CONSUMED " + order.items().get(0).productId() + " " + topic + " " + partition + " "
+					+ offset);
+			toCommit.countDown();
 		}
 
 		/** A record Spring cannot hand to the listener (a header it cannot convert): reported, not retried. */
