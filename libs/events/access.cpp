@@ -11,7 +11,8 @@ std::vector<ServiceAccess> service_access() {
   return {
       {"payment-api", {"payment.completed", "payment.failed", "payment.refunded"}},
       {"order-processor",
-       {"order.created", "order.completed", "order.cancelled", "order.refunded", "product.sold-out", "payment.refund-requested"}},
+       {"order.created", "order.completed", "order.cancelled", "order.refunded", "product.sold-out",
+        "payment.refund-requested"}},
       // coupon.requested: written by its HTTP API, read by its own consumer.
       {"coupon-issuer", {"coupon.requested", "coupon.issued", "coupon.rejected"}},
       {"notification-sender", {}},

@@ -133,7 +133,8 @@ core::Result<Event> event_of(const ConsumedRecord& record, const KafkaOptions& o
   std::string_view topic = at.topic;
   if (topic.starts_with(options.topic_prefix)) topic.remove_prefix(options.topic_prefix.size());
   // The keys are logical topics; the record names the broker's (mapped and prefixed).
-  const auto topic_type = std::ranges::find_if(plain, [&](const auto& entry) { return options.topic(entry.first) == at.topic; });
+  const auto topic_type = std::ranges::find_if(
+      plain, [&](const auto& entry) { return options.topic(entry.first) == at.topic; });
   if (topic_type == plain.end()) return from_record(record.key, record.value, record.headers);
   if (const auto* type = find_header(record.headers, header::content_type);
       type != nullptr && type->rfind("application/json", 0) != 0) {

@@ -15,12 +15,17 @@ constexpr std::string_view dlq_stem = "dlq.";
 Naming spring_names() {
   Naming n;
   n.topics = {
-      {"order.created", "order.created"},       {"order.completed", "order.completed"},
-      {"order.cancelled", "order.cancelled"},   {"order.refunded", "order.refunded"},
+      {"order.created", "order.created"},
+      {"order.completed", "order.completed"},
+      {"order.cancelled", "order.cancelled"},
+      {"order.refunded", "order.refunded"},
       {"payment.completed", "payment.success"},
-      {"payment.failed", "payment.failed"},     {"payment.refund-requested", "refund-requests"},
-      {"payment.refunded", "payment.refunded"}, {"coupon.requested", "coupon-requests"},
-      {"coupon.issued", "coupon.issued"},       {"coupon.rejected", "coupon.rejected"},
+      {"payment.failed", "payment.failed"},
+      {"payment.refund-requested", "refund-requests"},
+      {"payment.refunded", "payment.refunded"},
+      {"coupon.requested", "coupon-requests"},
+      {"coupon.issued", "coupon.issued"},
+      {"coupon.rejected", "coupon.rejected"},
       {"product.sold-out", "product.sold-out"},
   };
   n.groups = {

@@ -175,8 +175,7 @@ TEST_CASE("the happy path: product, order, deposit, payment, and the order compl
   CHECK(event->user_id == "alice");
   CHECK(event->total_amount == 60000);
   // The line names its product, for the user's message.
-  CHECK(event->items ==
-        std::vector<contracts::OrderItem>{{"concert:A", 2, 30000, std::string("Product concert:A")}});
+  CHECK(event->items == std::vector<contracts::OrderItem>{{"concert:A", 2, 30000, std::string("Product concert:A")}});
   CHECK(shop.orders.stop() == 0);
   CHECK(shop.payments.stop() == 0);
 }

@@ -100,6 +100,13 @@ TEST_CASE("every admin endpoint refuses a missing token with 401 and a wrong one
       {&retrier, "POST", "/v1/parked/{id}/replay", "/v1/parked/1/replay", ""},
       {&retrier, "POST", "/v1/parked/replay", "/v1/parked/replay?group=payment-api", ""},
       {&retrier, "DELETE", "/v1/parked/{id}", "/v1/parked/1", ""},
+      {&retrier, "GET", "/v1/dead-letters", "/v1/dead-letters", ""},
+      {&retrier, "GET", "/v1/dead-letters/{group}", "/v1/dead-letters/payment-api", ""},
+      {&retrier, "POST", "/v1/dead-letters/{group}/retry", "/v1/dead-letters/payment-api/retry", ""},
+      {&retrier, "POST", "/v1/dead-letters/{group}/{partition}/{offset}/retry",
+       "/v1/dead-letters/payment-api/0/0/retry", ""},
+      {&retrier, "POST", "/v1/dead-letters/{group}/{partition}/{offset}/skip", "/v1/dead-letters/payment-api/0/0/skip",
+       R"({"reason":"adm"})"},
       {&payments, "POST", "/v1/wallets/{userId}/deposits", "/v1/wallets/adm-u/deposits", R"({"amount":1})", 401},
       // common.yaml: every daemon's (libs/runtime), tried on each of these four.
       {&orders, "PUT", "/v1/admin/log-level", "/v1/admin/log-level", R"({"level":"info"})"},

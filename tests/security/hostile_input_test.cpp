@@ -256,8 +256,10 @@ TEST_CASE("hostile strings reach no SQL, no 5xx, round-trip unchanged; no secret
     const std::vector<http::Header> telegram_secret{{"X-Telegram-Bot-Api-Secret-Token", secrets.telegram_webhook}};
     call(notify, "POST", "/v1/telegram/webhook",
          R"({"update_id":1,"message":{"chat":{"id":42},"text":)" + quoted("/start " + s) + "}}", telegram_secret);
-    call(notify, "POST", "/v1/telegram/webhook", R"({"update_id":2,"message":{"chat":{"id":42},"text":)" + quoted(s) +
-         R"(,"from":{"language_code":)" + quoted(s) + "}}}", telegram_secret);
+    call(notify, "POST", "/v1/telegram/webhook",
+         R"({"update_id":2,"message":{"chat":{"id":42},"text":)" + quoted(s) + R"(,"from":{"language_code":)" +
+             quoted(s) + "}}}",
+         telegram_secret);
     call(notify, "POST", "/v1/telegram/webhook", quoted(s), telegram_secret);
     call(notify, "POST", "/v1/telegram/webhook",
          R"({"update_id":3,"message":{"chat":{"id":42},"text":)" + quoted("/start " + s) + "}}");

@@ -57,7 +57,8 @@ TEST_CASE("every contract round-trips and matches its schema") {
   round_trip(ProductSoldOut{"seat-A1", std::nullopt, 100, at, at, std::string("2026-12-24")}, decode_product_sold_out);
   round_trip(PaymentRefundRequested{id2, id1, "user-1", 170000, "KRW", "USER_REQUESTED", at},
              decode_payment_refund_requested);
-  const std::vector<OrderItem> dated{{"seat-A1", 2, 50000, std::nullopt, std::string("2026-12-24")}, {"seat-A2", 1, 70000}};
+  const std::vector<OrderItem> dated{{"seat-A1", 2, 50000, std::nullopt, std::string("2026-12-24")},
+                                     {"seat-A2", 1, 70000}};
   round_trip(OrderCompleted{id1, "user-1", dated, 170000, "KRW", "SHIPPING", id2, at}, decode_order_completed);
   round_trip(OrderRefunded{id1, "user-1", dated, 170000, "KRW", id2, "ADMIN_REFUND", at}, decode_order_refunded);
 }
@@ -111,7 +112,8 @@ TEST_CASE("order lines may carry what a message needs: name, event date, venue")
   round_trip(OrderCreated{id1, "user-1", tickets, 170000, "KRW", "SHIPPING", at, at}, decode_order_created);
   round_trip(OrderCompleted{id1, "user-1", tickets, 170000, "KRW", "WAREHOUSE", id2, at}, decode_order_completed);
   round_trip(OrderCancelled{id1, "user-1", "EXPIRED", tickets, 170000, "KRW", at}, decode_order_cancelled);
-  const auto decoded = decode_order_completed(encode(OrderCompleted{id1, "user-1", tickets, 1, "KRW", "WAREHOUSE", id2, at}));
+  const auto decoded = decode_order_completed(
+      encode(OrderCompleted{id1, "user-1", tickets, 1, "KRW", "WAREHOUSE", id2, at}));
   REQUIRE(decoded.ok());
   CHECK(decoded->items == tickets);
   CHECK(same_lines(tickets, items));  // the same lines, one of them named

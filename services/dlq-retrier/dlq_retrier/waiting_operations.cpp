@@ -120,8 +120,7 @@ core::Result<std::vector<GroupSummary>> WaitingOperations::summaries(const std::
     auto r = reader();
     if (!r) return r.error();
     auto partitions = (*r)->partitions(
-        [&](std::string_view name) { return group_of_dlq_topic(name, options_).has_value(); },
-        kafka_timeout);
+        [&](std::string_view name) { return group_of_dlq_topic(name, options_).has_value(); }, kafka_timeout);
     if (!partitions) return partitions.error();
     for (const auto& tp : *partitions) {
       auto g = *group_of_dlq_topic(tp.topic, options_);

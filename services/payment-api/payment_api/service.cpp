@@ -29,10 +29,11 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto& live = service->make<runtime::LiveUpdates>(config.common.kafka, database, "payment_updates", produced_topics(),
                                                    config.live);
   auto& api = service->make<PaymentApi>(config, database, authenticator, live.hub());
-  auto& consumer = service->own(runtime::must(
-      events::ConsumerRuntime::batch(config.common.kafka, config.consumer, producer,
-                                     events::exactly_once_handler(database, "payment-api", apply_events, "payment-api")),
-      "Kafka consumer"));
+  auto& consumer = service->own(
+      runtime::must(events::ConsumerRuntime::batch(
+                        config.common.kafka, config.consumer, producer,
+                        events::exactly_once_handler(database, "payment-api", apply_events, "payment-api")),
+                    "Kafka consumer"));
 
   // Readiness without Kafka: payments commit their events to the outbox (docs/operations.md).
   add_health_checks(service->readiness(), service->liveness(), database, std::move(migrations), consumer, relay,

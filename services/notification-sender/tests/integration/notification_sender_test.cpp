@@ -717,8 +717,9 @@ TEST_CASE("a link token works once, not after it expires, and only for the user 
 
   // Expired: refused.
   const auto late = c.link_token("linda");
-  s.count("WITH e AS (UPDATE telegram_link_tokens SET expires_at = now() - interval '1 second' "
-          "WHERE user_id = 'linda' AND used_at IS NULL RETURNING 1) SELECT count(*) FROM e");
+  s.count(
+      "WITH e AS (UPDATE telegram_link_tokens SET expires_at = now() - interval '1 second' "
+      "WHERE user_id = 'linda' AND used_at IS NULL RETURNING 1) SELECT count(*) FROM e");
   REQUIRE(c.says(stranger_chat, "/start " + late).status == 200);
   REQUIRE(testing::eventually([&] { return c.answers_to(stranger_chat).size() == 2; }, 10s));
   CHECK(c.answers_to(stranger_chat)[1] == reply("telegram.link-refused", Locale::en));

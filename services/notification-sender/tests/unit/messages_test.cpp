@@ -90,7 +90,8 @@ TEST_CASE("a refunded order is told to its user, with the amount and why") {
   CHECK(refunded->order_id == order_id);
   CHECK(render(*refunded, Locale::en) ==
         "[paypipe] Order refunded: refunded on request\nRefunded: KRW 3,000\nOrder: " + order_id);
-  CHECK(render(*refunded, Locale::ko) == "[paypipe] 주문이 환불되었습니다: 고객 요청\n환불 금액: 3,000원\n주문번호: " + order_id);
+  CHECK(render(*refunded, Locale::ko) ==
+        "[paypipe] 주문이 환불되었습니다: 고객 요청\n환불 금액: 3,000원\n주문번호: " + order_id);
 }
 
 TEST_CASE("an event notification-sender cannot read is refused as invalid input (a dead letter, not a retry)") {

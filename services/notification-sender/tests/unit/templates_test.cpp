@@ -87,9 +87,10 @@ TEST_CASE("an order's message names what was bought, and a ticket's date and ven
   const auto expired = render(full_notice("order.expired", "dev.paypipe.order.cancelled.v1"), Locale::en);
   CHECK(expired.rfind("[paypipe] Order expired", 0) == 0);
   // From the event itself: the names travel in order.completed.
-  contracts::OrderCompleted data{order_id, "alice", notice.items, 170000, "KRW", "WAREHOUSE", notice.payment_id,
-                                 "2026-12-01T00:00:00Z"};
-  const auto from_event = notice_from(events::make_event("order.completed", "/test", order_id, contracts::encode(data)));
+  contracts::OrderCompleted data{order_id, "alice",     notice.items,      170000,
+                                 "KRW",    "WAREHOUSE", notice.payment_id, "2026-12-01T00:00:00Z"};
+  const auto from_event = notice_from(
+      events::make_event("order.completed", "/test", order_id, contracts::encode(data)));
   REQUIRE(from_event.ok());
   CHECK(render(*from_event, Locale::en).find("Concert A x2 (2026-12-24 19:30, Olympic Hall)") != std::string::npos);
 }

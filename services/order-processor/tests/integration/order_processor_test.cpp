@@ -437,7 +437,12 @@ TEST_CASE("payment.completed fulfils a warehouse order once, however often it is
 
 TEST_CASE("a ticket's order events carry the event's date and venue as its product gives them") {
   OrdersFixture f;
-  const ProductSpec gig{"gig", "Concert A", 1000, 10, core::now_ms() - 1h, std::string("2026-12-24T19:30:00+09:00"),
+  const ProductSpec gig{"gig",
+                        "Concert A",
+                        1000,
+                        10,
+                        core::now_ms() - 1h,
+                        std::string("2026-12-24T19:30:00+09:00"),
                         std::string("Olympic Hall")};
   auto created = create_product(f.connection, gig, "KRW");
   REQUIRE(created.ok());

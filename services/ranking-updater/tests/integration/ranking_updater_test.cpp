@@ -264,7 +264,8 @@ TEST_CASE("a day without sales answers an empty ranking for that day, and a bad 
 TEST_CASE("a refund takes its order's sales off once, even delivered twice, and a refund read first keeps it out") {
   RankingsFixture f;
   const auto a = core::new_uuid_v7(), b = core::new_uuid_v7(), c = core::new_uuid_v7();
-  const std::vector<contracts::OrderItem> gig_a{{"gig", 2, 1000, std::nullopt, std::string("2026-12-24")}, {"tee", 1, 500}};
+  const std::vector<contracts::OrderItem> gig_a{{"gig", 2, 1000, std::nullopt, std::string("2026-12-24")},
+                                                {"tee", 1, 500}};
   const std::vector<contracts::OrderItem> gig_b{{"gig", 3, 1000, std::nullopt, std::string("2026-12-24")}};
   const std::vector<contracts::OrderItem> gig_c{{"gig", 4, 1000, std::nullopt, std::string("2026-12-24")}};
   // Completed at 2027-01-15 10:00 KST. Order c's refund is read before its completion.
@@ -296,10 +297,12 @@ TEST_CASE("a refund takes its order's sales off once, even delivered twice, and 
 TEST_CASE("sales and sold-out rankings per event date list only that date's products") {
   RankingsFixture f;
   f.publish({
-      completed(core::new_uuid_v7(), {{"xmas", 5, 100, std::nullopt, std::string("2026-12-24")}}, "2026-12-01T01:00:00Z"),
+      completed(core::new_uuid_v7(), {{"xmas", 5, 100, std::nullopt, std::string("2026-12-24")}},
+                "2026-12-01T01:00:00Z"),
       completed(core::new_uuid_v7(), {{"nye", 7, 100, std::nullopt, std::string("2026-12-31")}, {"tee", 9, 10}},
                 "2026-12-01T01:00:00Z"),
-      completed(core::new_uuid_v7(), {{"xmas-late", 2, 100, std::nullopt, std::string("2026-12-24")}}, "2026-12-02T01:00:00Z"),
+      completed(core::new_uuid_v7(), {{"xmas-late", 2, 100, std::nullopt, std::string("2026-12-24")}},
+                "2026-12-02T01:00:00Z"),
       sold_out("xmas", "2026-12-01T00:00:00Z", "2026-12-01T00:01:00Z", std::string("2026-12-24")),
       sold_out("nye", "2026-12-01T00:00:00Z", "2026-12-01T00:00:30Z", std::string("2026-12-31")),
       sold_out("tee", "2026-12-01T00:00:00Z", "2026-12-01T00:00:10Z"),

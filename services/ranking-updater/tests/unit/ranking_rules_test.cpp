@@ -47,7 +47,8 @@ TEST_CASE("a batch adds up per product for all time and per product per local da
 
 TEST_CASE("lines of dated products also count under their event date; a refund's lines count negatively") {
   const auto a = order({{"gig", 2, 100, std::nullopt, std::string("2026-12-24")}, {"tee", 1, 50}});
-  const auto b = order({{"gig", 1, 100, std::nullopt, std::string("2026-12-24")}, {"eve", 3, 10, std::nullopt, std::string("2026-12-31")}});
+  const auto b = order({{"gig", 1, 100, std::nullopt, std::string("2026-12-24")},
+                        {"eve", 3, 10, std::nullopt, std::string("2026-12-31")}});
   const std::vector<DatedOrder> batch{{&a.items, "2026-12-01"}, {&b.items, "2026-12-02"}, {&a.items, "2026-12-01", -1}};
   const auto deltas = aggregate(batch);
   CHECK(deltas.by_event.size() == 2);
