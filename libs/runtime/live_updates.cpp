@@ -172,8 +172,9 @@ std::optional<std::string> LiveUpdates::user_of(const events::ConsumedRecord& re
   if (!event) return std::nullopt;
   auto data = core::json::parse(event->data);
   if (!data || !data->IsObject()) return std::nullopt;
-  const auto member = data->FindMember("userId");
-  if (member == data->MemberEnd() || !member->value.IsString()) return std::nullopt;
+  const auto& object = *data;  // const: FindMember and MemberEnd give one iterator type (clang's C++20)
+  const auto member = object.FindMember("userId");
+  if (member == object.MemberEnd() || !member->value.IsString()) return std::nullopt;
   return std::string(member->value.GetString(), member->value.GetStringLength());
 }
 
