@@ -88,7 +88,7 @@ class Snapshot:
         self.outbox = {schema: int(s.psql(schema, "SELECT count(*) FROM outbox")[0][0])
                        for schema in ("payment_api", "order_processor", "coupon_issuer")}
         names = ["payment.completed", "payment.failed", "payment.refunded", "order.created", "order.completed",
-                 "order.cancelled", "coupon.issued", "coupon.rejected", "payment.refund-requested"] + \
+                 "order.cancelled", "order.refunded", "coupon.issued", "coupon.rejected", "payment.refund-requested"] + \
                 [f"dlq.{g}" for g in GROUPS] + [f"retry.{g}" for g in GROUPS]
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             self.topics = dict(zip(names, pool.map(s.read_topic, names)))
@@ -381,8 +381,8 @@ class Checker:
         # 7. notifications: one log entry per event, at least one Telegram message; duplicates counted
         problems = []
         expected = {}
-        for t in ("payment.completed", "payment.failed", "order.completed", "order.cancelled", "coupon.issued",
-                  "coupon.rejected"):
+        for t in ("payment.completed", "payment.failed", "order.completed", "order.cancelled", "order.refunded",
+                  "coupon.issued", "coupon.rejected"):
             for ce_id, recs in snap.events(t).items():
                 d = payload(recs[0])
                 ref = d.get("requestId") if t.startswith("coupon") else (d.get("orderId") if t.startswith("order.")
@@ -397,7 +397,8 @@ class Checker:
                 problems.append(f"notification for unknown event {ce_id}")
         prefixes = {"Payment completed": "payment.completed", "Payment failed": "payment.failed",
                     "Order completed": "order.completed", "Order cancelled": "order.cancelled",
-                    "Order expired": "order.cancelled", "Coupon issued": "coupon.issued",
+                    "Order expired": "order.cancelled", "Order refunded": "order.refunded",
+                    "Coupon issued": "coupon.issued",
                     "Coupon not issued": "coupon.rejected"}
         sent = collections.Counter()
         for m in snap.telegram:
@@ -416,7 +417,7 @@ class Checker:
 
         # 8. webhook: one COMPLETED delivery per event, accepted at least once; duplicates counted
         problems = []
-        expected_w = set(completed_ev) | set(completed_topic)
+        expected_w = set(completed_ev) | set(completed_topic) | set(snap.events("order.refunded"))
         accepted = collections.Counter(x.get("idempotencyKey") for x in snap.analytics)
         for ce_id in expected_w:
             dl = snap.deliveries.get(ce_id)
