@@ -35,6 +35,37 @@ asio::awaitable<void> join_reader(Wakeup& wakeup) {
   }
 }
 
+// Reads until an SSE client leaves (it sends nothing, so a read completing means it
+// left), then wakes the writer. The stream outlives it: the writer joins it
+// (join_reader) before the stream goes.
+asio::awaitable<void> read_until_sse_client_leaves(beast::tcp_stream& stream, std::shared_ptr<Wakeup> wakeup) {
+  std::array<char, 256> sink{};
+  for (;;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+    if (ec) break;
+  }
+  wakeup->client_gone = true;
+  wakeup->reader_running = false;
+  wakeup->timer.cancel();
+}
+
+// Reads what a WebSocket client sends: control frames (pong, close) are handled inside
+// Beast; messages are ignored (the resume token is the URL's lastEventId). Joined the
+// same way.
+asio::awaitable<void> read_until_websocket_client_leaves(websocket::stream<beast::tcp_stream&>& ws,
+                                                         std::shared_ptr<Wakeup> wakeup) {
+  beast::flat_buffer incoming;
+  for (;;) {
+    auto [ec, n] = co_await ws.async_read(incoming, use_tuple);
+    if (ec) break;
+    incoming.clear();
+    if (incoming.capacity() > 4096) incoming.shrink_to_fit();
+  }
+  wakeup->client_gone = true;
+  wakeup->reader_running = false;
+  wakeup->timer.cancel();
+}
+
 void wake_on_strand(const std::shared_ptr<Wakeup>& wakeup, beast::tcp_stream& stream, StreamConnection& connection) {
   const auto executor = stream.get_executor();
   std::weak_ptr<Wakeup> weak = wakeup;
@@ -71,21 +102,8 @@ asio::awaitable<void> serve_sse(beast::tcp_stream& stream, unsigned version, Str
   auto [head_ec, head_n] = co_await bh::async_write_header(stream, serializer, use_tuple);
   if (head_ec) co_return;
 
-  // SSE clients send nothing: a read completing means they left.
   wakeup->reader_running = true;
-  asio::co_spawn(
-      stream.get_executor(),
-      [&stream, wakeup]() -> asio::awaitable<void> {
-        std::array<char, 256> sink{};
-        for (;;) {
-          auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
-          if (ec) break;
-        }
-        wakeup->client_gone = true;
-        wakeup->reader_running = false;
-        wakeup->timer.cancel();
-      },
-      asio::detached);
+  asio::co_spawn(stream.get_executor(), read_until_sse_client_leaves(stream, wakeup), asio::detached);
 
   // A comment first, so a client sees the stream open before any update.
   std::string out = ": open\n\n";
@@ -135,24 +153,8 @@ asio::awaitable<void> serve_websocket(beast::tcp_stream& stream, bh::request<bh:
     stream.cancel();
   };
 
-  // Reads what the client sends: control frames (pong, close) are handled inside;
-  // messages are ignored (the resume token is the URL's lastEventId).
   wakeup->reader_running = true;
-  asio::co_spawn(
-      stream.get_executor(),
-      [&ws, wakeup]() -> asio::awaitable<void> {
-        beast::flat_buffer incoming;
-        for (;;) {
-          auto [ec, n] = co_await ws.async_read(incoming, use_tuple);
-          if (ec) break;
-          incoming.clear();
-          if (incoming.capacity() > 4096) incoming.shrink_to_fit();
-        }
-        wakeup->client_gone = true;
-        wakeup->reader_running = false;
-        wakeup->timer.cancel();
-      },
-      asio::detached);
+  asio::co_spawn(stream.get_executor(), read_until_websocket_client_leaves(ws, wakeup), asio::detached);
 
   const auto bound = accept.heartbeat + options.write_timeout;
   for (;;) {

@@ -418,9 +418,11 @@ TEST_CASE("fast path: an event the producer refuses holds back the later events 
   const auto other = f.payment_completed(core::new_uuid_v7());
   auto tx = pg::Transaction::begin(f.connection);
   REQUIRE(tx.ok());
-  auto insert = events::OutboxInsert::prepare({refused, after, other}, "payment");
-  REQUIRE(insert.ok());
-  REQUIRE(std::move(insert).value().run(*tx).ok());
+  auto prepared = events::OutboxInsert::prepare({refused, after, other}, "payment");
+  REQUIRE(prepared.ok());
+  // Moved outside REQUIRE, which spells its expression twice.
+  const auto ran = std::move(prepared).value().run(*tx);
+  REQUIRE(ran.ok());
   REQUIRE(tx->commit().ok());
   // `after` must not reach Kafka ahead of `refused`: both rows wait for the sweep. Absence
   // can only be watched for a while.
