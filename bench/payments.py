@@ -601,13 +601,20 @@ def script_of(captured: dict, size: int, roles: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def real_setup(captured: dict) -> str:
+def real_setup(captured: dict, live_updates: bool) -> str:
     """A copy of payment-api's tables (indexes, constraints and defaults included) in the
-    schema pgbench_real, seeded like the benchmark's own."""
+    schema pgbench_real, seeded like the benchmark's own. With live updates on, the copy of
+    payments carries payment-api's live-update trigger too (its statements run inside the
+    insert, so pg_stat_statements never shows them), writing to copies of its tables: the
+    function names its tables unqualified and pgbench runs with search_path=pgbench_real."""
     tables = sorted({known_statement(r["query"])["table"] for r in captured["statements"]
                      if r["role"] in ("read", "write", "relay", "deleter")} - {""})
     sql = ["DROP SCHEMA IF EXISTS pgbench_real CASCADE;", "CREATE SCHEMA pgbench_real;"]
     sql += [f"CREATE TABLE pgbench_real.{t} (LIKE payment_api.{t} INCLUDING ALL);" for t in tables]
+    if live_updates and "payments" in tables:
+        sql += [f"CREATE TABLE pgbench_real.{t} (LIKE payment_api.{t} INCLUDING ALL);" for t in LIVE_UPDATE_TABLES]
+        sql.append("CREATE TRIGGER payments_record_update AFTER INSERT OR UPDATE OF status ON pgbench_real.payments "
+                   "FOR EACH ROW EXECUTE FUNCTION payment_api.record_payment_update();")
     if "wallets" in tables:
         sql.append(f"INSERT INTO pgbench_real.wallets (user_id, balance) "
                    f"SELECT 'u' || i, 1000000000000000 FROM generate_series(1, {USERS}) i;")
@@ -617,6 +624,10 @@ def real_setup(captured: dict) -> str:
                    f"now() + interval '2 hours' FROM generate_series(1, {PGBENCH_ORDERS}) i;")
     sql.append("ANALYZE;")
     return "\n".join(sql)
+
+
+# payment-api's live-update trigger (migrations/020_payment_updates.sql) and what it writes.
+LIVE_UPDATE_TABLES = ("payment_update_counters", "payment_updates")
 
 
 def seed_orders(stack: Stack, count: int, path: Path) -> None:
@@ -849,6 +860,11 @@ def run(args) -> dict:
             daemon.stop()
             results["ready_ms_restart"][service] = round(daemon.start() * 1000, 1)
 
+        results["live_updates"] = args.live_updates
+        results["outbox_fast_path"] = args.outbox_fast_path
+        if args.live_updates == "off":
+            # To weigh the trigger: every payment then skips it (no stream sees payments).
+            stack.psql("ALTER TABLE payment_api.payments DISABLE TRIGGER payments_record_update")
         orders_total = 120_000 if quick else 400_000
         log(f"seeding {orders_total} payable orders")
         seed_orders(stack, orders_total, work / "orders.tsv")
@@ -908,7 +924,7 @@ def run(args) -> dict:
         # (the batch-of-one form, as many clients as the unbatched workers) and batched (a
         # batch of the mean size payment-api used, as many clients as its batched workers).
         log("pgbench: payment-api's captured statements, per request and batched")
-        stack.psql(real_setup(results["statements_batched"]))
+        stack.psql(real_setup(results["statements_batched"], args.live_updates == "on"))
         batch = max(1, round(results["statements_batched"]["batch_size"]))
         per_request_scripts = real_scripts(results["statements_unbatched"], 1)
         batched_scripts = real_scripts(results["statements_batched"], batch)
@@ -1163,6 +1179,8 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
     parser.add_argument("--outbox-fast-path", choices=("on", "off"), default="on",
                         help="payment-api's outbox fast path (PAYPIPE_OUTBOX_FAST_PATH), to compare the two")
+    parser.add_argument("--live-updates", choices=("on", "off"), default="on",
+                        help="payment-api's live-update trigger, to weigh what it costs each payment")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="skip the perf profiles of payment-api and notification-sender")
     args = parser.parse_args()
