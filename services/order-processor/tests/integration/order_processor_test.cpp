@@ -3,12 +3,8 @@
 // redelivered or crashes, the expiry sweep with several sweepers, sold-out once.
 #include <catch2/catch.hpp>
 
-#include <libpq-fe.h>
-
 #include <atomic>
-#include <cstdio>
 #include <future>
-#include <optional>
 #include <set>
 #include <thread>
 
@@ -33,6 +29,7 @@
 #include "support/fresh_schema.hpp"
 #include "support/identity.hpp"
 #include "support/stack.hpp"
+#include "support/statements.hpp"
 
 using namespace paypipe;
 using namespace paypipe::order_processor;
@@ -629,60 +626,12 @@ struct PaymentScene {
   }
 };
 
-// The statements a connection sends while this lives, from libpq's protocol trace:
-// each statement is one Parse (extended protocol) or one Query (simple protocol).
-class StatementCounter {
- public:
-  explicit StatementCounter(pg::Connection& connection) : conn_(connection.native()), trace_(std::tmpfile()) {
-    REQUIRE(trace_ != nullptr);
-    PQtrace(conn_, trace_);
-    PQsetTraceFlags(conn_, PQTRACE_SUPPRESS_TIMESTAMPS);  // after PQtrace, which clears them
-  }
-  ~StatementCounter() {
-    PQuntrace(conn_);
-    std::fclose(trace_);
-  }
-  StatementCounter(const StatementCounter&) = delete;
-  StatementCounter& operator=(const StatementCounter&) = delete;
-
-  std::size_t sent() {
-    std::fflush(trace_);
-    std::rewind(trace_);
-    std::size_t statements = 0;
-    char line[512];
-    bool line_start = true;
-    while (std::fgets(line, sizeof line, trace_)) {
-      const std::string_view text(line);
-      if (line_start && text.starts_with("F\t")) {
-        const auto message = text.substr(text.find('\t', 2) + 1);
-        if (message.starts_with("Parse\t") || message.starts_with("Query\t")) ++statements;
-      }
-      line_start = text.ends_with('\n');
-    }
-    std::fseek(trace_, 0, SEEK_END);
-    return statements;
-  }
-
- private:
-  PGconn* conn_;
-  std::FILE* trace_;
-};
-
 // The statements a batch of payment results costs, on a pool of one connection.
 std::size_t statements_for(pg::Pool& one, std::span<const events::ConsumedEvent> batch) {
-  std::optional<StatementCounter> counter;
-  {
-    auto lease = one.acquire();
-    REQUIRE(lease.ok());
-    counter.emplace(**lease);
-  }
-  const auto outcomes = events::apply_exactly_once(one, "order-processor", batch, apply_events, "order-processor");
-  for (const auto& outcome : outcomes) REQUIRE(outcome.succeeded());
-  auto lease = one.acquire();  // the same connection: the pool holds one
-  REQUIRE(lease.ok());
-  const auto sent = counter->sent();
-  counter.reset();
-  return sent;
+  return testing::statements_sent(one, [&] {
+    const auto outcomes = events::apply_exactly_once(one, "order-processor", batch, apply_events, "order-processor");
+    for (const auto& outcome : outcomes) REQUIRE(outcome.succeeded());
+  });
 }
 
 }  // namespace
