@@ -129,17 +129,22 @@ std::map<std::string, std::int64_t> quantities(const std::vector<const Order*>& 
   return by_product;
 }
 
-// Locks the products in id order, then moves `by_product` out of `held`, into `sold`
-// (a paid order) or back to available (a released hold), or out of `sold` back to
-// available (a refund; a product that had sold out is on sale again, and sells out anew).
-void move_held(pg::Pipeline& pipeline, const std::map<std::string, std::int64_t>& by_product, StockMove move) {
-  if (move == StockMove::none) return;
+// Locks the products in id order: every transaction that changes their counters takes
+// them this way first, so none waits for another in a cycle.
+void lock_products(pg::Pipeline& pipeline, const std::vector<std::string>& sorted_ids) {
+  pipeline.add("SELECT id FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", sorted_ids);
+}
+
+// Moves `by_product` (products locked) out of `held`, into `sold` (a paid order) or back
+// to available (a released hold), or out of `sold` back to available (a refund; a
+// product that had sold out is on sale again, and sells out anew).
+void move_stock(pg::Pipeline& pipeline, const std::map<std::string, std::int64_t>& by_product, StockMove move) {
+  if (move == StockMove::none || by_product.empty()) return;
   std::vector<std::string> ids, counts;
   for (const auto& [id, quantity] : by_product) {
     ids.push_back(id);
     counts.push_back(std::to_string(quantity));
   }
-  pipeline.add("SELECT id FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", ids);
   const char* sql = nullptr;
   switch (move) {
     case StockMove::sell:
@@ -160,6 +165,15 @@ void move_held(pg::Pipeline& pipeline, const std::map<std::string, std::int64_t>
     case StockMove::none: return;
   }
   pipeline.add(sql, ids, counts);
+}
+
+// lock_products, then move_stock.
+void move_held(pg::Pipeline& pipeline, const std::map<std::string, std::int64_t>& by_product, StockMove move) {
+  if (move == StockMove::none) return;
+  std::vector<std::string> ids;
+  for (const auto& entry : by_product) ids.push_back(entry.first);
+  lock_products(pipeline, ids);
+  move_stock(pipeline, by_product, move);
 }
 
 // Queues the outbox insert of `announcements` (validated first: an invalid event queues nothing).
@@ -428,34 +442,79 @@ core::Result<PlacedOrder> place_order(pg::Connection& connection, const OrderReq
   return place_orders(connection, std::span(&request, 1), std::span(&trace, 1), settings, now).front();
 }
 
-core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, const Decision& decision,
-                                   const std::optional<PaymentRef>& payment, core::SystemTime now) {
-  if (decision.effect == Effect::none) return order;
-  auto change = change_for(order, decision, payment, now);
-  if (!change) return change.error();
-  const Order& after = change->after;
+core::Result<std::map<std::string, Order>> lock_orders(pg::Transaction& tx, const std::set<std::string>& order_ids) {
+  static const std::string sql =
+      "SELECT " + order_columns +
+      ", asked.id FROM orders o JOIN unnest($1::text[]) AS asked(id) ON o.id = asked.id::uuid "
+      "ORDER BY o.id FOR UPDATE OF o";
+  auto rows = tx.exec(sql, std::vector<std::string>(order_ids.begin(), order_ids.end()));
+  if (!rows) return rows.error();
+  std::map<std::string, Order> locked;
+  for (int i = 0; i < rows->size(); ++i) {
+    auto order = order_from(*rows, i);
+    if (!order) return order.error();
+    locked.emplace(rows->str(i, order_column_count), std::move(order).value());
+  }
+  return locked;
+}
+
+core::Status write_changes(pg::Transaction& tx, std::span<const Change> changes, core::SystemTime now) {
+  // Each order's last state: a later change of an order was decided on the earlier's.
+  std::map<std::string, const Order*> last;
+  std::map<StockMove, std::map<std::string, std::int64_t>> moves;  // per product, sorted by id
+  std::set<std::string> moved, sold;
+  std::vector<events::Event> announcements;
+  for (const auto& change : changes) {
+    last[change.after.id] = &change.after;
+    if (change.stock != StockMove::none) {
+      for (const auto& item : change.after.items) {
+        moves[change.stock][item.product_id] += item.quantity;
+        moved.insert(item.product_id);
+        if (change.stock == StockMove::sell) sold.insert(item.product_id);
+      }
+    }
+    announcements.insert(announcements.end(), change.events.begin(), change.events.end());
+  }
+  if (last.empty()) return {};
+  std::vector<std::string> ids, statuses, payments, reasons, updated, paid, refunds;  // "" stands for NULL
+  for (const auto& [id, after] : last) {
+    ids.push_back(id);
+    statuses.emplace_back(to_string(after->status));
+    payments.push_back(after->payment_id.value_or(""));
+    reasons.push_back(after->cancel_reason.value_or(""));
+    updated.push_back(after->updated_at);
+    paid.push_back(after->paid_at.value_or(""));
+    refunds.push_back(after->refund_reason.value_or(""));
+  }
 
   auto pipeline = pg::Pipeline::within(tx);
   pipeline.add(
-      "UPDATE orders SET status = $2, payment_id = $3, cancel_reason = $4, updated_at = $5, paid_at = $6, "
-      "refund_reason = $7 WHERE id = $1",
-      after.id, std::string(to_string(after.status)), after.payment_id, after.cancel_reason, after.updated_at,
-      after.paid_at, after.refund_reason);
-  move_held(pipeline, quantities({&order}), change->stock);
+      "UPDATE orders o SET status = v.status, payment_id = NULLIF(v.payment, '')::uuid, "
+      "cancel_reason = NULLIF(v.reason, ''), updated_at = v.updated, paid_at = NULLIF(v.paid, '')::timestamptz, "
+      "refund_reason = NULLIF(v.refund, '') "
+      "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[]) "
+      "AS v(id, status, payment, reason, updated, paid, refund) WHERE o.id = v.id",
+      ids, statuses, payments, reasons, updated, paid, refunds);
   pg::Pipeline::Handle sold_out;
-  if (change->stock == StockMove::sell) {
-    std::vector<std::string> ids;
-    for (const auto& item : order.items) ids.push_back(item.product_id);
+  if (!moved.empty()) {
+    lock_products(pipeline, std::vector<std::string>(moved.begin(), moved.end()));
+    // A refund first: a sale in the same call may sell out again what it put back.
+    for (const auto move : {StockMove::unsell, StockMove::release, StockMove::sell}) {
+      move_stock(pipeline, moves[move], move);
+    }
+  }
+  if (!sold.empty()) {
     // sold_out_at goes from NULL to a time once, under the product's lock: one
     // product.sold-out per product, whatever order sells its last unit.
     static const std::string sold_out_sql =
         "UPDATE products SET sold_out_at = $2 WHERE id = ANY($1::text[]) AND sold_out_at IS NULL "
         "AND sold >= total_stock RETURNING id, name, total_stock, " +
         pg::rfc3339_sql("sale_opens_at") + ", " + pg::rfc3339_sql("sold_out_at") + ", event_date";
-    sold_out = pipeline.add(sold_out_sql, ids, after.updated_at);
+    sold_out =
+        pipeline.add(sold_out_sql, std::vector<std::string>(sold.begin(), sold.end()), core::format_rfc3339(now));
   }
-  if (auto queued = queue_outbox(pipeline, change->events, "order"); !queued) return queued.error();
-  if (auto written = pipeline.flush(); !written) return written.error();
+  if (auto queued = queue_outbox(pipeline, announcements, "order"); !queued) return queued;
+  if (auto written = pipeline.flush(); !written) return written;
 
   const auto& rows = pipeline.rows(sold_out);
   if (!rows.empty()) {
@@ -465,11 +524,20 @@ core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, cons
                           rows.optional_str(i, 5)});
       spdlog::info("product {} sold out", products.back().product_id);
     }
-    if (auto queued = queue_outbox(pipeline, sold_out_events(products), "product"); !queued) return queued.error();
-    if (auto written = pipeline.flush(); !written) return written.error();
+    if (auto queued = queue_outbox(pipeline, sold_out_events(products), "product"); !queued) return queued;
+    if (auto written = pipeline.flush(); !written) return written;
     StoreMetrics::get().sold_out.Increment(static_cast<double>(products.size()));
   }
-  return after;
+  return {};
+}
+
+core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, const Decision& decision,
+                                   const std::optional<PaymentRef>& payment, core::SystemTime now) {
+  if (decision.effect == Effect::none) return order;
+  auto change = change_for(order, decision, payment, now);
+  if (!change) return change.error();
+  if (auto written = write_changes(tx, std::span(&*change, 1), now); !written) return written.error();
+  return change->after;
 }
 
 core::Result<std::size_t> expire_batch(pg::Connection& connection, core::SystemTime deadline, std::size_t limit,

@@ -14,7 +14,9 @@
 //   * the CHECK held + sold <= total_stock is the last word on overselling.
 
 #include <chrono>
+#include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 
@@ -65,11 +67,23 @@ core::Result<PlacedOrder> place_order(pg::Connection& connection, const OrderReq
 core::Result<std::optional<Order>> find_order(pg::Connection& connection, const std::string& order_id);
 // The order, locked until the end of `tx`.
 core::Result<std::optional<Order>> lock_order(pg::Transaction& tx, const std::string& order_id);
+// The orders among `order_ids` that exist, locked until the end of `tx`, by the id as
+// asked for. One statement; rows are locked in id order, so two transactions locking
+// overlapping sets never wait for each other in a cycle.
+core::Result<std::map<std::string, Order>> lock_orders(pg::Transaction& tx, const std::set<std::string>& order_ids);
 
-// Writes `decision` for `order` (locked in `tx`) as change_for (order_effects.hpp)
-// decides it: the new status, the stock effect and the events, then product.sold-out
-// for every product whose last unit this sold. One round trip (plus one when a product
-// sells out). Returns the order as it now is. Effect::none writes nothing.
+// Writes `changes` (change_for's, order_effects.hpp, of orders locked in `tx`, in the
+// order they were decided: a later change of an order was decided on the earlier's
+// `after`) with one statement per step over arrays, whatever their number: each
+// order's last state; the stock moves, products locked in id order, one UPDATE per kind
+// of move; product.sold-out for every product whose last unit they sold (at `now`);
+// and every change's events into the outbox, in `changes`' order. One round trip, plus
+// one when a product sells out. A sale and a refund of one product in one call count as
+// their sum (payment results never refund: a refund is a request of its own).
+core::Status write_changes(pg::Transaction& tx, std::span<const Change> changes, core::SystemTime now);
+
+// Writes `decision` for `order` (locked in `tx`): write_changes with change_for's one
+// change. Returns the order as it now is. Effect::none writes nothing.
 core::Result<Order> apply_decision(pg::Transaction& tx, const Order& order, const Decision& decision,
                                    const std::optional<PaymentRef>& payment, core::SystemTime now);
 

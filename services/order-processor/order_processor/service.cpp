@@ -33,7 +33,7 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto& consumer = service->own(
       runtime::must(events::ConsumerRuntime::batch(
                         config.common.kafka, config.consumer, producer,
-                        events::exactly_once_handler(database, "order-processor", apply_event, "order-processor")),
+                        events::exactly_once_handler(database, "order-processor", apply_events, "order-processor")),
                     "Kafka consumer"));
 
   // Readiness without Kafka: orders commit their events to the outbox (docs/operations.md).

@@ -23,6 +23,7 @@
 #include "support/fresh_schema.hpp"
 #include "support/identity.hpp"
 #include "support/stack.hpp"
+#include "support/statements.hpp"
 
 using namespace paypipe;
 using namespace paypipe::coupon_issuer;
@@ -206,6 +207,31 @@ TEST_CASE("a coupon.requested redelivered after a crash changes nothing") {
                   "WHERE request_id <> $1",
                   sentinel[0])
             ->str(0, 0) == before);
+}
+
+TEST_CASE("a batch of requests costs the same statements whatever its size") {
+  CouponsFixture f;
+  const auto c = f.coupon(1000);
+  pg::Pool one{pg::PoolOptions{testing::pg_options(f.schema), 1, 30000ms}};
+  CouponDecider decider{one, "/paypipe/coupon-issuer"};
+  const auto statements = [&](std::size_t n) {
+    std::vector<events::ConsumedEvent> batch;
+    for (std::size_t i = 0; i < n; ++i) {
+      const contracts::CouponRequested data{core::new_uuid_v7(), c, core::new_uuid_v7(), core::now_rfc3339()};
+      batch.push_back(events::ConsumedEvent{
+          events::make_event("coupon.requested", "/test", c, contracts::encode(data)), "coupon.requested", 0, 0, 1});
+    }
+    return testing::statements_sent(one, [&] {
+      for (const auto& outcome : decider.handle(batch)) REQUIRE(outcome.succeeded());
+    });
+  };
+  const auto two = statements(2);
+  const auto fifty = statements(50);
+  CHECK(fifty == two);
+  // BEGIN, the processed-event marks, the requests decided before, the coupons locked,
+  // their holders, the issued coupons, the stock, the requests, the outbox, COMMIT.
+  CHECK(two == 10);
+  CHECK(f.remaining(c) == 948);
 }
 
 TEST_CASE("decisions reach Kafka through the outbox, keyed by user") {

@@ -29,6 +29,7 @@
 #include "support/fresh_schema.hpp"
 #include "support/identity.hpp"
 #include "support/stack.hpp"
+#include "support/statements.hpp"
 
 using namespace paypipe;
 using namespace paypipe::order_processor;
@@ -74,7 +75,7 @@ struct OrdersFixture : testing::FreshSchema {
 
   events::Outcome apply(const std::string& type, const std::string& data, std::string id = core::new_uuid_v7()) {
     const std::vector<events::ConsumedEvent> batch{consumed(type, data, std::move(id))};
-    return events::apply_exactly_once(pool, "order-processor", batch, apply_event, "order-processor")[0];
+    return events::apply_exactly_once(pool, "order-processor", batch, apply_events, "order-processor")[0];
   }
 
   static std::string paid(const Order& order, const std::string& payment_id) {
@@ -131,6 +132,12 @@ http::Response call(const http::Router& router, const std::string& method, const
   auto match = router.match(method, path);
   REQUIRE(match.route != nullptr);
   return invoke(*match.route, match.params, method, path, body, std::move(headers));
+}
+
+// One event's effect inside `tx`, as the consumer's batch of one applies it.
+core::Status apply_one(pg::Transaction& tx, const events::ConsumedEvent& event) {
+  const events::ConsumedEvent* const one = &event;
+  return apply_events(tx, std::span(&one, 1));
 }
 
 std::vector<core::TraceContext> traces(std::size_t n) {
@@ -528,7 +535,7 @@ TEST_CASE("a redelivery after a crash anywhere in the handler leaves exactly one
       REQUIRE(tx.ok());
       REQUIRE(events::mark_processed(*tx, "order-processor", event_id).ok());
       if (crash != CrashAt::after_marking) REQUIRE(lock_order(*tx, order.id).ok());
-      if (crash == CrashAt::after_applying) REQUIRE(apply_event(*tx, event).ok());
+      if (crash == CrashAt::after_applying) REQUIRE(apply_one(*tx, event).ok());
       REQUIRE(f.connection.exec("SELECT pg_terminate_backend($1)", static_cast<std::int64_t>(pid)).ok());
       CHECK_FALSE(tx->commit().ok());
     }
@@ -539,7 +546,7 @@ TEST_CASE("a redelivery after a crash anywhere in the handler leaves exactly one
     const std::vector<events::ConsumedEvent> batch{event};
     for (int delivery = 0; delivery < 2; ++delivery) {
       REQUIRE(
-          events::apply_exactly_once(f.pool, "order-processor", batch, apply_event, "order-processor")[0].succeeded());
+          events::apply_exactly_once(f.pool, "order-processor", batch, apply_events, "order-processor")[0].succeeded());
     }
     CHECK(f.status(order.id) == "COMPLETED");
     CHECK(f.stock("seat", "sold") == 4);
@@ -547,6 +554,164 @@ TEST_CASE("a redelivery after a crash anywhere in the handler leaves exactly one
     CHECK(f.outbox("order.completed") == 1);
     CHECK(f.outbox("product.sold-out") == 1);
   }
+}
+
+namespace {
+
+// One schema of the batch-versus-one-by-one comparison: the same products and orders,
+// and the same payment results for them (the order ids differ: orders are named by
+// their position).
+struct PaymentScene {
+  OrdersFixture f;
+  std::vector<Order> orders;
+  std::vector<events::ConsumedEvent> results;
+
+  PaymentScene() {
+    f.product("seat", 100, 1000);
+    f.product("rare", 2, 500);  // the batch sells its last units
+    orders.push_back(f.placed("u0", {{"seat", 2, 1000}}));
+    orders.push_back(f.placed("u1", {{"seat", 1, 1000}}));
+    orders.push_back(f.placed("u2", {{"rare", 2, 500}}));
+    orders.push_back(f.placed("u3", {{"seat", 3, 1000}}, "SHIPPING"));
+    orders.push_back(f.placed("u4", {{"seat", 1, 1000}}));
+    const auto pay = [&](std::size_t i) {
+      return OrdersFixture::consumed("payment.completed", f.paid(orders[i], core::new_uuid_v7()), core::new_uuid_v7());
+    };
+    const auto fail = [&](std::size_t i) {
+      return OrdersFixture::consumed("payment.failed", f.failed(orders[i]), core::new_uuid_v7());
+    };
+    const auto first = pay(0);
+    results.push_back(first);
+    results.push_back(fail(1));
+    results.push_back(pay(2));  // rare: its last units, product.sold-out
+    results.push_back(first);   // redelivered within the batch: nothing more
+    results.push_back(pay(3));
+    results.push_back(fail(3));  // a late failure of a paid order: nothing
+    results.push_back(fail(4));
+    const auto late = pay(4);  // a payment after the cancel: its refund is asked for
+    results.push_back(late);
+    const auto paid = contracts::decode_payment_completed(late.event.data).value();
+    results.push_back(OrdersFixture::consumed(
+        "payment.refunded",
+        contracts::encode(contracts::PaymentRefunded{paid.payment_id, orders[4].id, "u4", paid.amount, paid.currency,
+                                                     core::now_rfc3339()}),
+        core::new_uuid_v7()));
+  }
+
+  // Each order's row and events (types in outbox order, with the reasons they carry),
+  // each product's counters, and the products announced sold out: by position, without
+  // ids or times.
+  std::vector<std::string> outcome() {
+    std::vector<std::string> seen;
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+      auto row = f.connection.exec(
+          "SELECT status, coalesce(cancel_reason, '-'), coalesce(refund_reason, '-'), "
+          "(payment_id IS NOT NULL)::text, (paid_at IS NOT NULL)::text, "
+          "(SELECT string_agg(type || ':' || coalesce(payload->>'reason', '-'), ',' ORDER BY seq) "
+          "FROM outbox WHERE aggregateid = $1::text) FROM orders WHERE id::text = $1::text",
+          orders[i].id);
+      REQUIRE(row.ok());
+      REQUIRE(row->size() == 1);
+      std::string line = std::to_string(i);
+      for (int c = 0; c < 6; ++c) line += " " + row->str(0, c);
+      seen.push_back(line);
+    }
+    auto products = f.connection.exec(
+        "SELECT id || ' held=' || held || ' sold=' || sold || ' soldOut=' || (sold_out_at IS NOT NULL)::text || "
+        "' events=' || (SELECT count(*) FROM outbox o WHERE o.aggregateid = p.id AND o.aggregatetype = 'product') "
+        "FROM products p ORDER BY id");
+    REQUIRE(products.ok());
+    for (int i = 0; i < products->size(); ++i) seen.push_back(products->str(i, 0));
+    return seen;
+  }
+};
+
+// The statements a batch of payment results costs, on a pool of one connection.
+std::size_t statements_for(pg::Pool& one, std::span<const events::ConsumedEvent> batch) {
+  return testing::statements_sent(one, [&] {
+    const auto outcomes = events::apply_exactly_once(one, "order-processor", batch, apply_events, "order-processor");
+    for (const auto& outcome : outcomes) REQUIRE(outcome.succeeded());
+  });
+}
+
+}  // namespace
+
+TEST_CASE("a batch of payment results leaves the states and events of applying them one by one") {
+  PaymentScene one_by_one, together;
+  for (const auto& result : one_by_one.results) {
+    const std::vector<events::ConsumedEvent> batch{result};
+    REQUIRE(events::apply_exactly_once(one_by_one.f.pool, "order-processor", batch, apply_events,
+                                       "order-processor")[0]
+                .succeeded());
+  }
+  for (const auto& outcome : events::apply_exactly_once(together.f.pool, "order-processor", together.results,
+                                                        apply_events, "order-processor")) {
+    REQUIRE(outcome.succeeded());
+  }
+  const auto expected = one_by_one.outcome();
+  CHECK(together.outcome() == expected);
+  // What the scene is meant to show, spelled out once.
+  CHECK(expected[0] == "0 COMPLETED - - true true dev.paypipe.order.created.v1:-,dev.paypipe.order.completed.v1:-");
+  CHECK(expected[4] ==
+        "4 REFUNDED PAYMENT_FAILED ORDER_CANCELLED true false dev.paypipe.order.created.v1:-,"
+        "dev.paypipe.order.cancelled.v1:PAYMENT_FAILED,dev.paypipe.payment.refund-requested.v1:ORDER_CANCELLED,"
+        "dev.paypipe.order.refunded.v1:ORDER_CANCELLED");
+  CHECK(expected[5] == "rare held=0 sold=2 soldOut=true events=1");
+  CHECK(expected[6] == "seat held=0 sold=5 soldOut=false events=0");
+
+  // Redelivered whole: nothing more.
+  for (const auto& outcome : events::apply_exactly_once(together.f.pool, "order-processor", together.results,
+                                                        apply_events, "order-processor")) {
+    REQUIRE(outcome.succeeded());
+  }
+  CHECK(together.outcome() == expected);
+}
+
+TEST_CASE("a batch of payment results costs the same statements whatever its size") {
+  OrdersFixture f;
+  f.product("seat", 1000, 10);
+  pg::Pool one{pg::PoolOptions{testing::pg_options(f.schema), 1, 30000ms}};
+  const auto batch_of = [&](std::size_t n) {
+    std::vector<events::ConsumedEvent> batch;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto order = f.placed("u" + std::to_string(i), {{"seat", 1, 10}});
+      batch.push_back(OrdersFixture::consumed(i % 2 ? "payment.failed" : "payment.completed",
+                                              i % 2 ? f.failed(order) : f.paid(order, core::new_uuid_v7()),
+                                              core::new_uuid_v7()));
+    }
+    return batch;
+  };
+  const auto two = statements_for(one, batch_of(2));
+  const auto fifty = statements_for(one, batch_of(50));
+  CHECK(fifty == two);
+  // BEGIN, the processed-event marks, the orders locked, their update, the products
+  // locked, the sale, the release, the sold-out check, the outbox insert, COMMIT.
+  CHECK(two == 10);
+  CHECK(f.stock("seat", "sold") == 26);
+  CHECK(f.stock("seat", "held") == 0);
+  CHECK(f.outbox("order.completed") == 26);
+  CHECK(f.outbox("order.cancelled") == 26);
+}
+
+TEST_CASE("a payment result for an unknown order in a batch goes to the dead letters alone") {
+  OrdersFixture f;
+  f.product("seat", 10, 1000);
+  const auto paid = f.placed("u0", {{"seat", 1, 1000}});
+  const auto failed = f.placed("u1", {{"seat", 1, 1000}});
+  Order stranger = paid;
+  stranger.id = core::new_uuid_v7();
+  const std::vector<events::ConsumedEvent> batch{
+      OrdersFixture::consumed("payment.completed", f.paid(paid, core::new_uuid_v7()), core::new_uuid_v7()),
+      OrdersFixture::consumed("payment.completed", f.paid(stranger, core::new_uuid_v7()), core::new_uuid_v7()),
+      OrdersFixture::consumed("payment.failed", f.failed(failed), core::new_uuid_v7())};
+  const auto outcomes = events::apply_exactly_once(f.pool, "order-processor", batch, apply_events, "order-processor");
+  REQUIRE(outcomes.size() == 3);
+  CHECK(outcomes[0].succeeded());
+  CHECK(outcomes[1].kind == events::Outcome::Kind::fatal);
+  CHECK(outcomes[2].succeeded());
+  CHECK(f.status(paid.id) == "COMPLETED");
+  CHECK(f.status(failed.id) == "CANCELLED");
+  CHECK(f.count("SELECT count(*) FROM processed_events") == 2);
 }
 
 TEST_CASE("product.sold-out is emitted once per product, by whichever payment sells the last unit") {
@@ -837,8 +1002,8 @@ TEST_CASE("the sweep skips an order a payment is being applied to, and the payme
   REQUIRE(lease.ok());
   auto tx = pg::Transaction::begin(**lease);
   REQUIRE(tx.ok());
-  REQUIRE(apply_event(*tx, OrdersFixture::consumed("payment.completed", f.paid(order, core::new_uuid_v7()),
-                                                   core::new_uuid_v7()))
+  REQUIRE(apply_one(*tx, OrdersFixture::consumed("payment.completed", f.paid(order, core::new_uuid_v7()),
+                                                 core::new_uuid_v7()))
               .ok());
   // The consumer's transaction holds the order: the sweeper neither waits nor expires it.
   CHECK(expire_batch(f.connection, core::now_ms() + 1h, 10, core::now_ms()).value() == 0);

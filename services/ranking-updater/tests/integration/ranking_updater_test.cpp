@@ -20,6 +20,7 @@
 #include "runtime/daemon.hpp"
 #include "support/fresh_schema.hpp"
 #include "support/stack.hpp"
+#include "support/statements.hpp"
 
 using namespace paypipe;
 using namespace paypipe::ranking_updater;
@@ -327,4 +328,41 @@ TEST_CASE("sales and sold-out rankings per event date list only that date's prod
   http::Request bad;
   bad.query = {{"date", "2026-02-30"}};
   CHECK(match.route->handler(bad).status == 400);
+}
+
+TEST_CASE("a batch costs the same statements whatever its size") {
+  RankingsFixture f;
+  pg::Pool one{pg::PoolOptions{testing::pg_options(f.schema), 1, 30000ms}};
+  RankingConsumer rankings{one, "Asia/Seoul"};
+  // Every batch counts an order of a product of its own and refunds the one the batch
+  // before counted: sales added and taken off in every batch.
+  int batches = 0;
+  std::pair<std::string, std::string> refundable;  // order id, product
+  const auto batch_of = [&](std::size_t n) {
+    std::vector<events::Event> published;
+    for (std::size_t i = 0; i < n; ++i) {
+      published.push_back(
+          completed(core::new_uuid_v7(), {{"p" + std::to_string(i % 7), 1, 100}}, "2027-01-15T10:00:00Z"));
+    }
+    if (!refundable.first.empty()) published.push_back(refunded(refundable.first, {{refundable.second, 1, 100}}));
+    refundable = {core::new_uuid_v7(), "r" + std::to_string(++batches)};
+    published.push_back(completed(refundable.first, {{refundable.second, 1, 100}}, "2027-01-15T10:00:00Z"));
+    published.push_back(sold_out("p" + std::to_string(n), "2027-01-15T09:00:00Z", "2027-01-15T09:00:01Z"));
+    std::vector<events::ConsumedEvent> batch;
+    for (auto& e : published) batch.push_back(events::ConsumedEvent{std::move(e), "order.completed", 0, 0, 1});
+    return batch;
+  };
+  const auto statements = [&](const std::vector<events::ConsumedEvent>& batch) {
+    return testing::statements_sent(one, [&] {
+      for (const auto& outcome : rankings.handle(batch)) REQUIRE(outcome.succeeded());
+    });
+  };
+  (void)statements(batch_of(2));  // the orders the next batches refund
+  const auto two = statements(batch_of(2));
+  const auto fifty = statements(batch_of(50));
+  CHECK(fifty == two);
+  // BEGIN, the processed-event marks, the local days, the orders' tallies inserted and
+  // locked, the counters added (all time, per day) and taken off (all time, per day),
+  // the tallies saved, the sold-out sales, COMMIT.
+  CHECK(two == 12);
 }
