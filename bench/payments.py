@@ -810,18 +810,61 @@ def relay_statements(stack: Stack) -> dict:
             "relay_deletes": calls.get("relay delete", 0), "fast_path_deletes": calls.get("fast-path delete", 0)}
 
 
+def split_load(build: Path, urls: list[str], orders: Orders, total: int, seconds: float,
+               meter: CpuMeter) -> tuple[list[dict], dict, dict]:
+    """One closed-loop loadgen per URL (64 connections, total / len(urls) orders each), all at
+    once: (their results in the order of `urls`, the meter's samples before and after)."""
+    slices = [orders.take(total // len(urls)) for _ in urls]
+    loads: list[dict | None] = [None] * len(urls)
+
+    def drive(i: int) -> None:
+        loads[i] = loadgen(build, urls[i], slices[i], "closed", seconds, connections=64)
+
+    before = meter.sample()
+    drivers = [threading.Thread(target=drive, args=(i,)) for i in range(len(urls))]
+    for driver in drivers:
+        driver.start()
+    for driver in drivers:
+        driver.join()
+    after = meter.sample()
+    if any(load is None for load in loads):
+        raise RuntimeError("a loadgen of a split load failed (its error is above)")
+    return loads, before, after
+
+
+def mean_batch(metrics: str) -> float:
+    """Mean payments per batch since payment-api started (its payment_batch_size histogram)."""
+    count = metric_value(metrics, "payment_batch_size_count")
+    return round(metric_value(metrics, "payment_batch_size_sum") / count, 1) if count else 0.0
+
+
 def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Orders, seconds: float, quick: bool,
                  results: dict) -> None:
     """payment-api twice on one schema, with the settings of the one-replica batching-on phase,
-    each driven by a loadgen of its own with half of that phase's 128 connections, at once.
-    Records payments/s of both against the one replica's, CPU per payment of each process,
+    each driven by a loadgen of its own with half of that phase's 128 connections, at once;
+    right before, the same two loadgens against one replica (the control: the same load
+    generation, the same moment of a shared machine). Records payments/s of two against
+    one, CPU per payment of each process, mean batch sizes, WAL and commits per payment,
     and the relays' figures: who published (the writers' fast path, or a relay's sweep),
     how often a relay found the schema's lock held by the other, and duplicates (events
     published beyond one per payment, counted once the outbox is empty)."""
+    total = 25_000 if quick else 150_000  # as the one-replica batching-on phase
+    log("one payment-api replica, the two-replica phase's two loadgens (its control)")
+    wait_outbox_empty(stack, 60)
+    api.stop()
+    api.start()  # fresh: its batch histogram holds this phase alone
+    meter = CpuMeter({"payment-api 1": lambda: cpu_ticks(api.process.pid), **stack_cpu_groups(stack)})
+    loads, before, after = split_load(build, [api.url("")] * 2, orders, total, seconds, meter)
+    one = sum(payments_of(load) for load in loads)
+    control = {"throughput": sum(load["throughput"] for load in loads),
+               "p99": max(load["latencyMs"]["p99"] for load in loads),
+               "batch_size": mean_batch(http("GET", api.url("/metrics"))[1].decode()),
+               "cpu_us_per_payment": CpuMeter.per_payment(before, after, one)}
+    log(f"  {control}")
+
     log("two payment-api replicas on one database, batching on")
-    if not wait_outbox_empty(stack, 60):
-        log("  the outbox still holds rows of the earlier phase")
-    # Both fresh, so that their counters and relay lag histograms hold this phase alone.
+    wait_outbox_empty(stack, 60)
+    # Both fresh, so that their counters and histograms hold this phase alone.
     api.stop()
     api.start()
     second = Daemon(build, "payment-api", stack, logs,
@@ -831,24 +874,9 @@ def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Ord
     try:
         meter = CpuMeter({"payment-api 1": lambda: cpu_ticks(api.process.pid),
                           "payment-api 2": lambda: cpu_ticks(second.process.pid), **stack_cpu_groups(stack)})
-        total = 25_000 if quick else 150_000  # as the one-replica phase
-        slices = [orders.take(total // len(replicas)) for _ in replicas]
-        loads: list[dict | None] = [None] * len(replicas)
-
-        def drive(i: int) -> None:
-            loads[i] = loadgen(build, replicas[i].url(""), slices[i], "closed", seconds, connections=64)
-
         stack.psql("SELECT pg_stat_statements_reset()")
         wal_before = wal_position(stack)
-        before = meter.sample()
-        drivers = [threading.Thread(target=drive, args=(i,)) for i in range(len(replicas))]
-        for driver in drivers:
-            driver.start()
-        for driver in drivers:
-            driver.join()
-        after = meter.sample()
-        if any(load is None for load in loads):
-            raise RuntimeError("a loadgen of the two-replica phase failed")
+        loads, before, after = split_load(build, [r.url("") for r in replicas], orders, total, seconds, meter)
         drained = wait_outbox_empty(stack, 60)
         time.sleep(1.1)  # the backends' statistics (commits) reach pg_stat_database within a second
         wal_after = wal_position(stack)
@@ -869,25 +897,31 @@ def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Ord
         per_replica.append({
             "throughput": load["throughput"], "payments": payments[i], "errors": load["errors"],
             "latencyMs": load["latencyMs"], "cpu_us_per_payment": cpu_us(f"payment-api {i + 1}", payments[i]),
+            "batch_size": mean_batch(page),
             "published": int(published), "fast_path": int(fast), "sweep": int(published - fast),
             "publish_failures": int(metric_value(page, "outbox_publish_failures_total")),
             "relay_lag_ms": histogram_quantiles(page, "outbox_relay_lag_seconds")})
     published = sum(r["published"] for r in per_replica)
-    one = results["closed_batched"]["throughput"]
     throughput = sum(load["throughput"] for load in loads)
-    cpu_row = {"payment-api": cpu_us("payment-api 1", both) + cpu_us("payment-api 2", both),
+    cpu_row = {"payment-api": round(cpu_us("payment-api 1", both) + cpu_us("payment-api 2", both), 1),
                "PostgreSQL": cpu_us("PostgreSQL", both), "Kafka broker": cpu_us("Kafka broker", both),
                "load generator": cpu_us("load generator", both)}
+    results["cpu_us_per_payment"]["one payment-api replica, two loadgens (control)"] = \
+        control["cpu_us_per_payment"] | {"payment-api": control["cpu_us_per_payment"].get("payment-api 1", 0)}
     results["cpu_us_per_payment"]["two payment-api replicas, batching on"] = cpu_row
-    results["two_replicas"] = {"throughput": throughput, "one_replica": one, "ratio": throughput / one if one else 0,
+    results["two_replicas"] = {"throughput": throughput, "one_replica": results["closed_batched"]["throughput"],
+                               "control": control, "ratio": throughput / control["throughput"]
+                               if control["throughput"] else 0,
                                "payments": both, "published": published, "duplicates": published - both,
                                "outbox_drained": drained, "relay": relay, "replicas": per_replica,
                                "wal_per_payment": per_item(wal_before, wal_after, both),
                                "cpu_us_per_payment": cpu_row}
     log(f"  {throughput:.0f}/s ({' + '.join(f'{r:.0f}' for r in (l['throughput'] for l in loads))}) against "
-        f"{one:.0f}/s for one; CPU per payment: " + ", ".join(f"{k} {v:g} us" for k, v in cpu_row.items()))
+        f"{control['throughput']:.0f}/s for one (control); CPU per payment: "
+        + ", ".join(f"{k} {v:g} us" for k, v in cpu_row.items()))
     log(f"  relays: {relay}; published {published} for {both} payments; per replica: "
-        + "; ".join(f"fast path {r['fast_path']}, sweep {r['sweep']}, lag {r['relay_lag_ms']}" for r in per_replica))
+        + "; ".join(f"batch {r['batch_size']}, fast path {r['fast_path']}, sweep {r['sweep']}, lag {r['relay_lag_ms']}"
+                    for r in per_replica))
 
 
 def relay_alone(stack: Stack, api: Daemon, downstream: list[Daemon], rows: int) -> dict:
@@ -952,7 +986,8 @@ def replicas_figure(results: dict) -> str:
     two = results.get("two_replicas")
     if not two:
         return "not measured"
-    return (f"{two['throughput']:,.0f}/s against {two['one_replica']:,.0f}/s for one = {two['ratio']:.2f}x; "
+    return (f"{two['throughput']:,.0f}/s against {two['control']['throughput']:,.0f}/s for one driven the same way "
+            f"= {two['ratio']:.2f}x ({two['one_replica']:,.0f}/s in the batching-on phase); "
             f"{two['duplicates']} events published twice")
 
 
@@ -964,30 +999,40 @@ def render_scaling(results: dict) -> list[str]:
         one_cpu = results.get("cpu_us_per_payment", {}).get("payment-api batching on", {})
         r1, r2 = two["replicas"]
         relay = two["relay"]
+        control = two["control"]
+        control_cpu = control["cpu_us_per_payment"]
         lag = lambda r: f"{r['relay_lag_ms'].get('p50', 0):g} / {r['relay_lag_ms'].get('p99', 0):g} ms"
         lines += [
             "", "### Two payment-api replicas on one database (closed loop, batching on)", "",
             "Both with the settings of the one-replica phase above (batches of up to 64, 4 workers, outbox fast path "
             f"{results.get('outbox_fast_path', 'on')}), on one schema, each driven by a loadgen of its own with 64 "
-            "connections (the one replica had one loadgen with 128), the downstream daemons stopped.", "",
-            "| measure | one replica | two replicas (replica 1 / replica 2) |", "|---|---|---|",
-            f"| payments/s | {fmt(two['one_replica'])} | {fmt(two['throughput'])} = {fmt(r1['throughput'])} + "
-            f"{fmt(r2['throughput'])}, {two['ratio']:.2f}x one |",
-            f"| p99 | {results['closed_batched']['latencyMs']['p99']:.1f} ms | {r1['latencyMs']['p99']:.1f} ms / "
-            f"{r2['latencyMs']['p99']:.1f} ms |",
+            "connections, the downstream daemons stopped. Right before, the same two loadgens drove one replica "
+            "(the control: the same load generation at nearly the same moment of the machine); the batching-on "
+            "phase above had one loadgen with 128 connections.", "",
+            "| measure | one replica, batching-on phase | one replica, the same two loadgens (control) | "
+            "two replicas (replica 1 / replica 2) |", "|---|---|---|---|",
+            f"| payments/s | {fmt(two['one_replica'])} | {fmt(control['throughput'])} | {fmt(two['throughput'])} = "
+            f"{fmt(r1['throughput'])} + {fmt(r2['throughput'])}, {two['ratio']:.2f}x the control |",
+            f"| p99 | {results['closed_batched']['latencyMs']['p99']:.1f} ms | {control['p99']:.1f} ms | "
+            f"{r1['latencyMs']['p99']:.1f} ms / {r2['latencyMs']['p99']:.1f} ms |",
+            f"| mean payments per batch (transaction) | {results.get('statements_batched', {}).get('batch_size', 0):g} | "
+            f"{control['batch_size']:g} | {r1['batch_size']:g} / {r2['batch_size']:g} |",
             f"| payment-api CPU per payment (us) | {fmt(one_cpu.get('payment-api', 0))} | "
+            f"{fmt(control_cpu.get('payment-api 1', 0))} | "
             f"{fmt(r1['cpu_us_per_payment'])} / {fmt(r2['cpu_us_per_payment'])} |",
-            f"| PostgreSQL CPU per payment (us) | {fmt(one_cpu.get('PostgreSQL', 0))} | "
-            f"{fmt(two['cpu_us_per_payment']['PostgreSQL'])} |",
-            f"| events published by the writers' fast path / by a relay's sweep | | {r1['fast_path']:,} / "
+            f"| PostgreSQL / broker CPU per payment (us) | {fmt(one_cpu.get('PostgreSQL', 0))} / "
+            f"{fmt(one_cpu.get('Kafka broker', 0))} | {fmt(control_cpu.get('PostgreSQL', 0))} / "
+            f"{fmt(control_cpu.get('Kafka broker', 0))} | {fmt(two['cpu_us_per_payment']['PostgreSQL'])} / "
+            f"{fmt(two['cpu_us_per_payment']['Kafka broker'])} |",
+            f"| events published by the writers' fast path / by a relay's sweep | | | {r1['fast_path']:,} / "
             f"{r1['sweep']:,}; {r2['fast_path']:,} / {r2['sweep']:,} |",
-            f"| relay lock: attempts / passes that held it / found the other replica's / wake-ups passed on (NOTIFY) | | "
+            f"| relay lock: attempts / passes that held it / found the other replica's / wake-ups passed on (NOTIFY) | | | "
             f"{relay['lock_attempts']:,} / {relay['passes']:,} / {relay['lock_taken_by_other']:,} / "
             f"{relay['notify_wakeups']:,} |",
-            f"| events published - payments (duplicates), outbox empty after | | {two['duplicates']:,}, "
+            f"| events published - payments (duplicates), outbox empty after | | | {two['duplicates']:,}, "
             f"{'yes' if two['outbox_drained'] else 'NO'} |",
-            f"| relay lag p50 / p99, commit -> broker ack (bucket bounds) | | {lag(r1)}; {lag(r2)} |",
-            f"| WAL bytes / PostgreSQL commits per payment (pg_current_wal_lsn, pg_stat_database) | | "
+            f"| relay lag p50 / p99, commit -> broker ack (bucket bounds) | | | {lag(r1)}; {lag(r2)} |",
+            f"| WAL bytes / PostgreSQL commits per payment (pg_current_wal_lsn, pg_stat_database) | | | "
             f"{fmt(two['wal_per_payment'].get('wal_bytes', 0))} / {two['wal_per_payment'].get('commits', 0):g} |",
         ]
     if alone:
@@ -1129,7 +1174,7 @@ def run(args) -> dict:
         if args.live_updates == "off":
             # To weigh the trigger: every payment then skips it (no stream sees payments).
             stack.psql("ALTER TABLE payment_api.payments DISABLE TRIGGER payments_record_update")
-        orders_total = 150_000 if quick else 550_000
+        orders_total = 180_000 if quick else 700_000
         log(f"seeding {orders_total} payable orders")
         seed_orders(stack, orders_total, work / "orders.tsv")
         orders = Orders(work / "orders.tsv", work)
