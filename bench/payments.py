@@ -936,8 +936,10 @@ def relay_alone(stack: Stack, api: Daemon, downstream: list[Daemon], rows: int) 
     log(f"the outbox relay alone: {rows:,} rows, fast path off, no requests")
     for daemon in downstream:
         daemon.stop()
-    fast_path = api.env.get("PAYPIPE_OUTBOX_FAST_PATH", "on")
+    saved = dict(api.env)
     api.env["PAYPIPE_OUTBOX_FAST_PATH"] = "off"
+    # Woken by the NOTIFY alone: no poll may start the drain between the seeding's commit and it.
+    api.env["PAYPIPE_OUTBOX_POLL_INTERVAL_MS"] = "60000"
     api.stop()
     api.start()
     try:
@@ -972,7 +974,7 @@ NOTIFY {OUTBOX_CHANNEL};""")
         wal_after = wal_position(stack)
         relay = relay_statements(stack)
     finally:
-        api.env["PAYPIPE_OUTBOX_FAST_PATH"] = fast_path
+        api.env = saved
         api.stop()
         api.start()
     per = CpuMeter.per_payment(before, after, int(done))
