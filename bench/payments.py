@@ -24,6 +24,11 @@ pg_stat_statements loaded:
   7. resident memory of every daemon under load;
   8. where the time goes: perf profiles (self time per symbol) of payment-api in the
      batched closed loop and of notification-sender in the 0 ms latency phase.
+  9. scaling: right after step 3's batching-on phase, two payment-api replicas on the same
+     schema, each with a loadgen of its own (payments/s of two against one, CPU per payment
+     of each, who published: the writers' fast path or a relay; relay lock contention,
+     duplicates); at the end, the outbox relay alone (fast path off, no requests) draining
+     rows seeded into the outbox: its maximum events/s.
 Every load phase and pgbench run prints the CPU per payment of each process (payment-api,
 PostgreSQL's processes, the broker, the load generator, the other daemons) from /proc
 (CpuMeter); the end prints issue 18's targets against this run's figures.
@@ -46,6 +51,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -155,7 +161,8 @@ class Stack:
 
 
 class Daemon:
-    def __init__(self, build: Path, service: str, stack: Stack, logs: Path, extra: dict[str, str] | None = None):
+    def __init__(self, build: Path, service: str, stack: Stack, logs: Path, extra: dict[str, str] | None = None,
+                 log_name: str = ""):
         self.service = service
         self.port = free_port()
         self.env = {
@@ -169,7 +176,7 @@ class Daemon:
         }
         self.env.update(extra or {})
         self.binary = build / "bin" / service
-        self.log = open(logs / f"{service}.log", "ab")
+        self.log = open(logs / f"{log_name or service}.log", "ab")
         self.process: subprocess.Popen | None = None
 
     def start(self) -> float:
@@ -738,6 +745,316 @@ def wait_for_messages(telegram_url: str, expected: int, timeout: float) -> int:
     return delivered
 
 
+# ---------------------------------------------------------------- scaling: two replicas, the relay alone
+
+OUTBOX_CHANNEL = "outbox_payment_api"  # payment-api's relay LISTENs on outbox_<schema>
+RELAY_BATCH = 500  # PAYPIPE_OUTBOX_BATCH_SIZE's default: rows per relay pass
+# The headers document a writer puts in an outbox row (libs/events/outbox.cpp, headers_json).
+RELAY_HEADERS = json.dumps({"ce_source": "/paypipe/payment-api", "ce_time": "2026-01-01T00:00:00.000Z",
+                            "ce_dataschema": "https://paypipe.dev/schemas/events/payment.completed.v1.json",
+                            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+
+
+def stack_cpu_groups(stack: Stack) -> dict:
+    """CpuMeter groups of the stack's own processes: PostgreSQL (with its backends) and the broker."""
+    return {"PostgreSQL": lambda: tree_ticks(stack.postmaster_pid()),
+            "Kafka broker": lambda: sum(cpu_ticks(pid) for pid in stack.broker_pids())}
+
+
+def metric_value(metrics: str, name: str) -> float:
+    """A counter or gauge without labels from a Prometheus text page (0 when absent)."""
+    m = re.search(rf"^{name}(?:{{}})? ([0-9.e+-]+)$", metrics, re.MULTILINE)
+    return float(m.group(1)) if m else 0.0
+
+
+def wal_position(stack: Stack) -> tuple[int, int]:
+    """(WAL bytes written so far, transactions committed so far in the database): their
+    changes across a phase are its WAL and commits (the commit count as PostgreSQL's
+    statistics hold it, flushed by each backend at least every second)."""
+    lsn, commits = stack.psql("SELECT pg_current_wal_lsn(), xact_commit FROM pg_stat_database "
+                              "WHERE datname = current_database()").strip().split("|")
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16), int(commits)
+
+
+def per_item(before: tuple[int, int], after: tuple[int, int], items: int) -> dict:
+    """WAL bytes and commits per item between two wal_position() readings."""
+    if items <= 0:
+        return {}
+    return {"wal_bytes": round((after[0] - before[0]) / items), "commits": round((after[1] - before[1]) / items, 3)}
+
+
+def wait_outbox_empty(stack: Stack, timeout: float) -> bool:
+    """Until payment-api's outbox holds no row waiting to be published (or `timeout` passed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stack.psql("SELECT count(*) FROM payment_api.outbox WHERE set_aside_at IS NULL").strip() == "0":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def relay_statements(stack: Stack) -> dict:
+    """The outbox relays' statements since the last pg_stat_statements_reset(), summed over
+    every replica: lock attempts, passes (a pass that holds the lock reads; one that does
+    not, another replica publishing, rolls back), wake-ups passed on to the replica holding
+    the lock (NOTIFY), and deletes (the pass's, the fast path deleter's)."""
+    calls: dict[str, int] = {}
+    for s in captured_statements(stack):
+        if known := known_statement(s["query"]):
+            calls[known["meaning"]] = calls.get(known["meaning"], 0) + s["calls"]
+    passes = sum(n for meaning, n in calls.items() if meaning.startswith("relay read"))
+    attempts = calls.get("relay lock (one relay per schema)", 0)
+    return {"lock_attempts": attempts, "passes": passes, "lock_taken_by_other": max(0, attempts - passes),
+            "notify_wakeups": calls.get("relay wake-up of another replica", 0),
+            "relay_deletes": calls.get("relay delete", 0), "fast_path_deletes": calls.get("fast-path delete", 0)}
+
+
+def split_load(build: Path, urls: list[str], orders: Orders, total: int, seconds: float,
+               meter: CpuMeter) -> tuple[list[dict], dict, dict]:
+    """One closed-loop loadgen per URL (64 connections, total / len(urls) orders each), all at
+    once: (their results in the order of `urls`, the meter's samples before and after)."""
+    slices = [orders.take(total // len(urls)) for _ in urls]
+    loads: list[dict | None] = [None] * len(urls)
+
+    def drive(i: int) -> None:
+        loads[i] = loadgen(build, urls[i], slices[i], "closed", seconds, connections=64)
+
+    before = meter.sample()
+    drivers = [threading.Thread(target=drive, args=(i,)) for i in range(len(urls))]
+    for driver in drivers:
+        driver.start()
+    for driver in drivers:
+        driver.join()
+    after = meter.sample()
+    if any(load is None for load in loads):
+        raise RuntimeError("a loadgen of a split load failed (its error is above)")
+    return loads, before, after
+
+
+def mean_batch(metrics: str) -> float:
+    """Mean payments per batch since payment-api started (its payment_batch_size histogram)."""
+    count = metric_value(metrics, "payment_batch_size_count")
+    return round(metric_value(metrics, "payment_batch_size_sum") / count, 1) if count else 0.0
+
+
+def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Orders, seconds: float, quick: bool,
+                 results: dict) -> None:
+    """payment-api twice on one schema, with the settings of the one-replica batching-on phase,
+    each driven by a loadgen of its own with half of that phase's 128 connections, at once;
+    right before, the same two loadgens against one replica (the control: the same load
+    generation, the same moment of a shared machine). Records payments/s of two against
+    one, CPU per payment of each process, mean batch sizes, WAL and commits per payment,
+    and the relays' figures: who published (the writers' fast path, or a relay's sweep),
+    how often a relay found the schema's lock held by the other, and duplicates (events
+    published beyond one per payment, counted once the outbox is empty)."""
+    total = 25_000 if quick else 150_000  # as the one-replica batching-on phase
+    log("one payment-api replica, the two-replica phase's two loadgens (its control)")
+    wait_outbox_empty(stack, 60)
+    api.stop()
+    api.start()  # fresh: its batch histogram holds this phase alone
+    meter = CpuMeter({"payment-api 1": lambda: cpu_ticks(api.process.pid), **stack_cpu_groups(stack)})
+    loads, before, after = split_load(build, [api.url("")] * 2, orders, total, seconds, meter)
+    one = sum(payments_of(load) for load in loads)
+    control = {"throughput": sum(load["throughput"] for load in loads),
+               "p99": max(load["latencyMs"]["p99"] for load in loads),
+               "batch_size": mean_batch(http("GET", api.url("/metrics"))[1].decode()),
+               "cpu_us_per_payment": CpuMeter.per_payment(before, after, one)}
+    log(f"  {control}")
+
+    log("two payment-api replicas on one database, batching on")
+    wait_outbox_empty(stack, 60)
+    # Both fresh, so that their counters and histograms hold this phase alone.
+    api.stop()
+    api.start()
+    second = Daemon(build, "payment-api", stack, logs,
+                    {k: v for k, v in api.env.items() if k != "PAYPIPE_HTTP_PORT"}, log_name="payment-api-2")
+    second.start()
+    replicas = [api, second]
+    try:
+        meter = CpuMeter({"payment-api 1": lambda: cpu_ticks(api.process.pid),
+                          "payment-api 2": lambda: cpu_ticks(second.process.pid), **stack_cpu_groups(stack)})
+        stack.psql("SELECT pg_stat_statements_reset()")
+        wal_before = wal_position(stack)
+        loads, before, after = split_load(build, [r.url("") for r in replicas], orders, total, seconds, meter)
+        drained = wait_outbox_empty(stack, 60)
+        time.sleep(1.1)  # the backends' statistics (commits) reach pg_stat_database within a second
+        wal_after = wal_position(stack)
+        metrics = [http("GET", r.url("/metrics"))[1].decode() for r in replicas]
+        relay = relay_statements(stack)
+    finally:
+        second.stop()
+    payments = [payments_of(load) for load in loads]
+    both = sum(payments)
+
+    def cpu_us(name: str, count: int) -> float:
+        return round((after[name] - before[name]) * 1e6 / count, 1) if count else 0.0
+
+    per_replica = []
+    for i, (load, page) in enumerate(zip(loads, metrics)):
+        published = metric_value(page, "outbox_published_total")
+        fast = metric_value(page, "outbox_fast_path_total")
+        per_replica.append({
+            "throughput": load["throughput"], "payments": payments[i], "errors": load["errors"],
+            "latencyMs": load["latencyMs"], "cpu_us_per_payment": cpu_us(f"payment-api {i + 1}", payments[i]),
+            "batch_size": mean_batch(page),
+            "published": int(published), "fast_path": int(fast), "sweep": int(published - fast),
+            "publish_failures": int(metric_value(page, "outbox_publish_failures_total")),
+            "relay_lag_ms": histogram_quantiles(page, "outbox_relay_lag_seconds")})
+    published = sum(r["published"] for r in per_replica)
+    throughput = sum(load["throughput"] for load in loads)
+    cpu_row = {"payment-api": round(cpu_us("payment-api 1", both) + cpu_us("payment-api 2", both), 1),
+               "PostgreSQL": cpu_us("PostgreSQL", both), "Kafka broker": cpu_us("Kafka broker", both),
+               "load generator": cpu_us("load generator", both)}
+    results["cpu_us_per_payment"]["one payment-api replica, two loadgens (control)"] = \
+        control["cpu_us_per_payment"] | {"payment-api": control["cpu_us_per_payment"].get("payment-api 1", 0)}
+    results["cpu_us_per_payment"]["two payment-api replicas, batching on"] = cpu_row
+    results["two_replicas"] = {"throughput": throughput, "one_replica": results["closed_batched"]["throughput"],
+                               "control": control, "ratio": throughput / control["throughput"]
+                               if control["throughput"] else 0,
+                               "payments": both, "published": published, "duplicates": published - both,
+                               "outbox_drained": drained, "relay": relay, "replicas": per_replica,
+                               "wal_per_payment": per_item(wal_before, wal_after, both),
+                               "cpu_us_per_payment": cpu_row}
+    log(f"  {throughput:.0f}/s ({' + '.join(f'{r:.0f}' for r in (l['throughput'] for l in loads))}) against "
+        f"{control['throughput']:.0f}/s for one (control); CPU per payment: "
+        + ", ".join(f"{k} {v:g} us" for k, v in cpu_row.items()))
+    log(f"  relays: {relay}; published {published} for {both} payments; per replica: "
+        + "; ".join(f"batch {r['batch_size']}, fast path {r['fast_path']}, sweep {r['sweep']}, lag {r['relay_lag_ms']}"
+                    for r in per_replica))
+
+
+def relay_alone(stack: Stack, api: Daemon, downstream: list[Daemon], rows: int) -> dict:
+    """The outbox relay's maximum events/s: payment-api with the fast path off and no request,
+    `rows` rows seeded into its outbox in one transaction, ANALYZEd (as autovacuum would a
+    minute later: with the statistics of an emptied table the relay's read sorts the whole
+    backlog each pass until its backlog thread refreshes them, see measure_backlog), then
+    its relay woken (NOTIFY on the channel it LISTENs on); the time from that NOTIFY
+    until its outbox_published_total grew by `rows`, and the CPU per event of each
+    process. The downstream daemons stop first: the seeded events are no payments of
+    theirs."""
+    log(f"the outbox relay alone: {rows:,} rows, fast path off, no requests")
+    for daemon in downstream:
+        daemon.stop()
+    saved = dict(api.env)
+    api.env["PAYPIPE_OUTBOX_FAST_PATH"] = "off"
+    # Woken by the NOTIFY alone: no poll may start the drain between the seeding's commit and it.
+    api.env["PAYPIPE_OUTBOX_POLL_INTERVAL_MS"] = "60000"
+    api.stop()
+    api.start()
+    try:
+        wait_outbox_empty(stack, 60)
+        meter = CpuMeter({"payment-api": lambda: cpu_ticks(api.process.pid), **stack_cpu_groups(stack)})
+
+        def published() -> float:
+            return metric_value(http("GET", api.url("/metrics"))[1].decode(), "outbox_published_total")
+
+        base = published()
+        stack.psql("SELECT pg_stat_statements_reset()")
+        stack.psql(f"""
+BEGIN;
+INSERT INTO payment_api.outbox (id, aggregatetype, aggregateid, type, payload, headers,
+                                ce_source, ce_time, ce_dataschema, traceparent)
+  SELECT gen_random_uuid(), 'payment', gen_random_uuid()::text, 'dev.paypipe.payment.completed.v1',
+         {sql_literal(SAMPLE_PAYLOAD)}::jsonb, h, h->>'ce_source', h->>'ce_time', h->>'ce_dataschema', h->>'traceparent'
+  FROM generate_series(1, {rows}), (SELECT {sql_literal(RELAY_HEADERS)}::jsonb AS h) AS c;
+COMMIT;
+ANALYZE payment_api.outbox;
+NOTIFY {OUTBOX_CHANNEL};""")
+        committed = time.monotonic()
+        wal_before = wal_position(stack)
+        before = meter.sample()
+        deadline = committed + 300
+        done = 0.0
+        while time.monotonic() < deadline and (done := published() - base) < rows:
+            time.sleep(0.02)
+        seconds = time.monotonic() - committed
+        after = meter.sample()
+        time.sleep(1.1)  # as in two_replicas: the commit counts reach pg_stat_database
+        wal_after = wal_position(stack)
+        relay = relay_statements(stack)
+    finally:
+        api.env = saved
+        api.stop()
+        api.start()
+    per = CpuMeter.per_payment(before, after, int(done))
+    per.pop("load generator", None)  # psql's, not a load
+    outcome = {"rows": rows, "published": int(done), "seconds": round(seconds, 2),
+               "per_second": round(done / seconds) if seconds else 0, "passes": relay["passes"],
+               "events_per_pass": round(done / relay["passes"], 1) if relay["passes"] else 0,
+               "cpu_us_per_event": per, "wal_per_event": per_item(wal_before, wal_after, int(done))}
+    log(f"  {outcome}")
+    return outcome
+
+
+def replicas_figure(results: dict) -> str:
+    """The two-replica target's figure for the targets table."""
+    two = results.get("two_replicas")
+    if not two:
+        return "not measured"
+    return (f"{two['throughput']:,.0f}/s against {two['control']['throughput']:,.0f}/s for one driven the same way "
+            f"= {two['ratio']:.2f}x ({two['one_replica']:,.0f}/s in the batching-on phase); "
+            f"{two['duplicates']} events published twice")
+
+
+def render_scaling(results: dict) -> list[str]:
+    """The two-replica phase and the relay alone, for docs/performance.md."""
+    lines = []
+    two, alone = results.get("two_replicas"), results.get("relay_alone")
+    if two:
+        one_cpu = results.get("cpu_us_per_payment", {}).get("payment-api batching on", {})
+        r1, r2 = two["replicas"]
+        relay = two["relay"]
+        control = two["control"]
+        control_cpu = control["cpu_us_per_payment"]
+        lag = lambda r: f"{r['relay_lag_ms'].get('p50', 0):g} / {r['relay_lag_ms'].get('p99', 0):g} ms"
+        lines += [
+            "", "### Two payment-api replicas on one database (closed loop, batching on)", "",
+            "Both with the settings of the one-replica phase above (batches of up to 64, 4 workers, outbox fast path "
+            f"{results.get('outbox_fast_path', 'on')}), on one schema, each driven by a loadgen of its own with 64 "
+            "connections, the downstream daemons stopped. Right before, the same two loadgens drove one replica "
+            "(the control: the same load generation at nearly the same moment of the machine); the batching-on "
+            "phase above had one loadgen with 128 connections.", "",
+            "| measure | one replica, batching-on phase | one replica, the same two loadgens (control) | "
+            "two replicas (replica 1 / replica 2) |", "|---|---|---|---|",
+            f"| payments/s | {fmt(two['one_replica'])} | {fmt(control['throughput'])} | {fmt(two['throughput'])} = "
+            f"{fmt(r1['throughput'])} + {fmt(r2['throughput'])}, {two['ratio']:.2f}x the control |",
+            f"| p99 | {results['closed_batched']['latencyMs']['p99']:.1f} ms | {control['p99']:.1f} ms | "
+            f"{r1['latencyMs']['p99']:.1f} ms / {r2['latencyMs']['p99']:.1f} ms |",
+            f"| mean payments per batch (transaction) | {results.get('statements_batched', {}).get('batch_size', 0):g} | "
+            f"{control['batch_size']:g} | {r1['batch_size']:g} / {r2['batch_size']:g} |",
+            f"| payment-api CPU per payment (us) | {fmt(one_cpu.get('payment-api', 0))} | "
+            f"{fmt(control_cpu.get('payment-api 1', 0))} | "
+            f"{fmt(r1['cpu_us_per_payment'])} / {fmt(r2['cpu_us_per_payment'])} |",
+            f"| PostgreSQL / broker CPU per payment (us) | {fmt(one_cpu.get('PostgreSQL', 0))} / "
+            f"{fmt(one_cpu.get('Kafka broker', 0))} | {fmt(control_cpu.get('PostgreSQL', 0))} / "
+            f"{fmt(control_cpu.get('Kafka broker', 0))} | {fmt(two['cpu_us_per_payment']['PostgreSQL'])} / "
+            f"{fmt(two['cpu_us_per_payment']['Kafka broker'])} |",
+            f"| events published by the writers' fast path / by a relay's sweep | | | {r1['fast_path']:,} / "
+            f"{r1['sweep']:,}; {r2['fast_path']:,} / {r2['sweep']:,} |",
+            f"| relay lock: attempts / passes that held it / found the other replica's / wake-ups passed on (NOTIFY) | | | "
+            f"{relay['lock_attempts']:,} / {relay['passes']:,} / {relay['lock_taken_by_other']:,} / "
+            f"{relay['notify_wakeups']:,} |",
+            f"| events published - payments (duplicates), outbox empty after | | | {two['duplicates']:,}, "
+            f"{'yes' if two['outbox_drained'] else 'NO'} |",
+            f"| relay lag p50 / p99, commit -> broker ack (bucket bounds) | | | {lag(r1)}; {lag(r2)} |",
+            f"| WAL bytes / PostgreSQL commits per payment (pg_current_wal_lsn, pg_stat_database) | | | "
+            f"{fmt(two['wal_per_payment'].get('wal_bytes', 0))} / {two['wal_per_payment'].get('commits', 0):g} |",
+        ]
+    if alone:
+        cpu = alone["cpu_us_per_event"]
+        lines += [
+            "", "### The outbox relay alone (fast path off, no requests)", "",
+            f"{alone['rows']:,} rows seeded into payment-api's outbox in one transaction, drained to Kafka by its one "
+            f"relay in {alone['seconds']:g} s = **{alone['per_second']:,} events/s**, in {alone['passes']:,} passes "
+            f"({alone['events_per_pass']:g} events per pass; batch size {RELAY_BATCH}); CPU per event: "
+            + ", ".join(f"{name} {fmt(us)} us" for name, us in cpu.items())
+            + f"; {fmt(alone['wal_per_event'].get('wal_bytes', 0))} WAL bytes and "
+              f"{alone['wal_per_event'].get('commits', 0):g} commits per event.",
+        ]
+    return lines
+
+
 def machine() -> str:
     model = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -776,9 +1093,7 @@ def run(args) -> dict:
             return sum(cpu_ticks(d.process.pid) for n, d in daemons.items() if n in names and d.process
                        and d.process.poll() is None)
 
-        meter = CpuMeter({"payment-api": lambda: running({"payment-api"}),
-                          "PostgreSQL": lambda: tree_ticks(stack.postmaster_pid()),
-                          "Kafka broker": lambda: sum(cpu_ticks(pid) for pid in stack.broker_pids()),
+        meter = CpuMeter({"payment-api": lambda: running({"payment-api"}), **stack_cpu_groups(stack),
                           "other daemons": lambda: running(set(SERVICES) - {"payment-api"})})
         results["cpu_us_per_payment"] = {}
 
@@ -865,7 +1180,7 @@ def run(args) -> dict:
         if args.live_updates == "off":
             # To weigh the trigger: every payment then skips it (no stream sees payments).
             stack.psql("ALTER TABLE payment_api.payments DISABLE TRIGGER payments_record_update")
-        orders_total = 120_000 if quick else 400_000
+        orders_total = 180_000 if quick else 700_000
         log(f"seeding {orders_total} payable orders")
         seed_orders(stack, orders_total, work / "orders.tsv")
         orders = Orders(work / "orders.tsv", work)
@@ -916,6 +1231,7 @@ def run(args) -> dict:
             results["profile_payment_api"] = profile.top()
         log(f"  {results['closed_batched']['throughput']:.0f}/s")
         log_statements(results["statements_batched"])
+        two_replicas(build, stack, api, logs, orders, phase_seconds, quick, results)
         results["ceiling"] = ceiling
         results["ratio_unbatched"] = results["closed_unbatched"]["throughput"] / ceiling if ceiling else 0
         results["ratio_batched"] = results["closed_batched"]["throughput"] / ceiling if ceiling else 0
@@ -1006,6 +1322,7 @@ def run(args) -> dict:
         status, metrics = http("GET", api.url("/metrics"))
         results["relay_lag_ms"] = histogram_quantiles(metrics.decode(), "outbox_relay_lag_seconds")
         results["rss_load_kib"] = rss_load
+        results["relay_alone"] = relay_alone(stack, api, downstream, 50_000 if quick else 200_000)
         for fake in (telegram, analytics):
             fake.terminate()
             fake.wait()
@@ -1050,7 +1367,7 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
         ("payment-api CPU per payment",
          f"{cpu:g} us batching on, {cpu_off:g} us batching off" if cpu is not None and cpu_off is not None
          else "not measured", "<= 60 microseconds"),
-        ("two payment-api replicas, one database", "not measured", ">= the throughput of one"),
+        ("two payment-api replicas, one database", replicas_figure(results), ">= the throughput of one"),
     ]
 
 
@@ -1143,6 +1460,7 @@ def render(results: dict, command: str) -> str:
                       "| statement | per batch | per payment |", "|---|---|---|"]
             lines += [f"| {r['meaning']} ({r['role']}) | {r['per_batch']:g} | {r['per_payment']:g} |"
                       for r in results[key]["statements"]]
+    lines += render_scaling(results)
     lines += ["", "### Targets (issue 18)", "", "| measure | this run | target |", "|---|---|---|"]
     lines += [f"| {m} | {f} | {t} |" for m, f, t in targets(results)]
     lines += ["", "### Every daemon", "",

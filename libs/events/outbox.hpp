@@ -113,7 +113,9 @@ struct RelaySettings {
 // The outbox's backlog in the schema `connection` uses: rows waiting to be published
 // (not set aside) and the age of the oldest. Counted exactly up to `exact_up_to` rows;
 // beyond, PostgreSQL's estimate of the table's rows (a backlog that large is an outage
-// whichever the exact number).
+// whichever the exact number). A backlog of 1,000 rows or more that the table's
+// statistics put at a tenth or less is ANALYZEd, so the relay's read keeps its index
+// plan (the relay's backlog thread runs this every backlog_interval).
 struct OutboxBacklog {
   std::int64_t pending_rows = 0;
   double oldest_age_seconds = 0;
