@@ -214,6 +214,7 @@ TEST_CASE("an order's updates carry its refund reason", "[live-updates]") {
   auto refund = core::json::parse(rows->str(1, 0));
   REQUIRE(created.ok());
   REQUIRE(refund.ok());
+  REQUIRE((*created).HasMember("refundReason"));
   CHECK((*created)["refundReason"].IsNull());
   CHECK(std::string((*refund)["refundReason"].GetString()) == "USER_REQUESTED");
   for (const char* field : {"orderId", "status", "cancelReason", "totalAmount", "currency", "fulfilment", "updatedAt",
