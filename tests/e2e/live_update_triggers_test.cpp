@@ -12,9 +12,9 @@
 #include <thread>
 #include <tuple>
 
-#include "coupon_issuer/schema.hpp"
 #include "core/json.hpp"
 #include "core/uuid.hpp"
+#include "coupon_issuer/schema.hpp"
 #include "order_processor/schema.hpp"
 #include "payment_api/schema.hpp"
 #include "runtime/daemon.hpp"
@@ -59,9 +59,8 @@ std::vector<Recorded> appended(std::vector<Recorded> before,
   std::map<std::string, std::int64_t> last;
   for (const auto& r : before) last[r.user] = std::max(last[r.user], r.id);
   for (const auto& [user, subject, status] : rows) before.push_back({user, ++last[user], subject, status});
-  std::sort(before.begin(), before.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.user, a.id) < std::tie(b.user, b.id);
-  });
+  std::sort(before.begin(), before.end(),
+            [](const auto& a, const auto& b) { return std::tie(a.user, a.id) < std::tie(b.user, b.id); });
   return before;
 }
 
@@ -111,12 +110,13 @@ TEST_CASE("one multi-row INSERT numbers each user's payment updates gap-free in 
   CHECK(db.updates() == expected);
 
   // The data is what 020_payment_updates.sql wrote, field for field.
-  CHECK(testing::query_integer(db.connection,
-                               "SELECT count(*) FROM payment_updates u JOIN payments p ON p.id::text = u.data->>'paymentId' "
-                               "WHERE u.type = 'payment.status' AND u.data = jsonb_build_object("
-                               "'paymentId', p.id, 'orderId', p.order_id, 'status', p.status, 'amount', p.amount, "
-                               "'currency', p.currency, 'failureReason', p.failure_reason, "
-                               "'statusUrl', '/v1/payments/' || p.id)") == 9);
+  CHECK(testing::query_integer(
+            db.connection,
+            "SELECT count(*) FROM payment_updates u JOIN payments p ON p.id::text = u.data->>'paymentId' "
+            "WHERE u.type = 'payment.status' AND u.data = jsonb_build_object("
+            "'paymentId', p.id, 'orderId', p.order_id, 'status', p.status, 'amount', p.amount, "
+            "'currency', p.currency, 'failureReason', p.failure_reason, "
+            "'statusUrl', '/v1/payments/' || p.id)") == 9);
 }
 
 TEST_CASE("one multi-row UPDATE records the payments whose status changed, in row order, and no others",
@@ -172,7 +172,8 @@ TEST_CASE("concurrent transactions of one user take payment update ids in commit
         [&] {
           return testing::query_integer(db.connection,
                                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                        "AND pid = " + std::to_string(other.backend_pid())) == 1;
+                                        "AND pid = " +
+                                            std::to_string(other.backend_pid())) == 1;
         },
         10s);
     CHECK(waits);
@@ -217,8 +218,8 @@ TEST_CASE("an order's updates carry its refund reason", "[live-updates]") {
   REQUIRE((*created).HasMember("refundReason"));
   CHECK((*created)["refundReason"].IsNull());
   CHECK(std::string((*refund)["refundReason"].GetString()) == "USER_REQUESTED");
-  for (const char* field : {"orderId", "status", "cancelReason", "totalAmount", "currency", "fulfilment", "updatedAt",
-                            "statusUrl"}) {
+  for (const char* field :
+       {"orderId", "status", "cancelReason", "totalAmount", "currency", "fulfilment", "updatedAt", "statusUrl"}) {
     CHECK((*refund).HasMember(field));
   }
 }
