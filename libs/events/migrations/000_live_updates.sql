@@ -28,7 +28,10 @@
 -- cost about 2 ms more than the row trigger it replaces (docs/performance.md,
 -- "Live-update trigger"); the generated functions are static SQL, planned once per
 -- session. Every name is ours (from a migration, never input) and qualified by the
--- table's schema, so search_path chooses nothing.
+-- table's schema, so search_path chooses nothing. Changing what the triggers do takes a
+-- new shared file replacing this function and, in a new file of each streaming service,
+-- dropping its two triggers and functions and calling it again: the generated functions
+-- are copies, made when a service's migration called this.
 CREATE FUNCTION create_live_update_triggers(streamed regclass, stream text, update_type text, key_column text)
     RETURNS void LANGUAGE plpgsql AS $function$
 DECLARE
