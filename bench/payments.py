@@ -612,16 +612,20 @@ def real_setup(captured: dict, live_updates: bool) -> str:
     """A copy of payment-api's tables (indexes, constraints and defaults included) in the
     schema pgbench_real, seeded like the benchmark's own. With live updates on, the copy of
     payments carries payment-api's live-update trigger too (its statements run inside the
-    insert, so pg_stat_statements never shows them), writing to copies of its tables: the
-    function names its tables unqualified and pgbench runs with search_path=pgbench_real."""
+    insert, so pg_stat_statements never shows them), writing to copies of its tables and
+    building its data with a copy of payment_update_data: the triggers made by
+    create_live_update_triggers name them in the schema of their table."""
     tables = sorted({known_statement(r["query"])["table"] for r in captured["statements"]
                      if r["role"] in ("read", "write", "relay", "deleter")} - {""})
     sql = ["DROP SCHEMA IF EXISTS pgbench_real CASCADE;", "CREATE SCHEMA pgbench_real;"]
     sql += [f"CREATE TABLE pgbench_real.{t} (LIKE payment_api.{t} INCLUDING ALL);" for t in tables]
     if live_updates and "payments" in tables:
         sql += [f"CREATE TABLE pgbench_real.{t} (LIKE payment_api.{t} INCLUDING ALL);" for t in LIVE_UPDATE_TABLES]
-        sql.append("CREATE TRIGGER payments_record_update AFTER INSERT OR UPDATE OF status ON pgbench_real.payments "
-                   "FOR EACH ROW EXECUTE FUNCTION payment_api.record_payment_update();")
+        sql.append("DO $$ BEGIN EXECUTE format('CREATE FUNCTION pgbench_real.payment_update_data(p pgbench_real.payments) "
+                   "RETURNS jsonb LANGUAGE sql STABLE AS %L', (SELECT prosrc FROM pg_proc "
+                   "WHERE oid = 'payment_api.payment_update_data'::regproc)); END $$;")
+        sql.append("SELECT payment_api.create_live_update_triggers('pgbench_real.payments', 'payment', "
+                   "'payment.status', 'id');")
     if "wallets" in tables:
         sql.append(f"INSERT INTO pgbench_real.wallets (user_id, balance) "
                    f"SELECT 'u' || i, 1000000000000000 FROM generate_series(1, {USERS}) i;")
@@ -633,8 +637,10 @@ def real_setup(captured: dict, live_updates: bool) -> str:
     return "\n".join(sql)
 
 
-# payment-api's live-update trigger (migrations/020_payment_updates.sql) and what it writes.
+# payment-api's live-update triggers (migrations/021_payment_updates_per_statement.sql) and
+# what they write.
 LIVE_UPDATE_TABLES = ("payment_update_counters", "payment_updates")
+LIVE_UPDATE_TRIGGERS = ("record_payment_inserts", "record_payment_updates")
 
 
 def seed_orders(stack: Stack, count: int, path: Path) -> None:
@@ -1179,7 +1185,8 @@ def run(args) -> dict:
         results["outbox_fast_path"] = args.outbox_fast_path
         if args.live_updates == "off":
             # To weigh the trigger: every payment then skips it (no stream sees payments).
-            stack.psql("ALTER TABLE payment_api.payments DISABLE TRIGGER payments_record_update")
+            for name in LIVE_UPDATE_TRIGGERS:
+                stack.psql(f"ALTER TABLE payment_api.payments DISABLE TRIGGER {name}")
         orders_total = 180_000 if quick else 700_000
         log(f"seeding {orders_total} payable orders")
         seed_orders(stack, orders_total, work / "orders.tsv")

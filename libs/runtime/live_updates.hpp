@@ -8,8 +8,9 @@
 //     records the feed missed;
 // and prunes updates older than `retention`.
 //
-// The updates table, one per owning daemon, written by a trigger in the transaction of
-// each state change (see services/order-processor/migrations/002_order_updates.sql):
+// The updates table, one per owning daemon, written by triggers in the transaction of
+// each state change (libs/events/migrations/000_live_updates.sql; the tables in e.g.
+// services/order-processor/migrations/020_order_updates.sql, the triggers in 021):
 //   <table> (user_id text, id bigint, type text, data jsonb, created_at timestamptz,
 //            PRIMARY KEY (user_id, id))
 // with ids per user gap-free and in commit order (a per-user counter row, locked until
