@@ -181,8 +181,8 @@ class FastPath : public std::enable_shared_from_this<FastPath> {
       handed->keys[i] = event.key;
       const std::string& id = handed->ids[i];
       auto status = producer_.send(
-          OutgoingRecord{producer_.options().topic(topic_of(event.type)), std::move(event.key),
-                         std::move(event.data), std::move(headers)},
+          OutgoingRecord{producer_.options().topic(topic_of(event.type)), std::move(event.key), std::move(event.data),
+                         std::move(headers)},
           [self = shared_from_this(), handed, i, &metrics](const Delivery& delivery) {
             const auto& key = handed->keys[i];
             if (!delivery.status) {

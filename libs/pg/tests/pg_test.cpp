@@ -46,8 +46,8 @@ TEST_CASE("an ArrayParam travels as the array of its elements, quotes, backslash
   pg::ArrayParam numbers;
   for (const std::int64_t n : {std::int64_t{-5}, std::int64_t{0}, std::int64_t{9007199254740993}}) numbers.add(n);
   CHECK(numbers.size() == 3);
-  auto rows = c.exec("SELECT t, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS a(t, n, i) ORDER BY i", built,
-                     numbers);
+  auto rows = c.exec("SELECT t, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS a(t, n, i) ORDER BY i",
+                     built, numbers);
   REQUIRE(rows.ok());
   REQUIRE(rows->size() == static_cast<int>(texts.size()));
   for (std::size_t i = 0; i < texts.size(); ++i) CHECK(rows->str(static_cast<int>(i), 0) == texts[i]);

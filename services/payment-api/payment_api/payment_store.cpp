@@ -6,8 +6,8 @@
 #include "core/uuid.hpp"
 #include "events/outbox.hpp"
 #include "events/retry.hpp"
-#include "pg/array.hpp"
 #include "payment_api/payment_events.hpp"
+#include "pg/array.hpp"
 
 namespace paypipe::payment_api {
 
