@@ -1197,6 +1197,7 @@ def run(args) -> dict:
         def sample_rss():
             for service, daemon in daemons.items():
                 rss_load[service] = max(rss_load.get(service, 0), daemon.rss())
+            log(f"  payment-api resident memory after the phase: {api.rss() / 1024:.1f} MiB")
 
         def restart_api(batch_size: int, workers: int):
             api.stop()

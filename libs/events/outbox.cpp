@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <set>
+#include <unordered_set>
 
 #include "core/json.hpp"
 #include "core/log.hpp"
@@ -17,6 +18,7 @@
 #include "events/event_types.hpp"
 #include "events/retry.hpp"
 #include "events/schemas.hpp"
+#include "pg/array.hpp"
 
 namespace paypipe::events {
 
@@ -27,6 +29,8 @@ struct RelayMetrics {
   prometheus::Counter& failed;
   prometheus::Counter& set_aside;
   prometheus::Counter& fast_path;
+  prometheus::Counter& fast_path_left;
+  prometheus::Gauge& fast_path_held;
   prometheus::Histogram& lag;
 
   static RelayMetrics& get() {
@@ -50,6 +54,18 @@ struct RelayMetrics {
         prometheus::BuildCounter()
             .Name("outbox_fast_path_total")
             .Help("Outbox events published by the fast path, from the writer's commit (also in outbox_published_total)")
+            .Register(r)
+            .Add({}),
+        prometheus::BuildCounter()
+            .Name("outbox_fast_path_left_total")
+            .Help("Committed events a writer left to the relay's pass: the fast path held its maximum, or the "
+                  "producer refused them")
+            .Register(r)
+            .Add({}),
+        prometheus::BuildGauge()
+            .Name("outbox_fast_path_held")
+            .Help("Events the fast path holds: handed to the producer and not acknowledged, or acknowledged "
+                  "and their rows not yet deleted")
             .Register(r)
             .Add({}),
         prometheus::BuildHistogram()
@@ -119,78 +135,98 @@ std::string string_member(const core::json::Document& doc, const char* name) {
 // The writers' side of the fast path, shared by the relay that runs it and every
 // delivery callback in flight.
 class FastPath : public std::enable_shared_from_this<FastPath> {
-  struct KeysFailed {
-    std::mutex mutex;
-    std::set<std::string> keys;
-    void add(const std::string& key) {
-      std::lock_guard lock(mutex);
-      keys.insert(key);
-    }
-    bool has(const std::string& key) {
-      std::lock_guard lock(mutex);
-      return keys.count(key) > 0;
-    }
-  };
-  // Far below the producer's queue (16 MiB, some 30,000 events).
-  static constexpr std::int64_t max_in_flight = 10000;
-
- public:
-  explicit FastPath(Producer& producer) : producer_(producer) {}
-
-  // From the committing thread, in the order of the insert: one producer queue keeps a
-  // key's events in that order. What it does not send keeps its row, for the relay's
-  // pass after the grace period.
-  void publish(const std::vector<Event>& events) {
-    auto& metrics = RelayMetrics::get();
-    const auto committed = std::chrono::steady_clock::now();
+  // The events one insert handed to the producer, for their delivery callbacks.
+  struct Handed {
+    std::vector<std::string> ids, keys;  // by index in the insert
+    std::chrono::steady_clock::time_point committed;
     // Several events of one key in one insert: once one of them fails, the later ones
     // keep their rows even if Kafka took them, so that the pass publishes them again
     // after it (delivery reports come in order within a partition, hence within a key).
-    auto failed_keys = std::make_shared<KeysFailed>();
-    for (const auto& event : events) {
-      // Kafka slow or away: stop before the producer's queue fills and send() blocks the
-      // writer's thread.
-      if (in_flight_.fetch_add(1) >= max_in_flight) {
-        --in_flight_;
+    std::mutex mutex;
+    std::set<std::string> failed_keys;
+    void failed(const std::string& key) {
+      std::lock_guard lock(mutex);
+      failed_keys.insert(key);
+    }
+    bool has_failed(const std::string& key) {
+      std::lock_guard lock(mutex);
+      return !failed_keys.empty() && failed_keys.count(key) > 0;
+    }
+  };
+
+ public:
+  FastPath(Producer& producer, std::size_t max_events) : producer_(producer), max_events_(max_events) {}
+
+  // From the committing thread, in the order of the insert: one producer queue keeps a
+  // key's events in that order. What it does not send keeps its row, for the relay's
+  // pass after the grace period. Takes the events' payloads (the writer is done with them).
+  void publish(std::vector<Event>& events) {
+    auto& metrics = RelayMetrics::get();
+    auto handed = std::make_shared<Handed>();
+    handed->committed = std::chrono::steady_clock::now();
+    // Sized first: callbacks read their slot while the writer fills the next ones.
+    handed->ids.resize(events.size());
+    handed->keys.resize(events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      auto& event = events[i];
+      // Bounded (RelaySettings::fast_path_max_events): Kafka or the deleter slow, the
+      // rest waits for the sweep; a key's later events of this insert with it, in order.
+      if (static_cast<std::size_t>(held_.fetch_add(1)) >= max_events_) {
+        --held_;
+        metrics.fast_path_left.Increment(static_cast<double>(events.size() - i));
         return;
       }
+      auto headers = to_headers(event, producer_.options().interop);
+      handed->ids[i] = std::move(event.id);
+      handed->keys[i] = event.key;
+      const std::string& id = handed->ids[i];
       auto status = producer_.send(
-          OutgoingRecord{producer_.options().topic(topic_of(event.type)), event.key, event.data,
-                         to_headers(event, producer_.options().interop)},
-          [self = shared_from_this(), id = event.id, key = event.key, failed_keys, committed,
-           &metrics](const Delivery& delivery) {
-            --self->in_flight_;
+          OutgoingRecord{producer_.options().topic(topic_of(event.type)), std::move(event.key), std::move(event.data),
+                         std::move(headers)},
+          [self = shared_from_this(), handed, i, &metrics](const Delivery& delivery) {
+            const auto& key = handed->keys[i];
             if (!delivery.status) {
+              self->release(1);
               metrics.failed.Increment();
-              core::log::warn({{core::log::key::event_id, id}}, "outbox fast path: event not acknowledged: {}",
-                              delivery.status.error().message);
-              failed_keys->add(key);
+              core::log::warn({{core::log::key::event_id, handed->ids[i]}},
+                              "outbox fast path: event not acknowledged: {}", delivery.status.error().message);
+              handed->failed(key);
               return;
             }
-            metrics.lag.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - committed).count());
+            metrics.lag.Observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - handed->committed).count());
             metrics.published.Increment();
             metrics.fast_path.Increment();
-            if (!failed_keys->has(key)) self->delivered(id);
+            if (handed->has_failed(key)) {
+              self->release(1);
+            } else {
+              self->delivered(handed->ids[i]);
+            }
           });
       if (!status) {
-        --in_flight_;
+        release(1);
         // Nothing after it either: a later event of its key must not overtake it.
-        core::log::warn({{core::log::key::event_id, event.id}}, "outbox fast path: cannot queue event: {}",
+        core::log::warn({{core::log::key::event_id, id}}, "outbox fast path: cannot queue event: {}",
                         status.error().message);
+        metrics.fast_path_left.Increment(static_cast<double>(events.size() - i));
         return;
       }
     }
   }
 
-  // The acknowledged ids, once some arrived or `wait` passed (at most `limit`).
+  // The acknowledged ids, once some arrived or `wait` passed (at most `limit`). They stay
+  // counted in what the fast path holds until deleted() (or given back).
   std::vector<std::string> take_delivered(std::chrono::milliseconds wait, std::size_t limit) {
     std::unique_lock lock(mutex_);
     delivered_cv_.wait_for(lock, wait, [&] { return !delivered_.empty() || stopping_; });
     if (delivered_.size() <= limit) return std::exchange(delivered_, {});
-    std::vector<std::string> taken(delivered_.begin(), delivered_.begin() + static_cast<std::ptrdiff_t>(limit));
+    std::vector<std::string> taken(std::make_move_iterator(delivered_.begin()),
+                                   std::make_move_iterator(delivered_.begin() + static_cast<std::ptrdiff_t>(limit)));
     delivered_.erase(delivered_.begin(), delivered_.begin() + static_cast<std::ptrdiff_t>(limit));
     return taken;
   }
+  // Their rows are gone.
+  void deleted(std::size_t count) { release(count); }
   // A delete that failed: tried again with the next batch.
   void give_back(std::vector<std::string> ids) {
     std::lock_guard lock(mutex_);
@@ -205,6 +241,8 @@ class FastPath : public std::enable_shared_from_this<FastPath> {
     std::lock_guard lock(mutex_);
     return stopping_;
   }
+  // Events handed to the producer and not yet acknowledged, or acknowledged and not yet deleted.
+  std::int64_t held() const { return held_.load(); }
 
   // A writer left rows to the relay's pass since the last delete: a delete may free
   // them (they wait behind a row of their key), so the deleter wakes the relay.
@@ -216,9 +254,11 @@ class FastPath : public std::enable_shared_from_this<FastPath> {
     delivered_.push_back(id);
     delivered_cv_.notify_one();
   }
+  void release(std::size_t count) { held_ -= static_cast<std::int64_t>(count); }
 
   Producer& producer_;
-  std::atomic<std::int64_t> in_flight_{0};
+  const std::size_t max_events_;
+  std::atomic<std::int64_t> held_{0};
   std::mutex mutex_;
   std::condition_variable delivered_cv_;
   std::vector<std::string> delivered_;
@@ -266,17 +306,17 @@ constexpr std::string_view insert_fast_path_sql =
 struct OutboxInsert::Written {
   std::vector<Event> events;
   bool asked_fast_path = false;
-  std::vector<Event> fast;  // in insert order
+  std::vector<Event> fast;  // in insert order, moved out of `events`
 
   // The insert's rows: which events the fast path may publish.
   void inserted(const pg::Rows& rows) {
-    std::set<std::string> fast_ids;
+    std::unordered_set<std::string_view> fast_ids;
     for (int i = 0; i < rows.size(); ++i) {
-      if (rows.boolean(i, 1)) fast_ids.insert(rows.str(i, 0));
+      if (rows.boolean(i, 1)) fast_ids.insert(rows.text(i, 0));
     }
     fast.clear();
     for (auto& event : events) {
-      if (fast_ids.count(event.id)) fast.push_back(event);
+      if (fast_ids.count(event.id)) fast.push_back(std::move(event));
     }
   }
 
@@ -291,24 +331,27 @@ struct OutboxInsert::Written {
 };
 
 core::Result<OutboxInsert> OutboxInsert::prepare(std::vector<Event> events, std::string_view aggregate_type) {
-  std::vector<std::string> ids, keys, types, payloads, headers;
+  const auto count = events.size();
+  pg::ArrayParam ids(count, 36), keys(count, 36), types(count, 40), payloads(count, 256), headers(count, 160);
   for (const auto& event : events) {
     const int version = event.dataschema.empty() ? 0 : SchemaRegistry::version_of(event.dataschema);
     if (auto valid = SchemaRegistry::builtin().validate(event.type, event.data, version); !valid) {
       // Our own code built an invalid event: a bug, never the client's fault.
       return core::make_error(core::ErrorCategory::internal, "outbox-schema-invalid", valid.error().message);
     }
-    ids.push_back(event.id);
-    keys.push_back(event.key);
-    types.push_back(event.type);
-    payloads.push_back(event.data);
-    headers.push_back(headers_json(event));
+    ids.add(event.id);
+    keys.add(event.key);
+    types.add(event.type);
+    payloads.add(event.data);
+    headers.add(headers_json(event));
   }
   auto written = std::make_shared<Written>();
   written->asked_fast_path = current_fast_path() != nullptr;
-  pg::Connection::Statement statement{written->asked_fast_path ? insert_fast_path_sql : insert_sql,
-                                      {pg::to_param(aggregate_type), pg::to_param(ids), pg::to_param(keys),
-                                       pg::to_param(types), pg::to_param(payloads), pg::to_param(headers)}};
+  std::vector<pg::Param> params;
+  params.reserve(6);
+  params.push_back(pg::to_param(aggregate_type));
+  for (auto* column : {&ids, &keys, &types, &payloads, &headers}) params.push_back(std::move(*column).take());
+  pg::Connection::Statement statement{written->asked_fast_path ? insert_fast_path_sql : insert_sql, std::move(params)};
   written->events = std::move(events);
   return OutboxInsert(std::move(statement), std::move(written));
 }
@@ -381,7 +424,7 @@ void OutboxRelay::start() {
   (void)BacklogMetrics::get();
   backlog_thread_ = std::thread([this] { measure_backlog_until_stopped(); });
   if (settings_.fast_path) {
-    fast_path_ = std::make_shared<FastPath>(producer_);
+    fast_path_ = std::make_shared<FastPath>(producer_, settings_.fast_path_max_events);
     {
       std::lock_guard lock(relays_mutex);
       if (!active_fast_path) active_fast_path = fast_path_;
@@ -683,15 +726,19 @@ void OutboxRelay::delete_delivered_until_stopped() {
       fast_path_->give_back(std::move(ids));
       return false;
     }
+    fast_path_->deleted(ids.size());
     // Rows of a key written while these were in the table may be free to go now.
     if (fast_path_->sweep_wanted.exchange(false)) wake();
     return true;
   };
+  auto& held = RelayMetrics::get().fast_path_held;
   // Until stop() has flushed the producer: the acknowledgements it waited for are deleted too.
   while (!fast_path_->stopped()) {
     auto ids = fast_path_->take_delivered(std::chrono::milliseconds(100), 10000);
-    if (ids.empty()) continue;
-    if (!delete_batch(std::move(ids))) steady_retry_clock().sleep(std::chrono::milliseconds(200), stop_);
+    if (!ids.empty() && !delete_batch(std::move(ids))) {
+      steady_retry_clock().sleep(std::chrono::milliseconds(200), stop_);
+    }
+    held.Set(static_cast<double>(fast_path_->held()));
   }
   // What was acknowledged up to now, once more (else the pass republishes it after the grace period).
   if (auto ids = fast_path_->take_delivered(std::chrono::milliseconds(0), 10000); !ids.empty()) {

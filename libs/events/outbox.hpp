@@ -43,7 +43,9 @@
 // both paths and any number of replicas: an event is published by the fast path only
 // when every earlier event of its key was acknowledged (their rows are gone; writers of
 // one aggregate serialise on its row, so the earlier rows are visible to the insert),
-// otherwise by the sweep in seq order after them (docs/reliability.md).
+// otherwise by the sweep in seq order after them (docs/reliability.md). What the fast
+// path holds (events in flight, ids waiting for their delete) is bounded by
+// fast_path_max_events; past it, events wait for the sweep.
 
 #include <atomic>
 #include <chrono>
@@ -108,6 +110,12 @@ struct RelaySettings {
   bool fast_path = true;
   // How long the relay's pass leaves a fast_path row to its writer before publishing it.
   std::chrono::milliseconds fast_path_grace{3000};
+  // The most events the fast path holds at once: handed to the producer and not yet
+  // acknowledged, or acknowledged and their rows not yet deleted (about 1 KiB each in
+  // flight). Past it, writers leave their events to the relay's pass (they are committed:
+  // it publishes them after fast_path_grace), so a slow Kafka or PostgreSQL cannot grow
+  // the process without limit.
+  std::size_t fast_path_max_events = 4096;
 };
 
 // The outbox's backlog in the schema `connection` uses: rows waiting to be published

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "pg/array.hpp"
+
 namespace paypipe::pg {
 
 using core::ErrorCategory;
@@ -29,18 +31,11 @@ Param to_param(Bytea value) {
   return text;
 }
 Param to_param(const std::vector<std::string>& values) {
-  std::string text = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) text.push_back(',');
-    text.push_back('"');
-    for (const char c : values[i]) {
-      if (c == '"' || c == '\\') text.push_back('\\');
-      text.push_back(c);
-    }
-    text.push_back('"');
-  }
-  text.push_back('}');
-  return text;
+  std::size_t bytes = 0;
+  for (const auto& v : values) bytes += v.size();
+  ArrayParam array(values.size(), values.empty() ? 0 : bytes / values.size());
+  for (const auto& v : values) array.add(v);
+  return std::move(array).take();
 }
 
 std::int64_t Rows::affected() const {

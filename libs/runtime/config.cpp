@@ -71,6 +71,8 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
                                       milliseconds(60000));
   c.outbox_relay = env.choice("PAYPIPE_OUTBOX_RELAY", "on", {"on", "off"}) == "on";
   c.outbox_fast_path = env.choice("PAYPIPE_OUTBOX_FAST_PATH", "on", {"on", "off"}) == "on";
+  c.outbox_fast_path_max_events = static_cast<std::size_t>(
+      env.integer("PAYPIPE_OUTBOX_FAST_PATH_MAX_EVENTS", 4096, 1, 1'000'000));
   return c;
 }
 
@@ -81,6 +83,7 @@ events::RelaySettings CommonConfig::relay_settings() const {
   s.poll_interval = outbox_poll_interval;
   s.enabled = outbox_relay;
   s.fast_path = outbox_fast_path;
+  s.fast_path_max_events = outbox_fast_path_max_events;
   return s;
 }
 

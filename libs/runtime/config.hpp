@@ -37,6 +37,9 @@
 //   PAYPIPE_OUTBOX_FAST_PATH        on | off (default on): writers publish their committed
 //                                   events themselves (events/outbox.hpp); off: the relay
 //                                   reads every row back, as before
+//   PAYPIPE_OUTBOX_FAST_PATH_MAX_EVENTS  the most events the fast path holds at once (in
+//                                   flight to Kafka or waiting for their delete; default
+//                                   4096, about 1 KiB each); past it they wait for the relay
 //   PAYPIPE_CONSUMER_BATCH_SIZE / _BATCH_LINGER_MS / _MAX_IN_FLIGHT
 //   PAYPIPE_RETRY_BACKOFF / _MAX_RETRIES / _INTERVAL_MS / _MULTIPLIER / _MAX_INTERVAL_MS
 //                                   in-process retries in Spring's terms (runtime/retry_config.hpp);
@@ -71,6 +74,7 @@ struct CommonConfig {
   std::chrono::milliseconds outbox_poll_interval{1000};
   bool outbox_relay = true;
   bool outbox_fast_path = true;
+  std::size_t outbox_fast_path_max_events = 4096;
 
   static CommonConfig read(core::Env& env, std::string service);
 

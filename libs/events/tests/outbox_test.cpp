@@ -548,6 +548,82 @@ std::string key_of(int k) {  // as outbox_crash_writer names its keys
 
 }  // namespace
 
+TEST_CASE("fast path: past fast_path_max_events writers leave their events to the sweep, which publishes them once") {
+  OutboxFixture f;
+  std::vector<events::Event> written;
+  for (int i = 0; i < 30; ++i) written.push_back(f.payment_completed(core::new_uuid_v7()));
+  const double left_before = testing::metric_value("outbox_fast_path_left_total").value_or(0);
+  {
+    // Nothing is ever acknowledged: what the writer hands over stays held.
+    auto unreachable = events::Producer::create(unreachable_kafka(f.prefix),
+                                                events::ProducerSettings{2ms, 3000ms, 1024, nullptr});
+    REQUIRE(unreachable.ok());
+    events::RelaySettings settings{f.schema, 50, 100ms, 1s};
+    settings.fast_path_max_events = 10;
+    events::OutboxRelay writer(testing::pg_options(f.schema), **unreachable, settings);
+    writer.start();
+    auto tx = pg::Transaction::begin(f.connection);
+    REQUIRE(tx.ok());
+    auto prepared = events::OutboxInsert::prepare(written, "payment");
+    REQUIRE(prepared.ok());
+    const auto ran = std::move(prepared).value().run(*tx);
+    REQUIRE(ran.ok());
+    REQUIRE(tx->commit().ok());
+    CHECK(testing::metric_value("outbox_fast_path_left_total").value_or(0) - left_before == 20);
+    CHECK(testing::eventually([] { return testing::metric_value("outbox_fast_path_held") == 10; }, 2s, 5ms));
+    writer.stop();
+  }
+  // Every row is still there (fast_path, its writer's for the grace period); once it has
+  // passed, the sweep publishes all of them, each once.
+  CHECK(rows_in_outbox(f.connection) == 30);
+  REQUIRE(f.connection.exec("UPDATE outbox SET created_at = created_at - interval '1 hour'").ok());
+  events::OutboxRelay sweep(testing::pg_options(f.schema), *f.producer, {f.schema, 50, 100ms, 10s});
+  sweep.start();
+  REQUIRE(testing::eventually([&] { return rows_in_outbox(f.connection) == 0; }, 10s, 5ms));
+  sweep.stop();
+  const auto records = testing::read_topic(f.options, f.options.topic("payment.completed"), 30, 10s);
+  std::multiset<std::string> ids;
+  for (const auto& r : records) ids.insert(*events::find_header(r.headers, "ce_id"));
+  CHECK(records.size() == written.size());
+  for (const auto& e : written) CHECK(ids.count(e.id) == 1);
+}
+
+TEST_CASE("fast path: a small fast_path_max_events under steady writes loses nothing and keeps each key's order") {
+  OutboxFixture f;
+  const double left_before = testing::metric_value("outbox_fast_path_left_total").value_or(0);
+  events::RelaySettings settings{f.schema, 50, 100ms, 10s};
+  settings.fast_path_max_events = 4;
+  settings.fast_path_grace = 1000ms;
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, settings);
+  relay.start();
+  constexpr int keys = 7;
+  std::map<std::string, std::vector<std::string>> written;  // per key, ids in commit order
+  for (int round = 0; round < 20; ++round) {
+    auto tx = pg::Transaction::begin(f.connection);
+    REQUIRE(tx.ok());
+    std::vector<events::Event> events;
+    for (int i = 0; i < 10; ++i) {
+      events.push_back(f.payment_completed(key_of((round * 10 + i) % keys)));
+      written[events.back().key].push_back(events.back().id);
+    }
+    auto prepared = events::OutboxInsert::prepare(std::move(events), "payment");
+    REQUIRE(prepared.ok());
+    const auto ran = std::move(prepared).value().run(*tx);
+    REQUIRE(ran.ok());
+    REQUIRE(tx->commit().ok());
+  }
+  REQUIRE(testing::eventually([&] { return rows_in_outbox(f.connection) == 0; }, 60s));
+  relay.stop();
+  // The first insert alone hands over 10 events: at least 6 of them waited for the sweep.
+  CHECK(testing::metric_value("outbox_fast_path_left_total").value_or(0) - left_before >= 6);
+  const auto records = testing::read_topic(f.options, f.options.topic("payment.completed"), 200, 15s);
+  CHECK(records.size() == 200);
+  for (const auto& [key, ids] : written) {
+    INFO("key " << key);
+    CHECK(ids_of_key(records, key) == ids);
+  }
+}
+
 TEST_CASE("fast path: writers killed -9 between commit and publish lose nothing and keep each key's order") {
   OutboxFixture f;
   constexpr int keys = 6;

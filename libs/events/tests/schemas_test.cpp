@@ -85,3 +85,25 @@ TEST_CASE("validation is safe from many threads at once") {
   for (auto& t : threads) t.join();
   CHECK(failures == 0);
 }
+
+TEST_CASE("a thread's validator is reused: a failure leaves nothing behind, a large document validates too") {
+  const auto& registry = SchemaRegistry::builtin();
+  const std::string valid =
+      R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
+          "userId":"user-1","amount":15000,"currency":"KRW","completedAt":"2026-11-23T06:53:00.123Z")";
+  const std::string wrong_type =
+      R"({"paymentId":"0190a6b2-7c3e-7abc-8def-0123456789ab","orderId":"0190a6b2-7c3e-7abc-8def-0123456789ac",
+          "userId":"user-1","amount":"lots","currency":"KRW","completedAt":"2026-11-23T06:53:00.123Z"})";
+  for (int round = 0; round < 3; ++round) {
+    CHECK(registry.validate("payment.completed", valid + "}").ok());
+    auto failed = registry.validate("payment.completed", wrong_type);
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().message.find("/amount") != std::string::npos);
+    CHECK_FALSE(registry.validate("payment.completed", R"({"paymentId":"x"})").ok());
+  }
+  // Beyond the parse's stack buffer (8 KiB): the rest of the document goes to the heap.
+  std::string large = valid;
+  for (int i = 0; i < 200; ++i) large += ",\"note" + std::to_string(i) + "\":\"" + std::string(100, 'x') + "\"";
+  CHECK(registry.validate("payment.completed", large + "}").ok());
+  CHECK_FALSE(registry.validate("payment.completed", large + R"(,"amount":"lots"})").ok());
+}

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "pg/array.hpp"
 #include "pg/migrate.hpp"
 #include "pg/pool.hpp"
 #include "support/fresh_schema.hpp"
@@ -34,6 +35,30 @@ TEST_CASE("parameters travel separately from SQL, including hostile text and NUL
   auto any = c.exec("SELECT count(*) FROM t WHERE name = ANY($1::text[])", std::vector<std::string>{hostile, "\"q\\"});
   REQUIRE(any.ok());
   CHECK(any->integer(0, 0) == 1);
+}
+
+TEST_CASE("an ArrayParam travels as the array of its elements, quotes, backslashes and numbers included") {
+  Schema schema;
+  auto& c = schema.connection;
+  const std::vector<std::string> texts{"plain", "x'); DROP TABLE t; --", "\"q\\", "", "{a,b}", "NULL"};
+  pg::ArrayParam built(texts.size(), 8);
+  for (const auto& t : texts) built.add(t);
+  pg::ArrayParam numbers;
+  for (const std::int64_t n : {std::int64_t{-5}, std::int64_t{0}, std::int64_t{9007199254740993}}) numbers.add(n);
+  CHECK(numbers.size() == 3);
+  auto rows = c.exec("SELECT t, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS a(t, n, i) ORDER BY i",
+                     built, numbers);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == static_cast<int>(texts.size()));
+  for (std::size_t i = 0; i < texts.size(); ++i) CHECK(rows->str(static_cast<int>(i), 0) == texts[i]);
+  CHECK(rows->integer(0, 1) == -5);
+  CHECK(rows->integer(2, 1) == 9007199254740993);
+  CHECK(rows->is_null(3, 1));
+  // take() hands over the literal itself; an empty builder is the empty array.
+  auto empty = c.exec("SELECT cardinality($1::text[])", pg::ArrayParam().take());
+  REQUIRE(empty.ok());
+  CHECK(empty->integer(0, 0) == 0);
+  CHECK(std::move(built).take() == pg::to_param(texts));
 }
 
 TEST_CASE("errors map to categories: unique violation is a conflict naming its constraint") {

@@ -92,6 +92,26 @@ TEST_CASE("the outbox relay runs unless PAYPIPE_OUTBOX_RELAY=off hands the outbo
   CHECK(status.error().message.find("PAYPIPE_OUTBOX_RELAY") != std::string::npos);
 }
 
+TEST_CASE("the outbox fast path holds at most PAYPIPE_OUTBOX_FAST_PATH_MAX_EVENTS events, 4096 by default") {
+  auto defaults = base_env();
+  const auto standard = runtime::CommonConfig::read(defaults, "payment-api");
+  REQUIRE(defaults.finish().ok());
+  CHECK(standard.relay_settings().fast_path_max_events == 4096);
+
+  auto set = base_env({{"PAYPIPE_OUTBOX_FAST_PATH_MAX_EVENTS", "100"}});
+  const auto small = runtime::CommonConfig::read(set, "payment-api");
+  REQUIRE(set.finish().ok());
+  CHECK(small.relay_settings().fast_path_max_events == 100);
+
+  for (const char* wrong : {"0", "-1", "many", "2000000"}) {
+    auto bad = base_env({{"PAYPIPE_OUTBOX_FAST_PATH_MAX_EVENTS", wrong}});
+    runtime::CommonConfig::read(bad, "payment-api");
+    const auto status = bad.finish();
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().message.find("PAYPIPE_OUTBOX_FAST_PATH_MAX_EVENTS") != std::string::npos);
+  }
+}
+
 TEST_CASE("missing and bad variables are all reported, secrets never echoed") {
   core::Env env({{"PAYPIPE_HTTP_PORT", "http"}, {"PAYPIPE_PG_PASSWORD", "hunter2"}, {"PAYPIPE_PG_SCHEMA", "Bad-Name"}});
   runtime::CommonConfig::read(env, "svc");

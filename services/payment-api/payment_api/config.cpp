@@ -15,7 +15,7 @@ Config Config::read(core::Env& env) {
   c.batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_PAYMENT_BATCH_SIZE", 64, 1, 1000));
   c.batch_linger = std::chrono::microseconds(env.integer("PAYPIPE_PAYMENT_BATCH_LINGER_US", 0, 0, 1'000'000));
   c.workers = static_cast<std::size_t>(env.integer("PAYPIPE_PAYMENT_WORKERS", 4, 1, 64));
-  c.queue_limit = static_cast<std::size_t>(env.integer("PAYPIPE_PAYMENT_QUEUE_LIMIT", 20000, 1, 1'000'000));
+  c.queue_limit = static_cast<std::size_t>(env.integer("PAYPIPE_PAYMENT_QUEUE_LIMIT", 2048, 1, 1'000'000));
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
   c.auth = auth::Settings::read(env, c.common.local_profile);
   c.rate_limit = auth::read_rate_limit(env);

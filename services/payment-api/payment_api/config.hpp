@@ -3,7 +3,9 @@
 //   PAYPIPE_PAYMENT_BATCH_SIZE        payment requests per transaction (default 64; 1 = no batching)
 //   PAYPIPE_PAYMENT_BATCH_LINGER_US   wait this long for a batch to fill (default 0: take what is queued)
 //   PAYPIPE_PAYMENT_WORKERS           transactions in flight at once (default 4)
-//   PAYPIPE_PAYMENT_QUEUE_LIMIT       queued requests before answering 503 (default 20000)
+//   PAYPIPE_PAYMENT_QUEUE_LIMIT       queued requests before answering 503 (default 2048: about
+//                                     half a second at the batched maximum; each waiting request
+//                                     holds some 14 KiB with its connection, so this bounds memory)
 //   PAYPIPE_ADMIN_TOKEN               secret: a credential of POST /v1/wallets/{userId}/deposits
 //                                     besides a token with scope wallet:deposit (empty: scope only)
 //   PAYPIPE_JWT_*                     end-user tokens (libs/auth/authenticator.hpp)
@@ -29,7 +31,7 @@ struct Config {
   std::size_t batch_size = 64;
   std::chrono::microseconds batch_linger{0};
   std::size_t workers = 4;
-  std::size_t queue_limit = 20000;
+  std::size_t queue_limit = 2048;
   std::string admin_token;
   auth::Settings auth;
   http::RateLimit rate_limit{20, 40};

@@ -29,9 +29,9 @@ void PaymentApi::process(std::vector<Job>& jobs) {
   std::vector<core::TraceContext> traces;
   requests.reserve(jobs.size());
   traces.reserve(jobs.size());
-  for (const auto& job : jobs) {
-    requests.push_back(job.request);
-    traces.push_back(job.trace);
+  for (auto& job : jobs) {  // only their responders are needed after this
+    requests.push_back(std::move(job.request));
+    traces.push_back(std::move(job.trace));
   }
   const auto results = processor_.process(requests, traces);
   for (std::size_t i = 0; i < jobs.size(); ++i) jobs[i].respond(payment_response(results[i]));

@@ -7,6 +7,7 @@
 #include "events/outbox.hpp"
 #include "events/retry.hpp"
 #include "payment_api/payment_events.hpp"
+#include "pg/array.hpp"
 
 namespace paypipe::payment_api {
 
@@ -25,13 +26,14 @@ StoredPayment payment_from(const pg::Rows& rows, int row) {
 }  // namespace
 
 LedgerReads queue_reads(pg::Pipeline& pipeline, std::span<const PaymentRequest> requests) {
-  std::vector<std::string> users, keys, orders, wallet_users;
-  std::set<std::string> seen_users;
+  const auto count = requests.size();
+  pg::ArrayParam users(count, 16), keys(count, 36), orders(count, 36), wallet_users(count, 16);
+  std::set<std::string_view> seen_users;
   for (const auto& r : requests) {
-    users.push_back(r.user_id);
-    keys.push_back(r.idempotency_key);
-    orders.push_back(r.order_id);
-    if (seen_users.insert(r.user_id).second) wallet_users.push_back(r.user_id);
+    users.add(r.user_id);
+    keys.add(r.idempotency_key);
+    orders.add(r.order_id);
+    if (seen_users.insert(r.user_id).second) wallet_users.add(r.user_id);
   }
   // Orders are locked first: a request racing another with the same key waits here, and
   // its look-up of the key (a later statement, a later snapshot) then sees the winner's
@@ -69,39 +71,41 @@ void fill_view(const pg::Pipeline& pipeline, const LedgerReads& reads, LedgerVie
   }
 }
 
-core::Status queue_writes(pg::Pipeline& pipeline, std::span<const Decided> decided, const LedgerView& view) {
-  std::vector<std::string> p_id, p_order, p_user, p_amount, p_currency, p_status, p_reason, p_key, p_print, p_at;
-  std::vector<std::string> e_id, e_user, e_amount, e_payment, e_offset;
-  std::map<std::string, std::int64_t> deltas;  // per user: the sum of this batch's charges
-  std::set<std::string> touched_orders;
+core::Status queue_writes(pg::Pipeline& pipeline, std::span<Decided> decided, const LedgerView& view) {
+  const auto count = decided.size();
+  pg::ArrayParam p_id(count, 36), p_order(count, 36), p_user(count, 16), p_amount(count, 8), p_currency(count, 3),
+      p_status(count, 9), p_reason(count, 0), p_key(count, 36), p_print(count, 64), p_at(count, 24);
+  pg::ArrayParam e_id(count, 36), e_user(count, 16), e_amount(count, 8), e_payment(count, 36), e_offset(count, 4);
+  std::map<std::string_view, std::int64_t> deltas;  // per user: the sum of this batch's charges
+  std::map<std::string_view, std::string_view> touched_orders;  // order id -> its status in `view`
   std::vector<events::Event> announcements;
-  for (const auto& d : decided) {
+  for (auto& d : decided) {
     const auto verdict = d.decision.verdict;
     if (verdict != Verdict::charge && verdict != Verdict::insufficient_funds) continue;
     const auto& p = *d.decision.previous;
-    p_id.push_back(p.id);
-    p_order.push_back(p.order_id);
-    p_user.push_back(p.user_id);
-    p_amount.push_back(std::to_string(p.amount));
-    p_currency.push_back(p.currency);
-    p_status.push_back(p.status);
-    p_reason.push_back(p.failure_reason.value_or(""));
-    p_key.push_back(p.idempotency_key);
-    p_print.push_back(p.fingerprint);
-    p_at.push_back(p.created_at);
-    touched_orders.insert(p.order_id);
+    p_id.add(p.id);
+    p_order.add(p.order_id);
+    p_user.add(p.user_id);
+    p_amount.add(p.amount);
+    p_currency.add(p.currency);
+    p_status.add(p.status);
+    p_reason.add(p.failure_reason ? std::string_view(*p.failure_reason) : std::string_view());
+    p_key.add(p.idempotency_key);
+    p_print.add(p.fingerprint);
+    p_at.add(p.created_at);
+    touched_orders.emplace(p.order_id, view.orders.at(p.order_id).status);
     if (verdict == Verdict::charge) {
-      e_id.push_back(core::new_uuid_v7());
-      e_user.push_back(p.user_id);
-      e_amount.push_back(std::to_string(-p.amount));
-      e_payment.push_back(p.id);
+      e_id.add(core::new_uuid_v7());
+      e_user.add(p.user_id);
+      e_amount.add(-p.amount);
+      e_payment.add(p.id);
       // The entry's balance_after, as an offset from the wallet's balance once the
       // batch is applied (0 for the user's last charge): the wallet may have changed
       // since it was read if it was not there to lock (see below).
-      e_offset.push_back(std::to_string(d.decision.balance_after - view.balances.at(p.user_id)));
+      e_offset.add(d.decision.balance_after - view.balances.at(p.user_id));
       deltas[p.user_id] -= p.amount;
     }
-    if (d.event) announcements.push_back(*d.event);
+    if (d.event) announcements.push_back(std::move(*d.event));
   }
   if (p_id.empty()) return {};
   // Validated before anything is queued: an invalid event leaves the pipeline as it was.
@@ -125,10 +129,10 @@ core::Status queue_writes(pg::Pipeline& pipeline, std::span<const Decided> decid
     // between our read and this write) would be overwritten with a balance computed
     // without it. Charges against a wallet that was not there are of 0 (any other
     // amount was refused as insufficient funds), so its delta is 0 and it stays whole.
-    std::vector<std::string> w_user, w_delta;
+    pg::ArrayParam w_user(deltas.size(), 16), w_delta(deltas.size(), 8);
     for (const auto& [user, delta] : deltas) {
-      w_user.push_back(user);
-      w_delta.push_back(std::to_string(delta));
+      w_user.add(user);
+      w_delta.add(delta);
     }
     pipeline.add(
         "UPDATE wallets w SET balance = w.balance + v.delta, updated_at = now() "
@@ -142,10 +146,10 @@ core::Status queue_writes(pg::Pipeline& pipeline, std::span<const Decided> decid
         "AS e(id, user_id, amount, payment_id, balance_offset)",
         e_id, e_user, e_amount, e_payment, e_offset);
   }
-  std::vector<std::string> o_id, o_status;
-  for (const auto& order : touched_orders) {
-    o_id.push_back(order);
-    o_status.push_back(view.orders.at(order).status);
+  pg::ArrayParam o_id(touched_orders.size(), 36), o_status(touched_orders.size(), 9);
+  for (const auto& [order, status] : touched_orders) {
+    o_id.add(order);
+    o_status.add(status);
   }
   pipeline.add(
       "UPDATE payable_orders o SET status = v.status, updated_at = now() "

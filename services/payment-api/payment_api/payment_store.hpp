@@ -35,8 +35,9 @@ struct Decided {
 };
 
 // Queues the writes of `decided` (payments, wallet entries and balances, order
-// statuses, the outbox) given the final `view`. An error (an invalid event) queues nothing.
-core::Status queue_writes(pg::Pipeline& pipeline, std::span<const Decided> decided, const LedgerView& view);
+// statuses, the outbox) given the final `view`; the events move to the outbox insert.
+// An error (an invalid event) queues nothing.
+core::Status queue_writes(pg::Pipeline& pipeline, std::span<Decided> decided, const LedgerView& view);
 
 // Deposits: credits the wallet once per (user, idempotency key).
 struct Deposit {

@@ -21,6 +21,8 @@ TEST_CASE("payment-api's defaults: no admin token, no keys (every end-user call 
   CHECK(c.rate_limit.per_second == 20);
   CHECK(c.rate_limit.burst == 40);
   CHECK(c.batch_size == 64);
+  // Past it, 503: each waiting request holds memory (docs/performance.md, payment-api memory).
+  CHECK(c.queue_limit == 2048);
 }
 
 // How each PAYPIPE_JWT_ and PAYPIPE_RATE_LIMIT_ variable is read is libs/auth's test;
