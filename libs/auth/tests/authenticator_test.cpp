@@ -227,3 +227,74 @@ TEST_CASE("service credentials: a scope or the admin token; an end-user token is
   CHECK(require_service(with_token("Bearer adm"), *a, "wallet:deposit", "").error().category ==
         core::ErrorCategory::unauthenticated);
 }
+
+TEST_CASE("a verified token is remembered until it expires or the keys change, within a bound") {
+  TempDir dir;
+  const auto path = (dir.path / "jwks.json").string();
+  const auto key = SigningKey::generate(Algorithm::es256, "k1").value();
+  const auto other = SigningKey::generate(Algorithm::es256, "k2").value();
+  write_jwks(path, {&key});
+  Settings s;
+  s.jwks_file = path;
+  s.issuer = "iss-a";
+  s.audience = "aud-a";
+  s.leeway = std::chrono::seconds(30);
+  s.reload_interval = std::chrono::milliseconds(20);
+  s.cache_entries = 64;
+  auto a = Authenticator::create(s).value();
+  const auto now = unix_now();
+  const auto token = key.sign(claims_json({"alice", "iss-a", "aud-a", "", now, now + 300, 0})).value();
+
+  REQUIRE(a->verify_at(token, now).value().subject == "alice");
+  CHECK(a->cache_hits() == 0);
+  REQUIRE(a->verify_at(token, now + 1).value().subject == "alice");
+  CHECK(a->cache_hits() == 1);
+
+  // Remembered is not trusted past exp (+ leeway): the same answer as a fresh check.
+  CHECK_FALSE(a->verify_at(token, now + 300 + 31).ok());
+  CHECK(a->verify_at(token, now + 300 + 30).ok());
+
+  // A token one byte away is not the remembered one.
+  auto forged = token;  // a signature character far from the end (the last one has spare bits)
+  auto& c = forged[forged.size() - 10];
+  c = c == 'A' ? 'B' : 'A';
+  CHECK_FALSE(a->verify_at(forged, now).ok());
+
+  // The key that signed it leaves the JWKS: the token stops working at the reload,
+  // though it was remembered.
+  write_jwks(path, {&other});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (a->key_count() != 1 || a->verify_at(token, now).ok()) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+
+  // Many users: what is remembered stays within the bound, and every token still verifies.
+  write_jwks(path, {&key, &other});
+  while (!a->verify_at(token, now).ok()) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (int i = 0; i < 500; ++i) {
+    const auto user = "user-" + std::to_string(i);
+    const auto t = other.sign(claims_json({user, "iss-a", "aud-a", "", now, now + 300, 0})).value();
+    REQUIRE(a->verify_at(t, now).value().subject == user);
+    REQUIRE(a->verify_at(t, now).value().subject == user);
+  }
+  CHECK(a->cached_tokens() <= 64);
+}
+
+TEST_CASE("with the cache off every token is checked") {
+  const auto key = SigningKey::hs256(std::string(40, 's'));
+  Settings s;
+  s.hs256_secret = std::string(40, 's');
+  s.issuer = "iss-a";
+  s.audience = "aud-a";
+  s.cache_entries = 0;
+  auto a = Authenticator::create(s).value();
+  const auto token = mint(key, "alice");
+  CHECK(a->verify(token).ok());
+  CHECK(a->verify(token).ok());
+  CHECK(a->cache_hits() == 0);
+  CHECK(a->cached_tokens() == 0);
+}
