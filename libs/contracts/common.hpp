@@ -48,4 +48,25 @@ std::string event_day(std::string_view event_date);
 // Three upper-case letters (ISO 4217).
 std::string read_currency(core::json::Reader& in, const char* name);
 
+// What every event about a whole order opens with (order.created, order.completed,
+// order.refunded): orderId, userId, items, totalAmount, currency, in this order on the
+// wire. `Order` is the event's struct, which names these fields alike.
+template <class Order>
+void write_order_summary(core::json::Writer& w, const Order& order) {
+  w.field("orderId", order.order_id);
+  w.field("userId", order.user_id);
+  write_items(w, "items", order.items);
+  w.field("totalAmount", order.total_amount);
+  w.field("currency", order.currency);
+}
+
+template <class Order>
+void read_order_summary(core::json::Reader& in, Order& order) {
+  order.order_id = in.uuid("orderId");
+  order.user_id = in.text("userId", core::json::id_rule);
+  order.items = read_items(in, "items");
+  order.total_amount = in.integer("totalAmount", 0, max_amount);
+  order.currency = read_currency(in, "currency");
+}
+
 }  // namespace paypipe::contracts

@@ -7,11 +7,7 @@ namespace paypipe::contracts {
 std::string encode(const OrderCompleted& data) {
   core::json::Writer w;
   w.begin_object();
-  w.field("orderId", data.order_id);
-  w.field("userId", data.user_id);
-  write_items(w, "items", data.items);
-  w.field("totalAmount", data.total_amount);
-  w.field("currency", data.currency);
+  write_order_summary(w, data);
   w.field("fulfilment", data.fulfilment);
   w.field("paymentId", data.payment_id);
   w.field("completedAt", data.completed_at);
@@ -24,11 +20,7 @@ core::Result<OrderCompleted> decode_order_completed(std::string_view json) {
   if (!doc) return doc.error();
   core::json::Reader in(*doc);
   OrderCompleted data;
-  data.order_id = in.uuid("orderId");
-  data.user_id = in.text("userId", core::json::id_rule);
-  data.items = read_items(in, "items");
-  data.total_amount = in.integer("totalAmount", 0, max_amount);
-  data.currency = read_currency(in, "currency");
+  read_order_summary(in, data);
   data.fulfilment = in.one_of("fulfilment", {"SHIPPING", "WAREHOUSE"});
   data.payment_id = in.uuid("paymentId");
   data.completed_at = in.timestamp("completedAt");

@@ -61,16 +61,10 @@ core::Result<std::unique_ptr<Admin>> Admin::create(const KafkaOptions& options) 
   std::unique_ptr<Admin> admin(new Admin());
   auto conf = make_conf(options, {}, {});
   if (!conf) return conf.error();
-  route_logs(conf->get());
-  char error[512];
-  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), error, sizeof error);
-  if (handle == nullptr) {
-    return core::make_error(core::ErrorCategory::invalid_input, "kafka-admin",
-                            std::string("cannot create the admin client: ") + error);
-  }
-  (void)conf->release();
-  admin->handle_.reset(handle);
-  admin->queue_.reset(rd_kafka_queue_new(handle));
+  auto handle = make_handle(RD_KAFKA_PRODUCER, std::move(*conf), "the admin client");
+  if (!handle) return handle.error();
+  admin->handle_ = std::move(*handle);
+  admin->queue_.reset(rd_kafka_queue_new(admin->handle_.get()));
   return admin;
 }
 

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "events/kafka_stats.hpp"
-#include "events/producer.hpp"
 
 namespace paypipe::events {
 
@@ -78,17 +77,10 @@ core::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(const KafkaOp
   rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaConsumer::on_rebalance);
   if (auto statistics = enable_statistics(conf->get(), options); !statistics) return statistics.error();
   rd_kafka_conf_set_opaque(conf->get(), consumer.get());
-  route_logs(conf->get());
-  char error[512];
-  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), error, sizeof error);
-  if (handle == nullptr) {
-    return core::make_error(core::ErrorCategory::invalid_input, "kafka-consumer",
-                            std::string("cannot create the Kafka consumer: ") + error);
-  }
-  (void)conf->release();
-  consumer->handle_.reset(handle);
-  rd_kafka_poll_set_consumer(handle);  // one queue: records, rebalances, errors, logs
-  consumer->queue_.reset(rd_kafka_queue_get_consumer(handle));
+  auto handle = make_consumer_handle(std::move(*conf), "the Kafka consumer");
+  if (!handle) return handle.error();
+  consumer->handle_ = std::move(*handle);
+  consumer->queue_.reset(rd_kafka_queue_get_consumer(consumer->handle_.get()));
 
   int fds[2];
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {

@@ -1,6 +1,25 @@
 #include "events/kafka.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace paypipe::events {
+
+namespace {
+
+void log_line(const rd_kafka_t*, int level, const char* facility, const char* message) {
+  // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug
+  if (level <= 3) {
+    spdlog::error("librdkafka {}: {}", facility, message);
+  } else if (level == 4) {
+    spdlog::warn("librdkafka {}: {}", facility, message);
+  } else if (level <= 6) {
+    spdlog::info("librdkafka {}: {}", facility, message);
+  } else {
+    spdlog::debug("librdkafka {}: {}", facility, message);
+  }
+}
+
+}  // namespace
 
 core::Result<ConfPtr> make_conf(const KafkaOptions& options, const std::map<std::string, std::string>& defaults,
                                 const std::map<std::string, std::string>& overrides) {
@@ -21,6 +40,25 @@ core::Result<ConfPtr> make_conf(const KafkaOptions& options, const std::map<std:
     return core::make_error(core::ErrorCategory::invalid_input, "kafka-config", "bad Kafka configuration: " + errors);
   }
   return conf;
+}
+
+core::Result<HandlePtr> make_handle(rd_kafka_type_t type, ConfPtr conf, std::string_view what) {
+  rd_kafka_conf_set_log_cb(conf.get(), log_line);
+  char error[512];
+  HandlePtr handle(rd_kafka_new(type, conf.get(), error, sizeof error));
+  if (!handle) {
+    return core::make_error(core::ErrorCategory::invalid_input,
+                            type == RD_KAFKA_CONSUMER ? "kafka-consumer" : "kafka-producer",
+                            "cannot create " + std::string(what) + ": " + error);
+  }
+  (void)conf.release();  // rd_kafka_new owns it now
+  return handle;
+}
+
+core::Result<HandlePtr> make_consumer_handle(ConfPtr conf, std::string_view what) {
+  auto handle = make_handle(RD_KAFKA_CONSUMER, std::move(conf), what);
+  if (handle) rd_kafka_poll_set_consumer(handle->get());
+  return handle;
 }
 
 std::string conf_get(const rd_kafka_conf_t* conf, const char* name) {

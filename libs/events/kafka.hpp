@@ -78,6 +78,15 @@ using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
 core::Result<ConfPtr> make_conf(const KafkaOptions& options, const std::map<std::string, std::string>& defaults,
                                 const std::map<std::string, std::string>& overrides);
 
+// A client handle made from `conf`, which it takes over: librdkafka owns the configuration
+// once the handle exists, and it is freed here when rd_kafka_new refuses it. librdkafka's
+// log lines go to spdlog. invalid_input ("kafka-consumer" or "kafka-producer") naming
+// `what` ("the Kafka consumer") when librdkafka refuses the configuration.
+core::Result<HandlePtr> make_handle(rd_kafka_type_t type, ConfPtr conf, std::string_view what);
+// A consumer's handle (make_handle) whose one queue carries records, rebalances, errors
+// and logs (rd_kafka_poll_set_consumer).
+core::Result<HandlePtr> make_consumer_handle(ConfPtr conf, std::string_view what);
+
 // Reads a property back from a configuration (for tests and the durability check).
 std::string conf_get(const rd_kafka_conf_t* conf, const char* name);
 

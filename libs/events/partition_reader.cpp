@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "events/producer.hpp"
-
 namespace paypipe::events {
 
 using Clock = std::chrono::steady_clock;
@@ -25,17 +23,10 @@ core::Result<std::unique_ptr<PartitionReader>> PartitionReader::create(const Kaf
                             {"auto.offset.reset", "earliest"},
                         });
   if (!conf) return conf.error();
-  route_logs(conf->get());
-  char error[512];
-  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), error, sizeof error);
-  if (handle == nullptr) {
-    return core::make_error(core::ErrorCategory::invalid_input, "kafka-consumer",
-                            std::string("cannot create the Kafka reader: ") + error);
-  }
-  (void)conf->release();
+  auto handle = make_consumer_handle(std::move(*conf), "the Kafka reader");
+  if (!handle) return handle.error();
   std::unique_ptr<PartitionReader> reader(new PartitionReader());
-  reader->handle_.reset(handle);
-  rd_kafka_poll_set_consumer(handle);
+  reader->handle_ = std::move(*handle);
   return reader;
 }
 

@@ -10,25 +10,6 @@
 
 namespace paypipe::events {
 
-namespace {
-
-void log_line(const rd_kafka_t*, int level, const char* facility, const char* message) {
-  // syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug
-  if (level <= 3) {
-    spdlog::error("librdkafka {}: {}", facility, message);
-  } else if (level == 4) {
-    spdlog::warn("librdkafka {}: {}", facility, message);
-  } else if (level <= 6) {
-    spdlog::info("librdkafka {}: {}", facility, message);
-  } else {
-    spdlog::debug("librdkafka {}: {}", facility, message);
-  }
-}
-
-}  // namespace
-
-void route_logs(rd_kafka_conf_t* conf) { rd_kafka_conf_set_log_cb(conf, log_line); }
-
 Producer::Producer(KafkaOptions options, ProducerSettings settings)
     : options_(std::move(options)), settings_(std::move(settings)) {}
 
@@ -50,16 +31,10 @@ core::Result<std::unique_ptr<Producer>> Producer::create(const KafkaOptions& opt
   rd_kafka_conf_set_error_cb(conf->get(), &Producer::on_error);
   if (auto statistics = enable_statistics(conf->get(), options); !statistics) return statistics.error();
   rd_kafka_conf_set_opaque(conf->get(), producer.get());
-  route_logs(conf->get());
   producer->conf_copy_.reset(rd_kafka_conf_dup(conf->get()));
-  char error[512];
-  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), error, sizeof error);
-  if (handle == nullptr) {
-    return core::make_error(core::ErrorCategory::invalid_input, "kafka-producer",
-                            std::string("cannot create the Kafka producer: ") + error);
-  }
-  (void)conf->release();  // rd_kafka_new owns it now
-  producer->handle_.reset(handle);
+  auto handle = make_handle(RD_KAFKA_PRODUCER, std::move(*conf), "the Kafka producer");
+  if (!handle) return handle.error();
+  producer->handle_ = std::move(*handle);
   Producer* self = producer.get();
   producer->poller_ = std::thread([self] {
     pthread_setname_np(pthread_self(), "kafka-producer");

@@ -92,7 +92,4 @@ class Producer {
   std::thread poller_;
 };
 
-// librdkafka's log lines, routed to spdlog (set on every handle we create).
-void route_logs(rd_kafka_conf_t* conf);
-
 }  // namespace paypipe::events

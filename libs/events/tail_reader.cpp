@@ -9,7 +9,6 @@
 #include <thread>
 
 #include "core/uuid.hpp"
-#include "events/producer.hpp"  // route_logs
 
 namespace paypipe::events {
 
@@ -127,16 +126,9 @@ core::Result<std::unique_ptr<TailReader>> TailReader::create(const KafkaOptions&
                             {"enable.partition.eof", "false"},
                         });
   if (!conf) return conf.error();
-  route_logs(conf->get());
-  char error[512];
-  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), error, sizeof error);
-  if (handle == nullptr) {
-    return core::make_error(core::ErrorCategory::invalid_input, "kafka-consumer",
-                            std::string("cannot create the live-update feed's consumer: ") + error);
-  }
-  (void)conf->release();
-  impl->handle.reset(handle);
-  rd_kafka_poll_set_consumer(handle);
+  auto handle = make_consumer_handle(std::move(*conf), "the live-update feed's consumer");
+  if (!handle) return handle.error();
+  impl->handle = std::move(*handle);
   return std::unique_ptr<TailReader>(new TailReader(std::move(impl)));
 }
 

@@ -64,16 +64,10 @@ core::Result<std::unique_ptr<TransactionalProducer>> TransactionalProducer::crea
                         });
   if (!conf) return conf.error();
   rd_kafka_conf_set_error_cb(conf->get(), &on_error);
-  route_logs(conf->get());
   producer->conf_copy_.reset(rd_kafka_conf_dup(conf->get()));
-  char error[512];
-  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf->get(), error, sizeof error);
-  if (handle == nullptr) {
-    return core::make_error(core::ErrorCategory::invalid_input, "kafka-producer",
-                            std::string("cannot create the transactional Kafka producer: ") + error);
-  }
-  (void)conf->release();  // rd_kafka_new owns it now
-  producer->handle_.reset(handle);
+  auto handle = make_handle(RD_KAFKA_PRODUCER, std::move(*conf), "the transactional Kafka producer");
+  if (!handle) return handle.error();
+  producer->handle_ = std::move(*handle);
   return producer;
 }
 

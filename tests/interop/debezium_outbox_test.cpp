@@ -11,11 +11,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,7 +18,6 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
-#include <thread>
 
 #include "contracts/payment_completed.hpp"
 #include "core/json.hpp"
@@ -36,6 +30,7 @@
 #include "events/outbox.hpp"
 #include "events/producer.hpp"
 #include "pg/migrate.hpp"
+#include "support/child_process.hpp"
 #include "support/daemon.hpp"
 #include "support/identity.hpp"
 #include "support/stack.hpp"
@@ -73,60 +68,33 @@ std::string read_file(const fs::path& path) {
 // caller) if the test ends early.
 class ConnectStandalone {
  public:
-  ConnectStandalone(const fs::path& dir, const fs::path& worker, const fs::path& connector, const fs::path& log) {
+  ConnectStandalone(const fs::path& dir, const fs::path& worker, const fs::path& connector, const fs::path& log)
+      : process_(arguments(dir, worker, connector), log.string()) {}
+  bool running() { return process_.running(); }
+  // SIGTERM (the connector drops its slot), SIGKILL after `grace`.
+  void stop(std::chrono::milliseconds grace) { (void)process_.stop(grace); }
+
+ private:
+  static std::vector<std::string> arguments(const fs::path& dir, const fs::path& worker, const fs::path& connector) {
     const std::string classpath = (connect_jars() / "*").string();
     const std::string log4j = "-Dlog4j.configuration=file:" + (dir / "log4j.properties").string();
     std::ofstream(dir / "log4j.properties") << "log4j.rootLogger=INFO, file\n"
                                                "log4j.appender.file=org.apache.log4j.ConsoleAppender\n"
                                                "log4j.appender.file.layout=org.apache.log4j.PatternLayout\n"
                                                "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n\n";
-    std::vector<std::string> args{"java",
-                                  "-Xmx384m",
-                                  "-XX:+UseSerialGC",
-                                  "-XX:TieredStopAtLevel=1",  // starts faster; the load here is small
-                                  log4j,
-                                  "-cp",
-                                  classpath,
-                                  "org.apache.kafka.connect.cli.ConnectStandalone",
-                                  worker.string(),
-                                  connector.string()};
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execvp("java", argv.data());
-      _exit(127);
-    }
-  }
-  ~ConnectStandalone() {
-    if (pid_ > 0) stop(0s);
-  }
-  bool running() { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
-  // SIGTERM (the connector drops its slot), SIGKILL after `grace`.
-  void stop(std::chrono::milliseconds grace) {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + grace;
-    while (waitpid(pid_, nullptr, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        break;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    pid_ = -1;
+    return {"java",
+            "-Xmx384m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",  // starts faster; the load here is small
+            log4j,
+            "-cp",
+            classpath,
+            "org.apache.kafka.connect.cli.ConnectStandalone",
+            worker.string(),
+            connector.string()};
   }
 
- private:
-  pid_t pid_ = -1;
+  testing::ChildProcess process_;
 };
 
 // Debezium on Kafka Connect standalone, publishing the outbox of `schema` with the

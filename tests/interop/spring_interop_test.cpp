@@ -15,11 +15,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -27,7 +22,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "core/json.hpp"
 #include "core/time.hpp"
@@ -36,6 +30,7 @@
 #include "events/dead_letter.hpp"
 #include "events/envelope.hpp"
 #include "events/producer.hpp"
+#include "support/child_process.hpp"
 #include "support/daemon.hpp"
 #include "support/stack.hpp"
 
@@ -72,32 +67,8 @@ SpringRun run_spring(const std::vector<std::string>& arguments, const fs::path& 
                                 (program / "*").string(),
                                 "dev.paypipe.interop.SpringInterop"};
   args.insert(args.end(), arguments.begin(), arguments.end());
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp("java", argv.data());
-    _exit(127);
-  }
   SpringRun run;
-  int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  run.exit_code = testing::ChildProcess(args, log.string()).wait(limit);
   std::ifstream in(log);
   std::stringstream text;
   text << in.rdbuf();

@@ -1,10 +1,8 @@
 #include "support/daemon.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +16,7 @@
 #include "core/env.hpp"
 #include "events/admin.hpp"
 #include "events/naming.hpp"
+#include "support/child_process.hpp"
 #include "support/identity.hpp"
 #include "support/stack.hpp"
 
@@ -110,35 +109,11 @@ Daemon::~Daemon() {
 
 void Daemon::start() {
   REQUIRE(pid_ <= 0);
-  std::vector<std::string> env_strings;
-  env_strings.push_back("PATH=/usr/bin:/bin");
-  for (const auto& [k, v] : env_) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> arg_strings{binary_};
-  arg_strings.insert(arg_strings.end(), args_.begin(), args_.end());
-  std::vector<char*> argv;
-  for (auto& s : arg_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  const int rc = posix_spawn(&pid_, binary_.c_str(), &actions, &attributes, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  if (rc != 0) {
-    pid_ = -1;
-    FAIL("cannot start " << binary_ << ": " << std::strerror(rc));
-  }
+  std::vector<std::string> env{"PATH=/usr/bin:/bin"};
+  for (const auto& [k, v] : env_) env.push_back(k + "=" + v);
+  std::vector<std::string> args{binary_};
+  args.insert(args.end(), args_.begin(), args_.end());
+  pid_ = spawn_logged(args, env, log_path_, true);
 }
 
 bool Daemon::running() {
@@ -147,7 +122,7 @@ bool Daemon::running() {
   const pid_t r = ::waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
     pid_ = -1;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    exit_code_ = exit_code_of(status);
     return false;
   }
   return true;
@@ -177,7 +152,7 @@ int Daemon::stop(std::chrono::milliseconds timeout) {
   while (std::chrono::steady_clock::now() < deadline) {
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return exit_code_of(status);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

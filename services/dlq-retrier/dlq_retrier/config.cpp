@@ -33,6 +33,19 @@ std::map<std::string, milliseconds, std::less<>> read_group_intervals(core::Env&
   return std::move(intervals).value();
 }
 
+// A retry-now record keeps the retrier from sending that record again when it reaches it,
+// at its due time: it must outlive the longest re-delivery delay.
+std::chrono::hours read_retried_retention(core::Env& env, const RetrySchedule& schedule) {
+  constexpr const char* name = "PAYPIPE_RETRIER_RETRIED_RETENTION_HOURS";
+  const std::chrono::hours retention(env.integer(name, 24 * 7, 1, 24 * 365));
+  if (retention <= schedule.longest_delay()) {
+    env.fail(name, "must be longer than the longest re-delivery delay (" +
+                       std::to_string(schedule.longest_delay().count()) +
+                       " ms): the retrier needs a retry-now record until it passes the record's offset");
+  }
+  return retention;
+}
+
 }  // namespace
 
 Config Config::read(core::Env& env) {
@@ -44,6 +57,7 @@ Config Config::read(core::Env& env) {
   c.batch_size = static_cast<std::size_t>(env.integer("PAYPIPE_RETRIER_BATCH_SIZE", 500, 1, 10000));
   c.transaction_timeout = env.millis("PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS", milliseconds(30000), milliseconds(1000),
                                      milliseconds(900000));
+  c.retried_retention = read_retried_retention(env, c.schedule);
   c.admin_token = env.secret("PAYPIPE_ADMIN_TOKEN");
   return c;
 }

@@ -18,6 +18,9 @@
 //                                     across restarts of an instance and unique among instances.
 //   PAYPIPE_RETRIER_BATCH_SIZE        dead letters per Kafka transaction at most (default 500)
 //   PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS  transaction.timeout.ms (default 30000)
+//   PAYPIPE_RETRIER_RETRIED_RETENTION_HOURS  how long an operator's retry-now is remembered
+//                                     (retried_dead_letters; default 168, a week), pruned every 10
+//                                     minutes; longer than every re-delivery delay, or refused
 //   PAYPIPE_ADMIN_TOKEN               secret; required by every /v1/parked and /v1/dead-letters route
 // The consumer's librdkafka extras (e.g. topic.metadata.refresh.interval.ms, how soon a
 // new dlq.<group> topic is picked up) come through PAYPIPE_KAFKA_PROPERTIES.
@@ -37,6 +40,7 @@ struct Config {
   std::string transactional_id;  // empty: claim a producer slot (src/producer_slot.hpp)
   std::size_t batch_size = 500;
   std::chrono::milliseconds transaction_timeout{30000};
+  std::chrono::hours retried_retention{24 * 7};
   std::string admin_token;
 
   static Config read(core::Env& env);

@@ -7,31 +7,8 @@
 
 namespace paypipe::dlq_retrier {
 
-ParkedGauge::ParkedGauge(pg::Pool& pool, std::chrono::milliseconds period) : pool_(pool), period_(period) {}
-
-ParkedGauge::~ParkedGauge() { stop(); }
-
-void ParkedGauge::start() {
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "parked-gauge");
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      refresh();
-      lock.lock();
-      wake_.wait_for(lock, period_, [this] { return stopping_; });
-    }
-  });
-}
-
-void ParkedGauge::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+ParkedGauge::ParkedGauge(pg::Pool& pool, std::chrono::milliseconds period)
+    : pool_(pool), counting_("parked-gauge", period, [this] { refresh(); }) {}
 
 void ParkedGauge::refresh() {
   auto lease = pool_.acquire();

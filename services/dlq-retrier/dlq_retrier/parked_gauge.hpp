@@ -4,32 +4,27 @@
 // waits on the database. A group whose rows are gone reads 0, not its last value.
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <set>
-#include <thread>
+#include <string>
+#include <utility>
 
 #include "pg/pool.hpp"
+#include "runtime/periodic.hpp"
 
 namespace paypipe::dlq_retrier {
 
 class ParkedGauge {
  public:
   ParkedGauge(pg::Pool& pool, std::chrono::milliseconds period);
-  ~ParkedGauge();  // stop()
-  void start();
-  void stop();
+  void start() { counting_.start(); }
+  void stop() { counting_.stop(); }
 
  private:
   void refresh();
 
   pg::Pool& pool_;
-  std::chrono::milliseconds period_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::set<std::pair<std::string, std::string>> seen_;
-  std::thread thread_;
+  std::set<std::pair<std::string, std::string>> seen_;  // only the counting thread touches it
+  runtime::Periodic counting_;  // last: stops (in its destructor) before the rest goes
 };
 
 }  // namespace paypipe::dlq_retrier

@@ -1,5 +1,6 @@
 #include "dlq_retrier/retry_schedule.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace paypipe::dlq_retrier {
@@ -12,6 +13,17 @@ std::chrono::milliseconds RetrySchedule::delay(std::string_view group, int faile
     policy.initial_delay = it->second;
   }
   return policy.delay(std::max(1, failed_attempt));
+}
+
+std::chrono::milliseconds RetrySchedule::longest_delay() const {
+  // Unlimited deliveries: the delays stop growing at the cap long before this.
+  const int last = backoff.max_attempts == 0 ? 64 : max_deliveries() - 1;
+  std::chrono::milliseconds longest{0};
+  for (int attempt = 1; attempt <= last; ++attempt) {
+    longest = std::max(longest, backoff.delay(attempt));
+    for (const auto& [group, interval] : group_intervals) longest = std::max(longest, delay(group, attempt));
+  }
+  return longest;
 }
 
 core::Result<std::map<std::string, std::chrono::milliseconds, std::less<>>> parse_group_intervals(

@@ -29,6 +29,8 @@ struct RetrySchedule {
   // Deliveries in all, the original included.
   int max_deliveries() const { return backoff.max_attempts; }
   bool exhausted(int failed_attempt) const { return !backoff.allows_another(failed_attempt); }
+  // The longest wait of any group before any re-delivery.
+  std::chrono::milliseconds longest_delay() const;
 };
 
 // Parses "notification-sender=5000;data-platform-forwarder=60000" (milliseconds per

@@ -8,6 +8,8 @@
 #include "dlq_retrier/producer_slot.hpp"
 #include "dlq_retrier/retrier.hpp"
 #include "dlq_retrier/waiting_operations.hpp"
+#include "dlq_retrier/waiting_store.hpp"
+#include "runtime/periodic.hpp"
 
 namespace paypipe::dlq_retrier {
 
@@ -25,6 +27,9 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   auto& waiting = service->make<WaitingOperations>(database, producer, config.common.kafka, config.schedule,
                                                    consumer_group);
   auto& parked_gauge = service->make<ParkedGauge>(database, std::chrono::seconds(5));
+  auto& retried_pruning = service->make<runtime::Periodic>(
+      "retried-prune", std::chrono::minutes(10),
+      [&database, retention = config.retried_retention] { prune_retried_pass(database, retention); });
 
   // The transactional.id: explicit, or from a producer slot that a replacement of a
   // killed replica inherits (its init then aborts what we left open). The slot's
@@ -58,16 +63,18 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
 
   service->add_start("retrier", [&retrier] { return retrier.start(); });
   service->add_start("parked gauge", [&parked_gauge] { parked_gauge.start(); });
+  service->add_start("retried pruning", [&retried_pruning] { retried_pruning.start(); });
   service->set_listening_note("transactional.id " + transactional_id);
 
   // Shutdown, in this order: stop taking requests and finish the replays in flight;
   // stop the retrier (it commits the batch in hand in its Kafka transaction and leaves
   // the group; waiting records are read again by the next owner); stop counting parked
-  // rows; flush the replay producer. The retrier's transactional producer closes with
-  // it, with no transaction open.
+  // rows and pruning retried ones; flush the replay producer. The retrier's
+  // transactional producer closes with it, with no transaction open.
   service->add_stop_http(4);
   service->add_stop("retrier", 4, [&retrier](std::chrono::milliseconds bound) { retrier.stop(bound); });
   service->add_stop("parked gauge", [&parked_gauge] { parked_gauge.stop(); });
+  service->add_stop("retried pruning", [&retried_pruning] { retried_pruning.stop(); });
   service->add_stop_flush(producer, 2);
   return service;
 }

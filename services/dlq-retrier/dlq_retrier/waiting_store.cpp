@@ -1,5 +1,7 @@
 #include "dlq_retrier/waiting_store.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace paypipe::dlq_retrier {
 
 namespace {
@@ -80,6 +82,26 @@ core::Status insert_retried(pg::Transaction& tx, const RetriedRecord& r) {
       r.topic, static_cast<std::int64_t>(r.partition), r.offset, r.group, r.retry_topic, r.attempt);
   if (!rows) return rows.error();
   return {};
+}
+
+core::Result<std::int64_t> prune_retried(pg::Connection& connection, std::chrono::hours retention) {
+  auto rows = connection.exec(
+      "WITH pruned AS (DELETE FROM retried_dead_letters WHERE retried_at < now() - make_interval(hours => $1)"
+      " RETURNING 1) SELECT count(*) FROM pruned",
+      static_cast<std::int64_t>(retention.count()));
+  if (!rows) return rows.error();
+  return rows->integer(0, 0);
+}
+
+void prune_retried_pass(pg::Pool& pool, std::chrono::hours retention) {
+  auto lease = pool.acquire();
+  if (!lease) return;  // /readyz reports the database
+  auto pruned = prune_retried(**lease, retention);
+  if (!pruned) {
+    spdlog::warn("cannot prune retried_dead_letters: {}", pruned.error().message);
+  } else if (*pruned > 0) {
+    spdlog::info("pruned {} retry-now records older than {} h", *pruned, retention.count());
+  }
 }
 
 core::Result<std::optional<std::int64_t>> parked_id_of(pg::Connection& connection, const DeadLetterId& id) {

@@ -12,6 +12,7 @@
 // committed first (the record no longer waits: the operator is told so) or the
 // operator's row exists before the retrier checks (the retrier skips the record).
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "dlq_retrier/parked.hpp"
 #include "dlq_retrier/waiting.hpp"
 #include "pg/pg.hpp"
+#include "pg/pool.hpp"
 
 namespace paypipe::dlq_retrier {
 
@@ -52,6 +54,13 @@ core::Result<std::map<DeadLetterId, Handled>> handled_in(pg::Connection& connect
 core::Result<std::optional<RetriedRecord>> find_retried(pg::Connection& connection, const DeadLetterId& id);
 // Records a retry-now (a record retried already is left as it is).
 core::Status insert_retried(pg::Transaction& tx, const RetriedRecord& retried);
+// Deletes the retry-now records older than `retention` and says how many went. A record
+// is needed only until the retrier passes its offset, at its due time (Config keeps the
+// retention longer than every re-delivery delay), so old ones only fill the table.
+core::Result<std::int64_t> prune_retried(pg::Connection& connection, std::chrono::hours retention);
+// One pass of the periodic pruning (runtime::Periodic): prune_retried, its failure logged
+// (the next pass tries again).
+void prune_retried_pass(pg::Pool& pool, std::chrono::hours retention);
 // The parked row of a dead letter, if it has one.
 core::Result<std::optional<std::int64_t>> parked_id_of(pg::Connection& connection, const DeadLetterId& id);
 

@@ -108,6 +108,20 @@ Notice base(const events::Event& event, std::string user_id) {
   return n;
 }
 
+// The notice of an event about an order: its lines and total, and its payment and
+// reason where the event has them.
+template <class OrderEvent>
+Notice order_notice(const events::Event& event, const OrderEvent& d) {
+  auto n = base(event, d.user_id);
+  n.order_id = d.order_id;
+  n.amount = d.total_amount;
+  n.currency = d.currency;
+  n.items = d.items;
+  if constexpr (requires { d.payment_id; }) n.payment_id = d.payment_id;
+  if constexpr (requires { d.reason; }) n.reason = d.reason;
+  return n;
+}
+
 // The event types with a message, which are the topics notification-sender consumes.
 using Notified = events::EventSet<contracts::PaymentCompleted, contracts::PaymentFailed, contracts::OrderCompleted,
                                   contracts::OrderCancelled, contracts::OrderRefunded, contracts::CouponIssued,
@@ -148,34 +162,9 @@ core::Result<Notice> notice_from(const events::Event& event) {
         n.reason = d.reason;
         return n;
       },
-      [&](const contracts::OrderCompleted& d) -> core::Result<Notice> {
-        auto n = base(event, d.user_id);
-        n.order_id = d.order_id;
-        n.payment_id = d.payment_id;
-        n.amount = d.total_amount;
-        n.currency = d.currency;
-        n.items = d.items;
-        return n;
-      },
-      [&](const contracts::OrderCancelled& d) -> core::Result<Notice> {
-        auto n = base(event, d.user_id);
-        n.order_id = d.order_id;
-        n.amount = d.total_amount;
-        n.currency = d.currency;
-        n.reason = d.reason;
-        n.items = d.items;
-        return n;
-      },
-      [&](const contracts::OrderRefunded& d) -> core::Result<Notice> {
-        auto n = base(event, d.user_id);
-        n.order_id = d.order_id;
-        n.payment_id = d.payment_id;
-        n.amount = d.total_amount;
-        n.currency = d.currency;
-        n.reason = d.reason;
-        n.items = d.items;
-        return n;
-      },
+      [&](const contracts::OrderCompleted& d) -> core::Result<Notice> { return order_notice(event, d); },
+      [&](const contracts::OrderCancelled& d) -> core::Result<Notice> { return order_notice(event, d); },
+      [&](const contracts::OrderRefunded& d) -> core::Result<Notice> { return order_notice(event, d); },
       [&](const contracts::CouponIssued& d) -> core::Result<Notice> {
         auto n = base(event, d.user_id);
         n.request_id = d.request_id;

@@ -12,6 +12,7 @@
 #include "core/json.hpp"
 #include "dlq_retrier/config.hpp"
 #include "dlq_retrier/retrier.hpp"
+#include "dlq_retrier/waiting_store.hpp"
 #include "fixture.hpp"
 #include "support/daemon.hpp"
 
@@ -284,4 +285,34 @@ TEST_CASE("the dlq-retrier binary's dead-letters subcommands summarise, list, re
   CHECK(run_cli(f, {"dead-letters", "skip", "--group", "g1", "--partition", "0", "--offset", "2"}).exit_code ==
         2);  // no reason
   CHECK(run_cli(f, {"dead-letters", "list", "--group", "nosuch"}).exit_code == 1);
+}
+
+TEST_CASE("retry-now records older than the retention are pruned; recent ones stay") {
+  testing::FreshSchema db("dlq_retrier", runtime::with_event_tables(dlq_retrier::schema::embedded_files()));
+  // Offsets 1 to 4 retried 8 days, 6 days 23 hours, 2 hours and a moment ago.
+  REQUIRE(db.connection
+              .exec("INSERT INTO retried_dead_letters"
+                    " (dlq_topic, dlq_partition, dlq_offset, consumer_group, retry_topic, attempt, retried_at)"
+                    " SELECT 'dlq.g1', 0, o, 'g1', 'retry.g1', 2, now() - age"
+                    " FROM (VALUES (1, interval '8 days'), (2, interval '6 days 23 hours'),"
+                    "              (3, interval '2 hours'), (4, interval '0')) AS r (o, age)")
+              .ok());
+  auto offsets = [&db] {
+    auto rows = db.connection.exec("SELECT dlq_offset FROM retried_dead_letters ORDER BY dlq_offset");
+    REQUIRE(rows.ok());
+    std::vector<std::int64_t> out;
+    for (int i = 0; i < rows->size(); ++i) out.push_back(rows->integer(i, 0));
+    return out;
+  };
+
+  const auto pruned = prune_retried(db.connection, std::chrono::hours(24 * 7));
+  REQUIRE(pruned.ok());
+  CHECK(*pruned == 1);
+  CHECK(offsets() == std::vector<std::int64_t>{2, 3, 4});
+  CHECK(prune_retried(db.connection, std::chrono::hours(24 * 7)).value() == 0);  // nothing older left
+
+  // The periodic pass, on the daemon's pool, with a shorter retention.
+  pg::Pool pool{pg::PoolOptions{testing::pg_options(db.schema), 1, std::chrono::milliseconds(5000)}};
+  prune_retried_pass(pool, std::chrono::hours(1));
+  CHECK(offsets() == std::vector<std::int64_t>{4});
 }

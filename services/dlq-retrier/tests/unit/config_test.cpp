@@ -33,6 +33,7 @@ TEST_CASE("dlq-retrier's defaults: 3 re-deliveries 5 minutes apart, a transactio
   CHECK(c.transactional_id.empty());  // main claims a slot
   CHECK(c.slot_scope() == "staging.dlq-retrier-");
   CHECK(c.batch_size == 500);
+  CHECK(c.retried_retention == std::chrono::hours(24 * 7));
   CHECK(c.admin_token.empty());
   CHECK(c.common.database.connect.schema == "dlq_retrier");
   const auto consumer = c.consumer_settings();
@@ -52,6 +53,7 @@ TEST_CASE("every dlq-retrier variable reaches its field") {
                        {"PAYPIPE_RETRIER_TRANSACTIONAL_ID", "dlq-retrier-0"},
                        {"PAYPIPE_RETRIER_BATCH_SIZE", "20"},
                        {"PAYPIPE_RETRIER_TRANSACTION_TIMEOUT_MS", "15000"},
+                       {"PAYPIPE_RETRIER_RETRIED_RETENTION_HOURS", "48"},
                        {"PAYPIPE_ADMIN_TOKEN", "s3cret"}});
   const auto c = Config::read(env);
   REQUIRE(env.finish().ok());
@@ -68,6 +70,7 @@ TEST_CASE("every dlq-retrier variable reaches its field") {
   CHECK(c.transactional_id == "dlq-retrier-0");
   CHECK(c.batch_size == 20);
   CHECK(c.transaction_timeout == 15000ms);
+  CHECK(c.retried_retention == std::chrono::hours(48));
   CHECK(c.admin_token == "s3cret");
 }
 
@@ -113,6 +116,27 @@ TEST_CASE("bad dlq-retrier variables are all reported, by name, secrets unechoed
         "PAYPIPE_RETRY_DELAYS: deprecated alias of PAYPIPE_RETRIER_GROUP_INTERVALS", "PAYPIPE_RETRY_DELAY_MSS"}) {
     CHECK(status.error().message.find(text) != std::string::npos);
   }
+}
+
+TEST_CASE("the retry-now retention must outlive the longest re-delivery delay") {
+  // A group waits 2 h between deliveries: a retention of 1 h would forget a retry-now
+  // before the retrier passes the record, which would then be sent again.
+  auto env = env_with({{"PAYPIPE_RETRIER_GROUP_INTERVALS", "notification-sender=7200000"},
+                       {"PAYPIPE_RETRIER_RETRIED_RETENTION_HOURS", "1"}});
+  (void)Config::read(env);
+  const auto status = env.finish();
+  REQUIRE_FALSE(status.ok());
+  CHECK(status.error().message.find("PAYPIPE_RETRIER_RETRIED_RETENTION_HOURS: must be longer than the longest "
+                                    "re-delivery delay (7200000 ms)") != std::string::npos);
+
+  auto zero = env_with({{"PAYPIPE_RETRIER_RETRIED_RETENTION_HOURS", "0"}});
+  (void)Config::read(zero);
+  CHECK_FALSE(zero.finish().ok());
+
+  auto enough = env_with({{"PAYPIPE_RETRIER_GROUP_INTERVALS", "notification-sender=7200000"},
+                          {"PAYPIPE_RETRIER_RETRIED_RETENTION_HOURS", "3"}});
+  CHECK(Config::read(enough).retried_retention == std::chrono::hours(3));
+  CHECK(enough.finish().ok());
 }
 
 TEST_CASE("under the spring names dlq-retrier reads each group's <group>.DLQ by name, as dlq-retry-group") {

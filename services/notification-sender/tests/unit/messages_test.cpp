@@ -5,6 +5,7 @@
 #include "contracts/coupon_issued.hpp"
 #include "contracts/coupon_rejected.hpp"
 #include "contracts/order_cancelled.hpp"
+#include "contracts/order_completed.hpp"
 #include "contracts/order_refunded.hpp"
 #include "contracts/payment_completed.hpp"
 #include "contracts/payment_failed.hpp"
@@ -73,6 +74,36 @@ TEST_CASE("every notified event becomes a notice carrying the ids that tell mess
   REQUIRE(rejected.ok());
   CHECK(rejected->reason == "OUT_OF_STOCK");
   CHECK(rejected->coupon_id == coupon_id);
+}
+
+TEST_CASE("an order event's notice has the order's lines and total, and its payment and reason where it has them") {
+  const std::vector<contracts::OrderItem> items{
+      {"seat-1", 2, 1500, std::string("Concert A"), std::string("2026-12-24"), std::string("Olympic Hall")}};
+  const std::string at = "2027-01-15T08:00:00.000Z";
+  auto check_order = [&](const core::Result<Notice>& notice, const std::string& payment, const std::string& reason) {
+    REQUIRE(notice.ok());
+    CHECK(notice->user_id == "grace");
+    CHECK(notice->order_id == order_id);
+    CHECK(notice->amount == 3000);
+    CHECK(notice->currency == "KRW");
+    CHECK(notice->items == items);
+    CHECK(notice->payment_id == payment);
+    CHECK(notice->reason == reason);
+    CHECK(notice->request_id.empty());
+    CHECK(notice->coupon_id.empty());
+  };
+  check_order(notice_from(event(std::string(contracts::OrderCompleted::type),
+                                contracts::encode(contracts::OrderCompleted{order_id, "grace", items, 3000, "KRW",
+                                                                            "SHIPPING", payment_id, at}))),
+              payment_id, "");
+  check_order(notice_from(event(std::string(contracts::OrderCancelled::type),
+                                contracts::encode(contracts::OrderCancelled{order_id, "grace", "USER_CANCELLED", items,
+                                                                            3000, "KRW", at}))),
+              "", "USER_CANCELLED");
+  check_order(notice_from(event(std::string(contracts::OrderRefunded::type),
+                                contracts::encode(contracts::OrderRefunded{order_id, "grace", items, 3000, "KRW",
+                                                                           payment_id, "ADMIN_REFUND", at}))),
+              payment_id, "ADMIN_REFUND");
 }
 
 TEST_CASE("a refunded order is told to its user, with the amount and why") {
