@@ -80,6 +80,20 @@ void wake_on_strand(const std::shared_ptr<Wakeup>& wakeup, beast::tcp_stream& st
   });
 }
 
+// The SSE response head, in a frame of its own: its fields and serializer are freed
+// before the stream settles in (an idle stream should cost as little as it can).
+asio::awaitable<bool> write_sse_head(beast::tcp_stream& stream, unsigned version, std::chrono::milliseconds bound) {
+  bh::response<bh::empty_body> head{bh::status::ok, version};
+  head.set(bh::field::content_type, "text/event-stream");
+  head.set(bh::field::cache_control, "no-cache");
+  head.set("X-Accel-Buffering", "no");  // proxies must not hold events back
+  head.keep_alive(false);               // the body ends when the stream does
+  bh::response_serializer<bh::empty_body> serializer{head};
+  stream.expires_after(bound);
+  auto [ec, n] = co_await bh::async_write_header(stream, serializer, use_tuple);
+  co_return !ec;
+}
+
 asio::awaitable<void> serve_sse(beast::tcp_stream& stream, unsigned version, StreamAccept& accept,
                                 const StreamSessionOptions& options, std::function<void()>& interrupt) {
   auto& connection = *accept.connection;
@@ -91,17 +105,12 @@ asio::awaitable<void> serve_sse(beast::tcp_stream& stream, unsigned version, Str
     stream.cancel();
   };
   const auto bound = accept.heartbeat + options.write_timeout;
+  if (!co_await write_sse_head(stream, version, bound)) co_return;
 
-  bh::response<bh::empty_body> head{bh::status::ok, version};
-  head.set(bh::field::content_type, "text/event-stream");
-  head.set(bh::field::cache_control, "no-cache");
-  head.set("X-Accel-Buffering", "no");  // proxies must not hold events back
-  head.keep_alive(false);               // the body ends when the stream does
-  bh::response_serializer<bh::empty_body> serializer{head};
-  stream.expires_after(bound);
-  auto [head_ec, head_n] = co_await bh::async_write_header(stream, serializer, use_tuple);
-  if (head_ec) co_return;
-
+  // The reader waits as long as the client stays: a deadline set now would apply to
+  // it (Beast arms a read with the expiry current when it starts) and end the stream.
+  // The writes below set their own bound (with a read pending, only the write's).
+  stream.expires_never();
   wakeup->reader_running = true;
   asio::co_spawn(stream.get_executor(), read_until_sse_client_leaves(stream, wakeup), asio::detached);
 
@@ -194,7 +203,9 @@ asio::awaitable<void> serve_stream(beast::tcp_stream& stream, bh::request<bh::st
     if (websocket::is_upgrade(message)) {
       co_await serve_websocket(stream, message, accept, options, interrupt);
     } else {
-      co_await serve_sse(stream, message.version(), accept, options, interrupt);
+      const auto version = message.version();
+      message = {};  // an SSE stream needs nothing more of its request: free its fields
+      co_await serve_sse(stream, version, accept, options, interrupt);
     }
   } catch (const std::exception& e) {
     spdlog::warn("live-update stream ended by an exception: {}", e.what());
