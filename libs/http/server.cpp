@@ -317,6 +317,10 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, std::shared_ptr<
           // Opening may read the database (the user's latest update): on a worker.
           StreamAccept accept = co_await async_open_stream(*match.route, request, asio::use_awaitable);
           if (accept.connection) {
+            // A stream may stay open for hours: it keeps none of the request's buffers.
+            buffer.clear();
+            buffer.shrink_to_fit();
+            request = Request{};
             const bool upgrade = beast::iequals(message[bh::field::upgrade], "websocket");
             metrics.requests.Add({{"route", route_label}, {"status", upgrade ? "101" : "200"}}).Increment();
             co_await serve_stream(stream, message, std::move(accept),
