@@ -10,6 +10,7 @@
 
 #include "core/json.hpp"
 #include "core/thread_pool.hpp"
+#include "events/committed.hpp"
 #include "events/envelope.hpp"
 #include "events/tail_reader.hpp"
 
@@ -31,6 +32,17 @@ LiveUpdateSettings LiveUpdateSettings::read(core::Env& env) {
 }
 
 namespace {
+
+// The user an event is about: its data's userId (every order.*, payment.*, coupon.*
+// event carries one), if it decodes.
+std::optional<std::string> user_in(const std::string& event_data) {
+  auto data = core::json::parse(event_data);
+  if (!data || !data->IsObject()) return std::nullopt;
+  const auto& object = *data;  // const: FindMember and MemberEnd give one iterator type (clang's C++20)
+  const auto member = object.FindMember("userId");
+  if (member == object.MemberEnd() || !member->value.IsString()) return std::nullopt;
+  return std::string(member->value.GetString(), member->value.GetStringLength());
+}
 
 // Rows of the user's updates as stream events. A resumed stream whose first update is
 // not the next id lost updates to pruning: it gets a "reset" first (refetch the state).
@@ -62,6 +74,7 @@ struct LiveUpdates::Impl {
   LiveUpdateSettings settings;
   core::ThreadPool readers{2, "live-read"};
   std::unique_ptr<events::TailReader> feed;
+  std::uint64_t committed_listener = 0;  // this replica's own commits (events/committed.hpp)
   std::thread tail;
   std::mutex mutex;
   std::condition_variable wake;
@@ -148,6 +161,17 @@ core::Status LiveUpdates::start() {
     impl_->running = true;
   }
   if (impl_->feed) impl_->feed->start();
+  // Our own commits reach our streams at once (events/committed.hpp), without the
+  // round trip through the broker; the feed brings the other replicas' (and ours again:
+  // one more read, never a second delivery).
+  impl_->committed_listener = events::add_committed_listener(
+      [weak = std::weak_ptr<http::StreamHub>(hub_)](const std::vector<events::Event>& committed) {
+        auto hub = weak.lock();
+        if (!hub || hub->connections() == 0) return;
+        for (const auto& event : committed) {
+          if (auto user = user_in(event.data)) hub->notify(*user);
+        }
+      });
   impl_->tail = std::thread([impl = impl_.get(), hub = hub_] {
     pthread_setname_np(pthread_self(), "live-tail");
     impl->run_tail(hub);
@@ -161,6 +185,7 @@ void LiveUpdates::stop() {
     if (!impl_->running) return;
     impl_->running = false;
   }
+  events::remove_committed_listener(impl_->committed_listener);
   impl_->wake.notify_all();
   if (impl_->tail.joinable()) impl_->tail.join();
   if (impl_->feed) impl_->feed->stop();
@@ -170,12 +195,7 @@ void LiveUpdates::stop() {
 std::optional<std::string> LiveUpdates::user_of(const events::ConsumedRecord& record) {
   auto event = events::from_record(record.key, record.value, record.headers);
   if (!event) return std::nullopt;
-  auto data = core::json::parse(event->data);
-  if (!data || !data->IsObject()) return std::nullopt;
-  const auto& object = *data;  // const: FindMember and MemberEnd give one iterator type (clang's C++20)
-  const auto member = object.FindMember("userId");
-  if (member == object.MemberEnd() || !member->value.IsString()) return std::nullopt;
-  return std::string(member->value.GetString(), member->value.GetStringLength());
+  return user_in(event->data);
 }
 
 }  // namespace paypipe::runtime
