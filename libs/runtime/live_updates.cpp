@@ -87,8 +87,12 @@ struct LiveUpdates::Impl {
   void run_tail(const std::shared_ptr<http::StreamHub>& hub) {
     const std::string since_sql = "SELECT user_id, max(id) FROM " + table +
                                   " WHERE created_at > $1::timestamptz - interval '5 seconds' GROUP BY user_id";
+    // Each user's latest row stays: it is what a stream "from now" starts after, and
+    // what tells a client resuming across pruned ids that it missed some (a reset).
     const std::string prune_sql = "DELETE FROM " + table + " WHERE ctid IN (SELECT ctid FROM " + table +
-                                  " WHERE created_at < now() - make_interval(hours => $1::int) LIMIT 10000)";
+                                  " o WHERE created_at < now() - make_interval(hours => $1::int) AND EXISTS "
+                                  "(SELECT 1 FROM " + table + " n WHERE n.user_id = o.user_id AND n.id > o.id) "
+                                  "LIMIT 10000)";
     std::optional<std::string> since;  // the database's clock at the last look
     auto next_prune = std::chrono::steady_clock::now();
     std::unique_lock lock(mutex);
