@@ -17,6 +17,7 @@ struct Wakeup {
   bool client_gone = false;
   bool reader_running = false;
   bool interrupted = false;
+  std::array<char, 64> sink{};  // what an SSE client sends is read and dropped
 };
 
 // Waits until woken or `heartbeat` passes. False: the heartbeat is due.
@@ -35,18 +36,20 @@ asio::awaitable<void> join_reader(Wakeup& wakeup) {
   }
 }
 
-// Reads until an SSE client leaves (it sends nothing, so a read completing means it
-// left), then wakes the writer. The stream outlives it: the writer joins it
-// (join_reader) before the stream goes.
-asio::awaitable<void> read_until_sse_client_leaves(beast::tcp_stream& stream, std::shared_ptr<Wakeup> wakeup) {
-  std::array<char, 256> sink{};
-  for (;;) {
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
-    if (ec) break;
-  }
-  wakeup->client_gone = true;
-  wakeup->reader_running = false;
-  wakeup->timer.cancel();
+// Reads until an SSE client leaves (it sends nothing, so a read failing means it left),
+// then wakes the writer. The stream outlives it: the writer joins it (join_reader)
+// before the stream goes. A completion handler, not a coroutine: an idle stream then
+// holds one small pending read instead of a second coroutine stack.
+void read_until_sse_client_leaves(beast::tcp_stream& stream, std::shared_ptr<Wakeup> wakeup) {
+  auto* sink = wakeup->sink.data();
+  const auto size = wakeup->sink.size();
+  stream.async_read_some(asio::buffer(sink, size), [&stream, wakeup = std::move(wakeup)](beast::error_code ec,
+                                                                                          std::size_t) mutable {
+    if (!ec) return read_until_sse_client_leaves(stream, std::move(wakeup));
+    wakeup->client_gone = true;
+    wakeup->reader_running = false;
+    wakeup->timer.cancel();
+  });
 }
 
 // Reads what a WebSocket client sends: control frames (pong, close) are handled inside
@@ -112,7 +115,7 @@ asio::awaitable<void> serve_sse(beast::tcp_stream& stream, unsigned version, Str
   // The writes below set their own bound (with a read pending, only the write's).
   stream.expires_never();
   wakeup->reader_running = true;
-  asio::co_spawn(stream.get_executor(), read_until_sse_client_leaves(stream, wakeup), asio::detached);
+  read_until_sse_client_leaves(stream, wakeup);
 
   // A comment first, so a client sees the stream open before any update.
   std::string out = ": open\n\n";
