@@ -29,7 +29,7 @@ The target is judged on the first. Arrival is the client's clock when asyncio ha
 the bytes (loop lag included): everything runs on one host, so one clock.
 
 The client is this process: asyncio protocols on raw sockets (no HTTP library), the
-driver 64 keep-alive connections placing orders open-loop (each at its due time).
+driver 256 keep-alive connections placing orders open-loop (each at its due time).
 Tokens are HS256 (the local profile's shared secret), minted here per user.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ JWT_ISSUER = "https://id.bench.paypipe.test"
 JWT_AUDIENCE = "paypipe-api"
 PER_USER = 8  # PAYPIPE_STREAM_MAX_PER_USER's default: streams per user
 PRODUCTS = 32  # placements spread over products: no one stock row is every batch's hot row
-DRIVER_CONNECTIONS = 64
+DRIVER_CONNECTIONS = 256  # placements take tens of ms on a loaded host: 1,000/s needs this many in flight
 TARGET_IDLE_MIB = 64
 TARGET_P99_MS = 100
 
@@ -414,7 +414,8 @@ def render(results: dict, command: str) -> str:
         + (" QUICK run: indicative only." if results.get("quick") else ""),
         "",
         f"The client opens {idle['streams']:,} SSE streams (`GET /v1/orders/stream`), {idle['users']:,} users with "
-        f"{PER_USER} streams each, then places orders (`POST /v1/orders`, open loop, 64 keep-alive connections) "
+        f"{PER_USER} streams each, then places orders (`POST /v1/orders`, open loop, {DRIVER_CONNECTIONS} keep-alive "
+        "connections) "
         f"round-robin over those users: each placement is one state change (PENDING_PAYMENT) fanned out to its "
         f"user's {PER_USER} streams. Commit -> byte: from the update's `updatedAt` (order-processor's clock when it "
         "decided the placement, before its batch committed: an upper bound) and from the driver's 201 (after the "
@@ -481,7 +482,7 @@ def run(args) -> dict:
             "PAYPIPE_RATE_LIMIT_PER_USER": "0",
             "PAYPIPE_STREAM_MAX_PER_USER": str(PER_USER),
             "PAYPIPE_STREAM_MAX_CONNECTIONS": str(args.streams),
-            "PAYPIPE_HTTP_MAX_CONNECTIONS": str(args.streams + 256),  # the streams and the driver
+            "PAYPIPE_HTTP_MAX_CONNECTIONS": str(args.streams + DRIVER_CONNECTIONS + 64),  # the streams and the driver
             "PAYPIPE_ORDER_TTL_MS": str(3600 * 1000),  # no expiry during the run: one update per order
         }
         missing = [k for k in extra if not accepts(build, "order-processor", k)]
