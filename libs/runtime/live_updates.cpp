@@ -4,9 +4,11 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 
 #include "core/json.hpp"
 #include "core/thread_pool.hpp"
@@ -66,6 +68,33 @@ core::Result<std::vector<http::StreamEvent>> read_updates(pg::Pool& pool, const 
   return events;
 }
 
+// The ids of events this replica committed and signalled at once (the committed hook):
+// the feed brings each of them again a moment later, and reading the user once more
+// would double the reads for nothing. Bounded; what falls out is only read twice.
+class SignalledHere {
+ public:
+  void add(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    if (!ids_.insert(id).second) return;
+    order_.push_back(id);
+    if (order_.size() > capacity) {
+      ids_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+  // True (once) when `id` was signalled here.
+  bool take(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    return ids_.erase(id) > 0;
+  }
+
+ private:
+  static constexpr std::size_t capacity = 65536;
+  std::mutex mutex_;
+  std::unordered_set<std::string> ids_;
+  std::deque<std::string> order_;
+};
+
 }  // namespace
 
 struct LiveUpdates::Impl {
@@ -75,6 +104,7 @@ struct LiveUpdates::Impl {
   core::ThreadPool readers{2, "live-read"};
   std::unique_ptr<events::TailReader> feed;
   std::uint64_t committed_listener = 0;  // this replica's own commits (events/committed.hpp)
+  std::shared_ptr<SignalledHere> signalled = std::make_shared<SignalledHere>();
   std::thread tail;
   std::mutex mutex;
   std::condition_variable wake;
@@ -141,10 +171,12 @@ LiveUpdates::LiveUpdates(const events::KafkaOptions& kafka, pg::Pool& pool, std:
   std::weak_ptr<http::StreamHub> weak = hub_;
   auto feed = events::TailReader::create(
       kafka, events::TailSettings{std::move(topics)},
-      [weak](const events::ConsumedRecord& record) {
+      [weak, signalled = impl_->signalled](const events::ConsumedRecord& record) {
         auto hub = weak.lock();
         if (!hub) return;
-        if (auto user = user_of(record)) hub->notify(*user);
+        auto event = events::from_record(record.key, record.value, record.headers);
+        if (!event || signalled->take(event->id)) return;
+        if (auto user = user_in(event->data)) hub->notify(*user);
       },
       [weak] {
         if (auto hub = weak.lock()) hub->notify_all();
@@ -169,11 +201,15 @@ core::Status LiveUpdates::start() {
   // round trip through the broker; the feed brings the other replicas' (and ours again:
   // one more read, never a second delivery).
   impl_->committed_listener = events::add_committed_listener(
-      [weak = std::weak_ptr<http::StreamHub>(hub_)](const std::vector<events::Event>& committed) {
+      [weak = std::weak_ptr<http::StreamHub>(hub_), signalled = impl_->signalled](
+          const std::vector<events::Event>& committed) {
         auto hub = weak.lock();
         if (!hub || hub->connections() == 0) return;
         for (const auto& event : committed) {
-          if (auto user = user_in(event.data)) hub->notify(*user);
+          auto user = user_in(event.data);
+          if (!user) continue;
+          signalled->add(event.id);
+          hub->notify(*user);
         }
       });
   impl_->tail = std::thread([impl = impl_.get(), hub = hub_] {

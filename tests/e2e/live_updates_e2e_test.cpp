@@ -459,9 +459,10 @@ TEST_CASE("stream refusals: no token 401, no stream asked for 406, bad id 400, p
 }
 
 TEST_CASE(
-    "a coupon decision arrives on the requester's stream by the Kafka feed alone, and marks the request NOTIFIED") {
+    "a coupon decision arrives on the requester's stream by its signal alone, and marks the request NOTIFIED") {
   testing::System system;
-  // The table's tail every minute only: what arrives in time came through the feed.
+  // The table's tail every minute only: what arrives in time came by a signal (the
+  // decision's commit in this replica, or the Kafka feed).
   testing::Daemon issuer(system, "coupon-issuer",
                          {{"PAYPIPE_ADMIN_TOKEN", admin_token}, {"PAYPIPE_STREAM_POLL_MS", "60000"}});
   issuer.wait_ready();
