@@ -43,13 +43,13 @@ asio::awaitable<void> join_reader(Wakeup& wakeup) {
 void read_until_sse_client_leaves(beast::tcp_stream& stream, std::shared_ptr<Wakeup> wakeup) {
   auto* sink = wakeup->sink.data();
   const auto size = wakeup->sink.size();
-  stream.async_read_some(asio::buffer(sink, size), [&stream, wakeup = std::move(wakeup)](beast::error_code ec,
-                                                                                          std::size_t) mutable {
-    if (!ec) return read_until_sse_client_leaves(stream, std::move(wakeup));
-    wakeup->client_gone = true;
-    wakeup->reader_running = false;
-    wakeup->timer.cancel();
-  });
+  stream.async_read_some(asio::buffer(sink, size),
+                         [&stream, wakeup = std::move(wakeup)](beast::error_code ec, std::size_t) mutable {
+                           if (!ec) return read_until_sse_client_leaves(stream, std::move(wakeup));
+                           wakeup->client_gone = true;
+                           wakeup->reader_running = false;
+                           wakeup->timer.cancel();
+                         });
 }
 
 // Reads what a WebSocket client sends: control frames (pong, close) are handled inside

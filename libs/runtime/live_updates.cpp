@@ -121,7 +121,9 @@ struct LiveUpdates::Impl {
     // what tells a client resuming across pruned ids that it missed some (a reset).
     const std::string prune_sql = "DELETE FROM " + table + " WHERE ctid IN (SELECT ctid FROM " + table +
                                   " o WHERE created_at < now() - make_interval(hours => $1::int) AND EXISTS "
-                                  "(SELECT 1 FROM " + table + " n WHERE n.user_id = o.user_id AND n.id > o.id) "
+                                  "(SELECT 1 FROM " +
+                                  table +
+                                  " n WHERE n.user_id = o.user_id AND n.id > o.id) "
                                   "LIMIT 10000)";
     std::optional<std::string> since;  // the database's clock at the last look
     auto next_prune = std::chrono::steady_clock::now();
@@ -201,8 +203,8 @@ core::Status LiveUpdates::start() {
   // round trip through the broker; the feed brings the other replicas' (and ours again:
   // one more read, never a second delivery).
   impl_->committed_listener = events::add_committed_listener(
-      [weak = std::weak_ptr<http::StreamHub>(hub_), signalled = impl_->signalled](
-          const std::vector<events::Event>& committed) {
+      [weak = std::weak_ptr<http::StreamHub>(hub_),
+       signalled = impl_->signalled](const std::vector<events::Event>& committed) {
         auto hub = weak.lock();
         if (!hub || hub->connections() == 0) return;
         for (const auto& event : committed) {

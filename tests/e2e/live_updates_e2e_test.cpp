@@ -458,8 +458,7 @@ TEST_CASE("stream refusals: no token 401, no stream asked for 406, bad id 400, p
   CHECK(testing::eventually([&] { return SseClient(shop.orders.port(), carol).status() == 200; }, 10s, 100ms));
 }
 
-TEST_CASE(
-    "a coupon decision arrives on the requester's stream by its signal alone, and marks the request NOTIFIED") {
+TEST_CASE("a coupon decision arrives on the requester's stream by its signal alone, and marks the request NOTIFIED") {
   testing::System system;
   // The table's tail every minute only: what arrives in time came by a signal (the
   // decision's commit in this replica, or the Kafka feed).

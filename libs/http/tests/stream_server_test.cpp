@@ -185,7 +185,7 @@ TEST_CASE("an SSE stream outlives heartbeat + write timeout: the bound is on wri
   CHECK(count(text, ": heartbeat\n\n") >= 10);
   s.feed.add(3);
   s.hub->notify("u");
-  CHECK(read_until(fd, text, [](const std::string& t) { return t.find("data: \"xxx\"\n\n") != std::string::npos; },
-                   5s));
+  CHECK(
+      read_until(fd, text, [](const std::string& t) { return t.find("data: \"xxx\"\n\n") != std::string::npos; }, 5s));
   ::close(fd);
 }
