@@ -467,7 +467,7 @@ def run(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="paypipe-bench-streams-"))
     logs = work / "logs"
     logs.mkdir()
-    results: dict = {"machine": machine(), "commit": commit(), "quick": args.quick}
+    results: dict = {"machine": machine(), "commit": commit(), "quick": args.quick, "workdir": str(work)}
     stack = Stack(work / "stack")
     daemon = None
     try:
