@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
+#include "events/committed.hpp"
 #include "events/event_types.hpp"
 #include "events/retry.hpp"
 #include "events/schemas.hpp"
@@ -321,6 +322,7 @@ struct OutboxInsert::Written {
   }
 
   void committed() {
+    tell_committed(events);
     const bool all_fast = asked_fast_path && fast.size() == events.size();
     // None since the insert (its relay stopped): the rows wait for the pass's grace period.
     const auto path = asked_fast_path ? current_fast_path() : nullptr;
@@ -377,6 +379,39 @@ core::Status append_to_outbox(pg::Transaction& tx, const Event& event, std::stri
   auto insert = OutboxInsert::prepare({event}, aggregate_type);
   if (!insert) return insert.error();
   return std::move(insert).value().run(tx);
+}
+
+namespace {
+std::mutex listeners_mutex;
+std::uint64_t next_listener = 1;
+// Copied on change, read without holding the mutex while the listeners run.
+std::shared_ptr<const std::vector<std::pair<std::uint64_t, CommittedListener>>> listeners =
+    std::make_shared<std::vector<std::pair<std::uint64_t, CommittedListener>>>();
+}  // namespace
+
+std::uint64_t add_committed_listener(CommittedListener listener) {
+  std::lock_guard lock(listeners_mutex);
+  auto changed = std::make_shared<std::vector<std::pair<std::uint64_t, CommittedListener>>>(*listeners);
+  const auto id = next_listener++;
+  changed->emplace_back(id, std::move(listener));
+  listeners = std::move(changed);
+  return id;
+}
+
+void remove_committed_listener(std::uint64_t id) {
+  std::lock_guard lock(listeners_mutex);
+  auto changed = std::make_shared<std::vector<std::pair<std::uint64_t, CommittedListener>>>(*listeners);
+  std::erase_if(*changed, [id](const auto& entry) { return entry.first == id; });
+  listeners = std::move(changed);
+}
+
+void tell_committed(const std::vector<Event>& events) {
+  std::shared_ptr<const std::vector<std::pair<std::uint64_t, CommittedListener>>> now;
+  {
+    std::lock_guard lock(listeners_mutex);
+    now = listeners;
+  }
+  for (const auto& [id, listener] : *now) listener(events);
 }
 
 void notify_outbox_committed() {

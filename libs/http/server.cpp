@@ -93,6 +93,7 @@ struct ConnectionState {
   beast::tcp_stream* stream = nullptr;  // set while the session runs; touched on `executor` only
   bool idle = false;
   std::function<void()> interrupt;  // set while a live-update stream runs: ends it
+  bool handed_off = false;          // the session became a stream, which ends the connection
 };
 
 struct Server::Impl {
@@ -120,6 +121,10 @@ struct Server::Impl {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket socket, std::shared_ptr<ConnectionState> state);
+  asio::awaitable<void> stream_session(beast::tcp_stream stream, bh::request<bh::string_body> message,
+                                       StreamAccept accept, std::shared_ptr<ConnectionState> state);
+  // A connection ended: counted out, and stop() told.
+  void ended(const std::shared_ptr<ConnectionState>& state, std::exception_ptr error);
   asio::awaitable<bool> write(beast::tcp_stream& stream, Response response, unsigned version, bool keep_alive);
   Response route_response(Request& request, Router::Match& match);
   // Runs a stream route's handler on a worker and resumes the session with its answer.
@@ -201,19 +206,32 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     }
     ServerMetrics::get().connections.Increment();
     asio::co_spawn(state->executor, session(std::move(socket), state), [this, state](std::exception_ptr error) {
-      if (error) {
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          spdlog::error("HTTP connection ended by an exception: {}", e.what());
-        }
-      }
-      ServerMetrics::get().connections.Decrement();
-      std::lock_guard lock(mutex);
-      connections.erase(state);
-      drained.notify_all();
+      // A session that became a live-update stream ends when the stream does.
+      if (!state->handed_off) ended(state, error);
     });
   }
+}
+
+void Server::Impl::ended(const std::shared_ptr<ConnectionState>& state, std::exception_ptr error) {
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::error("HTTP connection ended by an exception: {}", e.what());
+    }
+  }
+  ServerMetrics::get().connections.Decrement();
+  std::lock_guard lock(mutex);
+  connections.erase(state);
+  drained.notify_all();
+}
+
+asio::awaitable<void> Server::Impl::stream_session(beast::tcp_stream stream, bh::request<bh::string_body> message,
+                                                   StreamAccept accept, std::shared_ptr<ConnectionState> state) {
+  state->stream = &stream;
+  co_await serve_stream(stream, message, std::move(accept), StreamSessionOptions{options.write_timeout, &stopping},
+                        state->interrupt);
+  state->stream = nullptr;
 }
 
 asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, Response response, unsigned version,
@@ -319,9 +337,16 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, std::shared_ptr<
           if (accept.connection) {
             const bool upgrade = beast::iequals(message[bh::field::upgrade], "websocket");
             metrics.requests.Add({{"route", route_label}, {"status", upgrade ? "101" : "200"}}).Increment();
-            co_await serve_stream(stream, message, std::move(accept),
-                                  StreamSessionOptions{options.write_timeout, &stopping}, state->interrupt);
-            break;
+            // A stream may stay open for hours: it goes on in a coroutine of its own
+            // with the socket and the request only, and this session's frame (its
+            // parser, buffers, request and response) is freed now. Started after this
+            // returns (same strand), so marking the hand-off after is in time.
+            state->stream = nullptr;
+            asio::co_spawn(state->executor,
+                           stream_session(std::move(stream), parser.release(), std::move(accept), state),
+                           [this, state](std::exception_ptr error) { ended(state, error); });
+            state->handed_off = true;
+            co_return;
           }
           response = std::move(accept.refusal);
         } else {

@@ -49,8 +49,7 @@ std::vector<StreamEvent> StreamConnection::take() {
   bool wants_more = false;
   {
     std::lock_guard lock(mutex_);
-    out.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
-    queue_.clear();
+    out.swap(queue_);
     bytes_ = 0;
     wants_more = waiting_for_room_ && !out.empty();
     waiting_for_room_ = false;

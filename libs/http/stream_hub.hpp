@@ -20,7 +20,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -89,7 +88,7 @@ class StreamConnection {
   const std::string user_;
   const std::size_t buffer_limit_;
   mutable std::mutex mutex_;
-  std::deque<StreamEvent> queue_;
+  std::vector<StreamEvent> queue_;  // not a deque: an empty deque allocates, an idle stream should not
   std::size_t bytes_ = 0;
   std::int64_t last_id_ = 0;  // the last id queued (or resumed from)
   bool replaying_ = true;     // until a read finds it up to date

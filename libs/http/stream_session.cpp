@@ -17,6 +17,7 @@ struct Wakeup {
   bool client_gone = false;
   bool reader_running = false;
   bool interrupted = false;
+  std::array<char, 64> sink{};  // what an SSE client sends is read and dropped
 };
 
 // Waits until woken or `heartbeat` passes. False: the heartbeat is due.
@@ -35,18 +36,20 @@ asio::awaitable<void> join_reader(Wakeup& wakeup) {
   }
 }
 
-// Reads until an SSE client leaves (it sends nothing, so a read completing means it
-// left), then wakes the writer. The stream outlives it: the writer joins it
-// (join_reader) before the stream goes.
-asio::awaitable<void> read_until_sse_client_leaves(beast::tcp_stream& stream, std::shared_ptr<Wakeup> wakeup) {
-  std::array<char, 256> sink{};
-  for (;;) {
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
-    if (ec) break;
-  }
-  wakeup->client_gone = true;
-  wakeup->reader_running = false;
-  wakeup->timer.cancel();
+// Reads until an SSE client leaves (it sends nothing, so a read failing means it left),
+// then wakes the writer. The stream outlives it: the writer joins it (join_reader)
+// before the stream goes. A completion handler, not a coroutine: an idle stream then
+// holds one small pending read instead of a second coroutine stack.
+void read_until_sse_client_leaves(beast::tcp_stream& stream, std::shared_ptr<Wakeup> wakeup) {
+  auto* sink = wakeup->sink.data();
+  const auto size = wakeup->sink.size();
+  stream.async_read_some(asio::buffer(sink, size),
+                         [&stream, wakeup = std::move(wakeup)](beast::error_code ec, std::size_t) mutable {
+                           if (!ec) return read_until_sse_client_leaves(stream, std::move(wakeup));
+                           wakeup->client_gone = true;
+                           wakeup->reader_running = false;
+                           wakeup->timer.cancel();
+                         });
 }
 
 // Reads what a WebSocket client sends: control frames (pong, close) are handled inside
@@ -80,6 +83,20 @@ void wake_on_strand(const std::shared_ptr<Wakeup>& wakeup, beast::tcp_stream& st
   });
 }
 
+// The SSE response head, in a frame of its own: its fields and serializer are freed
+// before the stream settles in (an idle stream should cost as little as it can).
+asio::awaitable<bool> write_sse_head(beast::tcp_stream& stream, unsigned version, std::chrono::milliseconds bound) {
+  bh::response<bh::empty_body> head{bh::status::ok, version};
+  head.set(bh::field::content_type, "text/event-stream");
+  head.set(bh::field::cache_control, "no-cache");
+  head.set("X-Accel-Buffering", "no");  // proxies must not hold events back
+  head.keep_alive(false);               // the body ends when the stream does
+  bh::response_serializer<bh::empty_body> serializer{head};
+  stream.expires_after(bound);
+  auto [ec, n] = co_await bh::async_write_header(stream, serializer, use_tuple);
+  co_return !ec;
+}
+
 asio::awaitable<void> serve_sse(beast::tcp_stream& stream, unsigned version, StreamAccept& accept,
                                 const StreamSessionOptions& options, std::function<void()>& interrupt) {
   auto& connection = *accept.connection;
@@ -91,19 +108,14 @@ asio::awaitable<void> serve_sse(beast::tcp_stream& stream, unsigned version, Str
     stream.cancel();
   };
   const auto bound = accept.heartbeat + options.write_timeout;
+  if (!co_await write_sse_head(stream, version, bound)) co_return;
 
-  bh::response<bh::empty_body> head{bh::status::ok, version};
-  head.set(bh::field::content_type, "text/event-stream");
-  head.set(bh::field::cache_control, "no-cache");
-  head.set("X-Accel-Buffering", "no");  // proxies must not hold events back
-  head.keep_alive(false);               // the body ends when the stream does
-  bh::response_serializer<bh::empty_body> serializer{head};
-  stream.expires_after(bound);
-  auto [head_ec, head_n] = co_await bh::async_write_header(stream, serializer, use_tuple);
-  if (head_ec) co_return;
-
+  // The reader waits as long as the client stays: a deadline set now would apply to
+  // it (Beast arms a read with the expiry current when it starts) and end the stream.
+  // The writes below set their own bound (with a read pending, only the write's).
+  stream.expires_never();
   wakeup->reader_running = true;
-  asio::co_spawn(stream.get_executor(), read_until_sse_client_leaves(stream, wakeup), asio::detached);
+  read_until_sse_client_leaves(stream, wakeup);
 
   // A comment first, so a client sees the stream open before any update.
   std::string out = ": open\n\n";
@@ -194,7 +206,9 @@ asio::awaitable<void> serve_stream(beast::tcp_stream& stream, bh::request<bh::st
     if (websocket::is_upgrade(message)) {
       co_await serve_websocket(stream, message, accept, options, interrupt);
     } else {
-      co_await serve_sse(stream, message.version(), accept, options, interrupt);
+      const auto version = message.version();
+      message = {};  // an SSE stream needs nothing more of its request: free its fields
+      co_await serve_sse(stream, version, accept, options, interrupt);
     }
   } catch (const std::exception& e) {
     spdlog::warn("live-update stream ended by an exception: {}", e.what());

@@ -26,6 +26,9 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
                                    milliseconds(600000));
   c.http.idle_timeout = env.millis("PAYPIPE_HTTP_IDLE_TIMEOUT_MS", milliseconds(60000), milliseconds(100),
                                    milliseconds(3600000));
+  // Live-update streams hold a connection each: a replica serving many raises both caps.
+  c.http.max_connections = static_cast<std::size_t>(
+      env.integer("PAYPIPE_HTTP_MAX_CONNECTIONS", static_cast<std::int64_t>(c.http.max_connections), 1, 1'000'000));
 
   c.kafka.bootstrap_servers = env.required_text("PAYPIPE_KAFKA_BOOTSTRAP_SERVERS");
   c.kafka.properties = env.properties("PAYPIPE_KAFKA_PROPERTIES");

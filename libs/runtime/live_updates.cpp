@@ -4,12 +4,15 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 
 #include "core/json.hpp"
 #include "core/thread_pool.hpp"
+#include "events/committed.hpp"
 #include "events/envelope.hpp"
 #include "events/tail_reader.hpp"
 
@@ -31,6 +34,17 @@ LiveUpdateSettings LiveUpdateSettings::read(core::Env& env) {
 }
 
 namespace {
+
+// The user an event is about: its data's userId (every order.*, payment.*, coupon.*
+// event carries one), if it decodes.
+std::optional<std::string> user_in(const std::string& event_data) {
+  auto data = core::json::parse(event_data);
+  if (!data || !data->IsObject()) return std::nullopt;
+  const auto& object = *data;  // const: FindMember and MemberEnd give one iterator type (clang's C++20)
+  const auto member = object.FindMember("userId");
+  if (member == object.MemberEnd() || !member->value.IsString()) return std::nullopt;
+  return std::string(member->value.GetString(), member->value.GetStringLength());
+}
 
 // Rows of the user's updates as stream events. A resumed stream whose first update is
 // not the next id lost updates to pruning: it gets a "reset" first (refetch the state).
@@ -54,6 +68,33 @@ core::Result<std::vector<http::StreamEvent>> read_updates(pg::Pool& pool, const 
   return events;
 }
 
+// The ids of events this replica committed and signalled at once (the committed hook):
+// the feed brings each of them again a moment later, and reading the user once more
+// would double the reads for nothing. Bounded; what falls out is only read twice.
+class SignalledHere {
+ public:
+  void add(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    if (!ids_.insert(id).second) return;
+    order_.push_back(id);
+    if (order_.size() > capacity) {
+      ids_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+  // True (once) when `id` was signalled here.
+  bool take(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    return ids_.erase(id) > 0;
+  }
+
+ private:
+  static constexpr std::size_t capacity = 65536;
+  std::mutex mutex_;
+  std::unordered_set<std::string> ids_;
+  std::deque<std::string> order_;
+};
+
 }  // namespace
 
 struct LiveUpdates::Impl {
@@ -62,6 +103,8 @@ struct LiveUpdates::Impl {
   LiveUpdateSettings settings;
   core::ThreadPool readers{2, "live-read"};
   std::unique_ptr<events::TailReader> feed;
+  std::uint64_t committed_listener = 0;  // this replica's own commits (events/committed.hpp)
+  std::shared_ptr<SignalledHere> signalled = std::make_shared<SignalledHere>();
   std::thread tail;
   std::mutex mutex;
   std::condition_variable wake;
@@ -74,8 +117,14 @@ struct LiveUpdates::Impl {
   void run_tail(const std::shared_ptr<http::StreamHub>& hub) {
     const std::string since_sql = "SELECT user_id, max(id) FROM " + table +
                                   " WHERE created_at > $1::timestamptz - interval '5 seconds' GROUP BY user_id";
+    // Each user's latest row stays: it is what a stream "from now" starts after, and
+    // what tells a client resuming across pruned ids that it missed some (a reset).
     const std::string prune_sql = "DELETE FROM " + table + " WHERE ctid IN (SELECT ctid FROM " + table +
-                                  " WHERE created_at < now() - make_interval(hours => $1::int) LIMIT 10000)";
+                                  " o WHERE created_at < now() - make_interval(hours => $1::int) AND EXISTS "
+                                  "(SELECT 1 FROM " +
+                                  table +
+                                  " n WHERE n.user_id = o.user_id AND n.id > o.id) "
+                                  "LIMIT 10000)";
     std::optional<std::string> since;  // the database's clock at the last look
     auto next_prune = std::chrono::steady_clock::now();
     std::unique_lock lock(mutex);
@@ -124,10 +173,12 @@ LiveUpdates::LiveUpdates(const events::KafkaOptions& kafka, pg::Pool& pool, std:
   std::weak_ptr<http::StreamHub> weak = hub_;
   auto feed = events::TailReader::create(
       kafka, events::TailSettings{std::move(topics)},
-      [weak](const events::ConsumedRecord& record) {
+      [weak, signalled = impl_->signalled](const events::ConsumedRecord& record) {
         auto hub = weak.lock();
         if (!hub) return;
-        if (auto user = user_of(record)) hub->notify(*user);
+        auto event = events::from_record(record.key, record.value, record.headers);
+        if (!event || signalled->take(event->id)) return;
+        if (auto user = user_in(event->data)) hub->notify(*user);
       },
       [weak] {
         if (auto hub = weak.lock()) hub->notify_all();
@@ -148,6 +199,21 @@ core::Status LiveUpdates::start() {
     impl_->running = true;
   }
   if (impl_->feed) impl_->feed->start();
+  // Our own commits reach our streams at once (events/committed.hpp), without the
+  // round trip through the broker; the feed brings the other replicas' (and ours again:
+  // one more read, never a second delivery).
+  impl_->committed_listener = events::add_committed_listener(
+      [weak = std::weak_ptr<http::StreamHub>(hub_),
+       signalled = impl_->signalled](const std::vector<events::Event>& committed) {
+        auto hub = weak.lock();
+        if (!hub || hub->connections() == 0) return;
+        for (const auto& event : committed) {
+          auto user = user_in(event.data);
+          if (!user) continue;
+          signalled->add(event.id);
+          hub->notify(*user);
+        }
+      });
   impl_->tail = std::thread([impl = impl_.get(), hub = hub_] {
     pthread_setname_np(pthread_self(), "live-tail");
     impl->run_tail(hub);
@@ -161,6 +227,7 @@ void LiveUpdates::stop() {
     if (!impl_->running) return;
     impl_->running = false;
   }
+  events::remove_committed_listener(impl_->committed_listener);
   impl_->wake.notify_all();
   if (impl_->tail.joinable()) impl_->tail.join();
   if (impl_->feed) impl_->feed->stop();
@@ -170,12 +237,7 @@ void LiveUpdates::stop() {
 std::optional<std::string> LiveUpdates::user_of(const events::ConsumedRecord& record) {
   auto event = events::from_record(record.key, record.value, record.headers);
   if (!event) return std::nullopt;
-  auto data = core::json::parse(event->data);
-  if (!data || !data->IsObject()) return std::nullopt;
-  const auto& object = *data;  // const: FindMember and MemberEnd give one iterator type (clang's C++20)
-  const auto member = object.FindMember("userId");
-  if (member == object.MemberEnd() || !member->value.IsString()) return std::nullopt;
-  return std::string(member->value.GetString(), member->value.GetStringLength());
+  return user_in(event->data);
 }
 
 }  // namespace paypipe::runtime

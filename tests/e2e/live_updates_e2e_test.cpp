@@ -458,10 +458,10 @@ TEST_CASE("stream refusals: no token 401, no stream asked for 406, bad id 400, p
   CHECK(testing::eventually([&] { return SseClient(shop.orders.port(), carol).status() == 200; }, 10s, 100ms));
 }
 
-TEST_CASE(
-    "a coupon decision arrives on the requester's stream by the Kafka feed alone, and marks the request NOTIFIED") {
+TEST_CASE("a coupon decision arrives on the requester's stream by its signal alone, and marks the request NOTIFIED") {
   testing::System system;
-  // The table's tail every minute only: what arrives in time came through the feed.
+  // The table's tail every minute only: what arrives in time came by a signal (the
+  // decision's commit in this replica, or the Kafka feed).
   testing::Daemon issuer(system, "coupon-issuer",
                          {{"PAYPIPE_ADMIN_TOKEN", admin_token}, {"PAYPIPE_STREAM_POLL_MS", "60000"}});
   issuer.wait_ready();
@@ -497,4 +497,52 @@ TEST_CASE(
         return r.ok() && r->status == 200 && r->body.find("notifiedAt") != std::string::npos;
       },
       10s, 50ms));
+}
+
+TEST_CASE("resuming across pruned updates: a reset first, even when every row the client missed is gone") {
+  Shop shop;
+  const auto product = "pruned-" + core::new_uuid_v7().substr(0, 8);
+  shop.product(product, 10);
+  const auto frank = user_name("frank");
+  for (int i = 0; i < 3; ++i) (void)shop.place(frank, product);  // updates 1, 2, 3
+  auto db = testing::connect(shop.system.schema("order-processor"));
+  // frank's updates with an id below `below`.
+  auto kept = [&](std::int64_t below) {
+    auto rows = db.exec("SELECT count(*) FROM order_updates WHERE user_id = $1 AND id < $2", frank, below);
+    REQUIRE(rows.ok());
+    return rows->integer(0, 0);
+  };
+  REQUIRE(kept(4) == 3);
+
+  // Every one of frank's updates past retention; the prune runs as the daemon starts.
+  REQUIRE(db.exec("UPDATE order_updates SET created_at = now() - interval '30 days' WHERE user_id = $1", frank).ok());
+  REQUIRE(shop.orders.stop() == 0);
+  shop.orders.start();
+  shop.orders.wait_ready();
+  REQUIRE(testing::eventually([&] { return kept(3) == 0; }, 20s, 100ms));
+
+  // A client that saw 1 missed 2 and 3: whatever was pruned, it is told to read the state again.
+  SseClient resumed(shop.orders.port(), frank, 1);
+  REQUIRE(resumed.status() == 200);
+  auto first = resumed.next(10s);
+  REQUIRE(first);
+  CHECK(first->type == "reset");
+  // A stream from now is not reset by the pruning: its first update is the next change.
+  SseClient from_now(shop.orders.port(), frank);
+  REQUIRE(from_now.status() == 200);
+  const auto fourth = shop.place(frank, product);
+  auto next = from_now.next(10s);
+  REQUIRE(next);
+  CHECK(next->type == "order.status");
+  CHECK(next->order_id == fourth);
+  CHECK(next->id == 4);
+  // And the resumed stream continues after its reset, with every later id once.
+  std::vector<Update> after_reset;
+  while (after_reset.empty() || after_reset.back().order_id != fourth) {
+    auto u = resumed.next(10s);
+    REQUIRE(u);
+    after_reset.push_back(*u);
+  }
+  CHECK(after_reset.back().id == 4);
+  for (std::size_t i = 1; i < after_reset.size(); ++i) CHECK(after_reset[i].id == after_reset[i - 1].id + 1);
 }

@@ -88,7 +88,7 @@ struct StreamServer {
   std::shared_ptr<http::StreamHub> hub;
   std::unique_ptr<http::Server> server;
 
-  explicit StreamServer(http::StreamLimits limits) {
+  explicit StreamServer(http::StreamLimits limits, std::chrono::milliseconds write_timeout = 30000ms) {
     hub = http::StreamHub::create(limits, feed.reader(), [](std::function<void()> task) { task(); });
     http::Router router;
     router.stream("/stream", [this](const http::Request&) {
@@ -101,7 +101,7 @@ struct StreamServer {
     });
     http::ServerOptions options;
     options.port = 0;
-    options.write_timeout = 30000ms;  // the cut must not wait for this
+    options.write_timeout = write_timeout;  // the cut must not wait for this
     server = std::make_unique<http::Server>(options, std::move(router));
     REQUIRE(server->start().ok());
   }
@@ -170,4 +170,22 @@ TEST_CASE("a client that stops reading is cut; the other stream gets every updat
   CHECK(s.hub->connections() == 1);
   ::close(slow);
   ::close(quick);
+}
+
+TEST_CASE("an SSE stream outlives heartbeat + write timeout: the bound is on writes, not on the client's silence") {
+  http::StreamLimits limits;
+  limits.heartbeat = 100ms;
+  StreamServer s(limits, 200ms);
+  const int fd = connect_to(s.server->port());
+  std::string text;
+  REQUIRE(read_until(fd, text, [](const std::string& t) { return t.find(": open\n\n") != std::string::npos; }, 5s));
+  // Ten times heartbeat + write timeout, the client sending nothing (as SSE clients do).
+  (void)read_until(fd, text, [](const std::string&) { return false; }, 3000ms);
+  CHECK(s.hub->connections() == 1);
+  CHECK(count(text, ": heartbeat\n\n") >= 10);
+  s.feed.add(3);
+  s.hub->notify("u");
+  CHECK(
+      read_until(fd, text, [](const std::string& t) { return t.find("data: \"xxx\"\n\n") != std::string::npos; }, 5s));
+  ::close(fd);
 }

@@ -178,3 +178,16 @@ TEST_CASE("claim settings: one reader for every service that claims events aroun
           std::string::npos);
   }
 }
+
+TEST_CASE("the HTTP connection cap: 10000 unless PAYPIPE_HTTP_MAX_CONNECTIONS raises it (streams hold one each)") {
+  {
+    auto env = base_env({});
+    CHECK(runtime::CommonConfig::read(env, "svc").http.max_connections == 10000);
+    REQUIRE(env.finish().ok());
+  }
+  {
+    auto env = base_env({{"PAYPIPE_HTTP_MAX_CONNECTIONS", "20256"}});
+    CHECK(runtime::CommonConfig::read(env, "svc").http.max_connections == 20256);
+    REQUIRE(env.finish().ok());
+  }
+}
