@@ -546,3 +546,36 @@ TEST_CASE("resuming across pruned updates: a reset first, even when every row th
   CHECK(after_reset.back().id == 4);
   for (std::size_t i = 1; i < after_reset.size(); ++i) CHECK(after_reset[i].id == after_reset[i - 1].id + 1);
 }
+
+TEST_CASE(
+    "another replica's change arrives by the Kafka feed: a stream on one replica, the order placed on the other") {
+  testing::System system;
+  // The table's tail every minute only, and the commit hook tells only the committing
+  // replica's hub: an update in time on the other replica came through Kafka.
+  const std::map<std::string, std::string> env{{"PAYPIPE_ADMIN_TOKEN", admin_token},
+                                               {"PAYPIPE_STREAM_POLL_MS", "60000"}};
+  testing::Daemon placing(system, "order-processor", env);
+  testing::Daemon watching(system, "order-processor", env);
+  placing.wait_ready();
+  watching.wait_ready();
+  const auto body = R"({"productId":"feed-1","name":"Feed","unitPrice":1000,"totalStock":5,"saleOpensAt":")" +
+                    core::format_rfc3339(core::now_ms() - 1h) + "\"}";
+  auto product = placing.post("/v1/products", body, {{"Authorization", "Bearer " + admin_token}});
+  REQUIRE(product.ok());
+  REQUIRE(product->status == 201);
+
+  const auto erin = user_name("erin");
+  SseClient stream(watching.port(), erin);
+  REQUIRE(stream.status() == 200);
+  auto placed = placing.post(
+      "/v1/orders", R"({"items":[{"productId":"feed-1","quantity":1,"unitPrice":1000}],"fulfilment":"WAREHOUSE"})",
+      {testing::bearer(erin)});
+  REQUIRE(placed.ok());
+  INFO(placed->body);
+  REQUIRE(placed->status == 201);
+  const auto order_id = text_field(placed->body, "orderId");
+  const auto update = stream.next(20s);
+  REQUIRE(update);
+  CHECK(update->order_id == order_id);
+  CHECK(update->status == "PENDING_PAYMENT");
+}
