@@ -1211,9 +1211,11 @@ def render(results: dict, command: str) -> str:
         if with_hops:
             lines += ["", "Each hop of the way, from the daemons' histograms over the same phase (bucket counts "
                       "after minus before; quantiles interpolated within the bucket, so close to, not exactly, "
-                      "the real ones). The hops overlap at their ends and do not add up to the end-to-end figure: "
-                      "the record's timestamp is taken when payment-api hands it to the producer, so "
-                      "record -> poll includes producer -> ack.", "",
+                      "the real ones). The hops overlap and do not add up to the end-to-end figure: payment-api "
+                      "answers after handing the event to the producer, so insert -> producer comes before "
+                      "the end-to-end clock starts; the record's timestamp is taken at that hand-over, so "
+                      "record -> poll includes producer -> ack; the end-to-end clock stops when the Telegram "
+                      "call arrives, inside poll -> handler done; the offset commit comes after it.", "",
                       "| hop | daemon | " + " | ".join(f"Telegram {d}: p50 / p99 (samples)" for d in with_hops) + " |",
                       "|---|---|" + "---|" * len(with_hops)]
             for key, what, daemon, _, _ in HOPS:
