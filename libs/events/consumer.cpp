@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "core/metrics.hpp"
 #include "events/kafka_stats.hpp"
 
 namespace paypipe::events {
@@ -32,6 +33,20 @@ std::string regex_escape(std::string_view text) {
     out.push_back(c);
   }
   return out;
+}
+
+// Stored offsets kept per partition for the commit delay; beyond, the oldest go unmeasured
+// (commits failing for long: the consumer's lag tells that story).
+constexpr std::size_t max_uncommitted = 10000;
+
+prometheus::Family<prometheus::Histogram>& commit_delay_family() {
+  static auto& family = prometheus::BuildHistogram()
+                            .Name("consumer_commit_delay_seconds")
+                            .Help(
+                                "From an offset stored (its records done) to the broker's acknowledgement of its "
+                                "commit")
+                            .Register(core::metrics::registry());
+  return family;
 }
 
 }  // namespace
@@ -75,6 +90,10 @@ core::Result<std::unique_ptr<KafkaConsumer>> KafkaConsumer::create(const KafkaOp
                         });
   if (!conf) return conf.error();
   rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaConsumer::on_rebalance);
+  if (settings.auto_commit) {
+    rd_kafka_conf_set_offset_commit_cb(conf->get(), &KafkaConsumer::on_commit);
+    consumer->commit_delay_ = &commit_delay_family().Add({{"group", settings.group}}, core::metrics::hop_buckets());
+  }
   if (auto statistics = enable_statistics(conf->get(), options); !statistics) return statistics.error();
   rd_kafka_conf_set_opaque(conf->get(), consumer.get());
   auto handle = make_consumer_handle(std::move(*conf), "the Kafka consumer");
@@ -141,8 +160,27 @@ void KafkaConsumer::on_rebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err,
       spdlog::warn("group {}: commit on revoke failed: {}", self->group_id_, rd_kafka_err2str(commit_err));
     }
   }
+  for (const auto& p : list) self->uncommitted_.erase(p);
   if (cooperative) report(rd_kafka_incremental_unassign(handle, partitions), "incremental unassign");
   else rd_kafka_assign(handle, nullptr);
+}
+
+void KafkaConsumer::on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                              void* opaque) {
+  auto* self = static_cast<KafkaConsumer*>(opaque);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR || offsets == nullptr || self->commit_delay_ == nullptr) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (int i = 0; i < offsets->cnt; ++i) {
+    const auto& committed = offsets->elems[i];
+    if (committed.err != RD_KAFKA_RESP_ERR_NO_ERROR || committed.offset < 0) continue;
+    const auto it = self->uncommitted_.find({committed.topic, committed.partition});
+    if (it == self->uncommitted_.end()) continue;
+    auto& stored = it->second;
+    while (!stored.empty() && stored.front().offset <= committed.offset) {
+      self->commit_delay_->Observe(std::chrono::duration<double>(now - stored.front().at).count());
+      stored.pop_front();
+    }
+  }
 }
 
 std::optional<ConsumedRecord> KafkaConsumer::poll(std::chrono::milliseconds timeout) {
@@ -179,6 +217,11 @@ core::Status KafkaConsumer::store_offset(const TopicPartition& partition, std::i
   const auto err = rd_kafka_offsets_store(handle_.get(), list.get());
   if (err) return kafka_error(err, "store offset");
   if (list->elems[0].err) return kafka_error(list->elems[0].err, "store offset");
+  if (commit_delay_ != nullptr) {
+    auto& stored = uncommitted_[partition];
+    if (stored.size() >= max_uncommitted) stored.pop_front();
+    stored.push_back({next_offset, std::chrono::steady_clock::now()});
+  }
   return {};
 }
 

@@ -10,7 +10,11 @@
 // which any thread may call to interrupt wait(). The RebalanceListener runs on that
 // thread, inside poll().
 
+#include <prometheus/histogram.h>
+
 #include <chrono>
+#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -109,6 +113,8 @@ class KafkaConsumer {
   KafkaConsumer() = default;
   static void on_rebalance(rd_kafka_t* handle, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
                            void* opaque);
+  static void on_commit(rd_kafka_t* handle, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                        void* opaque);
 
   KafkaOptions options_;
   std::string group_id_;
@@ -121,6 +127,13 @@ class KafkaConsumer {
   int wake_write_ = -1;
   bool closed_ = false;
   std::chrono::steady_clock::time_point last_error_log_{};
+  // Offsets stored and not yet committed, with when: consumer_commit_delay_seconds.
+  struct Stored {
+    std::int64_t offset;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<TopicPartition, std::deque<Stored>> uncommitted_;
+  prometheus::Histogram* commit_delay_ = nullptr;
 };
 
 // Applies a topic prefix to a name or to a '^' regex.

@@ -39,6 +39,8 @@ struct RuntimeMetrics {
   prometheus::Family<prometheus::Gauge>& lag;
   prometheus::Family<prometheus::Counter>& infrastructure_retries;
   prometheus::Family<prometheus::Gauge>& stalled_partitions;
+  prometheus::Family<prometheus::Histogram>& record_age_at_poll;
+  prometheus::Family<prometheus::Histogram>& poll_to_done;
 
   static RuntimeMetrics& get() {
     auto& r = core::metrics::registry();
@@ -70,6 +72,14 @@ struct RuntimeMetrics {
             .Name("consumer_stalled_partitions")
             .Help("Partitions stopped in place, waiting out an infrastructure failure")
             .Register(r),
+        prometheus::BuildHistogram()
+            .Name("consumer_record_age_at_poll_seconds")
+            .Help("From a record's timestamp (the producer's CreateTime, or the broker's LogAppendTime) to its poll")
+            .Register(r),
+        prometheus::BuildHistogram()
+            .Name("consumer_poll_to_done_seconds")
+            .Help("From a record's poll to its work done (handler succeeded, or dead letter acknowledged)")
+            .Register(r),
     };
     return m;
   }
@@ -88,6 +98,7 @@ struct Item {
   LaneScheduler::Id id = 0;       // concurrent mode: its job in the LaneScheduler
   bool dead_lettering = false;
   bool counted = true;            // still counted in in_flight
+  Clock::time_point polled_at = Clock::now();
   // Shared with the handler through ConsumedEvent::abandoned.
   std::shared_ptr<std::atomic<bool>> abandoned = std::make_shared<std::atomic<bool>>(false);
 
@@ -191,6 +202,8 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   prometheus::Gauge* in_flight_gauge = nullptr;
   prometheus::Gauge* stalled_gauge = nullptr;
   prometheus::Counter* infrastructure_retries = nullptr;
+  prometheus::Histogram* record_age_histogram = nullptr;
+  prometheus::Histogram* poll_to_done_histogram = nullptr;
 
   // ---------------------------------------------------------------- shared steps
 
@@ -230,6 +243,10 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   }
 
   ItemPtr admit(ConsumedRecord record) {
+    if (record.timestamp_ms > 0) {
+      const auto age_ms = core::to_unix_ms(core::now_ms()) - record.timestamp_ms;
+      record_age_histogram->Observe(static_cast<double>(std::max<std::int64_t>(0, age_ms)) / 1000.0);
+    }
     auto item = std::make_shared<Item>();
     item->epoch = offsets.admit(record.topic_partition(), record.offset);
     item->record = std::move(record);
@@ -287,6 +304,7 @@ struct ConsumerRuntime::Impl : RebalanceListener {
   // The record's work is durable (or it was dead-lettered): its offset may be stored.
   void finish(const ItemPtr& item, const char* outcome) {
     release(*item);
+    poll_to_done_histogram->Observe(std::chrono::duration<double>(Clock::now() - item->polled_at).count());
     metrics.records.Add({{"group", group}, {"outcome", outcome}}).Increment();
     const auto tp = item->record.topic_partition();
     if (offsets.finish(tp, item->record.offset, item->epoch)) store(tp);
@@ -875,6 +893,10 @@ core::Result<std::unique_ptr<ConsumerRuntime::Impl>> make_impl(const KafkaOption
   impl->in_flight_gauge = &impl->metrics.in_flight.Add({{"group", impl->group}});
   impl->stalled_gauge = &impl->metrics.stalled_partitions.Add({{"group", impl->group}});
   impl->infrastructure_retries = &impl->metrics.infrastructure_retries.Add({{"group", impl->group}});
+  impl->record_age_histogram = &impl->metrics.record_age_at_poll.Add({{"group", impl->group}},
+                                                                     core::metrics::hop_buckets());
+  impl->poll_to_done_histogram = &impl->metrics.poll_to_done.Add({{"group", impl->group}},
+                                                                 core::metrics::hop_buckets());
   auto consumer = KafkaConsumer::create(options, impl->settings.consumer, impl.get());
   if (!consumer) return consumer.error();
   impl->consumer = std::move(consumer).value();

@@ -33,6 +33,8 @@ struct RelayMetrics {
   prometheus::Counter& fast_path_left;
   prometheus::Gauge& fast_path_held;
   prometheus::Histogram& lag;
+  prometheus::Histogram& fast_path_to_send;
+  prometheus::Histogram& relay_to_send;
 
   static RelayMetrics& get() {
     auto& r = core::metrics::registry();
@@ -73,9 +75,21 @@ struct RelayMetrics {
             .Name("outbox_relay_lag_seconds")
             .Help("From the outbox insert (fast path: the commit) to Kafka's acknowledgement")
             .Register(r)
-            .Add({}, core::metrics::latency_buckets()),
+            .Add({}, core::metrics::hop_buckets()),
+        commit_to_send().Add({{"path", "fast"}}, core::metrics::hop_buckets()),
+        commit_to_send().Add({{"path", "relay"}}, core::metrics::hop_buckets()),
     };
     return m;
+  }
+
+  static prometheus::Family<prometheus::Histogram>& commit_to_send() {
+    static auto& family = prometheus::BuildHistogram()
+                              .Name("outbox_commit_to_send_seconds")
+                              .Help(
+                                  "From an event's outbox insert to the producer taking it: fast = the "
+                                  "writer's commit and hand-over, relay = the wait for the relay's pass")
+                              .Register(core::metrics::registry());
+    return family;
   }
 };
 
@@ -161,10 +175,13 @@ class FastPath : public std::enable_shared_from_this<FastPath> {
   // From the committing thread, in the order of the insert: one producer queue keeps a
   // key's events in that order. What it does not send keeps its row, for the relay's
   // pass after the grace period. Takes the events' payloads (the writer is done with them).
-  void publish(std::vector<Event>& events) {
+  // `inserted` is when the writer prepared the insert (its transaction's work and commit
+  // come after).
+  void publish(std::vector<Event>& events, std::chrono::steady_clock::time_point inserted) {
     auto& metrics = RelayMetrics::get();
     auto handed = std::make_shared<Handed>();
     handed->committed = std::chrono::steady_clock::now();
+    const double since_insert = std::chrono::duration<double>(handed->committed - inserted).count();
     // Sized first: callbacks read their slot while the writer fills the next ones.
     handed->ids.resize(events.size());
     handed->keys.resize(events.size());
@@ -212,6 +229,7 @@ class FastPath : public std::enable_shared_from_this<FastPath> {
         metrics.fast_path_left.Increment(static_cast<double>(events.size() - i));
         return;
       }
+      metrics.fast_path_to_send.Observe(since_insert);
     }
   }
 
@@ -306,6 +324,7 @@ constexpr std::string_view insert_fast_path_sql =
 // What one insert wrote, and what happens to it after the commit.
 struct OutboxInsert::Written {
   std::vector<Event> events;
+  std::chrono::steady_clock::time_point prepared_at = std::chrono::steady_clock::now();
   bool asked_fast_path = false;
   std::vector<Event> fast;  // in insert order, moved out of `events`
 
@@ -327,7 +346,7 @@ struct OutboxInsert::Written {
     // None since the insert (its relay stopped): the rows wait for the pass's grace period.
     const auto path = asked_fast_path ? current_fast_path() : nullptr;
     if (path && !all_fast) path->sweep_wanted = true;
-    if (path && !fast.empty()) path->publish(fast);
+    if (path && !fast.empty()) path->publish(fast, prepared_at);
     if (!all_fast) notify_outbox_committed();
   }
 };
@@ -552,6 +571,8 @@ core::Result<std::size_t> OutboxRelay::publish_once(pg::Connection& connection) 
       event.traceparent = string_member(*headers, header::traceparent);
     }
     const std::int64_t created_ms = rows->integer(i, 5);
+    metrics.relay_to_send.Observe(
+        static_cast<double>(std::max<std::int64_t>(0, core::to_unix_ms(core::now_ms()) - created_ms)) / 1000.0);
     {
       std::lock_guard lock(acks->mutex);
       ++acks->pending;

@@ -4,16 +4,39 @@
 
 #include <future>
 
+#include "core/metrics.hpp"
 #include "events/event_types.hpp"
 #include "events/kafka_stats.hpp"
 #include "events/schemas.hpp"
 
 namespace paypipe::events {
 
+namespace {
+
+// One hop of an event's way: the producer's send() to the broker's acknowledgement
+// (linger, the request, the broker's append and acks=all).
+prometheus::Histogram& ack_seconds() {
+  static auto& histogram = prometheus::BuildHistogram()
+                               .Name("kafka_produce_ack_seconds")
+                               .Help("From a record handed to the producer to the broker's acknowledgement")
+                               .Register(core::metrics::registry())
+                               .Add({}, core::metrics::hop_buckets());
+  return histogram;
+}
+
+// What a queued record carries to its delivery report.
+struct Pending {
+  DeliveryCallback callback;
+  std::chrono::steady_clock::time_point sent = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
 Producer::Producer(KafkaOptions options, ProducerSettings settings)
     : options_(std::move(options)), settings_(std::move(settings)) {}
 
 core::Result<std::unique_ptr<Producer>> Producer::create(const KafkaOptions& options, ProducerSettings settings) {
+  (void)ack_seconds();  // /metrics shows it before the first record
   std::unique_ptr<Producer> producer(new Producer(options, std::move(settings)));
   auto conf = make_conf(options,
                         {
@@ -57,8 +80,12 @@ Producer::~Producer() {
 std::string Producer::config(const char* name) const { return conf_get(conf_copy_.get(), name); }
 
 void Producer::on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
-  std::unique_ptr<DeliveryCallback> callback(static_cast<DeliveryCallback*>(message->_private));
-  if (!callback || !*callback) return;
+  std::unique_ptr<Pending> pending(static_cast<Pending*>(message->_private));
+  if (!pending) return;
+  if (!message->err) {
+    ack_seconds().Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - pending->sent).count());
+  }
+  if (!pending->callback) return;
   Delivery delivery;
   delivery.topic = rd_kafka_topic_name(message->rkt);
   delivery.partition = message->partition;
@@ -69,7 +96,7 @@ void Producer::on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* message
     delivery.possibly_persisted = rd_kafka_message_status(const_cast<rd_kafka_message_t*>(message)) !=
                                   RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
   }
-  (*callback)(delivery);
+  pending->callback(delivery);
 }
 
 void Producer::on_error(rd_kafka_t* handle, int err, const char* reason, void* opaque) {
@@ -98,7 +125,8 @@ core::Status Producer::send(OutgoingRecord record, DeliveryCallback on_delivery)
     rd_kafka_header_add(headers.get(), h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
                         static_cast<ssize_t>(h.value.size()));
   }
-  auto callback = std::make_unique<DeliveryCallback>(std::move(on_delivery));
+  auto pending = std::make_unique<Pending>();
+  pending->callback = std::move(on_delivery);
   const void* key = record.key ? record.key->data() : nullptr;  // nullptr: a null key
   const std::size_t key_size = record.key ? record.key->size() : 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
@@ -106,10 +134,10 @@ core::Status Producer::send(OutgoingRecord record, DeliveryCallback on_delivery)
     const auto err = rd_kafka_producev(
         handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_KEY(key, key_size),
         RD_KAFKA_V_VALUE(record.value.data(), record.value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END);
+        RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(pending.get()), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       (void)headers.release();  // librdkafka owns the headers on success
-      (void)callback.release();  // freed by on_delivery_report
+      (void)pending.release();  // freed by on_delivery_report
       return {};
     }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || std::chrono::steady_clock::now() > deadline) {

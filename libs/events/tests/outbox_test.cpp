@@ -69,6 +69,32 @@ TEST_CASE("outbox rows are published exactly once with two relays running, then 
   CHECK(decoded->dataschema == "https://paypipe.dev/schemas/events/payment.completed.v1.json");
 }
 
+TEST_CASE("each event's hops are measured: insert -> producer on the relay's and the fast path, producer -> ack") {
+  OutboxFixture f;
+  const auto count = [](const std::string& name, const prometheus::Labels& labels = {}) {
+    return testing::metric_value(name, labels).value_or(0);
+  };
+  const double relay_before = count("outbox_commit_to_send_seconds", {{"path", "relay"}});
+  const double fast_before = count("outbox_commit_to_send_seconds", {{"path", "fast"}});
+  const double acks_before = count("kafka_produce_ack_seconds");
+  // No relay runs while these are written: no fast path, the relay's pass publishes them.
+  f.write(3);
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, {f.schema, 50, std::chrono::seconds(60), 10s});
+  auto published = relay.publish_once(f.connection);
+  REQUIRE(published.ok());
+  CHECK(*published == 3);
+  CHECK(count("outbox_commit_to_send_seconds", {{"path", "relay"}}) - relay_before == 3);
+  CHECK(count("kafka_produce_ack_seconds") - acks_before >= 3);
+  // With the relay running, writers publish their own events.
+  relay.start();
+  f.write(2);
+  REQUIRE(testing::eventually([&] { return testing::query_integer(f.connection, "SELECT count(*) FROM outbox") == 0; },
+                              10s, 5ms));
+  relay.stop();
+  CHECK(count("outbox_commit_to_send_seconds", {{"path", "fast"}}) - fast_before == 2);
+  CHECK(count("kafka_produce_ack_seconds") - acks_before >= 5);
+}
+
 TEST_CASE("a relay turned off (Debezium publishes) publishes nothing and still reports itself healthy") {
   OutboxFixture f;
   events::RelaySettings settings{f.schema, 50, 20ms, 10s};

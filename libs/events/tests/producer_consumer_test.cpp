@@ -23,6 +23,10 @@ TEST_CASE("events published with the producer are consumed once each, in order p
     }
   }
   kafka.flush();
+  const auto hops = [](const std::string& name) { return testing::metric_value(name, {{"group", "g"}}).value_or(0); };
+  const double polled_before = hops("consumer_record_age_at_poll_seconds");
+  const double done_before = hops("consumer_poll_to_done_seconds");
+  const double committed_before = hops("consumer_commit_delay_seconds");
 
   std::mutex mutex;
   std::map<std::string, std::vector<std::int64_t>> per_key;
@@ -52,6 +56,8 @@ TEST_CASE("events published with the producer are consumed once each, in order p
           return seen.size() == sent.size();
         },
         30s));
+    // The stored offsets are committed by the next auto-commit (every second).
+    CHECK(testing::eventually([&] { return hops("consumer_commit_delay_seconds") > committed_before; }, 10s));
     (*runtime)->stop();
   }
   for (const auto& [key, amounts] : per_key) {
@@ -59,6 +65,9 @@ TEST_CASE("events published with the producer are consumed once each, in order p
     CHECK(std::is_sorted(amounts.begin(), amounts.end()));
     CHECK(amounts.size() == 20);
   }
+  // Each record's hops were measured: its age at the poll and the poll to its work done.
+  CHECK(hops("consumer_record_age_at_poll_seconds") - polled_before >= static_cast<double>(sent.size()));
+  CHECK(hops("consumer_poll_to_done_seconds") - done_before >= static_cast<double>(sent.size()));
 
   // The offsets were committed: the same group starts after the last record.
   seen.clear();
