@@ -326,7 +326,7 @@ struct OutboxInsert::Written {
   std::vector<Event> events;
   std::chrono::steady_clock::time_point prepared_at = std::chrono::steady_clock::now();
   bool asked_fast_path = false;
-  std::vector<Event> fast;  // in insert order, moved out of `events`
+  std::vector<Event> fast;  // in insert order, moved out of `events` (which keeps the rest)
 
   // The insert's rows: which events the fast path may publish.
   void inserted(const pg::Rows& rows) {
@@ -335,14 +335,16 @@ struct OutboxInsert::Written {
       if (rows.boolean(i, 1)) fast_ids.insert(rows.text(i, 0));
     }
     fast.clear();
-    for (auto& event : events) {
-      if (fast_ids.count(event.id)) fast.push_back(std::move(event));
-    }
+    std::vector<Event> rest;
+    for (auto& event : events) (fast_ids.count(event.id) ? fast : rest).push_back(std::move(event));
+    events = std::move(rest);
   }
 
   void committed() {
-    tell_committed(events);
-    const bool all_fast = asked_fast_path && fast.size() == events.size();
+    // Told before publish() takes the fast events' payloads.
+    if (!events.empty()) tell_committed(events);
+    if (!fast.empty()) tell_committed(fast);
+    const bool all_fast = asked_fast_path && events.empty();
     // None since the insert (its relay stopped): the rows wait for the pass's grace period.
     const auto path = asked_fast_path ? current_fast_path() : nullptr;
     if (path && !all_fast) path->sweep_wanted = true;

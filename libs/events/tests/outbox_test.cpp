@@ -8,9 +8,11 @@
 
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
+#include "events/committed.hpp"
 #include "events/migrations.hpp"
 #include "events/outbox.hpp"
 #include "helpers.hpp"
@@ -714,5 +716,30 @@ TEST_CASE("fast path: writers killed -9 between commit and publish lose nothing 
     for (const auto& [from, to] : committed) {
       for (int round = from; round <= to; ++round) CHECK(have.count(round) == 1);
     }
+  }
+}
+
+TEST_CASE("fast path: the committed-events listeners hear every event whole, those the writer publishes included") {
+  OutboxFixture f;
+  events::OutboxRelay relay(testing::pg_options(f.schema), *f.producer, {f.schema, 50, std::chrono::seconds(60), 10s});
+  relay.start();
+  std::mutex mutex;
+  std::map<std::string, events::Event> heard;
+  const auto listener = events::add_committed_listener([&](const std::vector<events::Event>& events) {
+    std::lock_guard lock(mutex);
+    for (const auto& e : events) heard.emplace(e.id, e);
+  });
+  const auto written = f.write(5);
+  events::remove_committed_listener(listener);
+  REQUIRE(testing::eventually([&] { return rows_in_outbox(f.connection) == 0; }, 10s, 5ms));
+  relay.stop();
+  std::lock_guard lock(mutex);
+  REQUIRE(heard.size() == written.size());
+  for (const auto& e : written) {
+    INFO(e.id);
+    REQUIRE(heard.count(e.id) == 1);
+    CHECK(heard.at(e.id).type == e.type);
+    CHECK(heard.at(e.id).key == e.key);
+    CHECK(heard.at(e.id).data == e.data);
   }
 }
