@@ -991,6 +991,9 @@ def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Ord
             "latencyMs": load["latencyMs"], "cpu_us_per_payment": cpu_us(f"payment-api {i + 1}", payments[i]),
             "batch_size": mean_batch(page),
             "published": int(published), "fast_path": int(fast), "sweep": int(published - fast),
+            # Events the writer left to the sweep because the fast path held its bound
+            # (PAYPIPE_OUTBOX_FAST_PATH_MAX_EVENTS) or the producer refused them.
+            "fast_path_left": int(metric_value(page, "outbox_fast_path_left_total")),
             "publish_failures": int(metric_value(page, "outbox_publish_failures_total")),
             "relay_lag_ms": histogram_quantiles(page, "outbox_relay_lag_seconds")})
     published = sum(r["published"] for r in per_replica)
@@ -1012,7 +1015,7 @@ def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Ord
         f"{control['throughput']:.0f}/s for one (control); CPU per payment: "
         + ", ".join(f"{k} {v:g} us" for k, v in cpu_row.items()))
     log(f"  relays: {relay}; published {published} for {both} payments; per replica: "
-        + "; ".join(f"batch {r['batch_size']}, fast path {r['fast_path']}, sweep {r['sweep']}, lag {r['relay_lag_ms']}"
+        + "; ".join(f"batch {r['batch_size']}, fast path {r['fast_path']} (left {r['fast_path_left']}), sweep {r['sweep']}, lag {r['relay_lag_ms']}"
                     for r in per_replica))
 
 
