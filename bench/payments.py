@@ -381,8 +381,11 @@ KNOWN_STATEMENTS = [
      "role": "relay", "params": {1: "relay_lock"}},
     # The fast path's sweep: it leaves the writers' rows to them for the grace period.
     {"meaning": "relay read (fast path: the sweep)", "verb": "SELECT", "table": "outbox", "contains": "NOT EXISTS",
-     "role": "relay", "params": {1: "batch", 2: "const:3000", 3: "const:'epoch'", 4: "const:1000",
-                                 5: "const:'1 millisecond'", 6: "const:1", 7: "const:'1 millisecond'"}},
+     # $3 the window of oldest pending rows (4 batches of the default 500); constants are
+     # numbered after the parameters, in the order they appear in the text (outbox.cpp).
+     "role": "relay", "params": {1: "batch", 2: "const:3000", 3: "const:2000", 4: "const:'1 millisecond'",
+                                 5: "const:1", 6: "const:'1 millisecond'", 7: "const:0", 8: "const:'epoch'",
+                                 9: "const:1000"}},
     {"meaning": "relay read", "verb": "SELECT", "table": "outbox", "contains": "SKIP LOCKED", "role": "relay",
      "params": {1: "batch", 2: "const:'epoch'", 3: "const:1000"}},
     # The fast path's deleter: the acknowledged rows, in batches, on a connection of its own.

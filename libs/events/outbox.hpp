@@ -130,6 +130,12 @@ struct OutboxBacklog {
 };
 core::Result<OutboxBacklog> measure_backlog(pg::Connection& connection, std::int64_t exact_up_to = 100000);
 
+// The relay's read with the fast path on (the sweep): $1 batch size, $2 grace in ms, $3
+// the window of oldest pending rows it looks at (sweep_window_batches batches). Exposed
+// for the test that EXPLAINs it at a large backlog.
+std::string_view sweep_read_sql();
+inline constexpr std::size_t sweep_window_batches = 4;
+
 // One outbox row set aside by the relay, for operators (paypipe-admin outbox ...).
 struct SetAsideRow {
   std::string id;
