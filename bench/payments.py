@@ -1620,10 +1620,12 @@ def render(results: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(markdown: str) -> None:
+def write_section(markdown: str, section: str = "payments") -> None:
+    """Replaces docs/performance.md between <!-- section:begin --> and <!-- section:end -->
+    (each benchmark owns one section; the text around them is written by hand)."""
     path = ROOT / "docs/performance.md"
     text = path.read_text()
-    begin, end = "<!-- payments:begin -->", "<!-- payments:end -->"
+    begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
     start, stop = text.index(begin) + len(begin), text.index(end)
     path.write_text(text[:start] + "\n" + markdown + "\n" + text[stop:])
 

@@ -53,7 +53,8 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from payments import ROOT, Daemon, Stack, accepts, commit, cpu_ticks, http, log, machine, rss_kib, tree_ticks  # noqa: E402
+from payments import (Daemon, Stack, accepts, commit, cpu_ticks, http, log, machine, rss_kib,  # noqa: E402
+                      tree_ticks, write_section)
 
 ADMIN_TOKEN = "bench-admin-token"
 JWT_SECRET = "bench-streams-local-hs256-shared-secret"
@@ -447,14 +448,6 @@ def render(results: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(markdown: str) -> None:
-    path = ROOT / "docs/performance.md"
-    text = path.read_text()
-    begin, end = "<!-- streams:begin -->", "<!-- streams:end -->"
-    start, stop = text.index(begin) + len(begin), text.index(end)
-    path.write_text(text[:start] + "\n" + markdown + "\n" + text[stop:])
-
-
 def run(args) -> dict:
     build = Path(args.build).resolve()
     # 10,000 sockets here, 10,000 in order-processor (it inherits the limit).
@@ -515,7 +508,7 @@ def main() -> int:
     for measure_name, figure, target in targets(results):
         log(f"  {measure_name}: {figure} (target {target})")
     if not args.no_write:
-        write_section(render(results, "bench/run.sh streams" + (" --quick" if args.quick else "")))
+        write_section(render(results, "bench/run.sh streams" + (" --quick" if args.quick else "")), "streams")
         log("docs/performance.md updated")
     fan = results["fanout"]
     return 0 if fan["lost"] == 0 and fan["out_of_order"] == 0 and fan["twice"] == 0 else 1
