@@ -510,8 +510,8 @@ core::Status write_changes(pg::Transaction& tx, std::span<const Change> changes,
         "UPDATE products SET sold_out_at = $2 WHERE id = ANY($1::text[]) AND sold_out_at IS NULL "
         "AND sold >= total_stock RETURNING id, name, total_stock, " +
         pg::rfc3339_sql("sale_opens_at") + ", " + pg::rfc3339_sql("sold_out_at") + ", event_date";
-    sold_out =
-        pipeline.add(sold_out_sql, std::vector<std::string>(sold.begin(), sold.end()), core::format_rfc3339(now));
+    sold_out = pipeline.add(sold_out_sql, std::vector<std::string>(sold.begin(), sold.end()),
+                            core::format_rfc3339(now));
   }
   if (auto queued = queue_outbox(pipeline, announcements, "order"); !queued) return queued;
   if (auto written = pipeline.flush(); !written) return written;

@@ -218,8 +218,8 @@ TEST_CASE("a batch of requests costs the same statements whatever its size") {
     std::vector<events::ConsumedEvent> batch;
     for (std::size_t i = 0; i < n; ++i) {
       const contracts::CouponRequested data{core::new_uuid_v7(), c, core::new_uuid_v7(), core::now_rfc3339()};
-      batch.push_back(events::ConsumedEvent{
-          events::make_event("coupon.requested", "/test", c, contracts::encode(data)), "coupon.requested", 0, 0, 1});
+      batch.push_back(events::ConsumedEvent{events::make_event("coupon.requested", "/test", c, contracts::encode(data)),
+                                            "coupon.requested", 0, 0, 1});
     }
     return testing::statements_sent(one, [&] {
       for (const auto& outcome : decider.handle(batch)) REQUIRE(outcome.succeeded());

@@ -640,8 +640,7 @@ TEST_CASE("a batch of payment results leaves the states and events of applying t
   PaymentScene one_by_one, together;
   for (const auto& result : one_by_one.results) {
     const std::vector<events::ConsumedEvent> batch{result};
-    REQUIRE(events::apply_exactly_once(one_by_one.f.pool, "order-processor", batch, apply_events,
-                                       "order-processor")[0]
+    REQUIRE(events::apply_exactly_once(one_by_one.f.pool, "order-processor", batch, apply_events, "order-processor")[0]
                 .succeeded());
   }
   for (const auto& outcome : events::apply_exactly_once(together.f.pool, "order-processor", together.results,
