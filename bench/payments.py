@@ -460,6 +460,9 @@ def statement_meaning(query: str) -> tuple[str, str]:
     # What is in parentheses (sub-selects, extract(epoch FROM ...)) names no table of the statement's own.
     while (flat := re.sub(r"\([^()]*\)", " ", query)) != query:
         query = flat
+    if verb == "WITH":  # the statement's own verb follows its CTEs (their bodies are flattened away)
+        m = re.search(r"\b(SELECT|INSERT|UPDATE|DELETE)\b", query, re.IGNORECASE)
+        verb = m.group(1).upper() if m else verb
     patterns = {"INSERT": r"INSERT\s+INTO\s+([\w.]+)", "UPDATE": r"UPDATE\s+([\w.]+)",
                 "DELETE": r"DELETE\s+FROM\s+([\w.]+)", "SELECT": r"\bFROM\s+([\w.]+)"}
     table = ""
