@@ -39,6 +39,16 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
+// What every JWKS-file test expects of its tokens (mint's iss and aud).
+Settings jwks_settings(const std::string& path, std::chrono::milliseconds reload_interval) {
+  Settings s;
+  s.jwks_file = path;
+  s.issuer = "iss-a";
+  s.audience = "aud-a";
+  s.reload_interval = reload_interval;
+  return s;
+}
+
 http::Request with_token(const std::string& value) {
   http::Request r;
   r.headers.push_back({"authorization", value});
@@ -133,12 +143,7 @@ TEST_CASE("keys rotate through the JWKS file without a restart") {
   const auto old_key = SigningKey::generate(Algorithm::rs256, "k1").value();
   const auto new_key = SigningKey::generate(Algorithm::es256, "k2").value();
   write_jwks(path, {&old_key});
-  Settings s;
-  s.jwks_file = path;
-  s.issuer = "iss-a";
-  s.audience = "aud-a";
-  s.reload_interval = std::chrono::milliseconds(50);
-  auto a = Authenticator::create(s).value();
+  auto a = Authenticator::create(jwks_settings(path, std::chrono::milliseconds(50))).value();
   CHECK(a->verify(mint(old_key, "alice")).ok());
   CHECK_FALSE(a->verify(mint(new_key, "alice")).ok());
 
@@ -234,12 +239,8 @@ TEST_CASE("a verified token is remembered until it expires or the keys change, w
   const auto key = SigningKey::generate(Algorithm::es256, "k1").value();
   const auto other = SigningKey::generate(Algorithm::es256, "k2").value();
   write_jwks(path, {&key});
-  Settings s;
-  s.jwks_file = path;
-  s.issuer = "iss-a";
-  s.audience = "aud-a";
+  auto s = jwks_settings(path, std::chrono::milliseconds(20));
   s.leeway = std::chrono::seconds(30);
-  s.reload_interval = std::chrono::milliseconds(20);
   s.cache_entries = 64;
   auto a = Authenticator::create(s).value();
   const auto now = unix_now();
