@@ -2,9 +2,11 @@
 
 #include <malloc.h>
 
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -111,7 +113,7 @@ std::unique_ptr<events::Producer> open_producer(const CommonConfig& config) {
 }
 
 core::Status check_durability(const CommonConfig& config, const events::Producer& producer,
-                              const std::vector<std::string>& topics) {
+                              const std::vector<std::string>& topics, std::chrono::milliseconds topics_wait) {
   std::vector<std::string> problems;
   const auto acks = producer.config("acks");
   if (acks != "-1" && acks != "all") problems.push_back("producer acks=" + acks + " (needs all)");
@@ -121,18 +123,47 @@ core::Status check_durability(const CommonConfig& config, const events::Producer
   if (!admin) return admin.error();
   std::vector<std::string> names;
   for (const auto& t : topics) names.push_back(config.kafka.topic(t));
-  auto infos = (*admin)->describe(names, std::chrono::milliseconds(5000));
-  if (!infos) return infos.error();
-  for (const auto& name : names) {
-    const auto it = std::find_if(infos->begin(), infos->end(), [&](const auto& i) { return i.name == name; });
-    if (it == infos->end()) {
-      problems.push_back("topic " + name + " does not exist (run paypipe-admin topics create)");
-      continue;
+  const auto missing = [&names](const std::vector<events::TopicInfo>& infos) {
+    std::vector<std::string> absent;
+    for (const auto& name : names) {
+      if (std::none_of(infos.begin(), infos.end(), [&](const auto& i) { return i.name == name; })) {
+        absent.push_back(name);
+      }
     }
-    if (it->replication < 3)
-      problems.push_back("topic " + name + " has replication " + std::to_string(it->replication));
-    if (it->min_insync < 2) {
-      problems.push_back("topic " + name + " has min.insync.replicas " + std::to_string(it->min_insync));
+    return absent;
+  };
+
+  // The local profile runs without the topics anyway: no reason to wait for them there.
+  const auto wait = config.local_profile ? std::chrono::milliseconds(0) : topics_wait;
+  const auto policy = wait.count() > 0 ? events::RetryPolicy::constant(0, std::chrono::milliseconds(500), wait)
+                                       : events::RetryPolicy::none();
+  std::vector<events::TopicInfo> infos;
+  auto described = events::retry(
+      policy, events::never_stop(),
+      [&]() -> events::Attempt<void> {
+        auto found = (*admin)->describe(names, std::chrono::milliseconds(5000));
+        if (!found) return found.error();
+        infos = std::move(*found);
+        if (const auto absent = missing(infos); !absent.empty() && wait.count() > 0) {
+          return events::Attempt<void>::again(core::make_error(core::ErrorCategory::unavailable, "topics-missing",
+                                                               fmt::format("{}", fmt::join(absent, ", "))));
+        }
+        return core::Status{};
+      },
+      [](const events::RetryEvent& e) {
+        if (e.attempt == 1) spdlog::warn("topics not known to the broker yet ({}), looking again", e.error.message);
+      });
+  if (!described && described.error().code != "topics-missing") return described.error();
+
+  for (const auto& name : missing(infos)) {
+    problems.push_back("topic " + name + " does not exist (run paypipe-admin topics create)");
+  }
+  for (const auto& info : infos) {
+    if (info.replication < 3) {
+      problems.push_back("topic " + info.name + " has replication " + std::to_string(info.replication));
+    }
+    if (info.min_insync < 2) {
+      problems.push_back("topic " + info.name + " has min.insync.replicas " + std::to_string(info.min_insync));
     }
   }
   if (problems.empty()) return {};

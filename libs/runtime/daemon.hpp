@@ -72,8 +72,12 @@ std::unique_ptr<events::Producer> open_producer(const CommonConfig& config);
 // Outside the local profile, refuses to run unless the producer has acks=all and
 // idempotence and every topic in `topics` (logical names) has replication >= 3 and
 // min.insync.replicas >= 2. The local profile logs a warning instead.
+// A topic created a moment ago (the chart's hook Job, a harness) reaches every broker's
+// metadata shortly after its creation was answered: outside the local profile, missing
+// topics are looked for again for up to `topics_wait` before they count as missing.
 core::Status check_durability(const CommonConfig& config, const events::Producer& producer,
-                              const std::vector<std::string>& topics);
+                              const std::vector<std::string>& topics,
+                              std::chrono::milliseconds topics_wait = std::chrono::seconds(30));
 
 // A named set of checks answered as JSON: 200 when every check passes, 503 otherwise.
 // Checks run on the HTTP worker that serves the probe; each must be quick and
