@@ -18,6 +18,10 @@ set_tests_properties(stack.start PROPERTIES FIXTURES_SETUP stack LABELS "integra
 add_test(NAME stack.stop
          COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/stack.py stop --dir ${PAYPIPE_TEST_STACK_DIR})
 set_tests_properties(stack.stop PROPERTIES FIXTURES_CLEANUP stack LABELS "integration;e2e" TIMEOUT 120)
+# The stop above is bounded even when a broker ignores SIGTERM (it starts its own stack).
+add_test(NAME harness.stack_stop
+         COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/harness/stack_stop_test.py ${PROJECT_SOURCE_DIR})
+set_tests_properties(harness.stack_stop PROPERTIES LABELS integration TIMEOUT 180)
 
 # paypipe_test(<name> LABEL unit|integration|e2e|faults SOURCES ... LIBS ... [TIMEOUT s])
 function(paypipe_test name)
