@@ -15,7 +15,7 @@
       An unknown name fails, with where it is.
   monitoring_check.py docs <operations.md> <rules.yaml>
       The document names (in backticks, labels allowed) every metric the code registers
-      and every alert.
+      and every alert; and the metric tables and alerts it names exist.
   monitoring_check.py coverage <rules.yaml> <promtool test files...>
       Every alert of the rule file has an alert_rule_test where it fires and one where it
       is expected silent.
@@ -230,7 +230,22 @@ def check_docs(doc, rules_path):
     missing = sorted(n for n in families | alerts if not re.search(f"`{n}[`{{]", text))
     if missing:
         fail(f"{doc} does not list {', '.join(missing)} (\"Every metric, the alerts and the dashboard\")")
-    print(f"ok  {doc} lists all {len(families)} metrics and {len(alerts)} alerts")
+    # And the other way: what the metric tables list (first cell) and the alerts named
+    # there exist, so a metric or alert removed from the code leaves the document too.
+    listed, named_alerts = set(), set()
+    for title in ("Every metric, the alerts and the dashboard", "Metrics to watch"):
+        section = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+        if not section:
+            fail(f"{doc} has no section \"## {title}\"")
+        for line in section.group(1).splitlines():
+            if line.startswith("| `"):
+                listed.update(re.findall(r"`([a-zA-Z_:][a-zA-Z0-9_:]*)`", line.split("|")[1]))
+        named_alerts.update(re.findall(r"`(Paypipe\w+)`", section.group(1)))
+    stale = sorted((listed - families - set().union(*OUTSIDE.values())) | (named_alerts - alerts))
+    if stale:
+        fail(f"{doc} lists {', '.join(stale)}, which neither the code exports nor the rules define")
+    print(f"ok  {doc} lists all {len(families)} metrics and {len(alerts)} alerts, and nothing else "
+          f"({len(listed)} table rows' metrics, {len(named_alerts)} alerts checked)")
 
 
 def check_coverage(rules_path, test_paths):

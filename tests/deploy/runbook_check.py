@@ -8,8 +8,8 @@ match the chart's names and the binaries' real subcommands"). Asserts that:
   * every Secret it creates or reads is one the chart references (values.yaml secretRefs,
     or a Secret the production rendering mounts);
   * every `kubectl exec ... -- <binary> <words...>` runs a binary of the image, and each
-    subcommand word is a string literal in that binary's own sources (so a renamed or
-    missing subcommand fails here);
+    subcommand word, and each --flag, is a string literal in that binary's own sources (so
+    a renamed or missing subcommand or flag fails here);
   * every /v1/... path it curls is a route of the service it port-forwards to;
   * every metric it names is exported by the code (Name("...")), the alerts it explains
     (a "### <alert>" section each) are exactly the alerts of the chart's PrometheusRule,
@@ -142,6 +142,11 @@ for cmd in commands:
         checked += 1
         if f'"{word}"' not in binary_sources[binary]:
             problem(("subcommand", binary, word), f"`{cmd}`: {binary} has no subcommand \"{word}\" in its sources")
+    # Its flags too: each a string literal of the binary's sources (CLI11's add_option("--x")).
+    for flag in re.findall(r"(?<!\S)(--[a-z][a-z0-9-]*)", m.group(1)):
+        checked += 1
+        if f'"{flag}"' not in binary_sources[binary]:
+            problems.append(f"`{cmd}`: {binary} has no flag {flag} in its sources")
 
 # curl paths, against the routes of the service that is port-forwarded.
 forward = None
