@@ -129,16 +129,30 @@ core::Result<Connection> Connection::connect(const ConnectOptions& options) {
   return connection;
 }
 
-bool Connection::healthy() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+bool Connection::healthy() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK && !server_read_only_; }
+
+core::Status Connection::check_writable() {
+  auto rows = exec("SELECT current_setting('transaction_read_only')");
+  if (!rows) return rows.error();
+  if (rows->text(0, 0) == "on") {
+    server_read_only_ = true;
+    return make_error(ErrorCategory::unavailable, "pg-read-only",
+                      "the PostgreSQL server takes no writes (a standby, or a primary fenced after a failover)");
+  }
+  return {};
+}
 
 core::Error Connection::error_of(const PGresult* result) const {
   std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(conn_.get());
   while (!message.empty() && message.back() == '\n') message.pop_back();
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const std::string sqlstate = state ? state : "";
-  if (PQstatus(conn_.get()) != CONNECTION_OK || sqlstate.empty() || sqlstate.rfind("08", 0) == 0 ||
-      sqlstate == "40001" || sqlstate == "40P01" || sqlstate.rfind("57P", 0) == 0 || sqlstate == "55P03" ||
-      sqlstate == "57014" || sqlstate == "53300") {
+  // 25006: a write on a read-only server. After a failover the pool may still reach the
+  // old primary: an outage to wait out on a new connection, not a failure of the request.
+  if (sqlstate == "25006") server_read_only_ = true;
+  if (PQstatus(conn_.get()) != CONNECTION_OK || sqlstate == "25006" || sqlstate.empty() ||
+      sqlstate.rfind("08", 0) == 0 || sqlstate == "40001" || sqlstate == "40P01" || sqlstate.rfind("57P", 0) == 0 ||
+      sqlstate == "55P03" || sqlstate == "57014" || sqlstate == "53300") {
     return make_error(ErrorCategory::unavailable, "pg-" + (sqlstate.empty() ? std::string("connection") : sqlstate),
                       message);
   }

@@ -129,7 +129,13 @@ class Connection {
   // notification arrived (all pending ones are consumed), false otherwise.
   core::Result<bool> wait_for_notification(std::chrono::milliseconds timeout, int also_wake_fd = -1);
 
+  // False once the connection broke, or once its server refused a write as read-only
+  // (after a failover the old primary may answer as a standby): neither is kept by a pool.
   bool healthy() const;
+  // Asks the server whether this session may write (transaction_read_only); a
+  // read-only server is an outage (`unavailable`, code "pg-read-only") and the
+  // connection is no longer healthy.
+  core::Status check_writable();
   // The server process serving this connection (pg_terminate_backend in tests).
   int backend_pid() const { return PQbackendPID(conn_.get()); }
   // For libs/pg itself (the pool's liveness probe); services use the calls above.
@@ -141,6 +147,8 @@ class Connection {
   core::Error error_of(const PGresult* result) const;
 
   std::unique_ptr<PGconn, ConnDeleter> conn_;
+  // Set by error_of() on SQLSTATE 25006 (a write refused by a read-only server).
+  mutable bool server_read_only_ = false;
 };
 
 // The after_commit() hooks of one transaction. A hook registered after a savepoint is

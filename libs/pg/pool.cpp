@@ -186,9 +186,9 @@ core::Status Pool::ping() {
     {
       auto lease = acquire();
       if (!lease) return lease.error();
-      auto rows = (*lease)->exec("SELECT 1");
-      if (rows) return {};
-      last = rows.error();
+      // Writable, not only alive: a server that takes no writes cannot serve a daemon.
+      last = (*lease)->check_writable();
+      if (last) return {};
       connection_died = !(*lease)->healthy();
     }  // returned: a dead one starts a new generation, so the retry opens a fresh one
     if (!connection_died) break;

@@ -12,7 +12,10 @@
 //  - a connection that comes back broken starts a new generation: every idle connection
 //    opened before it is dropped (they went to the same server, which is gone), and the
 //    next callers get fresh ones;
-//  - ping() retries once on a fresh connection when its first one turns out dead.
+//  - ping() retries once on a fresh connection when its first one turns out dead;
+//  - a connection whose server refused a write as read-only (SQLSTATE 25006: after a
+//    failover, the old primary) counts as broken, so it and its idle siblings are
+//    replaced by connections opened anew.
 //
 // Metrics (core::metrics' registry, label `pool` = PoolOptions::name; pools of one name
 // add up): pg_pool_size, pg_pool_connections_in_use, pg_pool_acquire_waits_total and
@@ -71,8 +74,9 @@ class Pool {
   // commits when fn succeeds, rolls back when it fails.
   core::Status transact(const std::function<core::Status(Transaction&)>& fn);
 
-  // Opens (or reuses) a connection and runs SELECT 1; a pooled connection found dead
-  // is replaced and the query retried once on a fresh connection.
+  // Opens (or reuses) a connection and asks whether it may write (a read-only server,
+  // such as an old primary after a failover, fails it); a pooled connection found dead
+  // or read-only is replaced and the query retried once on a fresh connection.
   core::Status ping();
 
   const PoolOptions& options() const { return options_; }

@@ -121,3 +121,75 @@ TEST_CASE("ping fails while PostgreSQL is down and succeeds within 2 s of its re
   CHECK(testing::eventually([&] { return pool.ping().ok(); }, 2000ms, 50ms));
   CHECK(std::chrono::steady_clock::now() - back < 2s);
 }
+
+namespace {
+
+// What a failover leaves behind: the server the pool reached stops taking writes (the
+// old primary restarted as a standby, or fenced read-only). Here it is made read-only
+// for every session by configuration, and writable again.
+void set_read_only(const std::string& dsn, bool read_only) {
+  pg::ConnectOptions options;
+  options.dsn = dsn;
+  auto admin = pg::Connection::connect(options);
+  REQUIRE(admin.ok());
+  REQUIRE(admin
+              ->exec(read_only ? "ALTER SYSTEM SET default_transaction_read_only = on"
+                               : "ALTER SYSTEM RESET default_transaction_read_only")
+              .ok());
+  REQUIRE(admin->exec("SELECT pg_reload_conf()").ok());
+  // The reload reaches the server's processes shortly after: a new session shows it.
+  REQUIRE(testing::eventually(
+      [&] {
+        auto probe = pg::Connection::connect(options);
+        if (!probe) return false;
+        auto rows = probe->exec("SHOW transaction_read_only");
+        return rows && rows->text(0, 0) == (read_only ? "on" : "off");
+      },
+      5000ms, 50ms));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a server that turns read-only is an outage: writes are unavailable, ping fails, its connections are dropped") {
+  PrivatePostgres postgres;
+  pg::Pool pool(options_for(postgres.dsn(), 2));
+  {
+    auto lease = pool.acquire();
+    REQUIRE(lease.ok());
+    REQUIRE((*lease)->exec("CREATE TABLE failover_probe (v int)").ok());
+  }
+
+  set_read_only(postgres.dsn(), true);
+  int refused_on = 0;
+  {
+    auto lease = pool.acquire();
+    REQUIRE(lease.ok());
+    refused_on = (*lease)->backend_pid();
+    auto insert = (*lease)->exec("INSERT INTO failover_probe VALUES (1)");
+    REQUIRE_FALSE(insert.ok());
+    INFO(insert.error().message);
+    // Waited out and retried like any outage, never dead-lettered or answered 500.
+    CHECK(insert.error().category == core::ErrorCategory::unavailable);
+    CHECK(insert.error().code == "pg-25006");
+  }
+  {
+    // Its connection went to a server that takes no writes: not handed out again, so
+    // the next connection is opened anew (where libpq's target_session_attrs=read-write
+    // or the Service finds the new primary).
+    auto lease = pool.acquire();
+    REQUIRE(lease.ok());
+    CHECK((*lease)->backend_pid() != refused_on);
+  }
+  // Readiness fails while no connection can write.
+  auto ping = pool.ping();
+  REQUIRE_FALSE(ping.ok());
+  CHECK(ping.error().category == core::ErrorCategory::unavailable);
+  CHECK(ping.error().code == "pg-read-only");
+
+  set_read_only(postgres.dsn(), false);
+  CHECK(testing::eventually([&] { return pool.ping().ok(); }, 2000ms, 50ms));
+  auto lease = pool.acquire();
+  REQUIRE(lease.ok());
+  CHECK((*lease)->exec("INSERT INTO failover_probe VALUES (2)").ok());
+}
