@@ -21,31 +21,31 @@ struct StreamMetrics {
   prometheus::Histogram& read_users;
 
   static StreamMetrics& get() {
-    static StreamMetrics metrics{prometheus::BuildGauge()
-                                     .Name("http_streams_open")
-                                     .Help("Open live-update streams (SSE and WebSocket)")
-                                     .Register(core::metrics::registry())
-                                     .Add({}),
-                                 prometheus::BuildCounter()
-                                     .Name("http_streams_cut_total")
-                                     .Help("Streams closed by the server, by reason (slow-consumer, unavailable)")
-                                     .Register(core::metrics::registry()),
-                                 prometheus::BuildCounter()
-                                     .Name("http_streams_refused_total")
-                                     .Help("Streams refused past the per-user or per-daemon cap (503)")
-                                     .Register(core::metrics::registry())
-                                     .Add({}),
-                                 prometheus::BuildHistogram()
-                                     .Name("http_streams_read_seconds")
-                                     .Help("Time of one batched read of the signalled users' updates")
-                                     .Register(core::metrics::registry())
-                                     .Add({}, core::metrics::hop_buckets()),
-                                 prometheus::BuildHistogram()
-                                     .Name("http_streams_read_users")
-                                     .Help("Users read by one batched read")
-                                     .Register(core::metrics::registry())
-                                     .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100,
-                                                                                      200, 500, 1000})};
+    static StreamMetrics metrics{
+        prometheus::BuildGauge()
+            .Name("http_streams_open")
+            .Help("Open live-update streams (SSE and WebSocket)")
+            .Register(core::metrics::registry())
+            .Add({}),
+        prometheus::BuildCounter()
+            .Name("http_streams_cut_total")
+            .Help("Streams closed by the server, by reason (slow-consumer, unavailable)")
+            .Register(core::metrics::registry()),
+        prometheus::BuildCounter()
+            .Name("http_streams_refused_total")
+            .Help("Streams refused past the per-user or per-daemon cap (503)")
+            .Register(core::metrics::registry())
+            .Add({}),
+        prometheus::BuildHistogram()
+            .Name("http_streams_read_seconds")
+            .Help("Time of one batched read of the signalled users' updates")
+            .Register(core::metrics::registry())
+            .Add({}, core::metrics::hop_buckets()),
+        prometheus::BuildHistogram()
+            .Name("http_streams_read_users")
+            .Help("Users read by one batched read")
+            .Register(core::metrics::registry())
+            .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000})};
     return metrics;
   }
 };
@@ -306,9 +306,9 @@ void StreamHub::drain() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     StreamMetrics::get().read_users.Observe(static_cast<double>(reads.size()));
     if (rows.ok() && rows->size() != batch.size()) {
-      rows = core::make_error(core::ErrorCategory::internal, "live-updates-read",
-                              "the read answered " + std::to_string(rows->size()) + " users of " +
-                                  std::to_string(batch.size()));
+      rows = core::make_error(
+          core::ErrorCategory::internal, "live-updates-read",
+          "the read answered " + std::to_string(rows->size()) + " users of " + std::to_string(batch.size()));
     }
     std::vector<bool> more(batch.size(), false);
     if (!rows.ok()) {

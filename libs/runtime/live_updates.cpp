@@ -95,8 +95,7 @@ core::Result<std::vector<std::vector<http::StreamEvent>>> read_updates(pg::Conne
     }
   };
   if (!after_index.empty()) {
-    auto rows = connection.exec(after_sql, after_users, after_ids,
-                                static_cast<std::int64_t>(limit));
+    auto rows = connection.exec(after_sql, after_users, after_ids, static_cast<std::int64_t>(limit));
     if (!rows) return rows.error();
     collect(*rows, after_index);
   }

@@ -280,8 +280,8 @@ TEST_CASE("the hub's batched read: every user's own rows after their id, in orde
   };
   using Got = std::vector<std::pair<std::int64_t, std::string>>;
 
-  const std::vector<http::UpdateRead> reads{
-      {"ann", 1}, {"bob", 0}, {"cy", 1}, {"dan", 0}, {R"(a"quote)", 0}, {"cy", -1}};
+  const std::vector<http::UpdateRead> reads{{"ann", 1}, {"bob", 0},        {"cy", 1},
+                                            {"dan", 0}, {R"(a"quote)", 0}, {"cy", -1}};
   auto got = runtime::read_updates(db.connection, "payment_updates", reads, 200);
   REQUIRE(got.ok());
   REQUIRE(got->size() == reads.size());
