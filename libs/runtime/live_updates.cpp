@@ -201,7 +201,7 @@ struct LiveUpdates::Impl {
 
 LiveUpdates::LiveUpdates(const events::KafkaOptions& kafka, pg::Pool& pool, std::string table,
                          std::vector<std::string> topics, LiveUpdateSettings settings)
-    : impl_(std::make_unique<Impl>(pool, table, settings)) {
+    : impl_(std::make_unique<Impl>(pool, std::move(table), settings)) {
   auto* impl = impl_.get();
   hub_ = http::StreamHub::create(
       settings.limits,
