@@ -143,7 +143,7 @@ struct LiveUpdates::Impl {
   pg::Pool& pool;
   std::string table;
   LiveUpdateSettings settings;
-  core::ThreadPool readers{2, "live-read"};
+  core::ThreadPool readers{settings.limits.concurrent_reads, "live-read"};  // one thread per batched read at once
   std::unique_ptr<events::TailReader> feed;
   std::uint64_t committed_listener = 0;  // this replica's own commits (events/committed.hpp)
   std::shared_ptr<SignalledHere> signalled = std::make_shared<SignalledHere>();
