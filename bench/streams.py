@@ -53,8 +53,8 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from payments import (Daemon, Stack, accepts, commit, cpu_ticks, http, log, machine, rss_kib,  # noqa: E402
-                      tree_ticks, write_section)
+from payments import (Daemon, Stack, accepts, bucket_quantiles, commit, cpu_ticks,  # noqa: E402
+                      histogram_buckets, http, log, machine, rss_kib, tree_ticks, write_section)
 
 ADMIN_TOKEN = "bench-admin-token"
 JWT_SECRET = "bench-streams-local-hs256-shared-secret"
@@ -302,6 +302,18 @@ def metric(text: str, name: str) -> float:
     return total
 
 
+def hub_reads(before: str, after: str) -> dict:
+    """The stream hub's batched reads between two scrapes: time per read (ms) and users per read."""
+    reads = metric(after, "http_streams_read_users_count") - metric(before, "http_streams_read_users_count")
+    users = metric(after, "http_streams_read_users_sum") - metric(before, "http_streams_read_users_sum")
+    per_read = bucket_quantiles(histogram_buckets(before, "http_streams_read_users", {}),
+                                histogram_buckets(after, "http_streams_read_users", {}))
+    return {"reads": int(reads), "users_mean": round(users / reads, 1) if reads else 0,
+            "users_p99": round(per_read.get("p99", 0) / 1000, 1),
+            "ms": bucket_quantiles(histogram_buckets(before, "http_streams_read_seconds", {}),
+                                   histogram_buckets(after, "http_streams_read_seconds", {}))}
+
+
 async def measure(args, daemon: Daemon, stack: Stack) -> dict:
     port = daemon.port
     pid = daemon.process.pid
@@ -377,6 +389,7 @@ async def measure(args, daemon: Daemon, stack: Stack) -> dict:
             "client (streams and driver)": round((client_after.ru_utime + client_after.ru_stime - client_before.ru_utime
                                                   - client_before.ru_stime) / elapsed * 100, 1)},
         "streams_cut": metric(metrics_after, "http_streams_cut_total") - metric(metrics_before, "http_streams_cut_total"),
+        "hub_reads": hub_reads(metrics_before, metrics_after),
         **verdict,
     }
     log(f"fan-out: {json.dumps(results['fanout'])}")
@@ -443,6 +456,13 @@ def render(results: dict, command: str) -> str:
         "| CPU during the fan-out (% of one core) | " + ", ".join(f"{k} {v}" for k, v in fan["cpu_percent"].items())
         + " |",
         f"| order-processor's RSS peak during the fan-out | {fan['rss_peak_mib']} MiB |",
+    ]
+    reads = fan.get("hub_reads", {})
+    if reads.get("reads"):
+        lines.append(f"| the hub's reads (`http_streams_read_seconds`, `_users`) | {reads['reads']:,} reads, "
+                     f"p50 {reads['ms'].get('p50', '-')} ms, p99 {reads['ms'].get('p99', '-')} ms; users per read: "
+                     f"mean {reads['users_mean']}, p99 {reads['users_p99']} |")
+    lines += [
         "",
     ]
     return "\n".join(lines)

@@ -17,22 +17,35 @@ struct StreamMetrics {
   prometheus::Gauge& open;
   prometheus::Family<prometheus::Counter>& cut;
   prometheus::Counter& refused;
+  prometheus::Histogram& read_seconds;
+  prometheus::Histogram& read_users;
 
   static StreamMetrics& get() {
-    static StreamMetrics metrics{prometheus::BuildGauge()
-                                     .Name("http_streams_open")
-                                     .Help("Open live-update streams (SSE and WebSocket)")
-                                     .Register(core::metrics::registry())
-                                     .Add({}),
-                                 prometheus::BuildCounter()
-                                     .Name("http_streams_cut_total")
-                                     .Help("Streams closed by the server, by reason (slow-consumer, unavailable)")
-                                     .Register(core::metrics::registry()),
-                                 prometheus::BuildCounter()
-                                     .Name("http_streams_refused_total")
-                                     .Help("Streams refused past the per-user or per-daemon cap (503)")
-                                     .Register(core::metrics::registry())
-                                     .Add({})};
+    static StreamMetrics metrics{
+        prometheus::BuildGauge()
+            .Name("http_streams_open")
+            .Help("Open live-update streams (SSE and WebSocket)")
+            .Register(core::metrics::registry())
+            .Add({}),
+        prometheus::BuildCounter()
+            .Name("http_streams_cut_total")
+            .Help("Streams closed by the server, by reason (slow-consumer, unavailable)")
+            .Register(core::metrics::registry()),
+        prometheus::BuildCounter()
+            .Name("http_streams_refused_total")
+            .Help("Streams refused past the per-user or per-daemon cap (503)")
+            .Register(core::metrics::registry())
+            .Add({}),
+        prometheus::BuildHistogram()
+            .Name("http_streams_read_seconds")
+            .Help("Time of one batched read of the signalled users' updates")
+            .Register(core::metrics::registry())
+            .Add({}, core::metrics::hop_buckets()),
+        prometheus::BuildHistogram()
+            .Name("http_streams_read_users")
+            .Help("Users read by one batched read")
+            .Register(core::metrics::registry())
+            .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000})};
     return metrics;
   }
 };
@@ -136,9 +149,9 @@ core::Result<std::shared_ptr<StreamConnection>> StreamHub::open(const std::strin
   if (last_id < 0) {
     // "From now" is now: the user's latest id is read before the stream is answered, so
     // a change the client makes after seeing the stream open is on it.
-    auto latest = reader_(user, -1, 1);
+    auto latest = reader_({UpdateRead{user, -1}}, 1);
     if (!latest) return latest.error();
-    last_id = latest->empty() ? 0 : latest->back().id;
+    last_id = latest->empty() || latest->front().empty() ? 0 : latest->front().back().id;
   }
   auto connection = std::make_shared<StreamConnection>(user, last_id, limits_.buffer_bytes);
   connection->hub_ = weak_from_this();
@@ -183,7 +196,7 @@ void StreamHub::close(const StreamConnection* connection) {
   connections.erase(it);
   --total_;
   StreamMetrics::get().open.Decrement();
-  if (found->second.connections.empty() && !found->second.reading) users_.erase(found);
+  if (found->second.connections.empty() && !found->second.reading && !found->second.queued) users_.erase(found);
 }
 
 void StreamHub::notify(const std::string& user) {
@@ -230,89 +243,125 @@ void StreamHub::schedule(const std::string& user) {
     std::lock_guard lock(mutex_);
     auto found = users_.find(user);
     if (found == users_.end()) return;
-    if (found->second.reading) {
-      found->second.again = true;  // the read in progress reads once more when done
+    auto& state = found->second;
+    if (state.queued) return;  // the batch that takes it reads what is there by then
+    if (state.reading) {
+      state.again = true;  // the read in progress is followed by another
       return;
     }
-    found->second.reading = true;
+    state.queued = true;
+    pending_.push_back(user);
+    if (draining_ >= limits_.concurrent_reads) return;  // a drain in progress takes it next
+    ++draining_;
   }
-  executor_([weak = weak_from_this(), user] {
-    if (auto hub = weak.lock()) hub->read_for(user);
+  executor_([weak = weak_from_this()] {
+    if (auto hub = weak.lock()) hub->drain();
   });
 }
 
-void StreamHub::read_for(const std::string& user) {
+void StreamHub::drain() {
+  struct Target {
+    std::string user;
+    std::vector<std::shared_ptr<StreamConnection>> connections;
+  };
   for (;;) {
-    std::vector<std::shared_ptr<StreamConnection>> targets;
+    std::vector<Target> batch;
+    std::vector<UpdateRead> reads;
     {
       std::lock_guard lock(mutex_);
-      auto found = users_.find(user);
-      if (found == users_.end()) return;
-      found->second.again = false;
-      for (const auto& c : found->second.connections) {
-        std::lock_guard connection_lock(c->mutex_);
-        // A connection waiting for its client to drain a backlog asks again when it has.
-        if (c->cut_reason_.empty() && !c->waiting_for_room_) targets.push_back(c);
+      while (!pending_.empty() && batch.size() < std::max<std::size_t>(limits_.batch_users, 1)) {
+        std::string user = std::move(pending_.front());
+        pending_.pop_front();
+        auto found = users_.find(user);
+        if (found == users_.end() || !found->second.queued) continue;  // gone, or queued again since
+        auto& state = found->second;
+        state.queued = false;
+        Target target{std::move(user), {}};
+        std::int64_t after = std::numeric_limits<std::int64_t>::max();
+        for (const auto& c : state.connections) {
+          std::lock_guard connection_lock(c->mutex_);
+          // A connection waiting for its client to drain a backlog asks again when it has.
+          if (c->cut_reason_.empty() && !c->waiting_for_room_) {
+            target.connections.push_back(c);
+            after = std::min(after, c->last_id_);
+          }
+        }
+        if (target.connections.empty()) {
+          if (state.connections.empty()) users_.erase(found);
+          continue;
+        }
+        state.reading = true;
+        state.again = false;
+        reads.push_back(UpdateRead{target.user, after});
+        batch.push_back(std::move(target));
       }
-      if (targets.empty()) {
-        found->second.reading = false;
-        if (found->second.connections.empty()) users_.erase(found);
+      if (batch.empty()) {
+        --draining_;
         return;
       }
     }
-    // A stream opened without an id starts after the user's latest update: its id is
-    // taken without sending it.
-    bool from_now = false;
-    for (const auto& c : targets) from_now = from_now || c->last_id() < 0;
-    core::Result<std::vector<StreamEvent>> latest = std::vector<StreamEvent>{};
-    if (from_now) latest = reader_(user, -1, 1);
-    if (latest.ok()) {
-      const std::int64_t now_id = latest->empty() ? 0 : latest->back().id;
-      for (const auto& c : targets) {
-        std::lock_guard connection_lock(c->mutex_);
-        if (c->last_id_ < 0) c->last_id_ = now_id;
-      }
+    const auto started = std::chrono::steady_clock::now();
+    auto rows = reader_(reads, limits_.page);
+    StreamMetrics::get().read_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    StreamMetrics::get().read_users.Observe(static_cast<double>(reads.size()));
+    if (rows.ok() && rows->size() != batch.size()) {
+      rows = core::make_error(
+          core::ErrorCategory::internal, "live-updates-read",
+          "the read answered " + std::to_string(rows->size()) + " users of " + std::to_string(batch.size()));
     }
-    std::int64_t after = std::numeric_limits<std::int64_t>::max();
-    for (const auto& c : targets) after = std::min(after, c->last_id());
-    bool more = false;
-    auto rows = latest.ok() ? reader_(user, after, limits_.page) : std::move(latest);
+    std::vector<bool> more(batch.size(), false);
     if (!rows.ok()) {
-      spdlog::warn("live updates for a user could not be read ({}); closing their streams to resume",
+      spdlog::warn("live updates for {} users could not be read ({}); closing their streams to resume", batch.size(),
                    rows.error().message);
-      for (const auto& c : targets) c->close("unavailable");
-    } else {
-      more = rows->size() >= limits_.page;
-      for (const auto& c : targets) {
-        bool queued_any = false;
-        bool stopped = false;
-        bool replaying = false;
-        {
-          std::lock_guard connection_lock(c->mutex_);
-          replaying = c->replaying_;
-        }
-        for (const auto& row : *rows) {
-          if (c->offer(row, !replaying) == StreamConnection::Offer::full) {
-            stopped = true;
-            break;
-          }
-          queued_any = true;
-        }
-        if (!stopped && !more) {
-          std::lock_guard connection_lock(c->mutex_);
-          c->replaying_ = false;  // up to date: from now on a full buffer cuts
-        }
-        if (queued_any || c->cut()) c->wake();
+      for (const auto& target : batch) {
+        for (const auto& c : target.connections) c->close("unavailable");
       }
+    } else {
+      for (std::size_t i = 0; i < batch.size(); ++i) more[i] = deliver(batch[i].connections, (*rows)[i]);
     }
     std::lock_guard lock(mutex_);
-    auto found = users_.find(user);
-    if (found == users_.end()) return;
-    if ((more && rows.ok()) || found->second.again) continue;
-    found->second.reading = false;
-    if (found->second.connections.empty()) users_.erase(found);
-    return;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto found = users_.find(batch[i].user);
+      if (found == users_.end()) continue;
+      auto& state = found->second;
+      state.reading = false;
+      if (more[i] || state.again) {
+        state.again = false;
+        state.queued = true;
+        pending_.push_back(batch[i].user);
+      } else if (state.connections.empty()) {
+        users_.erase(found);
+      }
+    }
   }
+}
+
+bool StreamHub::deliver(const std::vector<std::shared_ptr<StreamConnection>>& targets,
+                        const std::vector<StreamEvent>& rows) {
+  const bool more = rows.size() >= limits_.page;
+  for (const auto& c : targets) {
+    bool queued_any = false;
+    bool stopped = false;
+    bool replaying = false;
+    {
+      std::lock_guard connection_lock(c->mutex_);
+      replaying = c->replaying_;
+    }
+    for (const auto& row : rows) {
+      if (c->offer(row, !replaying) == StreamConnection::Offer::full) {
+        stopped = true;
+        break;
+      }
+      queued_any = true;
+    }
+    if (!stopped && !more) {
+      std::lock_guard connection_lock(c->mutex_);
+      c->replaying_ = false;  // up to date: from now on a full buffer cuts
+    }
+    if (queued_any || c->cut()) c->wake();
+  }
+  return more;
 }
 
 std::optional<std::int64_t> StreamHub::parse_last_id(std::optional<std::string_view> text) {

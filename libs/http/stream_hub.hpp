@@ -13,6 +13,10 @@
 // and a lost or duplicated signal costs a query, never an update.
 //
 // Per user, one read at a time (a signal during a read marks the user for another).
+// Reads are batched: the users signalled since the last read are read together, one
+// statement for up to StreamLimits::batch_users of them, at most
+// StreamLimits::concurrent_reads such reads at once; so a burst of commits costs a few
+// queries, not one per user.
 // Each connection has a send buffer bound in bytes: a live connection whose client
 // does not read is cut (slow-consumer), never slowing the rest; a connection still
 // replaying a backlog is fed a page at a time as its client drains it. Caps on
@@ -20,6 +24,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -44,14 +49,22 @@ struct StreamLimits {
   std::size_t max_per_user = 8;
   std::size_t max_connections = 10000;
   std::size_t buffer_bytes = 256 * 1024;  // queued and not yet written, per connection
-  std::size_t page = 200;                 // updates read per query
+  std::size_t page = 200;                 // updates read per user and query
+  std::size_t batch_users = 500;          // users read in one query
+  std::size_t concurrent_reads = 2;       // batched reads in progress at once (the executor's threads)
   std::chrono::milliseconds heartbeat{15000};
 };
 
-// The user's updates with id > after, in id order, at most `limit`; with after < 0, the
-// user's latest update alone (or none).
-using UpdateReader = std::function<core::Result<std::vector<StreamEvent>>(const std::string& user, std::int64_t after,
-                                                                          std::size_t limit)>;
+// One user's part of a read: their updates with id > after; with after < 0, their
+// latest update alone (or none).
+struct UpdateRead {
+  std::string user;
+  std::int64_t after = 0;
+};
+// Every read's updates, in one statement: one list per read, in the reads' order, each
+// in id order and at most `limit` long.
+using UpdateReader = std::function<core::Result<std::vector<std::vector<StreamEvent>>>(
+    const std::vector<UpdateRead>& reads, std::size_t limit)>;
 // Runs a read off the caller's thread (a pool's post); tests run it inline.
 using Executor = std::function<void(std::function<void()>)>;
 
@@ -134,12 +147,16 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   StreamHub(StreamLimits limits, UpdateReader reader, Executor executor);
   struct UserState {
     std::set<std::shared_ptr<StreamConnection>> connections;
-    bool reading = false;
-    bool again = false;
+    bool queued = false;   // in pending_, for the next batch
+    bool reading = false;  // in a batch being read
+    bool again = false;    // signalled while being read: queued again after it
   };
-  void read_for(const std::string& user);
   friend class StreamConnection;
   void schedule(const std::string& user);
+  // One batched read after another until no user is pending (runs on the executor).
+  void drain();
+  // Queues one user's rows on the connections read for; true when the user has more to read (a full page).
+  bool deliver(const std::vector<std::shared_ptr<StreamConnection>>& targets, const std::vector<StreamEvent>& rows);
 
   const StreamLimits limits_;
   UpdateReader reader_;
@@ -147,6 +164,8 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   DeliveredHook delivered_;
   mutable std::mutex mutex_;
   std::map<std::string, UserState> users_;
+  std::deque<std::string> pending_;   // users signalled and not yet in a batch, oldest first
+  std::size_t draining_ = 0;          // drain() tasks posted or running
   std::size_t total_ = 0;
 };
 

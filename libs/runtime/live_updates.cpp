@@ -15,6 +15,7 @@
 #include "events/committed.hpp"
 #include "events/envelope.hpp"
 #include "events/tail_reader.hpp"
+#include "pg/array.hpp"
 
 namespace paypipe::runtime {
 
@@ -46,27 +47,68 @@ std::optional<std::string> user_in(const std::string& event_data) {
   return std::string(member->value.GetString(), member->value.GetStringLength());
 }
 
-// Rows of the user's updates as stream events. A resumed stream whose first update is
-// not the next id lost updates to pruning: it gets a "reset" first (refetch the state).
-core::Result<std::vector<http::StreamEvent>> read_updates(pg::Pool& pool, const std::string& select_after,
-                                                          const std::string& select_latest, const std::string& user,
-                                                          std::int64_t after, std::size_t limit) {
-  auto lease = pool.acquire();
-  if (!lease) return lease.error();
-  auto rows = after < 0 ? (*lease)->exec(select_latest, user)
-                        : (*lease)->exec(select_after, user, after, static_cast<std::int64_t>(limit));
-  if (!rows) return rows.error();
-  std::vector<http::StreamEvent> events;
-  events.reserve(static_cast<std::size_t>(rows->size()) + 1);
-  for (int i = 0; i < rows->size(); ++i) {
-    events.push_back(http::StreamEvent{rows->integer(i, 0), rows->str(i, 1), rows->str(i, 2)});
-  }
-  if (after >= 0 && !events.empty() && events.front().id > after + 1) {
-    events.insert(events.begin(), http::StreamEvent{events.front().id - 1, "reset",
-                                                    R"({"reason":"older updates were pruned; read the state again"})"});
-  }
-  return events;
+// Whether a resumed stream lost updates to pruning: its first update is not the next
+// id. It gets a "reset" first (refetch the state).
+void mark_pruned(std::vector<http::StreamEvent>& events, std::int64_t after) {
+  if (after < 0 || events.empty() || events.front().id <= after + 1) return;
+  events.insert(events.begin(), http::StreamEvent{events.front().id - 1, "reset",
+                                                  R"({"reason":"older updates were pruned; read the state again"})"});
 }
+
+}  // namespace
+
+core::Result<std::vector<std::vector<http::StreamEvent>>> read_updates(pg::Connection& connection,
+                                                                       const std::string& table,
+                                                                       const std::vector<http::UpdateRead>& reads,
+                                                                       std::size_t limit) {
+  // Each user's rows by the primary key (user_id, id), a page per user; `nth` says whose.
+  const std::string after_sql =
+      "SELECT r.nth, u.id, u.type, u.data::text FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY "
+      "AS r(user_id, after_id, nth) CROSS JOIN LATERAL (SELECT id, type, data FROM " +
+      table + " WHERE user_id = r.user_id AND id > r.after_id ORDER BY id LIMIT $3) u ORDER BY r.nth, u.id";
+  const std::string latest_sql =
+      "SELECT r.nth, u.id, u.type, u.data::text FROM unnest($1::text[]) WITH ORDINALITY AS r(user_id, nth) "
+      "CROSS JOIN LATERAL (SELECT id, type, data FROM " +
+      table + " WHERE user_id = r.user_id ORDER BY id DESC LIMIT 1) u ORDER BY r.nth";
+  std::vector<std::vector<http::StreamEvent>> out(reads.size());
+  // The reads after an id and the reads of the latest (a stream opening "from now"),
+  // each kind in one statement; `index` maps a statement's nth back to its read.
+  std::vector<std::size_t> after_index;
+  std::vector<std::size_t> latest_index;
+  pg::ArrayParam after_users;
+  pg::ArrayParam after_ids;
+  pg::ArrayParam latest_users;
+  for (std::size_t i = 0; i < reads.size(); ++i) {
+    if (reads[i].after < 0) {
+      latest_index.push_back(i);
+      latest_users.add(reads[i].user);
+    } else {
+      after_index.push_back(i);
+      after_users.add(reads[i].user);
+      after_ids.add(reads[i].after);
+    }
+  }
+  auto collect = [&out](const pg::Rows& rows, const std::vector<std::size_t>& index) {
+    for (int i = 0; i < rows.size(); ++i) {
+      auto& events = out[index.at(static_cast<std::size_t>(rows.integer(i, 0) - 1))];
+      events.push_back(http::StreamEvent{rows.integer(i, 1), rows.str(i, 2), rows.str(i, 3)});
+    }
+  };
+  if (!after_index.empty()) {
+    auto rows = connection.exec(after_sql, after_users, after_ids, static_cast<std::int64_t>(limit));
+    if (!rows) return rows.error();
+    collect(*rows, after_index);
+  }
+  if (!latest_index.empty()) {
+    auto rows = connection.exec(latest_sql, latest_users);
+    if (!rows) return rows.error();
+    collect(*rows, latest_index);
+  }
+  for (const auto i : after_index) mark_pruned(out[i], reads[i].after);
+  return out;
+}
+
+namespace {
 
 // The ids of events this replica committed and signalled at once (the committed hook):
 // the feed brings each of them again a moment later, and reading the user once more
@@ -101,7 +143,7 @@ struct LiveUpdates::Impl {
   pg::Pool& pool;
   std::string table;
   LiveUpdateSettings settings;
-  core::ThreadPool readers{2, "live-read"};
+  core::ThreadPool readers{settings.limits.concurrent_reads, "live-read"};  // one thread per batched read at once
   std::unique_ptr<events::TailReader> feed;
   std::uint64_t committed_listener = 0;  // this replica's own commits (events/committed.hpp)
   std::shared_ptr<SignalledHere> signalled = std::make_shared<SignalledHere>();
@@ -159,15 +201,15 @@ struct LiveUpdates::Impl {
 
 LiveUpdates::LiveUpdates(const events::KafkaOptions& kafka, pg::Pool& pool, std::string table,
                          std::vector<std::string> topics, LiveUpdateSettings settings)
-    : impl_(std::make_unique<Impl>(pool, table, settings)) {
-  auto select_after = "SELECT id, type, data::text FROM " + table +
-                      " WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3";
-  auto select_latest = "SELECT id, type, data::text FROM " + table + " WHERE user_id = $1 ORDER BY id DESC LIMIT 1";
+    : impl_(std::make_unique<Impl>(pool, std::move(table), settings)) {
   auto* impl = impl_.get();
   hub_ = http::StreamHub::create(
       settings.limits,
-      [impl, select_after, select_latest](const std::string& user, std::int64_t after, std::size_t limit) {
-        return read_updates(impl->pool, select_after, select_latest, user, after, limit);
+      [impl](const std::vector<http::UpdateRead>& reads,
+             std::size_t limit) -> core::Result<std::vector<std::vector<http::StreamEvent>>> {
+        auto lease = impl->pool.acquire();
+        if (!lease) return lease.error();
+        return read_updates(**lease, impl->table, reads, limit);
       },
       [impl](std::function<void()> task) { impl->readers.post(std::move(task)); });
   std::weak_ptr<http::StreamHub> weak = hub_;

@@ -1,6 +1,7 @@
 #pragma once
 // Live updates of one daemon's state to its users (docs/architecture.md "Live updates"):
-// the hub (http/stream_hub.hpp) reading the daemon's updates table, fed by
+// the hub (http/stream_hub.hpp) reading the daemon's updates table (read_updates: the
+// users signalled since the last read, in one statement), fed by
 //   - a TailReader on the topics that announce the daemon's changes (each record's
 //     data.userId says whose stream to read), so every replica hears every change;
 //   - a tail of the table itself every `poll` (the users with updates since the last
@@ -43,6 +44,15 @@ struct LiveUpdateSettings {
 
   static LiveUpdateSettings read(core::Env& env);
 };
+
+// The hub's reader over `table`: every read of the batch in one statement (the reads of
+// a user's latest, from streams opening "from now", in a second), a page of at most
+// `limit` rows per user; a resumed read whose first row is not the next id starts with
+// a "reset" (its updates were pruned).
+core::Result<std::vector<std::vector<http::StreamEvent>>> read_updates(pg::Connection& connection,
+                                                                       const std::string& table,
+                                                                       const std::vector<http::UpdateRead>& reads,
+                                                                       std::size_t limit);
 
 class LiveUpdates {
  public:

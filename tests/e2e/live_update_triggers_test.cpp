@@ -18,6 +18,7 @@
 #include "order_processor/schema.hpp"
 #include "payment_api/schema.hpp"
 #include "runtime/daemon.hpp"
+#include "runtime/live_updates.hpp"
 #include "support/fresh_schema.hpp"
 #include "support/stack.hpp"
 
@@ -259,4 +260,51 @@ TEST_CASE("a coupon decision upserted over PENDING requests records each request
   CHECK(got[2].id == 3);
   CHECK(std::set<std::string>{got[1].subject, got[2].subject} == std::set<std::string>{ids[0], ids[1]});
   CHECK(got[3] == Recorded{"gus", 1, ids[2], "REJECTED"});
+}
+
+TEST_CASE("the hub's batched read: every user's own rows after their id, in order, a page each, in one statement",
+          "[live-updates]") {
+  Payments db;
+  // ann 1..4, bob 1..2, cy 1, "a\"quote" 1 (a name the array literal must escape); dan none.
+  const auto ids = fresh_ids(8);
+  const std::vector<std::string> users{"ann", "bob", "ann", "cy", "ann", "bob", "ann", R"(a"quote)"};
+  REQUIRE(Payments::insert(db.connection, ids, users) == 8);
+  auto payment_ids = [](const std::vector<http::StreamEvent>& events) {
+    std::vector<std::pair<std::int64_t, std::string>> out;
+    for (const auto& e : events) {
+      auto data = core::json::parse(e.data);
+      REQUIRE(data);
+      out.emplace_back(e.id, (*data)["paymentId"].GetString());
+    }
+    return out;
+  };
+  using Got = std::vector<std::pair<std::int64_t, std::string>>;
+
+  const std::vector<http::UpdateRead> reads{{"ann", 1}, {"bob", 0},        {"cy", 1},
+                                            {"dan", 0}, {R"(a"quote)", 0}, {"cy", -1}};
+  auto got = runtime::read_updates(db.connection, "payment_updates", reads, 200);
+  REQUIRE(got.ok());
+  REQUIRE(got->size() == reads.size());
+  CHECK(payment_ids((*got)[0]) == Got{{2, ids[2]}, {3, ids[4]}, {4, ids[6]}});
+  CHECK(payment_ids((*got)[1]) == Got{{1, ids[1]}, {2, ids[5]}});
+  CHECK((*got)[2].empty());  // cy is up to date
+  CHECK((*got)[3].empty());  // dan has no updates at all
+  CHECK(payment_ids((*got)[4]) == Got{{1, ids[7]}});
+  CHECK(payment_ids((*got)[5]) == Got{{1, ids[3]}});  // "from now": cy's latest alone
+
+  // A page per user: the hub asks again for the rest.
+  auto paged = runtime::read_updates(db.connection, "payment_updates", {{"ann", 0}, {"bob", 0}}, 2);
+  REQUIRE(paged.ok());
+  CHECK(payment_ids((*paged)[0]) == Got{{1, ids[0]}, {2, ids[2]}});
+  CHECK(payment_ids((*paged)[1]) == Got{{1, ids[1]}, {2, ids[5]}});
+
+  // ann's first two were pruned: resuming after 0 starts with a reset at id 2.
+  REQUIRE(db.connection.exec("DELETE FROM payment_updates WHERE user_id = 'ann' AND id <= 2").ok());
+  auto resumed = runtime::read_updates(db.connection, "payment_updates", {{"ann", 0}, {"bob", 1}}, 200);
+  REQUIRE(resumed.ok());
+  REQUIRE((*resumed)[0].size() == 3);
+  CHECK((*resumed)[0][0].type == "reset");
+  CHECK((*resumed)[0][0].id == 2);
+  CHECK(payment_ids({(*resumed)[0][1], (*resumed)[0][2]}) == Got{{3, ids[4]}, {4, ids[6]}});
+  CHECK(payment_ids((*resumed)[1]) == Got{{2, ids[5]}});
 }

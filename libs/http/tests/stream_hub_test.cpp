@@ -13,7 +13,8 @@ namespace {
 struct Updates {
   std::map<std::string, std::vector<http::StreamEvent>> rows;  // per user, in id order
   bool failing = false;
-  int reads = 0;
+  int reads = 0;                                         // statements
+  std::vector<std::vector<std::string>> users_per_read;  // whose updates each one read
 
   void add(const std::string& user, std::string data = R"({"orderId":"o1","status":"PAID"})") {
     auto& mine = rows[user];
@@ -21,18 +22,23 @@ struct Updates {
   }
 
   http::UpdateReader reader() {
-    return [this](const std::string& user, std::int64_t after,
-                  std::size_t limit) -> core::Result<std::vector<http::StreamEvent>> {
+    return [this](const std::vector<http::UpdateRead>& batch,
+                  std::size_t limit) -> core::Result<std::vector<std::vector<http::StreamEvent>>> {
       ++reads;
+      users_per_read.emplace_back();
       if (failing) return core::make_error(core::ErrorCategory::unavailable, "db-down", "database down");
-      std::vector<http::StreamEvent> out;
-      const auto& mine = rows[user];
-      if (after < 0) {
-        if (!mine.empty()) out.push_back(mine.back());
-        return out;
-      }
-      for (const auto& row : mine) {
-        if (row.id > after && out.size() < limit) out.push_back(row);
+      std::vector<std::vector<http::StreamEvent>> out;
+      for (const auto& [user, after] : batch) {
+        users_per_read.back().push_back(user);
+        auto& theirs = out.emplace_back();
+        const auto& mine = rows[user];
+        if (after < 0) {
+          if (!mine.empty()) theirs.push_back(mine.back());
+          continue;
+        }
+        for (const auto& row : mine) {
+          if (row.id > after && theirs.size() < limit) theirs.push_back(row);
+        }
       }
       return out;
     };
@@ -190,6 +196,85 @@ TEST_CASE("a signal during a read is not lost: the user is read once more") {
   task();
   CHECK(ids((*stream)->take()) == std::vector<std::int64_t>{1});
   CHECK(queued.empty());
+}
+
+TEST_CASE("users signalled together are read in one batch: each gets exactly their rows, in order") {
+  Updates db;
+  std::deque<std::function<void()>> queued;
+  auto run_queued = [&queued] {
+    while (!queued.empty()) {
+      auto task = std::move(queued.front());
+      queued.pop_front();
+      task();
+    }
+  };
+  http::StreamLimits limits;
+  limits.concurrent_reads = 1;
+  auto hub = http::StreamHub::create(limits, db.reader(),
+                                     [&queued](std::function<void()> task) { queued.push_back(std::move(task)); });
+  std::map<std::string, std::shared_ptr<http::StreamConnection>> streams;
+  for (const std::string user : {"ann", "bob", "cy", "dee"}) {
+    db.add(user);
+    auto stream = hub->open(user, -1);  // after their first update
+    REQUIRE(stream.ok());
+    streams[user] = *stream;
+  }
+  run_queued();  // the opening reads
+  for (auto& [user, stream] : streams) CHECK(stream->take().empty());
+
+  db.add("ann", R"({"n":"ann2"})");
+  db.add("bob", R"({"n":"bob2"})");
+  db.add("ann", R"({"n":"ann3"})");
+  db.add("cy", R"({"n":"cy2"})");
+  db.add("bob", R"({"n":"bob3"})");
+  db.add("ann", R"({"n":"ann4"})");
+  db.add("eve");  // no stream here
+  const int reads_before = db.reads;
+  for (const std::string user : {"ann", "bob", "cy", "dee", "eve", "ann"}) hub->notify(user);
+  REQUIRE(queued.size() == 1);  // one wake-up for all of them
+  run_queued();
+  CHECK(db.reads == reads_before + 1);
+  CHECK(db.users_per_read.back() == std::vector<std::string>{"ann", "bob", "cy", "dee"});
+
+  auto datas = [](const std::vector<http::StreamEvent>& events) {
+    std::vector<std::string> out;
+    for (const auto& e : events) out.push_back(e.data);
+    return out;
+  };
+  auto ann = streams["ann"]->take();
+  CHECK(ids(ann) == std::vector<std::int64_t>{2, 3, 4});
+  CHECK(datas(ann) == std::vector<std::string>{R"({"n":"ann2"})", R"({"n":"ann3"})", R"({"n":"ann4"})"});
+  CHECK(datas(streams["bob"]->take()) == std::vector<std::string>{R"({"n":"bob2"})", R"({"n":"bob3"})"});
+  CHECK(datas(streams["cy"]->take()) == std::vector<std::string>{R"({"n":"cy2"})"});
+  CHECK(streams["dee"]->take().empty());  // signalled, nothing new
+}
+
+TEST_CASE("a batch holds at most batch_users users; the rest are read by the next one") {
+  Updates db;
+  std::deque<std::function<void()>> queued;
+  http::StreamLimits limits;
+  limits.batch_users = 2;
+  limits.concurrent_reads = 1;
+  auto hub = http::StreamHub::create(limits, db.reader(),
+                                     [&queued](std::function<void()> task) { queued.push_back(std::move(task)); });
+  std::vector<std::shared_ptr<http::StreamConnection>> streams;
+  const std::vector<std::string> users{"u1", "u2", "u3", "u4", "u5"};
+  for (const auto& user : users) {
+    auto stream = hub->open(user, 0);
+    REQUIRE(stream.ok());
+    streams.push_back(*stream);
+    db.add(user);
+  }
+  REQUIRE(queued.size() == 1);
+  auto task = std::move(queued.front());
+  queued.pop_front();
+  task();
+  CHECK(queued.empty());
+  // The opening reads as three batches: u1 u2, u3 u4, u5.
+  REQUIRE(db.users_per_read.size() == 3);
+  CHECK(db.users_per_read[0] == std::vector<std::string>{"u1", "u2"});
+  CHECK(db.users_per_read[2] == std::vector<std::string>{"u5"});
+  for (auto& stream : streams) CHECK(ids(stream->take()) == std::vector<std::int64_t>{1});
 }
 
 TEST_CASE("a failed read closes the user's streams, so their clients resume from their last id") {

@@ -29,16 +29,19 @@ struct Feed {
     rows.push_back({static_cast<std::int64_t>(rows.size()) + 1, "test", "\"" + std::string(bytes, 'x') + "\""});
   }
   http::UpdateReader reader() {
-    return [this](const std::string&, std::int64_t after,
-                  std::size_t limit) -> core::Result<std::vector<http::StreamEvent>> {
+    return [this](const std::vector<http::UpdateRead>& reads,
+                  std::size_t limit) -> core::Result<std::vector<std::vector<http::StreamEvent>>> {
       std::lock_guard lock(mutex);
-      std::vector<http::StreamEvent> out;
-      if (after < 0) {
-        if (!rows.empty()) out.push_back(rows.back());
-        return out;
-      }
-      for (const auto& row : rows) {
-        if (row.id > after && out.size() < limit) out.push_back(row);
+      std::vector<std::vector<http::StreamEvent>> out;
+      for (const auto& read : reads) {
+        auto& theirs = out.emplace_back();
+        if (read.after < 0) {
+          if (!rows.empty()) theirs.push_back(rows.back());
+          continue;
+        }
+        for (const auto& row : rows) {
+          if (row.id > read.after && theirs.size() < limit) theirs.push_back(row);
+        }
       }
       return out;
     };
