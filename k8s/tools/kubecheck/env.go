@@ -68,7 +68,8 @@ func containerEnv(spec *corev1.PodSpec, c *corev1.Container, objects []*Object) 
 // SecretFile is the Secret key behind a file of a container.
 type SecretFile struct {
 	Secret, Key string
-	ReadOnly    bool // its volume is mounted readOnly
+	Volume      string // the pod's volume holding it
+	ReadOnly    bool   // that volume is mounted readOnly
 }
 
 // secretFileAt finds the Secret key whose file is `file` in the container: a volume mounted
@@ -100,11 +101,11 @@ func secretFileAt(spec *corev1.PodSpec, c *corev1.Container, file string) (Secre
 			}
 			for _, s := range sources {
 				if len(s.Items) == 0 && !strings.Contains(rel, "/") {
-					return SecretFile{Secret: s.Name, Key: rel, ReadOnly: m.ReadOnly}, true
+					return SecretFile{Secret: s.Name, Key: rel, Volume: v.Name, ReadOnly: m.ReadOnly}, true
 				}
 				for _, item := range s.Items {
 					if path.Clean(item.Path) == rel {
-						return SecretFile{Secret: s.Name, Key: item.Key, ReadOnly: m.ReadOnly}, true
+						return SecretFile{Secret: s.Name, Key: item.Key, Volume: v.Name, ReadOnly: m.ReadOnly}, true
 					}
 				}
 			}
