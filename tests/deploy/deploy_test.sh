@@ -366,7 +366,7 @@ yaml.safe_dump({"global": {"imageRegistry": "registry.example.com"}, "paypipe": 
       off=$(render "$profile" "secret-files-off-$profile" --set secretFiles.enabled=false)
       on=$(render "$profile" "secret-files-on-$profile" --set secretFiles.enabled=true)
       "$kubecheck" secret-files "$off" "$on" || fail "secretFiles ($profile): the renderings differ in more than the credentials' files"
-      grep -qE 'name: PAYPIPE_[A-Z0-9_]+_FILE$|secret-files' "$off" && fail "secretFiles off ($profile) still renders a credential's file"
+      grep -qE 'name: PAYPIPE_[A-Z0-9_]*(PASSWORD|USERNAME|TOKEN|SECRET|AUTHORIZATION)_FILE$|secret-files' "$off" && fail "secretFiles off ($profile) still renders a credential's file"
       [[ $(grep -c secretKeyRef "$on") == $(doc "$on" Deployment "$release-kafka-exporter" | grep -c secretKeyRef) ]] \
         || fail "secretFiles on ($profile): a secretKeyRef is left beyond kafka-exporter's (not ours: it takes flags)"
       grep -A2 'name: secret-files-payment-api$' <(doc "$on" Deployment "$release-payment-api") | grep -q 'defaultMode: 288' \
