@@ -1,5 +1,6 @@
 #include "core/env.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -63,7 +64,10 @@ const std::string* Env::lookup(std::string_view name) {
 bool Env::has(std::string_view name) const { return variables_.count(std::string(name)) != 0; }
 
 void Env::fail(std::string_view name, std::string message) {
-  errors_.push_back(std::string(name) + ": " + std::move(message));
+  // A variable read twice (the admin token by the common and a service's own config) is
+  // one mistake, told once.
+  auto error = std::string(name) + ": " + std::move(message);
+  if (std::find(errors_.begin(), errors_.end(), error) == errors_.end()) errors_.push_back(std::move(error));
 }
 
 void Env::warn(std::string_view name, std::string message) {

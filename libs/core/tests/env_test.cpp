@@ -120,10 +120,13 @@ TEST_CASE("a secret set both directly and as a file is an error naming both, nev
   TempFile file("s3cret-from-file\n");
   Env env({{"PAYPIPE_ADMIN_TOKEN", "hunter2"}, {"PAYPIPE_ADMIN_TOKEN_FILE", file.path()}});
   env.secret("PAYPIPE_ADMIN_TOKEN");
+  env.secret("PAYPIPE_ADMIN_TOKEN");  // read again by another config: told once
   const auto status = env.finish();
   REQUIRE_FALSE(status.ok());
   const auto& m = status.error().message;
-  CHECK(m.find("PAYPIPE_ADMIN_TOKEN:") != std::string::npos);
+  const std::string both = "PAYPIPE_ADMIN_TOKEN: set either PAYPIPE_ADMIN_TOKEN or PAYPIPE_ADMIN_TOKEN_FILE, not both";
+  CHECK(m.find(both) != std::string::npos);
+  CHECK(m.find(both) == m.rfind(both));
   CHECK(m.find("PAYPIPE_ADMIN_TOKEN_FILE") != std::string::npos);
   CHECK(m.find("unknown variable") == std::string::npos);
   CHECK(m.find("hunter2") == std::string::npos);
