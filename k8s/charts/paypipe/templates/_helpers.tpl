@@ -409,7 +409,7 @@ A daemon's own Kafka credentials: with kafka.acls.enabled, its own principal's S
 {{/*
 The env entries of credentials (a list from paypipe.serviceSecretRefs or
 paypipe.kafkaSecretRefs): each a secretKeyRef, or with secretFiles.enabled,
-<var>_FILE naming its file in the volume of paypipe.secretFilesVolume (Env::secret reads
+<var>_FILE naming its file in the volume of paypipe.secretFiles (Env::secret reads
 either). (list $ <refs>) -> YAML list
 */}}
 {{- define "paypipe.secretEnvFrom" -}}
