@@ -1,6 +1,11 @@
 #include "core/env.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 
 extern char** environ;
 
@@ -13,6 +18,18 @@ namespace {
 bool is_tool_variable(std::string_view name) {
   return name == "PAYPIPE_CACHE" || name == "PAYPIPE_STACK_ENV" || name == "PAYPIPE_BUILD_DIR" ||
          name == "PAYPIPE_SOURCE_DIR" || name == "PAYPIPE_BUILD";
+}
+
+// The whole content of a file, or the reason it cannot be read (never any of its content).
+Result<std::string> read_whole_file(const std::string& path) {
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) return make_error(ErrorCategory::invalid_input, "unreadable-file", std::strerror(errno));
+  std::string content;
+  char buffer[4096];
+  while (const auto n = std::fread(buffer, 1, sizeof buffer, file.get())) content.append(buffer, n);
+  // A directory opens but cannot be read (EISDIR): an error, not an empty secret.
+  if (std::ferror(file.get())) return make_error(ErrorCategory::invalid_input, "unreadable-file", std::strerror(errno));
+  return content;
 }
 
 }  // namespace
@@ -47,7 +64,10 @@ const std::string* Env::lookup(std::string_view name) {
 bool Env::has(std::string_view name) const { return variables_.count(std::string(name)) != 0; }
 
 void Env::fail(std::string_view name, std::string message) {
-  errors_.push_back(std::string(name) + ": " + std::move(message));
+  // A variable read twice (the admin token by the common and a service's own config) is
+  // one mistake, told once.
+  auto error = std::string(name) + ": " + std::move(message);
+  if (std::find(errors_.begin(), errors_.end(), error) == errors_.end()) errors_.push_back(std::move(error));
 }
 
 void Env::warn(std::string_view name, std::string message) {
@@ -69,8 +89,23 @@ std::string Env::required_text(std::string_view name) {
 }
 
 std::string Env::secret(std::string_view name, std::string default_value) {
-  if (const auto* value = lookup(name)) return *value;
-  return default_value;
+  const std::string file_variable = std::string(name) + "_FILE";
+  const auto* value = lookup(name);
+  const auto* path = lookup(file_variable);
+  if (value != nullptr && path != nullptr) {
+    fail(name, "set either " + std::string(name) + " or " + file_variable + ", not both");
+    return default_value;
+  }
+  if (value != nullptr) return *value;
+  if (path == nullptr) return default_value;
+  auto content = read_whole_file(*path);
+  if (!content) {
+    fail(file_variable, "cannot read \"" + *path + "\": " + content.error().message);
+    return default_value;
+  }
+  // Files written by editors and `echo` end in a newline that is no part of the secret.
+  if (!content->empty() && content->back() == '\n') content->pop_back();
+  return std::move(*content);
 }
 
 std::int64_t Env::integer(std::string_view name, std::int64_t default_value, std::int64_t min, std::int64_t max) {

@@ -4,8 +4,8 @@
 // Every variable of ours starts with PAYPIPE_. A service's config struct holds its
 // defaults; its read(Env&) pulls each field through the typed getters below, then
 // Env::finish() reports every bad value AND every PAYPIPE_ variable nobody read (a
-// typo), all at once, each by name. Secrets are read with secret(): their values never
-// appear in an error message.
+// typo), all at once, each by name. Secrets are read with secret(), from the variable or
+// from the file <name>_FILE names: their values never appear in an error message.
 
 #include <chrono>
 #include <cstdint>
@@ -30,7 +30,10 @@ class Env {
 
   std::string text(std::string_view name, std::string default_value);
   std::string required_text(std::string_view name);
-  // Like text, but the value is never echoed in errors.
+  // Like text, but the value is never echoed in errors. <name>_FILE may name a file
+  // holding it instead (a Secret mounted as files; the convention of the PostgreSQL
+  // image): its content less one trailing newline. Both set is an error, as is a file
+  // that cannot be read (named with its path, never its content).
   std::string secret(std::string_view name, std::string default_value = {});
   std::int64_t integer(std::string_view name, std::int64_t default_value, std::int64_t min, std::int64_t max);
   std::chrono::milliseconds millis(std::string_view name, std::chrono::milliseconds default_value,

@@ -20,8 +20,9 @@
 #   deploy_test.sh dashboard               the Grafana dashboard ConfigMap: sidecar label,
 #                                          valid JSON, every queried metric exported
 #   deploy_test.sh chart-values            image.digest, serviceAccount, global (as a subchart),
-#                                          extraEnv/extraVolumes/extraVolumeMounts, topology
-#                                          spread, postgres.tls, kafka.tls, KEDA, kafka-exporter
+#                                          extraEnv/extraVolumes/extraVolumeMounts, secretFiles,
+#                                          topology spread, postgres.tls, kafka.tls, KEDA,
+#                                          kafka-exporter
 #   deploy_test.sh negative                the checks above do catch broken input
 #
 # <profile> is local or production (k8s/values-<profile>.yaml). Needs PAYPIPE_SOURCE_DIR,
@@ -246,10 +247,10 @@ case "$step" in
     grep -q 'args: \[acls, apply, --principal-format, "User:paypipe-{service}"\]' <<<"$job" \
       || fail "the topics Job does not run paypipe-admin acls apply"
     for svc in ${services//,/ }; do
-      grep -q "name: \"paypipe-kafka-$svc\"" <<<"$(doc "$file" Deployment "$release-$svc")" \
+      grep -qE "name: \"?paypipe-kafka-$svc\"?\$" <<<"$(doc "$file" Deployment "$release-$svc")" \
         || fail "$svc does not read its own Kafka credentials (Secret paypipe-kafka-$svc)"
     done
-    grep -q 'name: "paypipe-kafka-sasl"' <<<"$job" || fail "the topics Job does not use the super user's credentials"
+    grep -qE 'name: "?paypipe-kafka-sasl"?$' <<<"$job" || fail "the topics Job does not use the super user's credentials"
     grep -q 'acls, apply' "$(render local acls-local)" && fail "values-local applies ACLs"
     echo "ok  production: the topics Job applies the ACLs, each daemon reads its own principal's Secret"
     ;;
@@ -356,6 +357,28 @@ yaml.safe_dump({"global": {"imageRegistry": "registry.example.com"}, "paypipe": 
     check "$file" production "extras"
     "$kubecheck" check-config --bin-dir "$build/bin" "$file" >/dev/null || fail "check-config with extraEnv"
     echo "ok  extraEnv/extraVolumes/extraVolumeMounts: global to every daemon, per service to its own, migrate containers alike"
+    # secretFiles: every credential of the daemons and both hook Jobs as a file of the same
+    # Secret key (PAYPIPE_<X>_FILE, a read-only projected volume, 0440) instead of a
+    # secretKeyRef variable, and nothing else changed (kubecheck secret-files); the daemons
+    # and paypipe-admin read the files (check-config writes dummy ones where the paths
+    # point). Off, no credential's file is rendered.
+    for profile in local production; do
+      off=$(render "$profile" "secret-files-off-$profile" --set secretFiles.enabled=false)
+      on=$(render "$profile" "secret-files-on-$profile" --set secretFiles.enabled=true)
+      "$kubecheck" secret-files "$off" "$on" || fail "secretFiles ($profile): the renderings differ in more than the credentials' files"
+      grep -qE 'name: PAYPIPE_[A-Z0-9_]*(PASSWORD|USERNAME|TOKEN|SECRET|AUTHORIZATION)_FILE$|secret-files' "$off" && fail "secretFiles off ($profile) still renders a credential's file"
+      [[ $(grep -c secretKeyRef "$on") == $(doc "$on" Deployment "$release-kafka-exporter" | grep -c secretKeyRef) ]] \
+        || fail "secretFiles on ($profile): a secretKeyRef is left beyond kafka-exporter's (not ours: it takes flags)"
+      grep -A2 'name: secret-files-payment-api$' <(doc "$on" Deployment "$release-payment-api") | grep -q 'defaultMode: 288' \
+        || fail "secretFiles ($profile): payment-api's credentials are not mounted 0440"
+      check "$on" "$profile" "secretFiles ($profile)"
+      "$kubecheck" check-config --bin-dir "$build/bin" "$on" >/dev/null || fail "check-config with secretFiles ($profile)"
+    done
+    [[ $(grep -c 'name: secret-files$' <<<"$(doc "$on" Job "$release-topics")") == 4 ]] \
+      || fail "the topics Job's three paypipe-admin containers do not mount their Kafka credentials' files"
+    cmp -s "$(render local secret-files-default)" "$(render local secret-files-off-again --set secretFiles.enabled=false)" \
+      || fail "secretFiles.enabled=false is not the default rendering"
+    echo "ok  secretFiles: every credential a file of the same Secret key (daemons, migrate, topics), nothing else changed; off renders none"
     # Topology spread per component: a constraint without a labelSelector gets the
     # service's own; one with a labelSelector keeps it.
     file=$(render production spread)
@@ -518,6 +541,30 @@ yaml.safe_dump({"global": {"imageRegistry": "registry.example.com"}, "paypipe": 
       expect_failure "policy: $rule" "$rule" \
         "$kubecheck" policy --release "$release" --profile local --services payment-api "$data/policy-violations.yaml"
     done
+    # secretFiles: a file of another Secret key, and a credential left a variable, are caught.
+    off=$(render production negative-secret-files-off --set secretFiles.enabled=false)
+    on=$(render production negative-secret-files-on --set secretFiles.enabled=true)
+    sed '0,/- key: token$/s//- key: tokn/' "$on" >"$out/negative-secret-files-wrong-key.yaml"
+    expect_failure "secretFiles: the file of another Secret key" \
+      "holds Secret paypipe-admin-token key tokn, but PAYPIPE_ADMIN_TOKEN came from Secret paypipe-admin-token key token" \
+      "$kubecheck" secret-files "$off" "$out/negative-secret-files-wrong-key.yaml"
+    expect_failure "secretFiles: a credential still a variable" "no PAYPIPE_PG_PASSWORD_FILE replaces it" \
+      "$kubecheck" secret-files "$off" "$off"
+    # A credential's file set by hand: the policy wants it in a mounted Secret, the daemon
+    # refuses one it cannot read, and one beside the variable.
+    file=$(render local negative-unknown-secret-file --set secretRefs.adminToken.name= \
+             --set-json 'services.payment-api.extraEnv=[{"name":"PAYPIPE_ADMIN_TOKEN_FILE","value":"/var/run/secrets/paypipe/x"}]')
+    expect_failure "policy: a credential's file that is no mounted Secret key" \
+      "PAYPIPE_ADMIN_TOKEN_FILE names /var/run/secrets/paypipe/x, which is no key of a Secret mounted in the container" \
+      "$kubecheck" policy --release "$release" --profile local --services "$services" --source-dir "$src" "$file"
+    expect_failure "check-config: a credential's file the daemon cannot read" \
+      "PAYPIPE_ADMIN_TOKEN_FILE: cannot read \"/var/run/secrets/paypipe/x\"" \
+      "$kubecheck" check-config --bin-dir "$build/bin" "$file"
+    file=$(render local negative-secret-twice --set secretFiles.enabled=true \
+             --set-json 'services.payment-api.extraEnv=[{"name":"PAYPIPE_ADMIN_TOKEN","valueFrom":{"secretKeyRef":{"name":"paypipe-admin-token","key":"token"}}}]')
+    expect_failure "check-config: a credential both as a variable and as a file" \
+      "PAYPIPE_ADMIN_TOKEN: set either PAYPIPE_ADMIN_TOKEN or PAYPIPE_ADMIN_TOKEN_FILE, not both" \
+      "$kubecheck" check-config --bin-dir "$build/bin" "$file"
     file=$(render local negative-ingress-path --set services.payment-api.ingress.enabled=true \
              --set 'services.payment-api.ingress.paths={/v1/payments,/v1/nothere}')
     expect_failure "policy: Ingress path that is no route" "path /v1/nothere matches no route of payment-api" \

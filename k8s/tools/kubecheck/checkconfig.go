@@ -1,7 +1,7 @@
 package main
 
 // Runs each daemon the chart starts with exactly the environment the chart gives it
-// (Secret references replaced by dummy values) and its `check-config` subcommand, which
+// (Secret references replaced by dummy values, Secret files by files of dummy values) and its `check-config` subcommand, which
 // reads the configuration the way `serve` does and exits 2 on any bad value or any
 // PAYPIPE_ variable the daemon does not know. A misspelt variable in the chart, or one
 // the daemon dropped, fails here instead of in a crash-looping pod.
@@ -20,6 +20,14 @@ import (
 )
 
 func CheckConfig(objects []*Object, binDir string, p *Problems) int {
+	// The files of the chart's secretFiles, written here with dummy values (and the
+	// trailing newline a file usually ends in) so the daemons read them as in the pod.
+	secretDir, err := os.MkdirTemp("", "kubecheck-secrets-")
+	if err != nil {
+		p.Add(nil, "a directory for secret files: %v", err)
+		return 0
+	}
+	defer os.RemoveAll(secretDir)
 	checked := 0
 	for _, o := range workloads(objects) {
 		t := podTemplate(o)
@@ -29,8 +37,12 @@ func CheckConfig(objects []*Object, binDir string, p *Problems) int {
 				p.Add(o, "container %s: no command; cannot tell which daemon it runs", c.Name)
 				continue
 			}
-			env, err := containerEnv(&c, objects)
+			env, err := containerEnv(&t.Spec, &c, objects)
 			if err != nil {
+				p.Add(o, "container %s: %v", c.Name, err)
+				continue
+			}
+			if err := writeSecretFiles(env, secretDir); err != nil {
 				p.Add(o, "container %s: %v", c.Name, err)
 				continue
 			}
@@ -61,6 +73,23 @@ func CheckConfig(objects []*Object, binDir string, p *Problems) int {
 		}
 	}
 	return checked
+}
+
+// writeSecretFiles points every secret-file variable at a file of its own holding a dummy value.
+func writeSecretFiles(env map[string]EnvVar, dir string) error {
+	for _, k := range sortedKeys(env) {
+		if env[k].Origin != "secret-file" {
+			continue
+		}
+		file := filepath.Join(dir, k)
+		if err := os.WriteFile(file, []byte(dummySecret(strings.TrimSuffix(k, "_FILE"))+"\n"), 0o600); err != nil {
+			return err
+		}
+		v := env[k]
+		v.Value = file
+		env[k] = v
+	}
+	return nil
 }
 
 func run(exe string, args []string, env map[string]EnvVar) (int, string) {

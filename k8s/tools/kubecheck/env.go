@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -16,10 +17,15 @@ import (
 // EnvVar is one resolved variable and where its value came from.
 type EnvVar struct {
 	Value  string
-	Origin string // "configmap", "value", "secret", "field"
+	Origin string // "configmap", "value", "secret", "secret-file", "field"
+	// "secret-file": <name>_FILE whose value is the path of a Secret key mounted in the
+	// container (the chart's secretFiles); Secret is "<secret>/<key>" and ReadOnly tells
+	// whether its volume is mounted read-only.
+	Secret   string
+	ReadOnly bool
 }
 
-func containerEnv(c *corev1.Container, objects []*Object) (map[string]EnvVar, error) {
+func containerEnv(spec *corev1.PodSpec, c *corev1.Container, objects []*Object) (map[string]EnvVar, error) {
 	env := map[string]EnvVar{}
 	for _, from := range c.EnvFrom {
 		switch {
@@ -39,6 +45,11 @@ func containerEnv(c *corev1.Container, objects []*Object) (map[string]EnvVar, er
 		switch {
 		case e.ValueFrom == nil:
 			env[e.Name] = EnvVar{Value: e.Value, Origin: "value"}
+			if strings.HasSuffix(e.Name, "_FILE") && secretName.MatchString(e.Name) {
+				if file, ok := secretFileAt(spec, c, e.Value); ok {
+					env[e.Name] = EnvVar{Value: e.Value, Origin: "secret-file", Secret: file.Secret + "/" + file.Key, ReadOnly: file.ReadOnly}
+				}
+			}
 		case e.ValueFrom.SecretKeyRef != nil:
 			env[e.Name] = EnvVar{Value: dummySecret(e.Name), Origin: "secret"}
 		case e.ValueFrom.ConfigMapKeyRef != nil:
@@ -52,6 +63,55 @@ func containerEnv(c *corev1.Container, objects []*Object) (map[string]EnvVar, er
 		}
 	}
 	return env, nil
+}
+
+// SecretFile is the Secret key behind a file of a container.
+type SecretFile struct {
+	Secret, Key string
+	Volume      string // the pod's volume holding it
+	ReadOnly    bool   // that volume is mounted readOnly
+}
+
+// secretFileAt finds the Secret key whose file is `file` in the container: a volume mounted
+// at a directory above it (no subPath), a Secret volume or a projected volume's Secret
+// source, whose item (or, without items, whose key) has that path below the mount.
+func secretFileAt(spec *corev1.PodSpec, c *corev1.Container, file string) (SecretFile, bool) {
+	file = path.Clean(file)
+	for _, m := range c.VolumeMounts {
+		dir := path.Clean(m.MountPath)
+		if m.SubPath != "" || m.SubPathExpr != "" || !strings.HasPrefix(file, dir+"/") {
+			continue
+		}
+		rel := strings.TrimPrefix(file, dir+"/")
+		for _, v := range spec.Volumes {
+			if v.Name != m.Name {
+				continue
+			}
+			var sources []corev1.SecretProjection
+			if v.Secret != nil {
+				sources = append(sources, corev1.SecretProjection{
+					LocalObjectReference: corev1.LocalObjectReference{Name: v.Secret.SecretName}, Items: v.Secret.Items})
+			}
+			if v.Projected != nil {
+				for _, s := range v.Projected.Sources {
+					if s.Secret != nil {
+						sources = append(sources, *s.Secret)
+					}
+				}
+			}
+			for _, s := range sources {
+				if len(s.Items) == 0 && !strings.Contains(rel, "/") {
+					return SecretFile{Secret: s.Name, Key: rel, Volume: v.Name, ReadOnly: m.ReadOnly}, true
+				}
+				for _, item := range s.Items {
+					if path.Clean(item.Path) == rel {
+						return SecretFile{Secret: s.Name, Key: item.Key, Volume: v.Name, ReadOnly: m.ReadOnly}, true
+					}
+				}
+			}
+		}
+	}
+	return SecretFile{}, false
 }
 
 // dummySecret is a value of a plausible shape for each kind of secret, so a daemon that

@@ -8,6 +8,9 @@
 //	    the chart's rules: probes, non-root, Secrets, grace periods, hooks, alerts
 //	kubecheck check-config --bin-dir DIR FILE
 //	    run each container's daemon with the rendered environment: `<daemon> check-config`
+//	kubecheck secret-files OFF ON
+//	    the renderings with the chart's secretFiles off and on differ only in credentials
+//	    moved from secretKeyRef variables to <variable>_FILE files of the same Secret keys
 //	kubecheck names FILE
 //	    print Kind/name of every object (the runbook test reads it)
 //
@@ -81,6 +84,17 @@ func main() {
 				fmt.Printf("%d containers: every daemon accepts the environment the chart gives it\n", n)
 			}
 		}
+	case "secret-files":
+		if len(files) != 2 {
+			usage()
+		}
+		if problems.Empty() {
+			off, _ := LoadFile(files[0])
+			on, _ := LoadFile(files[1])
+			if n := SecretFiles(off, on, &problems); problems.Empty() {
+				fmt.Printf("secretFiles: %d credentials moved from secretKeyRef variables to files of the same Secret keys; nothing else changed\n", n)
+			}
+		}
 	case "names":
 		for _, o := range objects {
 			fmt.Println(o.Ref())
@@ -101,6 +115,7 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage: kubecheck validate FILE...
        kubecheck policy --release NAME --profile local|production --services a,b [--source-dir DIR] FILE...
        kubecheck check-config --bin-dir DIR FILE...
+       kubecheck secret-files OFF ON
        kubecheck names FILE...`)
 	os.Exit(2)
 }

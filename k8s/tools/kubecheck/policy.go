@@ -372,7 +372,7 @@ func podRules(o *Object, objects []*Object, opt PolicyOptions, p *Problems) {
 		if _, ok := c.Resources.Limits[corev1.ResourceMemory]; !ok {
 			p.Add(o, "%s: no memory limit", where)
 		}
-		env, err := containerEnv(&c, objects)
+		env, err := containerEnv(spec, &c, objects)
 		if err != nil {
 			p.Add(o, "%s: %v", where, err)
 			continue
@@ -396,7 +396,7 @@ func deploymentRules(d *Object, objects []*Object, opt PolicyOptions, p *Problem
 	spec := &t.Spec
 	for _, c := range spec.Containers {
 		where := "container " + c.Name
-		env, err := containerEnv(&c, objects)
+		env, err := containerEnv(spec, &c, objects)
 		if err != nil {
 			continue // reported by podRules
 		}
@@ -541,6 +541,16 @@ func secretRules(objects []*Object, opt PolicyOptions, p *Problems) {
 		for _, c := range append(append([]corev1.Container{}, t.Spec.InitContainers...), t.Spec.Containers...) {
 			for _, e := range c.Env {
 				where := "container " + c.Name + ": env " + e.Name
+				// A credential as a file (secretFiles): <name>_FILE names a Secret key's
+				// file in a volume mounted read-only.
+				if secretName.MatchString(e.Name) && e.ValueFrom == nil && strings.HasSuffix(e.Name, "_FILE") {
+					if file, ok := secretFileAt(&t.Spec, &c, e.Value); !ok {
+						p.Add(o, "%s names %s, which is no key of a Secret mounted in the container", where, e.Value)
+					} else if !file.ReadOnly {
+						p.Add(o, "%s names a file of Secret %s whose volume is not mounted readOnly", where, file.Secret)
+					}
+					continue
+				}
 				if secretName.MatchString(e.Name) && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
 					p.Add(o, "%s looks like a credential but does not come from a secretKeyRef", where)
 				}
@@ -626,14 +636,16 @@ func hookRules(objects []*Object, deployments map[string]*Object, opt PolicyOpti
 		if found.Image != dc.Image {
 			p.Add(migrate, "container %s runs image %s, its Deployment %s", found.Name, found.Image, dc.Image)
 		}
-		de, err1 := containerEnv(&dc, objects)
-		je, err2 := containerEnv(found, objects)
+		de, err1 := containerEnv(&podTemplate(d).Spec, &dc, objects)
+		je, err2 := containerEnv(&job.Spec.Template.Spec, found, objects)
 		if err1 == nil && err2 == nil {
 			for _, k := range sortedKeys(de) {
 				if _, ok := je[k]; !ok {
 					p.Add(migrate, "container %s lacks %s, which Deployment %s sets", found.Name, k, name)
 				} else if je[k].Value != de[k].Value {
 					p.Add(migrate, "container %s: %s=%q differs from Deployment %s (%q)", found.Name, k, je[k].Value, name, de[k].Value)
+				} else if je[k].Secret != de[k].Secret {
+					p.Add(migrate, "container %s: %s is the file of Secret key %q there, of %q in Deployment %s", found.Name, k, je[k].Secret, de[k].Secret, name)
 				}
 			}
 		}

@@ -135,7 +135,9 @@ Files mounted from a Secret or a ConfigMap for a TLS client (postgres.tls, kafka
 
 {{/*
 The volumes and mounts every daemon pod gets besides /tmp and the JWKS: the PostgreSQL and
-Kafka TLS files, then extraVolumes / extraVolumeMounts (global, then the service's).
+Kafka TLS files, the service's credentials with secretFiles.enabled (a volume per service,
+secret-files-<service>, as the migrate Job's pod holds every service's), then
+extraVolumes / extraVolumeMounts (global, then the service's).
 (list $ "payment-api") -> YAML {volumes: [...], mounts: [...]}
 */}}
 {{- define "paypipe.podFiles" -}}
@@ -148,6 +150,8 @@ Kafka TLS files, then extraVolumes / extraVolumeMounts (global, then the service
 {{- $mounts = append $mounts (dict "name" (index $block 2) "mountPath" (index $block 0).mountPath "readOnly" true) -}}
 {{- end -}}
 {{- end -}}
+{{- $secretFiles := include "paypipe.secretFiles" (list $root (include "paypipe.serviceSecretRefs" . | fromYamlArray) (printf "secret-files-%s" $name)) | fromYaml -}}
+{{- $volumes = concat $volumes $secretFiles.volumes -}}{{- $mounts = concat $mounts $secretFiles.mounts -}}
 {{- $volumes = concat $volumes ($root.Values.extraVolumes | default list) ($svc.extraVolumes | default list) -}}
 {{- $mounts = concat $mounts ($root.Values.extraVolumeMounts | default list) ($svc.extraVolumeMounts | default list) -}}
 {{- toYaml (dict "volumes" $volumes "mounts" $mounts) -}}
@@ -343,53 +347,115 @@ have a name). (list $ "data-platform-forwarder") -> YAML {env: [...], secretEnv:
       key: {{ $ref.key | quote }}
 {{- end -}}
 
-{{/* The env entries of one service that come from Secrets, as a YAML list. */}}
-{{- define "paypipe.secretEnv" -}}
+{{/*
+The credentials one service's containers read, in the order of their env entries:
+PAYPIPE_PG_PASSWORD, the Kafka SASL user and password, then services.<name>.secretEnv.
+(list $ "payment-api") -> YAML list of {var, name, key} (name and key of a Secret)
+*/}}
+{{- define "paypipe.serviceSecretRefs" -}}
 {{- $root := index . 0 -}}{{- $name := index . 1 -}}
 {{- $svc := include "paypipe.service" (list $root $name) | fromYaml -}}
 {{- $refs := $root.Values.secretRefs -}}
+{{- $out := list -}}
 {{- $pg := (($svc.postgres | default dict).passwordSecretRef) | default $refs.postgresPassword -}}
-{{- if and $pg $pg.name }}
-{{ include "paypipe.secretEnvVar" (list "PAYPIPE_PG_PASSWORD" $pg) }}
-{{- end }}
-{{- include "paypipe.serviceKafkaSecretEnv" (list $root $name) }}
-{{- range $var, $refName := $svc.secretEnv }}
-{{- $ref := index $refs $refName }}
-{{- if not $ref }}{{ fail (printf "services.%s.secretEnv.%s: %q is not a key of secretRefs" $name $var $refName) }}{{ end }}
-{{- if not (hasPrefix "PAYPIPE_" $var) }}{{ fail (printf "services.%s.secretEnv.%s: the daemons read PAYPIPE_* variables only" $name $var) }}{{ end }}
-{{- if $ref.name }}
-{{ include "paypipe.secretEnvVar" (list $var $ref) }}
-{{- end }}
-{{- end }}
-{{- range $var := (index (include "paypipe.requiredEnv" . | fromYaml) "secretEnv") | default list }}
-{{- $ref := index $refs (index ($svc.secretEnv | default dict) $var | default "") }}
-{{- if not (and $ref $ref.name) }}
-{{- fail (printf "services.%s.secretEnv.%s is required: name a key of secretRefs whose Secret holds it" $name $var) }}
-{{- end }}
-{{- end }}
+{{- if and $pg $pg.name -}}
+{{- $out = append $out (dict "var" "PAYPIPE_PG_PASSWORD" "name" $pg.name "key" $pg.key) -}}
+{{- end -}}
+{{- $out = concat $out (include "paypipe.serviceKafkaSecretRefs" (list $root $name) | fromYamlArray) -}}
+{{- range $var, $refName := $svc.secretEnv -}}
+{{- $ref := index $refs $refName -}}
+{{- if not $ref }}{{ fail (printf "services.%s.secretEnv.%s: %q is not a key of secretRefs" $name $var $refName) }}{{ end -}}
+{{- if not (hasPrefix "PAYPIPE_" $var) }}{{ fail (printf "services.%s.secretEnv.%s: the daemons read PAYPIPE_* variables only" $name $var) }}{{ end -}}
+{{- if $ref.name -}}
+{{- $out = append $out (dict "var" $var "name" $ref.name "key" $ref.key) -}}
+{{- end -}}
+{{- end -}}
+{{- range $var := (index (include "paypipe.requiredEnv" . | fromYaml) "secretEnv") | default list -}}
+{{- $ref := index $refs (index ($svc.secretEnv | default dict) $var | default "") -}}
+{{- if not (and $ref $ref.name) -}}
+{{- fail (printf "services.%s.secretEnv.%s is required: name a key of secretRefs whose Secret holds it" $name $var) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
 {{- end -}}
 
-{{- define "paypipe.kafkaSecretEnv" -}}
-{{- if hasPrefix "SASL_" .Values.kafka.securityProtocol }}
-{{ include "paypipe.secretEnvVar" (list "PAYPIPE_KAFKA_SASL_USERNAME" .Values.secretRefs.kafkaSaslUsername) }}
-{{ include "paypipe.secretEnvVar" (list "PAYPIPE_KAFKA_SASL_PASSWORD" .Values.secretRefs.kafkaSaslPassword) }}
-{{- end }}
+{{/* The shared Kafka credentials (secretRefs.kafkaSasl*, SASL_* only): the hook Jobs' super user. -> YAML list of {var, name, key} */}}
+{{- define "paypipe.kafkaSecretRefs" -}}
+{{- $out := list -}}
+{{- if hasPrefix "SASL_" .Values.kafka.securityProtocol -}}
+{{- $r := .Values.secretRefs -}}
+{{- $out = list (dict "var" "PAYPIPE_KAFKA_SASL_USERNAME" "name" $r.kafkaSaslUsername.name "key" $r.kafkaSaslUsername.key)
+                (dict "var" "PAYPIPE_KAFKA_SASL_PASSWORD" "name" $r.kafkaSaslPassword.name "key" $r.kafkaSaslPassword.key) -}}
+{{- end -}}
+{{- toYaml $out -}}
 {{- end -}}
 
 {{/*
 A daemon's own Kafka credentials: with kafka.acls.enabled, its own principal's Secret
 (kafka.acls.secretNameFormat), else the shared secretRefs.kafkaSasl*. (list $ "payment-api")
 */}}
-{{- define "paypipe.serviceKafkaSecretEnv" -}}
+{{- define "paypipe.serviceKafkaSecretRefs" -}}
 {{- $root := index . 0 -}}{{- $name := index . 1 -}}
 {{- $acls := $root.Values.kafka.acls -}}
-{{- if and $acls.enabled (hasPrefix "SASL_" $root.Values.kafka.securityProtocol) }}
-{{- $secret := replace "{service}" $name $acls.secretNameFormat }}
-{{ include "paypipe.secretEnvVar" (list "PAYPIPE_KAFKA_SASL_USERNAME" (dict "name" $secret "key" "username")) }}
-{{ include "paypipe.secretEnvVar" (list "PAYPIPE_KAFKA_SASL_PASSWORD" (dict "name" $secret "key" "password")) }}
+{{- if and $acls.enabled (hasPrefix "SASL_" $root.Values.kafka.securityProtocol) -}}
+{{- $secret := replace "{service}" $name $acls.secretNameFormat -}}
+{{- toYaml (list (dict "var" "PAYPIPE_KAFKA_SASL_USERNAME" "name" $secret "key" "username")
+                 (dict "var" "PAYPIPE_KAFKA_SASL_PASSWORD" "name" $secret "key" "password")) -}}
+{{- else -}}
+{{- include "paypipe.kafkaSecretRefs" $root -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The env entries of credentials (a list from paypipe.serviceSecretRefs or
+paypipe.kafkaSecretRefs): each a secretKeyRef, or with secretFiles.enabled,
+<var>_FILE naming its file in the volume of paypipe.secretFiles (Env::secret reads
+either). (list $ <refs>) -> YAML list
+*/}}
+{{- define "paypipe.secretEnvFrom" -}}
+{{- $root := index . 0 -}}
+{{- range $ref := index . 1 }}
+{{- if $root.Values.secretFiles.enabled }}
+- name: {{ $ref.var }}_FILE
+  value: {{ printf "%s/%s" (trimSuffix "/" $root.Values.secretFiles.mountPath) $ref.var | quote }}
 {{- else }}
-{{- include "paypipe.kafkaSecretEnv" $root }}
+{{ include "paypipe.secretEnvVar" (list $ref.var $ref) }}
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+With secretFiles.enabled, the volume holding the files paypipe.secretEnvFrom names: the
+referenced keys of the Secrets, one file per variable, read-only (0440: the pod's fsGroup
+is the daemons' group). A projected volume, mounted whole (no subPath), so the kubelet
+updates the files when a Secret changes; the daemons read them at start. Nothing without
+credentials. (list $ <refs> "volume-name") -> YAML {volumes: [...], mounts: [...]}
+*/}}
+{{- define "paypipe.secretFiles" -}}
+{{- $root := index . 0 -}}{{- $refs := index . 1 -}}{{- $volume := index . 2 -}}
+{{- $volumes := list -}}{{- $mounts := list -}}
+{{- if and $root.Values.secretFiles.enabled $refs -}}
+{{- $bySecret := dict -}}
+{{- range $ref := $refs -}}
+{{- $_ := set $bySecret $ref.name (append (index $bySecret $ref.name | default list) (dict "key" $ref.key "path" $ref.var)) -}}
+{{- end -}}
+{{- $sources := list -}}
+{{- range $secret := keys $bySecret | sortAlpha -}}
+{{- $sources = append $sources (dict "secret" (dict "name" $secret "items" (index $bySecret $secret))) -}}
+{{- end -}}
+{{- $volumes = list (dict "name" $volume "projected" (dict "defaultMode" 288 "sources" $sources)) -}}
+{{- $mounts = list (dict "name" $volume "mountPath" $root.Values.secretFiles.mountPath "readOnly" true) -}}
+{{- end -}}
+{{- toYaml (dict "volumes" $volumes "mounts" $mounts) -}}
+{{- end -}}
+
+{{/* The env entries of one service that come from Secrets, as a YAML list. */}}
+{{- define "paypipe.secretEnv" -}}
+{{- include "paypipe.secretEnvFrom" (list (index . 0) (include "paypipe.serviceSecretRefs" . | fromYamlArray)) -}}
+{{- end -}}
+
+{{- define "paypipe.kafkaSecretEnv" -}}
+{{- include "paypipe.secretEnvFrom" (list . (include "paypipe.kafkaSecretRefs" . | fromYamlArray)) -}}
 {{- end -}}
 
 {{/* Pod-level settings shared by the daemons and the hook Jobs. */}}
@@ -492,13 +558,30 @@ certificate in the mounted Secret or ConfigMap. (list $ "postgresql://...")
 {{- $dsn -}}
 {{- end -}}
 
-{{/* paypipe-admin's mount of kafka.tls (the hook Jobs), or nothing. */}}
+{{/* The files of paypipe-admin in the topics Job: its credentials with secretFiles.enabled. -> YAML {volumes, mounts} */}}
+{{- define "paypipe.kafkaSecretFiles" -}}
+{{- include "paypipe.secretFiles" (list . (include "paypipe.kafkaSecretRefs" . | fromYamlArray) "secret-files") -}}
+{{- end -}}
+
+{{/* The mount of kafka.tls (kafka-exporter), or nothing. */}}
 {{- define "paypipe.kafkaTlsMounts" -}}
 {{- if include "paypipe.tlsEnabled" (list .Values.kafka.tls "kafka.tls") -}}
 volumeMounts:
   - name: kafka-tls
     mountPath: {{ .Values.kafka.tls.mountPath }}
     readOnly: true
+{{- end -}}
+{{- end -}}
+
+{{/* paypipe-admin's mounts in the topics Job (kafka.tls, its credentials' files), or nothing. */}}
+{{- define "paypipe.kafkaAdminMounts" -}}
+{{- $tls := include "paypipe.kafkaTlsMounts" . -}}
+{{- $secretMounts := (include "paypipe.kafkaSecretFiles" . | fromYaml).mounts -}}
+{{- if $secretMounts -}}
+{{- $tls | default "volumeMounts:" }}
+  {{- toYaml $secretMounts | nindent 2 }}
+{{- else -}}
+{{- $tls -}}
 {{- end -}}
 {{- end -}}
 
