@@ -957,10 +957,11 @@ class WaitProfile:
 
     count = 0
 
-    def __init__(self, stack: Stack, work: Path):
+    def __init__(self, stack: Stack):
         WaitProfile.count += 1
         self.stack, self.app = stack, f"bench-waits-{WaitProfile.count}"
-        self.stop_file = work / f"{self.app}.stop"
+        # Where PostgreSQL's own user can see it (the work directory is the benchmark's alone).
+        self.stop_file = Path(tempfile.gettempdir()) / f"paypipe-{self.app}-{os.getpid()}.stop"
 
     def start(self) -> "WaitProfile":
         self.stop_file.unlink(missing_ok=True)
@@ -987,6 +988,7 @@ class WaitProfile:
         self.stop_file.touch()
         out, err = self.process.communicate(timeout=60)
         self.stopped = time.monotonic()
+        self.stop_file.unlink(missing_ok=True)
         if self.process.returncode != 0:
             raise RuntimeError(f"the wait sampler failed: {err}")
         self.rows = [line.split("\t") for line in out.strip().splitlines() if line]
@@ -1157,7 +1159,7 @@ def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Ord
     api.stop()
     api.start()  # fresh: its batch histogram holds this phase alone
     meter = CpuMeter({"payment-api 1": lambda: cpu_ticks(api.process.pid), **stack_cpu_groups(stack)})
-    profile = WaitProfile(stack, logs.parent).start()
+    profile = WaitProfile(stack).start()
     loads, before, after = split_load(build, [api.url("")] * 2, orders, total, seconds, meter)
     profile.stop()
     one = sum(payments_of(load) for load in loads)
@@ -1182,7 +1184,7 @@ def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Ord
                           "payment-api 2": lambda: cpu_ticks(second.process.pid), **stack_cpu_groups(stack)})
         stack.psql("SELECT pg_stat_statements_reset()")
         wal_before = wal_position(stack)
-        profile = WaitProfile(stack, logs.parent).start()
+        profile = WaitProfile(stack).start()
         loads, before, after = split_load(build, [r.url("") for r in replicas], orders, total, seconds, meter)
         profile.stop()
         drained = wait_outbox_empty(stack, 60)
@@ -1428,7 +1430,7 @@ def run(args) -> dict:
             return outcome
 
         def pgbench_phase(name: str, script: str | list[tuple[str, int]], clients: int, per_transaction: int = 1, schema: str = "") -> float:
-            profile = WaitProfile(stack, work).start()
+            profile = WaitProfile(stack).start()
             tps, transactions = measured(name, lambda: pgbench_run(stack, script, clients, phase_seconds, schema),
                                          lambda r: r[1] * per_transaction)
             profile.stop()
@@ -1535,7 +1537,7 @@ def run(args) -> dict:
             """A load phase whose PostgreSQL statements are captured (pg_stat_statements)."""
             stack.psql("SELECT pg_stat_statements_reset()")
             metrics_before = http("GET", api.url("/metrics"))[1].decode()
-            profile = WaitProfile(stack, work).start()
+            profile = WaitProfile(stack).start()
             load = measured(name, phase, payments_of)
             profile.stop()
             metrics_after = http("GET", api.url("/metrics"))[1].decode()
