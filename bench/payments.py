@@ -1869,7 +1869,7 @@ def main() -> int:
     parser.add_argument("--build", default="build")
     parser.add_argument("--quick", action="store_true", help="5 s phases and fewer orders")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
-    parser.add_argument("--outbox-fast-path", choices=("on", "off"), default="on",
+    parser.add_argument("--outbox-fast-path", choices=("on", "off"), default="off",
                         help="payment-api's outbox fast path (PAYPIPE_OUTBOX_FAST_PATH), to compare the two")
     parser.add_argument("--live-updates", choices=("on", "off"), default="on",
                         help="payment-api's live-update trigger, to weigh what it costs each payment")
