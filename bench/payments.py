@@ -882,6 +882,213 @@ def per_item(before: tuple[int, int], after: tuple[int, int], items: int) -> dic
     return {"wal_bytes": round((after[0] - before[0]) / items), "commits": round((after[1] - before[1]) / items, 3)}
 
 
+# ---------------------------------------------------------------- PostgreSQL wait profile
+
+# Samples pg_stat_activity every `every` seconds inside one backend (no round trip per
+# sample, no commit, no WAL) until `stop_file` exists or `max_seconds` passed, and returns
+# how many backend-samples each (application, state, wait event) got, and the rounds.
+# pg_stat_clear_snapshot() makes each round read the backends' current status (within a
+# transaction PostgreSQL would otherwise keep the first snapshot). The benchmark's own
+# psql calls (application "bench...") are left out.
+WAIT_SAMPLER_SQL = r"""
+CREATE OR REPLACE FUNCTION public.bench_wait_profile(stop_file text, max_seconds float8, every float8)
+RETURNS TABLE (w_app text, w_state text, w_type text, w_event text, w_samples bigint, w_rounds int)
+LANGUAGE plpgsql AS $$
+DECLARE
+  counts jsonb := '{}';
+  rounds int := 0;
+  deadline timestamptz := clock_timestamp() + make_interval(secs => max_seconds);
+BEGIN
+  LOOP
+    PERFORM pg_stat_clear_snapshot();
+    SELECT counts || coalesce(jsonb_object_agg(s.k, s.c + coalesce((counts ->> s.k)::bigint, 0)), '{}')
+      INTO counts
+      FROM (SELECT concat_ws(E'\t', coalesce(a.application_name, ''), coalesce(a.state, ''),
+                             coalesce(a.wait_event_type, ''), coalesce(a.wait_event, '')) AS k, count(*) AS c
+              FROM pg_stat_activity a
+             WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
+               AND a.application_name NOT LIKE 'bench%'
+             GROUP BY 1) s;
+    rounds := rounds + 1;
+    EXIT WHEN clock_timestamp() > deadline OR (pg_stat_file(stop_file, true)).size IS NOT NULL;
+    PERFORM pg_sleep(every);
+  END LOOP;
+  RETURN QUERY SELECT split_part(e.key, E'\t', 1), split_part(e.key, E'\t', 2), split_part(e.key, E'\t', 3),
+                      split_part(e.key, E'\t', 4), e.value::bigint, rounds FROM jsonb_each_text(counts) e;
+END $$;
+"""
+WAIT_SAMPLE_EVERY = 0.01
+# PostgreSQL 15 flushes a backend's statistics (pg_stat_wal, pg_stat_database) at most once
+# a second while it works, and an idle backend's last second 10 s after it went idle: the
+# WAL counters are read that long after a phase whose connections stay open.
+PG_STATS_IDLE_FLUSH = 10.5
+WAL_COUNTERS = ("wal_records", "wal_fpi", "wal_bytes", "wal_buffers_full", "wal_write", "wal_sync", "commits")
+
+
+def quiet_psql(stack: Stack, sql: str, app: str = "bench") -> str:
+    """psql as the benchmark's own, apart from what it measures: pg_stat_statements does not
+    record it (the captures hold payment-api's statements alone) and the wait sampler
+    skips it (application "bench...")."""
+    env = os.environ | {"PGOPTIONS": "-c pg_stat_statements.track=none", "PGAPPNAME": app}
+    return subprocess.run([str(PG_BIN / "psql"), stack.env["PG_DSN"], "-v", "ON_ERROR_STOP=1", "-qAt", "-F", "\t",
+                           "-c", sql], check=True, capture_output=True, text=True, env=env).stdout
+
+
+def wal_counters(stack: Stack) -> dict[str, int]:
+    """pg_stat_wal's counters and the database's commits (pg_stat_database), now."""
+    row = quiet_psql(stack, "SELECT wal_records, wal_fpi, wal_bytes, wal_buffers_full, wal_write, wal_sync, "
+                            "(SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) "
+                            "FROM pg_stat_wal").strip().split("\t")
+    return {name: int(float(value)) for name, value in zip(WAL_COUNTERS, row)}
+
+
+def wait_label(state: str, wait_type: str, event: str) -> str:
+    """'active: IO/WALSync', 'idle: Client/ClientRead', 'active: on CPU' (no wait event)."""
+    return f"{state or 'no state'}: " + (f"{wait_type}/{event}" if wait_type else "on CPU")
+
+
+class WaitProfile:
+    """A PostgreSQL wait profile of one phase: pg_stat_activity sampled every 10 ms by one
+    backend (bench_wait_profile) from start() to stop(), grouped by who each backend serves
+    (application_name: payment-api's pool, its outbox relay, deleter and backlog gauges,
+    pgbench) and by (state, wait event type, wait event); each statement's execution time
+    per payment (pg_stat_statements, reset at start()); and pg_stat_wal's and the
+    commits' change per payment (report(), once the phase's backends flushed them)."""
+
+    count = 0
+
+    def __init__(self, stack: Stack):
+        WaitProfile.count += 1
+        self.stack, self.app = stack, f"bench-waits-{WaitProfile.count}"
+        # Where PostgreSQL's own user can see it (the work directory is the benchmark's alone).
+        self.stop_file = Path(tempfile.gettempdir()) / f"paypipe-{self.app}-{os.getpid()}.stop"
+
+    def start(self) -> "WaitProfile":
+        self.stop_file.unlink(missing_ok=True)
+        quiet_psql(self.stack, "SELECT pg_stat_statements_reset()")
+        self.wal_before = wal_counters(self.stack)
+        env = os.environ | {"PGOPTIONS": "-c pg_stat_statements.track=none", "PGAPPNAME": self.app}
+        self.process = subprocess.Popen(
+            [str(PG_BIN / "psql"), self.stack.env["PG_DSN"], "-v", "ON_ERROR_STOP=1", "-qAt", "-F", "\t", "-c",
+             f"SELECT * FROM public.bench_wait_profile({sql_literal(str(self.stop_file))}, 900, {WAIT_SAMPLE_EVERY})"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.pid = 0  # the sampler's backend: its CPU is the profile's own cost
+        for _ in range(100):
+            found = quiet_psql(self.stack, f"SELECT pid FROM pg_stat_activity WHERE application_name = '{self.app}'")
+            if found.strip():
+                self.pid = int(found.split()[0])
+                break
+            time.sleep(0.01)
+        self.started = time.monotonic()
+        return self
+
+    def stop(self) -> None:
+        """Ends the sampling (call it as the load ends) and reads the statements' times."""
+        self.sampler_seconds = cpu_ticks(self.pid) / CLOCK_TICKS if self.pid else 0.0
+        self.stop_file.touch()
+        out, err = self.process.communicate(timeout=60)
+        self.stopped = time.monotonic()
+        self.stop_file.unlink(missing_ok=True)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"the wait sampler failed: {err}")
+        self.rows = [line.split("\t") for line in out.strip().splitlines() if line]
+        times = json.loads(quiet_psql(
+            self.stack, "SELECT coalesce(json_agg(json_build_object('query', query, 'calls', calls, "
+                        "'ms', total_exec_time)), '[]') FROM pg_stat_statements WHERE dbid = (SELECT oid FROM "
+                        "pg_database WHERE datname = current_database())"))
+        self.statement_ms: dict[str, list[float]] = {}
+        for s in times:
+            known = known_statement(re.sub(r"\s+", " ", s["query"]).strip())
+            meaning = known["meaning"] if known else "other"
+            calls_ms = self.statement_ms.setdefault(meaning, [0, 0.0])
+            calls_ms[0] += s["calls"]
+            calls_ms[1] += s["ms"]
+
+    def report(self, name: str, payments: int, settle: float, results: dict) -> dict:
+        """The phase's profile per payment, once its backends flushed their statistics
+        (`settle` seconds after stop()); logged and kept in results["waits"][name]. The
+        sampler's own CPU is taken off the phase's PostgreSQL CPU per payment."""
+        time.sleep(max(0.0, self.stopped + settle - time.monotonic()))
+        after = wal_counters(self.stack)
+        rounds = int(self.rows[0][5]) if self.rows else 0
+        groups: dict[str, dict] = {}
+        for app, state, wait_type, event, samples, _ in self.rows:
+            group = groups.setdefault(app or "(no application_name)", {"samples": 0, "waits": {}})
+            group["samples"] += int(samples)
+            label = wait_label(state, wait_type, event)
+            group["waits"][label] = group["waits"].get(label, 0) + int(samples)
+        profile = {"rounds": rounds, "seconds": round(self.stopped - self.started, 1), "groups": {}}
+        for app, group in sorted(groups.items(), key=lambda g: -g[1]["samples"]):
+            waits = sorted(group["waits"].items(), key=lambda w: -w[1])
+            active = sum(n for label, n in waits if label.startswith("active"))
+            profile["groups"][app] = {
+                "backends": round(group["samples"] / rounds, 1) if rounds else 0,
+                "active": round(active / rounds, 2) if rounds else 0,
+                "waits": [(label, round(n / group["samples"], 3)) for label, n in waits[:8]]}
+        if payments > 0:
+            profile["wal_per_payment"] = {k: round((after[k] - self.wal_before[k]) / payments, 3)
+                                          for k in WAL_COUNTERS}
+            profile["statement_us_per_payment"] = {
+                meaning: round(ms * 1000 / payments, 1)
+                for meaning, (calls, ms) in sorted(self.statement_ms.items(), key=lambda s: -s[1][1]) if ms > 0}
+            sampler_us = round(self.sampler_seconds * 1e6 / payments, 1)
+            profile["sampler_cpu_us_per_payment"] = sampler_us
+            cpu = results.get("cpu_us_per_payment", {}).get(name)
+            if cpu and "PostgreSQL" in cpu:
+                cpu["PostgreSQL"] = round(cpu["PostgreSQL"] - sampler_us, 1)
+        results.setdefault("waits", {})[name] = profile
+        for line in wait_lines(name, profile):
+            log("  " + line)
+        return profile
+
+
+def wait_lines(name: str, profile: dict) -> list[str]:
+    """A phase's wait profile as text lines (the run's output)."""
+    lines = [f"PostgreSQL waits, {name}: {profile['rounds']} samples of pg_stat_activity in {profile['seconds']} s"]
+    for app, g in profile["groups"].items():
+        lines.append(f"  {app}: {g['backends']:g} backends, {g['active']:g} active; "
+                     + "; ".join(f"{label} {share * 100:.0f} %" for label, share in g["waits"]))
+    if wal := profile.get("wal_per_payment"):
+        lines.append("  per payment: " + ", ".join(f"{k} {v:g}" for k, v in wal.items())
+                     + f"; the sampler's own CPU {profile['sampler_cpu_us_per_payment']:g} us (taken off PostgreSQL's)")
+    if times := profile.get("statement_us_per_payment"):
+        lines.append("  statement execution time per payment (us): "
+                     + ", ".join(f"{meaning} {us:g}" for meaning, us in list(times.items())[:10]))
+    return lines
+
+
+def render_waits(results: dict) -> list[str]:
+    """The wait profiles of every load phase, for docs/performance.md."""
+    waits = results.get("waits")
+    if not waits:
+        return []
+    lines = ["", "### PostgreSQL waits and WAL per phase (pg_stat_activity every 10 ms, pg_stat_wal)", "",
+             "Each backend's state and wait event, sampled every 10 ms by one backend of the benchmark's during the "
+             "phase, as shares of that application's samples (payment-api's pool is `payment-api`, its outbox "
+             "relay, deleter and backlog gauges `payment-api/outbox-*`); `idle: Client/ClientRead` is a connection "
+             "waiting for its client, `active: on CPU` one running with no wait event. WAL and commits from "
+             "pg_stat_wal and pg_stat_database, read once the phase's backends flushed them; statement time is "
+             "pg_stat_statements' execution time (lock and WAL flush waits included) per payment.", "",
+             "| phase | application: backends (active) | top waits (share of its samples) |", "|---|---|---|"]
+    for name, profile in waits.items():
+        for app, g in profile["groups"].items():
+            if g["backends"] < 0.05:
+                continue
+            lines.append(f"| {name} | {app}: {g['backends']:g} ({g['active']:g}) | "
+                         + "; ".join(f"{label} {share * 100:.0f} %" for label, share in g["waits"][:5]) + " |")
+    lines += ["", "| phase | WAL records | WAL bytes | full-page images | wal_write | wal_sync | WAL buffers full "
+              "| commits | top statements by execution time per payment (us) |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, profile in waits.items():
+        wal = profile.get("wal_per_payment")
+        if not wal:
+            continue
+        top = "; ".join(f"{meaning} {us:g}" for meaning, us in list(profile["statement_us_per_payment"].items())[:4])
+        lines.append(f"| {name} | {wal['wal_records']:g} | {wal['wal_bytes']:,.0f} | {wal['wal_fpi']:g} | "
+                     f"{wal['wal_write']:g} | {wal['wal_sync']:g} | {wal['wal_buffers_full']:g} | "
+                     f"{wal['commits']:g} | {top} |")
+    return lines
+
+
 def wait_outbox_empty(stack: Stack, timeout: float) -> bool:
     """Until payment-api's outbox holds no row waiting to be published (or `timeout` passed)."""
     deadline = time.monotonic() + timeout
@@ -952,13 +1159,16 @@ def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Ord
     api.stop()
     api.start()  # fresh: its batch histogram holds this phase alone
     meter = CpuMeter({"payment-api 1": lambda: cpu_ticks(api.process.pid), **stack_cpu_groups(stack)})
+    profile = WaitProfile(stack).start()
     loads, before, after = split_load(build, [api.url("")] * 2, orders, total, seconds, meter)
+    profile.stop()
     one = sum(payments_of(load) for load in loads)
     control = {"throughput": sum(load["throughput"] for load in loads),
                "p99": max(load["latencyMs"]["p99"] for load in loads),
                "batch_size": mean_batch(http("GET", api.url("/metrics"))[1].decode()),
                "cpu_us_per_payment": CpuMeter.per_payment(before, after, one)}
     log(f"  {control}")
+    control_waits = profile.report("one payment-api replica, two loadgens (control)", one, PG_STATS_IDLE_FLUSH, {})
 
     log("two payment-api replicas on one database, batching on")
     wait_outbox_empty(stack, 60)
@@ -974,12 +1184,16 @@ def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Ord
                           "payment-api 2": lambda: cpu_ticks(second.process.pid), **stack_cpu_groups(stack)})
         stack.psql("SELECT pg_stat_statements_reset()")
         wal_before = wal_position(stack)
+        profile = WaitProfile(stack).start()
         loads, before, after = split_load(build, [r.url("") for r in replicas], orders, total, seconds, meter)
+        profile.stop()
         drained = wait_outbox_empty(stack, 60)
         time.sleep(1.1)  # the backends' statistics (commits) reach pg_stat_database within a second
         wal_after = wal_position(stack)
         metrics = [http("GET", r.url("/metrics"))[1].decode() for r in replicas]
         relay = relay_statements(stack)
+        replicas_waits = profile.report("two payment-api replicas, batching on", sum(payments_of(l) for l in loads),
+                                        PG_STATS_IDLE_FLUSH, {})
     finally:
         second.stop()
     payments = [payments_of(load) for load in loads]
@@ -1010,6 +1224,14 @@ def two_replicas(build: Path, stack: Stack, api: Daemon, logs: Path, orders: Ord
     results["cpu_us_per_payment"]["one payment-api replica, two loadgens (control)"] = \
         control["cpu_us_per_payment"] | {"payment-api": control["cpu_us_per_payment"].get("payment-api 1", 0)}
     results["cpu_us_per_payment"]["two payment-api replicas, batching on"] = cpu_row
+    # The CPU rows above are made here, after the profiles: the samplers' CPU comes off them now.
+    for name, waits in (("one payment-api replica, two loadgens (control)", control_waits),
+                        ("two payment-api replicas, batching on", replicas_waits)):
+        results.setdefault("waits", {})[name] = waits
+        rows = [results["cpu_us_per_payment"][name]] + ([control["cpu_us_per_payment"]] if waits is control_waits else [])
+        for row in rows:
+            if "PostgreSQL" in row:
+                row["PostgreSQL"] = round(row["PostgreSQL"] - waits.get("sampler_cpu_us_per_payment", 0), 1)
     results["two_replicas"] = {"throughput": throughput, "one_replica": results["closed_batched"]["throughput"],
                                "control": control, "ratio": throughput / control["throughput"]
                                if control["throughput"] else 0,
@@ -1208,10 +1430,14 @@ def run(args) -> dict:
             return outcome
 
         def pgbench_phase(name: str, script: str | list[tuple[str, int]], clients: int, per_transaction: int = 1, schema: str = "") -> float:
-            tps, _ = measured(name, lambda: pgbench_run(stack, script, clients, phase_seconds, schema),
-                              lambda r: r[1] * per_transaction)
+            profile = WaitProfile(stack).start()
+            tps, transactions = measured(name, lambda: pgbench_run(stack, script, clients, phase_seconds, schema),
+                                         lambda r: r[1] * per_transaction)
+            profile.stop()
+            profile.report(name, transactions * per_transaction, 1.0, results)  # pgbench's backends have ended
             return tps * per_transaction
 
+        quiet_psql(stack, WAIT_SAMPLER_SQL)
         log("pgbench: the payment transaction shape and a one-row insert")
         stack.psql(PAYMENT_SHAPE_SETUP)
         results["pgbench"] = {
@@ -1311,9 +1537,13 @@ def run(args) -> dict:
             """A load phase whose PostgreSQL statements are captured (pg_stat_statements)."""
             stack.psql("SELECT pg_stat_statements_reset()")
             metrics_before = http("GET", api.url("/metrics"))[1].decode()
+            profile = WaitProfile(stack).start()
             load = measured(name, phase, payments_of)
+            profile.stop()
             metrics_after = http("GET", api.url("/metrics"))[1].decode()
-            return load, capture(stack, metrics_before, metrics_after, payments_of(load))
+            captured = capture(stack, metrics_before, metrics_after, payments_of(load))
+            profile.report(name, payments_of(load), PG_STATS_IDLE_FLUSH, results)
+            return load, captured
 
         log("payment-api at its maximum, batching off")
         restart_api(1, 16)
@@ -1602,6 +1832,7 @@ def render(results: dict, command: str) -> str:
             lines += [f"| {r['meaning']} ({r['role']}) | {r['per_batch']:g} | {r['per_payment']:g} |"
                       for r in results[key]["statements"]]
     lines += render_scaling(results)
+    lines += render_waits(results)
     lines += ["", "### Targets (issue 18)", "", "| measure | this run | target |", "|---|---|---|"]
     lines += [f"| {m} | {f} | {t} |" for m, f, t in targets(results)]
     lines += ["", "### Every daemon", "",
@@ -1638,7 +1869,7 @@ def main() -> int:
     parser.add_argument("--build", default="build")
     parser.add_argument("--quick", action="store_true", help="5 s phases and fewer orders")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
-    parser.add_argument("--outbox-fast-path", choices=("on", "off"), default="on",
+    parser.add_argument("--outbox-fast-path", choices=("on", "off"), default="off",
                         help="payment-api's outbox fast path (PAYPIPE_OUTBOX_FAST_PATH), to compare the two")
     parser.add_argument("--live-updates", choices=("on", "off"), default="on",
                         help="payment-api's live-update trigger, to weigh what it costs each payment")

@@ -470,6 +470,19 @@ void OutboxRelay::wake() {
   (void)!::write(wake_write_, &byte, 1);  // a full pipe already wakes the relay
 }
 
+namespace {
+
+// The relay's connections are named "<service>/<job>" (application_name), so that
+// pg_stat_activity and pg_locks tell the relay, its deleter and its gauges from the
+// service's pool.
+pg::ConnectOptions for_job(pg::ConnectOptions options, std::string_view job) {
+  options.application_name += "/";
+  options.application_name += job;
+  return options;
+}
+
+}  // namespace
+
 OutboxRelay::OutboxRelay(pg::ConnectOptions connect, Producer& producer, RelaySettings settings)
     : connect_(std::move(connect)), producer_(producer), settings_(std::move(settings)) {
   (void)RelayMetrics::get();  // /metrics shows the counters (at 0) before the first row
@@ -763,7 +776,8 @@ void OutboxRelay::measure_backlog_until_stopped() {
     if (!connection || !connection->healthy()) {
       connection.reset();
       // PostgreSQL away: the gauges keep their last values; the relay's own checks report it.
-      if (auto opened = pg::Connection::connect(connect_)) connection.emplace(std::move(opened).value());
+      if (auto opened = pg::Connection::connect(for_job(connect_, "outbox-backlog")))
+        connection.emplace(std::move(opened).value());
     }
     if (connection) {
       if (auto backlog = measure_backlog(*connection)) {
@@ -785,7 +799,7 @@ void OutboxRelay::delete_delivered_until_stopped() {
   auto delete_batch = [&](std::vector<std::string> ids) {
     if (!connection || !connection->healthy()) {
       connection.reset();
-      auto opened = pg::Connection::connect(connect_);
+      auto opened = pg::Connection::connect(for_job(connect_, "outbox-deleter"));
       // No flush of its own, as the pass's deletes: a lost one only republishes.
       if (opened && opened->exec("SET synchronous_commit = off")) connection.emplace(std::move(opened).value());
     }
@@ -855,7 +869,7 @@ void OutboxRelay::loop() {
           reconnect, stop_,
           [&]() -> Attempt<pg::Connection> {
             beat();
-            auto opened = pg::Connection::connect(connect_);
+            auto opened = pg::Connection::connect(for_job(connect_, "outbox-relay"));
             if (!opened) return Attempt<pg::Connection>::again(opened.error());
             // The relay's deletes need no flush of their own: one lost in a crash only
             // republishes rows that consumers deduplicate, and the writers' commits (whose

@@ -73,7 +73,9 @@ CommonConfig CommonConfig::read(core::Env& env, std::string service) {
   c.outbox_poll_interval = env.millis("PAYPIPE_OUTBOX_POLL_INTERVAL_MS", milliseconds(1000), milliseconds(10),
                                       milliseconds(60000));
   c.outbox_relay = env.choice("PAYPIPE_OUTBOX_RELAY", "on", {"on", "off"}) == "on";
-  c.outbox_fast_path = env.choice("PAYPIPE_OUTBOX_FAST_PATH", "on", {"on", "off"}) == "on";
+  // Off by default: on one database it cost more CPU per payment (the writer's hand-over,
+  // the deleter, the insert's key probe) than the relay's pass it saves (docs/performance.md).
+  c.outbox_fast_path = env.choice("PAYPIPE_OUTBOX_FAST_PATH", "off", {"on", "off"}) == "on";
   c.outbox_fast_path_max_events = static_cast<std::size_t>(
       env.integer("PAYPIPE_OUTBOX_FAST_PATH_MAX_EVENTS", 4096, 1, 1'000'000));
   return c;

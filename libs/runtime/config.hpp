@@ -73,7 +73,7 @@ struct CommonConfig {
   std::size_t outbox_batch_size = 500;
   std::chrono::milliseconds outbox_poll_interval{1000};
   bool outbox_relay = true;
-  bool outbox_fast_path = true;
+  bool outbox_fast_path = false;
   std::size_t outbox_fast_path_max_events = 4096;
 
   static CommonConfig read(core::Env& env, std::string service);

@@ -425,6 +425,25 @@ TEST_CASE("fast path: committed events go to Kafka from the writer, their rows a
   CHECK(ids.count(undone.id) == 0);
 }
 
+TEST_CASE("the relay's connections name their job in pg_stat_activity: relay, backlog gauges, deleter") {
+  OutboxFixture f;
+  auto options = testing::pg_options(f.schema);
+  options.application_name = "names-" + f.schema;  // its own, apart from tests running alongside
+  events::OutboxRelay relay(options, *f.producer, {f.schema, 50, 100ms, 10s});
+  relay.start();
+  (void)f.write(5);  // the deleter connects for its first delete
+  for (const std::string job : {"outbox-relay", "outbox-backlog", "outbox-deleter"}) {
+    CHECK(testing::eventually(
+        [&] {
+          return testing::query_integer(f.connection,
+                                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                                            options.application_name + "/" + job + "'") == 1;
+        },
+        10s));
+  }
+  relay.stop();
+}
+
 TEST_CASE("fast path: an event whose key still has a row waits for the sweep, which keeps the key's order") {
   OutboxFixture f;
   const auto key = core::new_uuid_v7();

@@ -92,6 +92,17 @@ TEST_CASE("the outbox relay runs unless PAYPIPE_OUTBOX_RELAY=off hands the outbo
   CHECK(status.error().message.find("PAYPIPE_OUTBOX_RELAY") != std::string::npos);
 }
 
+TEST_CASE("the outbox fast path is off unless PAYPIPE_OUTBOX_FAST_PATH=on") {
+  auto defaults = base_env();
+  const auto standard = runtime::CommonConfig::read(defaults, "payment-api");
+  REQUIRE(defaults.finish().ok());
+  CHECK_FALSE(standard.relay_settings().fast_path);
+  auto on = base_env({{"PAYPIPE_OUTBOX_FAST_PATH", "on"}});
+  const auto chosen = runtime::CommonConfig::read(on, "payment-api");
+  REQUIRE(on.finish().ok());
+  CHECK(chosen.relay_settings().fast_path);
+}
+
 TEST_CASE("the outbox fast path holds at most PAYPIPE_OUTBOX_FAST_PATH_MAX_EVENTS events, 4096 by default") {
   auto defaults = base_env();
   const auto standard = runtime::CommonConfig::read(defaults, "payment-api");

@@ -17,7 +17,10 @@ PaymentApi::PaymentApi(const Config& config, pg::Pool& pool, std::shared_ptr<con
       admin_token_(config.admin_token),
       currency_(config.currency),
       processor_(pool, "/paypipe/payment-api", config.currency),
-      queue_({config.workers, config.batch_size, config.batch_linger, config.queue_limit, "payment-batch"},
+      // A lane per worker, by user: one user's payments never wait in PostgreSQL for
+      // another worker's transaction holding their wallet row.
+      queue_({config.workers, config.batch_size, config.batch_linger, config.queue_limit, "payment-batch",
+              [](const Job& job) { return std::hash<std::string>{}(job.request.user_id); }},
              [this](std::vector<Job>& jobs) { process(jobs); }) {}
 
 PaymentApi::~PaymentApi() { stop(); }
