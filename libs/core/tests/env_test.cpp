@@ -109,7 +109,9 @@ TEST_CASE("a secret file keeps everything but one trailing newline") {
   TempFile two_newlines("line one\nline two\n\n");
   TempFile no_newline("no-newline");
   TempFile empty("");
-  Env env({{"PAYPIPE_A_FILE", two_newlines.path()}, {"PAYPIPE_B_FILE", no_newline.path()}, {"PAYPIPE_C_FILE", empty.path()}});
+  Env env({{"PAYPIPE_A_FILE", two_newlines.path()},
+           {"PAYPIPE_B_FILE", no_newline.path()},
+           {"PAYPIPE_C_FILE", empty.path()}});
   CHECK(env.secret("PAYPIPE_A") == "line one\nline two\n");
   CHECK(env.secret("PAYPIPE_B") == "no-newline");
   CHECK(env.secret("PAYPIPE_C", "default") == "");  // an empty file is an empty value, not unset
