@@ -1,7 +1,8 @@
 // payment-api and notification-sender as processes under the Spring services' names
 // (PAYPIPE_NAMING_PROFILE=spring): orders read from order.created by payment-group, the
-// payments published to payment.success, read from there by payment-notification, each
-// paid order one Telegram message; nothing under our own names.
+// payments published to payment.success (with the __TypeId__ a Spring listener's
+// JsonDeserializer reads, from PAYPIPE_SPRING_TYPE_IDS), read from there by
+// payment-notification, each paid order one Telegram message; nothing under our own names.
 #include <catch2/catch.hpp>
 
 #include <set>
@@ -13,6 +14,7 @@
 #include "events/admin.hpp"
 #include "events/envelope.hpp"
 #include "events/producer.hpp"
+#include "events/spring_interop.hpp"
 #include "fakes/fake_telegram.hpp"
 #include "http/client.hpp"
 #include "support/daemon.hpp"
@@ -27,7 +29,10 @@ TEST_CASE("under the spring names payments go through payment.success to one Tel
   testing::FakeTelegram telegram;
   testing::System system(3, {{"PAYPIPE_NAMING_PROFILE", "spring"}});
   const auto& prefix = system.prefix();
-  testing::Daemon api(system, "payment-api", {{"PAYPIPE_RATE_LIMIT_PER_USER", "0"}});
+  const std::string spring_class = "com.example.payment.PaymentSuccessEvent";
+  testing::Daemon api(
+      system, "payment-api",
+      {{"PAYPIPE_RATE_LIMIT_PER_USER", "0"}, {"PAYPIPE_SPRING_TYPE_IDS", "payment.completed=" + spring_class}});
   testing::Daemon sender(system, "notification-sender",
                          {{"PAYPIPE_TELEGRAM_BASE_URL", telegram.base_url()},
                           {"PAYPIPE_TELEGRAM_BOT_TOKEN", telegram.token()},
@@ -80,6 +85,11 @@ TEST_CASE("under the spring names payments go through payment.success to one Tel
   // payment.success carries them, and notification-sender turns each into one message.
   const auto success = testing::read_topic(system.kafka(), prefix + "payment.success", payments, 30s);
   CHECK(success.size() == payments);
+  for (const auto& record : success) {
+    const auto* type_id = events::find_header(record.headers, events::spring_type_id_header);
+    REQUIRE(type_id != nullptr);
+    CHECK(*type_id == spring_class);
+  }
   REQUIRE(testing::eventually([&] { return telegram.delivered().size() >= payments; }, 60s, 100ms));
   CHECK(sender.stop() == 0);
   CHECK(telegram.delivered().size() == payments);
