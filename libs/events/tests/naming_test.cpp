@@ -159,8 +159,8 @@ TEST_CASE("the profile's names can still be overridden one by one") {
 }
 
 TEST_CASE("consumer groups from configuration: named like ours, with retry and dlq topics of their own") {
-  const auto [naming, errors] = read({{"PAYPIPE_EXTRA_CONSUMER_GROUPS",
-                                       "email-sender=payment.completed, order.refunded;sms-sender=payment.failed"}});
+  const auto [naming, errors] = read(
+      {{"PAYPIPE_EXTRA_CONSUMER_GROUPS", "email-sender=payment.completed, order.refunded;sms-sender=payment.failed"}});
   REQUIRE(errors.empty());
   CHECK(naming.extra_groups == std::map<std::string, std::vector<std::string>, std::less<>>{
                                    {"email-sender", {"payment.completed", "order.refunded"}},
@@ -197,10 +197,10 @@ TEST_CASE("a configured group is renamed like ours, and the profile's formats na
 }
 
 TEST_CASE("a configured group with a bad name, an unknown topic or one of our names is refused, each on its line") {
-  const auto [naming, errors] =
-      read({{"PAYPIPE_EXTRA_CONSUMER_GROUPS",
-             "email sender=payment.completed;mailer=payment.complete,payment.failed;notification-sender=payment.failed;"
-             "dlq-retrier=payment.failed;empty=;retry.x=payment.completed"}});
+  const auto [naming, errors] = read(
+      {{"PAYPIPE_EXTRA_CONSUMER_GROUPS",
+        "email sender=payment.completed;mailer=payment.complete,payment.failed;notification-sender=payment.failed;"
+        "dlq-retrier=payment.failed;empty=;retry.x=payment.completed"}});
   INFO(errors);
   const auto has = [&](const std::string& line) { return errors.find(line) != std::string::npos; };
   CHECK(has("PAYPIPE_EXTRA_CONSUMER_GROUPS: group \"email sender\": a group's name is 1-249 of [a-zA-Z0-9._-]"));
@@ -213,8 +213,8 @@ TEST_CASE("a configured group with a bad name, an unknown topic or one of our na
   // Malformed entries, and a clash with one of our groups under its broker name.
   const auto [malformed, why] = read({{"PAYPIPE_EXTRA_CONSUMER_GROUPS", "email-sender"}});
   CHECK(why.find("PAYPIPE_EXTRA_CONSUMER_GROUPS") != std::string::npos);
-  const auto [clash, clashes] = read({{"PAYPIPE_NAMING_PROFILE", "spring"},
-                                      {"PAYPIPE_EXTRA_CONSUMER_GROUPS", "payment-group=payment.completed"}});
+  const auto [clash, clashes] = read(
+      {{"PAYPIPE_NAMING_PROFILE", "spring"}, {"PAYPIPE_EXTRA_CONSUMER_GROUPS", "payment-group=payment.completed"}});
   CHECK(clashes.find("groups \"payment-api\" and \"payment-group\" are both named \"payment-group\"") !=
         std::string::npos);
 }
