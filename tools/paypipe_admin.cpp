@@ -34,12 +34,14 @@
 //
 // `acls` derives every daemon's Kafka ACLs from events::service_access() (what each
 // writes) and the daemons' own configurations (what each reads: daemon_consumers()),
-// one principal per daemon; `apply` creates them (as a super user).
+// one principal per daemon, and those of the consumer groups configured in
+// PAYPIPE_EXTRA_CONSUMER_GROUPS (events/naming.hpp); `apply` creates them (as a super user).
 //
 // Reads PAYPIPE_KAFKA_BOOTSTRAP_SERVERS, PAYPIPE_KAFKA_PROPERTIES, the SASL secrets,
 // PAYPIPE_TOPIC_PREFIX and the naming variables (events/naming.hpp) like the daemons.
-// `topics create` creates every topic of the system (events::all_topics(), under the
-// broker's names) that does not exist yet; the Helm pre-install hook runs it.
+// `topics create` creates every topic of the system (events::all_topics(): with retry.<g>
+// and dlq.<g> of the configured groups too, under the broker's names) that does not
+// exist yet; the Helm pre-install hook runs it.
 //
 // The command line is parsed (CLI11) before anything else happens: an unknown flag, a
 // missing or malformed value exits 2 with the usage on stderr, never with a default.
@@ -241,7 +243,7 @@ std::vector<events::ConsumerAccess> daemon_consumers() {
 std::vector<std::string> actual_topics(const events::KafkaOptions& kafka) {
   std::vector<std::string> names;
   std::set<std::string> seen;
-  for (const auto& t : events::all_topics()) {
+  for (const auto& t : events::all_topics(kafka.naming)) {
     if (auto name = kafka.topic(t); seen.insert(name).second) names.push_back(std::move(name));
   }
   return names;

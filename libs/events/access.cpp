@@ -1,5 +1,6 @@
 #include "events/access.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "events/admin.hpp"
@@ -61,7 +62,7 @@ std::vector<Acl> all_acls(const std::function<std::string(const std::string&)>& 
     if (s.service == "dlq-retrier") {
       // The dlq and retry topics of every group, by name; with names of a fixed beginning
       // ("dlq.%s"), those of groups added later too, by prefix.
-      for (const auto& group : consumer_groups()) {
+      for (const auto& group : consumer_groups(options.naming)) {
         add(acls, AclResource::topic, AclPattern::literal, options.topic(dlq_topic(group)),
             {read, describe, describe_configs}, principal);
         add(acls, AclResource::topic, AclPattern::literal, options.topic(retry_topic(group)),
@@ -83,7 +84,13 @@ std::vector<Acl> all_acls(const std::function<std::string(const std::string&)>& 
     }
     if (!s.produces.empty() || s.consumer_runtime || s.service == "dlq-retrier") add_idempotence(principal);
   }
-  for (const auto& c : consumers) {
+  // The consumer groups from configuration (PAYPIPE_EXTRA_CONSUMER_GROUPS) read like ours.
+  auto readers = consumers;
+  for (const auto& [group, topics] : options.naming.extra_groups) {
+    const bool declared = std::any_of(readers.begin(), readers.end(), [&](const auto& c) { return c.group == group; });
+    if (!declared) readers.push_back({group, topics});
+  }
+  for (const auto& c : readers) {
     const auto principal = principal_of(c.group);
     for (const auto& t : c.topics) {
       add(acls, AclResource::topic, AclPattern::literal, options.topic(t), {read, describe}, principal);

@@ -6,7 +6,8 @@
 //
 // The catalogue here holds the owners (who writes each business topic); what a daemon
 // reads comes from its own configuration (services/<name>/<name>/config.cpp:
-// consumed_topics()), so a new consumer of a topic edits nothing here.
+// consumed_topics()), so a new consumer of a topic edits nothing here; a new consumer
+// group (a daemon of its own) is configured (PAYPIPE_EXTRA_CONSUMER_GROUPS, naming.hpp).
 // libs/events/tests/access_test.cpp checks the catalogue (every business topic has one
 // owner, every consumer group is here); each service's config test its own lists.
 
@@ -49,9 +50,11 @@ struct Acl {
   std::string principal;  // "User:paypipe-payment-api"
 };
 
-// The ALLOW bindings of every daemon in the catalogue and every consumer, under
-// `options`' names (PAYPIPE_TOPIC_PREFIX and the naming, events/naming.hpp) of topics,
-// groups and transactional ids; `principal_of(service)` names its principal.
+// The ALLOW bindings of every daemon in the catalogue, every consumer in `consumers` and
+// every consumer group configured in `options.naming.extra_groups` (its principal named
+// after the group, like ours), under `options`' names (PAYPIPE_TOPIC_PREFIX and the
+// naming, events/naming.hpp) of topics, groups and transactional ids;
+// `principal_of(service)` names its principal.
 std::vector<Acl> all_acls(const std::function<std::string(const std::string&)>& principal_of,
                           const KafkaOptions& options, const std::vector<ConsumerAccess>& consumers);
 

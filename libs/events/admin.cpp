@@ -15,14 +15,20 @@ std::vector<std::string> business_topics() {
           "coupon.requested",  "coupon.issued",   "coupon.rejected",          "product.sold-out"};
 }
 
-std::vector<std::string> consumer_groups() {
+std::vector<std::string> builtin_consumer_groups() {
   return {"payment-api",         "order-processor", "coupon-issuer",
           "notification-sender", "ranking-updater", "data-platform-forwarder"};
 }
 
-std::vector<std::string> all_topics() {
+std::vector<std::string> consumer_groups(const Naming& naming) {
+  auto groups = builtin_consumer_groups();
+  for (const auto& [group, topics] : naming.extra_groups) groups.push_back(group);
+  return groups;
+}
+
+std::vector<std::string> all_topics(const Naming& naming) {
   auto topics = business_topics();
-  for (const auto& group : consumer_groups()) {
+  for (const auto& group : consumer_groups(naming)) {
     topics.push_back(retry_topic(group));
     topics.push_back(dlq_topic(group));
   }

@@ -72,9 +72,14 @@ struct CommittedOffset {
 
 // The catalogue of the system's topics: every business topic, and retry./dlq. per group.
 std::vector<std::string> business_topics();
-std::vector<std::string> consumer_groups();
+// Our daemons' consumer groups (dlq-retrier aside): only consumer_groups() reads it.
+std::vector<std::string> builtin_consumer_groups();
+// Every consumer group of the system: ours, then those configured
+// (PAYPIPE_EXTRA_CONSUMER_GROUPS, naming.extra_groups). Whatever goes over the groups
+// (topics, ACLs, dlq-retrier's subscription and durability check) goes over these.
+std::vector<std::string> consumer_groups(const Naming& naming);
 // business_topics() plus retry.<g> and dlq.<g> for every group, before any prefix.
-std::vector<std::string> all_topics();
+std::vector<std::string> all_topics(const Naming& naming);
 
 class Admin {
  public:

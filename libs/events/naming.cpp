@@ -81,6 +81,58 @@ bool contains(const std::vector<std::string>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// "a, b,c" -> {"a", "b", "c"}.
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+  }
+  return out;
+}
+
+// PAYPIPE_EXTRA_CONSUMER_GROUPS into naming.extra_groups: a group of ours (or
+// dlq-retrier) is refused, as are a malformed name and a topic that is not a business one.
+void add_extra_groups(const std::map<std::string, std::string>& entries, Naming& naming,
+                      std::vector<std::string>& problems) {
+  const auto ours = all_group_names(naming);
+  const auto business = business_topics();
+  for (const auto& entry : entries) {
+    const std::string& group = entry.first;
+    const auto problem = [&](const std::string& what) {
+      problems.push_back("PAYPIPE_EXTRA_CONSUMER_GROUPS: group \"" + group + "\": " + what);
+    };
+    if (!valid_name(group)) {
+      problem("a group's name is 1-249 of [a-zA-Z0-9._-]");
+      continue;
+    }
+    if (contains(ours, group)) {
+      problem("is one of our daemons' groups (configure only groups beyond them)");
+      continue;
+    }
+    std::vector<std::string> topics;
+    bool known = true;
+    for (auto& topic : split_list(entry.second)) {
+      if (!contains(business, topic)) {
+        problem("unknown topic \"" + topic + "\" (a business topic)");
+        known = false;
+      } else if (!contains(topics, topic)) {
+        topics.push_back(std::move(topic));
+      }
+    }
+    if (!known) continue;
+    if (topics.empty()) {
+      problem("names no topic (\"group=topic,topic\")");
+      continue;
+    }
+    naming.extra_groups[group] = std::move(topics);
+  }
+}
+
 }  // namespace
 
 std::string Naming::group(std::string_view logical) const {
@@ -124,7 +176,7 @@ std::vector<std::string> Naming::dlq_subscription() const {
     }
   } else {
     // "%s.DLQ" would also match the Spring services' own <topic>.DLQ: the catalogue's only.
-    for (const auto& group : consumer_groups()) out.push_back(std::string(dlq_stem) + group);
+    for (const auto& group : consumer_groups(*this)) out.push_back(std::string(dlq_stem) + group);
   }
   return out;
 }
@@ -140,8 +192,8 @@ Naming naming_profile(std::string_view profile) {
   return Naming{};
 }
 
-std::vector<std::string> all_group_names() {
-  auto groups = consumer_groups();
+std::vector<std::string> all_group_names(const Naming& naming) {
+  auto groups = consumer_groups(naming);
   groups.emplace_back("dlq-retrier");
   return groups;
 }
@@ -152,9 +204,11 @@ core::Result<Naming> make_naming(const NamingOverrides& overrides) {
     problems.push_back("PAYPIPE_NAMING_PROFILE: must be one of default, spring; got \"" + overrides.profile + "\"");
   }
   Naming naming = naming_profile(overrides.profile);
+  // First: the names below may rename the configured groups and their topics.
+  add_extra_groups(overrides.extra_groups, naming, problems);
   const auto business = business_topics();
-  const auto groups = all_group_names();
-  const auto runtime_groups = consumer_groups();  // the groups with retry.<g> and dlq.<g>
+  const auto groups = all_group_names(naming);
+  const auto runtime_groups = consumer_groups(naming);  // the groups with retry.<g> and dlq.<g>
 
   for (const auto& [logical, actual] : overrides.groups) {
     if (!contains(groups, logical)) {
@@ -241,6 +295,7 @@ Naming read_naming(core::Env& env) {
   if (env.has("PAYPIPE_RETRY_TOPIC_FORMAT")) o.retry_format = env.text("PAYPIPE_RETRY_TOPIC_FORMAT", "");
   if (env.has("PAYPIPE_DLQ_TOPIC_FORMAT")) o.dlq_format = env.text("PAYPIPE_DLQ_TOPIC_FORMAT", "");
   for (auto& name : env.list("PAYPIPE_SHARED_TOPIC_NAMES", {})) o.shared_topics.insert(std::move(name));
+  o.extra_groups = env.properties("PAYPIPE_EXTRA_CONSUMER_GROUPS");
   auto naming = make_naming(o);
   if (naming) return std::move(naming).value();
   // One error per problem, each under its variable.

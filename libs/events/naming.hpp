@@ -16,10 +16,20 @@
 //   PAYPIPE_SHARED_TOPIC_NAMES  "a,b": actual names that two business topics may share on
 //                               purpose (every consumer of such a topic then receives both
 //                               types and dead-letters the one it does not handle)
+//   PAYPIPE_EXTRA_CONSUMER_GROUPS  "group=topic,topic;...": consumer groups beyond our
+//                               daemons' (a new daemon built on our libs, e.g.
+//                               "email-sender=payment.completed"), each with the logical
+//                               business topics it consumes. Each is a group like ours: it
+//                               has retry.<group> and dlq.<group> (created by `paypipe-admin
+//                               topics create`, re-delivered by dlq-retrier), may be renamed
+//                               in PAYPIPE_GROUP_NAMES, and its Kafka principal is named
+//                               after it (`paypipe-admin acls`)
 //
 // Checked at start: an unknown logical name, a format without exactly one %s, an empty
 // or malformed actual name, two groups with one actual name, and two logical topics
-// with one actual name (unless it is a shared business topic) are errors.
+// with one actual name (unless it is a shared business topic) are errors; so are an
+// extra group named like one of ours, with a malformed name, or with no topic or an
+// unknown one.
 
 #include <map>
 #include <optional>
@@ -38,6 +48,9 @@ struct Naming {
   std::map<std::string, std::string, std::less<>> groups;  // logical -> actual, only those renamed
   std::string retry_format = "retry.%s";
   std::string dlq_format = "dlq.%s";
+  // Consumer groups from configuration (PAYPIPE_EXTRA_CONSUMER_GROUPS): logical group ->
+  // the logical business topics it consumes. consumer_groups(naming) lists them with ours.
+  std::map<std::string, std::vector<std::string>, std::less<>> extra_groups;
 
   // The actual name of a logical topic (business, retry.<group> or dlq.<group>).
   std::string topic(std::string_view logical) const;
@@ -48,7 +61,7 @@ struct Naming {
   // What dlq-retrier subscribes to: with a format of a fixed beginning ("dlq.%s"), a regex
   // on actual names matching every dlq topic of the format, and the dlq topics named one
   // by one; with a format that begins with the group ("%s.DLQ", which the Spring services'
-  // own <topic>.DLQ topics match too), dlq.<group> of every group of the catalogue.
+  // own <topic>.DLQ topics match too), dlq.<group> of every group (consumer_groups()).
   std::vector<std::string> dlq_subscription() const;
 
   bool operator==(const Naming&) const = default;
@@ -60,8 +73,9 @@ inline constexpr std::string_view spring_profile = "spring";
 // The names of a profile ("default": every name as it is; "spring").
 Naming naming_profile(std::string_view profile);
 
-// Every logical group of the system: the catalogue's consumer groups and dlq-retrier.
-std::vector<std::string> all_group_names();
+// Every logical group of the system: the consumer groups (consumer_groups(naming): ours
+// and the configured ones) and dlq-retrier.
+std::vector<std::string> all_group_names(const Naming& naming);
 
 // What the variables say, before the checks.
 struct NamingOverrides {
@@ -71,6 +85,8 @@ struct NamingOverrides {
   std::optional<std::string> retry_format;
   std::optional<std::string> dlq_format;
   std::set<std::string> shared_topics;
+  // PAYPIPE_EXTRA_CONSUMER_GROUPS: group -> its topics as written ("a,b").
+  std::map<std::string, std::string> extra_groups;
 };
 
 // The profile with the overrides applied, checked (see above). Each problem is one

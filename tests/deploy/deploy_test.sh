@@ -8,9 +8,10 @@
 #   deploy_test.sh check-config <profile>  each daemon's check-config with the rendered env
 #   deploy_test.sh retry                   retry settings in Spring's terms reach each daemon,
 #                                          which accepts them; wrong combinations are refused
-#   deploy_test.sh naming                  k8s/values-spring-names.yaml (and a name on top)
-#                                          reaches every daemon, the topics Job and the
-#                                          exporter's group filter; the daemons accept it
+#   deploy_test.sh naming                  k8s/values-spring-names.yaml (and a name on top),
+#                                          and a consumer group of extraConsumerGroups,
+#                                          reach every daemon, the topics Job and the
+#                                          exporter's group filter; the daemons accept them
 #   deploy_test.sh auth-currency           PAYPIPE_CURRENCY, the JWKS mount and the
 #                                          NetworkPolicies land where they should
 #   deploy_test.sh rules                   the PrometheusRule (production values) checked and
@@ -133,6 +134,24 @@ case "$step" in
       || fail "the kafka-exporter's group filter does not name the groups as configured"
     "$kubecheck" check-config --bin-dir "$build/bin" "$file" >/dev/null || fail "check-config with the spring names"
     echo "ok  naming: the spring names and an override reach every daemon, the topics Job and the exporter"
+    # A consumer group beyond ours, by configuration only (extraConsumerGroups): the variable
+    # goes wherever the naming goes, so a name given to it in naming.groups is known everywhere.
+    file=$(render production naming-extra -f "$src/k8s/values-spring-names.yaml" \
+             --set 'extraConsumerGroups.email-sender.topics={payment.completed,order.refunded}' \
+             --set 'naming.groups.email-sender=email-group' --set kafkaExporter.enabled=true)
+    want='PAYPIPE_EXTRA_CONSUMER_GROUPS: "email-sender=payment.completed,order.refunded"'
+    for svc in ${services//,/ }; do
+      doc "$file" ConfigMap "$release-$svc" | grep -qF "$want" || fail "$svc's ConfigMap lacks $want"
+    done
+    job=$(doc "$file" Job "$release-topics")
+    grep -A1 -F 'name: PAYPIPE_EXTRA_CONSUMER_GROUPS' <<<"$job" | grep -qF '"email-sender=payment.completed,order.refunded"' \
+      || fail "the topics Job does not get PAYPIPE_EXTRA_CONSUMER_GROUPS"
+    grep -qF -- '|ranking-update-group|email-group)$' "$file" \
+      || fail "the kafka-exporter's group filter does not name the configured group as configured"
+    "$kubecheck" check-config --bin-dir "$build/bin" "$file" >/dev/null || fail "check-config with a configured group"
+    echo "ok  naming: a configured consumer group reaches every daemon, the topics Job and the exporter"
+    expect_failure "a configured group without topics" "extraConsumerGroups" \
+      render production naming-extra-bad --set 'extraConsumerGroups.email-sender.topics=null'
     expect_failure "a name with ';'" "naming.topics" \
       render production naming-bad --set 'naming.topics.order\.created=a;b'
     ;;

@@ -55,7 +55,7 @@ System::System(int partitions, std::map<std::string, std::string> naming) : nami
   core::Env naming_env(naming_);
   kafka_.naming = events::read_naming(naming_env);
   if (auto s = naming_env.finish(); !s) throw std::runtime_error(s.error().message);
-  create_topics(kafka_, events::all_topics(), partitions);
+  create_topics(kafka_, events::all_topics(kafka_.naming), partitions);
   log_dir_ = build_dir() + "/test-logs/" + name;
   std::filesystem::create_directories(log_dir_);
 }

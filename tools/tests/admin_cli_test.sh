@@ -59,6 +59,17 @@ expect 2 "groups reset-offsets to a time" env -- groups reset-offsets notificati
 expect 2 "groups reset-offsets past a record" env -- groups reset-offsets notification-sender --topic payment.completed --partition 2 --offset 4712
 expect 2 "outbox requeue with ids" env -- outbox requeue --schema payment_api id1 id2
 
+# A consumer group from configuration is checked with the naming, before anything connects:
+# one of ours, or an unknown topic, is refused naming the variable.
+env -i PATH="$PATH" PAYPIPE_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 \
+  PAYPIPE_EXTRA_CONSUMER_GROUPS='notification-sender=payment.failed;email-sender=payment.complete' \
+  "$admin" topics create >"$tmp/out" 2>"$tmp/err"
+got=$?
+if [[ $got -ne 2 ]] || [[ $(grep -c '^  PAYPIPE_EXTRA_CONSUMER_GROUPS: ' "$tmp/err") -ne 2 ]]; then
+  echo "FAIL: PAYPIPE_EXTRA_CONSUMER_GROUPS refused: exit $got, want 2 and one line per problem"; cat "$tmp/err"
+  failures=$((failures + 1))
+fi
+
 # Offline commands run for real.
 expect 0 "keygen" - -- keygen --out "$tmp/key.pem" --alg ES256
 expect 0 "jwks" - -- jwks --key "$tmp/key.pem" --kid k1

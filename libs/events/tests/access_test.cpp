@@ -48,7 +48,7 @@ TEST_CASE("every business topic has exactly one owner, and every consumer group 
     CHECK(owners[t] == 1);
   }
   CHECK(owners.size() == business_topics().size());
-  const auto known = consumer_groups();
+  const auto known = builtin_consumer_groups();
   CHECK(groups == std::set<std::string>(known.begin(), known.end()));
 }
 
@@ -125,6 +125,33 @@ TEST_CASE("a new consumer of an existing topic needs no edit of the catalogue") 
   CHECK(has(acls, mailer, AclOperation::write, "pfx.payment-mailer.DLQ"));
   CHECK(has(acls, mailer, AclOperation::idempotent_write, "kafka-cluster"));
   CHECK_FALSE(has(acls, mailer, AclOperation::write, "pfx.payment.success"));
+}
+
+TEST_CASE("a consumer group from configuration gets its principal's bindings, and dlq-retrier its dead letters") {
+  // PAYPIPE_EXTRA_CONSUMER_GROUPS="email-sender=payment.completed", under the spring names:
+  // no list in the code names it.
+  NamingOverrides overrides;
+  overrides.profile = spring_profile;
+  overrides.extra_groups = {{"email-sender", "payment.completed"}};
+  auto naming = make_naming(overrides);
+  REQUIRE(naming.ok());
+  const auto acls = all_acls(principal, prefixed("pfx.", *naming), consumers);
+  const auto mailer = principal("email-sender");
+  CHECK(has(acls, mailer, AclOperation::read, "pfx.payment.success"));
+  CHECK(has(acls, mailer, AclOperation::read, "pfx.email-sender"));  // its group
+  CHECK(has(acls, mailer, AclOperation::read, "pfx.email-sender.RETRY"));
+  CHECK(has(acls, mailer, AclOperation::write, "pfx.email-sender.DLQ"));
+  CHECK(has(acls, mailer, AclOperation::idempotent_write, "kafka-cluster"));
+  CHECK_FALSE(has(acls, mailer, AclOperation::write, "pfx.payment.success"));
+  CHECK_FALSE(has(acls, mailer, AclOperation::read, "pfx.payment.failed"));
+  // "%s.DLQ" has no fixed beginning: dlq-retrier's bindings name the group's topics.
+  const auto retrier = principal("dlq-retrier");
+  CHECK(has(acls, retrier, AclOperation::read, "pfx.email-sender.DLQ"));
+  CHECK(has(acls, retrier, AclOperation::write, "pfx.email-sender.RETRY"));
+  // Declared by a caller as well (its own configuration): its bindings once.
+  auto declared = consumers;
+  declared.push_back({"email-sender", {"payment.completed"}});
+  CHECK(all_acls(principal, prefixed("pfx.", *naming), declared).size() == acls.size());
 }
 
 TEST_CASE("a daemon with live updates reads its own events from their end, under tail- group ids") {

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -68,7 +69,7 @@ TEST_CASE("retry and dlq topics take a format, or a name of their own") {
   // "%s.DLQ" matches the Spring services' own dead-letter topics too: dlq-retrier reads
   // the catalogue's groups' by name instead of by pattern.
   const auto subscription = naming.dlq_subscription();
-  CHECK(subscription.size() == consumer_groups().size());
+  CHECK(subscription.size() == consumer_groups(naming).size());
   for (const auto& entry : subscription) CHECK(entry.rfind("dlq.", 0) == 0);
 }
 
@@ -126,14 +127,14 @@ TEST_CASE("the spring profile names every topic and group the Spring services' w
     CHECK(naming.topics.contains(topic));
   }
   CHECK(naming.topics.size() == business_topics().size());
-  for (const auto& group : all_group_names()) {
+  for (const auto& group : all_group_names(naming)) {
     INFO(group);
     CHECK(naming.groups.contains(group));
   }
-  CHECK(naming.groups.size() == all_group_names().size());
+  CHECK(naming.groups.size() == all_group_names(naming).size());
   // Every actual name once (make_naming checked it): the profile needs no sharing.
   std::set<std::string> actual;
-  for (const auto& t : all_topics()) CHECK(actual.insert(naming.topic(t)).second);
+  for (const auto& t : all_topics(naming)) CHECK(actual.insert(naming.topic(t)).second);
 
   CHECK(naming.topic("payment.completed") == "payment.success");
   CHECK(naming.topic("payment.failed") == "payment.failed");
@@ -155,6 +156,67 @@ TEST_CASE("the profile's names can still be overridden one by one") {
   CHECK(naming.topic("payment.completed") == "payment.success");
   CHECK(naming.group("payment-api") == "payments");
   CHECK(naming.topic("dlq.payment-api") == "payments.DLT");
+}
+
+TEST_CASE("consumer groups from configuration: named like ours, with retry and dlq topics of their own") {
+  const auto [naming, errors] = read(
+      {{"PAYPIPE_EXTRA_CONSUMER_GROUPS", "email-sender=payment.completed, order.refunded;sms-sender=payment.failed"}});
+  REQUIRE(errors.empty());
+  CHECK(naming.extra_groups == std::map<std::string, std::vector<std::string>, std::less<>>{
+                                   {"email-sender", {"payment.completed", "order.refunded"}},
+                                   {"sms-sender", {"payment.failed"}}});
+  auto groups = consumer_groups(naming);
+  CHECK(groups.size() == builtin_consumer_groups().size() + 2);
+  CHECK(std::find(groups.begin(), groups.end(), "email-sender") != groups.end());
+  const auto names = all_group_names(naming);
+  CHECK(std::find(names.begin(), names.end(), "sms-sender") != names.end());
+  const auto topics = all_topics(naming);
+  for (const auto* t : {"retry.email-sender", "dlq.email-sender", "retry.sms-sender", "dlq.sms-sender"}) {
+    INFO(t);
+    CHECK(std::find(topics.begin(), topics.end(), t) != topics.end());
+  }
+  CHECK(naming.group_of_dlq_topic("dlq.email-sender") == "email-sender");
+}
+
+TEST_CASE("a configured group is renamed like ours, and the profile's formats name its topics") {
+  const auto [naming, errors] = read({{"PAYPIPE_NAMING_PROFILE", "spring"},
+                                      {"PAYPIPE_EXTRA_CONSUMER_GROUPS", "email-sender=payment.completed"},
+                                      {"PAYPIPE_GROUP_NAMES", "email-sender=email-group"},
+                                      {"PAYPIPE_TOPIC_NAMES", "retry.email-sender=email-retries"}});
+  REQUIRE(errors.empty());
+  CHECK(naming.group("email-sender") == "email-group");
+  CHECK(naming.topic("dlq.email-sender") == "email-group.DLQ");
+  CHECK(naming.topic("retry.email-sender") == "email-retries");
+  CHECK(naming.group_of_dlq_topic("email-group.DLQ") == "email-sender");
+  // "%s.DLQ": dlq-retrier names every group's dead-letter topic, the configured one too.
+  const auto subscription = naming.dlq_subscription();
+  CHECK(std::find(subscription.begin(), subscription.end(), "dlq.email-sender") != subscription.end());
+  // Without the variable, its names are unknown.
+  const auto [without, refused] = read({{"PAYPIPE_GROUP_NAMES", "email-sender=email-group"}});
+  CHECK(refused.find("PAYPIPE_GROUP_NAMES: unknown group \"email-sender\"") != std::string::npos);
+}
+
+TEST_CASE("a configured group with a bad name, an unknown topic or one of our names is refused, each on its line") {
+  const auto [naming, errors] = read(
+      {{"PAYPIPE_EXTRA_CONSUMER_GROUPS",
+        "email sender=payment.completed;mailer=payment.complete,payment.failed;notification-sender=payment.failed;"
+        "dlq-retrier=payment.failed;empty=;retry.x=payment.completed"}});
+  INFO(errors);
+  const auto has = [&](const std::string& line) { return errors.find(line) != std::string::npos; };
+  CHECK(has("PAYPIPE_EXTRA_CONSUMER_GROUPS: group \"email sender\": a group's name is 1-249 of [a-zA-Z0-9._-]"));
+  CHECK(has("PAYPIPE_EXTRA_CONSUMER_GROUPS: group \"mailer\": unknown topic \"payment.complete\""));
+  CHECK(has("PAYPIPE_EXTRA_CONSUMER_GROUPS: group \"notification-sender\": is one of our daemons' groups"));
+  CHECK(has("PAYPIPE_EXTRA_CONSUMER_GROUPS: group \"dlq-retrier\": is one of our daemons' groups"));
+  CHECK(has("PAYPIPE_EXTRA_CONSUMER_GROUPS: group \"empty\": names no topic"));
+  CHECK_FALSE(has("\"retry.x\""));  // a group may hold a dot; its topics are retry.retry.x
+  CHECK(naming == Naming{});
+  // Malformed entries, and a clash with one of our groups under its broker name.
+  const auto [malformed, why] = read({{"PAYPIPE_EXTRA_CONSUMER_GROUPS", "email-sender"}});
+  CHECK(why.find("PAYPIPE_EXTRA_CONSUMER_GROUPS") != std::string::npos);
+  const auto [clash, clashes] = read(
+      {{"PAYPIPE_NAMING_PROFILE", "spring"}, {"PAYPIPE_EXTRA_CONSUMER_GROUPS", "payment-group=payment.completed"}});
+  CHECK(clashes.find("groups \"payment-api\" and \"payment-group\" are both named \"payment-group\"") !=
+        std::string::npos);
 }
 
 TEST_CASE("a consumer runtime's topics: consumed, retry and dlq of its group") {

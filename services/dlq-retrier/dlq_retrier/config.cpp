@@ -71,9 +71,9 @@ events::ConsumerSettings Config::consumer_settings() const {
 
 std::string Config::slot_scope() const { return common.kafka.topic_prefix + "dlq-retrier-"; }
 
-std::vector<std::string> known_topics() {
+std::vector<std::string> known_topics(const events::Naming& naming) {
   std::vector<std::string> topics;
-  for (const auto& group : events::consumer_groups()) {
+  for (const auto& group : events::consumer_groups(naming)) {
     topics.push_back(events::dlq_topic(group));
     topics.push_back(events::retry_topic(group));
   }

@@ -55,7 +55,7 @@ struct Config {
 inline constexpr const char* consumer_group = "dlq-retrier";
 
 // The topics it reads and writes today (for the durability check): dlq.* and retry.*
-// of every group in the catalogue.
-std::vector<std::string> known_topics();
+// of every consumer group (ours and the configured ones, events::consumer_groups()).
+std::vector<std::string> known_topics(const events::Naming& naming);
 
 }  // namespace paypipe::dlq_retrier

@@ -22,7 +22,8 @@ std::unique_ptr<runtime::Service> build_service(const Config& config, std::vecto
   // owns its own transactional producer for republishing.
   auto& database = service->own(runtime::open_database(config.common, migrations));
   auto& producer = service->own(runtime::open_producer(config.common));
-  runtime::must(runtime::check_durability(config.common, producer, known_topics()), "durability check");
+  runtime::must(runtime::check_durability(config.common, producer, known_topics(config.common.kafka.naming)),
+                "durability check");
   auto& operations = service->make<ParkedOperations>(database, producer, config.common.kafka);
   auto& waiting = service->make<WaitingOperations>(database, producer, config.common.kafka, config.schedule,
                                                    consumer_group);

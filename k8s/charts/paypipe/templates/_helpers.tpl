@@ -83,6 +83,15 @@ after the topic prefix. (list $ "ranking-updater")
 {{- printf "%s%s" $root.Values.topicPrefix (include "paypipe.groupName" (list $root $name)) -}}
 {{- end -}}
 
+{{/* extraConsumerGroups as "group=topic,topic;group=topic", sorted ({} -> ""); the schema checks the names. */}}
+{{- define "paypipe.extraConsumerGroups" -}}
+{{- $entries := list -}}
+{{- range $group, $spec := .Values.extraConsumerGroups | default dict -}}
+{{- $entries = append $entries (printf "%s=%s" $group (join "," $spec.topics)) -}}
+{{- end -}}
+{{- join ";" ($entries | sortAlpha) -}}
+{{- end -}}
+
 {{/* A map of names as "key=value;key=value", sorted ({} -> ""). (list <map> "values path") */}}
 {{- define "paypipe.namePairs" -}}
 {{- $map := index . 0 -}}{{- $path := index . 1 -}}
@@ -259,6 +268,9 @@ PAYPIPE_DLQ_TOPIC_FORMAT: {{ . | quote }}
 {{- with .sharedTopics }}
 PAYPIPE_SHARED_TOPIC_NAMES: {{ join "," . | quote }}
 {{- end }}
+{{- end }}
+{{- with include "paypipe.extraConsumerGroups" . }}
+PAYPIPE_EXTRA_CONSUMER_GROUPS: {{ . | quote }}
 {{- end }}
 {{- end -}}
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/metrics.hpp"
+#include "events/admin.hpp"
 #include "fixture.hpp"
 
 using namespace paypipe;
@@ -186,6 +187,30 @@ TEST_CASE("a dlq topic created while the retrier runs is picked up by the patter
   REQUIRE(seen.size() == 1);
   CHECK(seen[0].record.key == "new");
   retrier->stop();
+}
+
+TEST_CASE("a consumer group from configuration has its dead letters re-delivered, under the spring names too") {
+  // PAYPIPE_EXTRA_CONSUMER_GROUPS=email-sender=payment.completed: "%s.DLQ" has no fixed
+  // beginning, so the retrier subscribes to each group's dead-letter topic by name, and
+  // only the configuration tells it of this group.
+  testing::RetrierFixture f({});
+  events::NamingOverrides overrides;
+  overrides.profile = events::spring_profile;
+  overrides.extra_groups = {{"email-sender", "payment.completed"}};
+  f.options.naming = events::make_naming(overrides).value();
+  testing::create_topics(f.options, events::all_topics(f.options.naming), 1);
+  f.send(f.dead_letter("email-sender", "mail-1", 1, core::now_ms() - 1s));
+  auto settings = settings_with(100ms);
+  settings.consumer.topics = f.options.naming.dlq_subscription();  // as Config::consumer_settings()
+  auto retrier = start_retrier(f, settings);
+  testing::TopicReader retry(f.options, f.options.topic("retry.email-sender"));
+  const auto& seen = retry.poll_for(30s, 1);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].record.topic == f.prefix + "email-sender.RETRY");
+  CHECK(seen[0].record.key == "mail-1");
+  CHECK(header(seen[0].record, "attempt") == "2");
+  retrier->stop();
+  CHECK(core::metrics::serialize().find("dlq_retrier_republished_total{group=\"email-sender\"}") != std::string::npos);
 }
 
 TEST_CASE("a batch whose park fails is rolled back: nothing republished until the park succeeds, then once") {

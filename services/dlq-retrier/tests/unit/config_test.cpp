@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "dlq_retrier/decision.hpp"
 #include "events/admin.hpp"
 #include "events/consumer.hpp"
 
@@ -153,5 +154,22 @@ TEST_CASE("under the spring names dlq-retrier reads each group's <group>.DLQ by 
   }
   CHECK(std::find(names.begin(), names.end(), "ranking-update-group.DLQ") != names.end());
   CHECK(std::find(names.begin(), names.end(), "payment-notification.DLQ") != names.end());
-  CHECK(names.size() == events::consumer_groups().size());
+  CHECK(names.size() == events::consumer_groups(c.common.kafka.naming).size());
+}
+
+TEST_CASE("a consumer group from configuration is re-delivered like ours, under the spring names too") {
+  auto env = env_with({{"PAYPIPE_NAMING_PROFILE", "spring"},
+                       {"PAYPIPE_EXTRA_CONSUMER_GROUPS", "email-sender=payment.completed"},
+                       {"PAYPIPE_GROUP_NAMES", "email-sender=email-group"}});
+  const auto c = Config::read(env);
+  REQUIRE(env.finish().ok());
+  std::vector<std::string> subscribed;
+  for (const auto& t : c.consumer_settings().topics) subscribed.push_back(c.common.kafka.topic(t));
+  CHECK(std::find(subscribed.begin(), subscribed.end(), "email-group.DLQ") != subscribed.end());
+  // Its topics are checked at start like ours, and its dead letters go back to its retry topic.
+  const auto known = known_topics(c.common.kafka.naming);
+  CHECK(std::find(known.begin(), known.end(), "dlq.email-sender") != known.end());
+  CHECK(std::find(known.begin(), known.end(), "retry.email-sender") != known.end());
+  CHECK(group_of_dlq_topic("email-group.DLQ", c.common.kafka) == "email-sender");
+  CHECK(c.common.kafka.topic("retry.email-sender") == "email-group.RETRY");
 }
