@@ -86,9 +86,11 @@ std::vector<Acl> all_acls(const std::function<std::string(const std::string&)>& 
   }
   // The consumer groups from configuration (PAYPIPE_EXTRA_CONSUMER_GROUPS) read like ours.
   auto readers = consumers;
-  for (const auto& [group, topics] : options.naming.extra_groups) {
+  for (const auto& extra : options.naming.extra_groups) {
+    // Not a structured binding: clang before 16 cannot capture one in the lambda.
+    const auto& group = extra.first;
     const bool declared = std::any_of(readers.begin(), readers.end(), [&](const auto& c) { return c.group == group; });
-    if (!declared) readers.push_back({group, topics});
+    if (!declared) readers.push_back({group, extra.second});
   }
   for (const auto& c : readers) {
     const auto principal = principal_of(c.group);
